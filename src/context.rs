@@ -1,0 +1,24 @@
+//! What passes may learn about the build context, without the library touching the disk.
+
+/// What the build context holds at a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextEntry {
+    /// Nothing there (or the path leaves the context).
+    Missing,
+    /// A directory.
+    Directory,
+    /// A regular file, with up to its first [`HEAD_BYTES`] bytes.
+    File { head: Vec<u8> },
+    /// Something that exists but could not be read or is neither file nor directory.
+    Unreadable,
+}
+
+/// How many leading bytes of a file a context reports: enough for a tar header.
+pub const HEAD_BYTES: usize = 512;
+
+/// Read access to a build context, implemented by the CLI over the filesystem.
+pub trait BuildContext: Send + Sync {
+    /// Looks up `path`, relative to the context root, already cleaned (no leading `/` or
+    /// `./`, no `..`). Symlinks are followed inside the context.
+    fn probe(&self, path: &str) -> ContextEntry;
+}

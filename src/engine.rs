@@ -1,0 +1,125 @@
+//! parse → run passes → apply → reparse, repeated to a fixed point (at most [`MAX_ROUNDS`]).
+
+use crate::passes::{self, PassContext};
+use crate::syntax::{self, Dockerfile};
+use crate::text::{self, Applicability, Fix, LineIndex};
+use crate::{Error, Settings};
+
+/// Rounds after which a rewrite that still changes is reported as a bug.
+pub(crate) const MAX_ROUNDS: usize = 10;
+
+/// One fix that was applied, or (in [`Outcome::advice`]) one that was not.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AppliedFix {
+    pub pass: &'static str,
+    pub applicability: Applicability,
+    pub message: String,
+    /// 1-based line of the fix's first edit, in the text of the round that produced it.
+    pub line: u32,
+}
+
+/// What a rewrite did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// The rewritten text, or `None` when nothing changed.
+    pub output: Option<String>,
+    /// Fixes applied, in the order of the rounds.
+    pub applied: Vec<AppliedFix>,
+    /// Fixes found in the final text that the settings do not apply (unsafe without
+    /// `--unsafe`, display-only advice).
+    pub advice: Vec<AppliedFix>,
+}
+
+/// Rewrites `source` with the passes that `settings` selects.
+///
+/// Errors: [`Error::Invalid`] when the input does not parse the way BuildKit would accept
+/// it; [`Error::Internal`] when the passes do not converge or produce text that no longer
+/// parses (a bug: the caller must write nothing).
+pub fn rewrite(source: &str, settings: &Settings) -> Result<Outcome, Error> {
+    let mut file = parse_input(source)?;
+    let mut outcome = Outcome::default();
+    if file.instructions().next().is_none() {
+        return Ok(outcome);
+    }
+    let mut current = source.to_owned();
+    for _round in 0..MAX_ROUNDS {
+        let fixes = collect_fixes(&file, settings);
+        let (wanted, rest): (Vec<Fix>, Vec<Fix>) = fixes
+            .into_iter()
+            .partition(|f| f.applicability >= settings.threshold && is_applicable(f));
+        if wanted.is_empty() {
+            let index = LineIndex::new(&current);
+            outcome.advice = rest.iter().map(|f| describe(f, &current, &index)).collect();
+            if current != source {
+                outcome.output = Some(current);
+            }
+            return Ok(outcome);
+        }
+        let result = text::apply(&current, &wanted);
+        let index = LineIndex::new(&current);
+        outcome.applied.extend(
+            result
+                .applied
+                .iter()
+                .map(|&i| describe(&wanted[i], &current, &index)),
+        );
+        if result.text == current {
+            return Err(Error::Internal(format!(
+                "fixes from {} made no change but kept being proposed",
+                names(&wanted)
+            )));
+        }
+        file = syntax::parse(&result.text).map_err(|e| {
+            Error::Internal(format!(
+                "rewrite by {} produced text that does not parse: {e}",
+                names(&wanted)
+            ))
+        })?;
+        current = result.text;
+    }
+    Err(Error::Internal(format!(
+        "rewrite did not converge after {MAX_ROUNDS} rounds"
+    )))
+}
+
+fn is_applicable(fix: &Fix) -> bool {
+    fix.applicability > Applicability::DisplayOnly && !fix.edits().is_empty()
+}
+
+fn parse_input(source: &str) -> Result<Dockerfile, Error> {
+    let bytes_ok = crate::decode(source.as_bytes())?;
+    syntax::parse(bytes_ok).map_err(|e| {
+        let index = LineIndex::new(source);
+        let (line, column) = index.line_col(source, e.offset);
+        Error::Invalid {
+            line,
+            column,
+            message: e.message,
+        }
+    })
+}
+
+fn collect_fixes(file: &Dockerfile, settings: &Settings) -> Vec<Fix> {
+    let ctx = PassContext::new(file, settings);
+    passes::passes()
+        .iter()
+        .filter(|p| settings.runs(p.name))
+        .flat_map(|p| (p.run)(&ctx))
+        .collect()
+}
+
+fn describe(fix: &Fix, text: &str, index: &LineIndex) -> AppliedFix {
+    AppliedFix {
+        pass: fix.pass,
+        applicability: fix.applicability,
+        message: fix.message.clone(),
+        line: index.line_col(text, fix.range().start).0,
+    }
+}
+
+fn names(fixes: &[Fix]) -> String {
+    let mut names: Vec<&str> = fixes.iter().map(|f| f.pass).collect();
+    names.sort_unstable();
+    names.dedup();
+    names.join(", ")
+}

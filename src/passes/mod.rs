@@ -1,0 +1,95 @@
+//! The passes: one file each, declared with [`declare_pass!`] so that the doc comment is the
+//! documentation `--explain` prints. Order lives only in [`registry`].
+
+mod add_to_copy;
+mod registry;
+
+use crate::Settings;
+use crate::syntax::Dockerfile;
+use crate::text::Fix;
+
+/// Whether a pass can produce fixes (checked by the fixture harness).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FixAvailability {
+    /// Every finding comes with a fix.
+    Always,
+    /// Some findings come with a fix.
+    Sometimes,
+    /// Findings are advice only.
+    Never,
+}
+
+/// A pass: its stable name, its documentation and the function that finds fixes.
+pub struct PassInfo {
+    /// Stable kebab-case name, used by `--select`, `--ignore` and `--explain`.
+    pub name: &'static str,
+    /// The doc comment of the pass (markdown with the four sections).
+    pub doc: &'static str,
+    /// Whether the pass fixes always, sometimes or never.
+    pub fix: FixAvailability,
+    pub(crate) run: fn(&PassContext<'_>) -> Vec<Fix>,
+}
+
+impl std::fmt::Debug for PassInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PassInfo").field("name", &self.name).finish()
+    }
+}
+
+impl PassInfo {
+    /// The first sentence of the "What it does" section.
+    pub fn summary(&self) -> &'static str {
+        let body = self
+            .doc
+            .split("## What it does")
+            .nth(1)
+            .unwrap_or(self.doc)
+            .trim_start();
+        let para = body.split("\n\n").next().unwrap_or("").trim();
+        para.split_once(". ").map_or(para, |(first, _)| first)
+    }
+}
+
+/// Everything a pass may look at.
+pub(crate) struct PassContext<'a> {
+    pub(crate) file: &'a Dockerfile,
+    pub(crate) settings: &'a Settings,
+}
+
+impl<'a> PassContext<'a> {
+    pub(crate) fn new(file: &'a Dockerfile, settings: &'a Settings) -> Self {
+        Self { file, settings }
+    }
+}
+
+/// Declares a pass, capturing its doc comment as its documentation.
+macro_rules! declare_pass {
+    (
+        $(#[doc = $doc:literal])*
+        pub(crate) static $ident:ident = {
+            name: $name:literal,
+            fix: $fix:expr,
+            run: $run:path $(,)?
+        };
+    ) => {
+        $(#[doc = $doc])*
+        pub(crate) static $ident: $crate::passes::PassInfo = $crate::passes::PassInfo {
+            name: $name,
+            doc: concat!($($doc, "\n"),*),
+            fix: $fix,
+            run: $run,
+        };
+    };
+}
+pub(crate) use declare_pass;
+
+/// All passes, in the order they run.
+pub fn passes() -> &'static [&'static PassInfo] {
+    registry::PASSES
+}
+
+/// The pass called `name`, if there is one.
+pub fn pass_by_name(name: &str) -> Option<&'static PassInfo> {
+    passes().iter().copied().find(|p| p.name == name)
+}

@@ -1,0 +1,358 @@
+//! The lossless Dockerfile parser, following BuildKit's rules (shared/docs/parser.md).
+//!
+//! Every byte of the input belongs to exactly one item, and within an instruction to exactly
+//! one token; printing the unchanged tree reproduces the input byte for byte.
+
+mod parse;
+mod words;
+
+pub use parse::parse;
+
+use crate::text::TextRange;
+
+/// A parse failure BuildKit would also report (the message follows BuildKit's wording).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ParseError {
+    pub offset: u32,
+    pub message: String,
+}
+
+/// A parsed Dockerfile: the source and its items, which tile the source in order.
+#[derive(Debug, Clone)]
+pub struct Dockerfile {
+    pub source: String,
+    /// The escape character: `\` or `` ` ``.
+    pub escape: char,
+    pub items: Vec<Item>,
+}
+
+/// A top-level item. Every item's range covers whole lines, line terminators included.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// The UTF-8 byte-order mark at offset 0.
+    Bom(TextRange),
+    /// A parser directive line (`# escape=\``).
+    Directive(Directive),
+    /// A comment line outside any instruction.
+    Comment(TextRange),
+    /// An empty or whitespace-only line outside any instruction.
+    Blank(TextRange),
+    /// An instruction, from its first line to the end of its last line.
+    Instruction(Instruction),
+}
+
+#[derive(Debug, Clone)]
+pub struct Directive {
+    pub range: TextRange,
+    pub key: TextRange,
+    pub value: TextRange,
+}
+
+/// Known instruction keywords; anything else is `Unknown` and kept verbatim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Keyword {
+    Add,
+    Arg,
+    Cmd,
+    Copy,
+    Entrypoint,
+    Env,
+    Expose,
+    From,
+    Healthcheck,
+    Label,
+    Maintainer,
+    Onbuild,
+    Run,
+    Shell,
+    Stopsignal,
+    User,
+    Volume,
+    Workdir,
+    Unknown,
+}
+
+impl Keyword {
+    pub fn from_word(word: &str) -> Self {
+        const TABLE: [(&str, Keyword); 18] = [
+            ("ADD", Keyword::Add),
+            ("ARG", Keyword::Arg),
+            ("CMD", Keyword::Cmd),
+            ("COPY", Keyword::Copy),
+            ("ENTRYPOINT", Keyword::Entrypoint),
+            ("ENV", Keyword::Env),
+            ("EXPOSE", Keyword::Expose),
+            ("FROM", Keyword::From),
+            ("HEALTHCHECK", Keyword::Healthcheck),
+            ("LABEL", Keyword::Label),
+            ("MAINTAINER", Keyword::Maintainer),
+            ("ONBUILD", Keyword::Onbuild),
+            ("RUN", Keyword::Run),
+            ("SHELL", Keyword::Shell),
+            ("STOPSIGNAL", Keyword::Stopsignal),
+            ("USER", Keyword::User),
+            ("VOLUME", Keyword::Volume),
+            ("WORKDIR", Keyword::Workdir),
+        ];
+        TABLE
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(word))
+            .map_or(Keyword::Unknown, |&(_, k)| k)
+    }
+
+    /// Whether BuildKit looks for heredocs on this instruction's line.
+    pub fn can_contain_heredoc(self) -> bool {
+        matches!(self, Keyword::Run | Keyword::Copy | Keyword::Add)
+    }
+}
+
+/// One piece of the joined text and where it came from: joined bytes
+/// `[joined, joined + len)` are source bytes `[source, source + len)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    pub joined: u32,
+    pub source: u32,
+    pub len: u32,
+}
+
+/// A `--name[=value]` flag after the keyword.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Flag {
+    /// The whole flag word as written.
+    pub range: TextRange,
+    /// The name without the leading `--`.
+    pub name: TextRange,
+    /// The value after `=`, as written (quotes included).
+    pub value: Option<TextRange>,
+    /// The flag as BuildKit reads it: quotes removed (`--mount=type=cache`).
+    pub text: String,
+}
+
+/// A word of the arguments, with its source range and text as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub range: TextRange,
+    pub text: String,
+}
+
+/// One string of a JSON array.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonElem {
+    /// The string literal as written, quotes included.
+    pub range: TextRange,
+    /// The decoded value.
+    pub value: String,
+}
+
+/// The arguments of an instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Args {
+    /// No arguments.
+    None,
+    /// A JSON string array (exec form): the array's source range and its elements.
+    Json {
+        range: TextRange,
+        elems: Vec<JsonElem>,
+    },
+    /// Shell form (or plain words): the arguments' source range (first to last non-blank
+    /// byte, continuations inside) and the joined range in [`Instruction::line`].
+    Shell { range: TextRange, joined: TextRange },
+}
+
+/// A Dockerfile heredoc (`<<EOF` … `EOF`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heredoc {
+    /// The `<<[-]['"]NAME['"]` word.
+    pub marker: TextRange,
+    pub name: String,
+    /// `<<-`: leading tabs are stripped from the body and the terminator.
+    pub chomp: bool,
+    /// Any part of the delimiter was quoted, so the body is not expanded.
+    pub quoted: bool,
+    pub fd: u32,
+    /// The body lines, terminators included (may be empty).
+    pub body: TextRange,
+    /// The terminator line, its line break included.
+    pub terminator: TextRange,
+    /// The body as BuildKit reads it (`\r` before each `\n` dropped).
+    pub content: String,
+}
+
+/// What the bytes of an instruction are, in order; they tile [`Instruction::range`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// Blanks before the keyword or between words.
+    Whitespace,
+    Keyword,
+    Flag,
+    /// Argument text (shell text, JSON, words).
+    Args,
+    /// The escape character, blanks after it and the line break.
+    Continuation,
+    /// A comment line inside a continuation, its line break included.
+    Comment,
+    /// An empty or blank line inside a continuation, its line break included.
+    Blank,
+    /// The line break that ends the instruction's last (non-heredoc) line.
+    Newline,
+    HeredocBody,
+    HeredocTerminator,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub kind: TokenKind,
+    pub range: TextRange,
+}
+
+/// An instruction with its typed view.
+#[derive(Debug, Clone)]
+pub struct Instruction {
+    /// Whole lines, from the first line's start to the end of the last line (heredoc bodies
+    /// and terminators included), line break included.
+    pub range: TextRange,
+    pub keyword: TextRange,
+    pub kind: Keyword,
+    pub flags: Vec<Flag>,
+    pub args: Args,
+    /// The arguments split into words as BuildKit splits them (quotes kept).
+    pub words: Vec<Word>,
+    pub heredocs: Vec<Heredoc>,
+    /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
+    pub trigger: Option<Box<Instruction>>,
+    /// The joined line (continuations and interior comment lines removed), from the keyword.
+    pub line: String,
+    /// Map from [`Self::line`] offsets back to the source.
+    pub segments: Vec<Segment>,
+    /// Every byte of `range`, classified.
+    pub tokens: Vec<Token>,
+    /// 1-based first and last line, as BuildKit numbers them.
+    pub start_line: u32,
+    pub end_line: u32,
+    /// BuildKit's value for this instruction (what `dockerfile.parse` reports).
+    pub value: Vec<String>,
+}
+
+impl Instruction {
+    /// Whether the arguments are a JSON array (exec form).
+    pub fn is_json(&self) -> bool {
+        matches!(self.args, Args::Json { .. })
+    }
+
+    /// The joined shell text of a shell-form instruction (BuildKit's value).
+    pub fn shell_text(&self) -> Option<&str> {
+        match self.args {
+            Args::Shell { joined, .. } => Some(joined.slice(&self.line)),
+            _ => None,
+        }
+    }
+
+    /// Maps a joined-line offset to a source offset. At a point where two segments meet,
+    /// `side` picks the end of the earlier segment (`Before`) or the start of the later one.
+    pub fn to_source(&self, joined: u32, side: crate::text::InsertionSide) -> u32 {
+        segment_to_source(&self.segments, joined, side)
+    }
+
+    /// Maps a joined-line range to the source range from its first to its last byte.
+    pub fn range_to_source(&self, range: TextRange) -> TextRange {
+        use crate::text::InsertionSide::{After, Before};
+        if range.is_empty() {
+            let at = self.to_source(range.start, After);
+            return TextRange::empty(at);
+        }
+        TextRange::new(
+            self.to_source(range.start, After),
+            self.to_source(range.end, Before),
+        )
+    }
+
+    /// The offset just before the line break of the last line of the instruction proper
+    /// (before any heredoc body): where text appended to the arguments goes.
+    pub fn content_end(&self) -> u32 {
+        self.tokens
+            .iter()
+            .rev()
+            .find(|t| !matches!(t.kind, TokenKind::HeredocBody | TokenKind::HeredocTerminator | TokenKind::Newline))
+            .map_or(self.range.end, |t| t.range.end)
+    }
+}
+
+pub(crate) fn segment_to_source(
+    segments: &[Segment],
+    joined: u32,
+    side: crate::text::InsertionSide,
+) -> u32 {
+    use crate::text::InsertionSide;
+    let Some(last) = segments.last() else {
+        return 0;
+    };
+    // index of the first segment that ends at or after `joined`
+    for (i, seg) in segments.iter().enumerate() {
+        let end = seg.joined + seg.len;
+        if joined < end || (joined == end && (side == InsertionSide::Before || i + 1 == segments.len()))
+        {
+            if joined < seg.joined {
+                return seg.source;
+            }
+            return seg.source + (joined - seg.joined);
+        }
+    }
+    last.source + last.len
+}
+
+impl Dockerfile {
+    /// The instructions, in order (ONBUILD triggers are inside their ONBUILD).
+    pub fn instructions(&self) -> impl Iterator<Item = &Instruction> {
+        self.items.iter().filter_map(|item| match item {
+            Item::Instruction(i) => Some(i),
+            _ => None,
+        })
+    }
+
+    /// The range an item covers.
+    pub fn item_range(item: &Item) -> TextRange {
+        match item {
+            Item::Bom(r) | Item::Comment(r) | Item::Blank(r) => *r,
+            Item::Directive(d) => d.range,
+            Item::Instruction(i) => i.range,
+        }
+    }
+
+    /// The text of `range`.
+    pub fn slice(&self, range: TextRange) -> &str {
+        range.slice(&self.source)
+    }
+
+    /// Every byte of the source, classified, in order: items outside instructions are one
+    /// token each; instructions contribute their own tokens.
+    pub fn tokens(&self) -> Vec<Token> {
+        let mut out = Vec::new();
+        for item in &self.items {
+            match item {
+                Item::Instruction(i) => out.extend_from_slice(&i.tokens),
+                Item::Bom(r) | Item::Blank(r) => out.push(Token {
+                    kind: TokenKind::Whitespace,
+                    range: *r,
+                }),
+                Item::Comment(r) => out.push(Token {
+                    kind: TokenKind::Comment,
+                    range: *r,
+                }),
+                Item::Directive(d) => out.push(Token {
+                    kind: TokenKind::Comment,
+                    range: d.range,
+                }),
+            }
+        }
+        out
+    }
+
+    /// Reassembles the source from its tokens (the identity on every input).
+    pub fn print(&self) -> String {
+        self.tokens()
+            .iter()
+            .map(|t| t.range.slice(&self.source))
+            .collect()
+    }
+}

@@ -1,0 +1,1 @@
+//! Word splitting as BuildKit does it.

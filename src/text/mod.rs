@@ -1,0 +1,392 @@
+//! Byte ranges, edits and fixes over the original text, and the one-sweep apply.
+//!
+//! Every edit of a round refers to the same original text; nothing shifts offsets while
+//! splicing. Bytes outside the applied edits are copied through unchanged.
+
+mod line_index;
+
+pub use line_index::LineIndex;
+
+use std::cmp::Ordering;
+use std::fmt;
+
+/// A half-open byte range `[start, end)` into a source text.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct TextRange {
+    pub start: u32,
+    pub end: u32,
+}
+
+impl TextRange {
+    pub fn new(start: u32, end: u32) -> Self {
+        debug_assert!(start <= end, "inverted range {start}..{end}");
+        Self { start, end }
+    }
+
+    pub fn empty(at: u32) -> Self {
+        Self { start: at, end: at }
+    }
+
+    /// Converts from `usize` offsets; sources are capped at 16 MiB so this never truncates.
+    pub(crate) fn from_usize(start: usize, end: usize) -> Self {
+        Self::new(to_u32(start), to_u32(end))
+    }
+
+    pub fn len(self) -> u32 {
+        self.end - self.start
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.start == self.end
+    }
+
+    pub fn contains_range(self, other: TextRange) -> bool {
+        self.start <= other.start && other.end <= self.end
+    }
+
+    /// The slice of `text` this range covers.
+    pub fn slice(self, text: &str) -> &str {
+        &text[self.start as usize..self.end as usize]
+    }
+
+    pub(crate) fn as_usize(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+impl fmt::Debug for TextRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}..{}", self.start, self.end)
+    }
+}
+
+pub(crate) fn to_u32(n: usize) -> u32 {
+    u32::try_from(n).expect("offset exceeds u32; inputs are capped at 16 MiB")
+}
+
+/// Which neighbour a zero-width insertion sticks to when another insertion shares its offset.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum InsertionSide {
+    /// Goes before other insertions at the same offset.
+    Before,
+    /// Goes after other insertions at the same offset (the default).
+    #[default]
+    After,
+}
+
+/// Replace `range` of the original text with `content` (empty content deletes).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Edit {
+    pub range: TextRange,
+    pub content: String,
+    pub side: InsertionSide,
+}
+
+impl Edit {
+    pub fn replace(range: TextRange, content: impl Into<String>) -> Self {
+        Self {
+            range,
+            content: content.into(),
+            side: InsertionSide::After,
+        }
+    }
+
+    pub fn delete(range: TextRange) -> Self {
+        Self::replace(range, String::new())
+    }
+
+    pub fn insert(at: u32, content: impl Into<String>) -> Self {
+        Self::replace(TextRange::empty(at), content)
+    }
+
+    #[must_use]
+    pub fn with_side(mut self, side: InsertionSide) -> Self {
+        self.side = side;
+        self
+    }
+
+    /// The total order used to sort edits: start, then insertions before replacements at
+    /// the same start, then side, then end, then content.
+    fn sort_key(&self) -> (u32, bool, InsertionSide, u32, &str) {
+        (
+            self.range.start,
+            !self.range.is_empty(),
+            self.side,
+            self.range.end,
+            &self.content,
+        )
+    }
+}
+
+impl Ord for Edit {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+impl PartialOrd for Edit {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// Two edits conflict when their ranges share bytes, or when an insertion sits strictly
+/// inside a replaced range. Insertions at a replacement's boundary do not conflict.
+pub(crate) fn edits_overlap(a: &Edit, b: &Edit) -> bool {
+    let (a, b) = (a.range, b.range);
+    if a.is_empty() && b.is_empty() {
+        return false;
+    }
+    if a.is_empty() {
+        return b.start < a.start && a.start < b.end;
+    }
+    if b.is_empty() {
+        return a.start < b.start && b.start < a.end;
+    }
+    a.start < b.end && b.start < a.end
+}
+
+/// How confident a pass is that a fix keeps the image's behaviour.
+///
+/// Ordered `DisplayOnly < Unsafe < Safe`, so "applicable at level X" is one comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Applicability {
+    /// Advice only; never applied.
+    DisplayOnly,
+    /// May change behaviour or build requirements; applied with `--unsafe`.
+    Unsafe,
+    /// Keeps the image's runtime config and filesystem (bar removed caches); applied by default.
+    Safe,
+}
+
+impl fmt::Display for Applicability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::DisplayOnly => "display-only",
+            Self::Unsafe => "unsafe",
+            Self::Safe => "safe",
+        })
+    }
+}
+
+/// Error returned when a fix is built from edits that overlap each other.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("overlapping edits in one fix: {first:?} and {second:?}")]
+pub struct OverlappingEdits {
+    pub first: TextRange,
+    pub second: TextRange,
+}
+
+/// A set of edits that belong together, with the pass that proposed them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fix {
+    edits: Vec<Edit>,
+    pub applicability: Applicability,
+    pub message: String,
+    pub pass: &'static str,
+}
+
+impl Fix {
+    /// Builds a fix; its edits are sorted and must not overlap each other.
+    pub fn new(
+        pass: &'static str,
+        applicability: Applicability,
+        message: impl Into<String>,
+        mut edits: Vec<Edit>,
+    ) -> Result<Self, OverlappingEdits> {
+        edits.sort();
+        edits.dedup();
+        for pair in edits.windows(2) {
+            if edits_overlap(&pair[0], &pair[1]) {
+                return Err(OverlappingEdits {
+                    first: pair[0].range,
+                    second: pair[1].range,
+                });
+            }
+        }
+        Ok(Self {
+            edits,
+            applicability,
+            message: message.into(),
+            pass,
+        })
+    }
+
+    pub fn edits(&self) -> &[Edit] {
+        &self.edits
+    }
+
+    /// The smallest range that covers every edit.
+    pub fn range(&self) -> TextRange {
+        let start = self.edits.first().map_or(0, |e| e.range.start);
+        let end = self.edits.iter().map(|e| e.range.end).max().unwrap_or(start);
+        TextRange::new(start, end)
+    }
+}
+
+/// The result of one sweep: the new text and which fixes (by index) were applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub text: String,
+    pub applied: Vec<usize>,
+    pub skipped: Vec<usize>,
+}
+
+/// Applies `fixes` to `source` in one sweep over the original text.
+///
+/// Fixes are taken in order of their first edit (ties: the order given, which is registry
+/// order). A fix that overlaps an edit already taken is skipped whole and can be retried on
+/// the next round; an edit identical to one already taken is dropped rather than counted as a
+/// conflict, so two passes proposing the same edit do not block each other.
+pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
+    let mut order: Vec<usize> = (0..fixes.len()).collect();
+    order.sort_by(|&a, &b| {
+        let ka = fixes[a].edits.first();
+        let kb = fixes[b].edits.first();
+        ka.cmp(&kb).then(a.cmp(&b))
+    });
+
+    let mut taken: Vec<&Edit> = Vec::new();
+    let mut applied = Vec::new();
+    let mut skipped = Vec::new();
+    for index in order {
+        let fix = &fixes[index];
+        let mut fresh = Vec::new();
+        let mut conflict = false;
+        for edit in &fix.edits {
+            if taken.iter().any(|t| *t == edit) {
+                continue;
+            }
+            if taken.iter().any(|t| edits_overlap(t, edit)) {
+                conflict = true;
+                break;
+            }
+            fresh.push(edit);
+        }
+        if conflict {
+            skipped.push(index);
+        } else {
+            taken.extend(fresh);
+            applied.push(index);
+        }
+    }
+
+    taken.sort();
+    let mut out = String::with_capacity(source.len() + 64);
+    let mut cursor = 0usize;
+    for edit in taken {
+        let range = edit.range.as_usize();
+        out.push_str(&source[cursor..range.start]);
+        out.push_str(&edit.content);
+        cursor = range.end;
+    }
+    out.push_str(&source[cursor..]);
+    applied.sort_unstable();
+    skipped.sort_unstable();
+    Applied {
+        text: out,
+        applied,
+        skipped,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fix(edits: Vec<Edit>) -> Fix {
+        Fix::new("test", Applicability::Safe, "m", edits).unwrap()
+    }
+
+    #[test]
+    fn empty_source_and_no_fixes() {
+        assert_eq!(apply("", &[]).text, "");
+        assert_eq!(apply("abc", &[]).text, "abc");
+    }
+
+    #[test]
+    fn one_insertion_replacement_removal() {
+        let src = "RUN apt-get install x\n";
+        let out = apply(
+            src,
+            &[
+                fix(vec![Edit::insert(19, " -y")]),
+                fix(vec![Edit::replace(TextRange::new(0, 3), "run")]),
+                fix(vec![Edit::delete(TextRange::new(20, 21))]),
+            ],
+        );
+        assert_eq!(out.text, "run apt-get install -y \n");
+        assert_eq!(out.applied, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn two_removals() {
+        let out = apply(
+            "abcdef",
+            &[fix(vec![
+                Edit::delete(TextRange::new(0, 1)),
+                Edit::delete(TextRange::new(4, 6)),
+            ])],
+        );
+        assert_eq!(out.text, "bcd");
+    }
+
+    #[test]
+    fn overlapping_fix_is_skipped() {
+        let out = apply(
+            "abcdef",
+            &[
+                fix(vec![Edit::replace(TextRange::new(1, 4), "X")]),
+                fix(vec![Edit::replace(TextRange::new(3, 5), "Y")]),
+            ],
+        );
+        assert_eq!(out.text, "aXef");
+        assert_eq!(out.skipped, vec![1]);
+    }
+
+    #[test]
+    fn identical_edits_do_not_conflict() {
+        let e = Edit::insert(1, "Z");
+        let out = apply("ab", &[fix(vec![e.clone()]), fix(vec![e])]);
+        assert_eq!(out.text, "aZb");
+        assert_eq!(out.applied, vec![0, 1]);
+    }
+
+    #[test]
+    fn same_offset_insertions_follow_side_then_order() {
+        let out = apply(
+            "ab",
+            &[
+                fix(vec![Edit::insert(1, "2")]),
+                fix(vec![Edit::insert(1, "1").with_side(InsertionSide::Before)]),
+                fix(vec![Edit::insert(1, "3")]),
+            ],
+        );
+        assert_eq!(out.text, "a123b");
+    }
+
+    #[test]
+    fn overlapping_edits_in_one_fix_are_rejected() {
+        let err = Fix::new(
+            "t",
+            Applicability::Safe,
+            "m",
+            vec![
+                Edit::replace(TextRange::new(0, 3), "a"),
+                Edit::replace(TextRange::new(2, 4), "b"),
+            ],
+        );
+        assert!(err.is_err());
+        let inside = Fix::new(
+            "t",
+            Applicability::Safe,
+            "m",
+            vec![
+                Edit::replace(TextRange::new(0, 3), "a"),
+                Edit::insert(1, "b"),
+            ],
+        );
+        assert!(inside.is_err());
+    }
+}
