@@ -1,0 +1,192 @@
+//! Filesystem access: reading Dockerfiles, atomic in-place writes, and the build context.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Component, Path, PathBuf};
+
+use dfrewrite::context::HEAD_BYTES;
+use dfrewrite::{BuildContext, ContextEntry, MAX_INPUT_BYTES};
+
+/// Why one input could not be processed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Io(io::Error),
+    /// A FIFO, device, socket or directory where a Dockerfile was expected.
+    NotRegular,
+    /// The library refused the text (or hit a bug).
+    Rewrite(dfrewrite::Error),
+}
+
+/// An I/O error as one short phrase, without Rust's `(os error N)` suffix.
+pub(crate) fn describe_io(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(cut) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+/// The error for an input over the size cap; `len` is its size when known.
+pub(crate) fn too_large(len: Option<u64>) -> dfrewrite::Error {
+    let message = match len {
+        Some(len) => format!("file is {len} bytes, larger than the {MAX_INPUT_BYTES} byte limit"),
+        None => format!("input is larger than the {MAX_INPUT_BYTES} byte limit"),
+    };
+    dfrewrite::Error::Invalid {
+        line: 1,
+        column: 1,
+        message,
+    }
+}
+
+/// Reads a Dockerfile (following symlinks), refusing non-regular files and, without reading
+/// them whole, files over the size cap.
+pub(crate) fn read_dockerfile(path: &Path) -> Result<Vec<u8>, Failure> {
+    let meta = fs::metadata(path).map_err(Failure::Io)?;
+    if !meta.is_file() {
+        return Err(Failure::NotRegular);
+    }
+    if meta.len() > MAX_INPUT_BYTES as u64 {
+        return Err(Failure::Rewrite(too_large(Some(meta.len()))));
+    }
+    let mut bytes = Vec::new();
+    File::open(path)
+        .and_then(|f| f.take(MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(Failure::Io)?;
+    // The file grew between the metadata call and the read.
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Err(Failure::Rewrite(too_large(None)));
+    }
+    Ok(bytes)
+}
+
+/// Replaces the contents of `path` atomically: a temp file in the target's directory, synced,
+/// given the original's permission bits, then renamed over it. A symlink is resolved first so
+/// the link stays a link and its target changes.
+pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Failure> {
+    let target = fs::canonicalize(path).map_err(Failure::Io)?;
+    let meta = fs::metadata(&target).map_err(Failure::Io)?;
+    if !meta.is_file() {
+        return Err(Failure::NotRegular);
+    }
+    let dir = target.parent().unwrap_or(Path::new("."));
+    let write = || -> io::Result<()> {
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        tmp.write_all(contents)?;
+        // NamedTempFile is created 0600; without this a 0644 or 0755 file would change mode.
+        tmp.as_file().set_permissions(meta.permissions())?;
+        keep_owner(tmp.as_file(), &meta);
+        tmp.as_file().sync_all()?;
+        tmp.persist(&target).map_err(|e| e.error)?;
+        Ok(())
+    };
+    write().map_err(Failure::Io)
+}
+
+/// Best effort: keeps the owner when run by root on another user's file. Anyone else cannot
+/// change ownership, and the file then belongs to the user who rewrote it, as with any editor.
+#[cfg(unix)]
+fn keep_owner(file: &File, meta: &fs::Metadata) {
+    use std::os::unix::fs::MetadataExt;
+    let _ = std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()));
+}
+
+#[cfg(not(unix))]
+fn keep_owner(_file: &File, _meta: &fs::Metadata) {}
+
+/// A build context over a directory on disk.
+#[derive(Debug)]
+pub(crate) struct FsContext {
+    /// Canonical, so that resolved paths can be checked to stay inside it.
+    root: PathBuf,
+}
+
+impl FsContext {
+    pub(crate) fn new(dir: &Path) -> io::Result<Self> {
+        let root = fs::canonicalize(dir)?;
+        if !root.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotADirectory,
+                "not a directory",
+            ));
+        }
+        Ok(Self { root })
+    }
+}
+
+impl BuildContext for FsContext {
+    fn probe(&self, path: &str) -> ContextEntry {
+        let rel = Path::new(path);
+        // The library cleans paths already; refuse anything else rather than trust it.
+        if !rel
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return ContextEntry::Missing;
+        }
+        let resolved = match fs::canonicalize(self.root.join(rel)) {
+            Ok(resolved) => resolved,
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                return ContextEntry::Unreadable;
+            }
+            // Absent, or a dangling symlink.
+            Err(_) => return ContextEntry::Missing,
+        };
+        // A symlink leading out of the context is as good as absent: BuildKit cannot see it.
+        if !resolved.starts_with(&self.root) {
+            return ContextEntry::Missing;
+        }
+        let Ok(meta) = fs::metadata(&resolved) else {
+            return ContextEntry::Unreadable;
+        };
+        if meta.is_dir() {
+            return ContextEntry::Directory;
+        }
+        // Never open FIFOs or devices: reading them could block or have side effects.
+        if !meta.is_file() {
+            return ContextEntry::Unreadable;
+        }
+        let mut head = Vec::with_capacity(HEAD_BYTES);
+        match File::open(&resolved).and_then(|f| f.take(HEAD_BYTES as u64).read_to_end(&mut head)) {
+            Ok(_) => ContextEntry::File { head },
+            Err(_) => ContextEntry::Unreadable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn probe_stays_inside_the_root() {
+        let outer = tempfile::tempdir().unwrap();
+        let root = outer.path().join("ctx");
+        fs::create_dir_all(root.join("sub")).unwrap();
+        fs::write(outer.path().join("secret"), b"outside").unwrap();
+        fs::write(root.join("app.py"), vec![b'x'; 2000]).unwrap();
+        let ctx = FsContext::new(&root).unwrap();
+
+        assert_eq!(ctx.probe("sub"), ContextEntry::Directory);
+        assert_eq!(ctx.probe(""), ContextEntry::Directory);
+        assert_eq!(ctx.probe("nope"), ContextEntry::Missing);
+        assert_eq!(ctx.probe("../secret"), ContextEntry::Missing);
+        assert_eq!(ctx.probe("/etc/passwd"), ContextEntry::Missing);
+        let ContextEntry::File { head } = ctx.probe("app.py") else {
+            panic!("app.py is a file");
+        };
+        assert_eq!(head.len(), HEAD_BYTES);
+
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("../secret", root.join("escape")).unwrap();
+            std::os::unix::fs::symlink(outer.path(), root.join("sub/up")).unwrap();
+            std::os::unix::fs::symlink("app.py", root.join("inside")).unwrap();
+            std::os::unix::fs::symlink("gone", root.join("dangling")).unwrap();
+            assert_eq!(ctx.probe("escape"), ContextEntry::Missing);
+            assert_eq!(ctx.probe("sub/up/secret"), ContextEntry::Missing);
+            assert!(matches!(ctx.probe("inside"), ContextEntry::File { .. }));
+            assert_eq!(ctx.probe("dangling"), ContextEntry::Missing);
+        }
+    }
+}

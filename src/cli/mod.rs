@@ -1,0 +1,376 @@
+//! The command line: arguments, modes, file walking, and how results are shown.
+//!
+//! Everything here runs in the binary, never in the library: this is where files are read and
+//! written and where text reaches the terminal.
+// The CLI is the I/O edge; printing to stdout/stderr is its job (style.md §10).
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod fsio;
+mod render;
+mod walk;
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use clap::ArgGroup;
+use dfrewrite::{Applicability, Settings};
+
+use fsio::{Failure, FsContext};
+use render::Printer;
+
+const AFTER_HELP: &str = "\
+Modes:
+  --diff     (the default) print a unified diff of what would change; apply it with
+             `git apply` or `patch -p1`
+  --apply    rewrite the files in place (atomic; keeps mode, CRLF, BOM, final newline)
+  --check    list the files that would change, write nothing
+  -          read standard input and print the full rewritten text on standard output
+             (for editors); with --diff or --check, print the diff or the verdict instead
+
+Applied fixes and advice are reported on standard error as `PATH:LINE: pass: message`.
+
+Exit status:
+  0  nothing to change, or the changes were applied
+  1  --diff or --check found something to change
+  2  error: a file that does not parse, is not UTF-8 or cannot be read, an unknown pass,
+     a bad flag; nothing is written for that file (and stdout stays empty in `-` mode)
+
+Examples:
+  dfrewrite --diff Dockerfile
+  dfrewrite --apply Dockerfile
+  dfrewrite --check .
+  dfrewrite - --stdin-filename Dockerfile < Dockerfile > Dockerfile.new
+  dfrewrite --unsafe --diff --select add-to-copy docker/
+  dfrewrite --explain add-to-copy";
+
+/// Rewrites Dockerfiles into smaller, faster-building, safer ones without changing what the
+/// image does.
+// One bool per flag is what clap's derive wants; the mode group keeps them consistent.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, clap::Parser)]
+#[command(
+    name = "dfrewrite",
+    version,
+    after_help = AFTER_HELP,
+    group(ArgGroup::new("mode").args(["diff", "apply", "check"])),
+)]
+pub(crate) struct Args {
+    /// Dockerfiles or directories (searched for Dockerfile, Containerfile, *.Dockerfile,
+    /// Dockerfile.*, *.dockerfile, honouring .gitignore); `-` reads standard input.
+    /// Defaults to `.`.
+    #[arg(value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// Print a unified diff of the changes; exit 1 if anything would change (default mode).
+    #[arg(long)]
+    diff: bool,
+
+    /// Rewrite the files in place.
+    #[arg(long)]
+    apply: bool,
+
+    /// Print `Would rewrite: PATH` for each file that would change; exit 1 if any.
+    #[arg(long)]
+    check: bool,
+
+    /// The name of the file read from standard input, used in messages and to find its
+    /// build context (the file's directory).
+    #[arg(long, value_name = "NAME")]
+    stdin_filename: Option<PathBuf>,
+
+    /// Also apply fixes that may change behaviour or build requirements.
+    #[arg(long = "unsafe")]
+    unsafe_fixes: bool,
+
+    /// Run only these passes (repeatable, comma-separated).
+    #[arg(long, value_name = "PASS", value_delimiter = ',')]
+    select: Option<Vec<String>>,
+
+    /// Never run these passes (repeatable, comma-separated).
+    #[arg(long, value_name = "PASS", value_delimiter = ',')]
+    ignore: Vec<String>,
+
+    /// The build context root [default: each Dockerfile's own directory].
+    #[arg(long, value_name = "DIR")]
+    context: Option<PathBuf>,
+
+    /// List the passes and exit.
+    #[arg(long)]
+    list_passes: bool,
+
+    /// Print the documentation of a pass and exit.
+    #[arg(long, value_name = "PASS")]
+    explain: Option<String>,
+}
+
+/// How a run ended; the numeric value is the exit code. A later, worse status wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Status {
+    /// Nothing to change, or the changes were applied.
+    Clean = 0,
+    /// `--diff` / `--check` found something to change.
+    Changed = 1,
+    /// Something could not be processed.
+    Error = 2,
+}
+
+impl From<Status> for u8 {
+    fn from(status: Status) -> u8 {
+        status as u8
+    }
+}
+
+/// What to do with a file whose rewrite differs from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Diff,
+    Apply,
+    Check,
+    /// Standard input without a mode flag: print the whole (rewritten or unchanged) text.
+    Print,
+}
+
+/// Runs the command line and returns how it ended.
+pub(crate) fn run(args: &Args) -> Status {
+    let mut p = Printer::new();
+    let status = run_with(args, &mut p);
+    // A failed flush (closed pipe) means the output was lost: that is an error.
+    if p.flush().is_err() {
+        return Status::Error;
+    }
+    status
+}
+
+fn run_with(args: &Args, p: &mut Printer) -> Status {
+    if args.list_passes {
+        return p.stdout_or_error(&render::pass_table());
+    }
+    if let Some(name) = &args.explain {
+        let Some(pass) = dfrewrite::pass_by_name(name) else {
+            p.error_line(None, &unknown_pass(name, "--explain"));
+            return Status::Error;
+        };
+        return p.stdout_or_error(&render::explain(pass));
+    }
+    let settings = match settings(args) {
+        Ok(s) => s,
+        Err(message) => {
+            p.error_line(None, &message);
+            return Status::Error;
+        }
+    };
+    let fixed_context = match &args.context {
+        None => None,
+        Some(dir) => match FsContext::new(dir) {
+            Ok(ctx) => Some(Arc::new(ctx)),
+            Err(e) => {
+                p.error_line(Some(&render::display(dir)), &fsio::describe_io(&e));
+                return Status::Error;
+            }
+        },
+    };
+    let runner = Runner {
+        settings,
+        fixed_context,
+    };
+
+    let dash = Path::new("-");
+    let reads_stdin = args.paths.iter().any(|path| path == dash)
+        || (args.paths.is_empty() && args.stdin_filename.is_some());
+    if reads_stdin {
+        if args.paths.len() > 1 {
+            p.error_line(None, "`-` (standard input) must be the only path");
+            return Status::Error;
+        }
+        let mode = if args.apply {
+            p.error_line(
+                None,
+                "--apply cannot write to standard input; omit it to print the rewritten text",
+            );
+            return Status::Error;
+        } else if args.check {
+            Mode::Check
+        } else if args.diff {
+            Mode::Diff
+        } else {
+            Mode::Print
+        };
+        return runner.stdin(args.stdin_filename.as_deref(), mode, p);
+    }
+    if args.stdin_filename.is_some() {
+        p.error_line(
+            None,
+            "--stdin-filename only applies when reading standard input (`-`)",
+        );
+        return Status::Error;
+    }
+
+    let mode = if args.apply {
+        Mode::Apply
+    } else if args.check {
+        Mode::Check
+    } else {
+        Mode::Diff
+    };
+    let default_paths = [PathBuf::from(".")];
+    let roots = if args.paths.is_empty() {
+        &default_paths[..]
+    } else {
+        &args.paths[..]
+    };
+    let mut status = Status::Clean;
+    for target in walk::collect(roots) {
+        let name = render::display(&target.path);
+        let file_status = match target.error {
+            Some(message) => {
+                p.error_line(Some(&name), &message);
+                Status::Error
+            }
+            None => runner.file(&target.path, &name, mode, p),
+        };
+        status = status.max(file_status);
+    }
+    status
+}
+
+/// Checks pass names and builds the settings shared by every file.
+fn settings(args: &Args) -> Result<Settings, String> {
+    let clean = |names: &[String], flag: &str| -> Result<Vec<String>, String> {
+        let names: Vec<String> = names
+            .iter()
+            .map(|n| n.trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .collect();
+        match names.iter().find(|n| dfrewrite::pass_by_name(n).is_none()) {
+            Some(bad) => Err(unknown_pass(bad, flag)),
+            None => Ok(names),
+        }
+    };
+    Ok(Settings {
+        threshold: if args.unsafe_fixes {
+            Applicability::Unsafe
+        } else {
+            Applicability::Safe
+        },
+        select: args
+            .select
+            .as_deref()
+            .map(|s| clean(s, "--select"))
+            .transpose()?,
+        ignore: clean(&args.ignore, "--ignore")?,
+        context: None,
+    })
+}
+
+fn unknown_pass(name: &str, flag: &str) -> String {
+    let valid: Vec<&str> = dfrewrite::passes().iter().map(|p| p.name).collect();
+    format!(
+        "unknown pass `{name}` in {flag}; valid passes: {}",
+        valid.join(", ")
+    )
+}
+
+/// Rewrites single inputs under fixed settings.
+struct Runner {
+    settings: Settings,
+    /// The `--context` directory, when given; otherwise each file's own directory is used.
+    fixed_context: Option<Arc<FsContext>>,
+}
+
+impl Runner {
+    fn settings_for(&self, context_dir: Option<&Path>) -> Settings {
+        let context = match (&self.fixed_context, context_dir) {
+            (Some(ctx), _) => Some(Arc::clone(ctx) as Arc<dyn dfrewrite::BuildContext>),
+            // A directory that cannot be opened just means passes see no context and hold back.
+            (None, Some(dir)) => FsContext::new(dir)
+                .ok()
+                .map(|c| Arc::new(c) as Arc<dyn dfrewrite::BuildContext>),
+            (None, None) => None,
+        };
+        Settings {
+            context,
+            ..self.settings.clone()
+        }
+    }
+
+    fn file(&self, path: &Path, name: &str, mode: Mode, p: &mut Printer) -> Status {
+        let result = fsio::read_dockerfile(path).and_then(|bytes| {
+            let text = dfrewrite::decode(&bytes).map_err(Failure::Rewrite)?;
+            let settings = self.settings_for(Some(context_dir_of(path)));
+            let outcome = dfrewrite::rewrite(text, &settings).map_err(Failure::Rewrite)?;
+            Ok((text.to_owned(), outcome))
+        });
+        let (text, outcome) = match result {
+            Ok(ok) => ok,
+            Err(failure) => {
+                p.failure(name, &failure);
+                return Status::Error;
+            }
+        };
+        p.fixes(name, &outcome);
+        let Some(new) = outcome.output else {
+            return Status::Clean;
+        };
+        match mode {
+            Mode::Apply => match fsio::write_atomic(path, new.as_bytes()) {
+                Ok(()) => Status::Clean,
+                Err(failure) => {
+                    p.failure(name, &failure);
+                    Status::Error
+                }
+            },
+            Mode::Diff => p.diff_or_error(&text, &new, name),
+            Mode::Check => p.would_rewrite(name),
+            Mode::Print => unreachable!("print mode is only for standard input"),
+        }
+    }
+
+    fn stdin(&self, filename: Option<&Path>, mode: Mode, p: &mut Printer) -> Status {
+        let name = filename.map_or_else(|| "-".to_owned(), render::display);
+        let context_dir = filename.map(context_dir_of).filter(|dir| dir.is_dir());
+        let settings = self.settings_for(context_dir);
+        let mut bytes = Vec::new();
+        let limit = dfrewrite::MAX_INPUT_BYTES as u64 + 1;
+        if let Err(e) = io::stdin().lock().take(limit).read_to_end(&mut bytes) {
+            p.failure(&name, &Failure::Io(e));
+            return Status::Error;
+        }
+        if bytes.len() > dfrewrite::MAX_INPUT_BYTES {
+            p.failure(&name, &Failure::Rewrite(fsio::too_large(None)));
+            return Status::Error;
+        }
+        let text = match dfrewrite::decode(&bytes) {
+            Ok(text) => text,
+            Err(e) => {
+                p.failure(&name, &Failure::Rewrite(e));
+                return Status::Error;
+            }
+        };
+        let outcome = match dfrewrite::rewrite(text, &settings) {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                p.failure(&name, &Failure::Rewrite(e));
+                return Status::Error;
+            }
+        };
+        if mode != Mode::Print {
+            p.fixes(&name, &outcome);
+        }
+        match (mode, outcome.output) {
+            (Mode::Print, new) => p.stdout_or_error(new.as_deref().unwrap_or(text)),
+            (_, None) => Status::Clean,
+            (Mode::Diff, Some(new)) => p.diff_or_error(text, &new, &name),
+            (Mode::Check, Some(_)) => p.would_rewrite(&name),
+            (Mode::Apply, Some(_)) => unreachable!("--apply is refused for standard input"),
+        }
+    }
+}
+
+/// The directory a Dockerfile's relative paths are resolved against by default.
+fn context_dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}

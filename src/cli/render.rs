@@ -1,0 +1,223 @@
+//! Everything that reaches the terminal: diffs, fix reports, errors, pass docs.
+
+use std::fmt::Write as _;
+use std::io::{self, StdoutLock, Write};
+use std::path::{Component, Path};
+
+use anstream::{AutoStream, ColorChoice};
+use clap::builder::styling::{AnsiColor, Style};
+use dfrewrite::{Applicability, AppliedFix, FixAvailability, Outcome, PassInfo};
+use similar::TextDiff;
+
+use super::Status;
+use super::fsio::{self, Failure};
+
+const BOLD: Style = Style::new().bold();
+const RED: Style = AnsiColor::Red.on_default();
+const GREEN: Style = AnsiColor::Green.on_default();
+const CYAN: Style = AnsiColor::Cyan.on_default();
+const ERROR: Style = AnsiColor::Red.on_default().bold();
+
+/// A path as shown to the user: as given, without a leading `./` (walking `.` adds one, and
+/// `a/./Dockerfile` in a diff header would not name the file for `git apply`).
+pub(crate) fn display(path: &Path) -> String {
+    let mut rest = path;
+    while let Ok(stripped) = rest.strip_prefix(Component::CurDir) {
+        if stripped.as_os_str().is_empty() {
+            break;
+        }
+        rest = stripped;
+    }
+    rest.to_string_lossy().into_owned()
+}
+
+/// The two output streams. Stdout carries only diffs, file lists or the rewritten text, and
+/// is never passed through an escape-stripping filter (a Dockerfile may hold ESC bytes);
+/// colour is added only when it is a terminal.
+pub(crate) struct Printer {
+    out: AutoStream<StdoutLock<'static>>,
+    color_out: bool,
+    err: AutoStream<io::StderrLock<'static>>,
+    /// Set when writing stdout failed; reported once as an error status.
+    out_failed: bool,
+}
+
+impl Printer {
+    pub(crate) fn new() -> Self {
+        let choice = AutoStream::choice(&io::stdout());
+        let color_out = choice != ColorChoice::Never;
+        let out = if color_out {
+            AutoStream::new(io::stdout().lock(), choice)
+        } else {
+            AutoStream::always_ansi(io::stdout().lock())
+        };
+        Self {
+            out,
+            color_out,
+            err: anstream::stderr().lock(),
+            out_failed: false,
+        }
+    }
+
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        let result = self.out.flush();
+        let _ = self.err.flush();
+        if self.out_failed {
+            return Err(io::Error::other("stdout write failed"));
+        }
+        result
+    }
+
+    /// Writes to stdout; a write failure (say, a closed pipe) makes the run an error.
+    pub(crate) fn stdout_or_error(&mut self, text: &str) -> Status {
+        if self.out.write_all(text.as_bytes()).is_err() {
+            self.out_failed = true;
+            return Status::Error;
+        }
+        Status::Clean
+    }
+
+    pub(crate) fn would_rewrite(&mut self, name: &str) -> Status {
+        match self.stdout_or_error(&format!("Would rewrite: {name}\n")) {
+            Status::Clean => Status::Changed,
+            other => other,
+        }
+    }
+
+    /// Prints the unified diff of one file; `git apply` and `patch -p1` accept it.
+    pub(crate) fn diff_or_error(&mut self, old: &str, new: &str, name: &str) -> Status {
+        let diff = TextDiff::from_lines(old, new);
+        let text = diff
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("a/{name}"), &format!("b/{name}"))
+            .to_string();
+        let text = if self.color_out {
+            colour_diff(&text)
+        } else {
+            text
+        };
+        match self.stdout_or_error(&text) {
+            Status::Clean => Status::Changed,
+            other => other,
+        }
+    }
+
+    /// Reports applied fixes and remaining advice, one `PATH:LINE: pass: message` each.
+    pub(crate) fn fixes(&mut self, name: &str, outcome: &Outcome) {
+        for fix in &outcome.applied {
+            self.fix_line(name, fix, "");
+        }
+        for fix in &outcome.advice {
+            let note = match fix.applicability {
+                Applicability::Unsafe => " (unsafe fix not applied; use --unsafe)",
+                _ => " (advice, no fix)",
+            };
+            self.fix_line(name, fix, note);
+        }
+    }
+
+    fn fix_line(&mut self, name: &str, fix: &AppliedFix, note: &str) {
+        let _ = writeln!(
+            self.err,
+            "{BOLD}{name}:{}:{BOLD:#} {CYAN}{}{CYAN:#}: {}{note}",
+            fix.line, fix.pass, fix.message
+        );
+    }
+
+    /// One line on stderr: `NAME: error: MESSAGE`, or `error: MESSAGE` without a name.
+    pub(crate) fn error_line(&mut self, name: Option<&str>, message: &str) {
+        let prefix = name
+            .map(|n| format!("{BOLD}{n}:{BOLD:#} "))
+            .unwrap_or_default();
+        let _ = writeln!(self.err, "{prefix}{ERROR}error:{ERROR:#} {message}");
+    }
+
+    pub(crate) fn failure(&mut self, name: &str, failure: &Failure) {
+        match failure {
+            Failure::Io(e) => self.error_line(Some(name), &fsio::describe_io(e)),
+            Failure::NotRegular => self.error_line(Some(name), "not a regular file"),
+            Failure::Rewrite(dfrewrite::Error::Invalid {
+                line,
+                column,
+                message,
+            }) => {
+                let _ = writeln!(
+                    self.err,
+                    "{BOLD}{name}:{line}:{column}:{BOLD:#} {ERROR}error:{ERROR:#} {message}"
+                );
+            }
+            Failure::Rewrite(dfrewrite::Error::Internal(message)) => {
+                let _ = writeln!(
+                    self.err,
+                    "{BOLD}{name}:{BOLD:#} {ERROR}internal error:{ERROR:#} {message} (please report)"
+                );
+            }
+        }
+    }
+}
+
+fn colour_diff(diff: &str) -> String {
+    let mut out = String::with_capacity(diff.len() + diff.len() / 4);
+    for line in diff.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let end = &line[body.len()..];
+        let style = if body.starts_with("--- a/") || body.starts_with("+++ b/") {
+            BOLD
+        } else if body.starts_with("@@") {
+            CYAN
+        } else if body.starts_with('-') {
+            RED
+        } else if body.starts_with('+') {
+            GREEN
+        } else {
+            Style::new()
+        };
+        let _ = write!(out, "{style}{body}{style:#}{end}");
+    }
+    out
+}
+
+/// `--list-passes`: name, whether it fixes, and the first sentence of its doc.
+pub(crate) fn pass_table() -> String {
+    let passes = dfrewrite::passes();
+    let width = passes
+        .iter()
+        .map(|p| p.name.len())
+        .chain(["PASS".len()])
+        .max()
+        .unwrap_or(0);
+    let mut out = format!("{:<width$}  {:<9}  SUMMARY\n", "PASS", "FIX");
+    for pass in passes {
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<9}  {}",
+            pass.name,
+            fix_word(pass.fix),
+            pass.summary()
+        );
+    }
+    out
+}
+
+fn fix_word(fix: FixAvailability) -> &'static str {
+    match fix {
+        FixAvailability::Always => "always",
+        FixAvailability::Sometimes => "sometimes",
+        FixAvailability::Never => "never",
+    }
+}
+
+/// `--explain`: the pass's documentation, with the doc comments' leading space removed.
+pub(crate) fn explain(pass: &PassInfo) -> String {
+    let mut out = format!(
+        "# {}\n\nFix is {} available.\n\n",
+        pass.name,
+        fix_word(pass.fix)
+    );
+    for line in pass.doc.lines() {
+        out.push_str(line.strip_prefix(' ').unwrap_or(line));
+        out.push('\n');
+    }
+    out
+}
