@@ -33,6 +33,9 @@ fn normalise(v: &Value) -> Value {
     for key in ["cmd", "sub_cmd"] {
         if let Some(s) = v[key].as_str() {
             v[key] = Value::String(s.to_ascii_uppercase());
+        } else if key == "cmd" {
+            // BuildKit's empty instruction (a lone continuation) has no keyword
+            v[key] = Value::String(String::new());
         }
     }
     v

@@ -288,6 +288,11 @@ impl<'s> Parser<'s> {
         let classified = classify(&tokens, &segments, &node);
         let mut instruction = node.into_instruction(&segments, &joined);
         instruction.range = TextRange::from_usize(start_line.start, end);
+        if segments.is_empty() {
+            // a continuation with nothing after it: BuildKit's empty instruction
+            instruction.keyword =
+                TextRange::from_usize(start_line.start + indent, start_line.start + indent);
+        }
         instruction.tokens = classified;
         instruction.heredocs = heredocs;
         instruction.start_line = to_u32(first + 1);
