@@ -232,12 +232,14 @@ pub struct Instruction {
     pub end_line: u32,
     /// BuildKit's value for this instruction (what `dockerfile.parse` reports).
     pub value: Vec<String>,
+    /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
+    pub json: bool,
 }
 
 impl Instruction {
     /// Whether the arguments are a JSON array (exec form).
     pub fn is_json(&self) -> bool {
-        matches!(self.args, Args::Json { .. })
+        self.json
     }
 
     /// The joined shell text of a shell-form instruction (BuildKit's value).
@@ -273,7 +275,12 @@ impl Instruction {
         self.tokens
             .iter()
             .rev()
-            .find(|t| !matches!(t.kind, TokenKind::HeredocBody | TokenKind::HeredocTerminator | TokenKind::Newline))
+            .find(|t| {
+                !matches!(
+                    t.kind,
+                    TokenKind::HeredocBody | TokenKind::HeredocTerminator | TokenKind::Newline
+                )
+            })
             .map_or(self.range.end, |t| t.range.end)
     }
 }
@@ -290,7 +297,8 @@ pub(crate) fn segment_to_source(
     // index of the first segment that ends at or after `joined`
     for (i, seg) in segments.iter().enumerate() {
         let end = seg.joined + seg.len;
-        if joined < end || (joined == end && (side == InsertionSide::Before || i + 1 == segments.len()))
+        if joined < end
+            || (joined == end && (side == InsertionSide::Before || i + 1 == segments.len()))
         {
             if joined < seg.joined {
                 return seg.source;

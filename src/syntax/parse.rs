@@ -1,7 +1,752 @@
-//! Line-oriented parser (stub, replaced below).
-use super::{Dockerfile, ParseError};
+//! The line-oriented parser: BuildKit's `parser.Parse` loop, keeping every byte.
 
-/// Parses `source` into a lossless tree.
+use std::ops::Range;
+
+use super::words::{self, RawFlag};
+use super::{
+    Args, Directive, Dockerfile, Flag, Heredoc, Instruction, Item, JsonElem, Keyword, ParseError,
+    Segment, Token, TokenKind, Word,
+};
+use crate::text::{TextRange, to_u32};
+
+const BOM: &str = "\u{feff}";
+
+/// One physical line: `[start, end)` including its terminator; `content_end` is where the
+/// text ends once trailing `\r`/`\n` are removed (BuildKit's `trimNewline`).
+#[derive(Clone, Copy)]
+struct Line {
+    start: usize,
+    content_end: usize,
+    end: usize,
+}
+
+fn split_lines(source: &str, from: usize) -> Vec<Line> {
+    let mut lines = Vec::new();
+    let mut start = from;
+    let bytes = source.as_bytes();
+    while start < source.len() {
+        let end = memchr_newline(bytes, start).map_or(source.len(), |i| i + 1);
+        let mut content_end = end;
+        while content_end > start && matches!(bytes[content_end - 1], b'\n' | b'\r') {
+            content_end -= 1;
+        }
+        lines.push(Line {
+            start,
+            content_end,
+            end,
+        });
+        start = end;
+    }
+    lines
+}
+
+fn memchr_newline(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|i| i + from)
+}
+
+fn trim_start_ws(s: &str) -> &str {
+    s.trim_start_matches(char::is_whitespace)
+}
+
+/// Parses `source` into a lossless tree, or reports what BuildKit would reject.
 pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
-    Ok(Dockerfile { source: source.to_owned(), escape: '\\', items: Vec::new() })
+    Parser::new(source).run()
+}
+
+struct Parser<'s> {
+    src: &'s str,
+    lines: Vec<Line>,
+    escape: char,
+    items: Vec<Item>,
+}
+
+impl<'s> Parser<'s> {
+    fn new(src: &'s str) -> Self {
+        let body_start = if src.starts_with(BOM) { BOM.len() } else { 0 };
+        Self {
+            src,
+            lines: split_lines(src, body_start),
+            escape: '\\',
+            items: Vec::new(),
+        }
+    }
+
+    fn content(&self, line: Line) -> &'s str {
+        &self.src[line.start..line.content_end]
+    }
+
+    fn is_comment(&self, line: Line) -> bool {
+        trim_start_ws(self.content(line)).starts_with('#')
+    }
+
+    fn is_blank(&self, line: Line) -> bool {
+        trim_start_ws(self.content(line)).is_empty()
+    }
+
+    /// BuildKit's `trimContinuationCharacter`: the text before a final escape (plus blanks),
+    /// when the character before that escape is not itself the escape.
+    fn continuation_cut(&self, text: &str) -> Option<usize> {
+        let trimmed = text.trim_end_matches([' ', '\t']);
+        let before = trimmed.strip_suffix(self.escape)?;
+        if before.is_empty() || !before.ends_with(self.escape) {
+            Some(before.len())
+        } else {
+            None
+        }
+    }
+
+    fn run(mut self) -> Result<Dockerfile, ParseError> {
+        if self.src.starts_with(BOM) {
+            self.items
+                .push(Item::Bom(TextRange::from_usize(0, BOM.len())));
+        }
+        let mut i = self.directives()?;
+        while i < self.lines.len() {
+            let line = self.lines[i];
+            let range = TextRange::from_usize(line.start, line.end);
+            if self.is_comment(line) {
+                self.items.push(Item::Comment(range));
+                i += 1;
+            } else if self.is_blank(line) {
+                self.items.push(Item::Blank(range));
+                i += 1;
+            } else {
+                let (instruction, next) = self.instruction(i)?;
+                self.items.push(Item::Instruction(instruction));
+                i = next;
+            }
+        }
+        Ok(Dockerfile {
+            source: self.src.to_owned(),
+            escape: self.escape,
+            items: self.items,
+        })
+    }
+
+    /// Parser directives at the very top; returns the index of the first other line.
+    fn directives(&mut self) -> Result<usize, ParseError> {
+        let mut seen: Vec<String> = Vec::new();
+        for (i, &line) in self.lines.iter().enumerate() {
+            let text = self.content(line);
+            let Some((key, value)) = directive(text) else {
+                return Ok(i);
+            };
+            let name = key.slice_of(text).to_ascii_lowercase();
+            if !matches!(name.as_str(), "syntax" | "escape" | "check") {
+                return Ok(i);
+            }
+            let key_range = shift(key, line.start);
+            if seen.contains(&name) {
+                return Err(ParseError {
+                    offset: key_range.start,
+                    message: format!("only one {name} parser directive can be used"),
+                });
+            }
+            let value_text = value.slice_of(text);
+            if name == "escape" {
+                self.escape = match value_text {
+                    "\\" => '\\',
+                    "`" => '`',
+                    other => {
+                        return Err(ParseError {
+                            offset: to_u32(line.start + value.start),
+                            message: format!(
+                                "invalid escape token '{other}' does not match ` or \\"
+                            ),
+                        });
+                    }
+                };
+            }
+            seen.push(name);
+            self.items.push(Item::Directive(Directive {
+                range: TextRange::from_usize(line.start, line.end),
+                key: key_range,
+                value: shift(value, line.start),
+            }));
+        }
+        Ok(self.lines.len())
+    }
+
+    /// Parses the instruction starting at line `first`; returns it and the next line index.
+    fn instruction(&self, first: usize) -> Result<(Instruction, usize), ParseError> {
+        let mut tokens = Vec::new();
+        let mut segments = Vec::new();
+        let mut joined = String::new();
+        let start_line = self.lines[first];
+
+        let text = self.content(start_line);
+        let indent = text.len() - trim_start_ws(text).len();
+        push_token(
+            &mut tokens,
+            TokenKind::Whitespace,
+            start_line.start,
+            start_line.start + indent,
+        );
+        let mut i = first;
+        let mut piece_start = start_line.start + indent;
+        loop {
+            let line = self.lines[i];
+            let text = &self.src[piece_start..line.content_end];
+            let cut = self.continuation_cut(text);
+            let piece_len = cut.unwrap_or(text.len());
+            if piece_len > 0 {
+                segments.push(Segment {
+                    joined: to_u32(joined.len()),
+                    source: to_u32(piece_start),
+                    len: to_u32(piece_len),
+                });
+                joined.push_str(&text[..piece_len]);
+            }
+            // placeholder covering the content; split into keyword/flags/args later
+            push_token(
+                &mut tokens,
+                TokenKind::Args,
+                piece_start,
+                piece_start + piece_len,
+            );
+            i += 1;
+            if cut.is_none() {
+                push_token(
+                    &mut tokens,
+                    TokenKind::Newline,
+                    piece_start + piece_len,
+                    line.end,
+                );
+                break;
+            }
+            push_token(
+                &mut tokens,
+                TokenKind::Continuation,
+                piece_start + piece_len,
+                line.end,
+            );
+            // skip comment and blank lines inside the continuation
+            while i < self.lines.len() {
+                let l = self.lines[i];
+                if self.is_comment(l) {
+                    push_token(&mut tokens, TokenKind::Comment, l.start, l.end);
+                } else if self.is_blank(l) {
+                    push_token(&mut tokens, TokenKind::Blank, l.start, l.end);
+                } else {
+                    break;
+                }
+                i += 1;
+            }
+            if i >= self.lines.len() {
+                break;
+            }
+            piece_start = self.lines[i].start;
+        }
+
+        let node = node_from_line(&joined, 0, self.escape).map_err(|message| ParseError {
+            offset: to_u32(start_line.start + indent),
+            message,
+        })?;
+        let heredoc_kind = node.trigger.as_deref().map_or(node.kind, |t| {
+            if t.kind == Keyword::Onbuild {
+                Keyword::Unknown
+            } else {
+                t.kind
+            }
+        });
+        let json = node.trigger.as_deref().unwrap_or(&node).args_json;
+        let mut heredocs = Vec::new();
+        if heredoc_kind.can_contain_heredoc() && !json {
+            if let Some(words) = words::shell_words(&joined) {
+                for w in words {
+                    let Some(h) = words::heredoc_word(&w.raw) else {
+                        continue;
+                    };
+                    let marker = map_range(&segments, w.range.clone());
+                    let (doc, next) = self.heredoc_body(i, h, marker)?;
+                    push_token(
+                        &mut tokens,
+                        TokenKind::HeredocBody,
+                        doc.body.start as usize,
+                        doc.body.end as usize,
+                    );
+                    push_token(
+                        &mut tokens,
+                        TokenKind::HeredocTerminator,
+                        doc.terminator.start as usize,
+                        doc.terminator.end as usize,
+                    );
+                    heredocs.push(doc);
+                    i = next;
+                }
+            }
+        }
+
+        let end = if i > 0 {
+            self.lines[i - 1].end
+        } else {
+            start_line.end
+        };
+        let classified = classify(&tokens, &segments, &node);
+        let mut instruction = node.into_instruction(&segments, &joined);
+        instruction.range = TextRange::from_usize(start_line.start, end);
+        if segments.is_empty() {
+            // a continuation with nothing after it: BuildKit's empty instruction
+            instruction.keyword =
+                TextRange::from_usize(start_line.start + indent, start_line.start + indent);
+        }
+        instruction.tokens = classified;
+        instruction.heredocs = heredocs;
+        instruction.start_line = to_u32(first + 1);
+        instruction.end_line = to_u32(i);
+        instruction.line = joined;
+        instruction.segments = segments;
+        Ok((instruction, i))
+    }
+
+    fn heredoc_body(
+        &self,
+        from: usize,
+        h: words::HeredocWord,
+        marker: TextRange,
+    ) -> Result<(Heredoc, usize), ParseError> {
+        let body_start = self.lines.get(from).map_or(self.src.len(), |l| l.start);
+        let mut content = String::new();
+        for i in from..self.lines.len() {
+            let line = self.lines[i];
+            let mut candidate = self.content(line);
+            if h.chomp {
+                candidate = candidate.trim_start_matches('\t');
+            }
+            if candidate == h.name {
+                let doc = Heredoc {
+                    marker,
+                    name: h.name,
+                    chomp: h.chomp,
+                    quoted: h.quoted,
+                    fd: h.fd,
+                    body: TextRange::from_usize(body_start, line.start),
+                    terminator: TextRange::from_usize(line.start, line.end),
+                    content,
+                };
+                return Ok((doc, i + 1));
+            }
+            let raw = &self.src[line.start..line.end];
+            content.push_str(raw.strip_suffix('\n').unwrap_or(raw));
+            content.push('\n');
+        }
+        Err(ParseError {
+            offset: marker.start,
+            message: format!("unterminated heredoc {}", h.name),
+        })
+    }
+}
+
+fn push_token(tokens: &mut Vec<Token>, kind: TokenKind, start: usize, end: usize) {
+    if start < end {
+        tokens.push(Token {
+            kind,
+            range: TextRange::from_usize(start, end),
+        });
+    }
+}
+
+fn shift(r: Range<usize>, by: usize) -> TextRange {
+    TextRange::from_usize(r.start + by, r.end + by)
+}
+
+trait SliceOf {
+    fn slice_of<'a>(&self, s: &'a str) -> &'a str;
+}
+
+impl SliceOf for Range<usize> {
+    fn slice_of<'a>(&self, s: &'a str) -> &'a str {
+        &s[self.clone()]
+    }
+}
+
+/// BuildKit's directive regex `^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$`, applied after
+/// leading whitespace is trimmed. Returns the key and value ranges within `line`.
+fn directive(line: &str) -> Option<(Range<usize>, Range<usize>)> {
+    let is_re_space = |c: char| matches!(c, '\t' | '\n' | '\u{c}' | '\r' | ' ');
+    let lead = line.len() - trim_start_ws(line).len();
+    let rest = line[lead..].strip_prefix('#')?;
+    let mut pos = lead + 1;
+    pos += rest.len() - rest.trim_start_matches(is_re_space).len();
+    let key_start = pos;
+    let bytes = line.as_bytes();
+    if !bytes.get(pos)?.is_ascii_alphabetic() {
+        return None;
+    }
+    while bytes.get(pos).is_some_and(u8::is_ascii_alphanumeric) {
+        pos += 1;
+    }
+    let key = key_start..pos;
+    let after = &line[pos..];
+    pos += after.len() - after.trim_start_matches(is_re_space).len();
+    if bytes.get(pos) != Some(&b'=') {
+        return None;
+    }
+    pos += 1;
+    let after = &line[pos..];
+    pos += after.len() - after.trim_start_matches(is_re_space).len();
+    let value_end = pos + line[pos..].trim_end_matches(is_re_space).len();
+    if value_end <= pos {
+        return None;
+    }
+    Some((key, pos..value_end))
+}
+
+/// Maps a range of the joined line to source bytes.
+fn map_range(segments: &[Segment], r: Range<usize>) -> TextRange {
+    use crate::text::InsertionSide::{After, Before};
+    let start = super::segment_to_source(segments, to_u32(r.start), After);
+    if r.is_empty() {
+        return TextRange::empty(start);
+    }
+    TextRange::new(
+        start,
+        super::segment_to_source(segments, to_u32(r.end), Before),
+    )
+}
+
+/// An instruction parsed from its joined line, in joined coordinates.
+struct Node {
+    keyword: Range<usize>,
+    kind: Keyword,
+    flags: Vec<RawFlag>,
+    /// `None` for no arguments.
+    args: Option<Range<usize>>,
+    args_json: bool,
+    json_elems: Vec<(Range<usize>, String)>,
+    words: Vec<(Range<usize>, String)>,
+    value: Vec<String>,
+    trigger: Option<Box<Node>>,
+}
+
+/// BuildKit's `newNodeFromLine` on `line[base..]`; ranges are offsets into `line`.
+fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String> {
+    let text = &line[base..];
+    let lead = text.len() - trim_start_ws(text).len();
+    let trimmed = text.trim_matches(char::is_whitespace);
+    let kw_len = trimmed.find(words::is_split_space).unwrap_or(trimmed.len());
+    let keyword = base + lead..base + lead + kw_len;
+    let kind = Keyword::from_word(&line[keyword.clone()]);
+    let after_kw = &trimmed[kw_len..];
+    let rest_off = base
+        + lead
+        + kw_len
+        + (after_kw.len() - after_kw.trim_start_matches(words::is_split_space).len());
+    let rest_end = base + lead + trimmed.len();
+    let rest_all = &line[rest_off..rest_end];
+    let (mut flags, args_at) = words::extract_flags(rest_all);
+    for f in &mut flags {
+        f.range = f.range.start + rest_off..f.range.end + rest_off;
+    }
+    let args_raw = &rest_all[args_at..];
+    let args_trim = args_raw.trim_matches(char::is_whitespace);
+    let args_start = rest_off
+        + args_at
+        + (args_raw.len() - args_raw.trim_start_matches(char::is_whitespace).len());
+    let args = args_start..args_start + args_trim.len();
+    let mut node = Node {
+        keyword,
+        kind,
+        flags,
+        args: (!args_trim.is_empty()).then_some(args.clone()),
+        args_json: false,
+        json_elems: Vec::new(),
+        words: Vec::new(),
+        value: Vec::new(),
+        trigger: None,
+    };
+    let rest = args_trim;
+    let off = |r: Range<usize>| r.start + args.start..r.end + args.start;
+    let whitespace_list = |node: &mut Node| {
+        if !rest.is_empty() {
+            for r in words::split_whitespace_delimited(rest) {
+                node.value.push(rest[r.clone()].to_owned());
+                node.words.push((off(r.clone()), rest[r].to_owned()));
+            }
+        }
+    };
+    match kind {
+        Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell => {
+            if !rest.is_empty() && !try_json(&mut node, rest, args.start)? {
+                node.value.push(rest.to_owned());
+                node.words = words::parse_words(rest, escape)
+                    .into_iter()
+                    .map(|(r, t)| (off(r), t))
+                    .collect();
+            }
+        }
+        Keyword::Add | Keyword::Copy | Keyword::Volume => {
+            if !try_json(&mut node, rest, args.start)? {
+                whitespace_list(&mut node);
+            }
+        }
+        Keyword::Expose | Keyword::From => whitespace_list(&mut node),
+        Keyword::Env | Keyword::Label => {
+            let name = if kind == Keyword::Env { "ENV" } else { "LABEL" };
+            let ws = words::parse_words(rest, escape);
+            node.words = ws
+                .iter()
+                .map(|(r, t)| (off(r.clone()), t.clone()))
+                .collect();
+            if let Some((_, first)) = ws.first() {
+                if first.contains('=') {
+                    for (_, w) in &ws {
+                        let Some((k, v)) = w.split_once('=') else {
+                            return Err(format!(
+                                "Syntax error - can't find = in {w:?}. Must be of the form: name=value"
+                            ));
+                        };
+                        node.value.push(k.to_owned());
+                        node.value.push(v.to_owned());
+                    }
+                } else {
+                    let Some(split) = rest.find(words::is_split_space) else {
+                        return Err(format!("{name} must have two arguments"));
+                    };
+                    let value_from = split + rest[split..].len()
+                        - rest[split..]
+                            .trim_start_matches(words::is_split_space)
+                            .len();
+                    node.value.push(rest[..split].to_owned());
+                    node.value.push(rest[value_from..].to_owned());
+                }
+            }
+        }
+        Keyword::Arg => {
+            let ws = words::parse_words(rest, escape);
+            node.value = ws.iter().map(|(_, t)| t.clone()).collect();
+            node.words = ws.into_iter().map(|(r, t)| (off(r), t)).collect();
+        }
+        Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
+            if !rest.is_empty() {
+                node.value.push(rest.to_owned());
+                node.words = words::parse_words(rest, escape)
+                    .into_iter()
+                    .map(|(r, t)| (off(r), t))
+                    .collect();
+            }
+        }
+        Keyword::Healthcheck => {
+            let sep = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            if sep > 0 {
+                node.value.push(rest[..sep].to_owned());
+                node.words.push((off(0..sep), rest[..sep].to_owned()));
+                let cmd = trim_start_ws(&rest[sep..]);
+                let cmd_off = args.start + rest.len() - cmd.len();
+                if !cmd.is_empty() {
+                    if try_json(&mut node, cmd, cmd_off)? {
+                        node.value.insert(0, rest[..sep].to_owned());
+                        node.words.insert(0, (off(0..sep), rest[..sep].to_owned()));
+                        node.args = Some(args.clone());
+                    } else {
+                        node.value.push(cmd.to_owned());
+                    }
+                }
+            }
+        }
+        Keyword::Onbuild => {
+            if !rest.is_empty() {
+                let child = node_from_line(line, args.start, escape)?;
+                node.value.clone_from(&child.value);
+                node.trigger = Some(Box::new(child));
+            }
+        }
+        Keyword::Unknown => node.value.push(String::new()),
+    }
+    Ok(node)
+}
+
+/// BuildKit's `parseJSON`: a JSON string array at the start of `rest` (trailing text is
+/// ignored, as Go's decoder does). `Ok(false)` means "not JSON, use shell form".
+fn try_json(node: &mut Node, rest: &str, at: usize) -> Result<bool, String> {
+    let lead = rest.len() - trim_start_ws(rest).len();
+    let body = &rest[lead..];
+    if !body.starts_with('[') {
+        return Ok(false);
+    }
+    let mut stream = serde_json::Deserializer::from_str(body).into_iter::<serde_json::Value>();
+    let Some(Ok(serde_json::Value::Array(values))) = stream.next() else {
+        return Ok(false);
+    };
+    let end = stream.byte_offset();
+    let mut strings = Vec::with_capacity(values.len());
+    for v in values {
+        let serde_json::Value::String(s) = v else {
+            return Err(
+                "when using JSON array syntax, arrays must be comprised of strings only".into(),
+            );
+        };
+        strings.push(s);
+    }
+    // locate each string literal inside the array text
+    let array = &body[..end];
+    let bytes = array.as_bytes();
+    let mut elems = Vec::with_capacity(strings.len());
+    let mut pos = 0;
+    let mut values = strings.into_iter();
+    while pos < bytes.len() {
+        if bytes[pos] == b'"' {
+            let start = pos;
+            pos += 1;
+            while bytes[pos] != b'"' {
+                pos += if bytes[pos] == b'\\' { 2 } else { 1 };
+            }
+            pos += 1;
+            let base = at + lead;
+            elems.push((base + start..base + pos, values.next().unwrap_or_default()));
+        } else {
+            pos += 1;
+        }
+    }
+    node.value = elems.iter().map(|(_, v)| v.clone()).collect();
+    node.words.clone_from(&elems);
+    node.json_elems = elems;
+    node.args_json = true;
+    node.args = Some(at + lead..at + lead + end);
+    Ok(true)
+}
+
+impl Node {
+    fn into_instruction(self, segments: &[Segment], joined: &str) -> Instruction {
+        let map = |r: &Range<usize>| map_range(segments, r.clone());
+        let flags = self
+            .flags
+            .iter()
+            .map(|f| {
+                let raw = &joined[f.range.clone()];
+                let name_end = raw.find('=').unwrap_or(raw.len());
+                Flag {
+                    range: map(&f.range),
+                    name: map(&(f.range.start + 2..f.range.start + name_end)),
+                    value: (name_end < raw.len())
+                        .then(|| map(&(f.range.start + name_end + 1..f.range.end))),
+                    text: f.text.clone(),
+                }
+            })
+            .collect();
+        let args = match &self.args {
+            None => Args::None,
+            Some(r)
+                if self.args_json
+                    && self.trigger.is_none()
+                    && self.kind != Keyword::Healthcheck =>
+            {
+                Args::Json {
+                    range: map(r),
+                    elems: self
+                        .json_elems
+                        .iter()
+                        .map(|(r, v)| JsonElem {
+                            range: map(r),
+                            value: v.clone(),
+                        })
+                        .collect(),
+                }
+            }
+            Some(r) => Args::Shell {
+                range: map(r),
+                joined: TextRange::from_usize(r.start, r.end),
+            },
+        };
+        let words = self
+            .words
+            .iter()
+            .map(|(r, t)| Word {
+                range: map(r),
+                text: t.clone(),
+            })
+            .collect();
+        let trigger = self.trigger.map(|t| {
+            let mut child = t.into_instruction(segments, joined);
+            let start = child.keyword.start;
+            let end = match &child.args {
+                Args::None => child
+                    .flags
+                    .last()
+                    .map_or(child.keyword.end, |f| f.range.end),
+                Args::Json { range, .. } | Args::Shell { range, .. } => range.end,
+            };
+            child.range = TextRange::new(start, end.max(start));
+            Box::new(child)
+        });
+        Instruction {
+            range: TextRange::default(),
+            keyword: map(&self.keyword),
+            kind: self.kind,
+            flags,
+            args,
+            words,
+            heredocs: Vec::new(),
+            trigger,
+            line: String::new(),
+            segments: Vec::new(),
+            tokens: Vec::new(),
+            start_line: 0,
+            end_line: 0,
+            value: self.value,
+            json: self.args_json,
+        }
+    }
+}
+
+/// Splits the content tokens (provisionally `Args`) into keyword, flag, args and whitespace
+/// tokens by the node's joined ranges.
+fn classify(tokens: &[Token], segments: &[Segment], node: &Node) -> Vec<Token> {
+    // labelled joined ranges, sorted
+    let mut labels: Vec<(Range<usize>, TokenKind)> =
+        vec![(node.keyword.clone(), TokenKind::Keyword)];
+    labels.extend(
+        node.flags
+            .iter()
+            .map(|f| (f.range.clone(), TokenKind::Flag)),
+    );
+    if let Some(r) = &node.args {
+        labels.push((r.clone(), TokenKind::Args));
+    }
+    labels.sort_by_key(|(r, _)| r.start);
+    let kind_at = |joined: usize| {
+        labels
+            .iter()
+            .find(|(r, _)| r.start <= joined && joined < r.end)
+            .map_or(TokenKind::Whitespace, |(_, k)| *k)
+    };
+    let mut out = Vec::with_capacity(tokens.len() + 4);
+    for t in tokens {
+        if t.kind != TokenKind::Args {
+            out.push(*t);
+            continue;
+        }
+        // find the segment that starts here
+        let Some(seg) = segments.iter().find(|s| s.source == t.range.start) else {
+            out.push(*t);
+            continue;
+        };
+        let js = seg.joined as usize;
+        let je = js + seg.len as usize;
+        let mut cuts: Vec<usize> = vec![js, je];
+        for (r, _) in &labels {
+            for p in [r.start, r.end] {
+                if js < p && p < je {
+                    cuts.push(p);
+                }
+            }
+        }
+        cuts.sort_unstable();
+        cuts.dedup();
+        for w in cuts.windows(2) {
+            let kind = kind_at(w[0]);
+            let s = seg.source as usize + (w[0] - js);
+            let e = seg.source as usize + (w[1] - js);
+            match out.last_mut() {
+                Some(last) if last.kind == kind && last.range.end as usize == s => {
+                    last.range.end = to_u32(e)
+                }
+                _ => push_token(&mut out, kind, s, e),
+            }
+        }
+    }
+    out
 }

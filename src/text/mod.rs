@@ -220,7 +220,12 @@ impl Fix {
     /// The smallest range that covers every edit.
     pub fn range(&self) -> TextRange {
         let start = self.edits.first().map_or(0, |e| e.range.start);
-        let end = self.edits.iter().map(|e| e.range.end).max().unwrap_or(start);
+        let end = self
+            .edits
+            .iter()
+            .map(|e| e.range.end)
+            .max()
+            .unwrap_or(start);
         TextRange::new(start, end)
     }
 }
