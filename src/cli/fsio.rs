@@ -189,4 +189,39 @@ mod tests {
             assert_eq!(ctx.probe("dangling"), ContextEntry::Missing);
         }
     }
+
+    #[cfg(unix)]
+    #[test]
+    fn write_atomic_keeps_mode_and_symlinks() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        let link = dir.path().join("link");
+        fs::write(&real, b"old").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("real", &link).unwrap();
+
+        write_atomic(&link, b"new\r\n").unwrap();
+
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read(&real).unwrap(), b"new\r\n");
+        let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o755, "{mode:o}");
+        // No temp files left behind.
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn write_atomic_refuses_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            write_atomic(dir.path(), b"x"),
+            Err(Failure::NotRegular)
+        ));
+    }
 }

@@ -86,12 +86,7 @@ impl Printer {
 
     /// Prints the unified diff of one file; `git apply` and `patch -p1` accept it.
     pub(crate) fn diff_or_error(&mut self, old: &str, new: &str, name: &str) -> Status {
-        let diff = TextDiff::from_lines(old, new);
-        let text = diff
-            .unified_diff()
-            .context_radius(3)
-            .header(&format!("a/{name}"), &format!("b/{name}"))
-            .to_string();
+        let text = unified_diff(old, new, name);
         let text = if self.color_out {
             colour_diff(&text)
         } else {
@@ -157,6 +152,16 @@ impl Printer {
     }
 }
 
+/// A `git apply` / `patch -p1` compatible diff: `\r` is kept and a missing final newline is
+/// marked with `\ No newline at end of file`.
+pub(crate) fn unified_diff(old: &str, new: &str, name: &str) -> String {
+    TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
+}
+
 fn colour_diff(diff: &str) -> String {
     let mut out = String::with_capacity(diff.len() + diff.len() / 4);
     for line in diff.split_inclusive('\n') {
@@ -220,4 +225,38 @@ pub(crate) fn explain(pass: &PassInfo) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_marks_crlf_and_missing_final_newline() {
+        let diff = unified_diff("A\r\nB\r\nC", "A\r\nX\r\nC", "d/Dockerfile");
+        assert_eq!(
+            diff,
+            "--- a/d/Dockerfile\n+++ b/d/Dockerfile\n@@ -1,3 +1,3 @@\n A\r\n-B\r\n+X\r\n C\n\\ No newline at end of file\n"
+        );
+        let diff = unified_diff("A\nB", "A\nC", "x");
+        assert_eq!(
+            diff,
+            "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n A\n-B\n\\ No newline at end of file\n+C\n\\ No newline at end of file\n"
+        );
+    }
+
+    #[test]
+    fn colour_keeps_line_endings_outside_the_style() {
+        let coloured = colour_diff("-a\r\n");
+        assert!(coloured.ends_with("\r\n"));
+        assert!(coloured.contains("-a"));
+    }
+
+    #[test]
+    fn display_drops_leading_dot_slash() {
+        assert_eq!(display(Path::new("./a/Dockerfile")), "a/Dockerfile");
+        assert_eq!(display(Path::new("././Dockerfile")), "Dockerfile");
+        assert_eq!(display(Path::new(".")), ".");
+        assert_eq!(display(Path::new("/abs/Dockerfile")), "/abs/Dockerfile");
+    }
 }
