@@ -4,9 +4,11 @@
 //! one token; printing the unchanged tree reproduces the input byte for byte.
 
 mod parse;
+mod stages;
 mod words;
 
 pub use parse::parse;
+pub use stages::Stage;
 
 use crate::text::TextRange;
 

@@ -370,7 +370,7 @@ mod tests {
         assert_eq!(&s[rest..], "apt-get install");
         let (flags, rest) = extract_flags("--x -- echo");
         assert_eq!(flags.len(), 1);
-        assert_eq!(rest, 4);
+        assert_eq!(rest, 6, "args start right after `--` (trimmed later)");
     }
 
     #[test]

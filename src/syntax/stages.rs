@@ -1,0 +1,101 @@
+//! Build stages: where each starts, its name and base, and `COPY --from` references.
+
+use super::{Dockerfile, Instruction, Keyword};
+
+/// One build stage (a `FROM` and the instructions up to the next `FROM`).
+#[derive(Debug, Clone)]
+pub struct Stage<'a> {
+    pub index: usize,
+    /// The `FROM` instruction.
+    pub from: &'a Instruction,
+    /// The base image as written (`${BASE}:${TAG:-3.19}`, `build`, `scratch`).
+    pub base: Option<&'a str>,
+    /// The name after `AS`, as written.
+    pub name: Option<&'a str>,
+    /// The instructions after `FROM`, in order.
+    pub instructions: Vec<&'a Instruction>,
+}
+
+impl Stage<'_> {
+    /// Whether `reference` (a `--from` value or a base) names this stage.
+    pub fn is_named(&self, reference: &str) -> bool {
+        self.name.is_some_and(|n| n.eq_ignore_ascii_case(reference))
+            || reference == self.index.to_string()
+    }
+}
+
+impl Dockerfile {
+    /// `ARG` instructions before the first `FROM`: they are in scope only for `FROM` lines.
+    pub fn global_args(&self) -> Vec<&Instruction> {
+        self.instructions()
+            .take_while(|i| i.kind != Keyword::From)
+            .filter(|i| i.kind == Keyword::Arg)
+            .collect()
+    }
+
+    /// The build stages in order.
+    pub fn stages(&self) -> Vec<Stage<'_>> {
+        let mut stages: Vec<Stage<'_>> = Vec::new();
+        for ins in self.instructions() {
+            if ins.kind == Keyword::From {
+                let words: Vec<&str> = ins.words.iter().map(|w| w.text.as_str()).collect();
+                let name = match words.as_slice() {
+                    [_, kw, name] if kw.eq_ignore_ascii_case("as") => Some(*name),
+                    _ => None,
+                };
+                stages.push(Stage {
+                    index: stages.len(),
+                    from: ins,
+                    base: words.first().copied(),
+                    name,
+                    instructions: Vec::new(),
+                });
+            } else if let Some(stage) = stages.last_mut() {
+                stage.instructions.push(ins);
+            }
+        }
+        stages
+    }
+}
+
+impl Instruction {
+    /// The value of the first flag called `name` (`--from=build` → `build`), quotes removed.
+    pub fn flag_value(&self, name: &str) -> Option<&str> {
+        self.flags.iter().find_map(|f| {
+            let text = f.text.strip_prefix("--")?;
+            match text.split_once('=') {
+                Some((n, v)) if n == name => Some(v),
+                None if text == name => Some(""),
+                _ => None,
+            }
+        })
+    }
+
+    /// For `COPY --from=X`, the stage or image `X`.
+    pub fn copy_from(&self) -> Option<&str> {
+        (self.kind == Keyword::Copy)
+            .then(|| self.flag_value("from"))
+            .flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::syntax::parse;
+
+    #[test]
+    fn stages_names_and_refs() {
+        let file = parse(
+            "ARG BASE=alpine\nFROM ${BASE} AS build\nRUN make\nfrom build as final\nCOPY --from=build /a /b\n",
+        )
+        .unwrap();
+        assert_eq!(file.global_args().len(), 1);
+        let stages = file.stages();
+        assert_eq!(stages.len(), 2);
+        assert_eq!(stages[0].name, Some("build"));
+        assert_eq!(stages[0].base, Some("${BASE}"));
+        assert_eq!(stages[1].base, Some("build"));
+        assert!(stages[0].is_named("BUILD"));
+        assert_eq!(stages[1].instructions[0].copy_from(), Some("build"));
+    }
+}

@@ -1,0 +1,192 @@
+//! Every pass: its documentation is complete and its example is what it does; its fixtures
+//! produce the snapshotted diff, and the harness invariants hold in safe and unsafe runs.
+
+use dfrewrite::{Applicability, BuildContext, ContextEntry, Settings, passes, rewrite, syntax};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const SECTIONS: [&str; 4] = ["## What it does", "## Why", "## Example", "## Fix safety"];
+
+/// A build context over a directory, for fixtures (the CLI has its own).
+struct DirContext(PathBuf);
+
+impl BuildContext for DirContext {
+    fn probe(&self, path: &str) -> ContextEntry {
+        let full = self.0.join(path);
+        match std::fs::metadata(&full) {
+            Ok(m) if m.is_dir() => ContextEntry::Directory,
+            Ok(m) if m.is_file() => {
+                let mut head = std::fs::read(&full).unwrap_or_default();
+                head.truncate(dfrewrite::context::HEAD_BYTES);
+                ContextEntry::File { head }
+            }
+            Ok(_) => ContextEntry::Unreadable,
+            Err(_) => ContextEntry::Missing,
+        }
+    }
+}
+
+fn settings(pass: &str, threshold: Applicability, context: Option<&Path>) -> Settings {
+    Settings {
+        threshold,
+        select: Some(vec![pass.to_owned()]),
+        context: context.map(|c| Arc::new(DirContext(c.to_owned())) as Arc<dyn BuildContext>),
+        ..Settings::default()
+    }
+}
+
+fn dockerfile_blocks(doc: &str) -> Vec<String> {
+    doc.split("```dockerfile\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+#[test]
+fn every_pass_is_documented_and_its_example_holds() {
+    assert!(!passes().is_empty());
+    for pass in passes() {
+        let mut at = 0;
+        for section in SECTIONS {
+            let found = pass.doc[at..].find(section).unwrap_or_else(|| {
+                panic!("{}: missing or misplaced section {section:?}", pass.name)
+            });
+            at += found;
+        }
+        assert!(
+            pass.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-'),
+            "{}: not kebab-case",
+            pass.name
+        );
+        let blocks = dockerfile_blocks(pass.doc);
+        assert_eq!(
+            blocks.len(),
+            2,
+            "{}: example needs a before and an after block",
+            pass.name
+        );
+        // the example runs with the unsafe tier, without a build context
+        let out = rewrite(
+            &blocks[0],
+            &settings(pass.name, Applicability::Unsafe, None),
+        )
+        .unwrap()
+        .output
+        .unwrap_or_else(|| blocks[0].clone());
+        assert_eq!(
+            out, blocks[1],
+            "{}: the example's after is not what the pass does",
+            pass.name
+        );
+        assert!(!pass.summary().is_empty());
+    }
+}
+
+/// Lines that are comments or blank, in order: a rewrite must keep all of them.
+fn trivia_lines(text: &str) -> Vec<&str> {
+    text.split_inclusive('\n')
+        .filter(|l| {
+            let t = l.trim_start();
+            t.starts_with('#') || t.trim().is_empty()
+        })
+        .collect()
+}
+
+/// The harness invariants for one run; returns the unified diff (empty when unchanged).
+fn check_run(name: &str, pass: &str, input: &str, s: &Settings) -> String {
+    let outcome = rewrite(input, s).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let Some(output) = outcome.output else {
+        assert!(
+            outcome.applied.is_empty(),
+            "{name}: fixes applied but no output"
+        );
+        return String::new();
+    };
+    // 1. the output reparses
+    syntax::parse(&output).unwrap_or_else(|e| panic!("{name}: output does not parse: {e}"));
+    // 2. idempotence: a second run changes nothing
+    let again = rewrite(&output, s).unwrap();
+    assert_eq!(
+        again.output, None,
+        "{name}: second run still changes the file"
+    );
+    // 3. untouched bytes: BOM, final newline, line endings and every comment/blank line stay
+    assert_eq!(
+        input.starts_with('\u{feff}'),
+        output.starts_with('\u{feff}'),
+        "{name}: BOM"
+    );
+    assert_eq!(
+        input.ends_with('\n'),
+        output.ends_with('\n'),
+        "{name}: final newline"
+    );
+    assert_eq!(
+        input.contains("\r\n"),
+        output.contains("\r\n"),
+        "{name}: line endings"
+    );
+    let kept = trivia_lines(&output);
+    let mut it = kept.iter();
+    for line in trivia_lines(input) {
+        assert!(
+            it.any(|l| *l == line),
+            "{name}: lost comment or blank line {line:?}"
+        );
+    }
+    // 4. every applied fix is the pass's own
+    assert!(
+        outcome.applied.iter().all(|f| f.pass == pass),
+        "{name}: foreign fix"
+    );
+    similar::TextDiff::from_lines(input, &output)
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{name}"), &format!("b/{name}"))
+        .to_string()
+}
+
+#[test]
+fn fixtures() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut total = 0;
+    for pass in passes() {
+        let dir = root.join(pass.name);
+        let context = dir.join("context");
+        let context = context.is_dir().then_some(context.as_path());
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|_| panic!("{}: no fixtures at {}", pass.name, dir.display()))
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "Dockerfile"))
+            .collect();
+        files.sort();
+        assert!(
+            files.len() >= 8,
+            "{}: only {} fixtures",
+            pass.name,
+            files.len()
+        );
+        for path in files {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let input = std::fs::read_to_string(&path).unwrap();
+            let mut report = String::new();
+            for threshold in [Applicability::Safe, Applicability::Unsafe] {
+                let s = settings(pass.name, threshold, context);
+                let diff = check_run(&name, pass.name, &input, &s);
+                if name.ends_with("_noop") {
+                    assert!(diff.is_empty(), "{name}: a _noop fixture changed:\n{diff}");
+                }
+                writeln!(report, "--- {threshold} ---\n{diff}").unwrap();
+            }
+            insta::with_settings!({ snapshot_suffix => format!("{}__{name}", pass.name), prepend_module_to_snapshot => false }, {
+                insta::assert_snapshot!("fixture", report);
+            });
+            total += 1;
+        }
+    }
+    assert!(total >= 8);
+}
