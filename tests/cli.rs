@@ -138,6 +138,9 @@ fn list_passes_prints_a_table() {
         "add-to-copy",
         format!("{:?}", add.fix).to_lowercase(),
         add.summary()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     assert!(lines.any(|l| l == expected), "no {expected:?} in\n{table}");
     assert_eq!(table.lines().count(), dfrewrite::passes().len() + 1);
@@ -773,4 +776,35 @@ fn context_flag_sets_the_build_context() {
     let out = run(root, &["--check", "--context", "nope", "docker/Dockerfile"]);
     assert_eq!(out.code, 2);
     assert_eq!(out.stderr, "nope: error: No such file or directory\n");
+}
+
+#[test]
+fn unsafe_fixes_are_advice_until_unsafe_is_given() {
+    // Without a build context the pass cannot prove app.py is not an archive: unsafe.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_stdin(dir.path(), &["--diff", "-"], Some(BEFORE.into()));
+    assert_eq!(
+        (out.code, out.stdout()),
+        (0, String::new()),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.starts_with("-:2: add-to-copy: "),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .ends_with(" (unsafe fix not applied; use --unsafe)\n"),
+        "{}",
+        out.stderr
+    );
+    let out = run_stdin(dir.path(), &["--unsafe", "-"], Some(BEFORE.into()));
+    assert_eq!(
+        (out.code, out.stdout()),
+        (0, AFTER.to_owned()),
+        "{}",
+        out.stderr
+    );
 }

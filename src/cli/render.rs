@@ -199,7 +199,11 @@ pub(crate) fn pass_table() -> String {
             "{:<width$}  {:<9}  {}",
             pass.name,
             fix_word(pass.fix),
+            // The summary may span doc-comment lines; a table row must not.
             pass.summary()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
         );
     }
     out
