@@ -2,6 +2,9 @@
 //! v0.12.5): on every corpus file and case BuildKit accepts, our instruction list must equal
 //! BuildKit's in keyword, lines, flags, JSON-ness, value and heredocs.
 
+// Tests report the figures they measure on stderr.
+#![allow(clippy::print_stderr)]
+
 mod common;
 
 use dfrewrite::syntax::{self, Instruction};
@@ -47,7 +50,10 @@ fn instructions_match_buildkit() {
         return;
     };
     files.extend(cases);
-    let list: String = files.iter().map(|p| format!("{}\n", p.display())).collect();
+    let list: String = files
+        .iter()
+        .map(|p| p.display().to_string() + "\n")
+        .collect();
     let Some(lines) = common::run_oracle("buildkit.py", &list) else {
         return;
     };

@@ -2,6 +2,9 @@
 //! reparse (ours and BuildKit's), a second run changes nothing, safe runs keep each stage's
 //! runtime config, and a per-pass table of how many files change.
 
+// Tests report the figures they measure on stderr.
+#![allow(clippy::print_stderr)]
+
 mod common;
 
 use dfrewrite::syntax::{self, Dockerfile, Keyword};

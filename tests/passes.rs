@@ -1,6 +1,9 @@
 //! Every pass: its documentation is complete and its example is what it does; its fixtures
 //! produce the snapshotted diff, and the harness invariants hold in safe and unsafe runs.
 
+// Tests report the figures they measure on stderr.
+#![allow(clippy::print_stderr)]
+
 use dfrewrite::{Applicability, BuildContext, ContextEntry, Settings, passes, rewrite, syntax};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};

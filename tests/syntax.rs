@@ -1,9 +1,12 @@
 //! The parser is lossless: tokens tile the input and printing reproduces it, on the real
 //! corpus, on the tricky cases, and on generated Dockerfile-like text.
 
+// Tests report the figures they measure on stderr.
+#![allow(clippy::print_stderr)]
+
 mod common;
 
-use dfrewrite::syntax::{self, Args, Dockerfile, Item, TokenKind};
+use dfrewrite::syntax::{self, Args, Dockerfile, Item};
 use proptest::prelude::*;
 use std::fmt::Write as _;
 

@@ -127,7 +127,9 @@ fn is_plain_local(source: &str) -> bool {
         || source.contains("://")
         || lower.starts_with("git@")
         || lower.starts_with("github.com/")
-        || lower.ends_with(".git")
+        || std::path::Path::new(&lower)
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("git"))
         || lower.contains(".git#")
         || source.contains(['$', '*', '?', '[', '\\', '"', '\'']))
 }

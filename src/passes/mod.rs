@@ -21,6 +21,7 @@ pub enum FixAvailability {
 }
 
 /// A pass: its stable name, its documentation and the function that finds fixes.
+#[derive(Debug)]
 pub struct PassInfo {
     /// Stable kebab-case name, used by `--select`, `--ignore` and `--explain`.
     pub name: &'static str,
@@ -29,14 +30,6 @@ pub struct PassInfo {
     /// Whether the pass fixes always, sometimes or never.
     pub fix: FixAvailability,
     pub(crate) run: fn(&PassContext<'_>) -> Vec<Fix>,
-}
-
-impl std::fmt::Debug for PassInfo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PassInfo")
-            .field("name", &self.name)
-            .finish()
-    }
 }
 
 impl PassInfo {

@@ -41,7 +41,7 @@ pub enum Item {
     /// An empty or whitespace-only line outside any instruction.
     Blank(TextRange),
     /// An instruction, from its first line to the end of its last line.
-    Instruction(Instruction),
+    Instruction(Box<Instruction>),
 }
 
 #[derive(Debug, Clone)]
@@ -315,7 +315,7 @@ impl Dockerfile {
     /// The instructions, in order (ONBUILD triggers are inside their ONBUILD).
     pub fn instructions(&self) -> impl Iterator<Item = &Instruction> {
         self.items.iter().filter_map(|item| match item {
-            Item::Instruction(i) => Some(i),
+            Item::Instruction(i) => Some(&**i),
             _ => None,
         })
     }

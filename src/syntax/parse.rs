@@ -115,7 +115,7 @@ impl<'s> Parser<'s> {
                 i += 1;
             } else {
                 let (instruction, next) = self.instruction(i)?;
-                self.items.push(Item::Instruction(instruction));
+                self.items.push(Item::Instruction(Box::new(instruction)));
                 i = next;
             }
         }
@@ -254,8 +254,11 @@ impl<'s> Parser<'s> {
         });
         let json = node.trigger.as_deref().unwrap_or(&node).args_json;
         let mut heredocs = Vec::new();
-        if heredoc_kind.can_contain_heredoc() && !json {
-            if let Some(words) = words::shell_words(&joined) {
+        if heredoc_kind.can_contain_heredoc()
+            && !json
+            && let Some(words) = words::shell_words(&joined)
+        {
+            {
                 for w in words {
                     let Some(h) = words::heredoc_word(&w.raw) else {
                         continue;
@@ -742,7 +745,7 @@ fn classify(tokens: &[Token], segments: &[Segment], node: &Node) -> Vec<Token> {
             let e = seg.source as usize + (w[1] - js);
             match out.last_mut() {
                 Some(last) if last.kind == kind && last.range.end as usize == s => {
-                    last.range.end = to_u32(e)
+                    last.range.end = to_u32(e);
                 }
                 _ => push_token(&mut out, kind, s, e),
             }

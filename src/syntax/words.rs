@@ -185,13 +185,13 @@ pub(crate) struct ShellWord {
 /// BuildKit's shell lexer in the mode heredoc detection uses (escape `\`, quotes and escapes
 /// kept, variables expanded against an empty environment). `None` when the lexer would
 /// fail (an unterminated quote or `${`), in which case BuildKit finds no heredoc.
-pub(crate) fn shell_words(s: &str) -> Option<Vec<ShellWord>> {
-    let chars: Vec<(usize, char)> = s.char_indices().collect();
+pub(crate) fn shell_words(line: &str) -> Option<Vec<ShellWord>> {
+    let chars: Vec<(usize, char)> = line.char_indices().collect();
     let mut out = Vec::new();
     let mut i = 0;
     let mut word = String::new();
     let mut start: Option<usize> = None;
-    let end_of = |i: usize| chars.get(i).map_or(s.len(), |&(p, _)| p);
+    let end_of = |i: usize| chars.get(i).map_or(line.len(), |&(p, _)| p);
     while i < chars.len() {
         let (pos, c) = chars[i];
         if c.is_whitespace() {
@@ -208,7 +208,7 @@ pub(crate) fn shell_words(s: &str) -> Option<Vec<ShellWord>> {
         match c {
             '\'' => {
                 let close = (i + 1..chars.len()).find(|&j| chars[j].1 == '\'')?;
-                word.push_str(&s[pos..end_of(close + 1)]);
+                word.push_str(&line[pos..end_of(close + 1)]);
                 i = close + 1;
             }
             '"' => {
@@ -225,12 +225,12 @@ pub(crate) fn shell_words(s: &str) -> Option<Vec<ShellWord>> {
                     }
                     j += 1;
                 }
-                word.push_str(&s[pos..end_of(j + 1)]);
+                word.push_str(&line[pos..end_of(j + 1)]);
                 i = j + 1;
             }
             '\\' => {
                 let next = (i + 1).min(chars.len());
-                word.push_str(&s[pos..end_of(next + 1)]);
+                word.push_str(&line[pos..end_of(next + 1)]);
                 i = next + 1;
             }
             '$' => {
@@ -266,7 +266,7 @@ pub(crate) fn shell_words(s: &str) -> Option<Vec<ShellWord>> {
     }
     if let Some(st) = start {
         out.push(ShellWord {
-            range: st..s.len(),
+            range: st..line.len(),
             raw: word,
         });
     }

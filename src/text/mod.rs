@@ -260,7 +260,7 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
         let mut fresh = Vec::new();
         let mut conflict = false;
         for edit in &fix.edits {
-            if taken.iter().any(|t| *t == edit) {
+            if taken.contains(&edit) {
                 continue;
             }
             if taken.iter().any(|t| edits_overlap(t, edit)) {

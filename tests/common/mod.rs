@@ -1,5 +1,5 @@
 //! Helpers shared by the integration tests: where the corpus and the oracle live.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::print_stderr)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
