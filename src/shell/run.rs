@@ -1,0 +1,152 @@
+//! The Dockerfile side of the shell layer: which RUN bodies are POSIX shell at all, and
+//! their scripts with ranges mapped back to source bytes.
+
+use super::{Opaque, Script};
+use crate::syntax::{Args, Dockerfile, Instruction, Keyword};
+use crate::text::TextRange;
+
+/// Why a RUN's body is not read as shell; passes skip such a RUN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// `RUN ["…"]`: an argv, not shell text.
+    ExecForm,
+    /// After `SHELL ["powershell", …]` or on a Windows base, RUN is not POSIX shell.
+    NotPosix,
+    /// A Dockerfile heredoc: the script is assembled from the bodies; not modelled yet.
+    Heredoc,
+    /// Not a RUN, or a RUN without arguments.
+    NoBody,
+    /// The shell parser did not fully understand the body.
+    Opaque(Opaque),
+}
+
+/// The parsed shell of one RUN. Script ranges are offsets into [`Instruction::shell_text`];
+/// [`Self::to_source`] maps them to the file.
+#[derive(Debug)]
+pub struct RunScript<'a> {
+    pub instruction: &'a Instruction,
+    pub script: Script,
+    joined_start: u32,
+}
+
+impl RunScript<'_> {
+    /// The source range of a script range (a range across a continuation includes it).
+    pub fn to_source(&self, r: TextRange) -> TextRange {
+        self.instruction.range_to_source(TextRange::new(
+            r.start + self.joined_start,
+            r.end + self.joined_start,
+        ))
+    }
+}
+
+/// Parses a shell-form RUN whose shell is POSIX (`posix` from [`posix_shells`]).
+pub fn run_script(instruction: &Instruction, posix: bool) -> Result<RunScript<'_>, Skip> {
+    if instruction.kind != Keyword::Run {
+        return Err(Skip::NoBody);
+    }
+    let Args::Shell { joined, .. } = instruction.args else {
+        return Err(if instruction.is_json() {
+            Skip::ExecForm
+        } else {
+            Skip::NoBody
+        });
+    };
+    if !posix {
+        return Err(Skip::NotPosix);
+    }
+    if !instruction.heredocs.is_empty() {
+        return Err(Skip::Heredoc);
+    }
+    let script = super::parse(joined.slice(&instruction.line)).map_err(Skip::Opaque)?;
+    Ok(RunScript {
+        instruction,
+        script,
+        joined_start: joined.start,
+    })
+}
+
+/// For each instruction of `file` (in [`Dockerfile::instructions`] order), whether a RUN
+/// there runs under a POSIX shell: not after a non-POSIX `SHELL`, not on a Windows base,
+/// and not in a stage built `FROM` a stage that was not POSIX.
+pub fn posix_shells(file: &Dockerfile) -> Vec<bool> {
+    let mut stage_final: Vec<(Option<String>, bool)> = Vec::new();
+    let mut current = true;
+    let mut out = Vec::new();
+    for ins in file.instructions() {
+        match ins.kind {
+            Keyword::From => {
+                if let Some((_, posix)) = stage_final.last_mut() {
+                    *posix = current;
+                }
+                let base = ins.words.first().map_or("", |w| w.text.as_str());
+                let name = match ins.words.as_slice() {
+                    [_, kw, name] if kw.text.eq_ignore_ascii_case("as") => {
+                        Some(name.text.to_ascii_lowercase())
+                    }
+                    _ => None,
+                };
+                let inherited = stage_final
+                    .iter()
+                    .rev()
+                    .find(|(n, _)| n.as_deref() == Some(&base.to_ascii_lowercase()))
+                    .map(|(_, p)| *p);
+                current = inherited.unwrap_or_else(|| !is_windows_image(base));
+                stage_final.push((name, current));
+            }
+            Keyword::Shell => current = is_posix_shell(&ins.value),
+            _ => {}
+        }
+        out.push(current);
+    }
+    out
+}
+
+fn is_windows_image(base: &str) -> bool {
+    let lower = base.to_ascii_lowercase();
+    ["windows", "nanoserver", "servercore", "mcr.microsoft.com/powershell"]
+        .iter()
+        .any(|w| lower.contains(w))
+}
+
+fn is_posix_shell(argv: &[String]) -> bool {
+    let Some(first) = argv.first() else {
+        return false;
+    };
+    let program = first.rsplit('/').next().unwrap_or(first);
+    matches!(program, "sh" | "bash" | "dash" | "ash")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syntax::parse;
+
+    #[test]
+    fn posix_tracking() {
+        let file = parse(
+            "FROM debian AS a\nRUN x\nSHELL [\"powershell\", \"-c\"]\nRUN y\nFROM a\nRUN z\nFROM mcr.microsoft.com/windows/servercore\nRUN w\nFROM alpine\nSHELL [\"/bin/bash\", \"-c\"]\nRUN v\n",
+        )
+        .unwrap();
+        let p = posix_shells(&file);
+        assert_eq!(p, [true, true, false, false, false, false, false, false, true, true, true]);
+    }
+
+    #[test]
+    fn run_scripts_map_to_source() {
+        let text = "FROM a\nRUN apt-get update \\\n # note\n    && apt-get install -y curl\nRUN [\"sh\"]\nRUN <<EOF\nx\nEOF\n";
+        let file = parse(text).unwrap();
+        let ins: Vec<_> = file.instructions().collect();
+        let run = run_script(ins[1], true).unwrap();
+        let curl = run
+            .script
+            .commands
+            .iter()
+            .flat_map(|c| &c.args)
+            .find(|w| w.text == "curl")
+            .unwrap();
+        assert_eq!(run.to_source(curl.range).slice(text), "curl");
+        assert_eq!(run_script(ins[2], true).unwrap_err(), Skip::ExecForm);
+        assert_eq!(run_script(ins[3], true).unwrap_err(), Skip::Heredoc);
+        assert_eq!(run_script(ins[1], false).unwrap_err(), Skip::NotPosix);
+    }
+}
