@@ -103,9 +103,14 @@ pub fn posix_shells(file: &Dockerfile) -> Vec<bool> {
 
 fn is_windows_image(base: &str) -> bool {
     let lower = base.to_ascii_lowercase();
-    ["windows", "nanoserver", "servercore", "mcr.microsoft.com/powershell"]
-        .iter()
-        .any(|w| lower.contains(w))
+    [
+        "windows",
+        "nanoserver",
+        "servercore",
+        "mcr.microsoft.com/powershell",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
 }
 
 fn is_posix_shell(argv: &[String]) -> bool {
@@ -128,7 +133,12 @@ mod tests {
         )
         .unwrap();
         let p = posix_shells(&file);
-        assert_eq!(p, [true, true, false, false, false, false, false, false, true, true, true]);
+        assert_eq!(
+            p,
+            [
+                true, true, false, false, false, false, false, false, true, true, true
+            ]
+        );
     }
 
     #[test]
