@@ -252,7 +252,9 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
         ka.cmp(&kb).then(a.cmp(&b))
     });
 
-    let mut taken: Vec<&Edit> = Vec::new();
+    // each taken edit with the index of its fix: same-offset insertions on the same side
+    // come out in the order the fixes were given (registry order), not by content
+    let mut taken: Vec<(&Edit, usize)> = Vec::new();
     let mut applied = Vec::new();
     let mut skipped = Vec::new();
     for index in order {
@@ -260,14 +262,14 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
         let mut fresh = Vec::new();
         let mut conflict = false;
         for edit in &fix.edits {
-            if taken.contains(&edit) {
+            if taken.iter().any(|(t, _)| *t == edit) {
                 continue;
             }
-            if taken.iter().any(|t| edits_overlap(t, edit)) {
+            if taken.iter().any(|(t, _)| edits_overlap(t, edit)) {
                 conflict = true;
                 break;
             }
-            fresh.push(edit);
+            fresh.push((edit, index));
         }
         if conflict {
             skipped.push(index);
@@ -277,10 +279,18 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
         }
     }
 
-    taken.sort();
+    taken.sort_by_key(|(e, index)| {
+        (
+            e.range.start,
+            !e.range.is_empty(),
+            e.side,
+            e.range.end,
+            *index,
+        )
+    });
     let mut out = String::with_capacity(source.len() + 64);
     let mut cursor = 0usize;
-    for edit in taken {
+    for (edit, _) in taken {
         let range = edit.range.as_usize();
         out.push_str(&source[cursor..range.start]);
         out.push_str(&edit.content);
