@@ -36,6 +36,15 @@ pub struct Outcome {
 /// it; [`Error::Internal`] when the passes do not converge or produce text that no longer
 /// parses (a bug: the caller must write nothing).
 pub fn rewrite(source: &str, settings: &Settings) -> Result<Outcome, Error> {
+    rewrite_with(source, settings, passes::passes())
+}
+
+/// [`rewrite`] with an explicit pass list (the registry's, or a test's).
+fn rewrite_with(
+    source: &str,
+    settings: &Settings,
+    all: &[&passes::PassInfo],
+) -> Result<Outcome, Error> {
     let mut file = parse_input(source)?;
     let mut outcome = Outcome::default();
     if file.instructions().next().is_none() {
@@ -43,7 +52,7 @@ pub fn rewrite(source: &str, settings: &Settings) -> Result<Outcome, Error> {
     }
     let mut current = source.to_owned();
     for _round in 0..MAX_ROUNDS {
-        let fixes = collect_fixes(&file, settings);
+        let fixes = collect_fixes(&file, settings, all);
         let (wanted, rest): (Vec<Fix>, Vec<Fix>) = fixes
             .into_iter()
             .partition(|f| f.applicability >= settings.threshold && is_applicable(f));
@@ -99,10 +108,9 @@ fn parse_input(source: &str) -> Result<Dockerfile, Error> {
     })
 }
 
-fn collect_fixes(file: &Dockerfile, settings: &Settings) -> Vec<Fix> {
+fn collect_fixes(file: &Dockerfile, settings: &Settings, all: &[&passes::PassInfo]) -> Vec<Fix> {
     let ctx = PassContext::new(file, settings);
-    passes::passes()
-        .iter()
+    all.iter()
         .filter(|p| settings.runs(p.name))
         .flat_map(|p| (p.run)(&ctx))
         .collect()
@@ -122,4 +130,117 @@ fn names(fixes: &[Fix]) -> String {
     names.sort_unstable();
     names.dedup();
     names.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::{FixAvailability, PassInfo};
+    use crate::text::Edit;
+
+    fn pass(name: &'static str, run: fn(&PassContext<'_>) -> Vec<Fix>) -> PassInfo {
+        PassInfo {
+            name,
+            doc: "",
+            fix: FixAvailability::Always,
+            run,
+        }
+    }
+
+    fn insert_comment(ctx: &PassContext<'_>) -> Vec<Fix> {
+        // never satisfied: adds a line every round
+        vec![
+            Fix::new(
+                "grow",
+                Applicability::Safe,
+                "m",
+                vec![Edit::insert(0, "# x\n")],
+            )
+            .unwrap(),
+        ]
+        .into_iter()
+        .filter(|_| !ctx.file.source.is_empty())
+        .collect()
+    }
+
+    fn break_syntax(ctx: &PassContext<'_>) -> Vec<Fix> {
+        let end = crate::text::to_u32(ctx.file.source.len());
+        if ctx.file.source.contains("<<EOF") {
+            return Vec::new();
+        }
+        vec![
+            Fix::new(
+                "break",
+                Applicability::Safe,
+                "m",
+                vec![Edit::insert(end, "RUN <<EOF\n")],
+            )
+            .unwrap(),
+        ]
+    }
+
+    fn unsafe_once(ctx: &PassContext<'_>) -> Vec<Fix> {
+        if ctx.file.source.contains("USER") {
+            return Vec::new();
+        }
+        let end = crate::text::to_u32(ctx.file.source.len());
+        vec![
+            Fix::new(
+                "user",
+                Applicability::Unsafe,
+                "m",
+                vec![Edit::insert(end, "USER app\n")],
+            )
+            .unwrap(),
+        ]
+    }
+
+    #[test]
+    fn non_convergence_is_an_internal_error() {
+        let p = pass("grow", insert_comment);
+        let err = rewrite_with("FROM a\n", &Settings::default(), &[&p]).unwrap_err();
+        assert!(matches!(err, Error::Internal(m) if m.contains("converge")));
+    }
+
+    #[test]
+    fn output_that_does_not_parse_is_an_internal_error() {
+        let p = pass("break", break_syntax);
+        let err = rewrite_with("FROM a\n", &Settings::default(), &[&p]).unwrap_err();
+        assert!(matches!(err, Error::Internal(m) if m.contains("does not parse")));
+    }
+
+    #[test]
+    fn threshold_decides_what_is_applied() {
+        let p = pass("user", unsafe_once);
+        let safe = rewrite_with("FROM a\n", &Settings::default(), &[&p]).unwrap();
+        assert_eq!(safe.output, None);
+        assert_eq!(safe.advice.len(), 1);
+        let settings = Settings {
+            threshold: Applicability::Unsafe,
+            ..Settings::default()
+        };
+        let applied = rewrite_with("FROM a\n", &settings, &[&p]).unwrap();
+        assert_eq!(applied.output.as_deref(), Some("FROM a\nUSER app\n"));
+        assert_eq!(applied.applied.len(), 1);
+        assert!(applied.advice.is_empty());
+    }
+
+    #[test]
+    fn bad_input_is_invalid_with_a_position() {
+        let err = rewrite("FROM a\nRUN <<EOF\necho\n", &Settings::default()).unwrap_err();
+        assert_eq!(
+            err,
+            Error::Invalid {
+                line: 2,
+                column: 5,
+                message: "unterminated heredoc EOF".into()
+            }
+        );
+        assert_eq!(
+            rewrite("# only a comment\n", &Settings::default())
+                .unwrap()
+                .output,
+            None
+        );
+    }
 }
