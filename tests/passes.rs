@@ -4,6 +4,8 @@
 // Tests report the figures they measure on stderr.
 #![allow(clippy::print_stderr)]
 
+mod common;
+
 use dfrewrite::{Applicability, BuildContext, ContextEntry, Settings, passes, rewrite, syntax};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -160,13 +162,10 @@ fn fixtures() {
         let dir = root.join(pass.name);
         let context = dir.join("context");
         let context = context.is_dir().then_some(context.as_path());
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|_| panic!("{}: no fixtures at {}", pass.name, dir.display()))
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "Dockerfile"))
-            .collect();
-        files.sort();
+        let files = common::dockerfiles(
+            std::fs::read_dir(&dir)
+                .unwrap_or_else(|_| panic!("{}: no fixtures at {}", pass.name, dir.display())),
+        );
         assert!(
             files.len() >= 8,
             "{}: only {} fixtures",

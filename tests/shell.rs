@@ -7,7 +7,7 @@
 mod common;
 
 use dfrewrite::shell::{Skip, posix_shells, run_script};
-use dfrewrite::syntax::{self, TokenKind};
+use dfrewrite::syntax::TokenKind;
 use std::process::{Command, Stdio};
 
 #[test]
@@ -17,15 +17,8 @@ fn command_words_map_back_to_their_source_bytes() {
     };
     let (mut runs, mut opaque, mut words, mut spanning) = (0, 0, 0, 0);
     let mut bodies = Vec::new();
-    for path in &files {
-        let bytes = std::fs::read(path).unwrap();
-        let Ok(text) = std::str::from_utf8(&bytes) else {
-            continue;
-        };
-        let Ok(file) = syntax::parse(text) else {
-            continue;
-        };
-        let posix = posix_shells(&file);
+    common::for_each_parsed(&files, |path, text, file| {
+        let posix = posix_shells(file);
         for (ins, &posix) in file.instructions().zip(&posix) {
             let run = match run_script(ins, posix) {
                 Ok(run) => run,
@@ -73,7 +66,7 @@ fn command_words_map_back_to_their_source_bytes() {
                 }
             }
         }
-    }
+    });
     eprintln!(
         "{runs} RUN bodies parsed, {opaque} opaque; {words} command words map back ({spanning} across a continuation)"
     );

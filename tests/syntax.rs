@@ -79,19 +79,10 @@ fn round_trip_on_corpus_and_cases() {
         return;
     };
     files.extend(cases);
-    let mut parsed = 0;
-    for path in &files {
-        let bytes = std::fs::read(path).unwrap();
-        let Ok(text) = std::str::from_utf8(&bytes) else {
-            continue;
-        };
-        let Ok(file) = syntax::parse(text) else {
-            continue;
-        };
-        assert_lossless(&file, text);
-        assert_views(&file);
-        parsed += 1;
-    }
+    let parsed = common::for_each_parsed(&files, |_, text, file| {
+        assert_lossless(file, text);
+        assert_views(file);
+    });
     eprintln!("lossless on {parsed} of {} files", files.len());
     assert!(parsed >= 2015, "only {parsed} files parsed");
 }

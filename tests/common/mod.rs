@@ -32,12 +32,7 @@ fn files_in(dir: &Path, minimum: usize) -> Option<Vec<PathBuf>> {
         eprintln!("skipping: {} not found", dir.display());
         return None;
     };
-    let mut files: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "Dockerfile"))
-        .collect();
-    files.sort();
+    let files = dockerfiles(entries);
     assert!(
         files.len() >= minimum,
         "expected at least {minimum} files in {}, found {}",
@@ -45,6 +40,38 @@ fn files_in(dir: &Path, minimum: usize) -> Option<Vec<PathBuf>> {
         files.len()
     );
     Some(files)
+}
+
+/// The `*.Dockerfile` paths among `entries`, sorted.
+pub fn dockerfiles(entries: std::fs::ReadDir) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "Dockerfile"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Calls `f` with the text and parse of every file that is UTF-8 and parses; returns how
+/// many did.
+pub fn for_each_parsed(
+    files: &[PathBuf],
+    mut f: impl FnMut(&Path, &str, &dfrewrite::syntax::Dockerfile),
+) -> usize {
+    let mut parsed = 0;
+    for path in files {
+        let bytes = std::fs::read(path).unwrap();
+        let Ok(text) = std::str::from_utf8(&bytes) else {
+            continue;
+        };
+        let Ok(file) = dfrewrite::syntax::parse(text) else {
+            continue;
+        };
+        f(path, text, &file);
+        parsed += 1;
+    }
+    parsed
 }
 
 /// The Python with PyPI `dockerfile==3.4.0` (BuildKit's parser): `DFREWRITE_PYTHON`, or
