@@ -78,13 +78,8 @@ pub fn posix_shells(file: &Dockerfile) -> Vec<bool> {
                 if let Some((_, posix)) = stage_final.last_mut() {
                     *posix = current;
                 }
-                let base = ins.words.first().map_or("", |w| w.text.as_str());
-                let name = match ins.words.as_slice() {
-                    [_, kw, name] if kw.text.eq_ignore_ascii_case("as") => {
-                        Some(name.text.to_ascii_lowercase())
-                    }
-                    _ => None,
-                };
+                let (base, name) = ins.from_parts().unwrap_or(("", None));
+                let name = name.map(str::to_ascii_lowercase);
                 let inherited = stage_final
                     .iter()
                     .rev()

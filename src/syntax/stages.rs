@@ -37,16 +37,11 @@ impl Dockerfile {
     pub fn stages(&self) -> Vec<Stage<'_>> {
         let mut stages: Vec<Stage<'_>> = Vec::new();
         for ins in self.instructions() {
-            if ins.kind == Keyword::From {
-                let words: Vec<&str> = ins.words.iter().map(|w| w.text.as_str()).collect();
-                let name = match words.as_slice() {
-                    [_, kw, name] if kw.eq_ignore_ascii_case("as") => Some(*name),
-                    _ => None,
-                };
+            if let Some((base, name)) = ins.from_parts() {
                 stages.push(Stage {
                     index: stages.len(),
                     from: ins,
-                    base: words.first().copied(),
+                    base: (!base.is_empty()).then_some(base),
                     name,
                     instructions: Vec::new(),
                 });
@@ -59,6 +54,19 @@ impl Dockerfile {
 }
 
 impl Instruction {
+    /// For `FROM base [AS name]`, the base as written and the stage name, if any.
+    pub fn from_parts(&self) -> Option<(&str, Option<&str>)> {
+        if self.kind != Keyword::From {
+            return None;
+        }
+        let words: Vec<&str> = self.words.iter().map(|w| w.text.as_str()).collect();
+        let name = match words.as_slice() {
+            [_, kw, name] if kw.eq_ignore_ascii_case("as") => Some(*name),
+            _ => None,
+        };
+        Some((words.first().copied().unwrap_or(""), name))
+    }
+
     /// The value of the first flag called `name` (`--from=build` → `build`), quotes removed.
     pub fn flag_value(&self, name: &str) -> Option<&str> {
         self.flags.iter().find_map(|f| {
