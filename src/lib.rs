@@ -7,6 +7,7 @@
 
 pub mod context;
 mod engine;
+mod managers;
 pub mod passes;
 pub mod shell;
 pub mod syntax;

@@ -42,6 +42,21 @@ fn runtime_config(file: &Dockerfile) -> Vec<Vec<(String, Vec<String>)>> {
         .collect()
 }
 
+/// How many RUN bodies the shell layer cannot read: a rewrite must never add one (a merge or
+/// an appended command that broke the shell would show up here).
+fn opaque_runs(file: &Dockerfile) -> usize {
+    let posix = dfrewrite::shell::posix_shells(file);
+    file.instructions()
+        .zip(posix)
+        .filter(|(i, p)| {
+            matches!(
+                dfrewrite::shell::run_script(i, *p),
+                Err(dfrewrite::shell::Skip::Opaque(_))
+            )
+        })
+        .count()
+}
+
 #[test]
 fn corpus_rewrites_hold_the_invariants() {
     let Some(files) = common::corpus_files() else {
@@ -81,6 +96,10 @@ fn corpus_rewrites_hold_the_invariants() {
             }
             let reparsed = syntax::parse(&output)
                 .unwrap_or_else(|e| panic!("{name}: output does not parse: {e}"));
+            assert!(
+                opaque_runs(&reparsed) <= opaque_runs(&original),
+                "{name}: the rewrite made a RUN body unreadable"
+            );
             let again = rewrite(&output, &settings).unwrap();
             assert_eq!(again.output, None, "{name}: not idempotent");
             if threshold == Applicability::Safe {

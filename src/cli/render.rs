@@ -224,10 +224,7 @@ pub(crate) fn explain(pass: &PassInfo) -> String {
         pass.name,
         fix_word(pass.fix)
     );
-    for line in pass.doc.lines() {
-        out.push_str(line.strip_prefix(' ').unwrap_or(line));
-        out.push('\n');
-    }
+    out.push_str(&pass.documentation());
     out
 }
 

@@ -2,7 +2,13 @@
 //! documentation `--explain` prints. Order lives only in [`registry`].
 
 mod add_to_copy;
+mod apt_update_with_install;
+mod merge_run_chains;
+mod no_cache_flags;
+mod no_install_recommends;
 mod registry;
+mod runs;
+mod same_layer_cleanup;
 
 use crate::Settings;
 use crate::syntax::Dockerfile;
@@ -33,6 +39,18 @@ pub struct PassInfo {
 }
 
 impl PassInfo {
+    /// The documentation as markdown: [`Self::doc`] without the doc comments' leading space.
+    pub fn documentation(&self) -> String {
+        self.doc
+            .lines()
+            .map(|line| line.strip_prefix(' ').unwrap_or(line))
+            .fold(String::new(), |mut out, line| {
+                out.push_str(line);
+                out.push('\n');
+                out
+            })
+    }
+
     /// The first sentence of the "What it does" section.
     pub fn summary(&self) -> &'static str {
         let body = self

@@ -2,4 +2,12 @@
 
 use super::PassInfo;
 
-pub(super) static PASSES: &[&PassInfo] = &[&super::add_to_copy::ADD_TO_COPY];
+pub(super) static PASSES: &[&PassInfo] = &[
+    &super::add_to_copy::ADD_TO_COPY,
+    // structure first: merges decide which RUN a cleanup or flag lands in
+    &super::apt_update_with_install::APT_UPDATE_WITH_INSTALL,
+    &super::merge_run_chains::MERGE_RUN_CHAINS,
+    &super::same_layer_cleanup::SAME_LAYER_CLEANUP,
+    &super::no_install_recommends::NO_INSTALL_RECOMMENDS,
+    &super::no_cache_flags::NO_CACHE_FLAGS,
+];

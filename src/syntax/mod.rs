@@ -8,7 +8,7 @@ mod stages;
 mod words;
 
 pub use parse::parse;
-pub use stages::Stage;
+pub use stages::{Mount, Stage};
 
 use crate::text::TextRange;
 

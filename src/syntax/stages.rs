@@ -85,11 +85,67 @@ impl Instruction {
             .then(|| self.flag_value("from"))
             .flatten()
     }
+
+    /// The `--mount` flags of a RUN, read as BuildKit reads their CSV options.
+    pub fn mounts(&self) -> Vec<Mount> {
+        self.flags
+            .iter()
+            .filter_map(|f| f.text.strip_prefix("--mount="))
+            .map(Mount::parse)
+            .collect()
+    }
+}
+
+/// One `RUN --mount=…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// `bind` (BuildKit's default), `cache`, `tmpfs`, `secret`, `ssh`.
+    pub kind: String,
+    /// `target`/`dst`/`destination`, when given.
+    pub target: Option<String>,
+    /// `rw`/`readwrite` on a bind mount: writes are visible to the rest of the RUN only.
+    pub read_write: bool,
+}
+
+impl Mount {
+    fn parse(spec: &str) -> Self {
+        let mut mount = Mount {
+            kind: "bind".to_owned(),
+            target: None,
+            read_write: false,
+        };
+        for field in spec.split(',') {
+            let (key, value) = field.split_once('=').unwrap_or((field, ""));
+            match key.trim().to_ascii_lowercase().as_str() {
+                "type" => value.trim().clone_into(&mut mount.kind),
+                "target" | "dst" | "destination" => mount.target = Some(value.trim().to_owned()),
+                "rw" | "readwrite" => {
+                    mount.read_write = !matches!(value.trim(), "false" | "0");
+                }
+                _ => {}
+            }
+        }
+        mount
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use crate::syntax::parse;
+
+    #[test]
+    fn mounts() {
+        let file = parse(
+            "FROM a\nRUN --mount=type=cache,target=/root/.cache/pip --mount=target=/src,rw pip install .\n",
+        )
+        .unwrap();
+        let mounts = file.instructions().nth(1).unwrap().mounts();
+        assert_eq!(mounts.len(), 2);
+        assert_eq!(mounts[0].kind, "cache");
+        assert_eq!(mounts[0].target.as_deref(), Some("/root/.cache/pip"));
+        assert_eq!(mounts[1].kind, "bind");
+        assert!(mounts[1].read_write);
+    }
 
     #[test]
     fn stages_names_and_refs() {

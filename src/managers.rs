@@ -1,0 +1,476 @@
+//! Package-manager knowledge, loaded from the TOML files in `transforms/` (compiled in), and
+//! the one question every pass asks of it: which manager, if any, does this shell command
+//! run, and with which subcommand.
+//!
+//! Passes take every manager fact (subcommands, flags, cache and index directories, cleanup
+//! commands) from here; the schema is documented in `transforms/README.md`.
+
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+use crate::shell::{Command, Word};
+
+/// The family files, by name. Adding a family is adding a line here and a TOML file.
+const SOURCES: &[(&str, &str)] = &[
+    ("apt", include_str!("../transforms/apt.toml")),
+    ("apk", include_str!("../transforms/apk.toml")),
+    ("dnf", include_str!("../transforms/dnf.toml")),
+    ("zypper", include_str!("../transforms/zypper.toml")),
+    ("pip", include_str!("../transforms/pip.toml")),
+    ("npm", include_str!("../transforms/npm.toml")),
+    ("gem", include_str!("../transforms/gem.toml")),
+    ("composer", include_str!("../transforms/composer.toml")),
+];
+
+/// One `transforms/*.toml` file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Family {
+    #[serde(rename = "family")]
+    pub(crate) name: String,
+    #[expect(dead_code, reason = "documentation in the data file")]
+    pub(crate) distributions: Vec<String>,
+    #[serde(rename = "manager")]
+    pub(crate) managers: Vec<Manager>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Manager {
+    pub(crate) name: String,
+    pub(crate) invocations: Vec<Vec<String>>,
+    pub(crate) value_options: Vec<String>,
+    pub(crate) install: Vec<String>,
+    pub(crate) refresh: Vec<String>,
+    pub(crate) upgrade: Vec<String>,
+    pub(crate) remove: Vec<String>,
+    pub(crate) clean: Vec<String>,
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "data for the passes of issue 6")
+    )]
+    pub(crate) assume_yes: Vec<String>,
+    pub(crate) no_recommends: Option<NoRecommends>,
+    pub(crate) index: Option<Index>,
+    pub(crate) cache: Option<Cache>,
+    pub(crate) no_cache: Option<NoCache>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoRecommends {
+    pub(crate) flag: String,
+    pub(crate) decided: Vec<String>,
+    pub(crate) config_keys: Vec<String>,
+    pub(crate) config_paths: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Index {
+    pub(crate) dirs: Vec<String>,
+    pub(crate) cleanup: String,
+    pub(crate) needed_by: Vec<String>,
+    #[serde(default)]
+    pub(crate) refresh_flags: Vec<String>,
+    #[serde(default)]
+    pub(crate) fresh_flags: Vec<String>,
+    #[serde(default)]
+    pub(crate) auto_refresh: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Cache {
+    pub(crate) dirs: Vec<String>,
+    #[serde(default)]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "data for the cache-mounts pass")
+    )]
+    pub(crate) cleanup: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "data for the cache-mounts pass")
+    )]
+    pub(crate) env: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct NoCache {
+    pub(crate) flag: String,
+    pub(crate) on: Vec<String>,
+    pub(crate) decided: Vec<String>,
+    pub(crate) env: Vec<String>,
+    pub(crate) tier: Tier,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Tier {
+    Safe,
+    Unsafe,
+}
+
+impl From<Tier> for crate::text::Applicability {
+    fn from(tier: Tier) -> Self {
+        match tier {
+            Tier::Safe => Self::Safe,
+            Tier::Unsafe => Self::Unsafe,
+        }
+    }
+}
+
+/// Loads every family; an error names the file.
+pub(crate) fn load() -> Result<Vec<Family>, String> {
+    SOURCES
+        .iter()
+        .map(|(name, text)| {
+            let family: Family =
+                toml::from_str(text).map_err(|e| format!("transforms/{name}.toml: {e}"))?;
+            if family.name != *name {
+                return Err(format!(
+                    "transforms/{name}.toml: family is {:?}",
+                    family.name
+                ));
+            }
+            Ok(family)
+        })
+        .collect()
+}
+
+static FAMILIES: LazyLock<Vec<Family>> =
+    LazyLock::new(|| load().expect("transforms/*.toml are checked by the test suite"));
+
+/// Every manager of every family.
+pub(crate) fn all() -> impl Iterator<Item = &'static Manager> {
+    FAMILIES.iter().flat_map(|f| f.managers.iter())
+}
+
+/// What a subcommand does, as far as the passes care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Action {
+    Install,
+    Refresh,
+    Upgrade,
+    Remove,
+    Clean,
+    Other,
+}
+
+/// A shell command that runs a known package manager.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Invocation<'a> {
+    pub(crate) manager: &'static Manager,
+    pub(crate) command: &'a Command,
+    /// The subcommand word; `None` when it cannot be read (an expansion comes first, or there
+    /// is none).
+    pub(crate) sub: Option<&'a Word>,
+}
+
+impl Invocation<'_> {
+    /// The subcommand's value, when it is literal.
+    pub(crate) fn sub_value(&self) -> Option<&str> {
+        self.sub?.value.as_deref()
+    }
+
+    /// What the subcommand does; `None` when it cannot be read.
+    pub(crate) fn action(&self) -> Option<Action> {
+        let sub = self.sub_value()?;
+        let m = self.manager;
+        let has = |list: &[String]| list.iter().any(|s| s == sub);
+        Some(if has(&m.install) {
+            Action::Install
+        } else if has(&m.refresh) {
+            Action::Refresh
+        } else if has(&m.upgrade) {
+            Action::Upgrade
+        } else if has(&m.remove) {
+            Action::Remove
+        } else if has(&m.clean) {
+            Action::Clean
+        } else {
+            Action::Other
+        })
+    }
+
+    /// Whether any of `flags` is given (see [`Command::has_flag`]).
+    pub(crate) fn has_any(&self, flags: &[String]) -> bool {
+        flags.iter().any(|f| self.command.has_flag(&[f.as_str()]))
+    }
+
+    /// Whether this command needs the package index as left by earlier commands: its
+    /// subcommand reads the index, and it neither refreshes it nor fetches a fresh one itself.
+    pub(crate) fn needs_stored_index(&self) -> bool {
+        let Some(index) = &self.manager.index else {
+            return false;
+        };
+        let Some(sub) = self.sub_value() else {
+            // an unreadable subcommand may be anything
+            return !index.needed_by.is_empty();
+        };
+        index.needed_by.iter().any(|s| s == sub)
+            && !self.has_any(&index.refresh_flags)
+            && !self.has_any(&index.fresh_flags)
+    }
+
+    /// Whether this command writes the package index into the layer.
+    pub(crate) fn stores_index(&self) -> bool {
+        let Some(index) = &self.manager.index else {
+            return false;
+        };
+        match self.action() {
+            Some(Action::Refresh) => true,
+            Some(Action::Install | Action::Upgrade) => {
+                self.has_any(&index.refresh_flags)
+                    || (index.auto_refresh && !self.has_any(&index.fresh_flags))
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Manager {
+    /// Whether `other` keeps its index where this one does (`apt` and `apt-get` share one).
+    pub(crate) fn shares_index_with(&self, other: &Manager) -> bool {
+        match (&self.index, &other.index) {
+            (Some(a), Some(b)) => a.dirs.iter().any(|d| b.dirs.contains(d)),
+            _ => false,
+        }
+    }
+
+    /// Every directory the manager keeps an index or a cache in.
+    pub(crate) fn state_dirs(&self) -> impl Iterator<Item = &str> {
+        let index = self.index.iter().flat_map(|i| i.dirs.iter());
+        let cache = self.cache.iter().flat_map(|c| c.dirs.iter());
+        index.chain(cache).map(String::as_str)
+    }
+}
+
+/// The manager `command` runs, with its subcommand.
+pub(crate) fn invocation(command: &Command) -> Option<Invocation<'_>> {
+    let program = command.program()?;
+    for manager in all() {
+        for words in &manager.invocations {
+            let Some((first, rest)) = words.split_first() else {
+                continue;
+            };
+            if !word_matches(first, program) || command.args.len() < rest.len() {
+                continue;
+            }
+            let prefix_ok = rest
+                .iter()
+                .zip(&command.args)
+                .all(|(want, got)| got.value.as_deref() == Some(want.as_str()));
+            if !prefix_ok {
+                continue;
+            }
+            let sub = subcommand(manager, &command.args[rest.len()..]);
+            return Some(Invocation {
+                manager,
+                command,
+                sub,
+            });
+        }
+    }
+    None
+}
+
+/// `pattern` against a command's basename: literal, or `prefix*` where the star stands for
+/// digits and dots only (`python3.11`, `pip3`).
+fn word_matches(pattern: &str, program: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => program
+            .strip_prefix(prefix)
+            .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit() || c == '.')),
+        None => pattern == program,
+    }
+}
+
+/// The first operand after the manager's options; `None` when an expansion comes first.
+fn subcommand<'a>(manager: &Manager, args: &'a [Word]) -> Option<&'a Word> {
+    let mut skip_next = false;
+    for word in args {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        let value = word.value.as_deref()?;
+        if value == "--" {
+            return None;
+        }
+        if value.starts_with('-') && value != "-" {
+            skip_next = manager.value_options.iter().any(|o| o == value);
+            continue;
+        }
+        return Some(word);
+    }
+    None
+}
+
+/// Whether the directory `a` contains `b` or is `b` (`/var/lib/apt` covers
+/// `/var/lib/apt/lists`), comparing normalised absolute paths.
+pub(crate) fn covers(a: &str, b: &str) -> bool {
+    let a = a.trim_end_matches('/');
+    let b = b.trim_end_matches('/');
+    b == a || (b.starts_with(a) && b.as_bytes().get(a.len()) == Some(&b'/')) || a.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn first(text: &str) -> Command {
+        crate::shell::parse(text).unwrap().commands.swap_remove(0)
+    }
+
+    #[test]
+    fn every_file_loads() {
+        let families = load().unwrap();
+        assert_eq!(families.len(), SOURCES.len());
+        for f in &families {
+            assert!(!f.managers.is_empty(), "{}", f.name);
+            for m in &f.managers {
+                assert!(!m.invocations.is_empty(), "{}", m.name);
+                assert!(m.invocations.iter().all(|i| !i.is_empty()), "{}", m.name);
+                if let Some(index) = &m.index {
+                    assert!(index.dirs.iter().all(|d| d.starts_with('/')), "{}", m.name);
+                }
+                if let Some(cache) = &m.cache {
+                    assert!(cache.dirs.iter().all(|d| d.starts_with('/')), "{}", m.name);
+                    assert!(cache.cleanup.as_ref().is_none_or(|c| !c.is_empty()));
+                    assert!(cache.env.iter().all(|v| !v.contains(' ')));
+                }
+                assert!(
+                    m.assume_yes.iter().all(|f| f.starts_with('-')),
+                    "{}",
+                    m.name
+                );
+            }
+        }
+        let names: Vec<&str> = all().map(|m| m.name.as_str()).collect();
+        for want in [
+            "apt-get", "apt", "apk", "dnf", "yum", "microdnf", "zypper", "pip", "uv-pip", "npm",
+            "yarn", "pnpm", "gem", "bundler", "composer",
+        ] {
+            assert!(names.contains(&want), "{want} missing");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        let text = "family = \"x\"\ndistributions = []\n[[manager]]\nname = \"x\"\nbogus = 1\n";
+        assert!(toml::from_str::<Family>(text).is_err());
+    }
+
+    #[test]
+    fn recognises_invocations_and_subcommands() {
+        let cases = [
+            (
+                "apt-get -o Dpkg::Options::=--force-confold install -y x",
+                "apt-get",
+                Some("install"),
+                Some(Action::Install),
+            ),
+            (
+                "/usr/bin/apt-get -qq update",
+                "apt-get",
+                Some("update"),
+                Some(Action::Refresh),
+            ),
+            (
+                "DEBIAN_FRONTEND=noninteractive apt install -y x",
+                "apt",
+                Some("install"),
+                Some(Action::Install),
+            ),
+            (
+                "apk --no-cache add curl",
+                "apk",
+                Some("add"),
+                Some(Action::Install),
+            ),
+            (
+                "python3 -m pip install -r r.txt",
+                "pip",
+                Some("install"),
+                Some(Action::Install),
+            ),
+            (
+                "pip3.11 install x",
+                "pip",
+                Some("install"),
+                Some(Action::Install),
+            ),
+            (
+                "uv pip install x",
+                "uv-pip",
+                Some("install"),
+                Some(Action::Install),
+            ),
+            (
+                "zypper --non-interactive in x",
+                "zypper",
+                Some("in"),
+                Some(Action::Install),
+            ),
+            (
+                "yum makecache",
+                "yum",
+                Some("makecache"),
+                Some(Action::Refresh),
+            ),
+            ("apt-get $OPTS install x", "apt-get", None, None),
+            ("npm ci", "npm", Some("ci"), Some(Action::Install)),
+        ];
+        for (text, manager, sub, action) in cases {
+            let c = first(text);
+            let inv = invocation(&c).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(inv.manager.name, manager, "{text}");
+            assert_eq!(inv.sub_value(), sub, "{text}");
+            assert_eq!(inv.action(), action, "{text}");
+        }
+        for text in [
+            "pipenv install",
+            "python -m venv x",
+            "python3 app.py",
+            "apt-cache policy",
+        ] {
+            assert!(invocation(&first(text)).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn index_needs() {
+        let inv = |t: &'static str| {
+            let c = Box::leak(Box::new(first(t)));
+            invocation(c).unwrap()
+        };
+        assert!(inv("apt-get install -y x").needs_stored_index());
+        assert!(!inv("apt-get update").needs_stored_index());
+        assert!(inv("apt-get update").stores_index());
+        assert!(!inv("apk add --no-cache x").needs_stored_index());
+        assert!(!inv("apk add -U x").needs_stored_index());
+        assert!(inv("apk add -U x").stores_index());
+        assert!(!inv("apk add x").needs_stored_index());
+        assert!(
+            inv("apk add x").stores_index(),
+            "apk fetches a missing index and keeps it"
+        );
+        assert!(!inv("apk add --no-cache x").stores_index());
+        assert!(inv("dnf install -y x").stores_index());
+        assert!(!inv("dnf install -y x").needs_stored_index());
+    }
+
+    #[test]
+    fn path_cover() {
+        assert!(covers("/var/lib/apt", "/var/lib/apt/lists"));
+        assert!(covers("/var/lib/apt/lists/", "/var/lib/apt/lists"));
+        assert!(!covers("/var/lib/ap", "/var/lib/apt/lists"));
+        assert!(!covers("/var/lib/apt/lists", "/var/lib/apt"));
+        assert!(covers("/", "/var"));
+    }
+}

@@ -1,0 +1,153 @@
+use super::runs::{self, Run, Runs};
+use super::{FixAvailability, PassContext};
+use crate::managers::{Action, Manager};
+use crate::text::{Applicability, Fix};
+
+super::declare_pass! {
+    /// ## What it does
+    /// Merges a RUN into the RUN just before it when the second removes or cleans up what the
+    /// first created (an `rm` of a path the first wrote, a package manager's cleanup, a purge
+    /// of packages it installed), or when both only run the same package manager.
+    ///
+    /// ## Why
+    /// Files deleted in a later layer still take space in the image: the layer that created
+    /// them keeps them. Cleanup only shrinks an image in the RUN that made the mess. Two RUNs
+    /// of one package manager are also one layer more than needed, and each keeps its own copy
+    /// of the files the manager rewrites.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM debian:bookworm
+    /// RUN apt-get update && apt-get install -y build-essential
+    /// RUN apt-get purge -y build-essential && rm -rf /var/lib/apt/lists/*
+    /// ```
+    /// becomes
+    /// ```dockerfile
+    /// FROM debian:bookworm
+    /// RUN apt-get update && apt-get install -y build-essential && \
+    ///     apt-get purge -y build-essential && rm -rf /var/lib/apt/lists/*
+    /// ```
+    ///
+    /// ## Fix safety
+    /// **Safe.** Only when the two RUNs follow each other in one stage with nothing but
+    /// comments or blank lines between, have the same RUN flags (and no tmpfs or writable
+    /// bind mount that merging would share), both are shell form under a POSIX shell, the
+    /// first body cannot leak state into the second (no `cd`/`pushd`, `export`, `unset`,
+    /// `set`, `shopt`, `source`/`.`, `alias`, `umask`, `ulimit`, `trap`, `exec`, `eval`,
+    /// function definitions, bare assignments, `exit`, background jobs, or a command name
+    /// that is not literal), the first body ends in a plain command list, and the second is
+    /// one `&&` list. Otherwise there is no fix. A refresh followed by an install is left to
+    /// `apt-update-with-install`.
+    pub(crate) static MERGE_RUN_CHAINS = {
+        name: "merge-run-chains",
+        fix: FixAvailability::Sometimes,
+        run: run,
+    };
+}
+
+fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
+    let runs = Runs::new(ctx.file);
+    runs.adjacent_pairs()
+        .filter(|(a, b)| !super::apt_update_with_install::is_refresh_then_install(a, b))
+        .filter_map(|(a, b)| {
+            let why = reason(a, b)?;
+            let edits = runs::merge(ctx.file, a, b).ok()?;
+            Fix::new(
+                MERGE_RUN_CHAINS.name,
+                Applicability::Safe,
+                format!(
+                    "merge with the RUN on line {}: {why}; saves 1 layer",
+                    b.ins.start_line
+                ),
+                edits,
+            )
+            .ok()
+        })
+        .collect()
+}
+
+/// Why merging `b` into `a` is worth it, if it is.
+fn reason(a: &Run<'_>, b: &Run<'_>) -> Option<String> {
+    let (Ok(sa), Ok(sb)) = (&a.script, &b.script) else {
+        return None;
+    };
+    let created_by_a: Vec<&Manager> = a
+        .invocations()
+        .iter()
+        .filter(|i| {
+            matches!(
+                i.action(),
+                Some(Action::Install | Action::Refresh | Action::Upgrade)
+            )
+        })
+        .map(|i| i.manager)
+        .collect();
+    for inv in b.invocations() {
+        let cleans = matches!(inv.action(), Some(Action::Remove | Action::Clean));
+        if cleans && created_by_a.iter().any(|m| std::ptr::eq(*m, inv.manager)) {
+            return Some(format!(
+                "it cleans up after the {} run here",
+                inv.manager.name
+            ));
+        }
+    }
+    for m in &created_by_a {
+        if sb
+            .script
+            .commands
+            .iter()
+            .any(|c| m.state_dirs().any(|d| runs::removes_dir(c, d)))
+        {
+            return Some(format!("it removes what {} left here", m.name));
+        }
+    }
+    let written: Vec<&str> = sa
+        .script
+        .commands
+        .iter()
+        .flat_map(|c| c.args.iter())
+        .filter_map(|w| w.value.as_deref())
+        .filter(|v| is_specific_path(v))
+        .collect();
+    for c in sb.script.commands.iter().filter(|c| c.is("rm")) {
+        for w in c.args_no_flags() {
+            let Some(path) = w.value.as_deref().and_then(removed_path) else {
+                continue;
+            };
+            let hit = written
+                .iter()
+                .any(|x| *x == path || (path.starts_with('/') && crate::managers::covers(path, x)));
+            if hit {
+                return Some(format!("it removes {path}, which this RUN wrote"));
+            }
+        }
+    }
+    let only = |script: &crate::shell::Script, m: &Manager| {
+        script.commands.iter().all(|c| {
+            crate::managers::invocation(c).is_some_and(|i| std::ptr::eq(i.manager, m))
+                || m.state_dirs().any(|d| runs::removes_dir(c, d))
+        })
+    };
+    let first = a.invocations().first().map(|i| i.manager)?;
+    (only(&sa.script, first) && only(&sb.script, first))
+        .then(|| format!("both only run {}", first.name))
+}
+
+/// What `rm` removes, as a path: `/tmp/*` removes what is under `/tmp`. `None` for `/`,
+/// `.` and other wildcards.
+fn removed_path(v: &str) -> Option<&str> {
+    let path = v.trim_end_matches('*').trim_end_matches('/');
+    (path.len() > 1 && path != ".." && !path.contains(['*', '?', '['])).then_some(path)
+}
+
+/// A path precise enough that removing it is removing that very thing (not `/`, `.`, `*`).
+fn is_specific_path(v: &str) -> bool {
+    let trimmed = v.trim_end_matches('/');
+    trimmed.len() > 1
+        && trimmed.contains('/')
+        && !trimmed.contains(['*', '?', '['])
+        && !matches!(
+            trimmed,
+            "/tmp" | "/var" | "/usr" | "/etc" | "/opt" | "/root" | "/home"
+        )
+}

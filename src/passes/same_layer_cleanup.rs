@@ -1,0 +1,146 @@
+use super::runs::{self, Run, Runs};
+use super::{FixAvailability, PassContext};
+use crate::managers::Manager;
+use crate::shell::Command;
+use crate::text::{Applicability, Fix};
+
+super::declare_pass! {
+    /// ## What it does
+    /// Appends the package manager's cleanup to a RUN that downloads a package index:
+    /// `rm -rf /var/lib/apt/lists/*` after `apt-get update`, `rm -rf /var/cache/apk/*` after an
+    /// `apk add` that keeps its index, `dnf clean all`, `yum clean all && rm -rf /var/cache/yum`,
+    /// `zypper clean --all`.
+    ///
+    /// ## Why
+    /// The index (tens of megabytes for apt) is only needed while installing. Removed in a
+    /// later RUN it still takes its space in the layer that downloaded it; removed in the same
+    /// RUN it never reaches the image.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM debian:bookworm
+    /// RUN apt-get update && apt-get install -y curl
+    /// ```
+    /// becomes
+    /// ```dockerfile
+    /// FROM debian:bookworm
+    /// RUN apt-get update && apt-get install -y curl && rm -rf /var/lib/apt/lists/*
+    /// ```
+    ///
+    /// ## Fix safety
+    /// **Safe**: the image differs only by the removed index. There is no fix when the
+    /// cleanup is already there after the last download, when a `--mount=type=cache` covers
+    /// the directory, when a later RUN of the stage, of a stage built `FROM` it, or an ONBUILD
+    /// trigger may still need the index (an `apt-get install` without its own `apt-get
+    /// update`, or a body that cannot be read but names the manager), or when the body could
+    /// skip the appended command (`exit`, `exec`, a trailing `;` or `&`, a trailing comment)
+    /// or redefine it (functions, aliases, `PATH`).
+    pub(crate) static SAME_LAYER_CLEANUP = {
+        name: "same-layer-cleanup",
+        fix: FixAvailability::Sometimes,
+        run: run,
+    };
+}
+
+fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
+    let runs = Runs::new(ctx.file);
+    let mut fixes = Vec::new();
+    for (pos, run) in runs.all.iter().enumerate() {
+        let mut cleanups: Vec<&str> = Vec::new();
+        for manager in managers_to_clean(run) {
+            let Some(index) = &manager.index else {
+                continue;
+            };
+            // `apk update && apk add` becomes `apk add --no-cache`, which stores no index
+            let replaced = ctx
+                .settings
+                .runs(super::no_cache_flags::NO_CACHE_FLAGS.name)
+                && super::no_cache_flags::drops_refresh(ctx.file, run, manager);
+            if replaced
+                || cleanups.contains(&index.cleanup.as_str())
+                || index
+                    .dirs
+                    .iter()
+                    .any(|d| runs::cache_mount_covers(run.ins, d))
+                || runs.index_needed_later(pos, manager)
+            {
+                continue;
+            }
+            cleanups.push(&index.cleanup);
+        }
+        if cleanups.is_empty() {
+            continue;
+        }
+        let command = cleanups.join(" && ");
+        let Ok(edit) = runs::append(run, &command) else {
+            continue;
+        };
+        if let Ok(fix) = Fix::new(
+            SAME_LAYER_CLEANUP.name,
+            Applicability::Safe,
+            format!("remove the package index in the layer that downloaded it: `{command}`"),
+            vec![edit],
+        ) {
+            fixes.push(fix);
+        }
+    }
+    fixes
+}
+
+/// Managers whose index this RUN writes and does not remove after the last write.
+fn managers_to_clean<'m>(run: &Run<'_>) -> Vec<&'m Manager>
+where
+    'static: 'm,
+{
+    let Ok(script) = &run.script else {
+        return Vec::new();
+    };
+    let commands = &script.script.commands;
+    let mut out: Vec<&Manager> = Vec::new();
+    for inv in run.invocations() {
+        let manager = inv.manager;
+        if !inv.stores_index() || out.iter().any(|m| std::ptr::eq(*m, manager)) {
+            continue;
+        }
+        // the last command that writes this index
+        let last_write = run
+            .invocations()
+            .iter()
+            .filter(|i| i.manager.shares_index_with(manager) && i.stores_index())
+            .map(|i| i.command.range.start)
+            .max()
+            .unwrap_or(0);
+        let index = manager.index.as_ref();
+        let cleaned = commands.iter().any(|c| {
+            c.range.start > last_write
+                && index.is_some_and(|i| {
+                    i.dirs.iter().any(|d| runs::removes_dir(c, d)) || runs_cleanup(c, &i.cleanup)
+                })
+        });
+        if !cleaned {
+            out.push(manager);
+        }
+    }
+    out
+}
+
+/// Whether `command` is one of the commands of `cleanup` (`dnf clean all` in
+/// `dnf clean all`), compared word by word on literal values.
+fn runs_cleanup(command: &Command, cleanup: &str) -> bool {
+    cleanup.split("&&").any(|part| {
+        let mut words = part.split_whitespace();
+        let Some(program) = words.next() else {
+            return false;
+        };
+        command.is(program)
+            && words
+                .zip(
+                    command
+                        .args
+                        .iter()
+                        .map(|w| w.value.as_deref())
+                        .chain(std::iter::repeat(None)),
+                )
+                .all(|(want, got)| got == Some(want))
+    })
+}
