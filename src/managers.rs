@@ -224,9 +224,10 @@ impl Invocation<'_> {
         };
         match self.action() {
             Some(Action::Refresh) => true,
+            // `apk add --update --no-cache` fetches a fresh index and stores nothing
             Some(Action::Install | Action::Upgrade) => {
-                self.has_any(&index.refresh_flags)
-                    || (index.auto_refresh && !self.has_any(&index.fresh_flags))
+                !self.has_any(&index.fresh_flags)
+                    && (index.auto_refresh || self.has_any(&index.refresh_flags))
             }
             _ => false,
         }
@@ -461,6 +462,7 @@ mod tests {
             "apk fetches a missing index and keeps it"
         );
         assert!(!inv("apk add --no-cache x").stores_index());
+        assert!(!inv("apk --update --no-cache add x").stores_index());
         assert!(inv("dnf install -y x").stores_index());
         assert!(!inv("dnf install -y x").needs_stored_index());
     }
