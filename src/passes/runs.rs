@@ -320,6 +320,12 @@ pub(crate) fn merge(
 
     let a_end = args_range(a.ins).ok_or("not shell form")?.end;
     let b_start = args_range(b.ins).ok_or("not shell form")?.start;
+    // `RUN \` + a comment line + the body: the comment would go with the keyword
+    if b.ins.tokens.iter().any(|t| {
+        t.range.end <= b_start && matches!(t.kind, TokenKind::Comment | TokenKind::Blank)
+    }) {
+        return Err("the second RUN has a comment before its body");
+    }
     if !only_blanks_after(a.ins, a_end) || !file.source[..a.ins.range.end as usize].ends_with('\n')
     {
         return Err("the first RUN does not end cleanly");
