@@ -147,6 +147,20 @@ fn check_run(name: &str, pass: &str, input: &str, s: &Settings) -> (String, Opti
             "{name}: lost comment or blank line {line:?}"
         );
     }
+    // the passes rewrite only RUN and ADD instructions: every other instruction keeps its
+    // bytes exactly, in order
+    let source = syntax::parse(input).unwrap();
+    let mut rest = output.as_str();
+    for ins in source.instructions() {
+        if matches!(ins.kind, syntax::Keyword::Run | syntax::Keyword::Add) {
+            continue;
+        }
+        let text = source.slice(ins.range);
+        let at = rest
+            .find(text)
+            .unwrap_or_else(|| panic!("{name}: instruction changed or moved: {text:?}"));
+        rest = &rest[at + text.len()..];
+    }
     // 4. every applied fix is the pass's own
     assert!(
         outcome.applied.iter().all(|f| f.pass == pass),
