@@ -51,8 +51,9 @@ fn rewrite_with(
         return Ok(outcome);
     }
     let mut current = source.to_owned();
+    let scripts = passes::ScriptCache::default();
     for _round in 0..MAX_ROUNDS {
-        let fixes = collect_fixes(&file, settings, all);
+        let fixes = collect_fixes(&file, settings, all, &scripts);
         let (wanted, rest): (Vec<Fix>, Vec<Fix>) = fixes
             .into_iter()
             .partition(|f| f.applicability >= settings.threshold && is_applicable(f));
@@ -108,8 +109,13 @@ fn parse_input(source: &str) -> Result<Dockerfile, Error> {
     })
 }
 
-fn collect_fixes(file: &Dockerfile, settings: &Settings, all: &[&passes::PassInfo]) -> Vec<Fix> {
-    let ctx = PassContext::new(file, settings);
+fn collect_fixes(
+    file: &Dockerfile,
+    settings: &Settings,
+    all: &[&passes::PassInfo],
+    scripts: &passes::ScriptCache,
+) -> Vec<Fix> {
+    let ctx = PassContext::new(file, settings, scripts);
     all.iter()
         .filter(|p| settings.runs(p.name))
         .flat_map(|p| (p.run)(&ctx))

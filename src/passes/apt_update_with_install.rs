@@ -1,4 +1,4 @@
-use super::runs::{self, Runs};
+use super::runs;
 use super::{FixAvailability, PassContext};
 use crate::managers::Action;
 use crate::text::{Applicability, Fix};
@@ -42,7 +42,7 @@ super::declare_pass! {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let runs = Runs::new(ctx.file);
+    let runs = ctx.runs();
     runs.adjacent_pairs()
         .filter(|(a, b)| is_refresh_then_install(a, b))
         .filter_map(|(a, b)| {

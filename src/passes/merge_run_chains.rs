@@ -1,4 +1,4 @@
-use super::runs::{self, Run, Runs};
+use super::runs::{self, Run};
 use super::{FixAvailability, PassContext};
 use crate::managers::{Action, Manager};
 use crate::text::{Applicability, Fix};
@@ -46,7 +46,7 @@ super::declare_pass! {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let runs = Runs::new(ctx.file);
+    let runs = ctx.runs();
     runs.adjacent_pairs()
         .filter(|(a, b)| !super::apt_update_with_install::is_refresh_then_install(a, b))
         .filter_map(|(a, b)| {

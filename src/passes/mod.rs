@@ -68,11 +68,48 @@ impl PassInfo {
 pub(crate) struct PassContext<'a> {
     pub(crate) file: &'a Dockerfile,
     pub(crate) settings: &'a Settings,
+    scripts: &'a ScriptCache,
+    runs: std::cell::OnceCell<runs::Runs<'a>>,
 }
 
 impl<'a> PassContext<'a> {
-    pub(crate) fn new(file: &'a Dockerfile, settings: &'a Settings) -> Self {
-        Self { file, settings }
+    pub(crate) fn new(
+        file: &'a Dockerfile,
+        settings: &'a Settings,
+        scripts: &'a ScriptCache,
+    ) -> Self {
+        Self {
+            file,
+            settings,
+            scripts,
+            runs: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The RUNs of the file with their parsed shell, computed once for all passes.
+    pub(crate) fn runs(&self) -> &runs::Runs<'a> {
+        self.runs
+            .get_or_init(|| runs::Runs::new(self.file, self.scripts))
+    }
+}
+
+/// Parsed RUN bodies by text, kept across the rounds of one rewrite: most bodies do not
+/// change between rounds, and tree-sitter parsing is the expensive step.
+#[derive(Default)]
+pub(crate) struct ScriptCache(
+    std::cell::RefCell<
+        std::collections::HashMap<String, Result<crate::shell::Script, crate::shell::Opaque>>,
+    >,
+);
+
+impl ScriptCache {
+    pub(crate) fn parse(&self, text: &str) -> Result<crate::shell::Script, crate::shell::Opaque> {
+        if let Some(found) = self.0.borrow().get(text) {
+            return found.clone();
+        }
+        let parsed = crate::shell::parse(text);
+        self.0.borrow_mut().insert(text.to_owned(), parsed.clone());
+        parsed
     }
 }
 

@@ -1,4 +1,4 @@
-use super::runs::{self, Run, Runs};
+use super::runs::{self, Run};
 use super::{FixAvailability, PassContext};
 use crate::managers::{Action, Invocation, Manager};
 use crate::shell::AndOr;
@@ -45,7 +45,7 @@ super::declare_pass! {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let runs = Runs::new(ctx.file);
+    let runs = ctx.runs();
     let mut fixes = Vec::new();
     for run in &runs.all {
         let invocations = run.invocations();

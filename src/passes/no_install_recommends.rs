@@ -1,4 +1,4 @@
-use super::runs::{self, Runs};
+use super::runs;
 use super::{FixAvailability, PassContext};
 use crate::managers::Action;
 use crate::syntax::{Args, Dockerfile, Keyword};
@@ -42,7 +42,7 @@ super::declare_pass! {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let runs = Runs::new(ctx.file);
+    let runs = ctx.runs();
     let mut fixes = Vec::new();
     for run in &runs.all {
         let Ok(script) = &run.script else {

@@ -46,7 +46,7 @@ pub(crate) struct Runs<'a> {
 }
 
 impl<'a> Runs<'a> {
-    pub(crate) fn new(file: &'a Dockerfile) -> Self {
+    pub(crate) fn new(file: &'a Dockerfile, scripts: &super::ScriptCache) -> Self {
         let posix = shell::posix_shells(file);
         let stages = file.stages();
         let parents = stages
@@ -70,7 +70,7 @@ impl<'a> Runs<'a> {
                     index,
                     stage,
                     ins,
-                    script: shell::run_script(ins, posix[index]),
+                    script: shell::run_script_using(ins, posix[index], |t| scripts.parse(t)),
                 }),
                 Keyword::Onbuild => onbuild.push((stage, ins)),
                 _ => {}
@@ -321,9 +321,11 @@ pub(crate) fn merge(
     let a_end = args_range(a.ins).ok_or("not shell form")?.end;
     let b_start = args_range(b.ins).ok_or("not shell form")?.start;
     // `RUN \` + a comment line + the body: the comment would go with the keyword
-    if b.ins.tokens.iter().any(|t| {
-        t.range.end <= b_start && matches!(t.kind, TokenKind::Comment | TokenKind::Blank)
-    }) {
+    if b.ins
+        .tokens
+        .iter()
+        .any(|t| t.range.end <= b_start && matches!(t.kind, TokenKind::Comment | TokenKind::Blank))
+    {
         return Err("the second RUN has a comment before its body");
     }
     if !only_blanks_after(a.ins, a_end) || !file.source[..a.ins.range.end as usize].ends_with('\n')

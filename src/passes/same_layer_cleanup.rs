@@ -1,4 +1,4 @@
-use super::runs::{self, Run, Runs};
+use super::runs::{self, Run};
 use super::{FixAvailability, PassContext};
 use crate::managers::Manager;
 use crate::shell::Command;
@@ -43,7 +43,7 @@ super::declare_pass! {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let runs = Runs::new(ctx.file);
+    let runs = ctx.runs();
     let mut fixes = Vec::new();
     for (pos, run) in runs.all.iter().enumerate() {
         let mut cleanups: Vec<&str> = Vec::new();

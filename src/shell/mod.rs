@@ -17,7 +17,7 @@
 pub mod query;
 mod run;
 
-pub use run::{RunScript, Skip, posix_shells, run_script};
+pub use run::{RunScript, Skip, posix_shells, run_script, run_script_using};
 
 use std::cell::RefCell;
 

@@ -41,6 +41,15 @@ impl RunScript<'_> {
 
 /// Parses a shell-form RUN whose shell is POSIX (`posix` from [`posix_shells`]).
 pub fn run_script(instruction: &Instruction, posix: bool) -> Result<RunScript<'_>, Skip> {
+    run_script_using(instruction, posix, super::parse)
+}
+
+/// [`run_script`] with the shell parser given (a memoising one, say).
+pub fn run_script_using(
+    instruction: &Instruction,
+    posix: bool,
+    parse: impl FnOnce(&str) -> Result<Script, Opaque>,
+) -> Result<RunScript<'_>, Skip> {
     if instruction.kind != Keyword::Run {
         return Err(Skip::NoBody);
     }
@@ -57,7 +66,7 @@ pub fn run_script(instruction: &Instruction, posix: bool) -> Result<RunScript<'_
     if !instruction.heredocs.is_empty() {
         return Err(Skip::Heredoc);
     }
-    let script = super::parse(joined.slice(&instruction.line)).map_err(Skip::Opaque)?;
+    let script = parse(joined.slice(&instruction.line)).map_err(Skip::Opaque)?;
     Ok(RunScript {
         instruction,
         script,
