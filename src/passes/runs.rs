@@ -41,8 +41,9 @@ pub(crate) struct Runs<'a> {
     pub(crate) all: Vec<Run<'a>>,
     /// For each stage, the stage it is built `FROM`, if it is one of the file's.
     parents: Vec<Option<usize>>,
-    /// ONBUILD triggers per stage (their text).
-    onbuild: Vec<(Option<usize>, &'a Instruction)>,
+    /// Per stage, the instructions whose commands run after the build: ONBUILD triggers,
+    /// CMD, ENTRYPOINT and HEALTHCHECK.
+    deferred: Vec<(Option<usize>, &'a Instruction)>,
 }
 
 impl<'a> Runs<'a> {
@@ -61,7 +62,7 @@ impl<'a> Runs<'a> {
             })
             .collect();
         let mut runs = Vec::new();
-        let mut onbuild = Vec::new();
+        let mut deferred = Vec::new();
         let mut stage: Option<usize> = None;
         for (index, ins) in file.instructions().enumerate() {
             match ins.kind {
@@ -72,7 +73,9 @@ impl<'a> Runs<'a> {
                     ins,
                     script: shell::run_script_using(ins, posix[index], |t| scripts.parse(t)),
                 }),
-                Keyword::Onbuild => onbuild.push((stage, ins)),
+                Keyword::Onbuild | Keyword::Cmd | Keyword::Entrypoint | Keyword::Healthcheck => {
+                    deferred.push((stage, ins));
+                }
                 _ => {}
             }
         }
@@ -80,7 +83,7 @@ impl<'a> Runs<'a> {
             file,
             all: runs,
             parents,
-            onbuild,
+            deferred,
         }
     }
 
@@ -105,10 +108,11 @@ impl<'a> Runs<'a> {
             .filter(move |r| self.derives_from(r.stage, this.stage))
     }
 
-    /// ONBUILD triggers of run `pos`'s stage and of the stages built `FROM` it.
-    pub(crate) fn later_triggers(&self, pos: usize) -> impl Iterator<Item = &Instruction> {
+    /// The deferred commands (ONBUILD, CMD, ENTRYPOINT, HEALTHCHECK) of run `pos`'s stage
+    /// and of the stages built `FROM` it.
+    pub(crate) fn deferred(&self, pos: usize) -> impl Iterator<Item = &Instruction> {
         let stage = self.all[pos].stage;
-        self.onbuild
+        self.deferred
             .iter()
             .filter(move |(s, _)| self.derives_from(*s, stage))
             .map(|(_, i)| *i)
@@ -122,7 +126,7 @@ impl<'a> Runs<'a> {
             .map(|w| (&w[0], &w[1]))
     }
 
-    /// Whether any later RUN (see [`Self::later`]) or trigger may need the index that
+    /// Whether any later RUN (see [`Self::later`]) or deferred command may need the index that
     /// `manager` keeps: a command that reads it without refreshing it first in its own RUN,
     /// or a body that cannot be read but mentions the manager.
     pub(crate) fn index_needed_later(&self, pos: usize, manager: &Manager) -> bool {
@@ -147,7 +151,7 @@ impl<'a> Runs<'a> {
                 }
             }
         }
-        self.later_triggers(pos).any(unreadable_mentions)
+        self.deferred(pos).any(unreadable_mentions)
     }
 }
 

@@ -30,11 +30,14 @@ super::declare_pass! {
     /// ## Fix safety
     /// **Safe**: the image differs only by the removed index. There is no fix when the
     /// cleanup is already there after the last download, when a `--mount=type=cache` covers
-    /// the directory, when a later RUN of the stage, of a stage built `FROM` it, or an ONBUILD
-    /// trigger may still need the index (an `apt-get install` without its own `apt-get
-    /// update`, or a body that cannot be read but names the manager), or when the body could
+    /// the directory, when a later RUN of the stage or of a stage built `FROM` it may still
+    /// need the index (an `apt-get install` without its own `apt-get update`, or a body that
+    /// cannot be read but names the manager), when an ONBUILD trigger, CMD, ENTRYPOINT or
+    /// HEALTHCHECK names the manager, or when the body could
     /// skip the appended command (`exit`, `exec`, a trailing `;` or `&`, a trailing comment)
-    /// or redefine it (functions, aliases, `PATH`).
+    /// or redefine it (functions, aliases, `PATH`). A script inside the image that installs
+    /// packages at run time without refreshing the index first fails after the fix, as it
+    /// does on the official base images, which ship without an index.
     pub(crate) static SAME_LAYER_CLEANUP = {
         name: "same-layer-cleanup",
         fix: FixAvailability::Sometimes,
