@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/images/setup.sh [--force]
+# bench/images/setup.sh [--force [STANDIN...]]
 #
 # Prepares buildah's default root storage for the real-image benchmark (no daemon, no registry):
 #   1. installs buildah, podman and debootstrap if missing;
@@ -9,17 +9,28 @@
 #   4. builds the local stand-ins for the official language images (bench/images/standins/*);
 #   5. prints every image and its size.
 # Idempotent: existing images are kept. --force re-imports the base from the cached tar and rebuilds
-# every stand-in (delete the cached tar to debootstrap again). See bench/images/README.md.
+# every stand-in without the layer cache; --force STANDIN... (directory names under standins/)
+# rebuilds only those. Delete the cached tar to debootstrap again. See bench/images/README.md.
 set -euo pipefail
 
-force=0
+force=0; force_only=()
 for arg in "$@"; do
   case $arg in
     --force) force=1 ;;
-    -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: $0 [--force]" >&2; exit 2 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "usage: $0 [--force [STANDIN...]]" >&2; exit 2 ;;
+    *) [ $force = 1 ] || { echo "usage: $0 [--force [STANDIN...]]" >&2; exit 2; }
+       [ -f "$(dirname "$0")/standins/$arg/Dockerfile" ] || { echo "no stand-in $arg" >&2; exit 2; }
+       force_only+=("$arg") ;;
   esac
 done
+# forced(DIR): is this stand-in to be rebuilt regardless of what exists?
+forced() {
+  [ $force = 1 ] || return 1
+  [ ${#force_only[@]} -eq 0 ] && return 0
+  local d; for d in "${force_only[@]}"; do [ "$d" = "$1" ] && return 0; done
+  return 1
+}
 
 [ "$(id -u)" = 0 ] || { echo "setup.sh must run as root" >&2; exit 1; }
 
@@ -91,7 +102,7 @@ import_base() {               # buildah 1.28 has no `import`: untar into a scrat
   buildah tag localhost/debian:bookworm localhost/debian:12 localhost/debian:latest \
     docker.io/library/debian:bookworm docker.io/library/debian:12 docker.io/library/debian:latest
 }
-if [ $force = 1 ] || ! image_exists localhost/debian:bookworm; then
+if { [ $force = 1 ] && [ ${#force_only[@]} -eq 0 ]; } || ! image_exists localhost/debian:bookworm; then
   t=$(now); import_base; echo "base import debian:bookworm: $(since "$t") s"
 fi
 
@@ -115,11 +126,13 @@ standins=(
 
 for line in "${standins[@]}"; do
   read -r dir first rest <<< "$line"
-  if [ $force = 0 ] && image_exists "$first"; then continue; fi
+  nocache=()
+  if forced "$dir"; then nocache=(--no-cache)
+  elif image_exists "$first"; then continue; fi
   tags=(-t "$first"); for n in $rest; do tags+=(-t "$n"); done
   t=$(now)
   # the context is standins/ so that stand-ins can share files under standins/common/
-  if ! buildah build --isolation chroot --layers --format docker --pull=never "${ca[@]}" \
+  if ! buildah build --isolation chroot --layers --format docker --pull=never "${nocache[@]}" "${ca[@]}" \
         "${tags[@]}" -f "$STANDINS/$dir/Dockerfile" "$STANDINS" > "$CACHE/logs/standin-$dir.log" 2>&1; then
     echo "stand-in $dir FAILED, see $CACHE/logs/standin-$dir.log" >&2
     tail -20 "$CACHE/logs/standin-$dir.log" >&2

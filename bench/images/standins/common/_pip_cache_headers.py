@@ -11,6 +11,7 @@ also survives `pip install --upgrade pip`.
 """
 import importlib.abc
 import sys
+import weakref
 
 _TARGET = "pip._vendor.cachecontrol.controller"
 
@@ -23,8 +24,10 @@ def _patch(module):
 
     def cache_response(self, request, response, *args, **kwargs):
         try:
-            headers = response.headers
-            if int(getattr(response, "status", 0)) == 200 and "cache-control" not in headers:
+            # newer cachecontrol passes a weakref to the response for streamed bodies
+            resp = response() if isinstance(response, weakref.ref) else response
+            headers = resp.headers
+            if int(getattr(resp, "status", 0)) == 200 and "cache-control" not in headers:
                 url = getattr(request, "url", "") or ""
                 if "/simple/" in url:
                     headers["Cache-Control"] = "max-age=600, public"
