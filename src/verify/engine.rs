@@ -16,6 +16,9 @@ use super::{Failure, files};
 /// RUN works (images.md §5). The mounted files are not committed.
 const EXTRA_CAS: &str = "/usr/local/share/ca-certificates";
 
+/// buildah's message when a concurrent `rmi` removed a layer its cache check was reading.
+const STORE_RACE: &str = "getting top layer info: layer not known";
+
 /// What to install when no engine works.
 pub(crate) const INSTALL_HINT: &str = "apt-get install buildah podman";
 
@@ -234,6 +237,8 @@ impl Engine for Containers {
     fn build(&self, spec: &BuildSpec<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Built, Failure> {
         let mut cmd = Self::command(self.program());
         cmd.args(["build", "--isolation", "chroot", "--layers"])
+            // Without it a failed or interrupted step leaves its working container behind.
+            .arg("--force-rm")
             // The default OCI format silently drops HEALTHCHECK, SHELL and ONBUILD.
             .args(["--format", "docker", "--pull=never"]);
         if Path::new(EXTRA_CAS).is_dir() {
@@ -245,14 +250,23 @@ impl Engine for Containers {
             .arg(spec.context);
         let mut log = File::create(spec.log)
             .map_err(|e| Failure::Engine(format!("cannot write {}: {e}", spec.log.display())))?;
-        let started = Instant::now();
-        let (status, output) = exec::stream(&mut cmd, &mut log, self.stop, on_line)
-            .map_err(|e| exec_failure("build", e))?;
-        Ok(Built {
-            ok: status.success(),
-            seconds: started.elapsed().as_secs_f64(),
-            output,
-        })
+        let mut attempt = 0;
+        loop {
+            let started = Instant::now();
+            let (status, output) = exec::stream(&mut cmd, &mut log, self.stop, on_line)
+                .map_err(|e| exec_failure("build", e))?;
+            attempt += 1;
+            // buildah's cache lookup fails this way when another process removes an image
+            // from the shared store at the same moment; the build itself is fine.
+            if !status.success() && output.contains(STORE_RACE) && attempt < 2 {
+                continue;
+            }
+            return Ok(Built {
+                ok: status.success(),
+                seconds: started.elapsed().as_secs_f64(),
+                output,
+            });
+        }
     }
 
     fn inspect(&self, tag: &str) -> Result<Inspect, Failure> {

@@ -12,6 +12,8 @@ use std::time::Duration;
 const POLL: Duration = Duration::from_millis(50);
 /// How long to wait for more output once the child has exited but the pipe is still open.
 const DRAIN: Duration = Duration::from_millis(500);
+/// How long an interrupted child gets to clean up before it is killed.
+const GRACE: Duration = Duration::from_secs(10);
 
 #[derive(Debug)]
 pub(crate) enum ExecError {
@@ -65,12 +67,35 @@ fn spawn(cmd: &mut Command) -> Result<Child, ExecError> {
     })
 }
 
-/// Waits for `child`, killing it when `stop` is set.
+/// Stops `child`: SIGINT first, because buildah removes its build container on SIGINT but
+/// not on SIGKILL; SIGKILL when it has not exited after [`GRACE`].
+fn halt(child: &mut Child) {
+    // std can only send SIGKILL, and `unsafe` (for libc::kill) is forbidden: use kill(1).
+    let asked = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if asked {
+        let mut waited = Duration::ZERO;
+        while waited < GRACE {
+            if matches!(child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            thread::sleep(POLL);
+            waited += POLL;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Waits for `child`, stopping it when `stop` is set.
 fn wait(child: &mut Child, stop: &AtomicBool) -> Result<ExitStatus, ExecError> {
     loop {
         if stop.load(Ordering::SeqCst) {
-            let _ = child.kill();
-            let _ = child.wait();
+            halt(child);
             return Err(ExecError::Interrupted);
         }
         if let Some(status) = child.try_wait().map_err(ExecError::Io)? {
@@ -145,8 +170,7 @@ pub(crate) fn stream(
             Err(mpsc::RecvTimeoutError::Disconnected) => break wait(&mut child, stop)?,
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if stop.load(Ordering::SeqCst) {
-                    let _ = child.kill();
-                    let _ = child.wait();
+                    halt(&mut child);
                     return Err(ExecError::Interrupted);
                 }
                 // A grandchild may keep the pipe open after the child exits: take what is

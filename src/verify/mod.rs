@@ -110,6 +110,8 @@ pub(crate) enum Event<'a> {
 /// One build's result.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct BuildReport {
+    /// The tag given to the image.
+    pub(crate) tag: String,
     pub(crate) ok: bool,
     /// Wall-clock seconds (informative; varies between runs).
     pub(crate) seconds: f64,
@@ -124,9 +126,10 @@ pub(crate) struct BuildReport {
 }
 
 impl BuildReport {
-    fn new(built: &Built, log_path: PathBuf) -> Self {
+    fn new(built: &Built, tag: &str, log_path: PathBuf) -> Self {
         let steps = parse::step_counts(&built.output);
         Self {
+            tag: tag.to_owned(),
             ok: built.ok,
             seconds: built.seconds,
             steps,
@@ -377,6 +380,7 @@ pub(crate) fn verify(
 fn empty_side() -> SideReport {
     SideReport {
         build: BuildReport {
+            tag: String::new(),
             ok: false,
             seconds: 0.0,
             steps: StepCounts::default(),
@@ -418,7 +422,7 @@ fn build(
             progress(Event::Step { side, line });
         }
     })?;
-    Ok(BuildReport::new(&built, log))
+    Ok(BuildReport::new(&built, tag, log))
 }
 
 /// Inspect, history and listing of one built image.
