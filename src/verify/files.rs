@@ -94,9 +94,11 @@ pub(crate) fn comment_prefix(path: &Path) -> &'static str {
     }
 }
 
-/// Appends a `PREFIX dfrewrite-touch` line to `path`, starting a new line first when the file
-/// does not end with one.
-pub(crate) fn append_touch_line(path: &Path, prefix: &str) -> io::Result<()> {
+/// Appends a `PREFIX dfrewrite-touch TOKEN` line to `path`, starting a new line first when the
+/// file does not end with one. The token differs per run: an edit identical to an earlier run's
+/// would be served from that run's layer cache, and the counts of re-run steps would depend on
+/// history.
+pub(crate) fn append_touch_line(path: &Path, prefix: &str, token: &str) -> io::Result<()> {
     let mut file = OpenOptions::new().read(true).append(true).open(path)?;
     let len = file.metadata()?.len();
     let mut last = [0u8; 1];
@@ -109,7 +111,15 @@ pub(crate) fn append_touch_line(path: &Path, prefix: &str) -> io::Result<()> {
     } else {
         ""
     };
-    file.write_all(format!("{newline}{prefix} dfrewrite-touch\n").as_bytes())
+    file.write_all(format!("{newline}{prefix} dfrewrite-touch {token}\n").as_bytes())
+}
+
+/// A token that differs between runs: the clock's nanoseconds and the process id.
+pub(crate) fn run_token() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}-{:x}", std::process::id())
 }
 
 #[cfg(test)]
@@ -168,21 +178,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let go = dir.path().join("main.go");
         fs::write(&go, "package main").unwrap();
-        append_touch_line(&go, comment_prefix(&go)).unwrap();
+        append_touch_line(&go, comment_prefix(&go), "t1").unwrap();
         assert_eq!(
             fs::read_to_string(&go).unwrap(),
-            "package main\n// dfrewrite-touch\n"
+            "package main\n// dfrewrite-touch t1\n"
         );
         let py = dir.path().join("app.py");
         fs::write(&py, "print(1)\n").unwrap();
-        append_touch_line(&py, comment_prefix(&py)).unwrap();
+        append_touch_line(&py, comment_prefix(&py), "t2").unwrap();
         assert_eq!(
             fs::read_to_string(&py).unwrap(),
-            "print(1)\n# dfrewrite-touch\n"
+            "print(1)\n# dfrewrite-touch t2\n"
         );
         let empty = dir.path().join("requirements.txt");
         fs::write(&empty, "").unwrap();
-        append_touch_line(&empty, comment_prefix(&empty)).unwrap();
-        assert_eq!(fs::read_to_string(&empty).unwrap(), "# dfrewrite-touch\n");
+        append_touch_line(&empty, comment_prefix(&empty), "t3").unwrap();
+        assert_eq!(
+            fs::read_to_string(&empty).unwrap(),
+            "# dfrewrite-touch t3\n"
+        );
     }
 }

@@ -320,20 +320,14 @@ pub(crate) fn verify(
     }
 
     if let (Some(touch), Some(file)) = (&req.touch, &touch_file) {
-        let scratch = tempfile::Builder::new()
-            .prefix("dfrewrite-verify-context-")
-            .tempdir()
-            .map_err(|e| Failure::Engine(format!("cannot create a scratch directory: {e}")))?;
-        files::copy_tree(req.context, scratch.path())
-            .and_then(|()| {
-                let prefix = touch
-                    .comment
-                    .as_deref()
-                    .unwrap_or_else(|| files::comment_prefix(file));
-                files::append_touch_line(&scratch.path().join(file), prefix)
-            })
-            .map_err(|e| Failure::Engine(format!("cannot prepare the scratch context: {e}")))?;
+        let prefix = touch
+            .comment
+            .as_deref()
+            .unwrap_or_else(|| files::comment_prefix(file));
         for (side, dockerfile) in &dockerfiles {
+            // A scratch copy and a different edit per side: with one shared edit the second
+            // build would reuse the first one's layers wherever the two Dockerfiles agree.
+            let scratch = touched_copy(req.context, file, prefix)?;
             let tag = engine::tag_for(req.dockerfile, &format!("{}-touched", side.name()));
             let warm = build(
                 engine.as_ref(),
@@ -466,6 +460,20 @@ fn finish(mut report: Report, logs: tempfile::TempDir, problems: Vec<(Status, St
         }
     }
     report
+}
+
+/// A scratch copy of the context with a fresh comment line appended to `file`.
+fn touched_copy(context: &Path, file: &Path, prefix: &str) -> Result<tempfile::TempDir, Failure> {
+    let failed =
+        |e: std::io::Error| Failure::Engine(format!("cannot prepare a scratch context: {e}"));
+    let scratch = tempfile::Builder::new()
+        .prefix("dfrewrite-verify-context-")
+        .tempdir()
+        .map_err(failed)?;
+    files::copy_tree(context, scratch.path()).map_err(failed)?;
+    files::append_touch_line(&scratch.path().join(file), prefix, &files::run_token())
+        .map_err(failed)?;
+    Ok(scratch)
 }
 
 /// Writes the rewrite to a hidden temporary file beside `dockerfile`; the file is removed when
