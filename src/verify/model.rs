@@ -70,9 +70,30 @@ pub(crate) struct RuntimeConfig {
     pub(crate) entrypoint: Option<Vec<String>>,
     pub(crate) env: Vec<String>,
     pub(crate) working_dir: String,
+    /// The engines print these two as maps to empty objects (`{"8000/tcp": {}}`).
+    #[serde(deserialize_with = "map_keys")]
     pub(crate) exposed_ports: BTreeSet<String>,
+    #[serde(deserialize_with = "map_keys")]
     pub(crate) volumes: BTreeSet<String>,
     pub(crate) labels: BTreeMap<String, String>,
+}
+
+impl RuntimeConfig {
+    /// Reads an engine's config, treating an empty `Cmd`/`Entrypoint` as absent: podman omits
+    /// what buildah prints as `[]`, and both mean "not set".
+    pub(crate) fn normalized(mut self) -> Self {
+        for argv in [&mut self.cmd, &mut self.entrypoint] {
+            if argv.as_ref().is_some_and(Vec::is_empty) {
+                *argv = None;
+            }
+        }
+        self
+    }
+}
+
+fn map_keys<'de, D: serde::Deserializer<'de>>(de: D) -> Result<BTreeSet<String>, D::Error> {
+    let map: Option<BTreeMap<String, serde_json::Value>> = serde::Deserialize::deserialize(de)?;
+    Ok(map.map(|m| m.into_keys().collect()).unwrap_or_default())
 }
 
 /// How many build steps ran and how many the layer cache served.

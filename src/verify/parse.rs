@@ -60,7 +60,7 @@ pub(crate) fn inspect(json: &str) -> Result<Inspect, String> {
         bytes: raw.size,
         layer_count: raw.root_fs.map_or(0, |r| r.layers.len()),
         history: raw.history,
-        config: raw.config.unwrap_or_default(),
+        config: raw.config.unwrap_or_default().normalized(),
     })
 }
 
@@ -154,6 +154,31 @@ mod tests {
         assert_eq!(orig.config.entrypoint, None);
         assert_eq!(orig.config.labels["io.buildah.version"], "1.28.2");
         assert!(orig.config.env[0].starts_with("PATH="));
+    }
+
+    #[test]
+    fn inspect_reads_ports_as_a_set_from_the_engines_map() {
+        // corpus/example on the python:3.11 stand-in: EXPOSE 8000, WORKDIR /app.
+        let example = inspect(&data("inspect-example.json")).unwrap();
+        assert_eq!(example.bytes, 764_211_221);
+        assert_eq!(example.layer_count, 9);
+        assert_eq!(
+            example.config.exposed_ports.iter().collect::<Vec<_>>(),
+            ["8000/tcp"]
+        );
+        assert!(example.config.volumes.is_empty());
+        assert_eq!(example.config.working_dir, "/app");
+        assert_eq!(example.config.env[1], "LANG=C.UTF-8");
+    }
+
+    #[test]
+    fn an_empty_cmd_or_entrypoint_is_no_cmd_or_entrypoint() {
+        let json = r#"[{"Size": 1, "Config": {"Entrypoint": [], "Cmd": [],
+            "Volumes": {"/data": {}}}}]"#;
+        let parsed = inspect(json).unwrap();
+        assert_eq!((parsed.config.cmd, parsed.config.entrypoint), (None, None));
+        assert_eq!(parsed.config.volumes.iter().collect::<Vec<_>>(), ["/data"]);
+        assert_eq!(parsed.layer_count, 0);
     }
 
     #[test]
