@@ -3,20 +3,33 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod cli;
+mod verify;
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
+    let words: Vec<OsString> = std::env::args_os().collect();
+    // `verify` as the first word selects the subcommand; everything else is the flat CLI
+    // (see cli/verify.rs for why this is not a clap subcommand).
+    if words.get(1).is_some_and(|word| word == "verify") {
+        return match cli::verify::VerifyArgs::try_parse_from(&words[1..]) {
+            Ok(args) => ExitCode::from(cli::verify::run(&args)),
+            Err(e) => usage_error(&e),
+        };
+    }
     // try_parse instead of parse, so that exiting stays here rather than inside clap.
-    let args = match cli::Args::try_parse() {
+    let args = match cli::Args::try_parse_from(words) {
         Ok(args) => args,
-        Err(e) => {
-            let _ = e.print();
-            // --help and --version exit 0; usage errors 2, like every other error.
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
-        }
+        Err(e) => return usage_error(&e),
     };
     ExitCode::from(u8::from(cli::run(&args)))
+}
+
+fn usage_error(e: &clap::Error) -> ExitCode {
+    let _ = e.print();
+    // --help and --version exit 0; usage errors 2, like every other error.
+    ExitCode::from(if e.use_stderr() { 2 } else { 0 })
 }

@@ -7,6 +7,7 @@
 
 mod fsio;
 mod render;
+pub(crate) mod verify;
 mod walk;
 
 use std::io::{self, Read};
@@ -35,6 +36,10 @@ Exit status:
   1  --diff or --check found something to change
   2  error: a file that does not parse, is not UTF-8 or cannot be read, an unknown pass,
      a bad flag; nothing is written for that file (and stdout stays empty in `-` mode)
+
+Verify (builds both images and compares them; see `dfrewrite verify --help`):
+  dfrewrite verify [--unsafe] [--engine E] [--smoke CMD [--expect TEXT]] [--touch FILE]
+                   [--json OUT] Dockerfile
 
 Examples:
   dfrewrite --diff Dockerfile
@@ -236,6 +241,15 @@ fn run_with(args: &Args, p: &mut Printer) -> Status {
 
 /// Checks pass names and builds the settings shared by every file.
 fn settings(args: &Args) -> Result<Settings, String> {
+    settings_from(args.unsafe_fixes, args.select.as_deref(), &args.ignore)
+}
+
+/// The settings for a tier and pass selection, with the pass names checked.
+fn settings_from(
+    unsafe_fixes: bool,
+    select: Option<&[String]>,
+    ignore: &[String],
+) -> Result<Settings, String> {
     let clean = |names: &[String], flag: &str| -> Result<Vec<String>, String> {
         let names: Vec<String> = names
             .iter()
@@ -248,17 +262,13 @@ fn settings(args: &Args) -> Result<Settings, String> {
         }
     };
     Ok(Settings {
-        threshold: if args.unsafe_fixes {
+        threshold: if unsafe_fixes {
             Applicability::Unsafe
         } else {
             Applicability::Safe
         },
-        select: args
-            .select
-            .as_deref()
-            .map(|s| clean(s, "--select"))
-            .transpose()?,
-        ignore: clean(&args.ignore, "--ignore")?,
+        select: select.map(|s| clean(s, "--select")).transpose()?,
+        ignore: clean(ignore, "--ignore")?,
         context: None,
     })
 }

@@ -120,6 +120,11 @@ impl Printer {
         );
     }
 
+    /// One progress line on stderr.
+    pub(crate) fn note(&mut self, text: &str) {
+        let _ = writeln!(self.err, "{text}");
+    }
+
     /// One line on stderr: `NAME: error: MESSAGE`, or `error: MESSAGE` without a name.
     pub(crate) fn error_line(&mut self, name: Option<&str>, message: &str) {
         let prefix = name

@@ -1,0 +1,195 @@
+//! `dfrewrite verify`: the command line around [`crate::verify`].
+//!
+//! `verify` is recognised as the first argument by `main` rather than declared as a clap
+//! subcommand, so the flat `dfrewrite [FLAGS] PATH…` command line keeps working unchanged
+//! (a file literally named `verify` is reached as `./verify`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::verify::{self, EngineChoice, Event, Failure, SmokeCommand, Touch};
+
+use super::fsio::{self, Failure as FileFailure, FsContext};
+use super::render::{self, Printer};
+
+/// Set on Ctrl-C or SIGTERM; every wait in verify checks it and unwinds, removing the
+/// temporary Dockerfile, containers and scratch directories on the way out.
+static STOP: AtomicBool = AtomicBool::new(false);
+
+/// The exit code after an interruption (128 + SIGINT), as shells report it.
+const INTERRUPTED: u8 = 130;
+
+const AFTER_HELP: &str = "\
+Builds the original and the rewrite (the same passes and tiers as --diff) against the same
+context, and compares image bytes, layers, the final filesystem, the runtime config, an
+optional smoke command and, with --touch, the warm rebuild after a one-line source edit.
+The rewrite is written to a hidden temporary file beside the Dockerfile and removed
+afterwards (also on error and Ctrl-C); the user's files are never modified.
+
+Engines: buildah (with podman to read image sizes) over the default store, `--isolation
+chroot`, `--layers --format docker --pull=never`; podman alone when `podman run` works.
+Install with `apt-get install buildah podman`.
+
+Exit status:
+  0  both build, the smoke results agree, and no unexpected difference
+  1  the rewrite does not build, fails the smoke, or differs unexpectedly
+  2  the original does not build (or fails its own smoke), no engine is available, or
+     another error
+Build logs are kept in a temporary directory, named in the report, unless the
+verification passed.
+
+Examples:
+  dfrewrite verify Dockerfile
+  dfrewrite verify --unsafe --smoke 'python -c \"import app\"' --expect ok app/Dockerfile
+  dfrewrite verify --smoke '[\"/app/server\", \"--version\"]' --touch main.go --json out.json Dockerfile";
+
+/// Builds a Dockerfile and its rewrite and compares the two images.
+#[derive(Debug, clap::Parser)]
+#[command(name = "dfrewrite verify", bin_name = "dfrewrite verify", after_help = AFTER_HELP)]
+pub(crate) struct VerifyArgs {
+    /// The Dockerfile to verify.
+    #[arg(value_name = "DOCKERFILE")]
+    dockerfile: PathBuf,
+
+    /// Also apply fixes that may change behaviour or build requirements.
+    #[arg(long = "unsafe")]
+    unsafe_fixes: bool,
+
+    /// Run only these passes (repeatable, comma-separated).
+    #[arg(long, value_name = "PASS", value_delimiter = ',')]
+    select: Option<Vec<String>>,
+
+    /// Never run these passes (repeatable, comma-separated).
+    #[arg(long, value_name = "PASS", value_delimiter = ',')]
+    ignore: Vec<String>,
+
+    /// The container engine.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    engine: EngineChoice,
+
+    /// The build context [default: the Dockerfile's directory].
+    #[arg(long, value_name = "DIR")]
+    context: Option<PathBuf>,
+
+    /// A command to run in both images: a shell command (run with /bin/sh -c) or, like a
+    /// Dockerfile's exec form, a JSON array of strings. Exit codes and stdout must agree.
+    #[arg(long, value_name = "CMD")]
+    smoke: Option<String>,
+
+    /// Text the smoke command's output must contain.
+    #[arg(long, value_name = "TEXT", requires = "smoke")]
+    expect: Option<String>,
+
+    /// A source file (in the context) to edit for the warm rebuild: a comment line is
+    /// appended to it in a scratch copy of the context, and both images are rebuilt.
+    #[arg(long, value_name = "FILE")]
+    touch: Option<PathBuf>,
+
+    /// The comment prefix for --touch [default: `//` for .go/.js/.ts/.c/.rs and similar,
+    /// `#` otherwise].
+    #[arg(long, value_name = "PREFIX", requires = "touch")]
+    touch_comment: Option<String>,
+
+    /// Also write the report as JSON to this file.
+    #[arg(long, value_name = "OUT")]
+    json: Option<PathBuf>,
+}
+
+/// Runs `dfrewrite verify` and returns the exit code.
+pub(crate) fn run(args: &VerifyArgs) -> u8 {
+    let mut p = Printer::new();
+    let code = run_with(args, &mut p);
+    if p.flush().is_err() {
+        return 2;
+    }
+    code
+}
+
+fn run_with(args: &VerifyArgs, p: &mut Printer) -> u8 {
+    // Without the handler Ctrl-C still stops everything, only without the clean-up.
+    if let Err(e) = ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst)) {
+        p.error_line(None, &format!("cannot handle Ctrl-C: {e}"));
+    }
+    let name = render::display(&args.dockerfile);
+    let mut settings =
+        match super::settings_from(args.unsafe_fixes, args.select.as_deref(), &args.ignore) {
+            Ok(s) => s,
+            Err(message) => {
+                p.error_line(None, &message);
+                return 2;
+            }
+        };
+    let context = args
+        .context
+        .clone()
+        .unwrap_or_else(|| super::context_dir_of(&args.dockerfile).to_path_buf());
+    match FsContext::new(&context) {
+        Ok(ctx) => settings.context = Some(Arc::new(ctx)),
+        Err(e) => {
+            p.error_line(Some(&render::display(&context)), &fsio::describe_io(&e));
+            return 2;
+        }
+    }
+    let source = match fsio::read_dockerfile(&args.dockerfile).and_then(|bytes| {
+        dfrewrite::decode(&bytes)
+            .map(str::to_owned)
+            .map_err(FileFailure::Rewrite)
+    }) {
+        Ok(source) => source,
+        Err(failure) => {
+            p.failure(&name, &failure);
+            return 2;
+        }
+    };
+    let request = verify::Request {
+        dockerfile: &args.dockerfile,
+        source: &source,
+        context: &context,
+        settings: &settings,
+        engine: args.engine,
+        smoke: args.smoke.as_deref().map(SmokeCommand::parse),
+        expect: args.expect.clone(),
+        touch: args.touch.clone().map(|file| Touch {
+            file,
+            comment: args.touch_comment.clone(),
+        }),
+        stop: &STOP,
+    };
+    let result = verify::verify(&request, &mut |event| p.note(&progress(&event)));
+    let report = match result {
+        Ok(report) => report,
+        Err(Failure::Interrupted) => {
+            p.error_line(Some(&name), "interrupted; temporary files removed");
+            return INTERRUPTED;
+        }
+        Err(failure) => {
+            p.error_line(Some(&name), &failure.to_string());
+            return 2;
+        }
+    };
+    if let Some(out) = &args.json {
+        let json = serde_json::to_string_pretty(&report).expect("reports serialise");
+        if let Err(e) = std::fs::write(out, json + "\n") {
+            p.error_line(Some(&render::display(out)), &fsio::describe_io(&e));
+            return 2;
+        }
+    }
+    if p.stdout_or_error(&verify::render::human(&report)) != super::Status::Clean {
+        return 2;
+    }
+    report.verdict.exit_code
+}
+
+fn progress(event: &Event<'_>) -> String {
+    match event {
+        Event::Engine(name) => format!("verify: engine {name}"),
+        Event::Build { side, warm: false } => format!("verify: building the {}", side.name()),
+        Event::Build { side, warm: true } => {
+            format!("verify: rebuilding the {} after the touch", side.name())
+        }
+        Event::Step { side, line } => format!("  {:<8} {line}", side.name()),
+        Event::Measure(side) => format!("verify: measuring the {}", side.name()),
+        Event::Smoke(side) => format!("verify: smoke in the {}", side.name()),
+    }
+}

@@ -1,0 +1,565 @@
+//! `dfrewrite verify`: build the original and the rewrite with a real engine and compare the
+//! images (bytes, layers, final filesystem, runtime config, a smoke command, a warm rebuild).
+//!
+//! Nothing here prints: progress goes to the caller's callback and the result comes back as a
+//! [`Report`], which [`render`] turns into text. Engine output goes to log files only.
+
+pub(crate) mod compare;
+mod engine;
+mod exec;
+mod files;
+mod model;
+mod parse;
+pub(crate) mod render;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+use dfrewrite::{Applicability, AppliedFix, Settings};
+use serde::Serialize;
+
+use compare::{Comparison, Expectations, SmokeComparison};
+pub(crate) use engine::EngineChoice;
+use engine::{BuildSpec, Built, Engine};
+pub(crate) use model::SmokeCommand;
+use model::{ImageReport, StepCounts};
+
+/// Why verify could not reach a verdict.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// No engine works; the message says what was tried and what to install.
+    NoEngine(String),
+    /// The inputs are unusable: the Dockerfile does not rewrite, the touch file is missing.
+    Input(String),
+    /// An engine command other than a build failed unexpectedly.
+    Engine(String),
+    /// Ctrl-C or SIGTERM; temporary files and containers were removed.
+    Interrupted,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoEngine(m) | Self::Input(m) | Self::Engine(m) => f.write_str(m),
+            Self::Interrupted => f.write_str("interrupted"),
+        }
+    }
+}
+
+/// The warm-rebuild edit: a comment line appended to one source file of a scratch copy.
+#[derive(Debug, Clone)]
+pub(crate) struct Touch {
+    /// The file, relative to the context.
+    pub(crate) file: PathBuf,
+    /// The comment prefix; by default chosen from the file's extension.
+    pub(crate) comment: Option<String>,
+}
+
+/// What to verify.
+pub(crate) struct Request<'a> {
+    pub(crate) dockerfile: &'a Path,
+    /// The Dockerfile's text, already read and decoded.
+    pub(crate) source: &'a str,
+    pub(crate) context: &'a Path,
+    pub(crate) settings: &'a Settings,
+    pub(crate) engine: EngineChoice,
+    pub(crate) smoke: Option<SmokeCommand>,
+    pub(crate) expect: Option<String>,
+    pub(crate) touch: Option<Touch>,
+    /// Set by the caller's signal handler; every wait checks it.
+    pub(crate) stop: &'static AtomicBool,
+}
+
+/// The two images of a verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Side {
+    Original,
+    Rewrite,
+}
+
+impl Side {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Original => "original",
+            Self::Rewrite => "rewrite",
+        }
+    }
+}
+
+/// Progress, for a caller that wants to show it.
+#[derive(Debug)]
+pub(crate) enum Event<'a> {
+    Engine(&'static str),
+    /// A build starts; `warm` for the rebuild after the touch.
+    Build {
+        side: Side,
+        warm: bool,
+    },
+    /// A `STEP n/m: …` line of a running build.
+    Step {
+        side: Side,
+        line: &'a str,
+    },
+    Measure(Side),
+    Smoke(Side),
+}
+
+/// One build's result.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct BuildReport {
+    /// The tag given to the image.
+    pub(crate) tag: String,
+    pub(crate) ok: bool,
+    /// Wall-clock seconds (informative; varies between runs).
+    pub(crate) seconds: f64,
+    /// Steps run and served from cache (deterministic).
+    #[serde(flatten)]
+    pub(crate) steps: StepCounts,
+    pub(crate) rerun: u32,
+    /// The build log, kept when the verification did not pass.
+    pub(crate) log: Option<String>,
+    #[serde(skip)]
+    log_path: PathBuf,
+}
+
+impl BuildReport {
+    fn new(built: &Built, tag: &str, log_path: PathBuf) -> Self {
+        let steps = parse::step_counts(&built.output);
+        Self {
+            tag: tag.to_owned(),
+            ok: built.ok,
+            seconds: built.seconds,
+            steps,
+            rerun: steps.rerun(),
+            log: None,
+            log_path,
+        }
+    }
+}
+
+/// Everything learnt about one side.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct SideReport {
+    pub(crate) build: BuildReport,
+    pub(crate) image: Option<ImageReport>,
+    /// Number of filesystem entries in the image.
+    pub(crate) files: Option<usize>,
+    /// The rebuild after the one-line edit, with `--touch`.
+    pub(crate) warm_rebuild: Option<BuildReport>,
+}
+
+/// How the verification ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Status {
+    /// Both build, the smoke results agree, no unexpected difference.
+    Pass = 0,
+    /// The rewrite does not build, fails the smoke, or differs unexpectedly.
+    Fail = 1,
+    /// The original does not build (or fails its own smoke): nothing to compare against.
+    Error = 2,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Verdict {
+    pub(crate) status: Status,
+    pub(crate) exit_code: u8,
+    pub(crate) reasons: Vec<String>,
+}
+
+/// The result of a verification; serialised as the `--json` output.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Report {
+    pub(crate) dockerfile: String,
+    pub(crate) context: String,
+    pub(crate) engine: &'static str,
+    #[serde(rename = "unsafe")]
+    pub(crate) unsafe_fixes: bool,
+    /// Whether the rewrite differs from the original text.
+    pub(crate) rewritten: bool,
+    pub(crate) applied: Vec<AppliedFix>,
+    pub(crate) original: SideReport,
+    pub(crate) rewrite: Option<SideReport>,
+    pub(crate) comparison: Option<Comparison>,
+    pub(crate) smoke: Option<SmokeComparison>,
+    pub(crate) verdict: Verdict,
+    /// The directory of build logs, kept when the verification did not pass.
+    pub(crate) logs: Option<String>,
+}
+
+/// Verifies one Dockerfile. `Err` only when no verdict could be reached (no engine, bad
+/// input, an engine command failing outside a build, an interruption); a failing build is a
+/// verdict.
+pub(crate) fn verify(
+    req: &Request<'_>,
+    progress: &mut dyn FnMut(Event<'_>),
+) -> Result<Report, Failure> {
+    let outcome = dfrewrite::rewrite(req.source, req.settings)
+        .map_err(|e| Failure::Input(format!("{}:{e}", req.dockerfile.display())))?;
+    let touch_file = req
+        .touch
+        .as_ref()
+        .map(|t| resolve_touch(req.context, &t.file))
+        .transpose()?;
+    let engine = engine::detect(req.engine, req.stop)?;
+    progress(Event::Engine(engine.name()));
+
+    let logs = tempfile::Builder::new()
+        .prefix("dfrewrite-verify-")
+        .tempdir()
+        .map_err(|e| Failure::Engine(format!("cannot create a log directory: {e}")))?;
+    let rewritten_text = outcome.output.as_deref().unwrap_or(req.source);
+    // Beside the original, so relative paths in error messages and editors point near it;
+    // removed when this function returns, whatever the outcome.
+    let rewrite_file = temp_dockerfile(req.dockerfile, rewritten_text)?;
+    let dockerfiles = [
+        (Side::Original, req.dockerfile.to_path_buf()),
+        (Side::Rewrite, rewrite_file.path().to_path_buf()),
+    ];
+
+    let mut report = Report {
+        dockerfile: req.dockerfile.display().to_string(),
+        context: req.context.display().to_string(),
+        engine: engine.name(),
+        unsafe_fixes: req.settings.threshold <= Applicability::Unsafe,
+        rewritten: outcome.output.is_some(),
+        applied: outcome.applied.clone(),
+        original: empty_side(),
+        rewrite: None,
+        comparison: None,
+        smoke: None,
+        verdict: Verdict {
+            status: Status::Pass,
+            exit_code: 0,
+            reasons: Vec::new(),
+        },
+        logs: None,
+    };
+    let mut images = Vec::new();
+    for (side, dockerfile) in &dockerfiles {
+        let tag = engine::tag_for(req.dockerfile, side.name());
+        let build = build(
+            engine.as_ref(),
+            *side,
+            false,
+            dockerfile,
+            req.context,
+            &tag,
+            logs.path(),
+            progress,
+        )?;
+        let ok = build.ok;
+        let side_report = SideReport {
+            build,
+            image: None,
+            files: None,
+            warm_rebuild: None,
+        };
+        match side {
+            Side::Original => report.original = side_report,
+            Side::Rewrite => report.rewrite = Some(side_report),
+        }
+        if !ok {
+            let (status, what) = match side {
+                Side::Original => (Status::Error, "the original does not build"),
+                Side::Rewrite => (Status::Fail, "the rewrite does not build"),
+            };
+            return Ok(finish(report, logs, vec![(status, what.to_owned())]));
+        }
+        images.push((*side, tag));
+    }
+
+    let mut measured = Vec::new();
+    for (side, tag) in &images {
+        progress(Event::Measure(*side));
+        measured.push(measure(engine.as_ref(), tag)?);
+    }
+    let mut problems = Vec::new();
+    let comparison = compare::compare(
+        &measured[0],
+        &measured[1],
+        &Expectations::for_fixes(&outcome.applied),
+    );
+    if comparison.unexpected() > 0 {
+        problems.push((
+            Status::Fail,
+            format!(
+                "{} unexpected difference(s) between the images",
+                comparison.unexpected()
+            ),
+        ));
+    }
+    report.comparison = Some(comparison);
+
+    if let Some(smoke) = &req.smoke {
+        let argv = smoke.argv();
+        let mut results = Vec::new();
+        for (side, tag) in &images {
+            progress(Event::Smoke(*side));
+            results.push(engine.run(tag, &argv)?);
+        }
+        let rewrite = results.pop().expect("two smoke results");
+        let original = results.pop().expect("two smoke results");
+        let cmp = SmokeComparison::new(original, rewrite, req.expect.as_deref());
+        if !cmp.original_ok {
+            problems.push((
+                Status::Error,
+                "the smoke command fails on the original (non-zero exit or expected text missing)"
+                    .to_owned(),
+            ));
+        } else if !cmp.rewrite_ok {
+            problems.push((
+                Status::Fail,
+                "the rewrite's smoke result differs from the original's".to_owned(),
+            ));
+        }
+        report.smoke = Some(cmp);
+    }
+
+    if let (Some(touch), Some(file)) = (&req.touch, &touch_file) {
+        let prefix = touch
+            .comment
+            .as_deref()
+            .unwrap_or_else(|| files::comment_prefix(file));
+        for (side, dockerfile) in &dockerfiles {
+            // A scratch copy and a different edit per side: with one shared edit the second
+            // build would reuse the first one's layers wherever the two Dockerfiles agree.
+            let scratch = touched_copy(req.context, file, prefix)?;
+            let tag = engine::tag_for(req.dockerfile, &format!("{}-touched", side.name()));
+            let warm = build(
+                engine.as_ref(),
+                *side,
+                true,
+                dockerfile,
+                scratch.path(),
+                &tag,
+                logs.path(),
+                progress,
+            )?;
+            if !warm.ok {
+                problems.push(match side {
+                    Side::Original => (
+                        Status::Error,
+                        "the original does not build after the touch".to_owned(),
+                    ),
+                    Side::Rewrite => (
+                        Status::Fail,
+                        "the rewrite does not build after the touch".to_owned(),
+                    ),
+                });
+            }
+            let slot = match side {
+                Side::Original => &mut report.original,
+                Side::Rewrite => report.rewrite.as_mut().expect("the rewrite was built"),
+            };
+            slot.warm_rebuild = Some(warm);
+        }
+    }
+
+    let mut measured = measured.into_iter();
+    for slot in [Some(&mut report.original), report.rewrite.as_mut()]
+        .into_iter()
+        .flatten()
+    {
+        let image = measured.next();
+        slot.files = image.as_ref().map(ImageReport::file_count);
+        slot.image = image;
+    }
+    Ok(finish(report, logs, problems))
+}
+
+fn empty_side() -> SideReport {
+    SideReport {
+        build: BuildReport {
+            tag: String::new(),
+            ok: false,
+            seconds: 0.0,
+            steps: StepCounts::default(),
+            rerun: 0,
+            log: None,
+            log_path: PathBuf::new(),
+        },
+        image: None,
+        files: None,
+        warm_rebuild: None,
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // one build's inputs; a struct would only rename them
+fn build(
+    engine: &dyn Engine,
+    side: Side,
+    warm: bool,
+    dockerfile: &Path,
+    context: &Path,
+    tag: &str,
+    log_dir: &Path,
+    progress: &mut dyn FnMut(Event<'_>),
+) -> Result<BuildReport, Failure> {
+    progress(Event::Build { side, warm });
+    let log = log_dir.join(format!(
+        "{}{}.log",
+        side.name(),
+        if warm { "-touched" } else { "" }
+    ));
+    let spec = BuildSpec {
+        dockerfile,
+        context,
+        tag,
+        log: &log,
+    };
+    let built = engine.build(&spec, &mut |line| {
+        if parse::step_instruction(line).is_some() {
+            progress(Event::Step { side, line });
+        }
+    })?;
+    Ok(BuildReport::new(&built, tag, log))
+}
+
+/// Inspect, history and listing of one built image.
+fn measure(engine: &dyn Engine, tag: &str) -> Result<ImageReport, Failure> {
+    let inspect = engine.inspect(tag)?;
+    let rows = engine.history(tag)?;
+    Ok(ImageReport {
+        tag: tag.to_owned(),
+        bytes: inspect.bytes,
+        layers: parse::layers(&inspect, &rows),
+        files: engine.files(tag)?,
+        config: inspect.config,
+    })
+}
+
+/// Sets the verdict from the worst problem, and keeps the logs unless everything passed.
+fn finish(mut report: Report, logs: tempfile::TempDir, problems: Vec<(Status, String)>) -> Report {
+    let status = problems
+        .iter()
+        .map(|(s, _)| *s)
+        .max()
+        .unwrap_or(Status::Pass);
+    report.verdict = Verdict {
+        status,
+        exit_code: status as u8,
+        reasons: problems.into_iter().map(|(_, r)| r).collect(),
+    };
+    if status != Status::Pass {
+        let dir = logs.keep();
+        report.logs = Some(dir.display().to_string());
+        let sides = [Some(&mut report.original), report.rewrite.as_mut()];
+        for side in sides.into_iter().flatten() {
+            for build in [Some(&mut side.build), side.warm_rebuild.as_mut()]
+                .into_iter()
+                .flatten()
+            {
+                if build.log_path.exists() {
+                    build.log = Some(build.log_path.display().to_string());
+                }
+            }
+        }
+    }
+    report
+}
+
+/// A scratch copy of the context with a fresh comment line appended to `file`.
+fn touched_copy(context: &Path, file: &Path, prefix: &str) -> Result<tempfile::TempDir, Failure> {
+    let failed =
+        |e: std::io::Error| Failure::Engine(format!("cannot prepare a scratch context: {e}"));
+    let scratch = tempfile::Builder::new()
+        .prefix("dfrewrite-verify-context-")
+        .tempdir()
+        .map_err(failed)?;
+    files::copy_tree(context, scratch.path()).map_err(failed)?;
+    files::append_touch_line(&scratch.path().join(file), prefix, &files::run_token())
+        .map_err(failed)?;
+    Ok(scratch)
+}
+
+/// Writes the rewrite to a hidden temporary file beside `dockerfile`; the file is removed when
+/// the handle is dropped.
+fn temp_dockerfile(dockerfile: &Path, text: &str) -> Result<tempfile::NamedTempFile, Failure> {
+    let dir = match dockerfile.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let name = dockerfile
+        .file_name()
+        .map_or_else(|| "Dockerfile".into(), |n| n.to_string_lossy());
+    let mut file = tempfile::Builder::new()
+        .prefix(&format!(".{name}.dfrewrite-verify-"))
+        .tempfile_in(dir)
+        .map_err(|e| {
+            Failure::Input(format!("cannot write beside {}: {e}", dockerfile.display()))
+        })?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.flush())
+        .map_err(|e| Failure::Input(format!("cannot write the rewrite: {e}")))?;
+    Ok(file)
+}
+
+/// The touch file relative to the context: `file` may be relative to the context or a path
+/// (relative to the working directory or absolute) that lies inside it.
+fn resolve_touch(context: &Path, file: &Path) -> Result<PathBuf, Failure> {
+    if file.is_relative() && context.join(file).is_file() {
+        return Ok(file.to_path_buf());
+    }
+    let inside = fs::canonicalize(file).ok().and_then(|abs| {
+        let root = fs::canonicalize(context).ok()?;
+        abs.strip_prefix(root).ok().map(Path::to_path_buf)
+    });
+    match inside {
+        Some(rel) if context.join(&rel).is_file() => Ok(rel),
+        _ => Err(Failure::Input(format!(
+            "--touch {}: no such file in the context {}",
+            file.display(),
+            context.display()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn touch_resolves_relative_to_the_context_or_to_a_path_inside_it() {
+        let ctx = tempfile::tempdir().unwrap();
+        fs::create_dir(ctx.path().join("src")).unwrap();
+        fs::write(ctx.path().join("src/main.go"), "package main\n").unwrap();
+        assert_eq!(
+            resolve_touch(ctx.path(), Path::new("src/main.go")).unwrap(),
+            Path::new("src/main.go")
+        );
+        assert_eq!(
+            resolve_touch(ctx.path(), &ctx.path().join("src/main.go")).unwrap(),
+            Path::new("src/main.go")
+        );
+        assert!(resolve_touch(ctx.path(), Path::new("src/missing.go")).is_err());
+        let outside = tempfile::NamedTempFile::new().unwrap();
+        assert!(resolve_touch(ctx.path(), outside.path()).is_err());
+    }
+
+    #[test]
+    fn the_rewrite_file_sits_beside_the_original_and_goes_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let original = dir.path().join("Dockerfile");
+        fs::write(&original, "FROM scratch\n").unwrap();
+        let file = temp_dockerfile(&original, "FROM scratch\nCOPY a b\n").unwrap();
+        assert_eq!(file.path().parent(), Some(dir.path()));
+        let name = file
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(name.starts_with(".Dockerfile.dfrewrite-verify-"), "{name}");
+        assert_eq!(
+            fs::read_to_string(file.path()).unwrap(),
+            "FROM scratch\nCOPY a b\n"
+        );
+        let path = file.path().to_path_buf();
+        drop(file);
+        assert!(!path.exists());
+    }
+}
