@@ -31,6 +31,11 @@ pub(crate) const CACHE_DIRS: &[&str] = &[
 /// does yet; `non-root-user` (planned) will add `("non-root-user", &["User"])`.
 pub(crate) const CONFIG_CHANGING_PASSES: &[(&str, &[&str])] = &[];
 
+/// Unsafe passes that change which packages are installed: with one of them applied, files
+/// present in only one image (or changed) are the point of the fix, not a defect. The smoke
+/// command is then what decides whether the image still does its job.
+pub(crate) const PACKAGE_SET_CHANGING_PASSES: &[&str] = &["no-install-recommends"];
+
 /// Why a size-only change of a file present in both images is not held against the rewrite.
 const SIZE_ONLY: &str = "size differs only (contents are not compared; logs and generated \
                          files vary between builds of the same step)";
@@ -43,12 +48,19 @@ pub(crate) struct Expectations {
     /// Runtime-config fields (as named in [`RuntimeConfig`]'s JSON) that may change, each with
     /// the pass that changes it.
     pub(crate) config_changes: Vec<(String, String)>,
+    /// The applied pass that changes the installed package set, if any.
+    pub(crate) package_set_changed_by: Option<String>,
 }
 
 impl Expectations {
     /// The expectations for a rewrite that applied `applied`, from verify's own tables.
     pub(crate) fn for_fixes(applied: &[AppliedFix]) -> Self {
-        Self::from_tables(applied, CACHE_DIRS, CONFIG_CHANGING_PASSES)
+        let mut expectations = Self::from_tables(applied, CACHE_DIRS, CONFIG_CHANGING_PASSES);
+        expectations.package_set_changed_by = PACKAGE_SET_CHANGING_PASSES
+            .iter()
+            .find(|pass| applied.iter().any(|fix| fix.pass == **pass))
+            .map(|pass| (*pass).to_owned());
+        expectations
     }
 
     /// The hook for passes to declare what they change: today the tables are verify's
@@ -75,7 +87,15 @@ impl Expectations {
         Self {
             removed_dirs,
             config_changes,
+            package_set_changed_by: None,
         }
+    }
+
+    /// Why a file may be in one image only, or differ: the package set changed.
+    fn package_reason(&self) -> Option<String> {
+        self.package_set_changed_by
+            .as_ref()
+            .map(|pass| format!("the installed package set changed ({pass})"))
     }
 
     /// Why `path` may be missing from the rewrite: it is one of the removable directories, lies
@@ -214,12 +234,17 @@ pub(crate) fn compare(
     let only_in_original = before
         .iter()
         .filter(|(path, _)| !after.contains_key(*path))
-        .map(|(_, entry)| path_diff(entry, expectations.removal_reason(entry)))
+        .map(|(_, entry)| {
+            let reason = expectations
+                .removal_reason(entry)
+                .or_else(|| expectations.package_reason());
+            path_diff(entry, reason)
+        })
         .collect();
     let only_in_rewrite = after
         .iter()
         .filter(|(path, _)| !before.contains_key(*path))
-        .map(|(_, entry)| path_diff(entry, None))
+        .map(|(_, entry)| path_diff(entry, expectations.package_reason()))
         .collect();
     let changed = before
         .iter()
@@ -260,7 +285,8 @@ fn changed(old: &FileEntry, new: &FileEntry, expectations: &Expectations) -> Cha
         } == *new;
     let expected = expectations
         .removal_reason(old)
-        .or_else(|| size_only.then(|| SIZE_ONLY.to_owned()));
+        .or_else(|| size_only.then(|| SIZE_ONLY.to_owned()))
+        .or_else(|| expectations.package_reason());
     Changed {
         path: old.path.clone(),
         original: describe(old),
@@ -451,6 +477,31 @@ mod tests {
         assert_eq!(cmp.only_in_rewrite[0].path, "/var/cache/apt-extra");
         assert_eq!(cmp.only_in_rewrite[0].expected, None);
         assert_eq!(cmp.unexpected(), 2);
+    }
+
+    #[test]
+    fn a_changed_package_set_explains_file_differences_only_when_its_pass_applied() {
+        let (orig, mut rewr) = pair();
+        rewr.files.retain(|f| f.path != "/hello.txt");
+        rewr.files.push(file("/usr/share/doc/extra", 1));
+        let without = compare(
+            &orig,
+            &rewr,
+            &Expectations::for_fixes(&[fix("add-to-copy")]),
+        );
+        assert_eq!(without.unexpected(), 2);
+        let with = compare(
+            &orig,
+            &rewr,
+            &Expectations::for_fixes(&[fix("no-install-recommends")]),
+        );
+        assert_eq!(with.unexpected(), 0);
+        assert!(
+            with.only_in_rewrite[0]
+                .expected
+                .as_deref()
+                .is_some_and(|r| r.contains("no-install-recommends"))
+        );
     }
 
     #[test]
