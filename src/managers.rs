@@ -55,6 +55,25 @@ pub(crate) struct Manager {
     pub(crate) index: Option<Index>,
     pub(crate) cache: Option<Cache>,
     pub(crate) no_cache: Option<NoCache>,
+    pub(crate) cache_mount: Option<CacheMount>,
+}
+
+/// How to keep the download cache in a BuildKit cache mount (only where the recipe was
+/// checked on a real build).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CacheMount {
+    pub(crate) targets: Vec<String>,
+    #[serde(default)]
+    pub(crate) sharing: Option<String>,
+    pub(crate) on: Vec<String>,
+    pub(crate) drop_flags: Vec<String>,
+    pub(crate) drop_commands: Vec<String>,
+    pub(crate) env: Vec<String>,
+    #[serde(default)]
+    pub(crate) before: Option<String>,
+    #[serde(default)]
+    pub(crate) after: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,6 +3,7 @@
 
 mod add_to_copy;
 mod apt_update_with_install;
+mod cache_mounts;
 mod merge_run_chains;
 mod no_cache_flags;
 mod no_install_recommends;

@@ -309,18 +309,7 @@ pub(crate) fn merge(
         return Err("the first body may change the shell state");
     }
     open_ended(sa)?;
-    let [chain] = sb.script.chains.as_slice() else {
-        return Err("the second body is more than one list");
-    };
-    if chain.operators.iter().any(|(op, _)| *op == AndOr::Or)
-        || matches!(chain.separator, Some((Separator::Background, _)))
-    {
-        return Err("the second body is not a plain && list");
-    }
-    let b_text = b.ins.shell_text().unwrap_or_default();
-    if !b_text[..chain.range.start as usize].trim().is_empty() {
-        return Err("the second body starts with something else");
-    }
+    plain_and_list(sb)?;
 
     let a_end = args_range(a.ins).ok_or("not shell form")?.end;
     let b_start = args_range(b.ins).ok_or("not shell form")?.start;
@@ -394,4 +383,105 @@ fn continuation_indent(file: &Dockerfile, a: &Instruction) -> String {
                 .find_map(of)
         })
         .unwrap_or_else(|| "    ".to_owned())
+}
+
+/// Whether the body is one `&&` list from its first byte, so that `X && BODY` runs no part
+/// of the body when `X` fails.
+pub(crate) fn plain_and_list(run: &RunScript<'_>) -> Result<(), &'static str> {
+    let [chain] = run.script.chains.as_slice() else {
+        return Err("the body is more than one list");
+    };
+    if chain.operators.iter().any(|(op, _)| *op == AndOr::Or)
+        || matches!(chain.separator, Some((Separator::Background, _)))
+    {
+        return Err("the body is not a plain && list");
+    }
+    let text = run.instruction.shell_text().unwrap_or_default();
+    if !text[..chain.range.start as usize].trim().is_empty() {
+        return Err("the body starts with something else");
+    }
+    Ok(())
+}
+
+/// An edit that puts `COMMAND && ` before the body (see [`plain_and_list`]).
+pub(crate) fn prepend(run: &Run<'_>, command: &str) -> Result<Edit, &'static str> {
+    let script = run.script.as_ref().map_err(|_| "the body cannot be read")?;
+    plain_and_list(script)?;
+    let start = args_range(run.ins).ok_or("not shell form")?.start;
+    Ok(Edit::insert(start, format!("{command} && ")))
+}
+
+/// The joined range that removes `command` from its `&&` list: ` && COMMAND` when it follows
+/// an `&&`, `COMMAND && ` when it leads one. `None` when it is not a plain element of a
+/// top-level `&&` list, or is the whole list.
+pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<TextRange> {
+    if command.context != shell::CommandContext::default() {
+        return None;
+    }
+    let text = run.instruction.shell_text()?;
+    let chain = run.script.chains.get(command.chain)?;
+    let before = chain
+        .operators
+        .iter()
+        .rfind(|(_, r)| r.end <= command.range.start);
+    let after = chain
+        .operators
+        .iter()
+        .find(|(_, r)| r.start >= command.range.end);
+    // nothing but blanks between the operator and the command
+    let blank = |from: u32, to: u32| text[from as usize..to as usize].trim().is_empty();
+    match (before, after) {
+        (Some((AndOr::And, op)), next)
+            if blank(op.end, command.range.start)
+                && next.is_none_or(|(kind, r)| {
+                    *kind == AndOr::And && blank(command.range.end, r.start)
+                }) =>
+        {
+            let start = text[..op.start as usize].trim_end().len();
+            Some(TextRange::new(
+                crate::text::to_u32(start),
+                command.range.end,
+            ))
+        }
+        (None, Some((AndOr::And, op)))
+            if blank(command.range.end, op.start)
+                && blank(chain.range.start, command.range.start) =>
+        {
+            let rest = &text[op.end as usize..];
+            let next = op.end as usize + (rest.len() - rest.trim_start().len());
+            Some(TextRange::new(
+                command.range.start,
+                crate::text::to_u32(next),
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// The joined range that removes one argument word and the blanks before it.
+pub(crate) fn drop_word(run: &RunScript<'_>, word: &shell::Word) -> TextRange {
+    let text = run.instruction.shell_text().unwrap_or_default();
+    let start = text[..word.range.start as usize].trim_end().len();
+    TextRange::new(crate::text::to_u32(start), word.range.end)
+}
+
+/// Whether `command` is one of the commands of `cleanup` (`dnf clean all` in
+/// `dnf clean all`), compared word by word on literal values.
+pub(crate) fn runs_one_of(command: &Command, cleanup: &str) -> bool {
+    cleanup.split("&&").any(|part| {
+        let mut words = part.split_whitespace();
+        let Some(program) = words.next() else {
+            return false;
+        };
+        command.is(program)
+            && words
+                .zip(
+                    command
+                        .args
+                        .iter()
+                        .map(|w| w.value.as_deref())
+                        .chain(std::iter::repeat(None)),
+                )
+                .all(|(want, got)| got == Some(want))
+    })
 }

@@ -1,7 +1,6 @@
 use super::runs::{self, Run};
 use super::{FixAvailability, PassContext};
 use crate::managers::Manager;
-use crate::shell::Command;
 use crate::text::{Applicability, Fix};
 
 super::declare_pass! {
@@ -117,7 +116,8 @@ where
         let cleaned = commands.iter().any(|c| {
             c.range.start > last_write
                 && index.is_some_and(|i| {
-                    i.dirs.iter().any(|d| runs::removes_dir(c, d)) || runs_cleanup(c, &i.cleanup)
+                    i.dirs.iter().any(|d| runs::removes_dir(c, d))
+                        || runs::runs_one_of(c, &i.cleanup)
                 })
         });
         if !cleaned {
@@ -125,25 +125,4 @@ where
         }
     }
     out
-}
-
-/// Whether `command` is one of the commands of `cleanup` (`dnf clean all` in
-/// `dnf clean all`), compared word by word on literal values.
-fn runs_cleanup(command: &Command, cleanup: &str) -> bool {
-    cleanup.split("&&").any(|part| {
-        let mut words = part.split_whitespace();
-        let Some(program) = words.next() else {
-            return false;
-        };
-        command.is(program)
-            && words
-                .zip(
-                    command
-                        .args
-                        .iter()
-                        .map(|w| w.value.as_deref())
-                        .chain(std::iter::repeat(None)),
-                )
-                .all(|(want, got)| got == Some(want))
-    })
 }
