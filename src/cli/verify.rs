@@ -74,11 +74,16 @@ pub(crate) struct VerifyArgs {
 
     /// A command to run in both images: a shell command (run with /bin/sh -c) or, like a
     /// Dockerfile's exec form, a JSON array of strings. Exit codes and stdout must agree.
-    #[arg(long, value_name = "CMD")]
+    #[arg(long, value_name = "CMD", allow_hyphen_values = true)]
     smoke: Option<String>,
 
     /// Text the smoke command's output must contain.
-    #[arg(long, value_name = "TEXT", requires = "smoke")]
+    #[arg(
+        long,
+        value_name = "TEXT",
+        requires = "smoke",
+        allow_hyphen_values = true
+    )]
     expect: Option<String>,
 
     /// A source file (in the context) to edit for the warm rebuild: a comment line is
@@ -88,7 +93,12 @@ pub(crate) struct VerifyArgs {
 
     /// The comment prefix for --touch [default: `//` for .go/.js/.ts/.c/.rs and similar,
     /// `#` otherwise].
-    #[arg(long, value_name = "PREFIX", requires = "touch")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        requires = "touch",
+        allow_hyphen_values = true
+    )]
     touch_comment: Option<String>,
 
     /// Also write the report as JSON to this file.
@@ -191,5 +201,32 @@ fn progress(event: &Event<'_>) -> String {
         Event::Step { side, line } => format!("  {:<8} {line}", side.name()),
         Event::Measure(side) => format!("verify: measuring the {}", side.name()),
         Event::Smoke(side) => format!("verify: smoke in the {}", side.name()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::VerifyArgs;
+    use clap::Parser as _;
+
+    #[test]
+    fn values_may_start_with_a_hyphen() {
+        // app.toml texts such as `-> 302 …` or `- [Usage]` are values, not flags
+        let args = VerifyArgs::try_parse_from([
+            "verify",
+            "--smoke",
+            "-c true",
+            "--expect",
+            "-> 302",
+            "--touch",
+            "a.ts",
+            "--touch-comment",
+            "--",
+            "Dockerfile",
+        ])
+        .unwrap();
+        assert_eq!(args.smoke.as_deref(), Some("-c true"));
+        assert_eq!(args.expect.as_deref(), Some("-> 302"));
+        assert_eq!(args.touch_comment.as_deref(), Some("--"));
     }
 }
