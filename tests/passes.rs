@@ -216,27 +216,5 @@ fn fixtures() {
         }
     }
     assert!(total >= MIN_FIXTURES * passes().len());
-    buildkit_accepts(&outputs);
-}
-
-/// Every rewritten fixture must parse with BuildKit's own parser (skipped without the
-/// oracle outside CI; `common::oracle_python` fails under `CI`).
-fn buildkit_accepts(outputs: &[(String, String)]) {
-    let dir = tempfile::tempdir().unwrap();
-    let mut list = String::new();
-    for (i, (name, output)) in outputs.iter().enumerate() {
-        let p = dir.path().join(format!("{i}-{name}"));
-        std::fs::write(&p, output).unwrap();
-        writeln!(list, "{}", p.display()).unwrap();
-    }
-    if let Some(lines) = common::run_oracle("buildkit.py", &list) {
-        assert_eq!(lines.len(), outputs.len());
-        for line in lines {
-            let v: serde_json::Value = serde_json::from_str(&line).expect("oracle json");
-            assert!(
-                v.get("error").is_none(),
-                "BuildKit rejects a fixture output: {line}"
-            );
-        }
-    }
+    common::assert_buildkit_accepts(&outputs);
 }

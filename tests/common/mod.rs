@@ -125,3 +125,31 @@ pub fn run_oracle(script: &str, stdin: &str) -> Option<Vec<String>> {
             .collect(),
     )
 }
+
+/// Asserts that BuildKit's own parser accepts every `(name, text)`; returns how many it
+/// checked (`None` when the oracle is not installed and `CI` is not set).
+pub fn assert_buildkit_accepts(outputs: &[(String, String)]) -> Option<usize> {
+    use std::fmt::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let mut list = String::new();
+    for (i, (name, output)) in outputs.iter().enumerate() {
+        let p = dir.path().join(format!("{i}-{name}"));
+        std::fs::write(&p, output).unwrap();
+        writeln!(list, "{}", p.display()).unwrap();
+    }
+    let lines = run_oracle("buildkit.py", &list)?;
+    assert_eq!(lines.len(), outputs.len());
+    let rejected: Vec<&String> = lines
+        .iter()
+        .filter(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("oracle json");
+            v.get("error").is_some()
+        })
+        .collect();
+    assert!(
+        rejected.is_empty(),
+        "BuildKit rejects rewritten files: {rejected:?}"
+    );
+    eprintln!("BuildKit parses all {} rewritten outputs", lines.len());
+    Some(lines.len())
+}
