@@ -83,6 +83,9 @@ pub(crate) struct NoRecommends {
     pub(crate) decided: Vec<String>,
     pub(crate) config_keys: Vec<String>,
     pub(crate) config_paths: Vec<String>,
+    /// Package → recommended packages its everyday use needs (added by name).
+    #[serde(default)]
+    pub(crate) companions: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -23,13 +23,14 @@ super::declare_pass! {
     /// becomes
     /// ```dockerfile
     /// FROM debian:bookworm
-    /// RUN apt-get update && apt-get install --no-install-recommends -y curl
+    /// RUN apt-get update && apt-get install --no-install-recommends -y curl ca-certificates
     /// ```
     ///
     /// ## Fix safety
     /// **Unsafe**: the installed package set changes. A program that used a recommended
-    /// package at run time (`ca-certificates` for `curl https://…` is the classic) breaks;
-    /// add such packages by name. There is no fix when the command already decides (either
+    /// package breaks; for the well-known cases (`curl`, `wget` and `git` need
+    /// `ca-certificates` for HTTPS, `gcc` needs `libc6-dev` to compile anything) the fix adds
+    /// the package by name, from the `companions` data in `transforms/`. There is no fix when the command already decides (either
     /// way), or when the choice is configured: the key (`APT::Install-Recommends`,
     /// `install_weak_deps`, `solver.onlyRequires`) appears in the RUN or in an earlier
     /// instruction, or an earlier `COPY`/`ADD` writes into the manager's configuration
@@ -63,14 +64,24 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 continue;
             };
             let at = script.to_source(sub.range).end;
+            let mut edits = vec![Edit::insert(at, format!(" {}", nr.flag))];
+            let mut message = format!(
+                "install without recommended packages: add `{}` (the package set changes)",
+                nr.flag
+            );
+            let (added, last) = companions(&inv, nr);
+            if let (false, Some(last)) = (added.is_empty(), last) {
+                let list = added.join(" ");
+                edits.push(Edit::insert(script.to_source(last).end, format!(" {list}")));
+                message.push_str(&format!(
+                    "; install {list} by name, which the listed packages need in practice"
+                ));
+            }
             if let Ok(fix) = Fix::new(
                 NO_INSTALL_RECOMMENDS.name,
                 Applicability::Unsafe,
-                format!(
-                    "install without recommended packages: add `{}` (the package set changes)",
-                    nr.flag
-                ),
-                vec![Edit::insert(at, format!(" {}", nr.flag))],
+                message,
+                edits,
             ) {
                 fixes.push(fix);
             }
@@ -96,4 +107,47 @@ fn config_copied_before(file: &Dockerfile, index: usize, paths: &[String]) -> bo
                     || paths.iter().any(|p| d.starts_with(p.as_str()))
             })
         })
+}
+
+/// The recommended packages that the listed packages need in practice and that are not
+/// listed, and the range of the last package word (where they go).
+fn companions(
+    inv: &crate::managers::Invocation<'_>,
+    nr: &crate::managers::NoRecommends,
+) -> (Vec<String>, Option<crate::text::TextRange>) {
+    let Some(sub) = inv.sub else {
+        return (Vec::new(), None);
+    };
+    let mut packages: Vec<&crate::shell::Word> = Vec::new();
+    let mut skip_next = false;
+    for word in inv
+        .command
+        .args
+        .iter()
+        .filter(|w| w.range.start > sub.range.start)
+    {
+        let value = word.value.as_deref().unwrap_or("");
+        if skip_next {
+            skip_next = false;
+        } else if value.starts_with('-') {
+            skip_next = inv.manager.value_options.iter().any(|o| o == value);
+        } else {
+            packages.push(word);
+        }
+    }
+    // `gcc=4:12.2.0-3`, `gcc:amd64`: the package name
+    let name = |w: &crate::shell::Word| -> Option<String> {
+        let v = w.value.as_deref()?;
+        Some(v.split(['=', ':']).next().unwrap_or(v).to_owned())
+    };
+    let listed: Vec<String> = packages.iter().filter_map(|w| name(w)).collect();
+    let mut added: Vec<String> = Vec::new();
+    for package in &listed {
+        for companion in nr.companions.get(package).into_iter().flatten() {
+            if !listed.contains(companion) && !added.contains(companion) {
+                added.push(companion.clone());
+            }
+        }
+    }
+    (added, packages.last().map(|w| w.range))
 }
