@@ -69,13 +69,13 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 "install without recommended packages: add `{}` (the package set changes)",
                 nr.flag
             );
-            let (added, last) = companions(&inv, nr);
-            if let (false, Some(last)) = (added.is_empty(), last) {
-                let list = added.join(" ");
-                edits.push(Edit::insert(script.to_source(last).end, format!(" {list}")));
-                message.push_str(&format!(
-                    "; install {list} by name, which the listed packages need in practice"
-                ));
+            let (added, after) = companions(&inv, nr);
+            if let (false, Some(after)) = (added.is_empty(), after) {
+                let names = added.join(" ");
+                edits.push(Edit::insert(script.to_source(after).end, format!(" {names}")));
+                message.push_str("; install ");
+                message.push_str(&names);
+                message.push_str(" by name, which the listed packages need in practice");
             }
             if let Ok(fix) = Fix::new(
                 NO_INSTALL_RECOMMENDS.name,
