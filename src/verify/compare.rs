@@ -244,7 +244,14 @@ pub(crate) fn compare(
     let only_in_rewrite = after
         .iter()
         .filter(|(path, _)| !before.contains_key(*path))
-        .map(|(_, entry)| path_diff(entry, expectations.package_reason()))
+        .map(|(_, entry)| {
+            // a cache mount's parent directory (`/root/.cache` for pip's) is left behind by
+            // the engine that creates the mount point
+            let holder = (entry.kind == FileKind::Dir)
+                .then(|| expectations.removal_reason(entry))
+                .flatten();
+            path_diff(entry, holder.or_else(|| expectations.package_reason()))
+        })
         .collect();
     let changed = before
         .iter()
@@ -477,6 +484,21 @@ mod tests {
         assert_eq!(cmp.only_in_rewrite[0].path, "/var/cache/apt-extra");
         assert_eq!(cmp.only_in_rewrite[0].expected, None);
         assert_eq!(cmp.unexpected(), 2);
+    }
+
+    #[test]
+    fn a_directory_that_only_holds_a_cache_dir_may_appear_in_the_rewrite() {
+        let (orig, mut rewr) = pair();
+        rewr.files
+            .extend([dir("/root"), dir("/root/.cache"), file("/root/.cache/x", 1)]);
+        let cmp = compare(&orig, &rewr, &Expectations::for_fixes(&[]));
+        let unexpected: Vec<&str> = cmp
+            .only_in_rewrite
+            .iter()
+            .filter(|d| d.expected.is_none())
+            .map(|d| d.path.as_str())
+            .collect();
+        assert_eq!(unexpected, ["/root/.cache/x"]);
     }
 
     #[test]
