@@ -269,7 +269,7 @@ fn settings_from(
         },
         select: select.map(|s| clean(s, "--select")).transpose()?,
         ignore: clean(ignore, "--ignore")?,
-        context: None,
+        ..Settings::default()
     })
 }
 

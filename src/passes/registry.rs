@@ -10,4 +10,6 @@ pub(super) static PASSES: &[&PassInfo] = &[
     &super::same_layer_cleanup::SAME_LAYER_CLEANUP,
     &super::no_install_recommends::NO_INSTALL_RECOMMENDS,
     &super::no_cache_flags::NO_CACHE_FLAGS,
+    // proposes a new file, not edits: runs once on the final text
+    &super::dockerignore::DOCKERIGNORE,
 ];
