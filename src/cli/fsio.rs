@@ -294,6 +294,61 @@ mod tests {
     }
 
     #[test]
+    fn create_new_never_replaces_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".dockerignore");
+        create_new(&path, b"a\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"a\n");
+        let err = create_new(&path, b"b\n").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"a\n");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("dangling");
+            std::os::unix::fs::symlink("gone", &link).unwrap();
+            assert!(create_new(&link, b"x").is_err());
+            assert!(!dir.path().join("gone").exists());
+        }
+        // no temp files left behind
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), if cfg!(unix) { 2 } else { 1 });
+    }
+
+    #[test]
+    fn list_reports_kinds_without_following_links() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("sub/inner")).unwrap();
+        fs::write(dir.path().join("sub/a.txt"), b"x").unwrap();
+        let ctx = FsContext::new(dir.path()).unwrap();
+        let mut sub = ctx.list("sub").unwrap();
+        sub.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            sub,
+            [
+                ("a.txt".to_owned(), EntryKind::File),
+                ("inner".to_owned(), EntryKind::Directory)
+            ]
+        );
+        assert_eq!(ctx.list("").unwrap().len(), 1);
+        assert!(ctx.list("../").is_none());
+        assert!(ctx.list("nope").is_none());
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("sub", dir.path().join("link")).unwrap();
+            assert!(
+                ctx.list("")
+                    .unwrap()
+                    .contains(&("link".to_owned(), EntryKind::Symlink))
+            );
+        }
+        assert_eq!(
+            ctx.relative(&dir.path().join("sub/Dockerfile")).as_deref(),
+            Some("sub/Dockerfile")
+        );
+        assert_eq!(ctx.relative(Path::new("/Dockerfile")), None);
+    }
+
+    #[test]
     fn write_atomic_refuses_directories() {
         let dir = tempfile::tempdir().unwrap();
         assert!(matches!(
