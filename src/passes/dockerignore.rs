@@ -13,14 +13,15 @@ use patterns::{IgnoreFile, Pattern};
 
 super::declare_pass! {
     /// ## What it does
-    /// When the build context has no `.dockerignore` (and no `<Dockerfile>.dockerignore`),
-    /// proposes one listing what the context actually holds and the build does not need:
-    /// `.git`, `node_modules` beside a `package.json`, Python's `__pycache__`, `*.pyc`,
-    /// `.venv` and test caches, Cargo's `target` beside a `Cargo.toml`, `dist` and `build`,
-    /// `.env*` files, editor folders (`.idea`, `.vscode`), `*.log` and `.DS_Store`. Only
-    /// patterns that match something present are listed, and never one that excludes a path
-    /// a `COPY`, `ADD` or `RUN --mount=type=bind` of the file names (a named `.env.example`
-    /// is kept with `!.env.example`). The fix is a new file, not an edit of the Dockerfile.
+    /// Proposes a `.dockerignore` for a build context that has none, listing only what the
+    /// context holds and the build does not need. It looks for `.git`, `node_modules` beside
+    /// a `package.json`, Python's `__pycache__`, `*.pyc`, `.venv` and test caches, Cargo's
+    /// `target` beside a `Cargo.toml`, `dist` and `build`, `.env*` files, editor folders
+    /// (`.idea`, `.vscode`), `*.log` and `.DS_Store`. Only patterns that match something
+    /// present are listed, and never one that excludes a path a `COPY`, `ADD` or
+    /// `RUN --mount=type=bind` of the file names (a named `.env.example` is kept with
+    /// `!.env.example`). The fix is a new file, not an edit of the Dockerfile. Nothing is
+    /// proposed when a `.dockerignore` or BuildKit's `<Dockerfile>.dockerignore` exists.
     ///
     /// ## Why
     /// Everything in the context is sent to the builder on every build, and `COPY . .`
@@ -61,7 +62,8 @@ super::declare_pass! {
     /// sources were not checked. There is no fix without a readable context, when the
     /// Dockerfile's place in the context is unknown, when an ignore file exists, when a
     /// source holds a variable, quotes or escapes or leaves the context, when a source goes
-    /// through a symlink, or when the context is too large to walk.
+    /// through a symlink, when the context is too large to walk (20 000 entries), or when a
+    /// `**/` pattern could reach into a directory it kept but did not walk.
     pub(crate) static DOCKERIGNORE = {
         name: "dockerignore",
         fix: FixAvailability::Sometimes,
@@ -235,6 +237,22 @@ fn propose_for(file: &Dockerfile, settings: &crate::Settings) -> Option<NewFile>
         .any(|p| ignore.excludes(p))
     {
         return None;
+    }
+    // The walk did not enter what rules took; a pattern that could reach inside one that
+    // stays in the context (a source lies there) would exclude entries nobody looked at.
+    // Generated patterns are root names, `**/name` or plain paths, so this test is exact.
+    let unseen = tree
+        .matches
+        .iter()
+        .flatten()
+        .filter(|d| tree.kind(d) == Some(EntryKind::Directory) && !ignore.excludes(d));
+    for dir in unseen {
+        let inside = format!("{dir}/");
+        if ignore.patterns.iter().any(|p| {
+            !p.exception && (p.cleaned.starts_with("**") || p.cleaned.starts_with(&inside))
+        }) {
+            return None;
+        }
     }
     let excluded = tree.top_excluded(&ignore);
     Some(new_file(
@@ -879,6 +897,26 @@ mod tests {
         assert!(propose("FROM a\nCOPY lib/x .\n", &[".git/HEAD", "lib@"]).is_none());
         // cargo's target only beside Cargo.toml
         assert!(propose("FROM a\nCOPY src src\n", &["target/x", "src/main.rs"]).is_none());
+    }
+
+    #[test]
+    fn sources_inside_what_the_walk_skipped_stop_anywhere_patterns() {
+        // node_modules stays (a source is inside it) but was never walked: `**/*.log` could
+        // exclude logs in it that nobody saw
+        let paths = ["package.json", "node_modules/lib/a.js", "src/debug.log"];
+        assert!(propose("FROM a\nCOPY node_modules/lib /l\n", &paths).is_none());
+        // a root-only pattern cannot reach inside
+        let paths = ["package.json", "node_modules/lib/a.js", "debug.log"];
+        let f = propose("FROM a\nCOPY node_modules/lib /l\n", &paths).unwrap();
+        assert_eq!(lines(&f), ["*.log"]);
+    }
+
+    #[test]
+    fn a_context_too_large_to_walk_gets_nothing() {
+        let names: Vec<String> = (0..=MAX_ENTRIES).map(|i| format!("src/f{i}")).collect();
+        let mut paths: Vec<&str> = names.iter().map(String::as_str).collect();
+        paths.push(".idea/x");
+        assert!(propose("FROM a\nCOPY src /src\n", &paths).is_none());
     }
 
     #[test]
