@@ -970,7 +970,8 @@ fn unsafe_new_files_wait_for_unsafe() {
         out.stderr.starts_with(
             "Dockerfile:2: dockerignore: add .dockerignore: keeps .env out of the build \
              context; COPY on line 2 copies a directory holding .env, which would no longer \
-             reach the image (unsafe fix not applied; use --unsafe)"
+             reach the image; COPY on line 2 would also copy the new .dockerignore (unsafe fix \
+             not applied; use --unsafe)"
         ),
         "{}",
         out.stderr

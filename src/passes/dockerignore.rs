@@ -58,8 +58,9 @@ super::declare_pass! {
     /// the upload to the builder shrinks. It is **unsafe** when a source is a directory that
     /// holds an excluded entry (`COPY . .` with a `.git` present): the image would no longer
     /// contain those files, which is the point but changes the final filesystem; the message
-    /// names them. It is also unsafe when another Dockerfile shares the context, since its
-    /// sources were not checked. There is no fix without a readable context, when the
+    /// names them. It is also unsafe when a source would copy the new file itself (the
+    /// context root, or a wildcard matching `.dockerignore`), and when another Dockerfile
+    /// shares the context, since its sources were not checked. There is no fix without a readable context, when the
     /// Dockerfile's place in the context is unknown, when an ignore file exists, when a
     /// source holds a variable, quotes or escapes or leaves the context, when a source goes
     /// through a symlink, when the context is too large to walk (20 000 entries), or when a
@@ -329,6 +330,22 @@ fn new_file(
         message.push_str("; no COPY, ADD or bind mount uses them");
         (Applicability::Safe, first_line)
     };
+    let (applicability, line) = match sources.iter().find(|s| s.takes_new_file) {
+        Some(source) => {
+            let _ = write!(
+                message,
+                "; {} on line {} would also copy the new {IGNORE_FILE}",
+                source.what, source.line
+            );
+            let line = if applicability == Applicability::Safe {
+                source.line
+            } else {
+                line
+            };
+            (Applicability::Unsafe, line)
+        }
+        None => (applicability, line),
+    };
     let applicability = if siblings.is_empty() {
         applicability
     } else {
@@ -550,6 +567,8 @@ struct Source {
     line: u32,
     /// Written without wildcards (so an exception can keep it).
     literal: bool,
+    /// It would pick up the new file itself: the root, or a wildcard matching its name.
+    takes_new_file: bool,
     /// The context paths it names (`""` is the root), wildcards expanded.
     paths: Vec<String>,
 }
@@ -670,10 +689,15 @@ fn expand(context: &dyn BuildContext, tree: &Tree, uses: &[Use]) -> Option<Vec<S
         if paths.iter().any(|p| tree.through_symlink(p)) {
             return None;
         }
+        let takes_new_file = u.path.is_empty()
+            || (!literal
+                && !u.path.contains('/')
+                && Pattern::segment(&u.path).matches(IGNORE_FILE));
         sources.push(Source {
             what: u.what,
             line: u.line,
             literal,
+            takes_new_file,
             paths,
         });
     }
@@ -909,6 +933,22 @@ mod tests {
         let paths = ["package.json", "node_modules/lib/a.js", "debug.log"];
         let f = propose("FROM a\nCOPY node_modules/lib /l\n", &paths).unwrap();
         assert_eq!(lines(&f), ["*.log"]);
+    }
+
+    #[test]
+    fn a_wildcard_that_would_copy_the_new_file_is_unsafe() {
+        let f = propose("FROM a\nCOPY .[de]* /cfg/\n", &[".editorconfig", ".idea/x"])
+            .unwrap_or_else(|| {
+                panic!("a proposal");
+            });
+        assert_eq!(lines(&f), [".idea"]);
+        assert_eq!(f.applicability, Applicability::Unsafe);
+        assert!(
+            f.message
+                .ends_with("COPY on line 2 would also copy the new .dockerignore"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
