@@ -21,4 +21,22 @@ pub trait BuildContext: Send + Sync {
     /// Looks up `path`, relative to the context root, already cleaned (no leading `/` or
     /// `./`, no `..`). Symlinks are followed inside the context.
     fn probe(&self, path: &str) -> ContextEntry;
+
+    /// The entries of the directory `dir` (relative to the context root, cleaned as for
+    /// [`Self::probe`]; `""` is the root): each name with what it is, symlinks not followed.
+    /// `None` when the directory cannot be listed; the default lists nothing.
+    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+        let _ = dir;
+        None
+    }
+}
+
+/// What a directory entry is, as [`BuildContext::list`] reports it (symlinks not followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Directory,
+    Symlink,
+    /// A FIFO, socket or device.
+    Other,
 }

@@ -18,6 +18,22 @@ pub struct AppliedFix {
     pub line: u32,
 }
 
+/// A file a pass proposes to create beside the Dockerfile (a `.dockerignore`), rather than an
+/// edit of the Dockerfile's text. The library only proposes it; the caller decides whether to
+/// write it and must never overwrite an existing file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NewFile {
+    /// Where the file goes, relative to the build context root, `/`-separated.
+    pub path: String,
+    /// The whole contents.
+    pub content: String,
+    pub pass: &'static str,
+    pub applicability: Applicability,
+    pub message: String,
+    /// 1-based line of the Dockerfile the message is about (1 when it is about no line).
+    pub line: u32,
+}
+
 /// What a rewrite did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outcome {
@@ -26,8 +42,18 @@ pub struct Outcome {
     /// Fixes applied, in the order of the rounds.
     pub applied: Vec<AppliedFix>,
     /// Fixes found in the final text that the settings do not apply (unsafe without
-    /// `--unsafe`, display-only advice).
+    /// `--unsafe`, display-only advice), side files among them.
     pub advice: Vec<AppliedFix>,
+    /// New files proposed for the final text that the settings apply. They are proposed
+    /// only where no file exists yet; `output` may be `None` while this is not empty.
+    pub files: Vec<NewFile>,
+}
+
+impl Outcome {
+    /// Whether the rewrite changes anything: the Dockerfile's text or a new file.
+    pub fn has_changes(&self) -> bool {
+        self.output.is_some() || !self.files.is_empty()
+    }
 }
 
 /// Rewrites `source` with the passes that `settings` selects.
@@ -60,6 +86,22 @@ fn rewrite_with(
         if wanted.is_empty() {
             let index = LineIndex::new(&current);
             outcome.advice = rest.iter().map(|f| describe(f, &current, &index)).collect();
+            let (proposed, withheld): (Vec<NewFile>, Vec<NewFile>) =
+                collect_files(&file, settings, all, &scripts)
+                    .into_iter()
+                    .partition(|f| {
+                        f.applicability >= settings.threshold
+                            && f.applicability > Applicability::DisplayOnly
+                    });
+            outcome.files = proposed;
+            outcome
+                .advice
+                .extend(withheld.into_iter().map(|f| AppliedFix {
+                    pass: f.pass,
+                    applicability: f.applicability,
+                    message: f.message,
+                    line: f.line,
+                }));
             if current != source {
                 outcome.output = Some(current);
             }
@@ -122,6 +164,21 @@ fn collect_fixes(
         .collect()
 }
 
+/// The side files of passes that propose them, for the final text.
+fn collect_files(
+    file: &Dockerfile,
+    settings: &Settings,
+    all: &[&passes::PassInfo],
+    scripts: &passes::ScriptCache,
+) -> Vec<NewFile> {
+    let ctx = PassContext::new(file, settings, scripts);
+    all.iter()
+        .filter(|p| settings.runs(p.name))
+        .filter_map(|p| p.files)
+        .flat_map(|files| files(&ctx))
+        .collect()
+}
+
 fn describe(fix: &Fix, text: &str, index: &LineIndex) -> AppliedFix {
     AppliedFix {
         pass: fix.pass,
@@ -150,6 +207,7 @@ mod tests {
             doc: "",
             fix: FixAvailability::Always,
             run,
+            files: None,
         }
     }
 

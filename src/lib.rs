@@ -13,8 +13,8 @@ pub mod shell;
 pub mod syntax;
 pub mod text;
 
-pub use context::{BuildContext, ContextEntry};
-pub use engine::{AppliedFix, Outcome, rewrite};
+pub use context::{BuildContext, ContextEntry, EntryKind};
+pub use engine::{AppliedFix, NewFile, Outcome, rewrite};
 pub use passes::{FixAvailability, PassInfo, pass_by_name, passes};
 pub use text::Applicability;
 
@@ -34,6 +34,9 @@ pub struct Settings {
     pub ignore: Vec<String>,
     /// The build context, when it can be read.
     pub context: Option<Arc<dyn BuildContext>>,
+    /// Where the Dockerfile lies, relative to the context root (`docker/Dockerfile`), when it
+    /// lies inside it. BuildKit reads `<Dockerfile>.dockerignore` beside it.
+    pub dockerfile: Option<String>,
 }
 
 impl Default for Settings {
@@ -43,6 +46,7 @@ impl Default for Settings {
             select: None,
             ignore: Vec::new(),
             context: None,
+            dockerfile: None,
         }
     }
 }
@@ -54,6 +58,7 @@ impl std::fmt::Debug for Settings {
             .field("select", &self.select)
             .field("ignore", &self.ignore)
             .field("context", &self.context.is_some())
+            .field("dockerfile", &self.dockerfile)
             .finish()
     }
 }

@@ -240,7 +240,22 @@ fn patch_tree(root: &Path) {
         "FROM alpine\nADD app.py /app/",
     );
     write(&root.join("nofinal/app.py"), "print()\n");
+    // a context without a .dockerignore: the diff creates one (only root-level entries, so the
+    // outer contexts propose nothing)
+    write(&root.join("svc/Dockerfile"), SVC_DOCKERFILE);
+    write(&root.join("svc/app.py"), "print()\n");
+    write(&root.join("svc/.env"), "SECRET=1\n");
+    write(&root.join("svc/.venv/pyvenv.cfg"), "home = /usr/bin\n");
 }
+
+/// Copies one file out of a context holding a virtualenv and a `.env`.
+const SVC_DOCKERFILE: &str = "FROM python:3.12-slim\nCOPY app.py /app/\n";
+/// What `dockerignore` proposes for `svc/`.
+const SVC_IGNORE: &str = "\
+# Written by dfrewrite (dockerignore): kept out of the build context.
+.venv
+.env*
+";
 
 fn assert_patched(root: &Path) {
     assert_eq!(read(&root.join("Dockerfile")), AFTER.as_bytes());
@@ -251,6 +266,14 @@ fn assert_patched(root: &Path) {
     assert_eq!(
         read(&root.join("nofinal/Dockerfile")),
         b"FROM alpine\nCOPY app.py /app/"
+    );
+    assert_eq!(
+        String::from_utf8(read(&root.join("svc/.dockerignore"))).unwrap(),
+        SVC_IGNORE
+    );
+    assert_eq!(
+        read(&root.join("svc/Dockerfile")),
+        SVC_DOCKERFILE.as_bytes()
     );
 }
 
@@ -267,6 +290,11 @@ fn diff_of_patch_tree(root: &Path) -> Vec<u8> {
         "{text}"
     );
     assert!(text.contains("\n\\ No newline at end of file\n"), "{text}");
+    assert!(
+        text.contains("--- /dev/null\n+++ b/svc/.dockerignore\n@@ -0,0 +1,3 @@\n+# Written"),
+        "{text}"
+    );
+    assert_eq!(text.matches("/dev/null").count(), 1, "{text}");
     out.stdout
 }
 
@@ -804,6 +832,206 @@ fn unsafe_fixes_are_advice_until_unsafe_is_given() {
     assert_eq!(
         (out.code, out.stdout()),
         (0, AFTER.to_owned()),
+        "{}",
+        out.stderr
+    );
+}
+
+// ---------------------------------------------------------------- new files (.dockerignore)
+
+/// A node project whose context holds `node_modules` beside `package.json`, and no
+/// `.dockerignore`.
+fn node_project() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        &root.join("Dockerfile"),
+        "FROM node:20-slim\nCOPY package.json server.js ./\n",
+    );
+    write(&root.join("package.json"), "{}\n");
+    write(&root.join("server.js"), "console.log(1)\n");
+    write(&root.join("node_modules/express/index.js"), "1\n");
+    dir
+}
+
+const NODE_IGNORE: &str = "\
+# Written by dfrewrite (dockerignore): kept out of the build context.
+node_modules
+";
+
+#[test]
+fn diff_and_check_propose_a_new_file_without_writing_it() {
+    let dir = node_project();
+    let root = dir.path();
+    let out = run(root, &["--diff", "Dockerfile"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(
+        out.stdout(),
+        "--- /dev/null\n+++ b/.dockerignore\n@@ -0,0 +1,2 @@\n\
+         +# Written by dfrewrite (dockerignore): kept out of the build context.\n\
+         +node_modules\n"
+    );
+    assert!(
+        out.stderr
+            .starts_with("Dockerfile:1: dockerignore: add .dockerignore: keeps node_modules"),
+        "{}",
+        out.stderr
+    );
+    let out = run(root, &["--check", "."]);
+    assert_eq!(
+        (out.code, out.stdout()),
+        (1, "Would create: .dockerignore\n".to_owned()),
+        "{}",
+        out.stderr
+    );
+    assert!(!root.join(".dockerignore").exists());
+    // the pass is selected and ignored like any other
+    let out = run(root, &["--check", "--ignore", "dockerignore", "."]);
+    assert_eq!((out.code, out.stdout()), (0, String::new()));
+}
+
+#[test]
+fn apply_creates_the_file_and_a_second_run_is_clean() {
+    let dir = node_project();
+    let root = dir.path();
+    let out = run(root, &["--apply", "Dockerfile"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("(created .dockerignore)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        String::from_utf8(read(&root.join(".dockerignore"))).unwrap(),
+        NODE_IGNORE
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(root.join(".dockerignore"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o7777, 0o644, "{mode:o}");
+    }
+    for mode in ["--check", "--diff"] {
+        let again = run(root, &[mode, "."]);
+        assert_eq!(
+            (again.code, again.stdout(), again.stderr.as_str()),
+            (0, String::new(), ""),
+            "{mode}"
+        );
+    }
+}
+
+#[test]
+fn two_dockerfiles_in_one_context_propose_the_file_once() {
+    let dir = node_project();
+    let root = dir.path();
+    write(
+        &root.join("dev.Dockerfile"),
+        "FROM node:20-slim\nCOPY package.json ./\n",
+    );
+    // each one names the other as sharing the context, so the proposal is unsafe
+    let out = run(root, &["--diff", "."]);
+    assert_eq!(
+        (out.code, out.stdout()),
+        (0, String::new()),
+        "{}",
+        out.stderr
+    );
+    let out = run(root, &["--diff", "--unsafe", "."]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout().matches("+++ b/.dockerignore").count(), 1);
+    assert!(
+        out.stderr
+            .contains("(.dockerignore already proposed above)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("Dockerfile shares this context"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn unsafe_new_files_wait_for_unsafe() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(&root.join("Dockerfile"), "FROM alpine\nCOPY . /app\n");
+    write(&root.join("run.sh"), "echo\n");
+    write(&root.join(".env"), "SECRET=1\n");
+    let out = run(root, &["--check", "Dockerfile"]);
+    assert_eq!((out.code, out.stdout()), (0, String::new()));
+    assert!(
+        out.stderr.starts_with(
+            "Dockerfile:2: dockerignore: add .dockerignore: keeps .env out of the build \
+             context; COPY on line 2 copies a directory holding .env, which would no longer \
+             reach the image; COPY on line 2 would also copy the new .dockerignore (unsafe fix \
+             not applied; use --unsafe)"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = run(root, &["--apply", "--unsafe", "Dockerfile"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(root.join(".dockerignore").is_file());
+}
+
+#[test]
+fn stdin_never_writes_new_files() {
+    let dir = node_project();
+    let root = dir.path();
+    let input = read(&root.join("Dockerfile"));
+    for args in [
+        &["-", "--stdin-filename", "Dockerfile"][..],
+        &["--diff", "-", "--stdin-filename", "Dockerfile"][..],
+        &["--check", "-", "--stdin-filename", "Dockerfile"][..],
+    ] {
+        let out = run_stdin(root, args, Some(input.clone()));
+        assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+        let expected: &[u8] = if args[0] == "-" { &input } else { b"" };
+        assert_eq!(out.stdout, expected, "{args:?}");
+        assert!(
+            out.stderr
+                .ends_with(" (advice: .dockerignore is not created when reading standard input)\n"),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(!root.join(".dockerignore").exists(), "{args:?}");
+    }
+}
+
+#[test]
+fn context_flag_places_the_new_file_in_the_context() {
+    let dir = node_project();
+    let root = dir.path();
+    fs::rename(root.join("Dockerfile"), root.join("Dockerfile.tmp")).unwrap();
+    write(
+        &root.join("docker/Dockerfile"),
+        read(&root.join("Dockerfile.tmp")),
+    );
+    fs::remove_file(root.join("Dockerfile.tmp")).unwrap();
+    let out = run(root, &["--diff", "--context", ".", "docker/Dockerfile"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stdout()
+            .starts_with("--- /dev/null\n+++ b/.dockerignore\n"),
+        "{}",
+        out.stdout()
+    );
+    // BuildKit would read docker/Dockerfile.dockerignore first: then nothing is proposed
+    write(
+        &root.join("docker/Dockerfile.dockerignore"),
+        "node_modules\n",
+    );
+    let out = run(root, &["--check", "--context", ".", "docker/Dockerfile"]);
+    assert_eq!(
+        (out.code, out.stdout()),
+        (0, String::new()),
         "{}",
         out.stderr
     );

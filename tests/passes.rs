@@ -6,7 +6,11 @@
 
 mod common;
 
-use dfrewrite::{Applicability, BuildContext, ContextEntry, Settings, passes, rewrite, syntax};
+use dfrewrite::{
+    Applicability, BuildContext, ContextEntry, EntryKind, NewFile, Settings, passes, rewrite,
+    syntax,
+};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,14 +34,121 @@ impl BuildContext for DirContext {
             Err(_) => ContextEntry::Missing,
         }
     }
+
+    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+        let entries = std::fs::read_dir(self.0.join(dir)).ok()?;
+        entries
+            .map(|e| {
+                let e = e.ok()?;
+                let t = e.file_type().ok()?;
+                let kind = if t.is_symlink() {
+                    EntryKind::Symlink
+                } else if t.is_dir() {
+                    EntryKind::Directory
+                } else {
+                    EntryKind::File
+                };
+                Some((e.file_name().into_string().ok()?, kind))
+            })
+            .collect()
+    }
 }
 
-fn settings(pass: &str, threshold: Applicability, context: Option<&Path>) -> Settings {
+/// A build context held in memory: a fixture's `NAME.tree` listing (one path a line, `/` at
+/// the end for a directory, `#` comments), for entries git cannot hold such as `.git`; and,
+/// laid over another context, the files a first run proposed (for the idempotence check).
+#[derive(Default)]
+struct MemContext {
+    base: Option<Arc<dyn BuildContext>>,
+    entries: BTreeMap<String, EntryKind>,
+}
+
+impl MemContext {
+    fn add(&mut self, path: &str) {
+        let (path, kind) = match path.strip_suffix('/') {
+            Some(dir) => (dir, EntryKind::Directory),
+            None => (path, EntryKind::File),
+        };
+        let mut at = path;
+        while let Some((parent, _)) = at.rsplit_once('/') {
+            self.entries.insert(parent.to_owned(), EntryKind::Directory);
+            at = parent;
+        }
+        self.entries.insert(path.to_owned(), kind);
+    }
+
+    fn from_listing(text: &str) -> Self {
+        let mut ctx = Self::default();
+        for line in text.lines().map(str::trim) {
+            if !line.is_empty() && !line.starts_with('#') {
+                ctx.add(line);
+            }
+        }
+        ctx
+    }
+}
+
+impl BuildContext for MemContext {
+    fn probe(&self, path: &str) -> ContextEntry {
+        match self.entries.get(path) {
+            Some(EntryKind::Directory) => ContextEntry::Directory,
+            Some(_) => ContextEntry::File { head: Vec::new() },
+            None if path.is_empty() || path == "." => ContextEntry::Directory,
+            None => self
+                .base
+                .as_ref()
+                .map_or(ContextEntry::Missing, |b| b.probe(path)),
+        }
+    }
+
+    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+        let mut found: BTreeMap<String, EntryKind> = match &self.base {
+            Some(base) => base.list(dir)?.into_iter().collect(),
+            None => BTreeMap::new(),
+        };
+        for (path, kind) in &self.entries {
+            let name = if dir.is_empty() {
+                Some(path.as_str())
+            } else {
+                path.strip_prefix(dir).and_then(|r| r.strip_prefix('/'))
+            };
+            if let Some(name) = name.filter(|n| !n.contains('/')) {
+                found.insert(name.to_owned(), *kind);
+            }
+        }
+        Some(found.into_iter().collect())
+    }
+}
+
+fn settings(
+    pass: &str,
+    threshold: Applicability,
+    context: Option<Arc<dyn BuildContext>>,
+) -> Settings {
     Settings {
         threshold,
         select: Some(vec![pass.to_owned()]),
-        context: context.map(|c| Arc::new(DirContext(c.to_owned())) as Arc<dyn BuildContext>),
+        // a fixture's Dockerfile stands at the root of its context, as `Dockerfile`
+        dockerfile: context.is_some().then(|| "Dockerfile".to_owned()),
+        context,
         ..Settings::default()
+    }
+}
+
+/// The context of a fixture: `NAME.context/`, else `NAME.tree`, else the pass's `context/`.
+fn fixture_context(dir: &Path, name: &str) -> Option<Arc<dyn BuildContext>> {
+    let own = dir.join(format!("{name}.context"));
+    let tree = dir.join(format!("{name}.tree"));
+    let shared = dir.join("context");
+    if own.is_dir() {
+        Some(Arc::new(DirContext(own)))
+    } else if tree.is_file() {
+        let listing = std::fs::read_to_string(tree).unwrap();
+        Some(Arc::new(MemContext::from_listing(&listing)))
+    } else if shared.is_dir() {
+        Some(Arc::new(DirContext(shared)))
+    } else {
+        None
     }
 }
 
@@ -103,16 +214,51 @@ fn trivia_lines(text: &str, blank: bool) -> Vec<&str> {
 /// Passes that join RUNs and may drop the blank lines between them.
 const MERGING: [&str; 2] = ["merge-run-chains", "apt-update-with-install"];
 
-/// The harness invariants for one run; returns the unified diff (empty when unchanged) and
-/// the output, if any.
+/// The new files of one run: each one's applicability, message and content, for the
+/// snapshot; checks they are the pass's own and that a run with them in place (over the same
+/// context) proposes nothing more.
+fn check_files(name: &str, pass: &str, input: &str, s: &Settings, files: &[NewFile]) -> String {
+    let mut report = String::new();
+    if files.is_empty() {
+        return report;
+    }
+    let mut overlay = MemContext {
+        base: s.context.clone(),
+        ..MemContext::default()
+    };
+    for file in files {
+        assert_eq!(file.pass, pass, "{name}: foreign new file");
+        overlay.add(&file.path);
+        write!(
+            report,
+            "+++ new file {} ({}, line {})\n# {}\n{}",
+            file.path, file.applicability, file.line, file.message, file.content
+        )
+        .unwrap();
+    }
+    let with_files = Settings {
+        context: Some(Arc::new(overlay)),
+        ..s.clone()
+    };
+    let again = rewrite(input, &with_files).unwrap();
+    assert!(
+        again.files.is_empty() && again.advice.iter().all(|a| a.pass != pass),
+        "{name}: a run with the new files in place proposes more"
+    );
+    report
+}
+
+/// The harness invariants for one run; returns the unified diff (empty when unchanged), the
+/// output, if any, and the new files' report.
 fn check_run(name: &str, pass: &str, input: &str, s: &Settings) -> (String, Option<String>) {
     let outcome = rewrite(input, s).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let files = check_files(name, pass, input, s, &outcome.files);
     let Some(output) = outcome.output else {
         assert!(
             outcome.applied.is_empty(),
             "{name}: fixes applied but no output"
         );
-        return (String::new(), None);
+        return (files, None);
     };
     // 1. the output reparses
     syntax::parse(&output).unwrap_or_else(|e| panic!("{name}: output does not parse: {e}"));
@@ -171,7 +317,7 @@ fn check_run(name: &str, pass: &str, input: &str, s: &Settings) -> (String, Opti
         .context_radius(3)
         .header(&format!("a/{name}"), &format!("b/{name}"))
         .to_string();
-    (diff, Some(output))
+    (diff + &files, Some(output))
 }
 
 /// Fixtures per pass; a new pass starts with at least this many.
@@ -184,8 +330,6 @@ fn fixtures() {
     let mut outputs = Vec::new();
     for pass in passes() {
         let dir = root.join(pass.name);
-        let context = dir.join("context");
-        let context = context.is_dir().then_some(context.as_path());
         let files = common::dockerfiles(
             std::fs::read_dir(&dir)
                 .unwrap_or_else(|_| panic!("{}: no fixtures at {}", pass.name, dir.display())),
@@ -201,7 +345,7 @@ fn fixtures() {
             let input = std::fs::read_to_string(&path).unwrap();
             let mut report = String::new();
             for threshold in [Applicability::Safe, Applicability::Unsafe] {
-                let s = settings(pass.name, threshold, context);
+                let s = settings(pass.name, threshold, fixture_context(&dir, &name));
                 let (diff, output) = check_run(&name, pass.name, &input, &s);
                 outputs.extend(output.map(|o| (format!("{}-{name}", pass.name), o)));
                 if name.ends_with("_noop") {

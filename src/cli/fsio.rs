@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
 use dfrewrite::context::HEAD_BYTES;
-use dfrewrite::{BuildContext, ContextEntry, MAX_INPUT_BYTES};
+use dfrewrite::{BuildContext, ContextEntry, EntryKind, MAX_INPUT_BYTES};
 
 /// Why one input could not be processed.
 #[derive(Debug)]
@@ -83,6 +83,30 @@ pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Failure> 
     write().map_err(Failure::Io)
 }
 
+/// Creates `path` with `contents` atomically (a synced temp file in the same directory,
+/// linked into place), mode 0644, and never replaces anything already there: a file, a
+/// directory or a dangling symlink at `path` makes it fail with `AlreadyExists`.
+pub(crate) fn create_new(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    if fs::symlink_metadata(path).is_ok() {
+        return Err(io::Error::from(io::ErrorKind::AlreadyExists));
+    }
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(contents)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o644))?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist_noclobber(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// Best effort: keeps the owner when run by root on another user's file. Anyone else cannot
 /// change ownership, and the file then belongs to the user who rewrote it, as with any editor.
 #[cfg(unix)]
@@ -102,6 +126,30 @@ pub(crate) struct FsContext {
 }
 
 impl FsContext {
+    /// The canonical root.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the Dockerfile at `path` lies inside the context, `/`-separated; `None` when
+    /// it lies outside or its directory cannot be resolved.
+    pub(crate) fn relative(&self, path: &Path) -> Option<String> {
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        let full = fs::canonicalize(dir).ok()?.join(path.file_name()?);
+        let rel = full.strip_prefix(&self.root).ok()?;
+        let parts: Option<Vec<&str>> = rel
+            .components()
+            .map(|c| match c {
+                Component::Normal(part) => part.to_str(),
+                _ => None,
+            })
+            .collect();
+        Some(parts?.join("/"))
+    }
+
     pub(crate) fn new(dir: &Path) -> io::Result<Self> {
         let root = fs::canonicalize(dir)?;
         if !root.is_dir() {
@@ -151,6 +199,35 @@ impl BuildContext for FsContext {
             Ok(_) => ContextEntry::File { head },
             Err(_) => ContextEntry::Unreadable,
         }
+    }
+
+    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+        let rel = Path::new(dir);
+        if !rel
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+        {
+            return None;
+        }
+        // The directory itself is resolved like probe does, so it stays inside the root.
+        let resolved = fs::canonicalize(self.root.join(rel)).ok()?;
+        if !resolved.starts_with(&self.root) {
+            return None;
+        }
+        let mut entries = Vec::new();
+        for entry in fs::read_dir(&resolved).ok()? {
+            let entry = entry.ok()?;
+            // A name that is not UTF-8 cannot be written in a .dockerignore we generate.
+            let name = entry.file_name().into_string().ok()?;
+            let kind = match entry.file_type().ok()? {
+                t if t.is_symlink() => EntryKind::Symlink,
+                t if t.is_dir() => EntryKind::Directory,
+                t if t.is_file() => EntryKind::File,
+                _ => EntryKind::Other,
+            };
+            entries.push((name, kind));
+        }
+        Some(entries)
     }
 }
 
@@ -214,6 +291,61 @@ mod tests {
         assert_eq!(mode, 0o755, "{mode:o}");
         // No temp files left behind.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn create_new_never_replaces_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".dockerignore");
+        create_new(&path, b"a\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"a\n");
+        let err = create_new(&path, b"b\n").unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(fs::read(&path).unwrap(), b"a\n");
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("dangling");
+            std::os::unix::fs::symlink("gone", &link).unwrap();
+            assert!(create_new(&link, b"x").is_err());
+            assert!(!dir.path().join("gone").exists());
+        }
+        // no temp files left behind
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), if cfg!(unix) { 2 } else { 1 });
+    }
+
+    #[test]
+    fn list_reports_kinds_without_following_links() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("sub/inner")).unwrap();
+        fs::write(dir.path().join("sub/a.txt"), b"x").unwrap();
+        let ctx = FsContext::new(dir.path()).unwrap();
+        let mut sub = ctx.list("sub").unwrap();
+        sub.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            sub,
+            [
+                ("a.txt".to_owned(), EntryKind::File),
+                ("inner".to_owned(), EntryKind::Directory)
+            ]
+        );
+        assert_eq!(ctx.list("").unwrap().len(), 1);
+        assert!(ctx.list("../").is_none());
+        assert!(ctx.list("nope").is_none());
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("sub", dir.path().join("link")).unwrap();
+            assert!(
+                ctx.list("")
+                    .unwrap()
+                    .contains(&("link".to_owned(), EntryKind::Symlink))
+            );
+        }
+        assert_eq!(
+            ctx.relative(&dir.path().join("sub/Dockerfile")).as_deref(),
+            Some("sub/Dockerfile")
+        );
+        assert_eq!(ctx.relative(Path::new("/Dockerfile")), None);
     }
 
     #[test]

@@ -10,6 +10,8 @@ mod render;
 pub(crate) mod verify;
 mod walk;
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -168,7 +170,7 @@ fn run_with(args: &Args, p: &mut Printer) -> Status {
     let fixed_context = match &args.context {
         None => None,
         Some(dir) => match FsContext::new(dir) {
-            Ok(ctx) => Some(Arc::new(ctx)),
+            Ok(ctx) => Some((Arc::new(ctx), dir.clone())),
             Err(e) => {
                 p.error_line(Some(&render::display(dir)), &fsio::describe_io(&e));
                 return Status::Error;
@@ -178,6 +180,7 @@ fn run_with(args: &Args, p: &mut Printer) -> Status {
     let runner = Runner {
         settings,
         fixed_context,
+        proposed: RefCell::new(BTreeSet::new()),
     };
 
     let dash = Path::new("-");
@@ -269,7 +272,7 @@ fn settings_from(
         },
         select: select.map(|s| clean(s, "--select")).transpose()?,
         ignore: clean(ignore, "--ignore")?,
-        context: None,
+        ..Settings::default()
     })
 }
 
@@ -284,30 +287,53 @@ fn unknown_pass(name: &str, flag: &str) -> String {
 /// Rewrites single inputs under fixed settings.
 struct Runner {
     settings: Settings,
-    /// The `--context` directory, when given; otherwise each file's own directory is used.
-    fixed_context: Option<Arc<FsContext>>,
+    /// The `--context` directory (opened, and as given), when given; otherwise each file's
+    /// own directory is used.
+    fixed_context: Option<(Arc<FsContext>, PathBuf)>,
+    /// New files already shown or listed in this run (canonical context root joined with the
+    /// file's path): two Dockerfiles sharing a context must not propose the file twice.
+    proposed: RefCell<BTreeSet<PathBuf>>,
+}
+
+/// Where a Dockerfile's build context is, for reading and for placing new files.
+struct ContextDir {
+    ctx: Arc<FsContext>,
+    /// The directory as the user named it (for messages, diffs and writing).
+    shown: PathBuf,
 }
 
 impl Runner {
-    fn settings_for(&self, context_dir: Option<&Path>) -> Settings {
-        let context = match (&self.fixed_context, context_dir) {
-            (Some(ctx), _) => Some(Arc::clone(ctx) as Arc<dyn dfrewrite::BuildContext>),
+    /// The context of a Dockerfile at `path` (or of standard input named so).
+    fn context_for(&self, dir: Option<&Path>) -> Option<ContextDir> {
+        match (&self.fixed_context, dir) {
+            (Some((ctx, shown)), _) => Some(ContextDir {
+                ctx: Arc::clone(ctx),
+                shown: shown.clone(),
+            }),
             // A directory that cannot be opened just means passes see no context and hold back.
-            (None, Some(dir)) => FsContext::new(dir)
-                .ok()
-                .map(|c| Arc::new(c) as Arc<dyn dfrewrite::BuildContext>),
+            (None, Some(dir)) => FsContext::new(dir).ok().map(|ctx| ContextDir {
+                ctx: Arc::new(ctx),
+                shown: dir.to_path_buf(),
+            }),
             (None, None) => None,
-        };
+        }
+    }
+
+    fn settings_for(&self, context: Option<&ContextDir>, dockerfile: Option<&Path>) -> Settings {
         Settings {
-            context,
+            context: context.map(|c| Arc::clone(&c.ctx) as Arc<dyn dfrewrite::BuildContext>),
+            dockerfile: context
+                .zip(dockerfile)
+                .and_then(|(c, path)| c.ctx.relative(path)),
             ..self.settings.clone()
         }
     }
 
     fn file(&self, path: &Path, name: &str, mode: Mode, p: &mut Printer) -> Status {
+        let context = self.context_for(Some(context_dir_of(path)));
         let result = fsio::read_dockerfile(path).and_then(|bytes| {
             let text = dfrewrite::decode(&bytes).map_err(Failure::Rewrite)?;
-            let settings = self.settings_for(Some(context_dir_of(path)));
+            let settings = self.settings_for(context.as_ref(), Some(path));
             let outcome = dfrewrite::rewrite(text, &settings).map_err(Failure::Rewrite)?;
             Ok((text.to_owned(), outcome))
         });
@@ -319,27 +345,71 @@ impl Runner {
             }
         };
         p.fixes(name, &outcome);
-        let Some(new) = outcome.output else {
-            return Status::Clean;
-        };
-        match mode {
-            Mode::Apply => match fsio::write_atomic(path, new.as_bytes()) {
-                Ok(()) => Status::Clean,
-                Err(failure) => {
-                    p.failure(name, &failure);
-                    Status::Error
-                }
-            },
-            Mode::Diff => p.diff_or_error(&text, &new, name),
-            Mode::Check => p.would_rewrite(name),
-            Mode::Print => unreachable!("print mode is only for standard input"),
+        let mut status = Status::Clean;
+        if let Some(new) = &outcome.output {
+            status = match mode {
+                Mode::Apply => match fsio::write_atomic(path, new.as_bytes()) {
+                    Ok(()) => Status::Clean,
+                    Err(failure) => {
+                        p.failure(name, &failure);
+                        return Status::Error;
+                    }
+                },
+                Mode::Diff => p.diff_or_error(&text, new, name),
+                Mode::Check => p.would_rewrite(name),
+                Mode::Print => unreachable!("print mode is only for standard input"),
+            };
         }
+        let Some(context) = context else {
+            return status;
+        };
+        for file in &outcome.files {
+            let target = context.shown.join(&file.path);
+            let shown = render::display(&target);
+            let first = self
+                .proposed
+                .borrow_mut()
+                .insert(context.ctx.root().join(&file.path));
+            let file_status = match mode {
+                Mode::Apply => match fsio::create_new(&target, file.content.as_bytes()) {
+                    Ok(()) => {
+                        p.new_file(name, file, &format!(" (created {shown})"));
+                        Status::Clean
+                    }
+                    // Re-checked at write time: never overwrite, whoever created it.
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        p.new_file(name, file, &format!(" (not written: {shown} exists)"));
+                        Status::Clean
+                    }
+                    Err(e) => {
+                        p.error_line(Some(&shown), &fsio::describe_io(&e));
+                        Status::Error
+                    }
+                },
+                _ if !first => {
+                    p.new_file(name, file, &format!(" ({shown} already proposed above)"));
+                    Status::Changed
+                }
+                Mode::Diff => {
+                    p.new_file(name, file, "");
+                    p.new_file_diff_or_error(&file.content, &shown)
+                }
+                Mode::Check => {
+                    p.new_file(name, file, "");
+                    p.would_create(&shown)
+                }
+                Mode::Print => unreachable!("print mode is only for standard input"),
+            };
+            status = status.max(file_status);
+        }
+        status
     }
 
     fn stdin(&self, filename: Option<&Path>, mode: Mode, p: &mut Printer) -> Status {
         let name = filename.map_or_else(|| "-".to_owned(), render::display);
         let context_dir = filename.map(context_dir_of).filter(|dir| dir.is_dir());
-        let settings = self.settings_for(context_dir);
+        let context = self.context_for(context_dir);
+        let settings = self.settings_for(context.as_ref(), filename);
         let mut bytes = Vec::new();
         let limit = dfrewrite::MAX_INPUT_BYTES as u64 + 1;
         if let Err(e) = io::stdin().lock().take(limit).read_to_end(&mut bytes) {
@@ -366,6 +436,17 @@ impl Runner {
         };
         if mode != Mode::Print {
             p.fixes(&name, &outcome);
+        }
+        // Standard input never writes beside itself: new files are advice only.
+        for file in &outcome.files {
+            p.new_file(
+                &name,
+                file,
+                &format!(
+                    " (advice: {} is not created when reading standard input)",
+                    file.path
+                ),
+            );
         }
         match (mode, outcome.output) {
             (Mode::Print, new) => p.stdout_or_error(new.as_deref().unwrap_or(text)),

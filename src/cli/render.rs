@@ -6,7 +6,7 @@ use std::path::{Component, Path};
 
 use anstream::{AutoStream, ColorChoice};
 use clap::builder::styling::{AnsiColor, Style};
-use dfrewrite::{Applicability, AppliedFix, FixAvailability, Outcome, PassInfo};
+use dfrewrite::{Applicability, AppliedFix, FixAvailability, NewFile, Outcome, PassInfo};
 use similar::TextDiff;
 
 use super::Status;
@@ -98,6 +98,38 @@ impl Printer {
         }
     }
 
+    /// Prints the diff that creates a new file (`--- /dev/null`); `git apply` and `patch -p1`
+    /// accept it.
+    pub(crate) fn new_file_diff_or_error(&mut self, content: &str, name: &str) -> Status {
+        let text = new_file_diff(content, name);
+        let text = if self.color_out {
+            colour_diff(&text)
+        } else {
+            text
+        };
+        match self.stdout_or_error(&text) {
+            Status::Clean => Status::Changed,
+            other => other,
+        }
+    }
+
+    /// `Would create: PATH` for a proposed new file.
+    pub(crate) fn would_create(&mut self, name: &str) -> Status {
+        match self.stdout_or_error(&format!("Would create: {name}\n")) {
+            Status::Clean => Status::Changed,
+            other => other,
+        }
+    }
+
+    /// Reports one proposed new file with a note (`PATH:LINE: pass: message NOTE`).
+    pub(crate) fn new_file(&mut self, name: &str, file: &NewFile, note: &str) {
+        let _ = writeln!(
+            self.err,
+            "{BOLD}{name}:{}:{BOLD:#} {CYAN}{}{CYAN:#}: {}{note}",
+            file.line, file.pass, file.message
+        );
+    }
+
     /// Reports applied fixes and remaining advice, one `PATH:LINE: pass: message` each.
     pub(crate) fn fixes(&mut self, name: &str, outcome: &Outcome) {
         for fix in &outcome.applied {
@@ -167,12 +199,24 @@ pub(crate) fn unified_diff(old: &str, new: &str, name: &str) -> String {
         .to_string()
 }
 
+/// The diff that creates `name` with `content`.
+pub(crate) fn new_file_diff(content: &str, name: &str) -> String {
+    TextDiff::from_lines("", content)
+        .unified_diff()
+        .context_radius(3)
+        .header("/dev/null", &format!("b/{name}"))
+        .to_string()
+}
+
 fn colour_diff(diff: &str) -> String {
     let mut out = String::with_capacity(diff.len() + diff.len() / 4);
     for line in diff.split_inclusive('\n') {
         let body = line.trim_end_matches(['\n', '\r']);
         let end = &line[body.len()..];
-        let style = if body.starts_with("--- a/") || body.starts_with("+++ b/") {
+        let style = if body.starts_with("--- a/")
+            || body == "--- /dev/null"
+            || body.starts_with("+++ b/")
+        {
             BOLD
         } else if body.starts_with("@@") {
             CYAN
@@ -248,6 +292,14 @@ mod tests {
         assert_eq!(
             diff,
             "--- a/x\n+++ b/x\n@@ -1,2 +1,2 @@\n A\n-B\n\\ No newline at end of file\n+C\n\\ No newline at end of file\n"
+        );
+    }
+
+    #[test]
+    fn new_file_diff_starts_from_dev_null() {
+        assert_eq!(
+            new_file_diff(".git\nnode_modules\n", "svc/.dockerignore"),
+            "--- /dev/null\n+++ b/svc/.dockerignore\n@@ -0,0 +1,2 @@\n+.git\n+node_modules\n"
         );
     }
 

@@ -4,6 +4,7 @@
 mod add_to_copy;
 mod apt_update_with_install;
 mod cache_mounts;
+mod dockerignore;
 mod merge_run_chains;
 mod no_cache_flags;
 mod no_install_recommends;
@@ -37,6 +38,9 @@ pub struct PassInfo {
     /// Whether the pass fixes always, sometimes or never.
     pub fix: FixAvailability,
     pub(crate) run: fn(&PassContext<'_>) -> Vec<Fix>,
+    /// For a pass that proposes new files beside the Dockerfile (not edits of it): run once,
+    /// on the final text, after the edits have converged.
+    pub(crate) files: Option<fn(&PassContext<'_>) -> Vec<crate::NewFile>>,
 }
 
 impl PassInfo {
@@ -121,7 +125,8 @@ macro_rules! declare_pass {
         pub(crate) static $ident:ident = {
             name: $name:literal,
             fix: $fix:expr,
-            run: $run:path $(,)?
+            run: $run:path
+            $(, files: $files:path)? $(,)?
         };
     ) => {
         $(#[doc = $doc])*
@@ -130,10 +135,22 @@ macro_rules! declare_pass {
             doc: concat!($($doc, "\n"),*),
             fix: $fix,
             run: $run,
+            files: $crate::passes::optional_files!($($files)?),
         };
     };
 }
 pub(crate) use declare_pass;
+
+/// `Some(path)` for a pass that declares `files:`, `None` otherwise.
+macro_rules! optional_files {
+    () => {
+        None
+    };
+    ($files:path) => {
+        Some($files)
+    };
+}
+pub(crate) use optional_files;
 
 /// All passes, in the order they run.
 pub fn passes() -> &'static [&'static PassInfo] {

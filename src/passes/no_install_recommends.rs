@@ -72,7 +72,10 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             let (added, after) = companions(&inv, nr);
             if let (false, Some(after)) = (added.is_empty(), after) {
                 let names = added.join(" ");
-                edits.push(Edit::insert(script.to_source(after).end, format!(" {names}")));
+                edits.push(Edit::insert(
+                    script.to_source(after).end,
+                    format!(" {names}"),
+                ));
                 message.push_str("; install ");
                 message.push_str(&names);
                 message.push_str(" by name, which the listed packages need in practice");

@@ -11,4 +11,6 @@ pub(super) static PASSES: &[&PassInfo] = &[
     &super::no_install_recommends::NO_INSTALL_RECOMMENDS,
     &super::no_cache_flags::NO_CACHE_FLAGS,
     &super::cache_mounts::CACHE_MOUNTS,
+    // proposes a new file, not edits: runs once on the final text
+    &super::dockerignore::DOCKERIGNORE,
 ];
