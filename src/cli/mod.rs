@@ -86,17 +86,8 @@ pub(crate) struct Args {
     #[arg(long, value_name = "NAME")]
     stdin_filename: Option<PathBuf>,
 
-    /// Also apply fixes that may change behaviour or build requirements.
-    #[arg(long = "unsafe")]
-    unsafe_fixes: bool,
-
-    /// Run only these passes (repeatable, comma-separated).
-    #[arg(long, value_name = "PASS", value_delimiter = ',')]
-    select: Option<Vec<String>>,
-
-    /// Never run these passes (repeatable, comma-separated).
-    #[arg(long, value_name = "PASS", value_delimiter = ',')]
-    ignore: Vec<String>,
+    #[command(flatten)]
+    passes: PassArgs,
 
     /// The build context root [default: each Dockerfile's own directory].
     #[arg(long, value_name = "DIR")]
@@ -242,17 +233,34 @@ fn run_with(args: &Args, p: &mut Printer) -> Status {
     status
 }
 
+/// The tier and pass selection, shared by the rewrite modes and `verify`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct PassArgs {
+    /// Also apply fixes that may change behaviour or build requirements.
+    #[arg(long = "unsafe")]
+    unsafe_fixes: bool,
+
+    /// Run only these passes (repeatable, comma-separated).
+    #[arg(long, value_name = "PASS", value_delimiter = ',')]
+    select: Option<Vec<String>>,
+
+    /// Never run these passes (repeatable, comma-separated).
+    #[arg(long, value_name = "PASS", value_delimiter = ',')]
+    ignore: Vec<String>,
+}
+
 /// Checks pass names and builds the settings shared by every file.
 fn settings(args: &Args) -> Result<Settings, String> {
-    settings_from(args.unsafe_fixes, args.select.as_deref(), &args.ignore)
+    settings_from(&args.passes)
 }
 
 /// The settings for a tier and pass selection, with the pass names checked.
-fn settings_from(
-    unsafe_fixes: bool,
-    select: Option<&[String]>,
-    ignore: &[String],
-) -> Result<Settings, String> {
+fn settings_from(passes: &PassArgs) -> Result<Settings, String> {
+    let PassArgs {
+        unsafe_fixes,
+        select,
+        ignore,
+    } = passes;
     let clean = |names: &[String], flag: &str| -> Result<Vec<String>, String> {
         let names: Vec<String> = names
             .iter()
@@ -265,12 +273,15 @@ fn settings_from(
         }
     };
     Ok(Settings {
-        threshold: if unsafe_fixes {
+        threshold: if *unsafe_fixes {
             Applicability::Unsafe
         } else {
             Applicability::Safe
         },
-        select: select.map(|s| clean(s, "--select")).transpose()?,
+        select: select
+            .as_deref()
+            .map(|s| clean(s, "--select"))
+            .transpose()?,
         ignore: clean(ignore, "--ignore")?,
         ..Settings::default()
     })

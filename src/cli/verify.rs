@@ -52,17 +52,8 @@ pub(crate) struct VerifyArgs {
     #[arg(value_name = "DOCKERFILE")]
     dockerfile: PathBuf,
 
-    /// Also apply fixes that may change behaviour or build requirements.
-    #[arg(long = "unsafe")]
-    unsafe_fixes: bool,
-
-    /// Run only these passes (repeatable, comma-separated).
-    #[arg(long, value_name = "PASS", value_delimiter = ',')]
-    select: Option<Vec<String>>,
-
-    /// Never run these passes (repeatable, comma-separated).
-    #[arg(long, value_name = "PASS", value_delimiter = ',')]
-    ignore: Vec<String>,
+    #[command(flatten)]
+    passes: super::PassArgs,
 
     /// The container engine.
     #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
@@ -122,14 +113,13 @@ fn run_with(args: &VerifyArgs, p: &mut Printer) -> u8 {
         p.error_line(None, &format!("cannot handle Ctrl-C: {e}"));
     }
     let name = render::display(&args.dockerfile);
-    let mut settings =
-        match super::settings_from(args.unsafe_fixes, args.select.as_deref(), &args.ignore) {
-            Ok(s) => s,
-            Err(message) => {
-                p.error_line(None, &message);
-                return 2;
-            }
-        };
+    let mut settings = match super::settings_from(&args.passes) {
+        Ok(s) => s,
+        Err(message) => {
+            p.error_line(None, &message);
+            return 2;
+        }
+    };
     let context = args
         .context
         .clone()
