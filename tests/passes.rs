@@ -30,6 +30,11 @@ impl BuildContext for DirContext {
             Err(_) => ContextEntry::Missing,
         }
     }
+
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(self.0.join(path)).ok()?;
+        (bytes.len() <= dfrewrite::context::READ_LIMIT).then_some(bytes)
+    }
 }
 
 fn settings(pass: &str, threshold: Applicability, context: Option<&Path>) -> Settings {
