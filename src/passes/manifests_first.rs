@@ -552,12 +552,11 @@ impl<'a, 'b> Env<'a, 'b> {
             }
         } else {
             // named files, and the files they include, relative to the including file
-            let mut queue: Vec<(Vec<String>, String)> = Vec::new();
+            let mut queue = std::collections::VecDeque::new();
             for name in &install.named {
-                let (below, path) = Self::locate(copy, cwd, name)?;
-                queue.push((below, path));
+                queue.push_back(Self::locate(copy, cwd, name)?);
             }
-            while let Some((below, path)) = queue.pop() {
+            while let Some((below, path)) = queue.pop_front() {
                 if files.iter().any(|(_, p)| *p == path) {
                     continue;
                 }
@@ -566,8 +565,7 @@ impl<'a, 'b> Env<'a, 'b> {
                 for include in includes {
                     let mut from = copy.dest.clone();
                     from.parts.extend(dir_below.iter().cloned());
-                    let (b, p) = Self::locate(copy, &from, &include)?;
-                    queue.push((b, p));
+                    queue.push_back(Self::locate(copy, &from, &include)?);
                 }
                 files.push((dir_below, path));
                 if files.len() > 64 {
