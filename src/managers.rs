@@ -511,11 +511,7 @@ mod tests {
             invocation(&first("pipenv install")).map(|i| i.manager.name.as_str()),
             Some("pip")
         );
-        for text in [
-            "python -m venv x",
-            "python3 app.py",
-            "apt-cache policy",
-        ] {
+        for text in ["python -m venv x", "python3 app.py", "apt-cache policy"] {
             assert!(invocation(&first(text)).is_none(), "{text}");
         }
     }

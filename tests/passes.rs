@@ -141,7 +141,11 @@ fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str
         }
         // an inserted COPY: no --from, plain file sources, followed (later) by a COPY
         // or ADD with the same flags
-        assert_eq!(ins.kind, syntax::Keyword::Copy, "{name}: unexpected {text:?}");
+        assert_eq!(
+            ins.kind,
+            syntax::Keyword::Copy,
+            "{name}: unexpected {text:?}"
+        );
         assert!(
             ins.flags.iter().all(|f| !f.text.starts_with("--from")),
             "{name}: inserted COPY --from"
@@ -152,7 +156,10 @@ fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str
                 && i.flags.iter().map(|f| f.text.as_str()).collect::<Vec<_>>() == flags
                 && others_in.iter().any(|o| o == out.slice(i.range))
         });
-        assert!(source_copy.is_some(), "{name}: inserted {text:?} precedes no source COPY");
+        assert!(
+            source_copy.is_some(),
+            "{name}: inserted {text:?} precedes no source COPY"
+        );
         assert!(
             ins.words.len() >= 2 && ins.words.last().unwrap().text.ends_with('/'),
             "{name}: inserted COPY needs a directory destination: {text:?}"

@@ -389,7 +389,9 @@ impl<'a, 'b> Env<'a, 'b> {
         {
             return None;
         }
-        if !self.run_flags_ok(run.ins) || !self.ctx.file.source[..run.ins.range.end as usize].ends_with('\n') {
+        if !self.run_flags_ok(run.ins)
+            || !self.ctx.file.source[..run.ins.range.end as usize].ends_with('\n')
+        {
             return None;
         }
         let mut uses = Vec::new();
@@ -464,7 +466,9 @@ impl<'a, 'b> Env<'a, 'b> {
         }
         for package in packages {
             // pip installs a directory of that name from the working directory
-            let name = package.split(['[', '=', '<', '>', '!', '~', ',', ';']).next()?;
+            let name = package
+                .split(['[', '=', '<', '>', '!', '~', ',', ';'])
+                .next()?;
             if let Some((_, path)) = Self::locate(copy, cwd, name) {
                 (self.entry(&path)? == ContextEntry::Missing).then_some(())?;
             }
@@ -580,7 +584,9 @@ impl<'a, 'b> Env<'a, 'b> {
         }
         for (_, path) in &files {
             plain(path, escape).then_some(())?;
-            if !matches!(data.format, ManifestFormat::Requirements) && data.files.iter().any(|f| *path == in_cwd(f)) {
+            if !matches!(data.format, ManifestFormat::Requirements)
+                && data.files.iter().any(|f| *path == in_cwd(f))
+            {
                 self.read_manifest(context, path, data.format, install)?;
             }
         }
@@ -632,7 +638,11 @@ impl<'a, 'b> Env<'a, 'b> {
             insert_at = Dockerfile::item_range(&items[i]).start;
         }
         let copy_text = file.slice(copy.ins.range);
-        let newline = if copy_text.ends_with("\r\n") { "\r\n" } else { "\n" };
+        let newline = if copy_text.ends_with("\r\n") {
+            "\r\n"
+        } else {
+            "\n"
+        };
         let keyword = file.slice(copy.ins.keyword);
         let keyword = if keyword.chars().all(|c| c.is_ascii_lowercase()) {
             "copy"
@@ -807,12 +817,22 @@ fn classify(command: &Command) -> Option<Use<'_>> {
     {
         return None;
     }
-    install.locked |= data.locked_flags.iter().any(|f| flags.contains(&f.as_str()));
-    install.scripts_off = data.script_flags.iter().any(|f| flags.contains(&f.as_str()));
+    install.locked |= data
+        .locked_flags
+        .iter()
+        .any(|f| flags.contains(&f.as_str()));
+    install.scripts_off = data
+        .script_flags
+        .iter()
+        .any(|f| flags.contains(&f.as_str()));
     let is_install = subcommand.is_some();
     if is_install && (!install.named.is_empty() || data.file_options.is_empty()) {
         // the words given as named manifests are literal paths
-        if install.named.iter().any(|n| !plain(n, '\\') || n.contains("://")) {
+        if install
+            .named
+            .iter()
+            .any(|n| !plain(n, '\\') || n.contains("://"))
+        {
             return None;
         }
         return Some(Use::Manifests(install));
@@ -827,13 +847,15 @@ fn classify(command: &Command) -> Option<Use<'_>> {
 
 /// A requirement naming a package of the index: `flask`, `Flask[async]==3.0.*`, `pip>=24`.
 fn is_package_name(word: &str) -> bool {
-    word.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+    word.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
         && word
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.[],<>=!~*".contains(c))
-        && !word.ends_with(".whl")
-        && !word.ends_with(".zip")
-        && !word.ends_with(".gz")
+        && !std::path::Path::new(&word.to_ascii_lowercase())
+            .extension()
+            .is_some_and(|e| ["whl", "zip", "gz"].iter().any(|a| e == *a))
 }
 
 /// A requirements file: the files it includes (`-r`/`-c`), or `None` when it reads more
@@ -872,7 +894,11 @@ fn requirements(text: &str) -> Option<Vec<String>> {
         }
         let spec = line.split(';').next().unwrap_or(line);
         let spec = spec.split(" --").next().unwrap_or(spec).trim();
-        if !spec.chars().next().is_some_and(|c| c.is_ascii_alphanumeric()) {
+        if !spec
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        {
             return None;
         }
         let lower = spec.to_ascii_lowercase();
@@ -902,7 +928,9 @@ fn split_option(option: &str) -> (&str, &str) {
         let Some(c) = option.chars().next() else {
             return ("", "");
         };
-        let value = option[c.len_utf8()..].trim_start_matches(['=', ' ', '\t']).trim();
+        let value = option[c.len_utf8()..]
+            .trim_start_matches(['=', ' ', '\t'])
+            .trim();
         (&option[..c.len_utf8()], value)
     }
 }
@@ -910,9 +938,19 @@ fn split_option(option: &str) -> (&str, &str) {
 /// A dependency specification that points into the file system.
 fn local_spec(spec: &str) -> bool {
     let s = spec.trim();
-    ["file:", "link:", "workspace:", "portal:", "./", "../", "/", "~/", ".."]
-        .iter()
-        .any(|p| s.starts_with(p))
+    [
+        "file:",
+        "link:",
+        "workspace:",
+        "portal:",
+        "./",
+        "../",
+        "/",
+        "~/",
+        "..",
+    ]
+    .iter()
+    .any(|p| s.starts_with(p))
         || s == "."
 }
 
@@ -945,7 +983,9 @@ fn package_json(text: &str, install: &Install<'_>) -> bool {
         "overrides",
         "resolutions",
     ];
-    !tables.iter().any(|t| root.get(*t).is_some_and(has_local_string))
+    !tables
+        .iter()
+        .any(|t| root.get(*t).is_some_and(has_local_string))
 }
 
 fn has_local_string(value: &serde_json::Value) -> bool {
@@ -967,8 +1007,8 @@ fn go_mod(text: &str) -> bool {
                 in_replace = false;
                 continue;
             }
-        } else if line.starts_with("replace") {
-            let rest = line["replace".len()..].trim_start();
+        } else if let Some(rest) = line.strip_prefix("replace") {
+            let rest = rest.trim_start();
             if rest.starts_with('(') {
                 in_replace = true;
                 continue;
@@ -1015,11 +1055,19 @@ fn cargo_toml(text: &str) -> bool {
     let lib = root.get("lib");
     let bins = root.get("bin").and_then(toml::Value::as_array);
     let declared = lib.is_some_and(with_path) || bins.is_some_and(|b| !b.is_empty());
-    if !declared || lib.is_some_and(|l| !with_path(l)) || bins.is_some_and(|b| !b.iter().all(with_path)) {
+    if !declared
+        || lib.is_some_and(|l| !with_path(l))
+        || bins.is_some_and(|b| !b.iter().all(with_path))
+    {
         return false;
     }
     root.iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "package" | "lib" | "bin" | "example" | "test" | "bench"))
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "package" | "lib" | "bin" | "example" | "test" | "bench"
+            )
+        })
         .all(|(_, v)| !has_key(v, &["path", "workspace"]))
         && root
             .get("package")
@@ -1030,8 +1078,18 @@ fn cargo_toml(text: &str) -> bool {
 /// A `Gemfile` that only lists gems: no paths, gemspecs or code that reads files.
 fn gemfile(text: &str) -> bool {
     const CODE: &[&str] = &[
-        "path", "gemspec", "eval_gemfile", "require", "load", "File", "Dir", "__dir__",
-        "__FILE__", "instance_eval", "`", "%x",
+        "path",
+        "gemspec",
+        "eval_gemfile",
+        "require",
+        "load",
+        "File",
+        "Dir",
+        "__dir__",
+        "__FILE__",
+        "instance_eval",
+        "`",
+        "%x",
     ];
     text.lines()
         .map(|l| l.split('#').next().unwrap_or(""))
@@ -1062,7 +1120,9 @@ fn composer_json(text: &str, install: &Install<'_>) -> bool {
         .and_then(|c| c.get("allow-plugins"))
         .is_some_and(|p| match p {
             serde_json::Value::Bool(b) => *b,
-            serde_json::Value::Object(o) => o.values().any(|v| v != &serde_json::Value::Bool(false)),
+            serde_json::Value::Object(o) => {
+                o.values().any(|v| v != &serde_json::Value::Bool(false))
+            }
             _ => true,
         });
     let _ = install;
@@ -1148,9 +1208,8 @@ mod tests {
         let settings = Settings {
             threshold: Applicability::Unsafe,
             select: Some(vec!["manifests-first".to_owned()]),
-            context: files.map(|f| {
-                Arc::new(Fake(f.iter().copied().collect())) as Arc<dyn BuildContext>
-            }),
+            context: files
+                .map(|f| Arc::new(Fake(f.iter().copied().collect())) as Arc<dyn BuildContext>),
             ..Settings::default()
         };
         crate::rewrite(src, &settings).unwrap()
@@ -1162,7 +1221,11 @@ mod tests {
         let without = rewrite(src, None);
         assert!(without.applied[0].message.contains("could not be read"));
         let with = rewrite(src, Some(&[("requirements.txt", "flask==3.0.0\n")]));
-        assert!(with.applied[0].message.contains("checked in the build context"));
+        assert!(
+            with.applied[0]
+                .message
+                .contains("checked in the build context")
+        );
         assert_eq!(with.output, without.output);
         let editable = rewrite(src, Some(&[("requirements.txt", "-e .\n")]));
         assert_eq!(editable.output, None);
@@ -1170,14 +1233,23 @@ mod tests {
 
     #[test]
     fn requirement_files() {
-        assert_eq!(requirements("flask==3\n# c\n-r base.txt\n"), Some(vec!["base.txt".into()]));
-        assert_eq!(requirements("--requirement=a/b.txt"), Some(vec!["a/b.txt".into()]));
+        assert_eq!(
+            requirements("flask==3\n# c\n-r base.txt\n"),
+            Some(vec!["base.txt".into()])
+        );
+        assert_eq!(
+            requirements("--requirement=a/b.txt"),
+            Some(vec!["a/b.txt".into()])
+        );
         assert_eq!(requirements("-e .\n"), None);
         assert_eq!(requirements("./pkg\n"), None);
         assert_eq!(requirements("pkg @ file:///x\n"), None);
         assert_eq!(requirements("dist/x-1.0-py3-none-any.whl\n"), None);
         assert_eq!(requirements("-f ./wheels\n"), None);
-        assert!(requirements("-i https://pypi.org/simple\nrequests[socks]>=2 ; python_version>'3'\n").is_some());
+        assert!(
+            requirements("-i https://pypi.org/simple\nrequests[socks]>=2 ; python_version>'3'\n")
+                .is_some()
+        );
         assert!(requirements("git+https://github.com/a/b.git#egg=b\n").is_some());
     }
 
@@ -1186,9 +1258,15 @@ mod tests {
         assert!(go_mod("module x\n\nrequire a v1\nreplace a => b v2\n"));
         assert!(!go_mod("module x\nreplace (\n  a => ./a\n)\n"));
         assert!(!cargo_toml("[package]\nname='x'\n"));
-        assert!(cargo_toml("[package]\nname='x'\n[[bin]]\nname='x'\npath='src/main.rs'\n[dependencies]\nserde='1'\n"));
-        assert!(!cargo_toml("[package]\nname='x'\n[[bin]]\nname='x'\npath='m.rs'\n[dependencies]\ny={path='../y'}\n"));
-        assert!(gemfile("source 'https://rubygems.org'\ngem 'rails', '~> 7'\n"));
+        assert!(cargo_toml(
+            "[package]\nname='x'\n[[bin]]\nname='x'\npath='src/main.rs'\n[dependencies]\nserde='1'\n"
+        ));
+        assert!(!cargo_toml(
+            "[package]\nname='x'\n[[bin]]\nname='x'\npath='m.rs'\n[dependencies]\ny={path='../y'}\n"
+        ));
+        assert!(gemfile(
+            "source 'https://rubygems.org'\ngem 'rails', '~> 7'\n"
+        ));
         assert!(!gemfile("gemspec\n"));
         assert!(!gemfile("gem 'x', path: 'vendor/x'\n"));
         assert!(pyproject("[tool.poetry.dependencies]\npython='^3.11'\n"));
