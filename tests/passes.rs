@@ -114,7 +114,7 @@ const MOVING: [&str; 1] = ["manifests-first"];
 
 /// For a moving pass: every instruction of the input keeps its text; the RUNs are the same
 /// multiset; the other instructions keep their order, and what is new is only COPYs of
-/// plain files carrying flags of the COPY they precede.
+/// plain files carrying flags of the COPY they precede, and copies of later WORKDIRs.
 fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
     let out = syntax::parse(output).unwrap();
     let texts = |f: &syntax::Dockerfile, run: bool| -> Vec<String> {
@@ -137,6 +137,10 @@ fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str
         let text = out.slice(ins.range);
         if expected.peek().is_some_and(|e| *e == text) {
             expected.next();
+            continue;
+        }
+        // a WORKDIR repeated before the one it copies
+        if ins.kind == syntax::Keyword::Workdir && expected.clone().any(|e| e == text) {
             continue;
         }
         // an inserted COPY: no --from, plain file sources, followed (later) by a COPY

@@ -67,11 +67,14 @@ super::declare_pass! {
     /// install options, package operands that may be paths, RUNs that change directory or
     /// environment, exec form, heredocs, a non-POSIX `SHELL`, anything between the `COPY`
     /// and the install that may matter (another `COPY`/`ADD`, `ENV`, `ARG`, `USER`,
-    /// `VOLUME`, a `WORKDIR` to another directory, a RUN that is not itself a registry-only
-    /// install), a manifest path that is not literal or not under the `COPY` destination,
+    /// `VOLUME`, a RUN that is not itself a registry-only install, a `WORKDIR` to another
+    /// directory between two moved RUNs), a manifest path that is not literal or not under the `COPY` destination,
     /// or a RUN on the file's last line without a line break. Installs of packages from the
     /// index alone (`pip install --upgrade pip`) between the `COPY` and the manifest install
-    /// move with it, in order; later RUNs that need the sources (`npm run build`) stay.
+    /// move with it, in order; later RUNs that need the sources (`npm run build`) stay. A
+    /// `WORKDIR` between the `COPY` and the install (`COPY . /app`, `WORKDIR /app`) is
+    /// repeated, as written, after the manifest `COPY` and before the moved RUNs, so they run
+    /// in the same directory and the directory is first created by a `COPY` as before.
     pub(crate) static MANIFESTS_FIRST = {
         name: "manifests-first",
         fix: FixAvailability::Sometimes,
@@ -251,8 +254,7 @@ impl<'a, 'b> Env<'a, 'b> {
 
     fn fix_at(&self, at: usize) -> Option<Fix> {
         let copy = self.source_copy(at)?;
-        let cwd = self.cwds[at].clone()?;
-        let block = self.block(at, &cwd)?;
+        let (block, workdirs, cwd) = self.block(at, self.cwds[at].clone()?)?;
         let mut plan = Plan::default();
         let mut names = Vec::new();
         for run in &block {
@@ -272,7 +274,7 @@ impl<'a, 'b> Env<'a, 'b> {
         if plan.groups.is_empty() {
             return None;
         }
-        self.edits(&copy, &block, &plan).map(|edits| {
+        self.edits(&copy, &block, &workdirs, &plan).map(|edits| {
             let checked = if self.context().is_some() {
                 "checked in the build context: the install reads only these files (build-time \
                  behaviour may still differ)"
@@ -339,10 +341,17 @@ impl<'a, 'b> Env<'a, 'b> {
 
     /// The RUNs to move: after the COPY at `at`, in its stage, every RUN up to the last one
     /// that installs from manifests, when all of them are movable and nothing between
-    /// matters to them.
-    fn block(&self, at: usize, cwd: &Dir) -> Option<Vec<&'a Run<'b>>> {
+    /// matters to them; with the WORKDIRs before the first of them that change the
+    /// directory (they are repeated before the moved RUNs) and the directory the RUNs run in.
+    #[expect(clippy::type_complexity, reason = "three results of one walk")]
+    fn block(
+        &self,
+        at: usize,
+        mut cwd: Dir,
+    ) -> Option<(Vec<&'a Run<'b>>, Vec<&'b Instruction>, Dir)> {
         let runs = self.ctx.runs();
         let mut block = Vec::new();
+        let mut workdirs = Vec::new();
         let mut last_install = None;
         for (index, ins) in self.instructions.iter().enumerate().skip(at + 1) {
             match ins.kind {
@@ -358,7 +367,19 @@ impl<'a, 'b> Env<'a, 'b> {
                         last_install = Some(block.len());
                     }
                 }
-                Keyword::Workdir if self.cwds[index].as_ref() == Some(cwd) => {}
+                Keyword::Workdir => {
+                    let Some(dir) = self.cwds[index].clone() else {
+                        break;
+                    };
+                    if dir != cwd {
+                        // a WORKDIR between two moved RUNs would have to be split; stop there
+                        if !block.is_empty() {
+                            break;
+                        }
+                        workdirs.push(*ins);
+                        cwd = dir;
+                    }
+                }
                 Keyword::Label
                 | Keyword::Expose
                 | Keyword::Maintainer
@@ -371,7 +392,7 @@ impl<'a, 'b> Env<'a, 'b> {
             }
         }
         block.truncate(last_install?);
-        Some(block)
+        Some((block, workdirs, cwd))
     }
 
     /// How each command of `run` uses files; `None` when the RUN cannot move.
@@ -622,7 +643,13 @@ impl<'a, 'b> Env<'a, 'b> {
     /// The edits: the manifest COPYs and the moved RUNs (with the comment lines right above
     /// each) inserted before the source COPY (and the comment lines right above it); each
     /// moved RUN deleted, with one blank line when it stood between two.
-    fn edits(&self, copy: &SourceCopy<'_>, block: &[&Run<'_>], plan: &Plan) -> Option<Vec<Edit>> {
+    fn edits(
+        &self,
+        copy: &SourceCopy<'_>,
+        block: &[&Run<'_>],
+        workdirs: &[&Instruction],
+        plan: &Plan,
+    ) -> Option<Vec<Edit>> {
         let file = self.ctx.file;
         let items = &file.items;
         let item_of = |ins: &Instruction| {
@@ -667,6 +694,11 @@ impl<'a, 'b> Env<'a, 'b> {
             inserted.push(' ');
             inserted.push_str(&dest);
             inserted.push_str(newline);
+        }
+        // the WORKDIRs the RUNs ran under, repeated after the manifests have created the
+        // directories as the source COPY would have
+        for workdir in workdirs {
+            inserted.push_str(file.slice(workdir.range));
         }
         // the items each moved RUN takes along (its comment lines and itself), merged where
         // they touch
