@@ -343,7 +343,6 @@ impl<'a, 'b> Env<'a, 'b> {
     /// that installs from manifests, when all of them are movable and nothing between
     /// matters to them; with the WORKDIRs before the first of them that change the
     /// directory (they are repeated before the moved RUNs) and the directory the RUNs run in.
-    #[expect(clippy::type_complexity, reason = "three results of one walk")]
     fn block(
         &self,
         at: usize,
