@@ -59,10 +59,17 @@ super::declare_pass! {
     /// targets or with path dependencies or a workspace; a `Gemfile` that names paths, a
     /// gemspec or other code; path repositories or plugins in `composer.json`; path sources
     /// in `pyproject.toml`/`Pipfile`; a manifest that `.dockerignore` excludes (or a pattern
-    /// it cannot read); and a `node_modules`/`vendor`/`.venv` in the context that the install
-    /// would write into. The message says whether the context was checked. Without a
-    /// context the fix copies the named files (or the data's fallback, `package*.json`) and
-    /// says nothing was checked; Cargo needs the context. There is no fix for `COPY --from`
+    /// it cannot read); a `node_modules`/`vendor`/`.venv` in the context that the install
+    /// would write into; and, when the install runs in a subdirectory of the copied tree, a
+    /// parent there that a manager finding its project by walking up would read (a
+    /// `package.json` with workspaces, `go.work`, a `Cargo.toml`). The message says whether
+    /// the context was checked. Without a context the fix copies the named files (or the
+    /// data's fallback: `package*.json`, `go.mod go.sum*`, with a wildcard for lockfiles that
+    /// may be absent) and says nothing was checked; Cargo needs the context, and so does an
+    /// install in a subdirectory of the copied tree. In every case there is no fix when an
+    /// `ENV`/`ARG` before the `COPY` holds a relative path or a path under its destination,
+    /// when a command's `VAR=value` prefix holds a path, or when the RUN removes anything
+    /// but the managers' cache directories. There is no fix for `COPY --from`
     /// or other flags than `--chown`/`--chmod`/`--link`, `pip install .`/`-e .`, unknown
     /// install options, package operands that may be paths, RUNs that change directory or
     /// environment, exec form, heredocs, a non-POSIX `SHELL`, anything between the `COPY`
@@ -254,6 +261,9 @@ impl<'a, 'b> Env<'a, 'b> {
 
     fn fix_at(&self, at: usize) -> Option<Fix> {
         let copy = self.source_copy(at)?;
+        if self.env_may_point_into(at, &copy) {
+            return None;
+        }
         let (block, workdirs, cwd) = self.block(at, self.cwds[at].clone()?)?;
         let mut plan = Plan::default();
         let mut names = Vec::new();
@@ -289,6 +299,20 @@ impl<'a, 'b> Env<'a, 'b> {
             );
             Fix::new(MANIFESTS_FIRST.name, Applicability::Unsafe, message, edits).ok()
         })?
+    }
+
+    /// Whether an `ENV` or `ARG` before the COPY at `at` may name a file the COPY brings
+    /// (`ENV PIP_CONSTRAINT=/app/constraints.txt`, a relative path): the install might read it.
+    fn env_may_point_into(&self, at: usize, copy: &SourceCopy<'_>) -> bool {
+        let dest = format!("/{}", copy.dest.parts.join("/"));
+        self.instructions[..at]
+            .iter()
+            .filter(|i| matches!(i.kind, Keyword::Env | Keyword::Arg))
+            .flat_map(|i| i.value.iter())
+            .any(|v| {
+                v.contains("./")
+                    || (copy.dest.absolute && (dest == "/" && v.contains('/') || v.contains(&dest)))
+            })
     }
 
     /// The instruction at `at` when it copies a whole context directory.
@@ -429,6 +453,16 @@ impl<'a, 'b> Env<'a, 'b> {
             if !quiet {
                 return None;
             }
+            // `NODE_OPTIONS=--require ./x.js npm ci` reads a file: only plain values
+            let plain_env = command.assignments.iter().all(|a| {
+                a.value.as_deref().is_some_and(|v| {
+                    let value = v.split_once('=').map_or("", |(_, value)| value);
+                    !value.contains('/') && !value.starts_with('.')
+                })
+            });
+            if !plain_env {
+                return None;
+            }
             uses.push(classify(command)?);
         }
         (!uses.is_empty()).then_some(uses)
@@ -509,7 +543,8 @@ impl<'a, 'b> Env<'a, 'b> {
         self.check_packages(copy, cwd, &install.packages)?;
         let escape = self.ctx.file.escape;
         let Some(context) = self.context() else {
-            if data.requires_context {
+            let below_dest = cwd.below(&copy.dest).is_none_or(|b| !b.is_empty());
+            if data.requires_context || (!data.files.is_empty() && below_dest) {
                 return None;
             }
             let names: Vec<&str> = if install.named.is_empty() {
@@ -551,6 +586,41 @@ impl<'a, 'b> Env<'a, 'b> {
         };
         for name in data.needs_more.iter().chain(&data.writes) {
             (self.entry(&in_cwd(name))? == ContextEntry::Missing).then_some(())?;
+        }
+        // managers that find their project by walking up (workspaces, go.work, Cargo
+        // workspaces) could read a parent directory the source COPY fills
+        if !data.files.is_empty() {
+            for depth in 0..cwd_below.len() {
+                let mut parent = copy.source.clone();
+                for part in &cwd_below[..depth] {
+                    if !parent.is_empty() {
+                        parent.push('/');
+                    }
+                    parent.push_str(part);
+                }
+                let at = |name: &str| {
+                    if parent.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{parent}/{name}")
+                    }
+                };
+                for name in data.files.iter().chain(&data.needs_more) {
+                    match self.entry(&at(name))? {
+                        ContextEntry::Missing => {}
+                        ContextEntry::File { .. }
+                            if data.format == ManifestFormat::PackageJson
+                                && data.files.contains(name) =>
+                        {
+                            // a package.json is a workspace root only when it says so
+                            let text = String::from_utf8(context.read(&at(name))?).ok()?;
+                            let root: serde_json::Value = serde_json::from_str(&text).ok()?;
+                            root.get("workspaces").is_none().then_some(())?;
+                        }
+                        _ => return None,
+                    }
+                }
+            }
         }
         let mut files: Vec<(Vec<String>, String)> = Vec::new();
         if install.named.is_empty() {
@@ -754,9 +824,18 @@ fn destination(dest_text: &str, dir: &[String]) -> String {
 
 /// How `command` uses files, when it is a command the pass understands.
 fn classify(command: &Command) -> Option<Use<'_>> {
+    // `rm -rf /root/.cache/pip`: every operand inside a cache directory of such a manager
     let harmless_rm = command.is("rm")
-        && managers::all().any(|m| {
-            m.manifests.is_some() && m.state_dirs().any(|d| super::runs::removes_dir(command, d))
+        && !command.args_no_flags().is_empty()
+        && command.args_no_flags().iter().all(|w| {
+            w.value.as_deref().is_some_and(|v| {
+                let path = v.trim_end_matches('*').trim_end_matches('/');
+                path.starts_with('/')
+                    && !path.contains(['*', '?', '['])
+                    && managers::all().any(|m| {
+                        m.manifests.is_some() && m.state_dirs().any(|d| managers::covers(d, path))
+                    })
+            })
         });
     if harmless_rm {
         return Some(Use::Harmless);
