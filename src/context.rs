@@ -16,11 +16,22 @@ pub enum ContextEntry {
 /// How many leading bytes of a file a context reports: enough for a tar header.
 pub const HEAD_BYTES: usize = 512;
 
+/// The largest file [`BuildContext::read`] returns whole: dependency manifests are small.
+pub const READ_LIMIT: usize = 1024 * 1024;
+
 /// Read access to a build context, implemented by the CLI over the filesystem.
 pub trait BuildContext: Send + Sync {
     /// Looks up `path`, relative to the context root, already cleaned (no leading `/` or
     /// `./`, no `..`). Symlinks are followed inside the context.
     fn probe(&self, path: &str) -> ContextEntry;
+
+    /// The whole content of the regular file at `path` (cleaned as for [`Self::probe`]),
+    /// when it is at most [`READ_LIMIT`] bytes and can be read; `None` otherwise. The
+    /// default reads nothing, so passes that need contents hold back.
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        let _ = path;
+        None
+    }
 
     /// The entries of the directory `dir` (relative to the context root, cleaned as for
     /// [`Self::probe`]; `""` is the root): each name with what it is, symlinks not followed.

@@ -21,6 +21,9 @@ const SOURCES: &[(&str, &str)] = &[
     ("npm", include_str!("../transforms/npm.toml")),
     ("gem", include_str!("../transforms/gem.toml")),
     ("composer", include_str!("../transforms/composer.toml")),
+    ("go", include_str!("../transforms/go.toml")),
+    ("cargo", include_str!("../transforms/cargo.toml")),
+    ("python", include_str!("../transforms/python.toml")),
 ];
 
 /// One `transforms/*.toml` file.
@@ -56,6 +59,8 @@ pub(crate) struct Manager {
     pub(crate) cache: Option<Cache>,
     pub(crate) no_cache: Option<NoCache>,
     pub(crate) cache_mount: Option<CacheMount>,
+    #[serde(default)]
+    pub(crate) manifests: Option<Manifests>,
 }
 
 /// How to keep the download cache in a BuildKit cache mount (only where the recipe was
@@ -74,6 +79,74 @@ pub(crate) struct CacheMount {
     pub(crate) before: Option<String>,
     #[serde(default)]
     pub(crate) after: Option<String>,
+}
+
+/// `[manager.manifests]`: how an install reads only dependency manifests (manifests-first).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Manifests {
+    /// Subcommands (words after the options, space-separated) that install from manifests.
+    pub(crate) commands: Vec<String>,
+    /// Options whose value names a manifest (`pip install -r FILE`).
+    #[serde(default)]
+    pub(crate) file_options: Vec<String>,
+    /// Manifests read from the working directory when no option names one; all must exist.
+    #[serde(default)]
+    pub(crate) files: Vec<String>,
+    /// Read from the working directory when present.
+    #[serde(default)]
+    pub(crate) optional: Vec<String>,
+    /// Lockfiles: `locked` subcommands and `locked_flags` fail without one of them.
+    #[serde(default)]
+    pub(crate) lockfiles: Vec<String>,
+    #[serde(default)]
+    pub(crate) locked: Vec<String>,
+    #[serde(default)]
+    pub(crate) locked_flags: Vec<String>,
+    /// Lifecycle scripts of the root package that an install runs, and flags that stop them.
+    #[serde(default)]
+    pub(crate) scripts: Vec<String>,
+    #[serde(default)]
+    pub(crate) script_flags: Vec<String>,
+    /// Flags the command must carry for it to read only the manifests.
+    #[serde(default)]
+    pub(crate) required_flags: Vec<String>,
+    /// Flags the command may carry; any other flag means no fix.
+    pub(crate) flags: Vec<String>,
+    /// Of `flags`, those that take the next word as their value when written apart.
+    #[serde(default)]
+    pub(crate) value_flags: Vec<String>,
+    /// Whether package names may be given as operands (fetched from the index).
+    #[serde(default)]
+    pub(crate) packages: bool,
+    /// What the install writes into the working directory.
+    #[serde(default)]
+    pub(crate) writes: Vec<String>,
+    /// Paths that, present in the working directory, mean the install reads more.
+    #[serde(default)]
+    pub(crate) needs_more: Vec<String>,
+    /// How to read the manifest for local references.
+    pub(crate) format: ManifestFormat,
+    /// Whether nothing can be said without reading the manifest.
+    #[serde(default)]
+    pub(crate) requires_context: bool,
+    /// What to copy when the build context cannot be read.
+    #[serde(default)]
+    pub(crate) fallback: Vec<String>,
+}
+
+/// The manifest formats the manifests-first pass can read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ManifestFormat {
+    Requirements,
+    PackageJson,
+    GoMod,
+    Cargo,
+    Gemfile,
+    ComposerJson,
+    Pyproject,
+    Pipfile,
 }
 
 #[derive(Debug, Deserialize)]
@@ -377,7 +450,7 @@ mod tests {
         let names: Vec<&str> = all().map(|m| m.name.as_str()).collect();
         for want in [
             "apt-get", "apt", "apk", "dnf", "yum", "microdnf", "zypper", "pip", "uv-pip", "npm",
-            "yarn", "pnpm", "gem", "bundler", "composer",
+            "yarn", "pnpm", "gem", "bundler", "composer", "go", "cargo", "poetry", "uv", "pipenv",
         ] {
             assert!(names.contains(&want), "{want} missing");
         }
@@ -456,12 +529,11 @@ mod tests {
             assert_eq!(inv.sub_value(), sub, "{text}");
             assert_eq!(inv.action(), action, "{text}");
         }
-        for text in [
-            "pipenv install",
-            "python -m venv x",
-            "python3 app.py",
-            "apt-cache policy",
-        ] {
+        assert_ne!(
+            invocation(&first("pipenv install")).map(|i| i.manager.name.as_str()),
+            Some("pip")
+        );
+        for text in ["python -m venv x", "python3 app.py", "apt-cache policy"] {
             assert!(invocation(&first(text)).is_none(), "{text}");
         }
     }

@@ -52,6 +52,11 @@ impl BuildContext for DirContext {
             })
             .collect()
     }
+
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(self.0.join(path)).ok()?;
+        (bytes.len() <= dfrewrite::context::READ_LIMIT).then_some(bytes)
+    }
 }
 
 /// A build context held in memory: a fixture's `NAME.tree` listing (one path a line, `/` at
@@ -248,6 +253,73 @@ fn check_files(name: &str, pass: &str, input: &str, s: &Settings, files: &[NewFi
     report
 }
 
+/// Passes that move RUNs (with the comment lines above them) and insert COPYs of single
+/// files; they may drop a blank line left behind.
+const MOVING: [&str; 1] = ["manifests-first"];
+
+/// For a moving pass: every instruction of the input keeps its text; the RUNs are the same
+/// multiset; the other instructions keep their order, and what is new is only COPYs of
+/// plain files carrying flags of the COPY they precede, and copies of later WORKDIRs.
+fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
+    let out = syntax::parse(output).unwrap();
+    let texts = |f: &syntax::Dockerfile, run: bool| -> Vec<String> {
+        f.instructions()
+            .filter(|i| (i.kind == syntax::Keyword::Run) == run)
+            .map(|i| f.slice(i.range).to_owned())
+            .collect()
+    };
+    let (mut runs_in, mut runs_out) = (texts(source, true), texts(&out, true));
+    runs_in.sort_unstable();
+    runs_out.sort_unstable();
+    assert_eq!(runs_in, runs_out, "{name}: RUN instructions changed");
+    let others_in = texts(source, false);
+    let out_others: Vec<&syntax::Instruction> = out
+        .instructions()
+        .filter(|i| i.kind != syntax::Keyword::Run)
+        .collect();
+    let mut expected = others_in.iter().peekable();
+    for (at, ins) in out_others.iter().enumerate() {
+        let text = out.slice(ins.range);
+        if expected.peek().is_some_and(|e| *e == text) {
+            expected.next();
+            continue;
+        }
+        // a WORKDIR repeated before the one it copies
+        if ins.kind == syntax::Keyword::Workdir && expected.clone().any(|e| e == text) {
+            continue;
+        }
+        // an inserted COPY: no --from, plain file sources, followed (later) by a COPY
+        // or ADD with the same flags
+        assert_eq!(
+            ins.kind,
+            syntax::Keyword::Copy,
+            "{name}: unexpected {text:?}"
+        );
+        assert!(
+            ins.flags.iter().all(|f| !f.text.starts_with("--from")),
+            "{name}: inserted COPY --from"
+        );
+        let flags: Vec<&str> = ins.flags.iter().map(|f| f.text.as_str()).collect();
+        let source_copy = out_others[at + 1..].iter().find(|i| {
+            matches!(i.kind, syntax::Keyword::Copy | syntax::Keyword::Add)
+                && i.flags.iter().map(|f| f.text.as_str()).collect::<Vec<_>>() == flags
+                && others_in.iter().any(|o| o == out.slice(i.range))
+        });
+        assert!(
+            source_copy.is_some(),
+            "{name}: inserted {text:?} precedes no source COPY"
+        );
+        assert!(
+            ins.words.len() >= 2 && ins.words.last().unwrap().text.ends_with('/'),
+            "{name}: inserted COPY needs a directory destination: {text:?}"
+        );
+    }
+    assert!(
+        expected.next().is_none(),
+        "{name}: an instruction other than RUN changed or moved"
+    );
+}
+
 /// The harness invariants for one run; returns the unified diff (empty when unchanged), the
 /// output, if any, and the new files' report.
 fn check_run(name: &str, pass: &str, input: &str, s: &Settings) -> (String, Option<String>) {
@@ -284,28 +356,41 @@ fn check_run(name: &str, pass: &str, input: &str, s: &Settings) -> (String, Opti
         output.contains("\r\n"),
         "{name}: line endings"
     );
-    let blank = !MERGING.contains(&pass);
+    let blank = !MERGING.contains(&pass) && !MOVING.contains(&pass);
     let kept = trivia_lines(&output, blank);
-    let mut it = kept.iter();
-    for line in trivia_lines(input, blank) {
-        assert!(
-            it.any(|l| *l == line),
-            "{name}: lost comment or blank line {line:?}"
-        );
-    }
-    // the passes rewrite only RUN and ADD instructions: every other instruction keeps its
-    // bytes exactly, in order
-    let source = syntax::parse(input).unwrap();
-    let mut rest = output.as_str();
-    for ins in source.instructions() {
-        if matches!(ins.kind, syntax::Keyword::Run | syntax::Keyword::Add) {
-            continue;
+    if MOVING.contains(&pass) {
+        // comment lines move with the RUN they describe: the same lines, maybe reordered
+        let mut before = trivia_lines(input, false);
+        let mut after = kept.clone();
+        before.sort_unstable();
+        after.sort_unstable();
+        assert_eq!(before, after, "{name}: comment lines changed");
+    } else {
+        let mut it = kept.iter();
+        for line in trivia_lines(input, blank) {
+            assert!(
+                it.any(|l| *l == line),
+                "{name}: lost comment or blank line {line:?}"
+            );
         }
-        let text = source.slice(ins.range);
-        let at = rest
-            .find(text)
-            .unwrap_or_else(|| panic!("{name}: instruction changed or moved: {text:?}"));
-        rest = &rest[at + text.len()..];
+    }
+    let source = syntax::parse(input).unwrap();
+    if MOVING.contains(&pass) {
+        moved_instructions_kept(name, &source, &output);
+    } else {
+        // the passes rewrite only RUN and ADD instructions: every other instruction keeps its
+        // bytes exactly, in order
+        let mut rest = output.as_str();
+        for ins in source.instructions() {
+            if matches!(ins.kind, syntax::Keyword::Run | syntax::Keyword::Add) {
+                continue;
+            }
+            let text = source.slice(ins.range);
+            let at = rest
+                .find(text)
+                .unwrap_or_else(|| panic!("{name}: instruction changed or moved: {text:?}"));
+            rest = &rest[at + text.len()..];
+        }
     }
     // 4. every applied fix is the pass's own
     assert!(
@@ -343,9 +428,16 @@ fn fixtures() {
         for path in files {
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
             let input = std::fs::read_to_string(&path).unwrap();
+            // a first-line header runs the fixture without the build context
+            let no_context = input.starts_with("# fixture: no-context");
             let mut report = String::new();
             for threshold in [Applicability::Safe, Applicability::Unsafe] {
-                let s = settings(pass.name, threshold, fixture_context(&dir, &name));
+                let context = if no_context {
+                    None
+                } else {
+                    fixture_context(&dir, &name)
+                };
+                let s = settings(pass.name, threshold, context);
                 let (diff, output) = check_run(&name, pass.name, &input, &s);
                 outputs.extend(output.map(|o| (format!("{}-{name}", pass.name), o)));
                 if name.ends_with("_noop") {

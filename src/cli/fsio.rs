@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Component, Path, PathBuf};
 
-use dfrewrite::context::HEAD_BYTES;
+use dfrewrite::context::{HEAD_BYTES, READ_LIMIT};
 use dfrewrite::{BuildContext, ContextEntry, EntryKind, MAX_INPUT_BYTES};
 
 /// Why one input could not be processed.
@@ -162,28 +162,53 @@ impl FsContext {
     }
 }
 
-impl BuildContext for FsContext {
-    fn probe(&self, path: &str) -> ContextEntry {
+impl FsContext {
+    /// `path` resolved inside the root; `Err` with the entry to report otherwise.
+    fn resolve(&self, path: &str) -> Result<PathBuf, ContextEntry> {
         let rel = Path::new(path);
         // The library cleans paths already; refuse anything else rather than trust it.
         if !rel
             .components()
             .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
         {
-            return ContextEntry::Missing;
+            return Err(ContextEntry::Missing);
         }
         let resolved = match fs::canonicalize(self.root.join(rel)) {
             Ok(resolved) => resolved,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
-                return ContextEntry::Unreadable;
+                return Err(ContextEntry::Unreadable);
             }
             // Absent, or a dangling symlink.
-            Err(_) => return ContextEntry::Missing,
+            Err(_) => return Err(ContextEntry::Missing),
         };
         // A symlink leading out of the context is as good as absent: BuildKit cannot see it.
         if !resolved.starts_with(&self.root) {
-            return ContextEntry::Missing;
+            return Err(ContextEntry::Missing);
         }
+        Ok(resolved)
+    }
+}
+
+impl BuildContext for FsContext {
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        let resolved = self.resolve(path).ok()?;
+        let meta = fs::metadata(&resolved).ok()?;
+        // Never open FIFOs or devices; skip what is too large to be a manifest.
+        if !meta.is_file() || meta.len() > READ_LIMIT as u64 {
+            return None;
+        }
+        let mut bytes = Vec::new();
+        File::open(&resolved)
+            .and_then(|f| f.take(READ_LIMIT as u64 + 1).read_to_end(&mut bytes))
+            .ok()?;
+        (bytes.len() <= READ_LIMIT).then_some(bytes)
+    }
+
+    fn probe(&self, path: &str) -> ContextEntry {
+        let resolved = match self.resolve(path) {
+            Ok(resolved) => resolved,
+            Err(entry) => return entry,
+        };
         let Ok(meta) = fs::metadata(&resolved) else {
             return ContextEntry::Unreadable;
         };
@@ -253,6 +278,9 @@ mod tests {
             panic!("app.py is a file");
         };
         assert_eq!(head.len(), HEAD_BYTES);
+        assert_eq!(ctx.read("app.py").map(|b| b.len()), Some(2000));
+        assert_eq!(ctx.read("sub"), None);
+        assert_eq!(ctx.read("../secret"), None);
 
         #[cfg(unix)]
         {
@@ -261,6 +289,7 @@ mod tests {
             std::os::unix::fs::symlink("app.py", root.join("inside")).unwrap();
             std::os::unix::fs::symlink("gone", root.join("dangling")).unwrap();
             assert_eq!(ctx.probe("escape"), ContextEntry::Missing);
+            assert_eq!(ctx.read("escape"), None);
             assert_eq!(ctx.probe("sub/up/secret"), ContextEntry::Missing);
             assert!(matches!(ctx.probe("inside"), ContextEntry::File { .. }));
             assert_eq!(ctx.probe("dangling"), ContextEntry::Missing);

@@ -5,6 +5,8 @@ mod add_to_copy;
 mod apt_update_with_install;
 mod cache_mounts;
 mod dockerignore;
+mod ignore_rules;
+mod manifests_first;
 mod merge_run_chains;
 mod no_cache_flags;
 mod no_install_recommends;

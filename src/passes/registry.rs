@@ -4,6 +4,7 @@ use super::PassInfo;
 
 pub(super) static PASSES: &[&PassInfo] = &[
     &super::add_to_copy::ADD_TO_COPY,
+    &super::manifests_first::MANIFESTS_FIRST,
     // structure first: merges decide which RUN a cleanup or flag lands in
     &super::apt_update_with_install::APT_UPDATE_WITH_INSTALL,
     &super::merge_run_chains::MERGE_RUN_CHAINS,
