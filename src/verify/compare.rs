@@ -246,11 +246,10 @@ pub(crate) fn compare(
         .filter(|(path, _)| !before.contains_key(*path))
         .map(|(_, entry)| {
             // a cache mount's parent directory (`/root/.cache` for pip's) is left behind by
-            // the engine that creates the mount point
-            let holder = (entry.kind == FileKind::Dir)
-                .then(|| expectations.removal_reason(entry))
-                .flatten();
-            path_diff(entry, holder.or_else(|| expectations.package_reason()))
+            // the engine that creates the mount point, and what lies in a cache directory
+            // (npm's timestamped logs under /root/.npm/_logs) differs between any two builds
+            let cache = expectations.removal_reason(entry);
+            path_diff(entry, cache.or_else(|| expectations.package_reason()))
         })
         .collect();
     let changed = before
@@ -499,6 +498,10 @@ mod tests {
             .map(|d| d.path.as_str())
             .collect();
         assert_eq!(unexpected, ["/root/.cache/x"]);
+        // inside a cache directory: npm's timestamped log of the rewrite's build
+        rewr.files.push(file("/root/.npm/_logs/2026-11-28T10_00_00_000Z-debug-0.log", 9));
+        let cmp = compare(&orig, &rewr, &Expectations::for_fixes(&[]));
+        assert_eq!(cmp.unexpected(), 1);
     }
 
     #[test]
