@@ -37,7 +37,10 @@ super::declare_pass! {
     /// function definitions, bare assignments, `exit`, background jobs, or a command name
     /// that is not literal), the first body ends in a plain command list, and the second is
     /// one `&&` list. Otherwise there is no fix. A refresh followed by an install is left to
-    /// `apt-update-with-install`.
+    /// `apt-update-with-install`. "Only the same package manager" means package management
+    /// (install, refresh, upgrade, remove, clean): `go mod download` then `go build`, or `npm
+    /// ci` then `npm run build`, stay two layers, so the download stays cached when only the
+    /// sources change.
     pub(crate) static MERGE_RUN_CHAINS = {
         name: "merge-run-chains",
         fix: FixAvailability::Sometimes,
@@ -122,10 +125,13 @@ fn reason(a: &Run<'_>, b: &Run<'_>) -> Option<String> {
             }
         }
     }
+    // package management only: `go build` or `npm run build` read the sources, and a RUN
+    // that only downloads dependencies is worth its own cached layer before them
     let only = |script: &crate::shell::Script, m: &Manager| {
         script.commands.iter().all(|c| {
-            crate::managers::invocation(c).is_some_and(|i| std::ptr::eq(i.manager, m))
-                || m.state_dirs().any(|d| runs::removes_dir(c, d))
+            crate::managers::invocation(c).is_some_and(|i| {
+                std::ptr::eq(i.manager, m) && i.action().is_some_and(|a| a != Action::Other)
+            }) || m.state_dirs().any(|d| runs::removes_dir(c, d))
         })
     };
     let first = a.invocations().first().map(|i| i.manager)?;

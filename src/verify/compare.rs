@@ -499,7 +499,10 @@ mod tests {
             .collect();
         assert_eq!(unexpected, ["/root/.cache/x"]);
         // inside a cache directory: npm's timestamped log of the rewrite's build
-        rewr.files.push(file("/root/.npm/_logs/2026-11-28T10_00_00_000Z-debug-0.log", 9));
+        rewr.files.push(file(
+            "/root/.npm/_logs/2026-11-28T10_00_00_000Z-debug-0.log",
+            9,
+        ));
         let cmp = compare(&orig, &rewr, &Expectations::for_fixes(&[]));
         assert_eq!(cmp.unexpected(), 1);
     }
