@@ -18,6 +18,13 @@ pub use engine::{AppliedFix, NewFile, Outcome, rewrite};
 pub use passes::{FixAvailability, PassInfo, pass_by_name, passes};
 pub use text::Applicability;
 
+/// Directories that the passes may leave out of an image (package indexes, download caches,
+/// cache-mount targets), from the package-manager data: an image check treats their absence
+/// in a rewrite as intended.
+pub fn removable_cache_dirs() -> Vec<&'static str> {
+    managers::removable_dirs()
+}
+
 use std::sync::Arc;
 
 /// Inputs larger than this are refused (a Dockerfile that large is not a Dockerfile).

@@ -245,6 +245,27 @@ pub(crate) fn all() -> impl Iterator<Item = &'static Manager> {
     FAMILIES.iter().flat_map(|f| f.managers.iter())
 }
 
+/// The directories the passes may leave out of an image: package indexes (removed by
+/// same-layer-cleanup), caches a no-cache flag keeps empty, and cache-mount targets.
+pub(crate) fn removable_dirs() -> Vec<&'static str> {
+    let mut dirs: Vec<&'static str> = Vec::new();
+    for m in all() {
+        let index = m.index.iter().flat_map(|i| i.dirs.iter());
+        let no_cache = m
+            .cache
+            .iter()
+            .filter(|_| m.no_cache.is_some())
+            .flat_map(|c| c.dirs.iter());
+        let mounted = m.cache_mount.iter().flat_map(|c| c.targets.iter());
+        for dir in index.chain(no_cache).chain(mounted) {
+            if !dirs.contains(&dir.as_str()) {
+                dirs.push(dir);
+            }
+        }
+    }
+    dirs
+}
+
 /// What a subcommand does, as far as the passes care.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Action {
@@ -559,6 +580,24 @@ mod tests {
         assert!(!inv("apk --update --no-cache add x").stores_index());
         assert!(inv("dnf install -y x").stores_index());
         assert!(!inv("dnf install -y x").needs_stored_index());
+    }
+
+    #[test]
+    fn removable_dirs_are_what_the_passes_remove() {
+        let dirs = removable_dirs();
+        for want in [
+            "/var/lib/apt/lists",
+            "/var/cache/apt",
+            "/var/cache/apk",
+            "/root/.cache/pip",
+            "/root/.npm",
+            "/root/.cache/go-build",
+            "/var/cache/dnf",
+        ] {
+            assert!(dirs.contains(&want), "{want}");
+        }
+        // downloaded modules are read by later RUNs: never expected to go
+        assert!(!dirs.contains(&"/go/pkg/mod"));
     }
 
     #[test]

@@ -7,7 +7,8 @@ use crate::text::{Applicability, Edit, Fix};
 super::declare_pass! {
     /// ## What it does
     /// Adds a BuildKit cache mount for the package manager's download cache to the RUNs that
-    /// install with pip, uv, npm, yarn or apt-get, and removes what would defeat it: the
+    /// install with pip, uv, npm, yarn or apt-get (and to `go build`/`go install`/`go test`,
+    /// for Go's build cache), and removes what would defeat it: the
     /// manager's no-cache flag (`--no-cache-dir`) or its cleanup of that same directory
     /// (`npm cache clean --force`, `rm -rf /var/lib/apt/lists/*`). For apt-get it mounts
     /// `/var/cache/apt` and `/var/lib/apt/lists` with `sharing=locked` and moves the official

@@ -11,22 +11,6 @@ use serde::Serialize;
 
 use super::model::{FileEntry, FileKind, ImageReport, RuntimeConfig, SmokeResult};
 
-/// Package-manager cache directories that the size passes exist to remove (design.md: a safe
-/// pass keeps the filesystem "apart from caches the pass exists to remove").
-// Until passes declare the directories they remove, verify keeps this one list; see
-// `Expectations::from_tables`.
-pub(crate) const CACHE_DIRS: &[&str] = &[
-    "/var/lib/apt/lists",
-    "/var/cache/apt",
-    "/var/cache/apk",
-    "/root/.cache/pip",
-    "/root/.npm",
-    "/var/cache/dnf",
-    "/var/cache/yum",
-    "/var/cache/zypp",
-    "/usr/local/share/.cache/yarn",
-];
-
 /// Passes known to change the runtime config, with the fields they may change. No pass on main
 /// does yet; `non-root-user` (planned) will add `("non-root-user", &["User"])`.
 pub(crate) const CONFIG_CHANGING_PASSES: &[(&str, &[&str])] = &[];
@@ -55,7 +39,11 @@ pub(crate) struct Expectations {
 impl Expectations {
     /// The expectations for a rewrite that applied `applied`, from verify's own tables.
     pub(crate) fn for_fixes(applied: &[AppliedFix]) -> Self {
-        let mut expectations = Self::from_tables(applied, CACHE_DIRS, CONFIG_CHANGING_PASSES);
+        let mut expectations = Self::from_tables(
+            applied,
+            &dfrewrite::removable_cache_dirs(),
+            CONFIG_CHANGING_PASSES,
+        );
         expectations.package_set_changed_by = PACKAGE_SET_CHANGING_PASSES
             .iter()
             .find(|pass| applied.iter().any(|fix| fix.pass == **pass))
@@ -569,12 +557,20 @@ mod tests {
         assert_eq!(cmp.unexpected(), 2);
 
         let table: &[(&str, &[&str])] = &[("non-root-user", &["User"])];
-        let applied = Expectations::from_tables(&[fix("non-root-user")], CACHE_DIRS, table);
+        let applied = Expectations::from_tables(
+            &[fix("non-root-user")],
+            &dfrewrite::removable_cache_dirs(),
+            table,
+        );
         let cmp = compare(&orig, &rewr, &applied);
         assert_eq!(cmp.config[1].explained_by.as_deref(), Some("non-root-user"));
         assert_eq!(cmp.unexpected(), 1);
         // The same table explains nothing when the pass did not apply.
-        let not_applied = Expectations::from_tables(&[fix("add-to-copy")], CACHE_DIRS, table);
+        let not_applied = Expectations::from_tables(
+            &[fix("add-to-copy")],
+            &dfrewrite::removable_cache_dirs(),
+            table,
+        );
         assert_eq!(compare(&orig, &rewr, &not_applied).unexpected(), 2);
     }
 
