@@ -7,9 +7,7 @@ use crate::context::{BuildContext, ContextEntry, EntryKind};
 use crate::syntax::{Args, Dockerfile, Instruction, Keyword};
 use crate::text::{Applicability, Fix};
 
-mod patterns;
-
-use patterns::{IgnoreFile, Pattern};
+use super::ignore_patterns::{IgnoreFile, Pattern};
 
 super::declare_pass! {
     /// ## What it does
@@ -659,7 +657,7 @@ fn context_path(source: &str) -> Option<String> {
     if source.is_empty() || source.contains(['$', '"', '\'', '\\', '`']) {
         return None;
     }
-    let cleaned = patterns::clean(source.trim_start_matches('/'));
+    let cleaned = super::ignore_patterns::clean(source.trim_start_matches('/'));
     if cleaned == ".." || cleaned.starts_with("../") {
         return None;
     }

@@ -5,6 +5,7 @@ mod add_to_copy;
 mod apt_update_with_install;
 mod cache_mounts;
 mod dockerignore;
+mod ignore_patterns;
 mod ignore_rules;
 mod manifests_first;
 mod merge_run_chains;

@@ -107,7 +107,6 @@ pub(crate) struct IgnoreFile {
 }
 
 impl IgnoreFile {
-    #[cfg(test)]
     pub(crate) fn parse(text: &str) -> Self {
         Self {
             patterns: text.lines().filter_map(Pattern::parse).collect(),
