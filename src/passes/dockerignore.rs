@@ -423,6 +423,8 @@ impl Tree {
             entries: BTreeMap::new(),
             matches: vec![Vec::new(); RULES.len()],
         };
+        // compiled once: the walk asks every rule about every entry
+        let names: Vec<Pattern> = RULES.iter().map(|r| Pattern::segment(r.name)).collect();
         let mut stack = vec![String::new()];
         while let Some(dir) = stack.pop() {
             let mut children = context.list(&dir)?;
@@ -436,7 +438,7 @@ impl Tree {
                 let taken: Vec<usize> = RULES
                     .iter()
                     .enumerate()
-                    .filter(|(_, r)| takes(context, r, &dir, name, *kind, &children))
+                    .filter(|(i, r)| takes(context, r, &names[*i], &dir, name, *kind, &children))
                     .map(|(i, _)| i)
                     .collect();
                 if let Some(&first) = taken.first() {
@@ -493,6 +495,7 @@ fn join(dir: &str, name: &str) -> String {
 fn takes(
     context: &dyn BuildContext,
     rule: &Rule,
+    rule_name: &Pattern,
     dir: &str,
     name: &str,
     kind: EntryKind,
@@ -503,8 +506,7 @@ fn takes(
         Want::File => kind == EntryKind::File,
         Want::Any => true,
     };
-    if !kind_ok || !(rule.anywhere || dir.is_empty()) || !Pattern::segment(rule.name).matches(name)
-    {
+    if !kind_ok || !(rule.anywhere || dir.is_empty()) || !rule_name.matches(name) {
         return false;
     }
     match rule.needs {
