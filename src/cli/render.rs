@@ -86,22 +86,17 @@ impl Printer {
 
     /// Prints the unified diff of one file; `git apply` and `patch -p1` accept it.
     pub(crate) fn diff_or_error(&mut self, old: &str, new: &str, name: &str) -> Status {
-        let text = unified_diff(old, new, name);
-        let text = if self.color_out {
-            colour_diff(&text)
-        } else {
-            text
-        };
-        match self.stdout_or_error(&text) {
-            Status::Clean => Status::Changed,
-            other => other,
-        }
+        self.print_diff(unified_diff(old, new, name))
     }
 
     /// Prints the diff that creates a new file (`--- /dev/null`); `git apply` and `patch -p1`
     /// accept it.
     pub(crate) fn new_file_diff_or_error(&mut self, content: &str, name: &str) -> Status {
-        let text = new_file_diff(content, name);
+        self.print_diff(new_file_diff(content, name))
+    }
+
+    /// Prints a diff (coloured on a terminal): a printed diff means "there are changes".
+    fn print_diff(&mut self, text: String) -> Status {
         let text = if self.color_out {
             colour_diff(&text)
         } else {
