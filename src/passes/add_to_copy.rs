@@ -1,6 +1,6 @@
 use super::{FixAvailability, PassContext};
 use crate::context::ContextEntry;
-use crate::syntax::{Args, Instruction, Keyword};
+use crate::syntax::{Instruction, Keyword};
 use crate::text::{Applicability, Edit, Fix};
 
 super::declare_pass! {
@@ -64,11 +64,7 @@ fn fix_for(ctx: &PassContext<'_>, ins: &Instruction) -> Option<Fix> {
     if !ins.flags.iter().all(|f| shared(&f)) {
         return None;
     }
-    let paths: Vec<&str> = match &ins.args {
-        Args::Json { elems, .. } => elems.iter().map(|e| e.value.as_str()).collect(),
-        Args::Shell { .. } => ins.words.iter().map(|w| w.text.as_str()).collect(),
-        Args::None => return None,
-    };
+    let paths = ins.paths();
     let (_dest, sources) = paths.split_last()?;
     if sources.is_empty() || !sources.iter().all(|s| is_plain_local(s)) {
         return None;

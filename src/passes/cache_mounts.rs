@@ -89,7 +89,7 @@ fn fix_for(
     if recipe
         .env
         .iter()
-        .any(|v| body.contains(v.as_str()) || runs::mentioned_before(ctx.file, run.index, v))
+        .any(|v| runs::mentioned_through(ctx.file, run.index, v))
         || runs_as_other_user(ctx, run)
     {
         return None;
@@ -141,7 +141,8 @@ fn fix_for(
         if manager.index.is_some() && !refreshes_first(manager, invocations) {
             return None;
         }
-        if manager.index.is_some() && runs_needed_later(ctx, pos, manager) {
+        // the lists this RUN no longer leaves in the image
+        if manager.index.is_some() && ctx.runs().index_needed_later(pos, manager) {
             return None;
         }
         if let Some(before) = &recipe.before {
@@ -200,19 +201,13 @@ fn refreshes_first(manager: &Manager, invocations: &[Invocation<'_>]) -> bool {
     false
 }
 
-/// Whether a later RUN, stage or deferred command may need the lists this RUN no longer
-/// leaves in the image.
-fn runs_needed_later(ctx: &PassContext<'_>, pos: usize, manager: &Manager) -> bool {
-    ctx.runs().index_needed_later(pos, manager)
-}
-
 /// Whether a `USER` other than root is in effect in the RUN's stage before it.
 fn runs_as_other_user(ctx: &PassContext<'_>, run: &Run<'_>) -> bool {
     let mut user: Option<&str> = None;
-    for (i, ins) in ctx.file.instructions().enumerate().take(run.index) {
+    for ins in ctx.file.instructions().take(run.index) {
         match ins.kind {
             Keyword::From => user = None,
-            Keyword::User if i < run.index => {
+            Keyword::User => {
                 user = ins.words.first().map(|w| w.text.as_str());
             }
             _ => {}

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 use super::{FixAvailability, PassContext};
 use crate::NewFile;
 use crate::context::{BuildContext, ContextEntry, EntryKind};
-use crate::syntax::{Args, Dockerfile, Instruction, Keyword};
+use crate::syntax::{Dockerfile, Instruction, Keyword};
 use crate::text::{Applicability, Fix};
 
 use super::ignore_patterns::{IgnoreFile, Pattern};
@@ -598,11 +598,7 @@ fn copy_sources(ins: &Instruction, uses: &mut Vec<Use>) -> Option<()> {
     if ins.flag_value("from").is_some() {
         return Some(());
     }
-    let words: Vec<&str> = match &ins.args {
-        Args::Json { elems, .. } => elems.iter().map(|e| e.value.as_str()).collect(),
-        Args::Shell { .. } => ins.words.iter().map(|w| w.text.as_str()).collect(),
-        Args::None => return Some(()),
-    };
+    let words = ins.paths();
     let Some((_dest, sources)) = words.split_last() else {
         return Some(());
     };
@@ -628,25 +624,12 @@ fn copy_sources(ins: &Instruction, uses: &mut Vec<Use>) -> Option<()> {
 }
 
 fn mount_sources(ins: &Instruction, uses: &mut Vec<Use>) -> Option<()> {
-    for flag in &ins.flags {
-        let Some(spec) = flag.text.strip_prefix("--mount=") else {
-            continue;
-        };
-        let (mut kind, mut from, mut source) = ("bind", false, ".");
-        for field in spec.split(',') {
-            let (key, value) = field.split_once('=').unwrap_or((field, ""));
-            match key.trim().to_ascii_lowercase().as_str() {
-                "type" => kind = value.trim(),
-                "from" => from = true,
-                "source" | "src" => source = value.trim(),
-                _ => {}
-            }
-        }
-        if kind.eq_ignore_ascii_case("bind") && !from {
+    for mount in ins.mounts() {
+        if mount.kind.eq_ignore_ascii_case("bind") && mount.from.is_none() {
             uses.push(Use {
                 what: "RUN --mount",
                 line: ins.start_line,
-                path: context_path(source)?,
+                path: context_path(mount.source.as_deref().unwrap_or("."))?,
             });
         }
     }

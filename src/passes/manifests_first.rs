@@ -5,7 +5,7 @@ use crate::BuildContext;
 use crate::context::ContextEntry;
 use crate::managers::{self, Action, ManifestFormat, Manifests};
 use crate::shell::{AndOr, Command};
-use crate::syntax::{Args, Dockerfile, Instruction, Item, Keyword};
+use crate::syntax::{Dockerfile, Instruction, Item, Keyword};
 use crate::text::{Applicability, Edit, Fix, TextRange};
 
 super::declare_pass! {
@@ -329,11 +329,7 @@ impl<'a, 'b> Env<'a, 'b> {
         if !flags_ok {
             return None;
         }
-        let words: Vec<&str> = match &ins.args {
-            Args::Json { elems, .. } => elems.iter().map(|e| e.value.as_str()).collect(),
-            Args::Shell { .. } => ins.words.iter().map(|w| w.text.as_str()).collect(),
-            Args::None => return None,
-        };
+        let words = ins.paths();
         let [source, dest] = words.as_slice() else {
             return None;
         };

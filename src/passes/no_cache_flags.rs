@@ -92,11 +92,10 @@ fn candidate(
     if !nc.on.iter().any(|s| s == sub) || inv.has_any(&nc.decided) {
         return None;
     }
-    let body = file.slice(run.ins.range);
     let env_set = nc
         .env
         .iter()
-        .any(|var| body.contains(var.as_str()) || runs::mentioned_before(file, run.index, var));
+        .any(|var| runs::mentioned_through(file, run.index, var));
     let mounted = inv
         .manager
         .state_dirs()

@@ -1,7 +1,7 @@
 use super::runs;
 use super::{FixAvailability, PassContext};
 use crate::managers::Action;
-use crate::syntax::{Args, Dockerfile, Keyword};
+use crate::syntax::{Dockerfile, Keyword};
 use crate::text::{Applicability, Edit, Fix};
 
 super::declare_pass! {
@@ -49,7 +49,6 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         let Ok(script) = &run.script else {
             continue;
         };
-        let body = ctx.file.slice(run.ins.range);
         for inv in run.invocations() {
             let Some(nr) = &inv.manager.no_recommends else {
                 continue;
@@ -57,9 +56,11 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             if inv.action() != Some(Action::Install) || inv.has_any(&nr.decided) {
                 continue;
             }
-            let configured = nr.config_keys.iter().any(|key| {
-                body.contains(key.as_str()) || runs::mentioned_before(ctx.file, run.index, key)
-            }) || config_copied_before(ctx.file, run.index, &nr.config_paths);
+            let configured = nr
+                .config_keys
+                .iter()
+                .any(|key| runs::mentioned_through(ctx.file, run.index, key))
+                || config_copied_before(ctx.file, run.index, &nr.config_paths);
             let Some(sub) = inv.sub.filter(|_| !configured) else {
                 continue;
             };
@@ -99,10 +100,7 @@ fn config_copied_before(file: &Dockerfile, index: usize, paths: &[String]) -> bo
         .take(index)
         .filter(|i| matches!(i.kind, Keyword::Copy | Keyword::Add))
         .any(|i| {
-            let dest = match &i.args {
-                Args::Json { elems, .. } => elems.last().map(|e| e.value.as_str()),
-                _ => i.words.last().map(|w| w.text.as_str()),
-            };
+            let dest = i.paths().last().copied();
             // a relative or variable destination may be anywhere
             dest.is_none_or(|d| {
                 !d.starts_with('/')

@@ -193,10 +193,11 @@ pub(crate) fn cache_mount_covers(ins: &Instruction, dir: &str) -> bool {
     })
 }
 
-/// Whether an instruction before `index` (in file order) mentions `needle` in its text.
-pub(crate) fn mentioned_before(file: &Dockerfile, index: usize, needle: &str) -> bool {
+/// Whether instruction `index` (in file order) or one before it mentions `needle` in its
+/// text: a conservative "may this setting be in effect here".
+pub(crate) fn mentioned_through(file: &Dockerfile, index: usize, needle: &str) -> bool {
     file.instructions()
-        .take(index)
+        .take(index + 1)
         .any(|i| file.slice(i.range).contains(needle))
 }
 

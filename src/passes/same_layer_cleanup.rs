@@ -90,23 +90,20 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
 }
 
 /// Managers whose index this RUN writes and does not remove after the last write.
-fn managers_to_clean<'m>(run: &Run<'_>) -> Vec<&'m Manager>
-where
-    'static: 'm,
-{
+fn managers_to_clean(run: &Run<'_>) -> Vec<&'static Manager> {
     let Ok(script) = &run.script else {
         return Vec::new();
     };
     let commands = &script.script.commands;
-    let mut out: Vec<&Manager> = Vec::new();
-    for inv in run.invocations() {
+    let invocations = run.invocations();
+    let mut out: Vec<&'static Manager> = Vec::new();
+    for inv in &invocations {
         let manager = inv.manager;
         if !inv.stores_index() || out.iter().any(|m| std::ptr::eq(*m, manager)) {
             continue;
         }
         // the last command that writes this index
-        let last_write = run
-            .invocations()
+        let last_write = invocations
             .iter()
             .filter(|i| i.manager.shares_index_with(manager) && i.stores_index())
             .map(|i| i.command.range.start)

@@ -1,6 +1,6 @@
 //! Build stages: where each starts, its name and base, and `COPY --from` references.
 
-use super::{Dockerfile, Instruction, Keyword};
+use super::{Args, Dockerfile, Instruction, Keyword};
 
 /// One build stage (a `FROM` and the instructions up to the next `FROM`).
 #[derive(Debug, Clone)]
@@ -86,6 +86,16 @@ impl Instruction {
             .flatten()
     }
 
+    /// The paths of a `COPY` or `ADD` as BuildKit splits them: the JSON strings, or the words
+    /// as written (quotes kept); the sources, then the destination. Empty without arguments.
+    pub fn paths(&self) -> Vec<&str> {
+        match &self.args {
+            Args::Json { elems, .. } => elems.iter().map(|e| e.value.as_str()).collect(),
+            Args::Shell { .. } => self.words.iter().map(|w| w.text.as_str()).collect(),
+            Args::None => Vec::new(),
+        }
+    }
+
     /// The `--mount` flags of a RUN, read as BuildKit reads their CSV options.
     pub fn mounts(&self) -> Vec<Mount> {
         self.flags
@@ -105,6 +115,10 @@ pub struct Mount {
     pub target: Option<String>,
     /// `rw`/`readwrite` on a bind mount: writes are visible to the rest of the RUN only.
     pub read_write: bool,
+    /// `source`/`src`: the path in the context (or in `from`), when given.
+    pub source: Option<String>,
+    /// `from`: a stage or image instead of the build context, when given.
+    pub from: Option<String>,
 }
 
 impl Mount {
@@ -113,12 +127,16 @@ impl Mount {
             kind: "bind".to_owned(),
             target: None,
             read_write: false,
+            source: None,
+            from: None,
         };
         for field in spec.split(',') {
             let (key, value) = field.split_once('=').unwrap_or((field, ""));
             match key.trim().to_ascii_lowercase().as_str() {
                 "type" => value.trim().clone_into(&mut mount.kind),
                 "target" | "dst" | "destination" => mount.target = Some(value.trim().to_owned()),
+                "source" | "src" => mount.source = Some(value.trim().to_owned()),
+                "from" => mount.from = Some(value.trim().to_owned()),
                 "rw" | "readwrite" => {
                     mount.read_write = !matches!(value.trim(), "false" | "0");
                 }
@@ -145,6 +163,10 @@ mod tests {
         assert_eq!(mounts[0].target.as_deref(), Some("/root/.cache/pip"));
         assert_eq!(mounts[1].kind, "bind");
         assert!(mounts[1].read_write);
+        assert_eq!(
+            (mounts[1].source.as_deref(), mounts[1].from.as_deref()),
+            (None, None)
+        );
     }
 
     #[test]
