@@ -6,7 +6,7 @@
 //! passes that must look at source files) comes in through the [`BuildContext`] trait.
 
 pub mod context;
-mod engine;
+mod fixpoint;
 mod managers;
 pub mod passes;
 pub mod shell;
@@ -14,8 +14,8 @@ pub mod syntax;
 pub mod text;
 
 pub use context::{BuildContext, ContextEntry, EntryKind};
-pub use engine::{AppliedFix, NewFile, Outcome, rewrite};
-pub use passes::{FixAvailability, PassInfo, pass_by_name, passes};
+pub use fixpoint::{AppliedFix, NewFile, Outcome, rewrite};
+pub use passes::{FixAvailability, MayDo, PassInfo, pass_by_name, passes};
 pub use text::Applicability;
 
 /// Directories that the passes may leave out of an image (package indexes, download caches,

@@ -137,10 +137,7 @@ fn list_passes_prints_a_table() {
         "{:<width$}  {:<9}  {}",
         "add-to-copy",
         format!("{:?}", add.fix).to_lowercase(),
-        add.summary()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
+        add.summary
     );
     assert!(lines.any(|l| l == expected), "no {expected:?} in\n{table}");
     assert_eq!(table.lines().count(), dfrewrite::passes().len() + 1);

@@ -7,8 +7,8 @@
 mod common;
 
 use dfrewrite::{
-    Applicability, BuildContext, ContextEntry, EntryKind, NewFile, Settings, passes, rewrite,
-    syntax,
+    Applicability, BuildContext, ContextEntry, EntryKind, FixAvailability, NewFile, PassInfo,
+    Settings, passes, rewrite, syntax,
 };
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -202,7 +202,13 @@ fn every_pass_is_documented_and_its_example_holds() {
             "{}: the example's after is not what the pass does",
             pass.name
         );
-        assert!(!pass.summary().is_empty());
+        assert!(
+            !pass.summary.is_empty()
+                && !pass.summary.contains('\n')
+                && !pass.summary.ends_with('.'),
+            "{}: the summary is one line without a final period",
+            pass.name
+        );
     }
 }
 
@@ -216,17 +222,25 @@ fn trivia_lines(text: &str, blank: bool) -> Vec<&str> {
         .collect()
 }
 
-/// Passes that join RUNs and may drop the blank lines between them.
-const MERGING: [&str; 2] = ["merge-run-chains", "apt-update-with-install"];
-
 /// The new files of one run: each one's applicability, message and content, for the
 /// snapshot; checks they are the pass's own and that a run with them in place (over the same
 /// context) proposes nothing more.
-fn check_files(name: &str, pass: &str, input: &str, s: &Settings, files: &[NewFile]) -> String {
+fn check_files(
+    name: &str,
+    pass: &PassInfo,
+    input: &str,
+    s: &Settings,
+    files: &[NewFile],
+) -> String {
     let mut report = String::new();
     if files.is_empty() {
         return report;
     }
+    assert!(
+        pass.may.proposes_file,
+        "{name}: a new file from a pass that does not declare `proposes_file`"
+    );
+    let pass = pass.name;
     let mut overlay = MemContext {
         base: s.context.clone(),
         ..MemContext::default()
@@ -253,11 +267,7 @@ fn check_files(name: &str, pass: &str, input: &str, s: &Settings, files: &[NewFi
     report
 }
 
-/// Passes that move RUNs (with the comment lines above them) and insert COPYs of single
-/// files; they may drop a blank line left behind.
-const MOVING: [&str; 1] = ["manifests-first"];
-
-/// For a moving pass: every instruction of the input keeps its text; the RUNs are the same
+/// For a pass that may move instructions: every instruction of the input keeps its text; the RUNs are the same
 /// multiset; the other instructions keep their order, and what is new is only COPYs of
 /// plain files carrying flags of the COPY they precede, and copies of later WORKDIRs.
 fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
@@ -320,11 +330,64 @@ fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str
     );
 }
 
+/// What a pass declares about its fixes holds for one run: a pass that never fixes applies
+/// nothing; a pass that always fixes leaves no finding unapplied in an `--unsafe` run.
+fn check_fix_availability(name: &str, pass: &PassInfo, s: &Settings, outcome: &dfrewrite::Outcome) {
+    let own = |f: &&dfrewrite::AppliedFix| f.pass == pass.name;
+    match pass.fix {
+        FixAvailability::Never => assert!(
+            outcome.applied.is_empty() && outcome.files.is_empty(),
+            "{name}: `fix: Never`, yet a fix was applied"
+        ),
+        FixAvailability::Always if s.threshold == Applicability::Unsafe => assert!(
+            outcome.advice.iter().filter(own).count() == 0,
+            "{name}: `fix: Always`, yet a finding has no fix"
+        ),
+        FixAvailability::Always | FixAvailability::Sometimes => {}
+    }
+}
+
+/// The shape of the file changes only as the pass declares: the number of RUNs only when
+/// it merges, the stages only when it adds one, the USER instructions only when it changes
+/// the user.
+fn check_declared_shape(name: &str, pass: &PassInfo, source: &syntax::Dockerfile, output: &str) {
+    let out = syntax::parse(output).unwrap();
+    let of = |f: &syntax::Dockerfile, kind: syntax::Keyword| -> Vec<String> {
+        f.instructions()
+            .filter(|i| i.kind == kind)
+            .map(|i| f.slice(i.range).to_owned())
+            .collect()
+    };
+    if !pass.may.merges {
+        assert_eq!(
+            of(source, syntax::Keyword::Run).len(),
+            of(&out, syntax::Keyword::Run).len(),
+            "{name}: the number of RUNs changed, but the pass does not declare `merges`"
+        );
+    }
+    if !pass.may.adds_stage {
+        assert_eq!(
+            of(source, syntax::Keyword::From),
+            of(&out, syntax::Keyword::From),
+            "{name}: the stages changed, but the pass does not declare `adds_stage`"
+        );
+    }
+    if !pass.may.changes_user {
+        assert_eq!(
+            of(source, syntax::Keyword::User),
+            of(&out, syntax::Keyword::User),
+            "{name}: USER changed, but the pass does not declare `changes_user`"
+        );
+    }
+}
+
 /// The harness invariants for one run; returns the unified diff (empty when unchanged), the
 /// output, if any, and the new files' report.
-fn check_run(name: &str, pass: &str, input: &str, s: &Settings) -> (String, Option<String>) {
+fn check_run(name: &str, info: &PassInfo, input: &str, s: &Settings) -> (String, Option<String>) {
+    let pass = info.name;
     let outcome = rewrite(input, s).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let files = check_files(name, pass, input, s, &outcome.files);
+    let files = check_files(name, info, input, s, &outcome.files);
+    check_fix_availability(name, info, s, &outcome);
     let Some(output) = outcome.output else {
         assert!(
             outcome.applied.is_empty(),
@@ -356,9 +419,10 @@ fn check_run(name: &str, pass: &str, input: &str, s: &Settings) -> (String, Opti
         output.contains("\r\n"),
         "{name}: line endings"
     );
-    let blank = !MERGING.contains(&pass) && !MOVING.contains(&pass);
+    // a merge may drop the blank lines between two RUNs, a move the blank line left behind
+    let blank = !info.may.merges && !info.may.moves;
     let kept = trivia_lines(&output, blank);
-    if MOVING.contains(&pass) {
+    if info.may.moves {
         // comment lines move with the RUN they describe: the same lines, maybe reordered
         let mut before = trivia_lines(input, false);
         let mut after = kept.clone();
@@ -375,7 +439,8 @@ fn check_run(name: &str, pass: &str, input: &str, s: &Settings) -> (String, Opti
         }
     }
     let source = syntax::parse(input).unwrap();
-    if MOVING.contains(&pass) {
+    check_declared_shape(name, info, &source, &output);
+    if info.may.moves {
         moved_instructions_kept(name, &source, &output);
     } else {
         // the passes rewrite only RUN and ADD instructions: every other instruction keeps its
@@ -415,6 +480,7 @@ fn fixtures() {
     let mut outputs = Vec::new();
     for pass in passes() {
         let dir = root.join(pass.name);
+        let mut fixed = false;
         let files = common::dockerfiles(
             std::fs::read_dir(&dir)
                 .unwrap_or_else(|_| panic!("{}: no fixtures at {}", pass.name, dir.display())),
@@ -438,7 +504,8 @@ fn fixtures() {
                     fixture_context(&dir, &name)
                 };
                 let s = settings(pass.name, threshold, context);
-                let (diff, output) = check_run(&name, pass.name, &input, &s);
+                let (diff, output) = check_run(&name, pass, &input, &s);
+                fixed |= output.is_some() || diff.contains("+++ new file");
                 outputs.extend(output.map(|o| (format!("{}-{name}", pass.name), o)));
                 if name.ends_with("_noop") {
                     assert!(diff.is_empty(), "{name}: a _noop fixture changed:\n{diff}");
@@ -450,6 +517,13 @@ fn fixtures() {
             });
             total += 1;
         }
+        // a pass that fixes always or sometimes shows a fix in at least one fixture
+        assert!(
+            fixed || pass.fix == FixAvailability::Never,
+            "{}: `fix: {:?}`, yet no fixture is fixed",
+            pass.name,
+            pass.fix
+        );
     }
     assert!(total >= MIN_FIXTURES * passes().len());
     common::assert_buildkit_accepts(&outputs);

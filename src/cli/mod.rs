@@ -2,8 +2,6 @@
 //!
 //! Everything here runs in the binary, never in the library: this is where files are read and
 //! written and where text reaches the terminal.
-// The CLI is the I/O edge; printing to stdout/stderr is its job (style.md §10).
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod fsio;
 mod render;
@@ -104,7 +102,7 @@ pub(crate) struct Args {
 
 /// How a run ended; the numeric value is the exit code. A later, worse status wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Status {
+pub(crate) enum RunStatus {
     /// Nothing to change, or the changes were applied.
     Clean = 0,
     /// `--diff` / `--check` found something to change.
@@ -113,8 +111,8 @@ pub(crate) enum Status {
     Error = 2,
 }
 
-impl From<Status> for u8 {
-    fn from(status: Status) -> u8 {
+impl From<RunStatus> for u8 {
+    fn from(status: RunStatus) -> u8 {
         status as u8
     }
 }
@@ -130,24 +128,24 @@ enum Mode {
 }
 
 /// Runs the command line and returns how it ended.
-pub(crate) fn run(args: &Args) -> Status {
+pub(crate) fn run(args: &Args) -> RunStatus {
     let mut p = Printer::new();
     let status = run_with(args, &mut p);
     // A failed flush (closed pipe) means the output was lost: that is an error.
     if p.flush().is_err() {
-        return Status::Error;
+        return RunStatus::Error;
     }
     status
 }
 
-fn run_with(args: &Args, p: &mut Printer) -> Status {
+fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
     if args.list_passes {
         return p.stdout_or_error(&render::pass_table());
     }
     if let Some(name) = &args.explain {
         let Some(pass) = dfrewrite::pass_by_name(name) else {
             p.error_line(None, &unknown_pass(name, "--explain"));
-            return Status::Error;
+            return RunStatus::Error;
         };
         return p.stdout_or_error(&render::explain(pass));
     }
@@ -155,7 +153,7 @@ fn run_with(args: &Args, p: &mut Printer) -> Status {
         Ok(s) => s,
         Err(message) => {
             p.error_line(None, &message);
-            return Status::Error;
+            return RunStatus::Error;
         }
     };
     let fixed_context = match &args.context {
@@ -164,7 +162,7 @@ fn run_with(args: &Args, p: &mut Printer) -> Status {
             Ok(ctx) => Some((Arc::new(ctx), dir.clone())),
             Err(e) => {
                 p.error_line(Some(&render::display(dir)), &fsio::describe_io(&e));
-                return Status::Error;
+                return RunStatus::Error;
             }
         },
     };
@@ -180,14 +178,14 @@ fn run_with(args: &Args, p: &mut Printer) -> Status {
     if reads_stdin {
         if args.paths.len() > 1 {
             p.error_line(None, "`-` (standard input) must be the only path");
-            return Status::Error;
+            return RunStatus::Error;
         }
         let mode = if args.apply {
             p.error_line(
                 None,
                 "--apply cannot write to standard input; omit it to print the rewritten text",
             );
-            return Status::Error;
+            return RunStatus::Error;
         } else if args.check {
             Mode::Check
         } else if args.diff {
@@ -202,7 +200,7 @@ fn run_with(args: &Args, p: &mut Printer) -> Status {
             None,
             "--stdin-filename only applies when reading standard input (`-`)",
         );
-        return Status::Error;
+        return RunStatus::Error;
     }
 
     let mode = if args.apply {
@@ -218,13 +216,13 @@ fn run_with(args: &Args, p: &mut Printer) -> Status {
     } else {
         &args.paths[..]
     };
-    let mut status = Status::Clean;
+    let mut status = RunStatus::Clean;
     for target in walk::collect(roots) {
         let name = render::display(&target.path);
         let file_status = match target.error {
             Some(message) => {
                 p.error_line(Some(&name), &message);
-                Status::Error
+                RunStatus::Error
             }
             None => runner.file(&target.path, &name, mode, p),
         };
@@ -340,7 +338,7 @@ impl Runner {
         }
     }
 
-    fn file(&self, path: &Path, name: &str, mode: Mode, p: &mut Printer) -> Status {
+    fn file(&self, path: &Path, name: &str, mode: Mode, p: &mut Printer) -> RunStatus {
         let context = self.context_for(Some(context_dir_of(path)));
         let result = fsio::read_dockerfile(path).and_then(|bytes| {
             let text = dfrewrite::decode(&bytes).map_err(Failure::Rewrite)?;
@@ -352,18 +350,18 @@ impl Runner {
             Ok(ok) => ok,
             Err(failure) => {
                 p.failure(name, &failure);
-                return Status::Error;
+                return RunStatus::Error;
             }
         };
         p.fixes(name, &outcome);
-        let mut status = Status::Clean;
+        let mut status = RunStatus::Clean;
         if let Some(new) = &outcome.output {
             status = match mode {
                 Mode::Apply => match fsio::write_atomic(path, new.as_bytes()) {
-                    Ok(()) => Status::Clean,
+                    Ok(()) => RunStatus::Clean,
                     Err(failure) => {
                         p.failure(name, &failure);
-                        return Status::Error;
+                        return RunStatus::Error;
                     }
                 },
                 Mode::Diff => p.diff_or_error(&text, new, name),
@@ -385,21 +383,21 @@ impl Runner {
                 Mode::Apply => match fsio::create_new(&target, file.content.as_bytes()) {
                     Ok(()) => {
                         p.new_file(name, file, &format!(" (created {shown})"));
-                        Status::Clean
+                        RunStatus::Clean
                     }
                     // Re-checked at write time: never overwrite, whoever created it.
                     Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                         p.new_file(name, file, &format!(" (not written: {shown} exists)"));
-                        Status::Clean
+                        RunStatus::Clean
                     }
                     Err(e) => {
                         p.error_line(Some(&shown), &fsio::describe_io(&e));
-                        Status::Error
+                        RunStatus::Error
                     }
                 },
                 _ if !first => {
                     p.new_file(name, file, &format!(" ({shown} already proposed above)"));
-                    Status::Changed
+                    RunStatus::Changed
                 }
                 Mode::Diff => {
                     p.new_file(name, file, "");
@@ -416,7 +414,7 @@ impl Runner {
         status
     }
 
-    fn stdin(&self, filename: Option<&Path>, mode: Mode, p: &mut Printer) -> Status {
+    fn stdin(&self, filename: Option<&Path>, mode: Mode, p: &mut Printer) -> RunStatus {
         let name = filename.map_or_else(|| "-".to_owned(), render::display);
         let context_dir = filename.map(context_dir_of).filter(|dir| dir.is_dir());
         let context = self.context_for(context_dir);
@@ -425,24 +423,24 @@ impl Runner {
         let limit = dfrewrite::MAX_INPUT_BYTES as u64 + 1;
         if let Err(e) = io::stdin().lock().take(limit).read_to_end(&mut bytes) {
             p.failure(&name, &Failure::Io(e));
-            return Status::Error;
+            return RunStatus::Error;
         }
         if bytes.len() > dfrewrite::MAX_INPUT_BYTES {
             p.failure(&name, &Failure::Rewrite(fsio::too_large(None)));
-            return Status::Error;
+            return RunStatus::Error;
         }
         let text = match dfrewrite::decode(&bytes) {
             Ok(text) => text,
             Err(e) => {
                 p.failure(&name, &Failure::Rewrite(e));
-                return Status::Error;
+                return RunStatus::Error;
             }
         };
         let outcome = match dfrewrite::rewrite(text, &settings) {
             Ok(outcome) => outcome,
             Err(e) => {
                 p.failure(&name, &Failure::Rewrite(e));
-                return Status::Error;
+                return RunStatus::Error;
             }
         };
         if mode != Mode::Print {
@@ -461,7 +459,7 @@ impl Runner {
         }
         match (mode, outcome.output) {
             (Mode::Print, new) => p.stdout_or_error(new.as_deref().unwrap_or(text)),
-            (_, None) => Status::Clean,
+            (_, None) => RunStatus::Clean,
             (Mode::Diff, Some(new)) => p.diff_or_error(text, &new, &name),
             (Mode::Check, Some(_)) => p.would_rewrite(&name),
             (Mode::Apply, Some(_)) => unreachable!("--apply is refused for standard input"),

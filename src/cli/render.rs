@@ -9,7 +9,7 @@ use clap::builder::styling::{AnsiColor, Style};
 use dfrewrite::{Applicability, AppliedFix, FixAvailability, NewFile, Outcome, PassInfo};
 use similar::TextDiff;
 
-use super::Status;
+use super::RunStatus;
 use super::fsio::{self, Failure};
 
 const BOLD: Style = Style::new().bold();
@@ -69,49 +69,49 @@ impl Printer {
     }
 
     /// Writes to stdout; a write failure (say, a closed pipe) makes the run an error.
-    pub(crate) fn stdout_or_error(&mut self, text: &str) -> Status {
+    pub(crate) fn stdout_or_error(&mut self, text: &str) -> RunStatus {
         if self.out.write_all(text.as_bytes()).is_err() {
             self.out_failed = true;
-            return Status::Error;
+            return RunStatus::Error;
         }
-        Status::Clean
+        RunStatus::Clean
     }
 
-    pub(crate) fn would_rewrite(&mut self, name: &str) -> Status {
+    pub(crate) fn would_rewrite(&mut self, name: &str) -> RunStatus {
         match self.stdout_or_error(&format!("Would rewrite: {name}\n")) {
-            Status::Clean => Status::Changed,
+            RunStatus::Clean => RunStatus::Changed,
             other => other,
         }
     }
 
     /// Prints the unified diff of one file; `git apply` and `patch -p1` accept it.
-    pub(crate) fn diff_or_error(&mut self, old: &str, new: &str, name: &str) -> Status {
+    pub(crate) fn diff_or_error(&mut self, old: &str, new: &str, name: &str) -> RunStatus {
         self.print_diff(unified_diff(old, new, name))
     }
 
     /// Prints the diff that creates a new file (`--- /dev/null`); `git apply` and `patch -p1`
     /// accept it.
-    pub(crate) fn new_file_diff_or_error(&mut self, content: &str, name: &str) -> Status {
+    pub(crate) fn new_file_diff_or_error(&mut self, content: &str, name: &str) -> RunStatus {
         self.print_diff(new_file_diff(content, name))
     }
 
     /// Prints a diff (coloured on a terminal): a printed diff means "there are changes".
-    fn print_diff(&mut self, text: String) -> Status {
+    fn print_diff(&mut self, text: String) -> RunStatus {
         let text = if self.color_out {
             colour_diff(&text)
         } else {
             text
         };
         match self.stdout_or_error(&text) {
-            Status::Clean => Status::Changed,
+            RunStatus::Clean => RunStatus::Changed,
             other => other,
         }
     }
 
     /// `Would create: PATH` for a proposed new file.
-    pub(crate) fn would_create(&mut self, name: &str) -> Status {
+    pub(crate) fn would_create(&mut self, name: &str) -> RunStatus {
         match self.stdout_or_error(&format!("Would create: {name}\n")) {
-            Status::Clean => Status::Changed,
+            RunStatus::Clean => RunStatus::Changed,
             other => other,
         }
     }
@@ -243,11 +243,7 @@ pub(crate) fn pass_table() -> String {
             "{:<width$}  {:<9}  {}",
             pass.name,
             fix_word(pass.fix),
-            // The summary may span doc-comment lines; a table row must not.
-            pass.summary()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
+            pass.summary
         );
     }
     out

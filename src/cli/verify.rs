@@ -175,7 +175,7 @@ fn run_with(args: &VerifyArgs, p: &mut Printer) -> u8 {
             return 2;
         }
     }
-    if p.stdout_or_error(&verify::render::human(&report)) != super::Status::Clean {
+    if p.stdout_or_error(&verify::render::human(&report)) != super::RunStatus::Clean {
         return 2;
     }
     report.verdict.exit_code

@@ -34,7 +34,9 @@ super::declare_pass! {
     /// `COPY` lacks, archive names or contents, ONBUILD triggers) there is no fix.
     pub(crate) static ADD_TO_COPY = {
         name: "add-to-copy",
+        summary: "Replaces `ADD` with `COPY` when every source is a local file or directory `ADD` would copy as it is",
         fix: FixAvailability::Sometimes,
+        may: [],
         run: run,
     };
 }

@@ -36,7 +36,9 @@ super::declare_pass! {
     /// continuation; blank lines between them are dropped. Otherwise there is no fix.
     pub(crate) static APT_UPDATE_WITH_INSTALL = {
         name: "apt-update-with-install",
+        summary: "Merges a RUN that only refreshes a package index into the install RUN right after it",
         fix: FixAvailability::Sometimes,
+        may: [merges],
         run: run,
     };
 }

@@ -44,7 +44,9 @@ super::declare_pass! {
     /// `&&` list.
     pub(crate) static CACHE_MOUNTS = {
         name: "cache-mounts",
+        summary: "Adds a BuildKit cache mount for the package manager's download cache (and Go's build cache)",
         fix: FixAvailability::Sometimes,
+        may: [],
         run: run,
     };
 }

@@ -6,7 +6,7 @@ use super::ignore_patterns::IgnoreFile;
 
 /// Whether a context path is sent to the builder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Status {
+pub(crate) enum Inclusion {
     Included,
     Excluded,
     Unsure,
@@ -35,11 +35,11 @@ impl IgnoreRules {
     }
 
     /// Whether `path` (cleaned, relative to the context root) reaches the builder.
-    pub(crate) fn status(&self, path: &str) -> Status {
+    pub(crate) fn status(&self, path: &str) -> Inclusion {
         match &self.0 {
-            None => Status::Unsure,
-            Some(file) if file.excludes(path) => Status::Excluded,
-            Some(_) => Status::Included,
+            None => Inclusion::Unsure,
+            Some(file) if file.excludes(path) => Inclusion::Excluded,
+            Some(_) => Inclusion::Included,
         }
     }
 }
@@ -53,24 +53,24 @@ mod tests {
         let r = IgnoreRules::parse(
             "# comment\nnode_modules\n/dist/\n*.log\n**/secret.txt\ndocs\n!docs/keep.md\n",
         );
-        assert_eq!(r.status("node_modules"), Status::Excluded);
-        assert_eq!(r.status("node_modules/x/package.json"), Status::Excluded);
-        assert_eq!(r.status("web/node_modules"), Status::Included);
-        assert_eq!(r.status("dist/a.js"), Status::Excluded);
-        assert_eq!(r.status("npm-debug.log"), Status::Excluded);
-        assert_eq!(r.status("sub/npm-debug.log"), Status::Included);
-        assert_eq!(r.status("a/b/secret.txt"), Status::Excluded);
-        assert_eq!(r.status("secret.txt"), Status::Excluded);
-        assert_eq!(r.status("docs/keep.md"), Status::Included);
-        assert_eq!(r.status("docs/other.md"), Status::Excluded);
-        assert_eq!(r.status("package.json"), Status::Included);
+        assert_eq!(r.status("node_modules"), Inclusion::Excluded);
+        assert_eq!(r.status("node_modules/x/package.json"), Inclusion::Excluded);
+        assert_eq!(r.status("web/node_modules"), Inclusion::Included);
+        assert_eq!(r.status("dist/a.js"), Inclusion::Excluded);
+        assert_eq!(r.status("npm-debug.log"), Inclusion::Excluded);
+        assert_eq!(r.status("sub/npm-debug.log"), Inclusion::Included);
+        assert_eq!(r.status("a/b/secret.txt"), Inclusion::Excluded);
+        assert_eq!(r.status("secret.txt"), Inclusion::Excluded);
+        assert_eq!(r.status("docs/keep.md"), Inclusion::Included);
+        assert_eq!(r.status("docs/other.md"), Inclusion::Excluded);
+        assert_eq!(r.status("package.json"), Inclusion::Included);
         let all = IgnoreRules::parse("*\n!package.json\n");
-        assert_eq!(all.status("package.json"), Status::Included);
-        assert_eq!(all.status("package-lock.json"), Status::Excluded);
+        assert_eq!(all.status("package.json"), Inclusion::Included);
+        assert_eq!(all.status("package-lock.json"), Inclusion::Excluded);
         // character classes are read as BuildKit reads them
         let class = IgnoreRules::parse("[a-z].txt\n");
-        assert_eq!(class.status("x.txt"), Status::Excluded);
-        assert_eq!(class.status("X.txt"), Status::Included);
-        assert_eq!(IgnoreRules::unknown().status("x"), Status::Unsure);
+        assert_eq!(class.status("x.txt"), Inclusion::Excluded);
+        assert_eq!(class.status("X.txt"), Inclusion::Included);
+        assert_eq!(IgnoreRules::unknown().status("x"), Inclusion::Unsure);
     }
 }

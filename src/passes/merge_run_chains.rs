@@ -43,7 +43,9 @@ super::declare_pass! {
     /// sources change.
     pub(crate) static MERGE_RUN_CHAINS = {
         name: "merge-run-chains",
+        summary: "Merges a RUN into the one before it when it cleans up after it or both run one package manager",
         fix: FixAvailability::Sometimes,
+        may: [merges],
         run: run,
     };
 }

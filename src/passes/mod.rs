@@ -31,15 +31,55 @@ pub enum FixAvailability {
     Never,
 }
 
+/// What a pass may do beyond rewriting the words of a RUN or an ADD in place. The fixture
+/// harness holds each pass to its declaration, and `verify` reads it to know which image
+/// differences an applied pass explains.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts, each read by name"
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct MayDo {
+    /// Joins two RUNs into one (the blank lines between them may go).
+    pub merges: bool,
+    /// Moves RUNs (with the comment lines above them) and inserts COPYs of single files.
+    pub moves: bool,
+    /// Changes which packages the image installs.
+    pub changes_package_set: bool,
+    /// Adds a build stage.
+    pub adds_stage: bool,
+    /// Changes the user the image runs as.
+    pub changes_user: bool,
+    /// Proposes a new file beside the Dockerfile instead of (or besides) edits.
+    pub proposes_file: bool,
+}
+
+impl MayDo {
+    /// Edits RUN or ADD instructions in place, nothing more.
+    pub const NOTHING_ELSE: Self = Self {
+        merges: false,
+        moves: false,
+        changes_package_set: false,
+        adds_stage: false,
+        changes_user: false,
+        proposes_file: false,
+    };
+}
+
 /// A pass: its stable name, its documentation and the function that finds fixes.
 #[derive(Debug)]
 pub struct PassInfo {
     /// Stable kebab-case name, used by `--select`, `--ignore` and `--explain`.
     pub name: &'static str,
+    /// One line: what the pass does (`--list-passes`).
+    pub summary: &'static str,
     /// The doc comment of the pass (markdown with the four sections).
     pub doc: &'static str,
-    /// Whether the pass fixes always, sometimes or never.
+    /// Whether the pass fixes always, sometimes or never (checked by the fixture harness).
     pub fix: FixAvailability,
+    /// What the pass may do besides in-place edits.
+    pub may: MayDo,
     pub(crate) run: fn(&PassContext<'_>) -> Vec<Fix>,
     /// For a pass that proposes new files beside the Dockerfile (not edits of it): run once,
     /// on the final text, after the edits have converged.
@@ -57,18 +97,6 @@ impl PassInfo {
                 out.push('\n');
                 out
             })
-    }
-
-    /// The first sentence of the "What it does" section.
-    pub fn summary(&self) -> &'static str {
-        let body = self
-            .doc
-            .split("## What it does")
-            .nth(1)
-            .unwrap_or(self.doc)
-            .trim_start();
-        let para = body.split("\n\n").next().unwrap_or("").trim();
-        para.split_once(". ").map_or(para, |(first, _)| first)
     }
 }
 
@@ -121,13 +149,17 @@ impl ScriptCache {
     }
 }
 
-/// Declares a pass, capturing its doc comment as its documentation.
+/// Declares a pass, capturing its doc comment as its documentation. `may: [...]` lists the
+/// [`MayDo`] facts that hold (`may: [merges]`); `files:` names the function proposing new
+/// files, for a pass that may `proposes_file`.
 macro_rules! declare_pass {
     (
         $(#[doc = $doc:literal])*
         pub(crate) static $ident:ident = {
             name: $name:literal,
+            summary: $summary:literal,
             fix: $fix:expr,
+            may: [$($may:ident),* $(,)?],
             run: $run:path
             $(, files: $files:path)? $(,)?
         };
@@ -135,8 +167,13 @@ macro_rules! declare_pass {
         $(#[doc = $doc])*
         pub(crate) static $ident: $crate::passes::PassInfo = $crate::passes::PassInfo {
             name: $name,
+            summary: $summary,
             doc: concat!($($doc, "\n"),*),
             fix: $fix,
+            may: $crate::passes::MayDo {
+                $($may: true,)*
+                ..$crate::passes::MayDo::NOTHING_ELSE
+            },
             run: $run,
             files: $crate::passes::optional_files!($($files)?),
         };
@@ -163,4 +200,21 @@ pub fn passes() -> &'static [&'static PassInfo] {
 /// The pass called `name`, if there is one.
 pub fn pass_by_name(name: &str) -> Option<&'static PassInfo> {
     passes().iter().copied().find(|p| p.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::passes;
+
+    #[test]
+    fn a_pass_proposes_files_exactly_when_it_says_so() {
+        for pass in passes() {
+            assert_eq!(
+                pass.may.proposes_file,
+                pass.files.is_some(),
+                "{}: `may: [proposes_file]` and `files:` disagree",
+                pass.name
+            );
+        }
+    }
 }

@@ -3,7 +3,7 @@ use super::{FixAvailability, PassContext};
 use crate::managers::{Action, Invocation, Manager};
 use crate::shell::AndOr;
 use crate::syntax::Dockerfile;
-use crate::text::{Applicability, Edit, Fix, TextRange};
+use crate::text::{Applicability, Edit, Fix, JoinedRange};
 
 super::declare_pass! {
     /// ## What it does
@@ -39,7 +39,9 @@ super::declare_pass! {
     /// or an earlier instruction, or when a `--mount=type=cache` covers the cache directory.
     pub(crate) static NO_CACHE_FLAGS = {
         name: "no-cache-flags",
+        summary: "Adds the package manager's \"no cache\" option where it installs (`--no-cache-dir`, `--no-cache`)",
         fix: FixAvailability::Sometimes,
+        may: [],
         run: run,
     };
 }
@@ -137,7 +139,7 @@ fn refresh_before(
     script: &crate::shell::Script,
     invocations: &[Invocation<'_>],
     at: usize,
-) -> Option<TextRange> {
+) -> Option<JoinedRange> {
     let inv = &invocations[at];
     let index = inv.manager.index.as_ref()?;
     if !index
@@ -183,5 +185,5 @@ fn refresh_before(
         .commands
         .iter()
         .any(|x| x.range.start > r.range.end && x.range.start < c.range.start);
-    (!between).then(|| TextRange::new(r.range.start, c.range.start))
+    (!between).then(|| JoinedRange::new(r.range.start, c.range.start))
 }

@@ -37,7 +37,9 @@ super::declare_pass! {
     /// directory.
     pub(crate) static NO_INSTALL_RECOMMENDS = {
         name: "no-install-recommends",
+        summary: "Adds the \"no recommended packages\" option to package installs (`--no-install-recommends`, …)",
         fix: FixAvailability::Sometimes,
+        may: [changes_package_set],
         run: run,
     };
 }
@@ -115,7 +117,7 @@ fn config_copied_before(file: &Dockerfile, index: usize, paths: &[String]) -> bo
 fn companions(
     inv: &crate::managers::Invocation<'_>,
     nr: &crate::managers::NoRecommends,
-) -> (Vec<String>, Option<crate::text::TextRange>) {
+) -> (Vec<String>, Option<crate::text::JoinedRange>) {
     let Some(sub) = inv.sub else {
         return (Vec::new(), None);
     };

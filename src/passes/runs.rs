@@ -7,7 +7,7 @@
 use crate::managers::{self, Invocation, Manager};
 use crate::shell::{self, AndOr, Command, RunScript, Separator, Skip};
 use crate::syntax::{Args, Dockerfile, Instruction, Item, Keyword, TokenKind};
-use crate::text::{Edit, TextRange};
+use crate::text::{Edit, JoinedRange, TextRange};
 
 /// One RUN instruction of the file.
 pub(crate) struct Run<'a> {
@@ -49,18 +49,7 @@ pub(crate) struct Runs<'a> {
 impl<'a> Runs<'a> {
     pub(crate) fn new(file: &'a Dockerfile, scripts: &super::ScriptCache) -> Self {
         let posix = shell::posix_shells(file);
-        let stages = file.stages();
-        let parents = stages
-            .iter()
-            .map(|s| {
-                let base = s.base?;
-                stages[..s.index]
-                    .iter()
-                    .rev()
-                    .find(|earlier| earlier.name.is_some_and(|n| n.eq_ignore_ascii_case(base)))
-                    .map(|earlier| earlier.index)
-            })
-            .collect();
+        let parents = file.stages().iter().map(|s| s.parent).collect();
         let mut runs = Vec::new();
         let mut deferred = Vec::new();
         let mut stage: Option<usize> = None;
@@ -415,7 +404,7 @@ pub(crate) fn prepend(run: &Run<'_>, command: &str) -> Result<Edit, &'static str
 /// The joined range that removes `command` from its `&&` list: ` && COMMAND` when it follows
 /// an `&&`, `COMMAND && ` when it leads one. `None` when it is not a plain element of a
 /// top-level `&&` list, or is the whole list.
-pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<TextRange> {
+pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<JoinedRange> {
     if command.context != shell::CommandContext::default() {
         return None;
     }
@@ -439,7 +428,7 @@ pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<Tex
                 }) =>
         {
             let start = text[..op.start as usize].trim_end().len();
-            Some(TextRange::new(
+            Some(JoinedRange::new(
                 crate::text::to_u32(start),
                 command.range.end,
             ))
@@ -450,7 +439,7 @@ pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<Tex
         {
             let rest = &text[op.end as usize..];
             let next = op.end as usize + (rest.len() - rest.trim_start().len());
-            Some(TextRange::new(
+            Some(JoinedRange::new(
                 command.range.start,
                 crate::text::to_u32(next),
             ))
@@ -460,10 +449,10 @@ pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<Tex
 }
 
 /// The joined range that removes one argument word and the blanks before it.
-pub(crate) fn drop_word(run: &RunScript<'_>, word: &shell::Word) -> TextRange {
+pub(crate) fn drop_word(run: &RunScript<'_>, word: &shell::Word) -> JoinedRange {
     let text = run.instruction.shell_text().unwrap_or_default();
     let start = text[..word.range.start as usize].trim_end().len();
-    TextRange::new(crate::text::to_u32(start), word.range.end)
+    JoinedRange::new(crate::text::to_u32(start), word.range.end)
 }
 
 /// Whether `command` is one of the commands of `cleanup` (`dnf clean all` in

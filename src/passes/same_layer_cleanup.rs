@@ -39,7 +39,9 @@ super::declare_pass! {
     /// does on the official base images, which ship without an index.
     pub(crate) static SAME_LAYER_CLEANUP = {
         name: "same-layer-cleanup",
+        summary: "Appends the package manager's index cleanup to the RUN that downloads the index",
         fix: FixAvailability::Sometimes,
+        may: [],
         run: run,
     };
 }

@@ -7,7 +7,7 @@
 //! value (`$OPTS`) is neither a flag nor a known argument.
 
 use super::{Chain, Command, Script, Word};
-use crate::text::TextRange;
+use crate::text::JoinedRange;
 
 impl Command {
     /// The basename of the literal command name: `apt-get` for `/usr/bin/apt-get`.
@@ -38,7 +38,7 @@ impl Command {
     /// Where `flag` is given: the whole word for `-y`, `--yes` and `--yes=value`; the one
     /// character for `y` inside `-qy` when the word is written unquoted (else the whole word).
     #[must_use]
-    pub fn flag_range(&self, flag: &str) -> Option<TextRange> {
+    pub fn flag_range(&self, flag: &str) -> Option<JoinedRange> {
         let short = short_flag(flag);
         for word in self.options() {
             let Some(value) = word.value.as_deref() else {
@@ -63,7 +63,7 @@ impl Command {
                 return Some(word.range);
             }
             let start = word.range.start + 1 + crate::text::to_u32(at);
-            return Some(TextRange::new(
+            return Some(JoinedRange::new(
                 start,
                 start + crate::text::to_u32(c.len_utf8()),
             ));
@@ -191,14 +191,14 @@ impl Script {
     /// The first command that may change the working directory of the rest of the script:
     /// `cd`, `pushd`, `popd` or `eval` run in the current shell (function bodies included).
     #[must_use]
-    pub fn changes_cwd(&self) -> Option<TextRange> {
+    pub fn changes_cwd(&self) -> Option<JoinedRange> {
         self.first_in_current_shell(&["cd", "pushd", "popd", "eval"])
     }
 
     /// The first thing that may change variables, functions or aliases seen by later
     /// commands: an env builtin, `printf -v`, bare assignments, or a function definition.
     #[must_use]
-    pub fn changes_env(&self) -> Option<TextRange> {
+    pub fn changes_env(&self) -> Option<JoinedRange> {
         let command = self
             .commands
             .iter()
@@ -219,20 +219,20 @@ impl Script {
 
     /// The first `set`, `shopt` or `eval` run in the current shell.
     #[must_use]
-    pub fn changes_shell_options(&self) -> Option<TextRange> {
+    pub fn changes_shell_options(&self) -> Option<JoinedRange> {
         self.first_in_current_shell(&["set", "shopt", "eval"])
     }
 
     /// The first command after which text appended to the script may not run, or may run
     /// differently: `exit`, `return`, `exec`, `trap`, `logout`, `eval`.
     #[must_use]
-    pub fn exits_early(&self) -> Option<TextRange> {
+    pub fn exits_early(&self) -> Option<JoinedRange> {
         self.first_in_current_shell(&["exit", "return", "exec", "trap", "logout", "eval"])
     }
 
     /// The first `&` that puts something in the background, at any depth.
     #[must_use]
-    pub fn has_background(&self) -> Option<TextRange> {
+    pub fn has_background(&self) -> Option<JoinedRange> {
         self.backgrounds.first().copied()
     }
 
@@ -264,7 +264,7 @@ impl Script {
         self.chains.last()
     }
 
-    fn first_in_current_shell(&self, programs: &[&str]) -> Option<TextRange> {
+    fn first_in_current_shell(&self, programs: &[&str]) -> Option<JoinedRange> {
         self.commands
             .iter()
             .find(|c| c.in_current_shell() && c.runs_any(programs))
@@ -272,7 +272,7 @@ impl Script {
     }
 }
 
-fn earliest(a: Option<TextRange>, b: Option<TextRange>) -> Option<TextRange> {
+fn earliest(a: Option<JoinedRange>, b: Option<JoinedRange>) -> Option<JoinedRange> {
     match (a, b) {
         (Some(a), Some(b)) => Some(if b.start < a.start { b } else { a }),
         (a, b) => a.or(b),
@@ -318,7 +318,7 @@ mod tests {
         assert!(c.has_flag(&["-q"]));
         assert!(!c.has_flag(&["-n", "--no-install-recommends"]));
         assert_eq!(c.flag_range("-y").map(|r| r.slice(text)), Some("y"));
-        assert_eq!(c.flag_range("-y"), Some(TextRange::new(10, 11)));
+        assert_eq!(c.flag_range("-y"), Some(JoinedRange::new(10, 11)));
         assert_eq!(texts(&c.args_no_flags()), ["install"]);
 
         let text = "apt-get '-qy' install";

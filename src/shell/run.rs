@@ -3,7 +3,7 @@
 
 use super::{Opaque, Script};
 use crate::syntax::{Args, Dockerfile, Instruction, Keyword};
-use crate::text::TextRange;
+use crate::text::{JoinedRange, TextRange};
 
 /// Why a RUN's body is not read as shell; passes skip such a RUN.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,11 +31,9 @@ pub struct RunScript<'a> {
 
 impl RunScript<'_> {
     /// The source range of a script range (a range across a continuation includes it).
-    pub fn to_source(&self, r: TextRange) -> TextRange {
-        self.instruction.range_to_source(TextRange::new(
-            r.start + self.joined_start,
-            r.end + self.joined_start,
-        ))
+    pub fn to_source(&self, r: JoinedRange) -> TextRange {
+        self.instruction
+            .range_to_source(r.shifted(self.joined_start))
     }
 }
 
@@ -78,29 +76,26 @@ pub fn run_script_using(
 /// there runs under a POSIX shell: not after a non-POSIX `SHELL`, not on a Windows base,
 /// and not in a stage built `FROM` a stage that was not POSIX.
 pub fn posix_shells(file: &Dockerfile) -> Vec<bool> {
-    let mut stage_final: Vec<(Option<String>, bool)> = Vec::new();
-    let mut current = true;
-    let mut out = Vec::new();
-    for ins in file.instructions() {
-        match ins.kind {
-            Keyword::From => {
-                if let Some((_, posix)) = stage_final.last_mut() {
-                    *posix = current;
-                }
-                let (base, name) = ins.from_parts().unwrap_or(("", None));
-                let name = name.map(str::to_ascii_lowercase);
-                let inherited = stage_final
-                    .iter()
-                    .rev()
-                    .find(|(n, _)| n.as_deref() == Some(&base.to_ascii_lowercase()))
-                    .map(|(_, p)| *p);
-                current = inherited.unwrap_or_else(|| !is_windows_image(base));
-                stage_final.push((name, current));
-            }
-            Keyword::Shell => current = is_posix_shell(&ins.value),
-            _ => {}
-        }
+    // instructions before the first FROM (global ARGs) run no shell
+    let mut out: Vec<bool> = file
+        .instructions()
+        .take_while(|i| i.kind != Keyword::From)
+        .map(|_| true)
+        .collect();
+    let mut stage_final: Vec<bool> = Vec::new();
+    for stage in file.stages() {
+        let mut current = match stage.parent {
+            Some(parent) => stage_final[parent],
+            None => !is_windows_image(stage.base.unwrap_or("")),
+        };
         out.push(current);
+        for ins in &stage.instructions {
+            if ins.kind == Keyword::Shell {
+                current = is_posix_shell(&ins.value);
+            }
+            out.push(current);
+        }
+        stage_final.push(current);
     }
     out
 }

@@ -3,12 +3,17 @@
 //! Every byte of the input belongs to exactly one item, and within an instruction to exactly
 //! one token; printing the unchanged tree reproduces the input byte for byte.
 
+mod instruction;
 mod parse;
 mod stages;
 mod words;
+pub(crate) mod workdir;
 
+pub use instruction::{Instruction, Mount};
 pub use parse::parse;
-pub use stages::{Mount, Stage};
+pub use stages::Stage;
+
+pub(crate) use instruction::segment_to_source;
 
 use crate::text::TextRange;
 
@@ -206,109 +211,6 @@ pub enum TokenKind {
 pub struct Token {
     pub kind: TokenKind,
     pub range: TextRange,
-}
-
-/// An instruction with its typed view.
-#[derive(Debug, Clone)]
-pub struct Instruction {
-    /// Whole lines, from the first line's start to the end of the last line (heredoc bodies
-    /// and terminators included), line break included.
-    pub range: TextRange,
-    pub keyword: TextRange,
-    pub kind: Keyword,
-    pub flags: Vec<Flag>,
-    pub args: Args,
-    /// The arguments split into words as BuildKit splits them (quotes kept).
-    pub words: Vec<Word>,
-    pub heredocs: Vec<Heredoc>,
-    /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
-    pub trigger: Option<Box<Instruction>>,
-    /// The joined line (continuations and interior comment lines removed), from the keyword.
-    pub line: String,
-    /// Map from [`Self::line`] offsets back to the source.
-    pub segments: Vec<Segment>,
-    /// Every byte of `range`, classified.
-    pub tokens: Vec<Token>,
-    /// 1-based first and last line, as BuildKit numbers them.
-    pub start_line: u32,
-    pub end_line: u32,
-    /// BuildKit's value for this instruction (what `dockerfile.parse` reports).
-    pub value: Vec<String>,
-    /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
-    pub json: bool,
-}
-
-impl Instruction {
-    /// Whether the arguments are a JSON array (exec form).
-    pub fn is_json(&self) -> bool {
-        self.json
-    }
-
-    /// The joined shell text of a shell-form instruction (BuildKit's value).
-    pub fn shell_text(&self) -> Option<&str> {
-        match self.args {
-            Args::Shell { joined, .. } => Some(joined.slice(&self.line)),
-            _ => None,
-        }
-    }
-
-    /// Maps a joined-line offset to a source offset. At a point where two segments meet,
-    /// `side` picks the end of the earlier segment (`Before`) or the start of the later one.
-    pub fn to_source(&self, joined: u32, side: crate::text::InsertionSide) -> u32 {
-        segment_to_source(&self.segments, joined, side)
-    }
-
-    /// Maps a joined-line range to the source range from its first to its last byte.
-    pub fn range_to_source(&self, range: TextRange) -> TextRange {
-        use crate::text::InsertionSide::{After, Before};
-        if range.is_empty() {
-            let at = self.to_source(range.start, After);
-            return TextRange::empty(at);
-        }
-        TextRange::new(
-            self.to_source(range.start, After),
-            self.to_source(range.end, Before),
-        )
-    }
-
-    /// The offset just before the line break of the last line of the instruction proper
-    /// (before any heredoc body): where text appended to the arguments goes.
-    pub fn content_end(&self) -> u32 {
-        self.tokens
-            .iter()
-            .rev()
-            .find(|t| {
-                !matches!(
-                    t.kind,
-                    TokenKind::HeredocBody | TokenKind::HeredocTerminator | TokenKind::Newline
-                )
-            })
-            .map_or(self.range.end, |t| t.range.end)
-    }
-}
-
-pub(crate) fn segment_to_source(
-    segments: &[Segment],
-    joined: u32,
-    side: crate::text::InsertionSide,
-) -> u32 {
-    use crate::text::InsertionSide;
-    let Some(last) = segments.last() else {
-        return 0;
-    };
-    // index of the first segment that ends at or after `joined`
-    for (i, seg) in segments.iter().enumerate() {
-        let end = seg.joined + seg.len;
-        if joined < end
-            || (joined == end && (side == InsertionSide::Before || i + 1 == segments.len()))
-        {
-            if joined < seg.joined {
-                return seg.source;
-            }
-            return seg.source + (joined - seg.joined);
-        }
-    }
-    last.source + last.len
 }
 
 impl Dockerfile {

@@ -9,22 +9,43 @@ pub use line_index::LineIndex;
 
 use std::cmp::Ordering;
 use std::fmt;
+use std::marker::PhantomData;
 
-/// A half-open byte range `[start, end)` into a source text.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub struct TextRange {
+/// A half-open byte range `[start, end)` into a text; `S` says which text, so that the
+/// compiler keeps ranges of the source apart from ranges of a RUN's joined shell text.
+pub struct Range<S> {
     pub start: u32,
     pub end: u32,
+    space: PhantomData<S>,
 }
 
-impl TextRange {
+/// Ranges of the Dockerfile's source bytes (and of an instruction's joined line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Source;
+
+/// Ranges of a RUN's joined shell text ([`crate::syntax::Instruction::shell_text`]): what
+/// [`crate::shell`] parses; `RunScript::to_source` maps them to [`TextRange`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Joined;
+
+/// A range of the source text: what edits and fixes are made of.
+pub type TextRange = Range<Source>;
+
+/// A range of a RUN's joined shell text.
+pub type JoinedRange = Range<Joined>;
+
+impl<S> Range<S> {
     pub fn new(start: u32, end: u32) -> Self {
         debug_assert!(start <= end, "inverted range {start}..{end}");
-        Self { start, end }
+        Self {
+            start,
+            end,
+            space: PhantomData,
+        }
     }
 
     pub fn empty(at: u32) -> Self {
-        Self { start: at, end: at }
+        Self::new(at, at)
     }
 
     /// Converts from `usize` offsets; sources are capped at 16 MiB so this never truncates.
@@ -40,7 +61,7 @@ impl TextRange {
         self.start == self.end
     }
 
-    pub fn contains_range(self, other: TextRange) -> bool {
+    pub fn contains_range(self, other: Self) -> bool {
         self.start <= other.start && other.end <= self.end
     }
 
@@ -52,9 +73,56 @@ impl TextRange {
     pub(crate) fn as_usize(self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
     }
+
+    /// The same offsets moved by `by` into another text (a joined range placed in its
+    /// instruction's line).
+    pub(crate) fn shifted<T>(self, by: u32) -> Range<T> {
+        Range::new(self.start + by, self.end + by)
+    }
 }
 
-impl fmt::Debug for TextRange {
+// Written out rather than derived: a derive would require `S` itself to implement each trait.
+impl<S> Clone for Range<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S> Copy for Range<S> {}
+
+impl<S> PartialEq for Range<S> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.start, self.end) == (other.start, other.end)
+    }
+}
+
+impl<S> Eq for Range<S> {}
+
+impl<S> std::hash::Hash for Range<S> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.start, self.end).hash(state);
+    }
+}
+
+impl<S> PartialOrd for Range<S> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<S> Ord for Range<S> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.start, self.end).cmp(&(other.start, other.end))
+    }
+}
+
+impl<S> Default for Range<S> {
+    fn default() -> Self {
+        Self::new(0, 0)
+    }
+}
+
+impl<S> fmt::Debug for Range<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}..{}", self.start, self.end)
     }

@@ -11,14 +11,17 @@ use serde::Serialize;
 
 use super::model::{FileEntry, FileKind, ImageReport, RuntimeConfig, SmokeResult};
 
-/// Passes known to change the runtime config, with the fields they may change. No pass on main
-/// does yet; `non-root-user` (planned) will add `("non-root-user", &["User"])`.
-pub(crate) const CONFIG_CHANGING_PASSES: &[(&str, &[&str])] = &[];
+/// The runtime-config fields a pass that may change the user (its metadata says so) changes.
+const USER_FIELDS: &[&str] = &["User"];
 
-/// Unsafe passes that change which packages are installed: with one of them applied, files
-/// present in only one image (or changed) are the point of the fix, not a defect. The smoke
-/// command is then what decides whether the image still does its job.
-pub(crate) const PACKAGE_SET_CHANGING_PASSES: &[&str] = &["no-install-recommends"];
+/// Passes whose metadata says they may change the runtime config, with the fields.
+fn config_changing_passes() -> Vec<(&'static str, &'static [&'static str])> {
+    dfrewrite::passes()
+        .iter()
+        .filter(|pass| pass.may.changes_user)
+        .map(|pass| (pass.name, USER_FIELDS))
+        .collect()
+}
 
 /// Why a size-only change of a file present in both images is not held against the rewrite.
 const SIZE_ONLY: &str = "size differs only (contents are not compared; logs and generated \
@@ -42,12 +45,16 @@ impl Expectations {
         let mut expectations = Self::from_tables(
             applied,
             &dfrewrite::removable_cache_dirs(),
-            CONFIG_CHANGING_PASSES,
+            &config_changing_passes(),
         );
-        expectations.package_set_changed_by = PACKAGE_SET_CHANGING_PASSES
+        // A pass that changes which packages are installed (its metadata says so): files
+        // present in only one image (or changed) are the point of the fix, not a defect; the
+        // smoke command then decides whether the image still does its job.
+        expectations.package_set_changed_by = applied
             .iter()
-            .find(|pass| applied.iter().any(|fix| fix.pass == **pass))
-            .map(|pass| (*pass).to_owned());
+            .filter_map(|fix| dfrewrite::pass_by_name(fix.pass))
+            .find(|pass| pass.may.changes_package_set)
+            .map(|pass| pass.name.to_owned());
         expectations
     }
 

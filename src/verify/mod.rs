@@ -154,7 +154,7 @@ pub(crate) struct SideReport {
 /// How the verification ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub(crate) enum Status {
+pub(crate) enum VerifyStatus {
     /// Both build, the smoke results agree, no unexpected difference.
     Pass = 0,
     /// The rewrite does not build, fails the smoke, or differs unexpectedly.
@@ -165,7 +165,7 @@ pub(crate) enum Status {
 
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Verdict {
-    pub(crate) status: Status,
+    pub(crate) status: VerifyStatus,
     pub(crate) exit_code: u8,
     pub(crate) reasons: Vec<String>,
 }
@@ -232,7 +232,7 @@ pub(crate) fn verify(
         comparison: None,
         smoke: None,
         verdict: Verdict {
-            status: Status::Pass,
+            status: VerifyStatus::Pass,
             exit_code: 0,
             reasons: Vec::new(),
         },
@@ -264,8 +264,8 @@ pub(crate) fn verify(
         }
         if !ok {
             let (status, what) = match side {
-                Side::Original => (Status::Error, "the original does not build"),
-                Side::Rewrite => (Status::Fail, "the rewrite does not build"),
+                Side::Original => (VerifyStatus::Error, "the original does not build"),
+                Side::Rewrite => (VerifyStatus::Fail, "the rewrite does not build"),
             };
             return Ok(finish(report, logs, vec![(status, what.to_owned())]));
         }
@@ -285,7 +285,7 @@ pub(crate) fn verify(
     );
     if comparison.unexpected() > 0 {
         problems.push((
-            Status::Fail,
+            VerifyStatus::Fail,
             format!(
                 "{} unexpected difference(s) between the images",
                 comparison.unexpected()
@@ -306,13 +306,13 @@ pub(crate) fn verify(
         let cmp = SmokeComparison::new(original, rewrite, req.expect.as_deref());
         if !cmp.original_ok {
             problems.push((
-                Status::Error,
+                VerifyStatus::Error,
                 "the smoke command fails on the original (non-zero exit or expected text missing)"
                     .to_owned(),
             ));
         } else if !cmp.rewrite_ok {
             problems.push((
-                Status::Fail,
+                VerifyStatus::Fail,
                 "the rewrite's smoke result differs from the original's".to_owned(),
             ));
         }
@@ -342,11 +342,11 @@ pub(crate) fn verify(
             if !warm.ok {
                 problems.push(match side {
                     Side::Original => (
-                        Status::Error,
+                        VerifyStatus::Error,
                         "the original does not build after the touch".to_owned(),
                     ),
                     Side::Rewrite => (
-                        Status::Fail,
+                        VerifyStatus::Fail,
                         "the rewrite does not build after the touch".to_owned(),
                     ),
                 });
@@ -433,18 +433,22 @@ fn measure(engine: &dyn Engine, tag: &str) -> Result<ImageReport, Failure> {
 }
 
 /// Sets the verdict from the worst problem, and keeps the logs unless everything passed.
-fn finish(mut report: Report, logs: tempfile::TempDir, problems: Vec<(Status, String)>) -> Report {
+fn finish(
+    mut report: Report,
+    logs: tempfile::TempDir,
+    problems: Vec<(VerifyStatus, String)>,
+) -> Report {
     let status = problems
         .iter()
         .map(|(s, _)| *s)
         .max()
-        .unwrap_or(Status::Pass);
+        .unwrap_or(VerifyStatus::Pass);
     report.verdict = Verdict {
         status,
         exit_code: status as u8,
         reasons: problems.into_iter().map(|(_, r)| r).collect(),
     };
-    if status != Status::Pass {
+    if status != VerifyStatus::Pass {
         let dir = logs.keep();
         report.logs = Some(dir.display().to_string());
         let sides = [Some(&mut report.original), report.rewrite.as_mut()];

@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use super::compare::{self, Comparison, PathDiff, SmokeComparison};
-use super::{BuildReport, Report, SideReport, Status};
+use super::{BuildReport, Report, SideReport, VerifyStatus};
 
 /// How many individual paths or changes to list before summarising the rest.
 const LIST_LIMIT: usize = 20;
@@ -112,9 +112,9 @@ pub(crate) fn human(report: &Report) -> String {
     }
 
     let verdict = match report.verdict.status {
-        Status::Pass => "PASS",
-        Status::Fail => "FAIL",
-        Status::Error => "ERROR",
+        VerifyStatus::Pass => "PASS",
+        VerifyStatus::Fail => "FAIL",
+        VerifyStatus::Error => "ERROR",
     };
     let _ = write!(out, "\nverdict: {verdict}");
     if report.verdict.reasons.is_empty() {

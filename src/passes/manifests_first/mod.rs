@@ -1,12 +1,20 @@
-use super::ignore_rules::{IgnoreRules, Status};
+//! The manifests-first pass: this file finds the source `COPY`, the RUNs to move and what
+//! they read, and writes the edits; `classify` reads one command, `formats` one manifest.
+
+mod classify;
+mod formats;
+
+use super::ignore_rules::{IgnoreRules, Inclusion};
 use super::runs::Run;
 use super::{FixAvailability, PassContext};
 use crate::BuildContext;
 use crate::context::ContextEntry;
-use crate::managers::{self, Action, ManifestFormat, Manifests};
-use crate::shell::{AndOr, Command};
+use crate::managers::ManifestFormat;
+use crate::shell::AndOr;
+use crate::syntax::workdir::{ImageDir, plain, working_dirs};
 use crate::syntax::{Dockerfile, Instruction, Item, Keyword};
 use crate::text::{Applicability, Edit, Fix, TextRange};
+use classify::{CommandUse, Install, classify};
 
 super::declare_pass! {
     /// ## What it does
@@ -84,7 +92,9 @@ super::declare_pass! {
     /// in the same directory and the directory is first created by a `COPY` as before.
     pub(crate) static MANIFESTS_FIRST = {
         name: "manifests-first",
+        summary: "Installs dependencies from their manifests before `COPY . <dir>`, so a source change reuses the install layer",
         fix: FixAvailability::Sometimes,
+        may: [moves],
         run: run,
     };
 }
@@ -94,14 +104,14 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let instructions: Vec<&Instruction> = file.instructions().collect();
     let cwds = working_dirs(&instructions);
     let ignore = ctx.settings.context.as_deref().map(ignore_rules);
-    let env = Env {
+    let finder = Finder {
         ctx,
         instructions: &instructions,
         cwds: &cwds,
         ignore: ignore.as_ref(),
     };
     (0..instructions.len())
-        .filter_map(|at| env.fix_at(at))
+        .filter_map(|at| finder.fix_at(at))
         .collect()
 }
 
@@ -116,116 +126,14 @@ fn ignore_rules(context: &dyn BuildContext) -> IgnoreRules {
     }
 }
 
-/// A directory in the image: absolute, or relative to the unknown directory a stage starts
-/// in (its base image's WORKDIR).
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Dir {
-    absolute: bool,
-    parts: Vec<String>,
-}
-
-impl Dir {
-    fn start() -> Self {
-        Self {
-            absolute: false,
-            parts: Vec::new(),
-        }
-    }
-
-    /// `path` taken from this directory; `None` when it climbs above an unknown start.
-    fn join(&self, path: &str) -> Option<Dir> {
-        let mut dir = if path.starts_with('/') {
-            Dir {
-                absolute: true,
-                parts: Vec::new(),
-            }
-        } else {
-            self.clone()
-        };
-        for part in path.split('/') {
-            match part {
-                "" | "." => {}
-                ".." => {
-                    if dir.parts.pop().is_none() && !dir.absolute {
-                        return None;
-                    }
-                }
-                p => dir.parts.push(p.to_owned()),
-            }
-        }
-        Some(dir)
-    }
-
-    /// The path of `self` below `base`, as parts; `None` when it is not inside it.
-    fn below(&self, base: &Dir) -> Option<Vec<String>> {
-        (self.absolute == base.absolute && self.parts.starts_with(&base.parts))
-            .then(|| self.parts[base.parts.len()..].to_vec())
-    }
-}
-
-/// A word that is literal in every reading: no variables, quotes, escapes, globs or blanks.
-fn plain(word: &str, escape: char) -> bool {
-    !word.is_empty()
-        && !word.contains(['$', '"', '\'', '*', '?', '[', '{', '~', '\\', '`'])
-        && !word.contains(escape)
-        && !word.chars().any(char::is_whitespace)
-}
-
-/// The working directory in effect at each instruction (`None` when unknown).
-fn working_dirs(instructions: &[&Instruction]) -> Vec<Option<Dir>> {
-    let mut cwd = Some(Dir::start());
-    instructions
-        .iter()
-        .map(|ins| {
-            match ins.kind {
-                Keyword::From => cwd = Some(Dir::start()),
-                Keyword::Workdir => {
-                    cwd = match ins.value.as_slice() {
-                        [path] if plain(path, '\\') => match &cwd {
-                            Some(dir) => dir.join(path),
-                            None if path.starts_with('/') => Dir::start().join(path),
-                            None => None,
-                        },
-                        _ => None,
-                    };
-                }
-                _ => {}
-            }
-            cwd.clone()
-        })
-        .collect()
-}
-
 /// A `COPY`/`ADD` of a whole directory of the context.
 struct SourceCopy<'a> {
     ins: &'a Instruction,
     /// The context directory copied (`""` for the root), cleaned.
     source: String,
-    dest: Dir,
+    dest: ImageDir,
     /// The destination as written.
     dest_text: &'a str,
-}
-
-/// One command of a moved RUN, as the pass understands it.
-enum Use<'a> {
-    /// Installs from manifests.
-    Manifests(Install<'a>),
-    /// Installs packages by name from the index, reading no file.
-    Registry(Vec<String>),
-    /// Cleans a manager's cache or removes its state directory.
-    Harmless,
-}
-
-struct Install<'a> {
-    data: &'static Manifests,
-    /// Files named on the command line (`pip install -r FILE`), as written.
-    named: Vec<&'a str>,
-    /// Package names also given.
-    packages: Vec<String>,
-    /// Whether the command fails without a lockfile.
-    locked: bool,
-    /// Whether the root package's lifecycle scripts are switched off.
-    scripts_off: bool,
 }
 
 /// What the manifest COPY carries: context paths (or fallback patterns) by image directory.
@@ -247,14 +155,16 @@ impl Plan {
     }
 }
 
-struct Env<'a, 'b> {
+/// What one run of the pass looks at: the instructions, the directory each runs in, and the
+/// ignore rules of the context.
+struct Finder<'a, 'b> {
     ctx: &'a PassContext<'b>,
     instructions: &'a [&'b Instruction],
-    cwds: &'a [Option<Dir>],
+    cwds: &'a [Option<ImageDir>],
     ignore: Option<&'a IgnoreRules>,
 }
 
-impl<'a, 'b> Env<'a, 'b> {
+impl<'a, 'b> Finder<'a, 'b> {
     fn context(&self) -> Option<&dyn BuildContext> {
         self.ctx.settings.context.as_deref()
     }
@@ -270,11 +180,13 @@ impl<'a, 'b> Env<'a, 'b> {
         for run in &block {
             for u in self.uses(run)? {
                 match u {
-                    Use::Manifests(install) => {
+                    CommandUse::Manifests(install) => {
                         self.plan_install(&copy, &cwd, &install, &mut plan)?;
                     }
-                    Use::Registry(packages) => self.check_packages(&copy, &cwd, &packages)?,
-                    Use::Harmless => {}
+                    CommandUse::Registry(packages) => {
+                        self.check_packages(&copy, &cwd, &packages)?;
+                    }
+                    CommandUse::Harmless => {}
                 }
             }
         }
@@ -336,7 +248,7 @@ impl<'a, 'b> Env<'a, 'b> {
         if !plain(source, file.escape) || !plain(dest, file.escape) {
             return None;
         }
-        let cleaned = Dir::start().join(source)?;
+        let cleaned = ImageDir::start().join(source)?;
         if cleaned.absolute {
             return None;
         }
@@ -345,7 +257,7 @@ impl<'a, 'b> Env<'a, 'b> {
             // a named directory: only the context can tell it is one
             let context = self.context()?;
             if context.probe(&source_path) != ContextEntry::Directory
-                || self.status(&source_path) != Status::Included
+                || self.status(&source_path) != Inclusion::Included
             {
                 return None;
             }
@@ -366,8 +278,8 @@ impl<'a, 'b> Env<'a, 'b> {
     fn block(
         &self,
         at: usize,
-        mut cwd: Dir,
-    ) -> Option<(Vec<&'a Run<'b>>, Vec<&'b Instruction>, Dir)> {
+        mut cwd: ImageDir,
+    ) -> Option<(Vec<&'a Run<'b>>, Vec<&'b Instruction>, ImageDir)> {
         let runs = self.ctx.runs();
         let mut block = Vec::new();
         let mut workdirs = Vec::new();
@@ -382,7 +294,7 @@ impl<'a, 'b> Env<'a, 'b> {
                         break;
                     };
                     block.push(run);
-                    if uses.iter().any(|u| matches!(u, Use::Manifests(_))) {
+                    if uses.iter().any(|u| matches!(u, CommandUse::Manifests(_))) {
                         last_install = Some(block.len());
                     }
                 }
@@ -415,7 +327,7 @@ impl<'a, 'b> Env<'a, 'b> {
     }
 
     /// How each command of `run` uses files; `None` when the RUN cannot move.
-    fn uses(&self, run: &'a Run<'b>) -> Option<Vec<Use<'a>>> {
+    fn uses(&self, run: &'a Run<'b>) -> Option<Vec<CommandUse<'a>>> {
         let script = run.script.as_ref().ok()?;
         let s = &script.script;
         if !s.functions.is_empty()
@@ -478,8 +390,8 @@ impl<'a, 'b> Env<'a, 'b> {
             })
     }
 
-    fn status(&self, path: &str) -> Status {
-        self.ignore.map_or(Status::Unsure, |r| r.status(path))
+    fn status(&self, path: &str) -> Inclusion {
+        self.ignore.map_or(Inclusion::Unsure, |r| r.status(path))
     }
 
     /// What the context holds at `path`, with `.dockerignore` applied: `None` when unsure.
@@ -487,15 +399,15 @@ impl<'a, 'b> Env<'a, 'b> {
         let context = self.context()?;
         let entry = context.probe(path);
         match (&entry, self.status(path)) {
-            (ContextEntry::Missing, _) | (_, Status::Excluded) => Some(ContextEntry::Missing),
-            (_, Status::Included) => Some(entry),
-            (_, Status::Unsure) => None,
+            (ContextEntry::Missing, _) | (_, Inclusion::Excluded) => Some(ContextEntry::Missing),
+            (_, Inclusion::Included) => Some(entry),
+            (_, Inclusion::Unsure) => None,
         }
     }
 
     /// Maps a path the install names (relative to `cwd`) to its place below the COPY
     /// destination and its context path.
-    fn locate(copy: &SourceCopy<'_>, cwd: &Dir, path: &str) -> Option<(Vec<String>, String)> {
+    fn locate(copy: &SourceCopy<'_>, cwd: &ImageDir, path: &str) -> Option<(Vec<String>, String)> {
         let below = cwd.join(path)?.below(&copy.dest)?;
         if below.is_empty() {
             return None;
@@ -510,7 +422,12 @@ impl<'a, 'b> Env<'a, 'b> {
         Some((below, context))
     }
 
-    fn check_packages(&self, copy: &SourceCopy<'_>, cwd: &Dir, packages: &[String]) -> Option<()> {
+    fn check_packages(
+        &self,
+        copy: &SourceCopy<'_>,
+        cwd: &ImageDir,
+        packages: &[String],
+    ) -> Option<()> {
         if self.context().is_none() {
             return Some(());
         }
@@ -531,7 +448,7 @@ impl<'a, 'b> Env<'a, 'b> {
     fn plan_install(
         &self,
         copy: &SourceCopy<'_>,
-        cwd: &Dir,
+        cwd: &ImageDir,
         install: &Install<'_>,
         plan: &mut Plan,
     ) -> Option<()> {
@@ -693,16 +610,7 @@ impl<'a, 'b> Env<'a, 'b> {
     ) -> Option<Vec<String>> {
         matches!(self.entry(path)?, ContextEntry::File { .. }).then_some(())?;
         let text = String::from_utf8(context.read(path)?).ok()?;
-        match format {
-            ManifestFormat::Requirements => requirements(&text),
-            ManifestFormat::PackageJson => package_json(&text, install).then(Vec::new),
-            ManifestFormat::GoMod => go_mod(&text).then(Vec::new),
-            ManifestFormat::Cargo => cargo_toml(&text).then(Vec::new),
-            ManifestFormat::Gemfile => gemfile(&text).then(Vec::new),
-            ManifestFormat::ComposerJson => composer_json(&text, install).then(Vec::new),
-            ManifestFormat::Pyproject => pyproject(&text).then(Vec::new),
-            ManifestFormat::Pipfile => pipfile(&text).then(Vec::new),
-        }
+        formats::reads_only(format, &text, install)
     }
 
     /// The edits: the manifest COPYs and the moved RUNs (with the comment lines right above
@@ -818,472 +726,6 @@ fn destination(dest_text: &str, dir: &[String]) -> String {
     out
 }
 
-/// How `command` uses files, when it is a command the pass understands.
-fn classify(command: &Command) -> Option<Use<'_>> {
-    // `rm -rf /root/.cache/pip`: every operand inside a cache directory of such a manager
-    let harmless_rm = command.is("rm")
-        && !command.args_no_flags().is_empty()
-        && command.args_no_flags().iter().all(|w| {
-            w.value.as_deref().is_some_and(|v| {
-                let path = v.trim_end_matches('*').trim_end_matches('/');
-                path.starts_with('/')
-                    && !path.contains(['*', '?', '['])
-                    && managers::all().any(|m| {
-                        m.manifests.is_some() && m.state_dirs().any(|d| managers::covers(d, path))
-                    })
-            })
-        });
-    if harmless_rm {
-        return Some(Use::Harmless);
-    }
-    let inv = managers::invocation(command)?;
-    let data = inv.manager.manifests.as_ref()?;
-    if inv.action() == Some(Action::Clean) {
-        return Some(Use::Harmless);
-    }
-    let sub = inv.sub?;
-    let sub_at = command.args.iter().position(|w| w.range == sub.range)?;
-    let program = command.program()?;
-    let prefix = inv
-        .manager
-        .invocations
-        .iter()
-        .find(|words| {
-            let first = &words[0];
-            let first_ok = match first.strip_suffix('*') {
-                Some(stem) => program.starts_with(stem),
-                None => program == first,
-            };
-            first_ok
-                && words.len() - 1 <= command.args.len()
-                && words[1..]
-                    .iter()
-                    .zip(&command.args)
-                    .all(|(want, got)| got.value.as_deref() == Some(want.as_str()))
-        })
-        .map_or(0, |words| words.len() - 1);
-    if sub_at != prefix {
-        // options before the subcommand
-        return None;
-    }
-    let words: Vec<&str> = command.args[sub_at..]
-        .iter()
-        .map(|w| w.value.as_deref())
-        .collect::<Option<_>>()?;
-    let subcommand = data.commands.iter().find(|c| {
-        let parts: Vec<&str> = c.split(' ').collect();
-        words.len() >= parts.len() && words[..parts.len()] == parts[..]
-    });
-    let consumed = subcommand.map_or(1, |c| c.split(' ').count());
-    let mut install = Install {
-        data,
-        named: Vec::new(),
-        packages: Vec::new(),
-        locked: subcommand.is_some_and(|c| data.locked.contains(c)),
-        scripts_off: false,
-    };
-    let mut flags = Vec::new();
-    let mut rest = words[consumed..].iter();
-    while let Some(&word) = rest.next() {
-        if word.starts_with('-') && word != "-" {
-            let (name, inline) = match word.split_once('=') {
-                Some((n, v)) if n.starts_with("--") => (n, Some(v)),
-                _ => (word, None),
-            };
-            if data.file_options.iter().any(|o| o == name) {
-                let value = match inline {
-                    Some(v) => v,
-                    None => rest.next()?,
-                };
-                install.named.push(value);
-                continue;
-            }
-            if !data.flags.iter().any(|f| f == name) {
-                return None;
-            }
-            let value = match inline {
-                Some(v) => Some(v),
-                None if data.value_flags.iter().any(|f| f == name) => Some(*rest.next()?),
-                None => None,
-            };
-            if value.is_some_and(|v| v.starts_with('.') || v.contains("file:")) {
-                return None;
-            }
-            flags.push(name);
-        } else if data.packages && is_package_name(word) {
-            install.packages.push(word.to_owned());
-        } else {
-            return None;
-        }
-    }
-    if !data
-        .required_flags
-        .iter()
-        .all(|f| flags.contains(&f.as_str()))
-    {
-        return None;
-    }
-    install.locked |= data
-        .locked_flags
-        .iter()
-        .any(|f| flags.contains(&f.as_str()));
-    install.scripts_off = data
-        .script_flags
-        .iter()
-        .any(|f| flags.contains(&f.as_str()));
-    let is_install = subcommand.is_some();
-    if is_install && (!install.named.is_empty() || data.file_options.is_empty()) {
-        // the words given as named manifests are literal paths
-        if install
-            .named
-            .iter()
-            .any(|n| !plain(n, '\\') || n.contains("://"))
-        {
-            return None;
-        }
-        return Some(Use::Manifests(install));
-    }
-    // `pip install --upgrade pip`: packages from the index only
-    (inv.action() == Some(Action::Install)
-        && data.packages
-        && install.named.is_empty()
-        && !install.packages.is_empty())
-    .then_some(Use::Registry(install.packages))
-}
-
-/// A requirement naming a package of the index: `flask`, `Flask[async]==3.0.*`, `pip>=24`.
-fn is_package_name(word: &str) -> bool {
-    word.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphanumeric())
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.[],<>=!~*".contains(c))
-        && !std::path::Path::new(&word.to_ascii_lowercase())
-            .extension()
-            .is_some_and(|e| ["whl", "zip", "gz"].iter().any(|a| e == *a))
-}
-
-/// A requirements file: the files it includes (`-r`/`-c`), or `None` when it reads more
-/// than itself (editable or local requirements, local indexes).
-fn requirements(text: &str) -> Option<Vec<String>> {
-    let mut includes = Vec::new();
-    let joined = text.replace("\\\r\n", "").replace("\\\n", "");
-    for raw in joined.lines() {
-        let line = match raw.find(" #").or_else(|| raw.find("\t#")) {
-            Some(at) => &raw[..at],
-            None => raw,
-        };
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        if let Some(option) = line.strip_prefix('-') {
-            let (name, value) = split_option(option);
-            match name {
-                "r" | "-requirement" | "c" | "-constraint" => {
-                    if value.is_empty() || value.contains("://") || !plain(value, '\\') {
-                        return None;
-                    }
-                    includes.push(value.to_owned());
-                }
-                "i" | "-index-url" | "-extra-index-url" | "f" | "-find-links" => {
-                    if !(value.starts_with("https://") || value.starts_with("http://")) {
-                        return None;
-                    }
-                }
-                "-trusted-host" | "-pre" | "-prefer-binary" | "-only-binary" | "-no-binary"
-                | "-require-hashes" | "-use-feature" => {}
-                _ => return None,
-            }
-            continue;
-        }
-        let spec = line.split(';').next().unwrap_or(line);
-        let spec = spec.split(" --").next().unwrap_or(spec).trim();
-        if !spec
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphanumeric())
-        {
-            return None;
-        }
-        let lower = spec.to_ascii_lowercase();
-        if lower.contains("file:") {
-            return None;
-        }
-        if !lower.contains("://") {
-            let archive = [".whl", ".zip", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz"]
-                .iter()
-                .any(|s| lower.ends_with(s));
-            if lower.contains(['/', '\\']) || archive {
-                return None;
-            }
-        }
-    }
-    Some(includes)
-}
-
-/// `-r file`, `-rfile`, `--requirement=file`, `--requirement file`: the name after the
-/// first dash and the value.
-fn split_option(option: &str) -> (&str, &str) {
-    if let Some(long) = option.strip_prefix('-') {
-        let end = long.find(['=', ' ', '\t']).unwrap_or(long.len());
-        let value = long[end..].trim_start_matches(['=', ' ', '\t']).trim();
-        (&option[..=end], value)
-    } else {
-        let Some(c) = option.chars().next() else {
-            return ("", "");
-        };
-        let value = option[c.len_utf8()..]
-            .trim_start_matches(['=', ' ', '\t'])
-            .trim();
-        (&option[..c.len_utf8()], value)
-    }
-}
-
-/// A dependency specification that points into the file system.
-fn local_spec(spec: &str) -> bool {
-    let s = spec.trim();
-    [
-        "file:",
-        "link:",
-        "workspace:",
-        "portal:",
-        "./",
-        "../",
-        "/",
-        "~/",
-        "..",
-    ]
-    .iter()
-    .any(|p| s.starts_with(p))
-        || s == "."
-}
-
-fn package_json(text: &str, install: &Install<'_>) -> bool {
-    let Ok(serde_json::Value::Object(root)) = serde_json::from_str::<serde_json::Value>(text)
-    else {
-        return false;
-    };
-    if !install.scripts_off
-        && let Some(scripts) = root.get("scripts")
-    {
-        let Some(scripts) = scripts.as_object() else {
-            return false;
-        };
-        if install.data.scripts.iter().any(|s| scripts.contains_key(s)) {
-            return false;
-        }
-    }
-    if ["workspaces", "bundleDependencies", "bundledDependencies"]
-        .iter()
-        .any(|k| root.contains_key(*k))
-    {
-        return false;
-    }
-    let tables = [
-        "dependencies",
-        "devDependencies",
-        "optionalDependencies",
-        "peerDependencies",
-        "overrides",
-        "resolutions",
-    ];
-    !tables
-        .iter()
-        .any(|t| root.get(*t).is_some_and(has_local_string))
-}
-
-fn has_local_string(value: &serde_json::Value) -> bool {
-    match value {
-        serde_json::Value::String(s) => local_spec(s),
-        serde_json::Value::Object(map) => map.values().any(has_local_string),
-        serde_json::Value::Array(items) => items.iter().any(has_local_string),
-        _ => false,
-    }
-}
-
-/// `go.mod` without local `replace` targets.
-fn go_mod(text: &str) -> bool {
-    let mut in_replace = false;
-    for raw in text.lines() {
-        let line = raw.split("//").next().unwrap_or("").trim();
-        if in_replace {
-            if line.starts_with(')') {
-                in_replace = false;
-                continue;
-            }
-        } else if let Some(rest) = line.strip_prefix("replace") {
-            let rest = rest.trim_start();
-            if rest.starts_with('(') {
-                in_replace = true;
-                continue;
-            }
-        } else {
-            continue;
-        }
-        let Some((_, target)) = line.split_once("=>") else {
-            continue;
-        };
-        let target = target.trim().trim_matches('"');
-        if target.starts_with('.') || target.starts_with('/') {
-            return false;
-        }
-    }
-    true
-}
-
-fn toml_table(text: &str) -> Option<toml::Table> {
-    toml::from_str::<toml::Table>(text).ok()
-}
-
-/// Whether any table below `value` has one of `keys`.
-fn has_key(value: &toml::Value, keys: &[&str]) -> bool {
-    match value {
-        toml::Value::Table(t) => {
-            keys.iter().any(|k| t.contains_key(*k)) || t.values().any(|v| has_key(v, keys))
-        }
-        toml::Value::Array(items) => items.iter().any(|v| has_key(v, keys)),
-        _ => false,
-    }
-}
-
-/// `Cargo.toml` of one package whose targets are declared with their paths and whose
-/// dependencies all come from registries or git.
-fn cargo_toml(text: &str) -> bool {
-    let Some(root) = toml_table(text) else {
-        return false;
-    };
-    if root.contains_key("workspace") || !root.contains_key("package") {
-        return false;
-    }
-    let with_path = |v: &toml::Value| v.as_table().is_some_and(|t| t.contains_key("path"));
-    let lib = root.get("lib");
-    let bins = root.get("bin").and_then(toml::Value::as_array);
-    let declared = lib.is_some_and(with_path) || bins.is_some_and(|b| !b.is_empty());
-    if !declared
-        || lib.is_some_and(|l| !with_path(l))
-        || bins.is_some_and(|b| !b.iter().all(with_path))
-    {
-        return false;
-    }
-    root.iter()
-        .filter(|(k, _)| {
-            !matches!(
-                k.as_str(),
-                "package" | "lib" | "bin" | "example" | "test" | "bench"
-            )
-        })
-        .all(|(_, v)| !has_key(v, &["path", "workspace"]))
-        && root
-            .get("package")
-            .and_then(toml::Value::as_table)
-            .is_some_and(|p| !p.contains_key("workspace"))
-}
-
-/// A `Gemfile` that only lists gems: no paths, gemspecs or code that reads files.
-fn gemfile(text: &str) -> bool {
-    const CODE: &[&str] = &[
-        "path",
-        "gemspec",
-        "eval_gemfile",
-        "require",
-        "load",
-        "File",
-        "Dir",
-        "__dir__",
-        "__FILE__",
-        "instance_eval",
-        "`",
-        "%x",
-    ];
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or(""))
-        .all(|l| !CODE.iter().any(|c| l.contains(c)))
-}
-
-fn composer_json(text: &str, install: &Install<'_>) -> bool {
-    let Ok(serde_json::Value::Object(root)) = serde_json::from_str::<serde_json::Value>(text)
-    else {
-        return false;
-    };
-    let local_repo = root
-        .get("repositories")
-        .and_then(|r| match r {
-            serde_json::Value::Array(a) => Some(a.clone()),
-            serde_json::Value::Object(o) => Some(o.values().cloned().collect()),
-            _ => None,
-        })
-        .is_some_and(|repos| {
-            repos.iter().any(|r| {
-                r.get("type")
-                    .and_then(serde_json::Value::as_str)
-                    .is_some_and(|t| matches!(t, "path" | "artifact"))
-            })
-        });
-    let config = root.get("config");
-    let plugins = config
-        .and_then(|c| c.get("allow-plugins"))
-        .is_some_and(|p| match p {
-            serde_json::Value::Bool(b) => *b,
-            serde_json::Value::Object(o) => {
-                o.values().any(|v| v != &serde_json::Value::Bool(false))
-            }
-            _ => true,
-        });
-    let _ = install;
-    !local_repo && !plugins && config.is_none_or(|c| c.get("vendor-dir").is_none())
-}
-
-/// `pyproject.toml` without path or workspace sources and without the project files Poetry
-/// reads even with `--no-root`.
-fn pyproject(text: &str) -> bool {
-    let Some(root) = toml_table(text) else {
-        return false;
-    };
-    let tool = root.get("tool").and_then(toml::Value::as_table);
-    let poetry = tool.and_then(|t| t.get("poetry"));
-    let uv = tool.and_then(|t| t.get("uv"));
-    if poetry.is_some_and(|p| {
-        has_key(p, &["path"])
-            || ["readme", "packages", "include", "build"]
-                .iter()
-                .any(|k| p.get(k).is_some())
-    }) {
-        return false;
-    }
-    if uv.is_some_and(|u| u.get("workspace").is_some() || has_key(u, &["path", "workspace"])) {
-        return false;
-    }
-    let project_deps = root
-        .get("project")
-        .and_then(|p| p.get("dependencies"))
-        .and_then(toml::Value::as_array)
-        .is_some_and(|deps| {
-            deps.iter()
-                .filter_map(toml::Value::as_str)
-                .any(|d| d.contains("file:") || d.contains("@ ."))
-        });
-    !project_deps
-}
-
-fn pipfile(text: &str) -> bool {
-    let Some(root) = toml_table(text) else {
-        return false;
-    };
-    root.values().all(|v| {
-        !has_key(v, &["path"])
-            && !v.as_table().is_some_and(|t| {
-                t.values().any(|d| {
-                    d.get("file")
-                        .and_then(toml::Value::as_str)
-                        .is_some_and(|f| !f.contains("://"))
-                        || d.get("editable").and_then(toml::Value::as_bool) == Some(true)
-                })
-            })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1335,50 +777,5 @@ mod tests {
         assert_eq!(with.output, without.output);
         let editable = rewrite(src, Some(&[("requirements.txt", "-e .\n")]));
         assert_eq!(editable.output, None);
-    }
-
-    #[test]
-    fn requirement_files() {
-        assert_eq!(
-            requirements("flask==3\n# c\n-r base.txt\n"),
-            Some(vec!["base.txt".into()])
-        );
-        assert_eq!(
-            requirements("--requirement=a/b.txt"),
-            Some(vec!["a/b.txt".into()])
-        );
-        assert_eq!(requirements("-e .\n"), None);
-        assert_eq!(requirements("./pkg\n"), None);
-        assert_eq!(requirements("pkg @ file:///x\n"), None);
-        assert_eq!(requirements("dist/x-1.0-py3-none-any.whl\n"), None);
-        assert_eq!(requirements("-f ./wheels\n"), None);
-        assert!(
-            requirements("-i https://pypi.org/simple\nrequests[socks]>=2 ; python_version>'3'\n")
-                .is_some()
-        );
-        assert!(requirements("git+https://github.com/a/b.git#egg=b\n").is_some());
-    }
-
-    #[test]
-    fn other_formats() {
-        assert!(go_mod("module x\n\nrequire a v1\nreplace a => b v2\n"));
-        assert!(!go_mod("module x\nreplace (\n  a => ./a\n)\n"));
-        assert!(!cargo_toml("[package]\nname='x'\n"));
-        assert!(cargo_toml(
-            "[package]\nname='x'\n[[bin]]\nname='x'\npath='src/main.rs'\n[dependencies]\nserde='1'\n"
-        ));
-        assert!(!cargo_toml(
-            "[package]\nname='x'\n[[bin]]\nname='x'\npath='m.rs'\n[dependencies]\ny={path='../y'}\n"
-        ));
-        assert!(gemfile(
-            "source 'https://rubygems.org'\ngem 'rails', '~> 7'\n"
-        ));
-        assert!(!gemfile("gemspec\n"));
-        assert!(!gemfile("gem 'x', path: 'vendor/x'\n"));
-        assert!(pyproject("[tool.poetry.dependencies]\npython='^3.11'\n"));
-        assert!(!pyproject("[tool.poetry.dependencies]\nx={path='../x'}\n"));
-        assert!(!pyproject("[tool.uv.workspace]\nmembers=['a']\n"));
-        assert!(pipfile("[packages]\nrequests='*'\n"));
-        assert!(!pipfile("[packages]\nme={path='.', editable=true}\n"));
     }
 }

@@ -1,13 +1,22 @@
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
+//! The dockerignore pass: this file decides what to propose; `rules` is the table of what a
+//! build does not need, `tree` the walk of the context, `sources` what the Dockerfile reads,
+//! `message` the new file and its explanation.
 
-use super::{FixAvailability, PassContext};
-use crate::NewFile;
-use crate::context::{BuildContext, ContextEntry, EntryKind};
-use crate::syntax::{Dockerfile, Instruction, Keyword};
-use crate::text::{Applicability, Fix};
+mod message;
+mod rules;
+mod sources;
+mod tree;
 
 use super::ignore_patterns::{IgnoreFile, Pattern};
+use super::{FixAvailability, PassContext};
+use crate::NewFile;
+use crate::context::{ContextEntry, EntryKind};
+use crate::syntax::Dockerfile;
+use crate::text::Fix;
+use message::new_file;
+use rules::{RULES, choose};
+use sources::{context_uses, expand};
+use tree::Tree;
 
 super::declare_pass! {
     /// ## What it does
@@ -65,96 +74,21 @@ super::declare_pass! {
     /// `**/` pattern could reach into a directory it kept but did not walk.
     pub(crate) static DOCKERIGNORE = {
         name: "dockerignore",
+        summary: "Proposes a `.dockerignore` listing what the context holds and the build does not need",
         fix: FixAvailability::Sometimes,
+        may: [proposes_file],
         run: no_edits,
         files: propose,
     };
 }
 
 /// The file proposed, relative to the context root.
-const IGNORE_FILE: &str = ".dockerignore";
+pub(super) const IGNORE_FILE: &str = ".dockerignore";
 /// The first line of the proposed file.
-const HEADER: &str = "# Written by dfrewrite (dockerignore): kept out of the build context.\n";
+pub(super) const HEADER: &str =
+    "# Written by dfrewrite (dockerignore): kept out of the build context.\n";
 /// Walking stops (and nothing is proposed) after this many entries.
-const MAX_ENTRIES: usize = 20_000;
-/// Names listed in a message before "and N more".
-const MAX_NAMED: usize = 5;
-
-/// What an entry must be for a rule to take it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Want {
-    Dir,
-    File,
-    Any,
-}
-
-/// A condition on a match.
-#[derive(Debug, Clone, Copy)]
-enum Needs {
-    Nothing,
-    /// A file of this name in the same directory (`package.json` beside `node_modules`).
-    Beside(&'static str),
-    /// A file of this name inside the matched directory (`pyvenv.cfg` in a virtualenv).
-    Inside(&'static str),
-}
-
-/// One kind of thing a build does not need.
-struct Rule {
-    /// A one-segment `.dockerignore` glob, matched against entry names.
-    name: &'static str,
-    want: Want,
-    /// Matches count at any depth (the pattern becomes `**/name`), not only at the root.
-    anywhere: bool,
-    needs: Needs,
-    /// A source the pattern would exclude may be kept with a `!source` exception (patterns
-    /// naming kinds of files); otherwise the pattern is dropped.
-    exceptions: bool,
-}
-
-const fn rule(name: &'static str, want: Want, anywhere: bool, needs: Needs) -> Rule {
-    Rule {
-        name,
-        want,
-        anywhere,
-        needs,
-        exceptions: false,
-    }
-}
-
-const fn files(name: &'static str, anywhere: bool) -> Rule {
-    Rule {
-        name,
-        want: Want::Any,
-        anywhere,
-        needs: Needs::Nothing,
-        exceptions: true,
-    }
-}
-
-/// What is proposed, in the order it is written.
-const RULES: &[Rule] = &[
-    rule(".git", Want::Any, false, Needs::Nothing),
-    rule(
-        "node_modules",
-        Want::Dir,
-        true,
-        Needs::Beside("package.json"),
-    ),
-    rule("__pycache__", Want::Dir, true, Needs::Nothing),
-    files("*.pyc", true),
-    rule(".venv", Want::Dir, false, Needs::Nothing),
-    rule("venv", Want::Dir, false, Needs::Inside("pyvenv.cfg")),
-    rule(".pytest_cache", Want::Dir, true, Needs::Nothing),
-    rule(".mypy_cache", Want::Dir, true, Needs::Nothing),
-    rule("target", Want::Dir, false, Needs::Beside("Cargo.toml")),
-    rule("dist", Want::Dir, false, Needs::Nothing),
-    rule("build", Want::Dir, false, Needs::Nothing),
-    files(".env*", false),
-    rule(".idea", Want::Dir, false, Needs::Nothing),
-    rule(".vscode", Want::Dir, false, Needs::Nothing),
-    files("*.log", true),
-    rule(".DS_Store", Want::File, true, Needs::Nothing),
-];
+pub(super) const MAX_ENTRIES: usize = 20_000;
 
 fn no_edits(_: &PassContext<'_>) -> Vec<Fix> {
     Vec::new()
@@ -265,120 +199,7 @@ fn propose_for(file: &Dockerfile, settings: &crate::Settings) -> Option<NewFile>
     ))
 }
 
-fn new_file(
-    chosen: &[(usize, Vec<String>)],
-    exceptions: &[String],
-    excluded: &[&str],
-    tree: &Tree,
-    sources: &[Source],
-    dockerfile: &str,
-    file: &Dockerfile,
-) -> NewFile {
-    let mut content = HEADER.to_owned();
-    for line in chosen.iter().flat_map(|(_, p)| p).chain(exceptions) {
-        content.push_str(line);
-        content.push('\n');
-    }
-    let mut message = format!(
-        "add {IGNORE_FILE}: keeps {} out of the build context",
-        name_list(excluded.iter().copied())
-    );
-    // Sources that copy a directory holding something excluded: the image changes.
-    let mut lost: Vec<(&Source, Vec<&str>)> = Vec::new();
-    for source in sources {
-        for dir in source
-            .paths
-            .iter()
-            .filter(|p| p.is_empty() || tree.kind(p) == Some(EntryKind::Directory))
-        {
-            let under: Vec<&str> = excluded
-                .iter()
-                .copied()
-                .filter(|e| dir.is_empty() || e.starts_with(&format!("{dir}/")))
-                .collect();
-            if !under.is_empty() {
-                lost.push((source, under));
-            }
-        }
-    }
-    let siblings: Vec<&str> = tree
-        .entries
-        .iter()
-        .filter(|(p, k)| {
-            **k == EntryKind::File && p.as_str() != dockerfile && is_dockerfile_name(base(p))
-        })
-        .map(|(p, _)| p.as_str())
-        .collect();
-    let first_line = file.instructions().next().map_or(1, |i| i.start_line);
-    let (applicability, line) = if let Some((source, under)) = lost.first() {
-        let _ = write!(
-            message,
-            "; {} on line {} copies a directory holding {}, which would no longer reach {}",
-            source.what,
-            source.line,
-            name_list(under.iter().copied()),
-            if source.what == "RUN --mount" {
-                "the build"
-            } else {
-                "the image"
-            }
-        );
-        (Applicability::Unsafe, source.line)
-    } else {
-        message.push_str("; no COPY, ADD or bind mount uses them");
-        (Applicability::Safe, first_line)
-    };
-    let (applicability, line) = match sources.iter().find(|s| s.takes_new_file) {
-        Some(source) => {
-            let _ = write!(
-                message,
-                "; {} on line {} would also copy the new {IGNORE_FILE}",
-                source.what, source.line
-            );
-            let line = if applicability == Applicability::Safe {
-                source.line
-            } else {
-                line
-            };
-            (Applicability::Unsafe, line)
-        }
-        None => (applicability, line),
-    };
-    let applicability = if siblings.is_empty() {
-        applicability
-    } else {
-        let _ = write!(
-            message,
-            "; {} shares this context and was not checked",
-            name_list(siblings.iter().copied())
-        );
-        Applicability::Unsafe
-    };
-    NewFile {
-        path: IGNORE_FILE.to_owned(),
-        content,
-        pass: DOCKERIGNORE.name,
-        applicability,
-        message,
-        line,
-    }
-}
-
-fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let names: Vec<&str> = names.collect();
-    let mut out = names
-        .iter()
-        .take(MAX_NAMED)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ");
-    if names.len() > MAX_NAMED {
-        let _ = write!(out, " and {} more", names.len() - MAX_NAMED);
-    }
-    out
-}
-
-fn parse(line: &str) -> Pattern {
+pub(super) fn parse(line: &str) -> Pattern {
     Pattern::parse(line).expect("generated patterns are not blank")
 }
 
@@ -393,343 +214,11 @@ fn build(chosen: &[(usize, Vec<String>)], exceptions: &[String]) -> IgnoreFile {
     }
 }
 
-fn base(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
-}
-
-/// BuildKit's per-Dockerfile ignore files aside, the names the CLI walks for.
-fn is_dockerfile_name(name: &str) -> bool {
-    !name.ends_with(".dockerignore")
-        && (name == "Dockerfile"
-            || name == "Containerfile"
-            || name.starts_with("Dockerfile.")
-            || name.ends_with(".Dockerfile")
-            || name.ends_with(".dockerfile"))
-}
-
-// ---------------------------------------------------------------- the context
-
-/// The walked context: every entry outside the directories a rule takes, which are listed
-/// but not entered.
-struct Tree {
-    entries: BTreeMap<String, EntryKind>,
-    /// Per rule, the entries it takes.
-    matches: Vec<Vec<String>>,
-}
-
-impl Tree {
-    fn walk(context: &dyn BuildContext) -> Option<Self> {
-        let mut tree = Tree {
-            entries: BTreeMap::new(),
-            matches: vec![Vec::new(); RULES.len()],
-        };
-        // compiled once: the walk asks every rule about every entry
-        let names: Vec<Pattern> = RULES.iter().map(|r| Pattern::segment(r.name)).collect();
-        let mut stack = vec![String::new()];
-        while let Some(dir) = stack.pop() {
-            let mut children = context.list(&dir)?;
-            children.sort_by(|a, b| a.0.cmp(&b.0));
-            for (name, kind) in &children {
-                let path = join(&dir, name);
-                if tree.entries.len() >= MAX_ENTRIES {
-                    return None;
-                }
-                tree.entries.insert(path.clone(), *kind);
-                let taken: Vec<usize> = RULES
-                    .iter()
-                    .enumerate()
-                    .filter(|(i, r)| takes(context, r, &names[*i], &dir, name, *kind, &children))
-                    .map(|(i, _)| i)
-                    .collect();
-                if let Some(&first) = taken.first() {
-                    tree.matches[first].push(path);
-                } else if *kind == EntryKind::Directory {
-                    stack.push(path);
-                }
-            }
-        }
-        Some(tree)
-    }
-
-    fn kind(&self, path: &str) -> Option<EntryKind> {
-        self.entries.get(path).copied()
-    }
-
-    /// Whether `path` or one of its parents is a symlink the walk saw.
-    fn through_symlink(&self, path: &str) -> bool {
-        let mut at = path;
-        loop {
-            if self.kind(at) == Some(EntryKind::Symlink) {
-                return true;
-            }
-            match at.rsplit_once('/') {
-                Some((parent, _)) => at = parent,
-                None => return false,
-            }
-        }
-    }
-
-    /// The excluded entries whose parent is not excluded, in order.
-    fn top_excluded(&self, ignore: &IgnoreFile) -> Vec<&str> {
-        self.entries
-            .keys()
-            .filter(|p| {
-                ignore.excludes(p)
-                    && p.rsplit_once('/')
-                        .is_none_or(|(parent, _)| !ignore.excludes(parent))
-            })
-            .map(String::as_str)
-            .collect()
-    }
-}
-
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{dir}/{name}")
-    }
-}
-
-/// Whether `rule` takes the entry `name` of `dir`, a sibling of `children`.
-fn takes(
-    context: &dyn BuildContext,
-    rule: &Rule,
-    rule_name: &Pattern,
-    dir: &str,
-    name: &str,
-    kind: EntryKind,
-    children: &[(String, EntryKind)],
-) -> bool {
-    let kind_ok = match rule.want {
-        Want::Dir => kind == EntryKind::Directory,
-        Want::File => kind == EntryKind::File,
-        Want::Any => true,
-    };
-    if !kind_ok || !(rule.anywhere || dir.is_empty()) || !rule_name.matches(name) {
-        return false;
-    }
-    match rule.needs {
-        Needs::Nothing => true,
-        Needs::Beside(file) => children
-            .iter()
-            .any(|(n, k)| n == file && *k == EntryKind::File),
-        Needs::Inside(file) => matches!(
-            context.probe(&join(&join(dir, name), file)),
-            ContextEntry::File { .. }
-        ),
-    }
-}
-
-/// Per rule that took something, its patterns: `name` when everything it took is at the
-/// root, `**/name` when that matches nothing else, otherwise each path.
-fn choose(tree: &Tree) -> Vec<(usize, Vec<String>)> {
-    let mut chosen = Vec::new();
-    for (i, rule) in RULES.iter().enumerate() {
-        let taken = &tree.matches[i];
-        if taken.is_empty() {
-            continue;
-        }
-        if taken.iter().all(|p| !p.contains('/')) {
-            chosen.push((i, vec![rule.name.to_owned()]));
-            continue;
-        }
-        let anywhere = format!("**/{}", rule.name);
-        let pattern = parse(&anywhere);
-        let over = tree.entries.keys().any(|e| {
-            pattern.matches(e)
-                && !taken
-                    .iter()
-                    .any(|t| e == t || e.starts_with(&format!("{t}/")))
-        });
-        if !over {
-            chosen.push((i, vec![anywhere]));
-        } else if taken.iter().all(|p| plain_name(p)) {
-            chosen.push((i, taken.clone()));
-        }
-    }
-    chosen
-}
-
-/// A path that reads as itself in a `.dockerignore` line.
-fn plain_name(path: &str) -> bool {
-    !path.starts_with(['#', '!'])
-        && path.trim() == path
-        && !path.contains(['*', '?', '[', ']', '\\'])
-}
-
-// ---------------------------------------------------------------- the sources
-
-/// One source the build reads from the context.
-struct Source {
-    /// `COPY`, `ADD` or `RUN --mount`.
-    what: &'static str,
-    line: u32,
-    /// Written without wildcards (so an exception can keep it).
-    literal: bool,
-    /// It would pick up the new file itself: the root, or a wildcard matching its name.
-    takes_new_file: bool,
-    /// The context paths it names (`""` is the root), wildcards expanded.
-    paths: Vec<String>,
-}
-
-/// One source as written.
-struct Use {
-    what: &'static str,
-    line: u32,
-    /// Cleaned, relative to the root; `""` for the root.
-    path: String,
-}
-
-/// Every context path the Dockerfile reads, or `None` when that cannot be known.
-fn context_uses(file: &Dockerfile) -> Option<Vec<Use>> {
-    let mut uses = Vec::new();
-    for ins in file.instructions() {
-        match ins.kind {
-            Keyword::Copy | Keyword::Add => copy_sources(ins, &mut uses)?,
-            Keyword::Run => mount_sources(ins, &mut uses)?,
-            _ => {}
-        }
-    }
-    Some(uses)
-}
-
-fn copy_sources(ins: &Instruction, uses: &mut Vec<Use>) -> Option<()> {
-    if ins.flag_value("from").is_some() {
-        return Some(());
-    }
-    let words = ins.paths();
-    let Some((_dest, sources)) = words.split_last() else {
-        return Some(());
-    };
-    let what = if ins.kind == Keyword::Add {
-        "ADD"
-    } else {
-        "COPY"
-    };
-    for source in sources {
-        if (!ins.heredocs.is_empty() && source.starts_with("<<"))
-            || source.contains("://")
-            || source.starts_with("git@")
-        {
-            continue;
-        }
-        uses.push(Use {
-            what,
-            line: ins.start_line,
-            path: context_path(source)?,
-        });
-    }
-    Some(())
-}
-
-fn mount_sources(ins: &Instruction, uses: &mut Vec<Use>) -> Option<()> {
-    for mount in ins.mounts() {
-        if mount.kind.eq_ignore_ascii_case("bind") && mount.from.is_none() {
-            uses.push(Use {
-                what: "RUN --mount",
-                line: ins.start_line,
-                path: context_path(mount.source.as_deref().unwrap_or("."))?,
-            });
-        }
-    }
-    Some(())
-}
-
-/// A source as a cleaned path relative to the context root; `None` when it cannot be read
-/// without evaluating (variables, quotes, escapes) or leaves the context.
-fn context_path(source: &str) -> Option<String> {
-    if source.is_empty() || source.contains(['$', '"', '\'', '\\', '`']) {
-        return None;
-    }
-    let cleaned = super::ignore_patterns::clean(source.trim_start_matches('/'));
-    if cleaned == ".." || cleaned.starts_with("../") {
-        return None;
-    }
-    Some(if cleaned == "." {
-        String::new()
-    } else {
-        cleaned
-    })
-}
-
-fn has_wildcard(path: &str) -> bool {
-    path.contains(['*', '?', '['])
-}
-
-/// Each use with the paths it names; `None` when one goes through a symlink.
-fn expand(context: &dyn BuildContext, tree: &Tree, uses: &[Use]) -> Option<Vec<Source>> {
-    let mut sources = Vec::new();
-    for u in uses {
-        let literal = !has_wildcard(&u.path);
-        let paths = if literal {
-            vec![u.path.clone()]
-        } else {
-            let mut found = Vec::new();
-            expand_glob(context, "", &u.path, &mut found)?;
-            found
-        };
-        if paths.iter().any(|p| tree.through_symlink(p)) {
-            return None;
-        }
-        let takes_new_file = u.path.is_empty()
-            || (!literal
-                && !u.path.contains('/')
-                && Pattern::segment(&u.path).matches(IGNORE_FILE));
-        sources.push(Source {
-            what: u.what,
-            line: u.line,
-            literal,
-            takes_new_file,
-            paths,
-        });
-    }
-    Some(sources)
-}
-
-/// Expands `rest` (segments with wildcards, as Go's `filepath.Match` reads each) below
-/// `dir`, the way BuildKit resolves a COPY source before it applies the ignore file.
-fn expand_glob(
-    context: &dyn BuildContext,
-    dir: &str,
-    rest: &str,
-    found: &mut Vec<String>,
-) -> Option<()> {
-    if found.len() > MAX_ENTRIES {
-        return None;
-    }
-    let (segment, tail) = rest
-        .split_once('/')
-        .map_or((rest, None), |(s, t)| (s, Some(t)));
-    let next: Vec<String> = if has_wildcard(segment) {
-        let glob = Pattern::segment(segment);
-        context
-            .list(dir)?
-            .into_iter()
-            .filter(|(name, _)| glob.matches(name))
-            .map(|(name, _)| join(dir, &name))
-            .collect()
-    } else {
-        let path = join(dir, segment);
-        if context.probe(&path) == ContextEntry::Missing {
-            Vec::new()
-        } else {
-            vec![path]
-        }
-    };
-    for path in next {
-        match tail {
-            None => found.push(path),
-            Some(tail) => expand_glob(context, &path, tail, found)?,
-        }
-    }
-    Some(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BuildContext, Settings};
+    use crate::{Applicability, BuildContext, Settings};
+    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     /// A context from a list of paths; a trailing `/` marks a directory, `@` a symlink.

@@ -198,14 +198,16 @@ fn names(fixes: &[Fix]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::passes::{FixAvailability, PassInfo};
+    use crate::passes::{FixAvailability, MayDo, PassInfo};
     use crate::text::Edit;
 
     fn pass(name: &'static str, run: fn(&PassContext<'_>) -> Vec<Fix>) -> PassInfo {
         PassInfo {
             name,
+            summary: "",
             doc: "",
             fix: FixAvailability::Always,
+            may: MayDo::NOTHING_ELSE,
             run,
             files: None,
         }

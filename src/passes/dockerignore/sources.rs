@@ -1,0 +1,178 @@
+//! What the Dockerfile reads from the context: COPY/ADD sources and bind-mount sources,
+//! wildcards expanded against the context as BuildKit does.
+
+use super::tree::{Tree, join};
+use super::{IGNORE_FILE, MAX_ENTRIES};
+use crate::context::{BuildContext, ContextEntry};
+use crate::passes::ignore_patterns::Pattern;
+use crate::syntax::{Dockerfile, Instruction, Keyword};
+
+/// One source the build reads from the context.
+pub(super) struct Source {
+    /// `COPY`, `ADD` or `RUN --mount`.
+    pub(super) what: &'static str,
+    pub(super) line: u32,
+    /// Written without wildcards (so an exception can keep it).
+    pub(super) literal: bool,
+    /// It would pick up the new file itself: the root, or a wildcard matching its name.
+    pub(super) takes_new_file: bool,
+    /// The context paths it names (`""` is the root), wildcards expanded.
+    pub(super) paths: Vec<String>,
+}
+
+/// One source as written.
+pub(super) struct ContextRead {
+    pub(super) what: &'static str,
+    pub(super) line: u32,
+    /// Cleaned, relative to the root; `""` for the root.
+    pub(super) path: String,
+}
+
+/// Every context path the Dockerfile reads, or `None` when that cannot be known.
+pub(super) fn context_uses(file: &Dockerfile) -> Option<Vec<ContextRead>> {
+    let mut uses = Vec::new();
+    for ins in file.instructions() {
+        match ins.kind {
+            Keyword::Copy | Keyword::Add => copy_sources(ins, &mut uses)?,
+            Keyword::Run => mount_sources(ins, &mut uses)?,
+            _ => {}
+        }
+    }
+    Some(uses)
+}
+
+pub(super) fn copy_sources(ins: &Instruction, uses: &mut Vec<ContextRead>) -> Option<()> {
+    if ins.flag_value("from").is_some() {
+        return Some(());
+    }
+    let words = ins.paths();
+    let Some((_dest, sources)) = words.split_last() else {
+        return Some(());
+    };
+    let what = if ins.kind == Keyword::Add {
+        "ADD"
+    } else {
+        "COPY"
+    };
+    for source in sources {
+        if (!ins.heredocs.is_empty() && source.starts_with("<<"))
+            || source.contains("://")
+            || source.starts_with("git@")
+        {
+            continue;
+        }
+        uses.push(ContextRead {
+            what,
+            line: ins.start_line,
+            path: context_path(source)?,
+        });
+    }
+    Some(())
+}
+
+pub(super) fn mount_sources(ins: &Instruction, uses: &mut Vec<ContextRead>) -> Option<()> {
+    for mount in ins.mounts() {
+        if mount.kind.eq_ignore_ascii_case("bind") && mount.from.is_none() {
+            uses.push(ContextRead {
+                what: "RUN --mount",
+                line: ins.start_line,
+                path: context_path(mount.source.as_deref().unwrap_or("."))?,
+            });
+        }
+    }
+    Some(())
+}
+
+/// A source as a cleaned path relative to the context root; `None` when it cannot be read
+/// without evaluating (variables, quotes, escapes) or leaves the context.
+pub(super) fn context_path(source: &str) -> Option<String> {
+    if source.is_empty() || source.contains(['$', '"', '\'', '\\', '`']) {
+        return None;
+    }
+    let cleaned = crate::passes::ignore_patterns::clean(source.trim_start_matches('/'));
+    if cleaned == ".." || cleaned.starts_with("../") {
+        return None;
+    }
+    Some(if cleaned == "." {
+        String::new()
+    } else {
+        cleaned
+    })
+}
+
+pub(super) fn has_wildcard(path: &str) -> bool {
+    path.contains(['*', '?', '['])
+}
+
+/// Each use with the paths it names; `None` when one goes through a symlink.
+pub(super) fn expand(
+    context: &dyn BuildContext,
+    tree: &Tree,
+    uses: &[ContextRead],
+) -> Option<Vec<Source>> {
+    let mut sources = Vec::new();
+    for u in uses {
+        let literal = !has_wildcard(&u.path);
+        let paths = if literal {
+            vec![u.path.clone()]
+        } else {
+            let mut found = Vec::new();
+            expand_glob(context, "", &u.path, &mut found)?;
+            found
+        };
+        if paths.iter().any(|p| tree.through_symlink(p)) {
+            return None;
+        }
+        let takes_new_file = u.path.is_empty()
+            || (!literal
+                && !u.path.contains('/')
+                && Pattern::segment(&u.path).matches(IGNORE_FILE));
+        sources.push(Source {
+            what: u.what,
+            line: u.line,
+            literal,
+            takes_new_file,
+            paths,
+        });
+    }
+    Some(sources)
+}
+
+/// Expands `rest` (segments with wildcards, as Go's `filepath.Match` reads each) below
+/// `dir`, the way BuildKit resolves a COPY source before it applies the ignore file.
+pub(super) fn expand_glob(
+    context: &dyn BuildContext,
+    dir: &str,
+    rest: &str,
+    found: &mut Vec<String>,
+) -> Option<()> {
+    if found.len() > MAX_ENTRIES {
+        return None;
+    }
+    let (segment, tail) = rest
+        .split_once('/')
+        .map_or((rest, None), |(s, t)| (s, Some(t)));
+    let next: Vec<String> = if has_wildcard(segment) {
+        let glob = Pattern::segment(segment);
+        context
+            .list(dir)?
+            .into_iter()
+            .filter(|(name, _)| glob.matches(name))
+            .map(|(name, _)| join(dir, &name))
+            .collect()
+    } else {
+        let path = join(dir, segment);
+        if context.probe(&path) == ContextEntry::Missing {
+            Vec::new()
+        } else {
+            vec![path]
+        }
+    };
+    for path in next {
+        match tail {
+            None => found.push(path),
+            Some(tail) => expand_glob(context, &path, tail, found)?,
+        }
+    }
+    Some(())
+}

@@ -1,0 +1,127 @@
+//! The parsed shell: commands, chains and words, every piece with its byte range in the
+//! joined text.
+
+use crate::text::JoinedRange;
+
+/// Why a RUN body is left alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opaque {
+    /// The tree has an ERROR or MISSING node; `offset` is where the first one starts.
+    Syntax { offset: u32 },
+    /// Nesting deeper than the walker follows (guards the stack, not a shell limit).
+    TooDeep,
+}
+
+/// A parsed RUN body.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Script {
+    /// Every simple command in source order, including those nested in control flow,
+    /// subshells, substitutions and heredoc redirects.
+    pub commands: Vec<Command>,
+    /// The top-level and-or lists in source order.
+    pub chains: Vec<Chain>,
+    /// Function definitions (`f() { … }`, `function f { … }`) in source order.
+    pub functions: Vec<Function>,
+    /// Every `&` that puts a list in the background, at any depth.
+    pub(crate) backgrounds: Vec<JoinedRange>,
+}
+
+/// A word as written, with its value when that is known without running anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Word {
+    pub range: JoinedRange,
+    /// The source text of the word, quotes included.
+    pub text: String,
+    /// The value after quote removal; `None` when the word contains a parameter expansion,
+    /// command or process substitution, arithmetic, `$'…'`/`$"…"`, a leading tilde or a
+    /// brace expansion (`{a,b}`, `{1..3}`). Glob characters are kept literally.
+    pub value: Option<String>,
+}
+
+/// Where a command sits; a pass that does not understand a context skips the command.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts that passes read by name"
+)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CommandContext {
+    /// Inside `$(…)`, backticks or `<(…)`/`>(…)`.
+    pub in_substitution: bool,
+    /// Inside `( … )`.
+    pub in_subshell: bool,
+    /// Inside `{ …; }`.
+    pub in_brace_group: bool,
+    /// Inside if/elif/else, for, while/until, case or a function body (conditions included).
+    pub in_control_flow: bool,
+    /// One of two or more commands of a pipeline.
+    pub in_pipeline: bool,
+    /// Under `!` (in `! a | b` the whole pipeline, as the shell reads it).
+    pub negated: bool,
+}
+
+impl CommandContext {
+    /// Whether `&&`/`||` here belong to a top-level chain.
+    pub(super) fn is_top_level(self) -> bool {
+        !(self.in_substitution
+            || self.in_subshell
+            || self.in_brace_group
+            || self.in_control_flow
+            || self.in_pipeline)
+    }
+}
+
+/// A simple command (or `export …`, `unset …`, `[ … ]`, `[[ … ]]`, or bare assignments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    /// From the first assignment, redirect or name to the end of the last argument or
+    /// redirect. A heredoc redirect counts up to its delimiter word, not its body.
+    pub range: JoinedRange,
+    /// `None` for bare assignments and redirect-only commands.
+    pub name: Option<Word>,
+    /// argv[1..] in order, redirects excluded.
+    pub args: Vec<Word>,
+    /// `VAR=value` prefixes.
+    pub assignments: Vec<Word>,
+    /// Each redirect, from its descriptor to its target (`2>&1`, `>/dev/null`, `<<'EOF'`).
+    pub redirects: Vec<JoinedRange>,
+    pub context: CommandContext,
+    /// Index into [`Script::chains`] of the top-level chain that contains the command.
+    pub chain: usize,
+}
+
+/// `&&` or `||`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AndOr {
+    And,
+    Or,
+}
+
+/// What ends a top-level chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Separator {
+    /// `;`
+    Semicolon,
+    /// `&`
+    Background,
+    /// A newline; its range is the `\n` byte.
+    Newline,
+}
+
+/// One top-level and-or list: pipelines joined by `&&` / `||`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chain {
+    /// The whole list, heredoc bodies started on its line included.
+    pub range: JoinedRange,
+    /// The `&&`/`||` between its elements, in order.
+    pub operators: Vec<(AndOr, JoinedRange)>,
+    /// What ends it; `None` at the end of the text.
+    pub separator: Option<(Separator, JoinedRange)>,
+}
+
+/// A function definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    pub name: Word,
+    pub range: JoinedRange,
+    pub context: CommandContext,
+}

@@ -1,0 +1,225 @@
+//! One instruction: its tokens and typed view, the map from its joined line back to the
+//! source, and the views passes read (`FROM` parts, flags, `COPY`/`ADD` paths, mounts).
+
+use super::{Args, Flag, Heredoc, Keyword, Segment, Token, TokenKind, Word};
+use crate::text::TextRange;
+
+/// An instruction with its typed view.
+#[derive(Debug, Clone)]
+pub struct Instruction {
+    /// Whole lines, from the first line's start to the end of the last line (heredoc bodies
+    /// and terminators included), line break included.
+    pub range: TextRange,
+    pub keyword: TextRange,
+    pub kind: Keyword,
+    pub flags: Vec<Flag>,
+    pub args: Args,
+    /// The arguments split into words as BuildKit splits them (quotes kept).
+    pub words: Vec<Word>,
+    pub heredocs: Vec<Heredoc>,
+    /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
+    pub trigger: Option<Box<Instruction>>,
+    /// The joined line (continuations and interior comment lines removed), from the keyword.
+    pub line: String,
+    /// Map from [`Self::line`] offsets back to the source.
+    pub segments: Vec<Segment>,
+    /// Every byte of `range`, classified.
+    pub tokens: Vec<Token>,
+    /// 1-based first and last line, as BuildKit numbers them.
+    pub start_line: u32,
+    pub end_line: u32,
+    /// BuildKit's value for this instruction (what `dockerfile.parse` reports).
+    pub value: Vec<String>,
+    /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
+    pub json: bool,
+}
+
+impl Instruction {
+    /// Whether the arguments are a JSON array (exec form).
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    /// The joined shell text of a shell-form instruction (BuildKit's value).
+    pub fn shell_text(&self) -> Option<&str> {
+        match self.args {
+            Args::Shell { joined, .. } => Some(joined.slice(&self.line)),
+            _ => None,
+        }
+    }
+
+    /// Maps a joined-line offset to a source offset. At a point where two segments meet,
+    /// `side` picks the end of the earlier segment (`Before`) or the start of the later one.
+    pub fn to_source(&self, joined: u32, side: crate::text::InsertionSide) -> u32 {
+        segment_to_source(&self.segments, joined, side)
+    }
+
+    /// Maps a joined-line range to the source range from its first to its last byte.
+    pub fn range_to_source(&self, range: TextRange) -> TextRange {
+        use crate::text::InsertionSide::{After, Before};
+        if range.is_empty() {
+            let at = self.to_source(range.start, After);
+            return TextRange::empty(at);
+        }
+        TextRange::new(
+            self.to_source(range.start, After),
+            self.to_source(range.end, Before),
+        )
+    }
+
+    /// The offset just before the line break of the last line of the instruction proper
+    /// (before any heredoc body): where text appended to the arguments goes.
+    pub fn content_end(&self) -> u32 {
+        self.tokens
+            .iter()
+            .rev()
+            .find(|t| {
+                !matches!(
+                    t.kind,
+                    TokenKind::HeredocBody | TokenKind::HeredocTerminator | TokenKind::Newline
+                )
+            })
+            .map_or(self.range.end, |t| t.range.end)
+    }
+}
+
+pub(crate) fn segment_to_source(
+    segments: &[Segment],
+    joined: u32,
+    side: crate::text::InsertionSide,
+) -> u32 {
+    use crate::text::InsertionSide;
+    let Some(last) = segments.last() else {
+        return 0;
+    };
+    // index of the first segment that ends at or after `joined`
+    for (i, seg) in segments.iter().enumerate() {
+        let end = seg.joined + seg.len;
+        if joined < end
+            || (joined == end && (side == InsertionSide::Before || i + 1 == segments.len()))
+        {
+            if joined < seg.joined {
+                return seg.source;
+            }
+            return seg.source + (joined - seg.joined);
+        }
+    }
+    last.source + last.len
+}
+
+impl Instruction {
+    /// For `FROM base [AS name]`, the base as written and the stage name, if any.
+    pub fn from_parts(&self) -> Option<(&str, Option<&str>)> {
+        if self.kind != Keyword::From {
+            return None;
+        }
+        let words: Vec<&str> = self.words.iter().map(|w| w.text.as_str()).collect();
+        let name = match words.as_slice() {
+            [_, kw, name] if kw.eq_ignore_ascii_case("as") => Some(*name),
+            _ => None,
+        };
+        Some((words.first().copied().unwrap_or(""), name))
+    }
+
+    /// The value of the first flag called `name` (`--from=build` → `build`), quotes removed.
+    pub fn flag_value(&self, name: &str) -> Option<&str> {
+        self.flags.iter().find_map(|f| {
+            let text = f.text.strip_prefix("--")?;
+            match text.split_once('=') {
+                Some((n, v)) if n == name => Some(v),
+                None if text == name => Some(""),
+                _ => None,
+            }
+        })
+    }
+
+    /// For `COPY --from=X`, the stage or image `X`.
+    pub fn copy_from(&self) -> Option<&str> {
+        (self.kind == Keyword::Copy)
+            .then(|| self.flag_value("from"))
+            .flatten()
+    }
+
+    /// The paths of a `COPY` or `ADD` as BuildKit splits them: the JSON strings, or the words
+    /// as written (quotes kept); the sources, then the destination. Empty without arguments.
+    pub fn paths(&self) -> Vec<&str> {
+        match &self.args {
+            Args::Json { elems, .. } => elems.iter().map(|e| e.value.as_str()).collect(),
+            Args::Shell { .. } => self.words.iter().map(|w| w.text.as_str()).collect(),
+            Args::None => Vec::new(),
+        }
+    }
+
+    /// The `--mount` flags of a RUN, read as BuildKit reads their CSV options.
+    pub fn mounts(&self) -> Vec<Mount> {
+        self.flags
+            .iter()
+            .filter_map(|f| f.text.strip_prefix("--mount="))
+            .map(Mount::parse)
+            .collect()
+    }
+}
+
+/// One `RUN --mount=…`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mount {
+    /// `bind` (BuildKit's default), `cache`, `tmpfs`, `secret`, `ssh`.
+    pub kind: String,
+    /// `target`/`dst`/`destination`, when given.
+    pub target: Option<String>,
+    /// `rw`/`readwrite` on a bind mount: writes are visible to the rest of the RUN only.
+    pub read_write: bool,
+    /// `source`/`src`: the path in the context (or in `from`), when given.
+    pub source: Option<String>,
+    /// `from`: a stage or image instead of the build context, when given.
+    pub from: Option<String>,
+}
+
+impl Mount {
+    fn parse(spec: &str) -> Self {
+        let mut mount = Mount {
+            kind: "bind".to_owned(),
+            target: None,
+            read_write: false,
+            source: None,
+            from: None,
+        };
+        for field in spec.split(',') {
+            let (key, value) = field.split_once('=').unwrap_or((field, ""));
+            match key.trim().to_ascii_lowercase().as_str() {
+                "type" => value.trim().clone_into(&mut mount.kind),
+                "target" | "dst" | "destination" => mount.target = Some(value.trim().to_owned()),
+                "source" | "src" => mount.source = Some(value.trim().to_owned()),
+                "from" => mount.from = Some(value.trim().to_owned()),
+                "rw" | "readwrite" => {
+                    mount.read_write = !matches!(value.trim(), "false" | "0");
+                }
+                _ => {}
+            }
+        }
+        mount
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::syntax::parse;
+
+    #[test]
+    fn mounts() {
+        let file = parse(
+            "FROM a\nRUN --mount=type=cache,target=/root/.cache/pip --mount=target=/src,rw pip install .\n",
+        )
+        .unwrap();
+        let mounts = file.instructions().nth(1).unwrap().mounts();
+        assert_eq!(mounts.len(), 2);
+        assert_eq!(mounts[0].kind, "cache");
+        assert_eq!(mounts[0].target.as_deref(), Some("/root/.cache/pip"));
+        assert_eq!(mounts[1].kind, "bind");
+        assert!(mounts[1].read_write);
+        assert_eq!(
+            (mounts[1].source.as_deref(), mounts[1].from.as_deref()),
+            (None, None)
+        );
+    }
+}
