@@ -9,6 +9,7 @@ pub mod context;
 mod fixpoint;
 mod managers;
 pub mod passes;
+pub mod semantic;
 pub mod shell;
 pub mod syntax;
 pub mod text;

@@ -1,0 +1,865 @@
+//! The semantic model of a Dockerfile: per stage, what it is built on, the variables in scope,
+//! the working directory, user and shell at each instruction, what each instruction does to
+//! the filesystem (COPY/ADD sources and destination; RUN commands with their directory, what
+//! they install and build), and the runtime config the stage ends with.
+//!
+//! Everything here is read from the text alone; facts about base images come from
+//! [`images`] (`transforms/images.toml`). A value the file does not determine (a variable the
+//! base image sets, a `cd` into an expansion) is `None`, never a guess.
+
+mod expand;
+pub mod images;
+
+use std::collections::BTreeMap;
+
+use crate::managers::{self, Action};
+use crate::shell::{self, Command};
+use crate::syntax::{Dockerfile, Instruction, Keyword, Mount};
+
+pub(crate) use expand::{Var, expand};
+
+/// The model of a whole file.
+#[derive(Debug, Clone)]
+pub struct Model<'a> {
+    /// `ARG`s before the first `FROM`: name and default (as expanded), in order.
+    pub global_args: Vec<(String, Option<String>)>,
+    pub stages: Vec<StageModel<'a>>,
+}
+
+/// What a stage is built on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Base {
+    Scratch,
+    /// An earlier stage, by index.
+    Stage(usize),
+    Image(ImageRef),
+    /// The reference depends on something the file does not fix (an ARG without default).
+    Unresolved(String),
+}
+
+/// An image reference, after ARG expansion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRef {
+    /// As expanded (`docker.io/library/golang:1.22@sha256:…`).
+    pub reference: String,
+    /// Registry defaults removed (`golang`, `gcr.io/distroless/static-debian12`).
+    pub repository: String,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+}
+
+impl ImageRef {
+    /// Parses and normalises an expanded reference.
+    pub fn parse(reference: &str) -> Self {
+        let (rest, digest) = match reference.split_once('@') {
+            Some((r, d)) => (r, Some(d.to_owned())),
+            None => (reference, None),
+        };
+        // a ':' after the last '/' starts the tag (a registry port comes before a '/')
+        let slash = rest.rfind('/').map_or(0, |i| i + 1);
+        let (repo, tag) = match rest[slash..].split_once(':') {
+            Some((name, tag)) => (format!("{}{name}", &rest[..slash]), Some(tag.to_owned())),
+            None => (rest.to_owned(), None),
+        };
+        let lower = repo.to_ascii_lowercase();
+        let mut repository = lower.as_str();
+        for prefix in ["docker.io/", "index.docker.io/", "registry-1.docker.io/"] {
+            if let Some(r) = repository.strip_prefix(prefix) {
+                repository = r;
+            }
+        }
+        if let Some(r) = repository.strip_prefix("library/") {
+            repository = r;
+        }
+        Self {
+            reference: reference.to_owned(),
+            repository: repository.to_owned(),
+            tag,
+            digest,
+        }
+    }
+
+    /// The tag, `latest` when none is written.
+    pub fn tag_or_latest(&self) -> &str {
+        self.tag.as_deref().unwrap_or("latest")
+    }
+}
+
+/// One stage.
+#[derive(Debug, Clone)]
+pub struct StageModel<'a> {
+    pub index: usize,
+    /// The name after `AS`, lowercased as BuildKit compares it.
+    pub name: Option<String>,
+    pub from: &'a Instruction,
+    pub base: Base,
+    /// `--platform`, as written.
+    pub platform: Option<String>,
+    /// One step per instruction after `FROM`, in order.
+    pub steps: Vec<Step<'a>>,
+    /// The runtime config at the end of the stage (inherited from a parent stage, then set
+    /// here).
+    pub runtime: RuntimeConfig,
+    /// ARGs and ENVs in scope at the end of the stage.
+    pub scope: Scope,
+    /// The working directory at the end of the stage, when known.
+    pub workdir: Option<String>,
+}
+
+/// Variables in scope: ARG and ENV, by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// ENV values set by the file (expanded, `None` when that depends on the unknown).
+    pub env: BTreeMap<String, Option<String>>,
+    /// ARGs declared in the stage: the default or global value (`None` when unknown or given
+    /// only at build time).
+    pub args: BTreeMap<String, Option<String>>,
+    /// Whether variables the file does not set are unset (scratch, or a stage of scratch)
+    /// rather than unknown (an image's ENV).
+    pub base_known: bool,
+}
+
+impl Scope {
+    /// A variable's value as the expansion sees it: ENV wins over ARG.
+    pub(crate) fn var(&self, name: &str) -> Var {
+        let found = self.env.get(name).or_else(|| self.args.get(name));
+        match found {
+            Some(Some(v)) => Var::Value(v.clone()),
+            None if self.base_known => Var::Unset,
+            Some(None) | None => Var::Unknown,
+        }
+    }
+
+    /// Expands a word in this scope.
+    pub fn expand(&self, word: &str, escape: char) -> Option<String> {
+        expand(word, escape, &|n| self.var(n))
+    }
+}
+
+/// An instruction and the state it runs in.
+#[derive(Debug, Clone)]
+pub struct Step<'a> {
+    pub instruction: &'a Instruction,
+    /// The working directory it runs in (absolute), when known.
+    pub workdir: Option<String>,
+    /// `USER` in effect as written (expanded when possible); `None`: the base image's.
+    pub user: Option<String>,
+    /// The shell RUN uses here (`SHELL`, else `/bin/sh -c`).
+    pub shell: Vec<String>,
+    pub effect: Effect,
+}
+
+/// What an instruction does to the filesystem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Config only (ENV, CMD, …) or nothing the model reads.
+    None,
+    Copy(CopyEffect),
+    Run(RunEffect),
+}
+
+/// A `COPY` or `ADD`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopyEffect {
+    pub add: bool,
+    /// `--from`: a stage index or an image.
+    pub from: Option<CopySource>,
+    /// Sources, expanded where possible (as written otherwise).
+    pub sources: Vec<String>,
+    /// The destination, absolute when the working directory is known.
+    pub dest: Option<String>,
+    /// Whether the destination names a directory (ends in `/`, or several sources).
+    pub dest_is_dir: bool,
+    /// The flags as BuildKit reads them (`--chown=app`, `--chmod=0755`, `--link`).
+    pub flags: Vec<String>,
+    /// The sources are heredocs, not context paths.
+    pub heredoc: bool,
+}
+
+/// Where a `COPY --from` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CopySource {
+    Stage(usize),
+    Image(String),
+}
+
+/// A `RUN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunEffect {
+    /// The simple commands in order, when the body is POSIX shell the parser read fully (or
+    /// exec form: one command).
+    pub commands: Option<Vec<RunCommand>>,
+    pub mounts: Vec<Mount>,
+    pub installs: Vec<Install>,
+    pub builds: Vec<Build>,
+}
+
+/// One simple command of a RUN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunCommand {
+    /// argv as far as each word is known without running anything (`None` words hold an
+    /// expansion or substitution).
+    pub argv: Vec<Option<String>>,
+    /// `VAR=value` prefixes, as written.
+    pub assignments: Vec<String>,
+    /// The directory it runs in, when known (a `cd` earlier in the same RUN counts).
+    pub cwd: Option<String>,
+    /// Inside a subshell, substitution, control flow or pipeline.
+    pub nested: bool,
+}
+
+impl RunCommand {
+    /// The program's basename, when literal.
+    pub fn program(&self) -> Option<&str> {
+        let first = self.argv.first()?.as_deref()?;
+        Some(first.rsplit('/').next().unwrap_or(first))
+    }
+
+    /// The literal arguments after the program (unknown ones are skipped).
+    fn literal_args(&self) -> impl Iterator<Item = &str> {
+        self.argv.iter().skip(1).filter_map(|w| w.as_deref())
+    }
+}
+
+/// Packages a RUN installs with one manager.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    /// The manager's name in `transforms/` (`apt-get`, `pip`, `npm`).
+    pub manager: String,
+    /// The literal package operands (flags and their values left out).
+    pub packages: Vec<String>,
+    /// Every operand was literal.
+    pub complete: bool,
+}
+
+/// What a build command is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildKind {
+    /// `go build`.
+    GoBuild,
+    /// `go install`.
+    GoInstall,
+    /// `npm run build`, `yarn build`, `pnpm build`, `tsc`.
+    NodeScript,
+    /// `make`, `cmake --build`, `cmake --install`.
+    Make,
+    /// `pip install` (and `python -m pip install`).
+    PipInstall,
+    /// `gcc`/`cc`/`g++`/`clang` with `-o`.
+    Compile,
+}
+
+/// A build step of a RUN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Build {
+    pub kind: BuildKind,
+    /// Index into [`RunEffect::commands`].
+    pub command: usize,
+    /// The output file (`-o X` made absolute), when the command names one.
+    pub output: Option<String>,
+    /// The script or targets (`build`, `install`), or the packages built.
+    pub targets: Vec<String>,
+    /// Environment given on the command (`CGO_ENABLED=0 go build`), name and value.
+    pub env: Vec<(String, String)>,
+}
+
+/// The image config a stage ends with, as the file sets it (what the base image sets is
+/// not known here). Values are as written (BuildKit's instruction values), except WORKDIR,
+/// which is resolved against earlier ones when it can be.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuntimeConfig {
+    pub user: Option<String>,
+    pub cmd: Option<ExecSpec>,
+    pub entrypoint: Option<ExecSpec>,
+    /// Name and value as written, in the order first set; a later ENV replaces the value.
+    pub env: Vec<(String, String)>,
+    pub expose: Vec<String>,
+    pub workdir: Option<String>,
+    pub volumes: Vec<String>,
+    pub healthcheck: Option<Healthcheck>,
+    pub stopsignal: Option<String>,
+    pub labels: Vec<(String, String)>,
+    pub shell: Option<Vec<String>>,
+    pub onbuild: Vec<String>,
+}
+
+/// A HEALTHCHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Healthcheck {
+    /// The test command; `None` for `HEALTHCHECK NONE`.
+    pub test: Option<ExecSpec>,
+    /// `--interval=5s` and the like, as written.
+    pub flags: Vec<String>,
+}
+
+/// CMD or ENTRYPOINT (or a HEALTHCHECK's command).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecSpec {
+    /// Exec form: the argv.
+    Exec(Vec<String>),
+    /// Shell form: the text, run by the stage's SHELL.
+    Shell(String),
+}
+
+impl RuntimeConfig {
+    fn set_pair(list: &mut Vec<(String, String)>, name: &str, value: &str) {
+        match list.iter_mut().find(|(n, _)| n == name) {
+            Some(entry) => value.clone_into(&mut entry.1),
+            None => list.push((name.to_owned(), value.to_owned())),
+        }
+    }
+}
+
+const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
+
+impl<'a> Model<'a> {
+    /// Builds the model of `file`.
+    pub fn new(file: &'a Dockerfile) -> Self {
+        let escape = file.escape;
+        let mut global = Scope {
+            base_known: true,
+            ..Scope::default()
+        };
+        let mut global_args = Vec::new();
+        for ins in file.global_args() {
+            for (name, default) in arg_pairs(ins) {
+                let value = default.and_then(|d| global.expand(&d, escape));
+                global.args.insert(name.clone(), value.clone());
+                global_args.push((name, value));
+            }
+        }
+        let posix = shell::posix_shells(file);
+        let positions: Vec<&Instruction> = file.instructions().collect();
+        let mut stages: Vec<StageModel<'a>> = Vec::new();
+        for stage in file.stages() {
+            let written = stage.base.unwrap_or("");
+            let base = match global.expand(written, escape) {
+                None => Base::Unresolved(written.to_owned()),
+                Some(b) if b.eq_ignore_ascii_case("scratch") => Base::Scratch,
+                Some(b) => match stages
+                    .iter()
+                    .rev()
+                    .find(|s| s.name.as_deref() == Some(&b.to_ascii_lowercase()))
+                {
+                    Some(parent) => Base::Stage(parent.index),
+                    None => Base::Image(ImageRef::parse(&b)),
+                },
+            };
+            let (mut runtime, mut scope, mut workdir, mut user, mut shell_argv) = match &base {
+                Base::Stage(i) => {
+                    let p = &stages[*i];
+                    (
+                        p.runtime.clone(),
+                        Scope {
+                            args: BTreeMap::new(),
+                            ..p.scope.clone()
+                        },
+                        p.workdir.clone(),
+                        p.runtime.user.clone(),
+                        p.runtime
+                            .shell
+                            .clone()
+                            .unwrap_or_else(|| DEFAULT_SHELL.map(str::to_owned).to_vec()),
+                    )
+                }
+                other => (
+                    RuntimeConfig::default(),
+                    Scope {
+                        base_known: matches!(other, Base::Scratch),
+                        ..Scope::default()
+                    },
+                    initial_workdir(other, &stages),
+                    None,
+                    DEFAULT_SHELL.map(str::to_owned).to_vec(),
+                ),
+            };
+            let mut steps = Vec::new();
+            let mut cmd_set = false;
+            for ins in &stage.instructions {
+                let pos = positions
+                    .iter()
+                    .position(|p| std::ptr::eq(*p, *ins))
+                    .unwrap_or(0);
+                let mut effect = Effect::None;
+                match ins.kind {
+                    Keyword::Arg => {
+                        for (name, default) in arg_pairs(ins) {
+                            let value = match default {
+                                Some(d) => scope.expand(&d, escape),
+                                // a bare ARG brings a global one's value into the stage
+                                None => global.args.get(&name).cloned().flatten(),
+                            };
+                            scope.args.insert(name, value);
+                        }
+                    }
+                    Keyword::Env => {
+                        for pair in ins.value.chunks(2) {
+                            if let [name, value] = pair {
+                                let expanded = scope.expand(value, escape);
+                                scope.env.insert(name.clone(), expanded);
+                                RuntimeConfig::set_pair(&mut runtime.env, name, value);
+                            }
+                        }
+                    }
+                    Keyword::Label => {
+                        for pair in ins.value.chunks(2) {
+                            if let [name, value] = pair {
+                                RuntimeConfig::set_pair(&mut runtime.labels, name, value);
+                            }
+                        }
+                    }
+                    Keyword::Workdir => {
+                        let raw = ins.value.first().cloned().unwrap_or_default();
+                        let resolved = scope
+                            .expand(&raw, escape)
+                            .and_then(|w| join(workdir.as_deref(), &w));
+                        workdir.clone_from(&resolved);
+                        runtime.workdir = Some(resolved.unwrap_or(raw));
+                    }
+                    Keyword::User => {
+                        let raw = ins.value.first().cloned().unwrap_or_default();
+                        user = Some(scope.expand(&raw, escape).unwrap_or(raw));
+                        runtime.user.clone_from(&user);
+                    }
+                    Keyword::Shell => {
+                        shell_argv.clone_from(&ins.value);
+                        runtime.shell = Some(ins.value.clone());
+                    }
+                    Keyword::Cmd => {
+                        runtime.cmd = Some(exec_spec(ins));
+                        cmd_set = true;
+                    }
+                    Keyword::Entrypoint => {
+                        runtime.entrypoint = Some(exec_spec(ins));
+                        // BuildKit: an ENTRYPOINT drops a CMD the stage did not set itself
+                        if !cmd_set {
+                            runtime.cmd = None;
+                        }
+                    }
+                    Keyword::Expose => {
+                        for port in &ins.value {
+                            let port = scope.expand(port, escape).unwrap_or(port.clone());
+                            if !runtime.expose.contains(&port) {
+                                runtime.expose.push(port);
+                            }
+                        }
+                    }
+                    Keyword::Volume => {
+                        for v in &ins.value {
+                            if !runtime.volumes.contains(v) {
+                                runtime.volumes.push(v.clone());
+                            }
+                        }
+                    }
+                    Keyword::Healthcheck => {
+                        let flags = ins.flags.iter().map(|f| f.text.clone()).collect();
+                        let test = match ins.value.split_first() {
+                            Some((kind, rest)) if kind.eq_ignore_ascii_case("CMD") => {
+                                Some(if ins.is_json() {
+                                    ExecSpec::Exec(rest.to_vec())
+                                } else {
+                                    ExecSpec::Shell(rest.join(" "))
+                                })
+                            }
+                            _ => None,
+                        };
+                        runtime.healthcheck = Some(Healthcheck { test, flags });
+                    }
+                    Keyword::Stopsignal => runtime.stopsignal = ins.value.first().cloned(),
+                    Keyword::Onbuild => {
+                        let text = ins.trigger.as_ref().map_or_else(String::new, |t| {
+                            file.slice(t.range).trim_end().to_owned()
+                        });
+                        runtime.onbuild.push(text);
+                    }
+                    Keyword::Copy | Keyword::Add => {
+                        effect = Effect::Copy(copy_effect(
+                            ins,
+                            &scope,
+                            escape,
+                            workdir.as_deref(),
+                            &stages,
+                        ));
+                    }
+                    Keyword::Run => {
+                        effect = Effect::Run(run_effect(
+                            ins,
+                            posix.get(pos).copied().unwrap_or(true),
+                            workdir.as_deref(),
+                        ));
+                    }
+                    _ => {}
+                }
+                steps.push(Step {
+                    instruction: ins,
+                    workdir: workdir.clone(),
+                    user: user.clone(),
+                    shell: shell_argv.clone(),
+                    effect,
+                });
+            }
+            let platform = stage
+                .from
+                .flags
+                .iter()
+                .find_map(|f| f.text.strip_prefix("--platform=").map(str::to_owned));
+            stages.push(StageModel {
+                index: stage.index,
+                name: stage.name.map(str::to_ascii_lowercase),
+                from: stage.from,
+                base,
+                platform,
+                steps,
+                runtime,
+                scope,
+                workdir,
+            });
+        }
+        Model {
+            global_args,
+            stages,
+        }
+    }
+
+    /// The stage a name or index refers to (`--from=build`, `--from=0`).
+    pub fn stage_named(&self, reference: &str) -> Option<&StageModel<'a>> {
+        let lower = reference.to_ascii_lowercase();
+        self.stages
+            .iter()
+            .find(|s| s.name.as_deref() == Some(lower.as_str()))
+            .or_else(|| {
+                reference
+                    .parse::<usize>()
+                    .ok()
+                    .and_then(|i| self.stages.get(i))
+            })
+    }
+
+    /// The image a stage ultimately builds on, following `FROM <stage>`.
+    pub fn root_image(&self, index: usize) -> Option<&ImageRef> {
+        let mut at = self.stages.get(index)?;
+        loop {
+            match &at.base {
+                Base::Image(r) => return Some(r),
+                Base::Stage(i) => at = self.stages.get(*i)?,
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether a later stage reads stage `index` (`COPY --from`, `FROM`, `RUN --mount=from`).
+    pub fn is_used_later(&self, index: usize) -> bool {
+        self.stages.iter().skip(index + 1).any(|s| {
+            s.base == Base::Stage(index)
+                || s.steps.iter().any(|step| match &step.effect {
+                    Effect::Copy(c) => c.from == Some(CopySource::Stage(index)),
+                    Effect::Run(r) => r.mounts.iter().any(|m| {
+                        m.from
+                            .as_deref()
+                            .and_then(|f| self.stage_named(f))
+                            .is_some_and(|st| st.index == index)
+                    }),
+                    Effect::None => false,
+                })
+        })
+    }
+}
+
+/// The working directory a stage starts in: its parent's, or the image data's.
+fn initial_workdir(base: &Base, stages: &[StageModel<'_>]) -> Option<String> {
+    match base {
+        Base::Scratch => Some("/".to_owned()),
+        Base::Stage(i) => stages.get(*i)?.workdir.clone(),
+        Base::Image(r) => images::facts(&r.repository).map(|f| f.workdir.clone()),
+        Base::Unresolved(_) => None,
+    }
+}
+
+/// `ARG a=1 b` → `[("a", Some("1")), ("b", None)]`; defaults as written.
+fn arg_pairs(ins: &Instruction) -> Vec<(String, Option<String>)> {
+    ins.value
+        .iter()
+        .map(|w| match w.split_once('=') {
+            Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+            None => (w.clone(), None),
+        })
+        .collect()
+}
+
+fn exec_spec(ins: &Instruction) -> ExecSpec {
+    if ins.is_json() {
+        ExecSpec::Exec(ins.value.clone())
+    } else {
+        ExecSpec::Shell(ins.value.first().cloned().unwrap_or_default())
+    }
+}
+
+/// `path` against the directory `base` (absolute), with `.` and `..` resolved.
+pub fn join(base: Option<&str>, path: &str) -> Option<String> {
+    let full = if path.starts_with('/') {
+        path.to_owned()
+    } else {
+        format!("{}/{path}", base?)
+    };
+    let mut parts: Vec<&str> = Vec::new();
+    for part in full.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    Some(format!("/{}", parts.join("/")))
+}
+
+fn copy_effect(
+    ins: &Instruction,
+    scope: &Scope,
+    escape: char,
+    workdir: Option<&str>,
+    stages: &[StageModel<'_>],
+) -> CopyEffect {
+    let paths = ins.paths();
+    let expanded: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            if ins.is_json() {
+                (*p).to_owned()
+            } else {
+                scope.expand(p, escape).unwrap_or_else(|| (*p).to_owned())
+            }
+        })
+        .collect();
+    let (dest_raw, sources) = match expanded.split_last() {
+        Some((d, s)) => (Some(d.clone()), s.to_vec()),
+        None => (None, Vec::new()),
+    };
+    let dest_is_dir = dest_raw.as_deref().is_some_and(|d| d.ends_with('/')) || sources.len() > 1;
+    let from = ins.flag_value("from").map(|f| {
+        let lower = f.to_ascii_lowercase();
+        stages
+            .iter()
+            .rev()
+            .find(|s| s.name.as_deref() == Some(lower.as_str()))
+            .map(|s| s.index)
+            .or_else(|| f.parse::<usize>().ok().filter(|i| *i < stages.len()))
+            .map_or_else(|| CopySource::Image(f.to_owned()), CopySource::Stage)
+    });
+    CopyEffect {
+        add: ins.kind == Keyword::Add,
+        from,
+        sources,
+        dest: dest_raw.and_then(|d| {
+            let joined = join(workdir, &d)?;
+            // keep the trailing slash that makes it a directory
+            Some(if d.ends_with('/') && joined != "/" {
+                format!("{joined}/")
+            } else {
+                joined
+            })
+        }),
+        dest_is_dir,
+        flags: ins.flags.iter().map(|f| f.text.clone()).collect(),
+        heredoc: !ins.heredocs.is_empty(),
+    }
+}
+
+fn run_effect(ins: &Instruction, posix: bool, workdir: Option<&str>) -> RunEffect {
+    let mounts = ins.mounts();
+    let commands = if ins.is_json() {
+        Some(vec![RunCommand {
+            argv: ins.value.iter().cloned().map(Some).collect(),
+            assignments: Vec::new(),
+            cwd: workdir.map(str::to_owned),
+            nested: false,
+        }])
+    } else {
+        shell::run_script(ins, posix)
+            .ok()
+            .map(|run| shell_commands(&run.script.commands, workdir))
+    };
+    let mut installs = Vec::new();
+    let mut builds = Vec::new();
+    if let (Some(cmds), Ok(run)) = (&commands, shell::run_script(ins, posix)) {
+        for (i, (command, model)) in run.script.commands.iter().zip(cmds).enumerate() {
+            if let Some(install) = install_of(command) {
+                installs.push(install);
+            }
+            if let Some(build) = build_of(model, i) {
+                builds.push(build);
+            }
+        }
+    } else if let Some(cmds) = &commands {
+        for (i, model) in cmds.iter().enumerate() {
+            if let Some(build) = build_of(model, i) {
+                builds.push(build);
+            }
+        }
+    }
+    RunEffect {
+        commands,
+        mounts,
+        installs,
+        builds,
+    }
+}
+
+/// The commands of a script with the directory each runs in: a top-level `cd` to a literal
+/// path moves the rest; any other `cd` makes the rest unknown.
+fn shell_commands(commands: &[Command], workdir: Option<&str>) -> Vec<RunCommand> {
+    let mut cwd = workdir.map(str::to_owned);
+    let mut out = Vec::new();
+    for c in commands {
+        let ctx = c.context;
+        let nested = ctx.in_substitution
+            || ctx.in_subshell
+            || ctx.in_brace_group
+            || ctx.in_control_flow
+            || ctx.in_pipeline;
+        let mut argv: Vec<Option<String>> = Vec::new();
+        if let Some(name) = &c.name {
+            argv.push(name.value.clone());
+        }
+        argv.extend(c.args.iter().map(|a| a.value.clone()));
+        out.push(RunCommand {
+            argv,
+            assignments: c.assignments.iter().map(|a| a.text.clone()).collect(),
+            cwd: cwd.clone(),
+            nested,
+        });
+        if c.program() == Some("cd") || c.program() == Some("pushd") || c.program() == Some("popd")
+        {
+            let target = c.args.first().and_then(|a| a.value.as_deref());
+            cwd = match (nested, target, c.args.len()) {
+                (false, Some(t), 1) if !t.starts_with('-') => join(cwd.as_deref(), t),
+                _ => None,
+            };
+        }
+    }
+    out
+}
+
+fn install_of(command: &Command) -> Option<Install> {
+    let inv = managers::invocation(command)?;
+    if inv.action() != Some(Action::Install) {
+        return None;
+    }
+    let sub = inv.sub?;
+    let after: Vec<&shell::Word> = command
+        .args
+        .iter()
+        .skip_while(|w| !std::ptr::eq(*w, sub))
+        .skip(1)
+        .collect();
+    let mut packages = Vec::new();
+    let mut complete = true;
+    let mut skip_next = false;
+    for w in after {
+        if skip_next {
+            skip_next = false;
+            continue;
+        }
+        let Some(v) = w.value.as_deref() else {
+            complete = false;
+            continue;
+        };
+        if v.starts_with('-') {
+            skip_next = inv.manager.value_options.iter().any(|o| o == v)
+                || matches!(v, "-r" | "--requirement" | "-c" | "--constraint" | "-e");
+            if matches!(v, "-r" | "--requirement" | "-e" | "--editable") {
+                complete = false;
+            }
+            continue;
+        }
+        packages.push(v.to_owned());
+    }
+    Some(Install {
+        manager: inv.manager.name.clone(),
+        packages,
+        complete,
+    })
+}
+
+fn build_of(command: &RunCommand, index: usize) -> Option<Build> {
+    let program = command.program()?;
+    let args: Vec<&str> = command.literal_args().collect();
+    let env: Vec<(String, String)> = command
+        .assignments
+        .iter()
+        .filter_map(|a| a.split_once('='))
+        .map(|(n, v)| (n.to_owned(), v.trim_matches(['"', '\'']).to_owned()))
+        .collect();
+    let output = |args: &[&str]| -> Option<String> {
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            if *a == "-o" {
+                return join(command.cwd.as_deref(), it.next()?);
+            }
+            if let Some(v) = a.strip_prefix("-o=") {
+                return join(command.cwd.as_deref(), v);
+            }
+        }
+        None
+    };
+    let operands = |args: &[&str]| -> Vec<String> {
+        let mut out = Vec::new();
+        let mut skip = false;
+        for a in args {
+            if skip {
+                skip = false;
+            } else if matches!(
+                *a,
+                "-o" | "-ldflags" | "-tags" | "-gcflags" | "-C" | "-mod" | "-p" | "-f"
+            ) {
+                skip = true;
+            } else if !a.starts_with('-') {
+                out.push((*a).to_owned());
+            }
+        }
+        out
+    };
+    let (kind, output, targets) = match (program, args.as_slice()) {
+        ("go", ["build", rest @ ..]) => (BuildKind::GoBuild, output(rest), operands(rest)),
+        ("go", ["install", rest @ ..]) => (BuildKind::GoInstall, None, operands(rest)),
+        ("npm" | "pnpm", ["run" | "run-script", script, ..]) => {
+            (BuildKind::NodeScript, None, vec![(*script).to_owned()])
+        }
+        ("yarn", ["run", script, ..] | [script, ..])
+            if script.contains("build") || *script == "tsc" =>
+        {
+            (BuildKind::NodeScript, None, vec![(*script).to_owned()])
+        }
+        ("pnpm", [script, ..]) if script.contains("build") => {
+            (BuildKind::NodeScript, None, vec![(*script).to_owned()])
+        }
+        ("tsc" | "vite" | "next" | "webpack", _) => {
+            (BuildKind::NodeScript, None, vec![program.to_owned()])
+        }
+        ("make" | "gmake", rest) => (BuildKind::Make, None, operands(rest)),
+        ("cmake", rest) if rest.contains(&"--build") || rest.contains(&"--install") => {
+            (BuildKind::Make, None, operands(rest))
+        }
+        ("gcc" | "cc" | "g++" | "c++" | "clang" | "clang++", rest) if output(rest).is_some() => {
+            (BuildKind::Compile, output(rest), operands(rest))
+        }
+        (p, ["install", rest @ ..]) if p.starts_with("pip") => {
+            (BuildKind::PipInstall, None, operands(rest))
+        }
+        (p, ["-m", "pip", "install", rest @ ..]) if p.starts_with("python") => {
+            (BuildKind::PipInstall, None, operands(rest))
+        }
+        _ => return None,
+    };
+    Some(Build {
+        kind,
+        command: index,
+        output,
+        targets,
+        env,
+    })
+}
+
+#[cfg(test)]
+mod tests;
