@@ -44,7 +44,9 @@ fn walk_dir(root: &Path, targets: &mut Vec<Target>) {
                 // Symlinks are not followed while walking (the same file twice, or one outside
                 // the tree); name a symlinked Dockerfile explicitly to process it.
                 let is_file = entry.file_type().is_some_and(|t| t.is_file());
-                if is_file && is_dockerfile_name(&entry.file_name().to_string_lossy()) {
+                if is_file
+                    && dfrewrite::context::is_dockerfile_name(&entry.file_name().to_string_lossy())
+                {
                     targets.push(Target {
                         path: entry.into_path(),
                         error: None,
@@ -55,50 +57,6 @@ fn walk_dir(root: &Path, targets: &mut Vec<Target>) {
                 path: root.to_path_buf(),
                 error: Some(e.to_string()),
             }),
-        }
-    }
-}
-
-/// Whether a file found by walking is a Dockerfile, by name (case-sensitive, as `BuildKit`
-/// and editors use them).
-pub(crate) fn is_dockerfile_name(name: &str) -> bool {
-    // `Dockerfile.dockerignore` / `x.Dockerfile.dockerignore` are BuildKit's per-Dockerfile
-    // ignore files, not Dockerfiles.
-    if name.ends_with(".dockerignore") {
-        return false;
-    }
-    name == "Dockerfile"
-        || name == "Containerfile"
-        || name.starts_with("Dockerfile.")
-        || name.ends_with(".Dockerfile")
-        || name.ends_with(".dockerfile")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_dockerfile_name;
-
-    #[test]
-    fn names() {
-        for yes in [
-            "Dockerfile",
-            "Containerfile",
-            "Dockerfile.dev",
-            "api.Dockerfile",
-            "api.dockerfile",
-        ] {
-            assert!(is_dockerfile_name(yes), "{yes}");
-        }
-        for no in [
-            "dockerfile",
-            "Dockerfile.dockerignore",
-            "api.Dockerfile.dockerignore",
-            "DockerfileX",
-            "Containerfile.dev",
-            "README.md",
-            ".dockerignore",
-        ] {
-            assert!(!is_dockerfile_name(no), "{no}");
         }
     }
 }

@@ -94,7 +94,7 @@ fn fix_for(ctx: &PassContext<'_>, ins: &Instruction) -> Option<Fix> {
 fn classify(ctx: &PassContext<'_>, sources: &[&str]) -> Option<Applicability> {
     let mut proven = ctx.settings.context.is_some();
     for source in sources {
-        let entry = match (&ctx.settings.context, clean(source)) {
+        let entry = match (&ctx.settings.context, crate::context::context_path(source)) {
             (Some(context), Some(path)) => context.probe(&path),
             (Some(_), None) => return None,
             (None, _) => ContextEntry::Missing,
@@ -118,40 +118,24 @@ fn classify(ctx: &PassContext<'_>, sources: &[&str]) -> Option<Applicability> {
     })
 }
 
-/// A source `COPY` would treat the same: no URL, git reference, variable or wildcard.
+/// A source `COPY` would treat the same: a plain path inside the context, not a URL or a
+/// git reference, without a wildcard.
 fn is_plain_local(source: &str) -> bool {
     let lower = source.to_ascii_lowercase();
-    !(source.is_empty()
-        || source.contains("://")
+    !(source.contains("://")
         || lower.starts_with("git@")
         || lower.starts_with("github.com/")
         || std::path::Path::new(&lower)
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("git"))
         || lower.contains(".git#")
-        || source.contains(['$', '*', '?', '[', '\\', '"', '\'']))
+        || crate::context::has_wildcard(source))
+        && crate::context::context_path(source).is_some()
 }
 
 fn has_archive_name(source: &str) -> bool {
     let lower = source.trim_end_matches('/').to_ascii_lowercase();
     ARCHIVE_SUFFIXES.iter().any(|s| lower.ends_with(s))
-}
-
-/// The path relative to the context root, or `None` if it leaves the context.
-fn clean(source: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in source.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => return None,
-            p => parts.push(p),
-        }
-    }
-    Some(if parts.is_empty() {
-        ".".to_owned()
-    } else {
-        parts.join("/")
-    })
 }
 
 /// Whether `head` could start something `ADD` unpacks: a compressed stream (gzip, bzip2,

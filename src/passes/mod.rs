@@ -5,8 +5,6 @@ mod add_to_copy;
 mod apt_update_with_install;
 mod cache_mounts;
 mod dockerignore;
-mod ignore_patterns;
-mod ignore_rules;
 mod manifests_first;
 mod merge_run_chains;
 mod no_cache_flags;
@@ -16,6 +14,7 @@ mod runs;
 mod same_layer_cleanup;
 
 use crate::Settings;
+use crate::context::ignore::IgnoreRules;
 use crate::syntax::Dockerfile;
 use crate::text::Fix;
 
@@ -106,6 +105,7 @@ pub(crate) struct PassContext<'a> {
     pub(crate) settings: &'a Settings,
     scripts: &'a ScriptCache,
     runs: std::cell::OnceCell<runs::Runs<'a>>,
+    ignore: std::cell::OnceCell<Option<IgnoreRules>>,
 }
 
 impl<'a> PassContext<'a> {
@@ -119,7 +119,27 @@ impl<'a> PassContext<'a> {
             settings,
             scripts,
             runs: std::cell::OnceCell::new(),
+            ignore: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The build context, when it can be read.
+    pub(crate) fn context(&self) -> Option<&'a dyn crate::BuildContext> {
+        self.settings.context.as_deref()
+    }
+
+    /// The ignore rules BuildKit applies to this Dockerfile (`None` without a context), read
+    /// once for all passes.
+    pub(crate) fn ignore_rules(&self) -> Option<&IgnoreRules> {
+        self.ignore
+            .get_or_init(|| {
+                let context = self.context()?;
+                Some(IgnoreRules::for_dockerfile(
+                    context,
+                    self.settings.dockerfile.as_deref(),
+                ))
+            })
+            .as_ref()
     }
 
     /// The RUNs of the file with their parsed shell, computed once for all passes.

@@ -54,7 +54,9 @@ pub(super) fn new_file(
         .entries
         .iter()
         .filter(|(p, k)| {
-            **k == EntryKind::File && p.as_str() != dockerfile && is_dockerfile_name(base(p))
+            **k == EntryKind::File
+                && p.as_str() != dockerfile
+                && crate::context::is_dockerfile_name(base(p))
         })
         .map(|(p, _)| p.as_str())
         .collect();
@@ -129,14 +131,4 @@ pub(super) fn name_list<'a>(names: impl Iterator<Item = &'a str>) -> String {
 
 pub(super) fn base(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-/// BuildKit's per-Dockerfile ignore files aside, the names the CLI walks for.
-pub(super) fn is_dockerfile_name(name: &str) -> bool {
-    !name.ends_with(".dockerignore")
-        && (name == "Dockerfile"
-            || name == "Containerfile"
-            || name.starts_with("Dockerfile.")
-            || name.ends_with(".Dockerfile")
-            || name.ends_with(".dockerfile"))
 }

@@ -7,11 +7,10 @@ mod rules;
 mod sources;
 mod tree;
 
-use super::ignore_patterns::{IgnoreFile, Pattern};
 use super::{FixAvailability, PassContext};
 use crate::NewFile;
-use crate::context::{ContextEntry, EntryKind};
-use crate::syntax::Dockerfile;
+use crate::context::EntryKind;
+use crate::context::ignore::{IgnoreFile, Pattern};
 use crate::text::Fix;
 use message::new_file;
 use rules::{RULES, choose};
@@ -83,7 +82,7 @@ super::declare_pass! {
 }
 
 /// The file proposed, relative to the context root.
-pub(super) const IGNORE_FILE: &str = ".dockerignore";
+pub(super) const IGNORE_FILE: &str = crate::context::ignore::ROOT_IGNORE_FILE;
 /// The first line of the proposed file.
 pub(super) const HEADER: &str =
     "# Written by dfrewrite (dockerignore): kept out of the build context.\n";
@@ -95,17 +94,15 @@ fn no_edits(_: &PassContext<'_>) -> Vec<Fix> {
 }
 
 fn propose(ctx: &PassContext<'_>) -> Vec<NewFile> {
-    propose_for(ctx.file, ctx.settings).into_iter().collect()
+    propose_for(ctx).into_iter().collect()
 }
 
-fn propose_for(file: &Dockerfile, settings: &crate::Settings) -> Option<NewFile> {
-    let context = settings.context.as_deref()?;
-    let dockerfile = settings.dockerfile.as_deref()?;
-    let own_ignore = format!("{dockerfile}.dockerignore");
-    if [IGNORE_FILE, own_ignore.as_str()]
-        .iter()
-        .any(|p| context.probe(p) != ContextEntry::Missing)
-    {
+fn propose_for(ctx: &PassContext<'_>) -> Option<NewFile> {
+    let file = ctx.file;
+    let context = ctx.context()?;
+    let dockerfile = ctx.settings.dockerfile.as_deref()?;
+    // an ignore file that applies (the Dockerfile's own or the root's) is never replaced
+    if ctx.ignore_rules()?.file().is_some() {
         return None;
     }
     let uses = context_uses(file)?;
@@ -217,7 +214,7 @@ fn build(chosen: &[(usize, Vec<String>)], exceptions: &[String]) -> IgnoreFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Applicability, BuildContext, Settings};
+    use crate::{Applicability, BuildContext, ContextEntry, Settings};
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
@@ -281,7 +278,8 @@ mod tests {
             ..Settings::default()
         };
         let file = crate::syntax::parse(src).unwrap();
-        propose_for(&file, &settings)
+        let scripts = crate::passes::ScriptCache::default();
+        propose_for(&PassContext::new(&file, &settings, &scripts))
     }
 
     fn lines(f: &NewFile) -> Vec<&str> {

@@ -3,8 +3,8 @@
 
 use super::parse;
 use super::tree::{Tree, join};
+use crate::context::ignore::Pattern;
 use crate::context::{BuildContext, ContextEntry, EntryKind};
-use crate::passes::ignore_patterns::Pattern;
 
 /// What an entry must be for a rule to take it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

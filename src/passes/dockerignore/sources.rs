@@ -3,8 +3,8 @@
 
 use super::tree::{Tree, join};
 use super::{IGNORE_FILE, MAX_ENTRIES};
+use crate::context::ignore::Pattern;
 use crate::context::{BuildContext, ContextEntry};
-use crate::passes::ignore_patterns::Pattern;
 use crate::syntax::{Dockerfile, Instruction, Keyword};
 
 /// One source the build reads from the context.
@@ -64,7 +64,7 @@ pub(super) fn copy_sources(ins: &Instruction, uses: &mut Vec<ContextRead>) -> Op
         uses.push(ContextRead {
             what,
             line: ins.start_line,
-            path: context_path(source)?,
+            path: crate::context::context_path(source)?,
         });
     }
     Some(())
@@ -76,32 +76,11 @@ pub(super) fn mount_sources(ins: &Instruction, uses: &mut Vec<ContextRead>) -> O
             uses.push(ContextRead {
                 what: "RUN --mount",
                 line: ins.start_line,
-                path: context_path(mount.source.as_deref().unwrap_or("."))?,
+                path: crate::context::context_path(mount.source.as_deref().unwrap_or("."))?,
             });
         }
     }
     Some(())
-}
-
-/// A source as a cleaned path relative to the context root; `None` when it cannot be read
-/// without evaluating (variables, quotes, escapes) or leaves the context.
-pub(super) fn context_path(source: &str) -> Option<String> {
-    if source.is_empty() || source.contains(['$', '"', '\'', '\\', '`']) {
-        return None;
-    }
-    let cleaned = crate::passes::ignore_patterns::clean(source.trim_start_matches('/'));
-    if cleaned == ".." || cleaned.starts_with("../") {
-        return None;
-    }
-    Some(if cleaned == "." {
-        String::new()
-    } else {
-        cleaned
-    })
-}
-
-pub(super) fn has_wildcard(path: &str) -> bool {
-    path.contains(['*', '?', '['])
 }
 
 /// Each use with the paths it names; `None` when one goes through a symlink.
@@ -112,7 +91,7 @@ pub(super) fn expand(
 ) -> Option<Vec<Source>> {
     let mut sources = Vec::new();
     for u in uses {
-        let literal = !has_wildcard(&u.path);
+        let literal = !crate::context::has_wildcard(&u.path);
         let paths = if literal {
             vec![u.path.clone()]
         } else {
@@ -152,7 +131,7 @@ pub(super) fn expand_glob(
     let (segment, tail) = rest
         .split_once('/')
         .map_or((rest, None), |(s, t)| (s, Some(t)));
-    let next: Vec<String> = if has_wildcard(segment) {
+    let next: Vec<String> = if crate::context::has_wildcard(segment) {
         let glob = Pattern::segment(segment);
         context
             .list(dir)?

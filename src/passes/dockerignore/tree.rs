@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use super::MAX_ENTRIES;
 use super::rules::{RULES, takes};
+use crate::context::ignore::{IgnoreFile, Pattern};
 use crate::context::{BuildContext, EntryKind};
-use crate::passes::ignore_patterns::{IgnoreFile, Pattern};
 
 /// The walked context: every entry outside the directories a rule takes, which are listed
 /// but not entered.

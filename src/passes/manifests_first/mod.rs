@@ -4,11 +4,11 @@
 mod classify;
 mod formats;
 
-use super::ignore_rules::{IgnoreRules, Inclusion};
 use super::runs::Run;
 use super::{FixAvailability, PassContext};
 use crate::BuildContext;
 use crate::context::ContextEntry;
+use crate::context::ignore::{IgnoreRules, Inclusion};
 use crate::managers::ManifestFormat;
 use crate::shell::AndOr;
 use crate::syntax::workdir::{ImageDir, plain, working_dirs};
@@ -66,8 +66,8 @@ super::declare_pass! {
     /// `go.mod` with local `replace` targets or a `go.work`; `Cargo.toml` without explicit
     /// targets or with path dependencies or a workspace; a `Gemfile` that names paths, a
     /// gemspec or other code; path repositories or plugins in `composer.json`; path sources
-    /// in `pyproject.toml`/`Pipfile`; a manifest that `.dockerignore` excludes (or a pattern
-    /// it cannot read); a `node_modules`/`vendor`/`.venv` in the context that the install
+    /// in `pyproject.toml`/`Pipfile`; a manifest that the ignore file excludes (`<Dockerfile>.dockerignore`, else
+    /// `.dockerignore`; or a pattern it cannot read); a `node_modules`/`vendor`/`.venv` in the context that the install
     /// would write into; and, when the install runs in a subdirectory of the copied tree, a
     /// parent there that a manager finding its project by walking up would read (a
     /// `package.json` with workspaces, `go.work`, a `Cargo.toml`). The message says whether
@@ -103,27 +103,15 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let file = ctx.file;
     let instructions: Vec<&Instruction> = file.instructions().collect();
     let cwds = working_dirs(&instructions);
-    let ignore = ctx.settings.context.as_deref().map(ignore_rules);
     let finder = Finder {
         ctx,
         instructions: &instructions,
         cwds: &cwds,
-        ignore: ignore.as_ref(),
+        ignore: ctx.ignore_rules(),
     };
     (0..instructions.len())
         .filter_map(|at| finder.fix_at(at))
         .collect()
-}
-
-fn ignore_rules(context: &dyn BuildContext) -> IgnoreRules {
-    const NAME: &str = ".dockerignore";
-    match context.probe(NAME) {
-        ContextEntry::Missing => IgnoreRules::default(),
-        ContextEntry::File { .. } => context.read(NAME).map_or_else(IgnoreRules::unknown, |b| {
-            String::from_utf8(b).map_or_else(|_| IgnoreRules::unknown(), |t| IgnoreRules::parse(&t))
-        }),
-        _ => IgnoreRules::unknown(),
-    }
 }
 
 /// A `COPY`/`ADD` of a whole directory of the context.
@@ -166,7 +154,7 @@ struct Finder<'a, 'b> {
 
 impl<'a, 'b> Finder<'a, 'b> {
     fn context(&self) -> Option<&dyn BuildContext> {
-        self.ctx.settings.context.as_deref()
+        self.ctx.context()
     }
 
     fn fix_at(&self, at: usize) -> Option<Fix> {
@@ -248,11 +236,11 @@ impl<'a, 'b> Finder<'a, 'b> {
         if !plain(source, file.escape) || !plain(dest, file.escape) {
             return None;
         }
-        let cleaned = ImageDir::start().join(source)?;
-        if cleaned.absolute {
+        // an absolute source is the context root too, but rare: left alone
+        if source.starts_with('/') {
             return None;
         }
-        let source_path = cleaned.parts.join("/");
+        let source_path = crate::context::context_path(source)?;
         if !source_path.is_empty() {
             // a named directory: only the context can tell it is one
             let context = self.context()?;
@@ -394,7 +382,7 @@ impl<'a, 'b> Finder<'a, 'b> {
         self.ignore.map_or(Inclusion::Unsure, |r| r.status(path))
     }
 
-    /// What the context holds at `path`, with `.dockerignore` applied: `None` when unsure.
+    /// What the context holds at `path`, with the ignore file applied: `None` when unsure.
     fn entry(&self, path: &str) -> Option<ContextEntry> {
         let context = self.context()?;
         let entry = context.probe(path);
@@ -758,6 +746,7 @@ mod tests {
             select: Some(vec!["manifests-first".to_owned()]),
             context: files
                 .map(|f| Arc::new(Fake(f.iter().copied().collect())) as Arc<dyn BuildContext>),
+            dockerfile: files.map(|_| "Dockerfile".to_owned()),
             ..Settings::default()
         };
         crate::rewrite(src, &settings).unwrap()

@@ -1,7 +1,95 @@
-//! `.dockerignore` patterns as BuildKit reads them (moby/patternmatcher): Go `filepath.Match`
-//! syntax (`*`, `?`, `[…]`, `\`) plus `**` for any number of directories, `!` exceptions,
-//! patterns cleaned and a leading `/` dropped, and a pattern that matches a directory
-//! excluding everything under it. The last pattern that matches a path decides.
+//! Which build-context paths reach the builder: the ignore file BuildKit applies to a
+//! Dockerfile (`<Dockerfile>.dockerignore` beside it, before `.dockerignore` at the root),
+//! read once, and its patterns matched as BuildKit matches them (moby/patternmatcher): Go
+//! `filepath.Match` syntax (`*`, `?`, `[…]`, `\`) plus `**` for any number of directories,
+//! `!` exceptions, patterns cleaned and a leading `/` dropped, and a pattern that matches a
+//! directory excluding everything under it. The last pattern that matches a path decides.
+
+use super::{BuildContext, ContextEntry};
+
+/// Whether a context path is sent to the builder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Inclusion {
+    Included,
+    Excluded,
+    Unsure,
+}
+
+/// The ignore rules that apply to one Dockerfile: which ignore file BuildKit reads, and its
+/// patterns (or nothing known about them).
+#[derive(Debug)]
+pub(crate) struct IgnoreRules {
+    /// The ignore file that applies, relative to the context root; `None` when there is none.
+    file: Option<String>,
+    /// Its patterns; `None` when they cannot be known.
+    patterns: Option<IgnoreFile>,
+}
+
+impl Default for IgnoreRules {
+    /// No ignore file: everything is sent.
+    fn default() -> Self {
+        Self {
+            file: None,
+            patterns: Some(IgnoreFile::default()),
+        }
+    }
+}
+
+impl IgnoreRules {
+    /// The rules BuildKit applies to the Dockerfile at `dockerfile` (relative to the context
+    /// root): `<Dockerfile>.dockerignore` when it exists, else `.dockerignore`. When the
+    /// Dockerfile's place is unknown, a per-Dockerfile file could exist out of sight: unsure.
+    pub(crate) fn for_dockerfile(context: &dyn BuildContext, dockerfile: Option<&str>) -> Self {
+        let Some(dockerfile) = dockerfile else {
+            return Self {
+                file: None,
+                patterns: None,
+            };
+        };
+        let own = format!("{dockerfile}.dockerignore");
+        for name in [own.as_str(), ROOT_IGNORE_FILE] {
+            let patterns = match context.probe(name) {
+                ContextEntry::Missing => continue,
+                ContextEntry::File { .. } => context
+                    .read(name)
+                    .and_then(|bytes| String::from_utf8(bytes).ok())
+                    .map(|text| IgnoreFile::parse(&text)),
+                _ => None,
+            };
+            return Self {
+                file: Some(name.to_owned()),
+                patterns,
+            };
+        }
+        Self::default()
+    }
+
+    /// Rules read from the text of an ignore file.
+    #[cfg(test)]
+    pub(crate) fn parse(text: &str) -> Self {
+        Self {
+            file: Some(ROOT_IGNORE_FILE.to_owned()),
+            patterns: Some(IgnoreFile::parse(text)),
+        }
+    }
+
+    /// The ignore file that applies, if one exists (readable or not).
+    pub(crate) fn file(&self) -> Option<&str> {
+        self.file.as_deref()
+    }
+
+    /// Whether `path` (cleaned, relative to the context root) reaches the builder.
+    pub(crate) fn status(&self, path: &str) -> Inclusion {
+        match &self.patterns {
+            None => Inclusion::Unsure,
+            Some(file) if file.excludes(path) => Inclusion::Excluded,
+            Some(_) => Inclusion::Included,
+        }
+    }
+}
+
+/// The ignore file at the context root.
+pub(crate) const ROOT_IGNORE_FILE: &str = ".dockerignore";
 
 /// One compiled pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -371,5 +459,73 @@ mod tests {
         assert_eq!(clean("/"), "/");
         assert_eq!(clean(""), ".");
         assert_eq!(clean("../x"), "../x");
+    }
+
+    #[test]
+    fn buildkit_rules() {
+        let r = IgnoreRules::parse(
+            "# comment\nnode_modules\n/dist/\n*.log\n**/secret.txt\ndocs\n!docs/keep.md\n",
+        );
+        assert_eq!(r.status("node_modules"), Inclusion::Excluded);
+        assert_eq!(r.status("node_modules/x/package.json"), Inclusion::Excluded);
+        assert_eq!(r.status("web/node_modules"), Inclusion::Included);
+        assert_eq!(r.status("dist/a.js"), Inclusion::Excluded);
+        assert_eq!(r.status("npm-debug.log"), Inclusion::Excluded);
+        assert_eq!(r.status("sub/npm-debug.log"), Inclusion::Included);
+        assert_eq!(r.status("a/b/secret.txt"), Inclusion::Excluded);
+        assert_eq!(r.status("secret.txt"), Inclusion::Excluded);
+        assert_eq!(r.status("docs/keep.md"), Inclusion::Included);
+        assert_eq!(r.status("docs/other.md"), Inclusion::Excluded);
+        assert_eq!(r.status("package.json"), Inclusion::Included);
+        let all = IgnoreRules::parse("*\n!package.json\n");
+        assert_eq!(all.status("package.json"), Inclusion::Included);
+        assert_eq!(all.status("package-lock.json"), Inclusion::Excluded);
+        // character classes are read as BuildKit reads them
+        let class = IgnoreRules::parse("[a-z].txt\n");
+        assert_eq!(class.status("x.txt"), Inclusion::Excluded);
+        assert_eq!(class.status("X.txt"), Inclusion::Included);
+    }
+
+    /// A context holding the given files (path, content).
+    struct Files(&'static [(&'static str, &'static str)]);
+
+    impl BuildContext for Files {
+        fn probe(&self, path: &str) -> ContextEntry {
+            self.0
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map_or(ContextEntry::Missing, |_| ContextEntry::File {
+                    head: Vec::new(),
+                })
+        }
+
+        fn read(&self, path: &str) -> Option<Vec<u8>> {
+            self.0
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, text)| text.as_bytes().to_vec())
+        }
+    }
+
+    #[test]
+    fn the_dockerfiles_own_ignore_file_comes_first() {
+        let both = Files(&[
+            ("docker/api.Dockerfile.dockerignore", "dist\n"),
+            (".dockerignore", "node_modules\n"),
+        ]);
+        let rules = IgnoreRules::for_dockerfile(&both, Some("docker/api.Dockerfile"));
+        assert_eq!(rules.file(), Some("docker/api.Dockerfile.dockerignore"));
+        assert_eq!(rules.status("node_modules"), Inclusion::Included);
+        assert_eq!(rules.status("dist"), Inclusion::Excluded);
+        let rules = IgnoreRules::for_dockerfile(&both, Some("Dockerfile"));
+        assert_eq!(rules.file(), Some(".dockerignore"));
+        assert_eq!(rules.status("node_modules"), Inclusion::Excluded);
+        let none = IgnoreRules::for_dockerfile(&Files(&[]), Some("Dockerfile"));
+        assert_eq!((none.file(), none.status("x")), (None, Inclusion::Included));
+        // unreadable, or a Dockerfile whose place is unknown: nothing can be said
+        assert_eq!(
+            IgnoreRules::for_dockerfile(&both, None).status("x"),
+            Inclusion::Unsure
+        );
     }
 }
