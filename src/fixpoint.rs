@@ -79,7 +79,7 @@ fn rewrite_with(
     let mut current = source.to_owned();
     let scripts = passes::ScriptCache::default();
     for _round in 0..MAX_ROUNDS {
-        let fixes = collect_fixes(&file, settings, all, &scripts);
+        let fixes = collect_fixes(&file, settings, all, &scripts)?;
         let (wanted, rest): (Vec<Fix>, Vec<Fix>) = fixes
             .into_iter()
             .partition(|f| f.applicability >= settings.threshold && is_applicable(f));
@@ -156,12 +156,22 @@ fn collect_fixes(
     settings: &Settings,
     all: &[&passes::PassInfo],
     scripts: &passes::ScriptCache,
-) -> Vec<Fix> {
+) -> Result<Vec<Fix>, Error> {
     let ctx = PassContext::new(file, settings, scripts);
-    all.iter()
+    let fixes = all
+        .iter()
         .filter(|p| settings.runs(p.name))
         .flat_map(|p| (p.run)(&ctx))
-        .collect()
+        .collect();
+    let bugs = ctx.take_bugs();
+    if bugs.is_empty() {
+        Ok(fixes)
+    } else {
+        Err(Error::Internal(format!(
+            "a pass built a fix it cannot apply: {}",
+            bugs.join("; ")
+        )))
+    }
 }
 
 /// The side files of passes that propose them, for the final text.
@@ -259,6 +269,28 @@ mod tests {
             )
             .unwrap(),
         ]
+    }
+
+    fn overlapping_edits(ctx: &PassContext<'_>) -> Vec<Fix> {
+        let range = crate::text::TextRange::new(0, 4);
+        ctx.fix(
+            "overlap",
+            Applicability::Safe,
+            "m",
+            vec![Edit::replace(range, "a"), Edit::replace(range, "b")],
+        )
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn a_fix_with_overlapping_edits_is_an_internal_error() {
+        let p = pass("overlap", overlapping_edits);
+        let err = rewrite_with("FROM a\n", &Settings::default(), &[&p]).unwrap_err();
+        assert!(
+            matches!(&err, Error::Internal(m) if m.contains("overlap: overlapping edits")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -122,6 +122,67 @@ fn help_explains_modes_exit_codes_and_examples() {
 }
 
 #[test]
+fn a_panic_in_one_file_is_reported_and_the_run_goes_on() {
+    // DFREWRITE_TEST_PANIC is read by debug builds only: the rewrite of a matching file
+    // panics, as a bug in a pass would.
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/Dockerfile"), BEFORE);
+    write(&dir.path().join("a/app.py"), "print(1)\n");
+    write(&dir.path().join("b/Dockerfile"), BEFORE);
+    write(&dir.path().join("b/app.py"), "print(1)\n");
+    let out = Command::new(BIN)
+        .args(["--check", "."])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .env("DFREWRITE_TEST_PANIC", "b/Dockerfile")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.starts_with("b/Dockerfile: internal error: panicked at "))
+        .unwrap_or_else(|| panic!("no internal error line in\n{stderr}"));
+    assert!(line.ends_with("(please report)"), "{line}");
+    assert!(
+        !stderr.contains("thread '"),
+        "the default panic message leaked:\n{stderr}"
+    );
+    // the other file was still processed
+    assert!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("a/Dockerfile"),
+        "{stderr}"
+    );
+    // in standard-input mode too: nothing on stdout, exit 2
+    let out = run_stdin(
+        dir.path(),
+        &["-", "--stdin-filename", "b/Dockerfile"],
+        Some(BEFORE.into()),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut child = Command::new(BIN)
+        .args(["-", "--stdin-filename", "b/Dockerfile"])
+        .current_dir(dir.path())
+        .env("DFREWRITE_TEST_PANIC", "b/Dockerfile")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(BEFORE.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
 fn list_passes_prints_a_table() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(dir.path(), &["--list-passes"]);

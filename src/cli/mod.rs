@@ -3,6 +3,7 @@
 //! Everything here runs in the binary, never in the library: this is where files are read and
 //! written and where text reaches the terminal.
 
+mod contain;
 mod fsio;
 mod render;
 pub(crate) mod verify;
@@ -343,7 +344,8 @@ impl Runner {
         let result = fsio::read_dockerfile(path).and_then(|bytes| {
             let text = dfrewrite::decode(&bytes).map_err(Failure::Rewrite)?;
             let settings = self.settings_for(context.as_ref(), Some(path));
-            let outcome = dfrewrite::rewrite(text, &settings).map_err(Failure::Rewrite)?;
+            let outcome = contain::rewrite(name, || dfrewrite::rewrite(text, &settings))
+                .map_err(Failure::Rewrite)?;
             Ok((text.to_owned(), outcome))
         });
         let (text, outcome) = match result {
@@ -436,7 +438,7 @@ impl Runner {
                 return RunStatus::Error;
             }
         };
-        let outcome = match dfrewrite::rewrite(text, &settings) {
+        let outcome = match contain::rewrite(&name, || dfrewrite::rewrite(text, &settings)) {
             Ok(outcome) => outcome,
             Err(e) => {
                 p.failure(&name, &Failure::Rewrite(e));

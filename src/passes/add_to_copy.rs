@@ -80,13 +80,12 @@ fn fix_for(ctx: &PassContext<'_>, ins: &Instruction) -> Option<Fix> {
               prove none is a tar archive that ADD would unpack"
             .to_owned(),
     };
-    Fix::new(
+    ctx.fix(
         ADD_TO_COPY.name,
         applicability,
         message,
         vec![Edit::replace(ins.keyword, replacement)],
     )
-    .ok()
 }
 
 /// Safe when the context proves every source is not an archive; unsafe when it cannot be

@@ -50,7 +50,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         .filter_map(|(a, b)| {
             let edits = runs::merge(ctx.file, a, b).ok()?;
             let manager = &a.invocations().first()?.manager.name;
-            Fix::new(
+            ctx.fix(
                 APT_UPDATE_WITH_INSTALL.name,
                 Applicability::Safe,
                 format!(
@@ -60,7 +60,6 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 ),
                 edits,
             )
-            .ok()
         })
         .collect()
 }

@@ -184,7 +184,7 @@ fn fix_for(
             manager.name
         )
     };
-    Fix::new(CACHE_MOUNTS.name, Applicability::Unsafe, message, edits).ok()
+    ctx.fix(CACHE_MOUNTS.name, Applicability::Unsafe, message, edits)
 }
 
 /// Whether the index is refreshed in the body before anything reads it (a mounted index

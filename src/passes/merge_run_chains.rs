@@ -57,7 +57,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         .filter_map(|(a, b)| {
             let why = reason(a, b)?;
             let edits = runs::merge(ctx.file, a, b).ok()?;
-            Fix::new(
+            ctx.fix(
                 MERGE_RUN_CHAINS.name,
                 Applicability::Safe,
                 format!(
@@ -66,7 +66,6 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 ),
                 edits,
             )
-            .ok()
         })
         .collect()
 }

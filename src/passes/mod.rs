@@ -16,7 +16,7 @@ mod same_layer_cleanup;
 use crate::Settings;
 use crate::context::ignore::IgnoreRules;
 use crate::syntax::Dockerfile;
-use crate::text::Fix;
+use crate::text::{Applicability, Fix};
 
 /// Whether a pass can produce fixes (checked by the fixture harness).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -106,6 +106,9 @@ pub(crate) struct PassContext<'a> {
     scripts: &'a ScriptCache,
     runs: std::cell::OnceCell<runs::Runs<'a>>,
     ignore: std::cell::OnceCell<Option<IgnoreRules>>,
+    /// Bugs found while the passes ran (a fix built from overlapping edits): the engine turns
+    /// them into [`crate::Error::Internal`] rather than let a pass fail silently.
+    bugs: std::cell::RefCell<Vec<String>>,
 }
 
 impl<'a> PassContext<'a> {
@@ -120,7 +123,27 @@ impl<'a> PassContext<'a> {
             scripts,
             runs: std::cell::OnceCell::new(),
             ignore: std::cell::OnceCell::new(),
+            bugs: std::cell::RefCell::new(Vec::new()),
         }
+    }
+
+    /// Builds a fix of `pass`. Edits that overlap each other are a bug in the pass: it is
+    /// recorded (see [`Self::take_bugs`]) and no fix is returned.
+    pub(crate) fn fix(
+        &self,
+        pass: &'static str,
+        applicability: Applicability,
+        message: impl Into<String>,
+        edits: Vec<crate::text::Edit>,
+    ) -> Option<Fix> {
+        Fix::new(pass, applicability, message, edits)
+            .map_err(|e| self.bugs.borrow_mut().push(format!("{pass}: {e}")))
+            .ok()
+    }
+
+    /// The bugs recorded so far.
+    pub(crate) fn take_bugs(&self) -> Vec<String> {
+        self.bugs.take()
     }
 
     /// The build context, when it can be read.

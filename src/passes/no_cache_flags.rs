@@ -55,9 +55,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             let Some(found) = candidate(ctx.file, run, &invocations, at) else {
                 continue;
             };
-            if let Ok(fix) = Fix::new(NO_CACHE_FLAGS.name, found.tier, found.message, found.edits) {
-                fixes.push(fix);
-            }
+            fixes.extend(ctx.fix(NO_CACHE_FLAGS.name, found.tier, found.message, found.edits));
         }
     }
     fixes

@@ -83,14 +83,12 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 message.push_str(&names);
                 message.push_str(" by name, which the listed packages need in practice");
             }
-            if let Ok(fix) = Fix::new(
+            fixes.extend(ctx.fix(
                 NO_INSTALL_RECOMMENDS.name,
                 Applicability::Unsafe,
                 message,
                 edits,
-            ) {
-                fixes.push(fix);
-            }
+            ));
         }
     }
     fixes

@@ -79,14 +79,12 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         let Ok(edit) = runs::append(run, &command) else {
             continue;
         };
-        if let Ok(fix) = Fix::new(
+        fixes.extend(ctx.fix(
             SAME_LAYER_CLEANUP.name,
             Applicability::Safe,
             format!("remove the package index in the layer that downloaded it: `{command}`"),
             vec![edit],
-        ) {
-            fixes.push(fix);
-        }
+        ));
     }
     fixes
 }

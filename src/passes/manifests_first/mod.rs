@@ -197,7 +197,8 @@ impl<'a, 'b> Finder<'a, 'b> {
                  source change reuses the install layer; {checked}",
                 names.join(", ")
             );
-            Fix::new(MANIFESTS_FIRST.name, Applicability::Unsafe, message, edits).ok()
+            self.ctx
+                .fix(MANIFESTS_FIRST.name, Applicability::Unsafe, message, edits)
         })?
     }
 
