@@ -2,7 +2,7 @@
 
 use crate::passes::{self, PassContext};
 use crate::syntax::{self, Dockerfile};
-use crate::text::{self, Applicability, Fix, LineIndex};
+use crate::text::{self, Applicability, Fix, LineIndex, TextRange};
 use crate::{Error, Settings};
 
 /// Rounds after which a rewrite that still changes is reported as a bug.
@@ -14,7 +14,9 @@ pub struct AppliedFix {
     pub pass: &'static str,
     pub applicability: Applicability,
     pub message: String,
-    /// 1-based line of the fix's first edit, in the text of the round that produced it.
+    /// 1-based line of the fix's first edit, in the original text (an edit of a later round
+    /// is traced back through the earlier rounds' edits; inside text an earlier round
+    /// inserted, it is where that insertion was made).
     pub line: u32,
 }
 
@@ -30,7 +32,8 @@ pub struct NewFile {
     pub pass: &'static str,
     pub applicability: Applicability,
     pub message: String,
-    /// 1-based line of the Dockerfile the message is about (1 when it is about no line).
+    /// 1-based line of the original Dockerfile the message is about (1 when it is about no
+    /// line).
     pub line: u32,
 }
 
@@ -78,17 +81,23 @@ fn rewrite_with(
     }
     let mut current = source.to_owned();
     let scripts = passes::ScriptCache::default();
+    let mut rounds = Rounds::new(source);
     for _round in 0..MAX_ROUNDS {
         let fixes = collect_fixes(&file, settings, all, &scripts)?;
         let (wanted, rest): (Vec<Fix>, Vec<Fix>) = fixes
             .into_iter()
             .partition(|f| f.applicability >= settings.threshold && is_applicable(f));
         if wanted.is_empty() {
+            outcome.advice = rest.iter().map(|f| rounds.describe(f)).collect();
+            // a pass names a line of the final text; the report names the original's
             let index = LineIndex::new(&current);
-            outcome.advice = rest.iter().map(|f| describe(f, &current, &index)).collect();
             let (proposed, withheld): (Vec<NewFile>, Vec<NewFile>) =
                 collect_files(&file, settings, all, &scripts)
                     .into_iter()
+                    .map(|mut f| {
+                        f.line = rounds.original_line(index.line_start(f.line));
+                        f
+                    })
                     .partition(|f| {
                         f.applicability >= settings.threshold
                             && f.applicability > Applicability::DisplayOnly
@@ -108,13 +117,10 @@ fn rewrite_with(
             return Ok(outcome);
         }
         let result = text::apply(&current, &wanted);
-        let index = LineIndex::new(&current);
-        outcome.applied.extend(
-            result
-                .applied
-                .iter()
-                .map(|&i| describe(&wanted[i], &current, &index)),
-        );
+        outcome
+            .applied
+            .extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
+        rounds.push(result.applied.iter().flat_map(|&i| wanted[i].edits()));
         if result.text == current {
             return Err(Error::Internal(format!(
                 "fixes from {} made no change but kept being proposed",
@@ -189,13 +195,70 @@ fn collect_files(
         .collect()
 }
 
-fn describe(fix: &Fix, text: &str, index: &LineIndex) -> AppliedFix {
-    AppliedFix {
-        pass: fix.pass,
-        applicability: fix.applicability,
-        message: fix.message.clone(),
-        line: index.line_col(text, fix.range().start).0,
+/// The edits of the rounds so far, to trace an offset of the current text back to the
+/// original: report lines always refer to the file the user gave.
+struct Rounds<'s> {
+    source: &'s str,
+    index: LineIndex,
+    /// Per round, its applied edits (range in that round's input, inserted length), sorted.
+    edits: Vec<Vec<(TextRange, u32)>>,
+}
+
+impl<'s> Rounds<'s> {
+    fn new(source: &'s str) -> Self {
+        Self {
+            source,
+            index: LineIndex::new(source),
+            edits: Vec::new(),
+        }
     }
+
+    /// Records the edits one round applied (identical edits of two fixes are applied once).
+    fn push<'e>(&mut self, edits: impl Iterator<Item = &'e text::Edit>) {
+        let mut round: Vec<(TextRange, u32)> = edits
+            .map(|e| (e.range, text::to_u32(e.content.len())))
+            .collect();
+        round.sort_unstable();
+        round.dedup();
+        self.edits.push(round);
+    }
+
+    /// The original line of `offset` in the current text.
+    fn original_line(&self, offset: u32) -> u32 {
+        let offset = self
+            .edits
+            .iter()
+            .rev()
+            .fold(offset, |at, round| before_round(at, round));
+        self.index.line_col(self.source, offset).0
+    }
+
+    fn describe(&self, fix: &Fix) -> AppliedFix {
+        AppliedFix {
+            pass: fix.pass,
+            applicability: fix.applicability,
+            message: fix.message.clone(),
+            line: self.original_line(fix.range().start),
+        }
+    }
+}
+
+/// Where `offset` of a round's output was in its input: shifted back past the edits before
+/// it; inside inserted text, the start of that edit.
+fn before_round(offset: u32, edits: &[(TextRange, u32)]) -> u32 {
+    let mut shift: i64 = 0;
+    let at = i64::from(offset);
+    for (range, inserted) in edits {
+        let start = i64::from(range.start) + shift;
+        if at < start {
+            break;
+        }
+        if at < start + i64::from(*inserted) {
+            return range.start;
+        }
+        shift += i64::from(*inserted) - i64::from(range.len());
+    }
+    u32::try_from(at - shift).unwrap_or(0)
 }
 
 fn names(fixes: &[Fix]) -> String {
@@ -291,6 +354,51 @@ mod tests {
             matches!(&err, Error::Internal(m) if m.contains("overlap: overlapping edits")),
             "{err}"
         );
+    }
+
+    fn header_then_edit(ctx: &PassContext<'_>) -> Vec<Fix> {
+        let src = &ctx.file.source;
+        let (range, text) = if src.starts_with("# one") {
+            let Some(at) = src.find("RUN x") else {
+                return Vec::new();
+            };
+            let at = crate::text::to_u32(at);
+            (crate::text::TextRange::new(at, at + 5), "RUN y")
+        } else {
+            (crate::text::TextRange::empty(0), "# one\n# two\n")
+        };
+        ctx.fix(
+            "two",
+            Applicability::Safe,
+            "m",
+            vec![Edit::replace(range, text)],
+        )
+        .into_iter()
+        .collect()
+    }
+
+    #[test]
+    fn report_lines_refer_to_the_original_text() {
+        let p = pass("two", header_then_edit);
+        let out = rewrite_with("FROM a\nRUN x\n", &Settings::default(), &[&p]).unwrap();
+        assert_eq!(out.output.as_deref(), Some("# one\n# two\nFROM a\nRUN y\n"));
+        let lines: Vec<u32> = out.applied.iter().map(|f| f.line).collect();
+        // the second round's edit is on line 4 of its text, line 2 of the original
+        assert_eq!(lines, [1, 2]);
+    }
+
+    #[test]
+    fn offsets_trace_back_through_a_round() {
+        let edits = [
+            (crate::text::TextRange::new(2, 4), 5),
+            (crate::text::TextRange::empty(10), 3),
+        ];
+        // before, inside the first replacement's text, between, inside the insertion, after
+        assert_eq!(before_round(1, &edits), 1);
+        assert_eq!(before_round(3, &edits), 2);
+        assert_eq!(before_round(7, &edits), 4);
+        assert_eq!(before_round(13, &edits), 10);
+        assert_eq!(before_round(17, &edits), 11);
     }
 
     #[test]

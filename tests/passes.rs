@@ -381,11 +381,34 @@ fn check_declared_shape(name: &str, pass: &PassInfo, source: &syntax::Dockerfile
     }
 }
 
-/// The harness invariants for one run; returns the unified diff (empty when unchanged), the
-/// output, if any, and the new files' report.
-fn check_run(name: &str, info: &PassInfo, input: &str, s: &Settings) -> (String, Option<String>) {
+/// What users read of one run: each applied fix and each finding not applied, with the line
+/// of the original file it refers to.
+fn messages(outcome: &dfrewrite::Outcome) -> String {
+    let mut out = String::new();
+    for (what, fixes) in [("applied", &outcome.applied), ("advice", &outcome.advice)] {
+        for f in fixes {
+            writeln!(
+                out,
+                "{what}: line {}: {} ({}): {}",
+                f.line, f.pass, f.applicability, f.message
+            )
+            .unwrap();
+        }
+    }
+    out
+}
+
+/// The harness invariants for one run; returns the messages, the unified diff with the new
+/// files' report (empty when unchanged), and the output, if any.
+fn check_run(
+    name: &str,
+    info: &PassInfo,
+    input: &str,
+    s: &Settings,
+) -> (String, String, Option<String>) {
     let pass = info.name;
     let outcome = rewrite(input, s).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let said = messages(&outcome);
     let files = check_files(name, info, input, s, &outcome.files);
     check_fix_availability(name, info, s, &outcome);
     let Some(output) = outcome.output else {
@@ -393,7 +416,7 @@ fn check_run(name: &str, info: &PassInfo, input: &str, s: &Settings) -> (String,
             outcome.applied.is_empty(),
             "{name}: fixes applied but no output"
         );
-        return (files, None);
+        return (said, files, None);
     };
     // 1. the output reparses
     syntax::parse(&output).unwrap_or_else(|e| panic!("{name}: output does not parse: {e}"));
@@ -467,7 +490,7 @@ fn check_run(name: &str, info: &PassInfo, input: &str, s: &Settings) -> (String,
         .context_radius(3)
         .header(&format!("a/{name}"), &format!("b/{name}"))
         .to_string();
-    (diff + &files, Some(output))
+    (said, diff + &files, Some(output))
 }
 
 /// Fixtures per pass; a new pass starts with at least this many.
@@ -476,6 +499,13 @@ const MIN_FIXTURES: usize = 15;
 #[test]
 fn fixtures() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    // DFREWRITE_FIXTURE=pass or pass/case runs only those fixtures
+    let filter = std::env::var("DFREWRITE_FIXTURE").ok();
+    let wanted = |pass: &str, name: &str| {
+        filter
+            .as_deref()
+            .is_none_or(|f| f == pass || f == format!("{pass}/{name}"))
+    };
     let mut total = 0;
     let mut outputs = Vec::new();
     for pass in passes() {
@@ -493,6 +523,9 @@ fn fixtures() {
         );
         for path in files {
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            if !wanted(pass.name, &name) {
+                continue;
+            }
             let input = std::fs::read_to_string(&path).unwrap();
             // a first-line header runs the fixture without the build context
             let no_context = input.starts_with("# fixture: no-context");
@@ -504,13 +537,13 @@ fn fixtures() {
                     fixture_context(&dir, &name)
                 };
                 let s = settings(pass.name, threshold, context);
-                let (diff, output) = check_run(&name, pass, &input, &s);
+                let (said, diff, output) = check_run(&name, pass, &input, &s);
                 fixed |= output.is_some() || diff.contains("+++ new file");
                 outputs.extend(output.map(|o| (format!("{}-{name}", pass.name), o)));
                 if name.ends_with("_noop") {
                     assert!(diff.is_empty(), "{name}: a _noop fixture changed:\n{diff}");
                 }
-                writeln!(report, "--- {threshold} ---\n{diff}").unwrap();
+                writeln!(report, "--- {threshold} ---\n{said}{diff}").unwrap();
             }
             insta::with_settings!({ snapshot_suffix => format!("{}__{name}", pass.name), prepend_module_to_snapshot => false }, {
                 insta::assert_snapshot!("fixture", report);
@@ -519,12 +552,15 @@ fn fixtures() {
         }
         // a pass that fixes always or sometimes shows a fix in at least one fixture
         assert!(
-            fixed || pass.fix == FixAvailability::Never,
+            fixed || filter.is_some() || pass.fix == FixAvailability::Never,
             "{}: `fix: {:?}`, yet no fixture is fixed",
             pass.name,
             pass.fix
         );
     }
-    assert!(total >= MIN_FIXTURES * passes().len());
+    match &filter {
+        None => assert!(total >= MIN_FIXTURES * passes().len()),
+        Some(f) => assert!(total > 0, "DFREWRITE_FIXTURE={f} matches no fixture"),
+    }
     common::assert_buildkit_accepts(&outputs);
 }

@@ -37,6 +37,15 @@ impl LineIndex {
         (super::to_u32(line + 1), super::to_u32(col + 1))
     }
 
+    /// The offset where 1-based `line` starts (the end of the text past the last line).
+    pub fn line_start(&self, line: u32) -> u32 {
+        let at = (line.max(1) - 1) as usize;
+        self.starts
+            .get(at)
+            .copied()
+            .unwrap_or(*self.starts.last().unwrap_or(&0))
+    }
+
     /// Number of lines (a final line without terminator counts; a trailing `\n` opens none).
     pub fn line_count(&self) -> usize {
         self.starts.len()
