@@ -493,6 +493,108 @@ fn check_run(
     (said, diff + &files, Some(output))
 }
 
+/// The spellings every fixture also runs in, generated here rather than copied by hand: the
+/// same file with CRLF line ends, with a BOM, ending in a comment without a line break, and
+/// with the
+/// backtick escape character. Each must give the fixture's own result, spelled the same way.
+#[derive(Debug, Clone, Copy)]
+enum Variant {
+    Crlf,
+    Bom,
+    NoFinalNewline,
+    Backtick,
+}
+
+const VARIANTS: [Variant; 4] = [
+    Variant::Crlf,
+    Variant::Bom,
+    Variant::NoFinalNewline,
+    Variant::Backtick,
+];
+
+impl Variant {
+    /// The fixture respelled, or `None` when it is already spelled so (or, for the
+    /// backtick, holds a backslash that is not a line continuation, which would read
+    /// differently).
+    fn input(self, input: &str) -> Option<String> {
+        match self {
+            Variant::Crlf => (!input.contains('\r')).then(|| self.respell(input)),
+            Variant::Bom => (!input.starts_with('\u{feff}')).then(|| self.respell(input)),
+            Variant::NoFinalNewline => input.ends_with('\n').then(|| self.respell(input)),
+            Variant::Backtick => {
+                let only_continuations = input.match_indices('\\').all(|(at, _)| {
+                    input[at + 1..].starts_with('\n') || input[at + 1..].starts_with("\r\n")
+                });
+                let directive = input
+                    .lines()
+                    .next()
+                    .is_some_and(|l| l.starts_with("# escape") || l.starts_with("# syntax"));
+                (only_continuations && !input.contains('`') && !directive)
+                    .then(|| self.respell(input))
+            }
+        }
+    }
+
+    /// The same respelling of a whole text (the expected output).
+    fn respell(self, text: &str) -> String {
+        match self {
+            Variant::Crlf => text.replace('\n', "\r\n"),
+            Variant::Bom => format!("\u{feff}{text}"),
+            // a last line without a line break after the instructions: the instructions keep
+            // theirs (a last instruction without one has fixtures of its own)
+            Variant::NoFinalNewline => format!("{text}# end"),
+            Variant::Backtick => {
+                let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+                let body = text.replace("\\\r\n", "`\r\n").replace("\\\n", "`\n");
+                format!("# escape=`{newline}{body}")
+            }
+        }
+    }
+
+    /// Lines the respelling adds before the first line.
+    fn line_shift(self) -> u32 {
+        match self {
+            Variant::Backtick => 1,
+            _ => 0,
+        }
+    }
+}
+
+/// Runs `input` respelled as `variant` and checks the invariants and that the result is the
+/// fixture's own, respelled: the same output and the same fixes on the same lines.
+fn check_variant(
+    name: &str,
+    pass: &PassInfo,
+    input: &str,
+    s: &Settings,
+    variant: Variant,
+    expected: &dfrewrite::Outcome,
+) {
+    let Some(spelled) = variant.input(input) else {
+        return;
+    };
+    let label = format!("{name} ({variant:?})");
+    check_run(&label, pass, &spelled, s);
+    let got = rewrite(&spelled, s).unwrap();
+    assert_eq!(
+        got.output,
+        expected.output.as_deref().map(|o| variant.respell(o)),
+        "{label}: not the fixture's output, respelled"
+    );
+    let lines = |o: &dfrewrite::Outcome, shift: u32| -> Vec<(String, u32)> {
+        o.applied
+            .iter()
+            .chain(&o.advice)
+            .map(|f| (format!("{} {}", f.pass, f.applicability), f.line + shift))
+            .collect()
+    };
+    assert_eq!(
+        lines(&got, 0),
+        lines(expected, variant.line_shift()),
+        "{label}: not the fixture's fixes and lines"
+    );
+}
+
 /// Fixtures per pass; a new pass starts with at least this many.
 const MIN_FIXTURES: usize = 15;
 
@@ -538,6 +640,10 @@ fn fixtures() {
                 };
                 let s = settings(pass.name, threshold, context);
                 let (said, diff, output) = check_run(&name, pass, &input, &s);
+                let base = rewrite(&input, &s).unwrap();
+                for variant in VARIANTS {
+                    check_variant(&name, pass, &input, &s, variant, &base);
+                }
                 fixed |= output.is_some() || diff.contains("+++ new file");
                 outputs.extend(output.map(|o| (format!("{}-{name}", pass.name), o)));
                 if name.ends_with("_noop") {
