@@ -75,6 +75,22 @@ pub(crate) fn context_path(source: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// `name` (a name or a relative path) inside the context directory `dir` (`""` is the root).
+pub(crate) fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{dir}/{name}")
+    }
+}
+
+/// The context directory `dir` with `parts` below it.
+pub(crate) fn join_all(dir: &str, parts: &[String]) -> String {
+    parts
+        .iter()
+        .fold(dir.to_owned(), |path, part| join(&path, part))
+}
+
 /// Whether a source holds a wildcard that BuildKit expands against the context.
 pub(crate) fn has_wildcard(path: &str) -> bool {
     path.contains(['*', '?', '['])

@@ -101,6 +101,19 @@ pub(crate) fn extract_flags(s: &str) -> (Vec<RawFlag>, usize) {
     }
 }
 
+/// An escape character and the character it escapes, both kept as written; a trailing
+/// escape character with nothing after it is dropped.
+fn push_escaped(
+    word: &mut String,
+    c: char,
+    iter: &mut std::iter::Peekable<std::str::CharIndices<'_>>,
+) {
+    if let Some((_, next)) = iter.next() {
+        word.push(c);
+        word.push(next);
+    }
+}
+
 /// BuildKit's `parseWords` (ENV, LABEL, ARG): whitespace-separated words with quotes and
 /// escapes kept as written. Returns each word's range and text.
 pub(crate) fn parse_words(s: &str, escape: char) -> Vec<(Range<usize>, String)> {
@@ -140,12 +153,7 @@ pub(crate) fn parse_words(s: &str, escape: char) -> Vec<(Range<usize>, String)> 
                     blank_ok = true;
                 }
                 if c == escape {
-                    if iter.peek().is_none() {
-                        continue;
-                    }
-                    word.push(c);
-                    let (_, next) = iter.next().unwrap_or((pos, c));
-                    word.push(next);
+                    push_escaped(&mut word, c, &mut iter);
                     continue;
                 }
                 word.push(c);
@@ -157,11 +165,8 @@ pub(crate) fn parse_words(s: &str, escape: char) -> Vec<(Range<usize>, String)> 
                 if c == escape && q != '\'' {
                     if iter.peek().is_none() {
                         phase = Phase::Word;
-                        continue;
                     }
-                    word.push(c);
-                    let (_, next) = iter.next().unwrap_or((pos, c));
-                    word.push(next);
+                    push_escaped(&mut word, c, &mut iter);
                     continue;
                 }
                 word.push(c);

@@ -2,8 +2,9 @@
 //! takes.
 
 use super::parse;
-use super::tree::{Tree, join};
+use super::tree::Tree;
 use crate::context::ignore::Pattern;
+use crate::context::join;
 use crate::context::{BuildContext, ContextEntry, EntryKind};
 
 /// What an entry must be for a rule to take it.

@@ -1,9 +1,10 @@
 //! What the Dockerfile reads from the context: COPY/ADD sources and bind-mount sources,
 //! wildcards expanded against the context as BuildKit does.
 
-use super::tree::{Tree, join};
+use super::tree::Tree;
 use super::{IGNORE_FILE, MAX_ENTRIES};
 use crate::context::ignore::Pattern;
+use crate::context::join;
 use crate::context::{BuildContext, ContextEntry};
 use crate::syntax::{Dockerfile, Instruction, Keyword};
 

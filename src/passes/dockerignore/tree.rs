@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::MAX_ENTRIES;
 use super::rules::{RULES, takes};
 use crate::context::ignore::{IgnoreFile, Pattern};
+use crate::context::join;
 use crate::context::{BuildContext, EntryKind};
 
 /// The walked context: every entry outside the directories a rule takes, which are listed
@@ -78,13 +79,5 @@ impl Tree {
             })
             .map(String::as_str)
             .collect()
-    }
-}
-
-pub(super) fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_owned()
-    } else {
-        format!("{dir}/{name}")
     }
 }

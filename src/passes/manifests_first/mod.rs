@@ -7,8 +7,8 @@ mod formats;
 use super::runs::Run;
 use super::{FixAvailability, PassContext};
 use crate::BuildContext;
-use crate::context::ContextEntry;
 use crate::context::ignore::{IgnoreRules, Inclusion};
+use crate::context::{ContextEntry, join, join_all};
 use crate::managers::ManifestFormat;
 use crate::shell::AndOr;
 use crate::syntax::workdir::{ImageDir, plain, working_dirs};
@@ -401,13 +401,7 @@ impl<'a, 'b> Finder<'a, 'b> {
         if below.is_empty() {
             return None;
         }
-        let mut context = copy.source.clone();
-        for part in &below {
-            if !context.is_empty() {
-                context.push('/');
-            }
-            context.push_str(part);
-        }
+        let context = join_all(&copy.source, &below);
         Some((below, context))
     }
 
@@ -468,24 +462,12 @@ impl<'a, 'b> Finder<'a, 'b> {
         // the install's own directory: what it would find or write there
         let (cwd_below, cwd_path) = match cwd.below(&copy.dest) {
             Some(below) => {
-                let mut path = copy.source.clone();
-                for part in &below {
-                    if !path.is_empty() {
-                        path.push('/');
-                    }
-                    path.push_str(part);
-                }
+                let path = join_all(&copy.source, &below);
                 (below, path)
             }
             None => return None,
         };
-        let in_cwd = |name: &str| {
-            if cwd_path.is_empty() {
-                name.to_owned()
-            } else {
-                format!("{cwd_path}/{name}")
-            }
-        };
+        let in_cwd = |name: &str| join(&cwd_path, name);
         for name in data.needs_more.iter().chain(&data.writes) {
             (self.entry(&in_cwd(name))? == ContextEntry::Missing).then_some(())?;
         }
@@ -493,20 +475,8 @@ impl<'a, 'b> Finder<'a, 'b> {
         // workspaces) could read a parent directory the source COPY fills
         if !data.files.is_empty() {
             for depth in 0..cwd_below.len() {
-                let mut parent = copy.source.clone();
-                for part in &cwd_below[..depth] {
-                    if !parent.is_empty() {
-                        parent.push('/');
-                    }
-                    parent.push_str(part);
-                }
-                let at = |name: &str| {
-                    if parent.is_empty() {
-                        name.to_owned()
-                    } else {
-                        format!("{parent}/{name}")
-                    }
-                };
+                let parent = join_all(&copy.source, &cwd_below[..depth]);
+                let at = |name: &str| join(&parent, name);
                 for name in data.files.iter().chain(&data.needs_more) {
                     match self.entry(&at(name))? {
                         ContextEntry::Missing => {}
