@@ -60,17 +60,23 @@ super::declare_pass! {
     /// BuildKit does) is checked against the proposed file with BuildKit's own matching
     /// rules: when a pattern would exclude a source, the source is kept with a `!` exception
     /// (for patterns naming kinds of files: `.env*`, `*.log`, `*.pyc`) or the pattern is
-    /// dropped. The fix is then **safe** when nothing it excludes lies under a source: only
-    /// the upload to the builder shrinks. It is **unsafe** when a source is a directory that
-    /// holds an excluded entry (`COPY . .` with a `.git` present): the image would no longer
-    /// contain those files, which is the point but changes the final filesystem; the message
-    /// names them. It is also unsafe when a source would copy the new file itself (the
-    /// context root, or a wildcard matching `.dockerignore`), and when another Dockerfile
-    /// shares the context, since its sources were not checked. There is no fix without a readable context, when the
-    /// Dockerfile's place in the context is unknown, when an ignore file exists, when a
-    /// source holds a variable, quotes or escapes or leaves the context, when a source goes
-    /// through a symlink, when the context is too large to walk (20 000 entries), or when a
-    /// `**/` pattern could reach into a directory it kept but did not walk.
+    /// dropped. Then the fix is:
+    /// - **safe** when nothing it excludes lies under a source: only the upload to the
+    ///   builder shrinks;
+    /// - **unsafe** when a source is a directory that holds an excluded entry (`COPY . .`
+    ///   with a `.git` present): the image would no longer contain those files, which is the
+    ///   point but changes the final filesystem; the message names them;
+    /// - **unsafe** when a source would copy the new file itself (the context root, or a
+    ///   wildcard matching `.dockerignore`);
+    /// - **unsafe** when another Dockerfile shares the context: its sources were not checked.
+    ///
+    /// There is no fix:
+    /// - without a readable context, or when the Dockerfile's place in it is unknown;
+    /// - when an ignore file applies (`<Dockerfile>.dockerignore` or `.dockerignore`);
+    /// - when a source holds a variable, quotes or escapes, steps up with `..` or goes
+    ///   through a symlink;
+    /// - when the context is too large to walk (20 000 entries), or a `**/` pattern could
+    ///   reach into a directory it kept but did not walk.
     pub(crate) static DOCKERIGNORE = {
         name: "dockerignore",
         summary: "Proposes a `.dockerignore` listing what the context holds and the build does not need",

@@ -53,43 +53,56 @@ super::declare_pass! {
     /// ## Fix safety
     /// Always **unsafe**: the install now runs before the sources are in the image. The final
     /// file tree is the same (the source `COPY` still copies everything over the manifests,
-    /// with the same `--chown`/`--chmod`/`--link`), but if the install reads any other file
-    /// the build breaks or installs something else, and a file the install rewrites in the
-    /// working directory that the sources also carry (a lockfile `npm install` updates) ends up
-    /// as the context has it. When the build context can be read, the pass checks it and
-    /// emits nothing when the install needs more than the manifests: requirement files with
-    /// `-e`, local paths or archives, `-r`/`-c` includes (followed and copied too), local
-    /// `--find-links`/`file:` indexes; `package.json` with any root lifecycle script
-    /// (`preinstall`, `install`, `postinstall`, `prepare`; none is treated as harmless,
-    /// unless `--ignore-scripts` is given), workspaces, bundled or `file:`/`link:`/
-    /// `workspace:` dependencies; `npm ci` (and other locked installs) without a lockfile;
-    /// `go.mod` with local `replace` targets or a `go.work`; `Cargo.toml` without explicit
-    /// targets or with path dependencies or a workspace; a `Gemfile` that names paths, a
-    /// gemspec or other code; path repositories or plugins in `composer.json`; path sources
-    /// in `pyproject.toml`/`Pipfile`; a manifest that the ignore file excludes (`<Dockerfile>.dockerignore`, else
-    /// `.dockerignore`; or a pattern it cannot read); a `node_modules`/`vendor`/`.venv` in the context that the install
-    /// would write into; and, when the install runs in a subdirectory of the copied tree, a
-    /// parent there that a manager finding its project by walking up would read (a
-    /// `package.json` with workspaces, `go.work`, a `Cargo.toml`). The message says whether
-    /// the context was checked. Without a context the fix copies the named files (or the
-    /// data's fallback: `package*.json`, `go.mod go.sum*`, with a wildcard for lockfiles that
-    /// may be absent) and says nothing was checked; Cargo needs the context, and so does an
-    /// install in a subdirectory of the copied tree. In every case there is no fix when an
-    /// `ENV`/`ARG` before the `COPY` holds a relative path or a path under its destination,
-    /// when a command's `VAR=value` prefix holds a path, or when the RUN removes anything
-    /// but the managers' cache directories. There is no fix for `COPY --from`
-    /// or other flags than `--chown`/`--chmod`/`--link`, `pip install .`/`-e .`, unknown
-    /// install options, package operands that may be paths, RUNs that change directory or
-    /// environment, exec form, heredocs, a non-POSIX `SHELL`, anything between the `COPY`
-    /// and the install that may matter (another `COPY`/`ADD`, `ENV`, `ARG`, `USER`,
-    /// `VOLUME`, a RUN that is not itself a registry-only install, a `WORKDIR` to another
-    /// directory between two moved RUNs), a manifest path that is not literal or not under the `COPY` destination,
-    /// or a RUN on the file's last line without a line break. Installs of packages from the
-    /// index alone (`pip install --upgrade pip`) between the `COPY` and the manifest install
-    /// move with it, in order; later RUNs that need the sources (`npm run build`) stay. A
-    /// `WORKDIR` between the `COPY` and the install (`COPY . /app`, `WORKDIR /app`) is
-    /// repeated, as written, after the manifest `COPY` and before the moved RUNs, so they run
-    /// in the same directory and the directory is first created by a `COPY` as before.
+    /// with the same `--chown`/`--chmod`/`--link`), but:
+    /// - if the install reads any other file, the build breaks or installs something else;
+    /// - a file the install rewrites in the working directory that the sources also carry (a
+    ///   lockfile `npm install` updates) ends up as the context has it.
+    ///
+    /// With a readable build context, the pass emits nothing when the install needs more than
+    /// the manifests (the message says the context was checked):
+    /// - requirement files with `-e`, local paths or archives, or local `--find-links`/`file:`
+    ///   indexes (`-r`/`-c` includes are followed and copied too);
+    /// - `package.json` with a root lifecycle script (`preinstall`, `install`,
+    ///   `postinstall`, `prepare`; none is treated as harmless, unless `--ignore-scripts` is
+    ///   given), workspaces, or bundled or `file:`/`link:`/`workspace:` dependencies;
+    /// - `npm ci` (and other locked installs) without a lockfile;
+    /// - `go.mod` with local `replace` targets, or a `go.work`;
+    /// - `Cargo.toml` without explicit targets, or with path dependencies or a workspace;
+    /// - a `Gemfile` that names paths, a gemspec or other code;
+    /// - path repositories or plugins in `composer.json`; path sources in
+    ///   `pyproject.toml`/`Pipfile`;
+    /// - a manifest the ignore file excludes (`<Dockerfile>.dockerignore`, else
+    ///   `.dockerignore`), or an ignore file it cannot read;
+    /// - a `node_modules`/`vendor`/`.venv` in the context that the install would write into;
+    /// - for an install in a subdirectory of the copied tree, a parent there that a manager
+    ///   finding its project by walking up would read (a `package.json` with workspaces,
+    ///   `go.work`, a `Cargo.toml`).
+    ///
+    /// Without a context the fix copies the named files (or the data's fallback:
+    /// `package*.json`, `go.mod go.sum*`, with a wildcard for lockfiles that may be absent)
+    /// and says nothing was checked; Cargo needs the context, and so does an install in a
+    /// subdirectory of the copied tree.
+    ///
+    /// In every case there is no fix:
+    /// - when an `ENV`/`ARG` before the `COPY` holds a relative path or a path under its
+    ///   destination, or a command's `VAR=value` prefix holds a path;
+    /// - when the RUN removes anything but the managers' cache directories;
+    /// - for `COPY --from` or flags other than `--chown`/`--chmod`/`--link`;
+    /// - for `pip install .`/`-e .`, unknown install options, package operands that may be
+    ///   paths;
+    /// - for RUNs that change directory or environment, exec form, heredocs, a non-POSIX
+    ///   `SHELL`, or a RUN on the file's last line without a line break;
+    /// - when anything between the `COPY` and the install may matter: another `COPY`/`ADD`,
+    ///   `ENV`, `ARG`, `USER`, `VOLUME`, a RUN that is not itself a registry-only install, a
+    ///   `WORKDIR` to another directory between two moved RUNs;
+    /// - for a manifest path that is not literal or not under the `COPY` destination.
+    ///
+    /// What moves: installs of packages from the index alone (`pip install --upgrade pip`)
+    /// between the `COPY` and the manifest install move with it, in order; later RUNs that
+    /// need the sources (`npm run build`) stay. A `WORKDIR` between the `COPY` and the
+    /// install (`COPY . /app`, `WORKDIR /app`) is repeated, as written, after the manifest
+    /// `COPY` and before the moved RUNs, so they run in the same directory and the directory
+    /// is first created by a `COPY` as before.
     pub(crate) static MANIFESTS_FIRST = {
         name: "manifests-first",
         summary: "Installs dependencies from their manifests before `COPY . <dir>`, so a source change reuses the install layer",
