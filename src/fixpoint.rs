@@ -83,21 +83,16 @@ fn rewrite_with(
     let scripts = passes::ScriptCache::default();
     let mut rounds = Rounds::new(source);
     for _round in 0..MAX_ROUNDS {
-        let fixes = collect_fixes(&file, settings, all, &scripts)?;
+        let lines = rounds.original_lines(&current);
+        let fixes = collect_fixes(&file, settings, all, &scripts, &lines)?;
         let (wanted, rest): (Vec<Fix>, Vec<Fix>) = fixes
             .into_iter()
             .partition(|f| f.applicability >= settings.threshold && is_applicable(f));
         if wanted.is_empty() {
             outcome.advice = rest.iter().map(|f| rounds.describe(f)).collect();
-            // a pass names a line of the final text; the report names the original's
-            let index = LineIndex::new(&current);
             let (proposed, withheld): (Vec<NewFile>, Vec<NewFile>) =
-                collect_files(&file, settings, all, &scripts)
+                collect_files(&file, settings, all, &scripts, &lines)
                     .into_iter()
-                    .map(|mut f| {
-                        f.line = rounds.original_line(index.line_start(f.line));
-                        f
-                    })
                     .partition(|f| {
                         f.applicability >= settings.threshold
                             && f.applicability > Applicability::DisplayOnly
@@ -162,8 +157,9 @@ fn collect_fixes(
     settings: &Settings,
     all: &[&passes::PassInfo],
     scripts: &passes::ScriptCache,
+    lines: &[u32],
 ) -> Result<Vec<Fix>, Error> {
-    let ctx = PassContext::new(file, settings, scripts);
+    let ctx = PassContext::new(file, settings, scripts).with_original_lines(lines);
     let fixes = all
         .iter()
         .filter(|p| settings.runs(p.name))
@@ -186,8 +182,9 @@ fn collect_files(
     settings: &Settings,
     all: &[&passes::PassInfo],
     scripts: &passes::ScriptCache,
+    lines: &[u32],
 ) -> Vec<NewFile> {
-    let ctx = PassContext::new(file, settings, scripts);
+    let ctx = PassContext::new(file, settings, scripts).with_original_lines(lines);
     all.iter()
         .filter(|p| settings.runs(p.name))
         .filter_map(|p| p.files)
@@ -221,6 +218,18 @@ impl<'s> Rounds<'s> {
         round.sort_unstable();
         round.dedup();
         self.edits.push(round);
+    }
+
+    /// For each line of `current` (the text after the rounds so far), the original line;
+    /// empty before the first round's edits.
+    fn original_lines(&self, current: &str) -> Vec<u32> {
+        if self.edits.is_empty() {
+            return Vec::new();
+        }
+        let index = LineIndex::new(current);
+        (1..=text::to_u32(index.line_count()))
+            .map(|line| self.original_line(index.line_start(line)))
+            .collect()
     }
 
     /// The original line of `offset` in the current text.
@@ -367,10 +376,13 @@ mod tests {
         } else {
             (crate::text::TextRange::empty(0), "# one\n# two\n")
         };
+        // a message naming an instruction names its line in the original file
+        let from = ctx.file.instructions().next().map_or(0, |i| ctx.line(i));
+        let message = format!("FROM on line {from}");
         ctx.fix(
             "two",
             Applicability::Safe,
-            "m",
+            message,
             vec![Edit::replace(range, text)],
         )
         .into_iter()
@@ -385,6 +397,8 @@ mod tests {
         let lines: Vec<u32> = out.applied.iter().map(|f| f.line).collect();
         // the second round's edit is on line 4 of its text, line 2 of the original
         assert_eq!(lines, [1, 2]);
+        // and its message names FROM's original line (line 3 of the round's text)
+        assert_eq!(out.applied[1].message, "FROM on line 1");
     }
 
     #[test]

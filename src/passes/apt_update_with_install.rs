@@ -56,7 +56,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 format!(
                     "refresh the {manager} index in the RUN that installs (line {}), so a \
                      cached stale index never meets a new install; saves 1 layer",
-                    b.ins.start_line
+                    ctx.line(b.ins)
                 ),
                 edits,
             )

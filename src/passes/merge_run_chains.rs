@@ -62,7 +62,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 Applicability::Safe,
                 format!(
                     "merge with the RUN on line {}: {why}; saves 1 layer",
-                    b.ins.start_line
+                    ctx.line(b.ins)
                 ),
                 edits,
             )

@@ -109,6 +109,9 @@ pub(crate) struct PassContext<'a> {
     /// Bugs found while the passes ran (a fix built from overlapping edits): the engine turns
     /// them into [`crate::Error::Internal`] rather than let a pass fail silently.
     bugs: std::cell::RefCell<Vec<String>>,
+    /// For each line of the text the passes see (index `line - 1`), its line in the original
+    /// file; empty before any edit.
+    original_lines: &'a [u32],
 }
 
 impl<'a> PassContext<'a> {
@@ -124,7 +127,27 @@ impl<'a> PassContext<'a> {
             runs: std::cell::OnceCell::new(),
             ignore: std::cell::OnceCell::new(),
             bugs: std::cell::RefCell::new(Vec::new()),
+            original_lines: &[],
         }
+    }
+
+    /// The same context, for a text that earlier rounds rewrote: `lines` maps each of its
+    /// lines to the original's.
+    pub(crate) fn with_original_lines(mut self, lines: &'a [u32]) -> Self {
+        self.original_lines = lines;
+        self
+    }
+
+    /// The original file's line for `line` of the text the passes see: what every message
+    /// and report line names, so that users find it in the file they gave.
+    pub(crate) fn original_line(&self, line: u32) -> u32 {
+        let at = line.saturating_sub(1) as usize;
+        self.original_lines.get(at).copied().unwrap_or(line)
+    }
+
+    /// The original line on which `ins` starts.
+    pub(crate) fn line(&self, ins: &crate::syntax::Instruction) -> u32 {
+        self.original_line(ins.start_line)
     }
 
     /// Builds a fix of `pass`. Edits that overlap each other are a bug in the pass: it is

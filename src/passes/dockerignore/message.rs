@@ -8,7 +8,6 @@ use super::tree::Tree;
 use super::{DOCKERIGNORE, HEADER, IGNORE_FILE};
 use crate::NewFile;
 use crate::context::EntryKind;
-use crate::syntax::Dockerfile;
 use crate::text::Applicability;
 
 /// Names listed in a message before "and N more".
@@ -21,7 +20,7 @@ pub(super) fn new_file(
     tree: &Tree,
     sources: &[Source],
     dockerfile: &str,
-    file: &Dockerfile,
+    first_line: u32,
 ) -> NewFile {
     let mut content = HEADER.to_owned();
     for line in chosen.iter().flat_map(|(_, p)| p).chain(exceptions) {
@@ -60,7 +59,6 @@ pub(super) fn new_file(
         })
         .map(|(p, _)| p.as_str())
         .collect();
-    let first_line = file.instructions().next().map_or(1, |i| i.start_line);
     let (applicability, line) = if let Some((source, under)) = lost.first() {
         let _ = write!(
             message,

@@ -111,7 +111,10 @@ fn propose_for(ctx: &PassContext<'_>) -> Option<NewFile> {
     if ctx.ignore_rules()?.file().is_some() {
         return None;
     }
-    let uses = context_uses(file)?;
+    let mut uses = context_uses(file)?;
+    for u in &mut uses {
+        u.line = ctx.original_line(u.line);
+    }
     let tree = Tree::walk(context)?;
     let sources = expand(context, &tree, &uses)?;
 
@@ -198,7 +201,7 @@ fn propose_for(ctx: &PassContext<'_>) -> Option<NewFile> {
         &tree,
         &sources,
         dockerfile,
-        file,
+        file.instructions().next().map_or(1, |i| ctx.line(i)),
     ))
 }
 
