@@ -4,7 +4,7 @@
 //! subcommand, so the flat `dfrewrite [FLAGS] PATH…` command line keeps working unchanged
 //! (a file literally named `verify` is reached as `./verify`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -124,8 +124,8 @@ fn run_with(args: &VerifyArgs, p: &mut Printer) -> u8 {
         .context
         .clone()
         .unwrap_or_else(|| super::context_dir_of(&args.dockerfile).to_path_buf());
-    match FsContext::new(&context) {
-        Ok(ctx) => settings.context = Some(Arc::new(ctx)),
+    match set_context(&mut settings, &context, &args.dockerfile) {
+        Ok(()) => {}
         Err(e) => {
             p.error_line(Some(&render::display(&context)), &fsio::describe_io(&e));
             return 2;
@@ -194,10 +194,38 @@ fn progress(event: &Event<'_>) -> String {
     }
 }
 
+/// Opens the build context into `settings`, with the Dockerfile's place in it (as for the
+/// other modes: which ignore file applies depends on it).
+fn set_context(
+    settings: &mut dfrewrite::Settings,
+    context: &Path,
+    dockerfile: &Path,
+) -> std::io::Result<()> {
+    let ctx = FsContext::new(context)?;
+    settings.dockerfile = ctx.relative(dockerfile);
+    settings.context = Some(Arc::new(ctx));
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::VerifyArgs;
     use clap::Parser as _;
+
+    #[test]
+    fn the_dockerfile_is_placed_in_its_context() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("docker")).unwrap();
+        let dockerfile = dir.path().join("docker/api.Dockerfile");
+        std::fs::write(&dockerfile, "FROM a\n").unwrap();
+        let mut settings = dfrewrite::Settings::default();
+        super::set_context(&mut settings, dir.path(), &dockerfile).unwrap();
+        assert!(settings.context.is_some());
+        assert_eq!(
+            settings.dockerfile.as_deref(),
+            Some("docker/api.Dockerfile")
+        );
+    }
 
     #[test]
     fn values_may_start_with_a_hyphen() {
