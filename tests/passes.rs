@@ -189,10 +189,18 @@ fn every_pass_is_documented_and_its_example_holds() {
             "{}: example needs a before and an after block",
             pass.name
         );
-        // the example runs with the unsafe tier, without a build context
+        // the example runs with the unsafe tier, without a build context unless the pass's
+        // fixtures hold one for it (`example.context/`)
+        let example_context = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(pass.name)
+            .join("example.context");
+        let context: Option<Arc<dyn BuildContext>> = example_context
+            .is_dir()
+            .then(|| Arc::new(DirContext(example_context)) as Arc<dyn BuildContext>);
         let out = rewrite(
             &blocks[0],
-            &settings(pass.name, Applicability::Unsafe, None),
+            &settings(pass.name, Applicability::Unsafe, context),
         )
         .unwrap()
         .output
@@ -473,7 +481,11 @@ fn check_run(
             if matches!(ins.kind, syntax::Keyword::Run | syntax::Keyword::Add) {
                 continue;
             }
-            let text = source.slice(ins.range);
+            let mut text = source.slice(ins.range);
+            // a pass that adds a stage names the FROM it splits (` AS build`)
+            if info.may.adds_stage && ins.kind == syntax::Keyword::From {
+                text = text.trim_end_matches(['\r', '\n']);
+            }
             let at = rest
                 .find(text)
                 .unwrap_or_else(|| panic!("{name}: instruction changed or moved: {text:?}"));

@@ -12,6 +12,7 @@ mod no_install_recommends;
 mod registry;
 mod runs;
 mod same_layer_cleanup;
+mod split_stages;
 
 use crate::Settings;
 use crate::context::ignore::IgnoreRules;

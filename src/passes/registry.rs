@@ -12,6 +12,8 @@ pub(super) static PASSES: &[&PassInfo] = &[
     &super::no_install_recommends::NO_INSTALL_RECOMMENDS,
     &super::no_cache_flags::NO_CACHE_FLAGS,
     &super::cache_mounts::CACHE_MOUNTS,
+    // structure last: splits the final stage after the others tidied its RUNs
+    &super::split_stages::SPLIT_STAGES,
     // proposes a new file, not edits: runs once on the final text
     &super::dockerignore::DOCKERIGNORE,
 ];

@@ -12,10 +12,42 @@ const SOURCE: &str = include_str!("../../transforms/images.toml");
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ImageData {
+    pub(crate) split: Split,
     #[serde(rename = "release")]
     pub(crate) releases: Vec<Release>,
     #[serde(rename = "image")]
     pub(crate) images: Vec<ImageFacts>,
+}
+
+/// What the split-stages pass builds runtimes from.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Split {
+    pub static_runtime: String,
+    pub glibc_runtime: String,
+    pub debian: String,
+    pub system_path: Vec<String>,
+    pub build_packages: Vec<String>,
+    pub build_package_suffixes: Vec<String>,
+    pub go_build_packages: Vec<String>,
+    pub go_runtime_packages: Vec<String>,
+}
+
+impl Split {
+    /// Whether `package` (`gcc`, `libpq-dev=15.*`, `gcc:amd64`) is only needed to build.
+    pub fn is_build_package(&self, package: &str) -> bool {
+        let name = package.split(['=', ':']).next().unwrap_or(package);
+        self.build_packages.iter().any(|p| p == name)
+            || self
+                .build_package_suffixes
+                .iter()
+                .any(|s| name.ends_with(s.as_str()))
+    }
+}
+
+/// The split data.
+pub fn split() -> &'static Split {
+    &DATA.split
 }
 
 /// A Debian release: codename and number, as tags write either.
@@ -58,6 +90,9 @@ pub struct ImageFacts {
     /// Where the language's interpreter or tool lives.
     #[serde(default)]
     pub interpreter: Option<String>,
+    /// Where the language's installer puts programs (`go install`: `/go/bin`).
+    #[serde(default)]
+    pub install_dir: Option<String>,
     /// Whether glibc is there (only distroless static lacks it).
     #[serde(default = "yes")]
     pub libc: bool,

@@ -14,13 +14,23 @@ use super::model::{FileEntry, FileKind, ImageReport, RuntimeConfig, SmokeResult}
 /// The runtime-config fields a pass that may change the user (its metadata says so) changes.
 const USER_FIELDS: &[&str] = &["User"];
 
+/// The runtime-config fields a pass that adds a stage changes: the runtime image's own
+/// environment (PATH, version variables) replaces the builder image's; every variable the
+/// Dockerfile sets is kept.
+const STAGE_FIELDS: &[&str] = &["Env"];
+
 /// Passes whose metadata says they may change the runtime config, with the fields.
 fn config_changing_passes() -> Vec<(&'static str, &'static [&'static str])> {
-    dfrewrite::passes()
-        .iter()
-        .filter(|pass| pass.may.changes_user)
-        .map(|pass| (pass.name, USER_FIELDS))
-        .collect()
+    let mut out = Vec::new();
+    for pass in dfrewrite::passes() {
+        if pass.may.changes_user {
+            out.push((pass.name, USER_FIELDS));
+        }
+        if pass.may.adds_stage {
+            out.push((pass.name, STAGE_FIELDS));
+        }
+    }
+    out
 }
 
 /// Why a size-only change of a file present in both images is not held against the rewrite.

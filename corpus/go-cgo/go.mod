@@ -1,0 +1,3 @@
+module example.com/sqlver
+
+go 1.19

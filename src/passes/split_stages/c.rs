@@ -1,0 +1,258 @@
+//! Compiled C/C++ on Debian: `make install` into /usr/local (the Makefile says so) or an
+//! explicit `-o` output, on the builder's `debian:<release>-slim` with the shared libraries
+//! the installed files need, found at build time.
+
+use super::{PassContext, Plan, program, program_targets, shape};
+use crate::semantic::images::{self, ImageFacts};
+use crate::semantic::{BuildKind, Effect, ImageRef, Model, StageModel, join};
+
+/// At most this many files are read from the context.
+const CONTEXT_LIMIT: usize = 4000;
+
+/// C and C++ calls that open a path.
+const READS: &[&str] = &[
+    "fopen(",
+    "open(",
+    "ifstream(",
+    "opendir(",
+    "freopen(",
+    "access(",
+];
+
+/// Where the builder writes the runtime's package list.
+const LIST: &str = "/tmp/runtime-packages";
+
+pub(super) fn plan(
+    ctx: &PassContext<'_>,
+    model: &Model<'_>,
+    stage: &StageModel<'_>,
+    image: &ImageRef,
+    facts: &ImageFacts,
+) -> Option<Plan> {
+    let split = images::split();
+    let tag = image.tag_or_latest();
+    let runtime = match facts.slim.as_ref() {
+        Some(_) => {
+            // the slim tag must name the same release
+            facts.read_tag(tag)?.release?;
+            format!("{}:{}", image_name(image), facts.slim_tag(tag)?)
+        }
+        // no slim variant (ubuntu): the same image, without the build
+        None => image.reference.clone(),
+    };
+    let context = ctx.settings.context.as_ref()?;
+    let read = |path: &str| -> Option<String> { String::from_utf8(context.read(path)?).ok() };
+    if super::fetches_sources(&stage.steps) {
+        return None;
+    }
+    // a program that opens a fixed relative or absolute path reads a file the build copied
+    let files = super::context_files(ctx, CONTEXT_LIMIT)?;
+    for f in files.iter().filter(|f| {
+        [".c", ".cc", ".cpp", ".cxx", ".h", ".hpp"]
+            .iter()
+            .any(|e| f.ends_with(e))
+    }) {
+        let text = read(f)?;
+        if READS.iter().any(|call| {
+            text.match_indices(call)
+                .any(|(at, _)| text[at + call.len()..].trim_start().starts_with('"'))
+        }) {
+            return None;
+        }
+    }
+
+    // installs: apt only, all literal; a build tool among them; the rest is kept
+    let mut keep: Vec<String> = Vec::new();
+    let mut builds_tools = false;
+    let mut outputs: Vec<String> = Vec::new();
+    let mut installs_usr_local = false;
+    for step in &stage.steps {
+        let Effect::Run(run) = &step.effect else {
+            continue;
+        };
+        let commands = run.commands.as_ref()?;
+        for install in &run.installs {
+            if !matches!(install.manager.as_str(), "apt-get" | "apt") || !install.complete {
+                return None;
+            }
+            for p in &install.packages {
+                if split.is_build_package(p) {
+                    builds_tools = true;
+                } else if !keep.contains(p) {
+                    keep.push(p.clone());
+                }
+            }
+        }
+        for build in &run.builds {
+            match build.kind {
+                BuildKind::Compile => outputs.push(build.output.clone()?),
+                BuildKind::Make if build.targets.iter().any(|t| t == "install") => {
+                    let cwd = commands[build.command].cwd.as_deref()?;
+                    if !makefile_installs_to_usr_local(cwd, stage, &read) {
+                        return None;
+                    }
+                    installs_usr_local = true;
+                }
+                BuildKind::Make => {}
+                _ => return None,
+            }
+        }
+        // other RUNs (useradd, config files written by the shell) change the image in ways
+        // the runtime would lose
+        for c in commands {
+            let known = matches!(
+                c.program(),
+                Some(
+                    "apt-get"
+                        | "apt"
+                        | "make"
+                        | "gmake"
+                        | "cmake"
+                        | "gcc"
+                        | "cc"
+                        | "g++"
+                        | "c++"
+                        | "clang"
+                        | "cd"
+                        | "rm"
+                        | "mkdir"
+                        | "true"
+                        | "./configure"
+                )
+            ) || c.argv.first().and_then(|w| w.as_deref()) == Some("./configure");
+            if !known {
+                return None;
+            }
+        }
+    }
+    if !builds_tools || (outputs.is_empty() && !installs_usr_local) {
+        return None;
+    }
+    let word = program(stage)?;
+    let workdir = stage.workdir.as_deref();
+    let mut targets = None;
+    for out in &outputs {
+        targets = targets.or_else(|| program_targets(&word, out, workdir, &[]));
+    }
+    if targets.is_none() && installs_usr_local {
+        let name = word.rsplit('/').next()?;
+        let bin = format!("/usr/local/bin/{name}");
+        targets = program_targets(&word, &bin, workdir, &[]).map(|_| Vec::new());
+    }
+    // the program is found at its own path (the runtime has the system PATH)
+    targets?;
+    let runtime_facts = super::runtime_facts(&runtime).or(Some(facts))?;
+    shape(stage, facts, runtime_facts, &keep, model)?;
+
+    let mut copied: Vec<String> = outputs.clone();
+    if installs_usr_local {
+        copied.push("/usr/local".to_owned());
+    }
+    let (tail, mut lines) = derive_libraries(&copied, &keep);
+    if installs_usr_local {
+        lines.push("COPY --from={build} /usr/local /usr/local".to_owned());
+    }
+    for out in &outputs {
+        let under_usr_local = installs_usr_local && out.starts_with("/usr/local/");
+        if !under_usr_local {
+            lines.push(format!("COPY --from={{build}} {out} {out}"));
+        }
+    }
+    let kept = if keep.is_empty() {
+        String::new()
+    } else {
+        format!("; kept packages: {}", keep.join(" "))
+    };
+    Some(Plan {
+        runtime,
+        before_build: None,
+        builder_tail: tail,
+        runtime_lines: lines,
+        reason: format!(
+            "the built files and the shared libraries they link (found with ldd and \
+             dpkg-query in the build stage) are all the image needs{kept}"
+        ),
+    })
+}
+
+/// The repository as written in the reference (without tag or digest).
+fn image_name(image: &ImageRef) -> String {
+    let r = image
+        .reference
+        .split('@')
+        .next()
+        .unwrap_or(&image.reference);
+    let slash = r.rfind('/').map_or(0, |i| i + 1);
+    match r[slash..].find(':') {
+        Some(colon) => r[..slash + colon].to_owned(),
+        None => r.to_owned(),
+    }
+}
+
+/// Whether the Makefile in `dir` (copied there from the context root) installs under
+/// `/usr/local`: it sets `PREFIX`/`prefix` to `/usr/local` and uses it.
+fn makefile_installs_to_usr_local(
+    dir: &str,
+    stage: &StageModel<'_>,
+    read: &dyn Fn(&str) -> Option<String>,
+) -> bool {
+    let copied = stage.steps.iter().any(|s| match &s.effect {
+        Effect::Copy(c) => {
+            c.from.is_none()
+                && c.sources.iter().all(|src| src == "." || src == "./")
+                && c.dest
+                    .as_deref()
+                    .and_then(|d| join(Some("/"), d))
+                    .is_some_and(|d| d == dir)
+        }
+        _ => false,
+    });
+    if !copied {
+        return false;
+    }
+    let Some(text) = read("Makefile").or_else(|| read("makefile")) else {
+        return false;
+    };
+    let sets = text.lines().any(|l| {
+        let t = l.trim();
+        ["PREFIX", "prefix"].iter().any(|v| {
+            t.strip_prefix(v).is_some_and(|rest| {
+                let rest = rest.trim_start();
+                ["?=", ":=", "="].iter().any(|op| {
+                    rest.strip_prefix(op)
+                        .is_some_and(|value| value.trim() == "/usr/local")
+                })
+            })
+        })
+    });
+    let others = text.lines().any(|l| {
+        let t = l.trim_start();
+        t.starts_with("install") && t.contains('/') && !t.contains("$(") && !t.contains("${")
+    });
+    sets && !others
+}
+
+/// The builder RUN that lists the Debian packages owning the shared libraries `paths` link
+/// (plus `keep`), and the runtime lines that install the ones the runtime lacks.
+pub(super) fn derive_libraries(paths: &[String], keep: &[String]) -> (Vec<String>, Vec<String>) {
+    let roots = paths.join(" ");
+    let keep_echo = if keep.is_empty() {
+        String::new()
+    } else {
+        format!(" && printf '%s\\n' {} >> {LIST}", keep.join(" "))
+    };
+    let builder = format!(
+        "RUN find {roots} -type f -exec ldd '{{}}' ';' 2>/dev/null \
+         | awk '/=> \\// {{ so = $(NF-1); sub(\"^/(usr/)?\", \"\", so); print \"*\" so }}' \
+         | sort -u | xargs -r dpkg-query --search | cut -d: -f1 | sort -u > {LIST}{keep_echo}"
+    );
+    let runtime = vec![
+        format!("COPY --from={{build}} {LIST} {LIST}"),
+        format!(
+            "RUN missing=\"$(for p in $(cat {LIST}); do dpkg -s \"$p\" >/dev/null 2>&1 || echo \"$p\"; done)\" \
+             && if [ -n \"$missing\" ]; then apt-get update && apt-get install -y --no-install-recommends $missing \
+             && rm -rf /var/lib/apt/lists/*; fi && rm {LIST}"
+        ),
+    ];
+    (vec![builder], runtime)
+}

@@ -1,0 +1,436 @@
+//! The split-stages pass: one module per language, the shared shape checks and the edits here.
+
+use super::{FixAvailability, PassContext};
+use crate::semantic::images::{self, ImageFacts};
+use crate::semantic::{Base, Effect, ExecSpec, ImageRef, Model, StageModel, Step};
+use crate::syntax::{Dockerfile, Keyword};
+use crate::text::{Applicability, Edit, Fix};
+
+mod c;
+mod go;
+
+super::declare_pass! {
+    /// ## What it does
+    /// Splits a final stage that builds a program and then runs it into a build stage (the
+    /// original instructions up to the last RUN, named `build`) and a runtime stage that holds
+    /// only the program: Go binaries on `gcr.io/distroless/static-debian12` (cgo off) or a
+    /// glibc runtime of the builder's Debian release (cgo on), C programs installed with
+    /// `make install` or built with `-o` on the builder's `debian:<release>-slim` with the
+    /// shared libraries they need. The runtime config (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR,
+    /// USER, VOLUME, HEALTHCHECK, STOPSIGNAL, LABEL) is kept: instructions set during the
+    /// build are repeated in the runtime stage, later ones stay where they are.
+    ///
+    /// ## Why
+    /// The compiler, the module cache, the sources and the build tools are the bulk of such
+    /// an image: a Go service on `golang` is around 800 MB, on distroless a few MB.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM golang:1.22
+    /// WORKDIR /app
+    /// COPY . .
+    /// ENV CGO_ENABLED=0
+    /// RUN go build -o /app/server .
+    /// EXPOSE 8080
+    /// CMD ["/app/server"]
+    /// ```
+    /// becomes
+    /// ```dockerfile
+    /// FROM golang:1.22 AS build
+    /// WORKDIR /app
+    /// COPY . .
+    /// ENV CGO_ENABLED=0
+    /// RUN go build -o /app/server .
+    ///
+    /// FROM gcr.io/distroless/static-debian12
+    /// WORKDIR /app
+    /// ENV CGO_ENABLED=0
+    /// COPY --from=build /app/server /app/server
+    /// EXPOSE 8080
+    /// CMD ["/app/server"]
+    /// ```
+    ///
+    /// ## Fix safety
+    /// **Unsafe**: everything the build left outside the program is gone from the image, and
+    /// the base image's own environment (PATH, version variables) is the runtime's. The pass
+    /// holds back unless it can show what the program needs: the build context must be
+    /// readable; the command must run the built program (by absolute path, by a path under
+    /// WORKDIR, or by name from PATH, in which case it is also copied to `/usr/local/bin`);
+    /// no Go file may read a fixed path at run time (`os.Open("…")`, `template.ParseFiles`,
+    /// `http.Dir`) — `go:embed` is fine; cgo is off only when the file says so or no Go file
+    /// in the context imports `"C"` and every dependency is vendored or there are none (then
+    /// `ENV CGO_ENABLED=0` is set for the build); a shell-form command needs a runtime with a
+    /// shell and a HEALTHCHECK that runs `curl` or `wget` holds the pass back; a named USER
+    /// must exist in the runtime; ONBUILD, SHELL, a RUN after the build, a COPY or ADD during
+    /// the build outside the source directory, ENV and LABEL values that expand variables,
+    /// and sources the build fetches (`git clone`, `go generate`, ADD of a URL) hold it back.
+    /// For C the shared libraries are found at build time (`ldd` over the installed files,
+    /// `dpkg-query --search`), and packages installed that are not build tools are installed
+    /// in the runtime too.
+    pub(crate) static SPLIT_STAGES = {
+        name: "split-stages",
+        fix: FixAvailability::Sometimes,
+        run: run,
+    };
+}
+
+fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
+    let model = Model::new(ctx.file);
+    let Some(stage) = model.stages.last() else {
+        return Vec::new();
+    };
+    let Base::Image(image) = &stage.base else {
+        return Vec::new();
+    };
+    let Some(facts) = images::facts(&image.repository) else {
+        return Vec::new();
+    };
+    let plan = match facts.language.as_str() {
+        "go" => go::plan(ctx, &model, stage, image, facts),
+        "c" => c::plan(ctx, &model, stage, image, facts),
+        _ => None,
+    };
+    plan.and_then(|p| emit(ctx.file, &model, stage, &p))
+        .into_iter()
+        .collect()
+}
+
+/// What a language module decided.
+pub(super) struct Plan {
+    /// The runtime image reference.
+    runtime: String,
+    /// Text inserted before the first build RUN (in the builder).
+    before_build: Option<(usize, String)>,
+    /// RUNs appended to the builder after the split point.
+    builder_tail: Vec<String>,
+    /// Lines of the runtime stage after its FROM and the repeated config: `COPY --from`
+    /// (with `{build}` for the builder's name) and RUNs.
+    runtime_lines: Vec<String>,
+    /// Why, for the message.
+    reason: String,
+}
+
+/// Checks the parts every language shares; `None` when the stage cannot be split.
+/// Returns the index (in `stage.steps`) of the last RUN, where the builder ends.
+/// `tools`: programs the runtime stage installs (packages kept from the build).
+pub(super) fn shape(
+    stage: &StageModel<'_>,
+    builder: &ImageFacts,
+    runtime: &ImageFacts,
+    tools: &[String],
+    model: &Model<'_>,
+) -> Option<usize> {
+    // the last stage: nothing later reads it
+    if model.is_used_later(stage.index) {
+        return None;
+    }
+    // without a WORKDIR of its own the program starts in the image's; the runtime's must match
+    if stage.runtime.workdir.is_none() && builder.workdir != runtime.workdir {
+        return None;
+    }
+    let steps = stage.steps.as_slice();
+    let split = steps
+        .iter()
+        .rposition(|s| s.instruction.kind == Keyword::Run)?;
+    for (i, step) in steps.iter().enumerate() {
+        let ins = step.instruction;
+        match ins.kind {
+            Keyword::Onbuild | Keyword::Shell | Keyword::Unknown => return None,
+            Keyword::Add
+                if ins
+                    .paths()
+                    .iter()
+                    .any(|p| p.contains("://") || p.starts_with("git@")) =>
+            {
+                return None;
+            }
+            Keyword::Copy | Keyword::Add if i > split => {
+                // files copied into the runtime: owners must exist there
+                if let Some(owner) = ins.flag_value("chown")
+                    && !owner_exists(owner, runtime)
+                {
+                    return None;
+                }
+                if ins.flag_value("from").is_some() && !ins.heredocs.is_empty() {
+                    return None;
+                }
+            }
+            Keyword::User if !runtime.has_user(ins.value.first().map_or("", String::as_str)) => {
+                return None;
+            }
+            Keyword::Env | Keyword::Label | Keyword::Expose | Keyword::Volume
+                if i <= split && ins.value.iter().any(|v| v.contains('$')) =>
+            {
+                return None;
+            }
+            Keyword::Healthcheck => {
+                let hc = stage.runtime.healthcheck.as_ref()?;
+                match &hc.test {
+                    None => {}
+                    Some(ExecSpec::Shell(_)) if !runtime.shell => return None,
+                    Some(spec) => {
+                        let argv = spec_words(spec);
+                        // a probe tool the runtime lacks: the check would fail there
+                        let lacks =
+                            |base: &str| !runtime.tools.iter().chain(tools).any(|t| t == base);
+                        if argv.iter().any(|w| {
+                            let base = w.rsplit('/').next().unwrap_or(w);
+                            (matches!(base, "curl" | "wget" | "nc") && lacks(base))
+                                || (matches!(base, "sh" | "bash") && !runtime.shell)
+                        }) {
+                            return None;
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    for spec in [&stage.runtime.cmd, &stage.runtime.entrypoint]
+        .into_iter()
+        .flatten()
+    {
+        if matches!(spec, ExecSpec::Shell(_)) && !runtime.shell {
+            return None;
+        }
+    }
+    Some(split)
+}
+
+fn owner_exists(owner: &str, runtime: &ImageFacts) -> bool {
+    let user = owner.split(':').next().unwrap_or(owner);
+    user.chars().all(|c| c.is_ascii_digit()) || runtime.has_user(user)
+}
+
+/// The words of a command: the argv, or a shell text split at blanks.
+pub(super) fn spec_words(spec: &ExecSpec) -> Vec<String> {
+    match spec {
+        ExecSpec::Exec(argv) => argv.clone(),
+        ExecSpec::Shell(text) => text.split_whitespace().map(str::to_owned).collect(),
+    }
+}
+
+/// The program the image runs: ENTRYPOINT's first word, else CMD's. `None` when neither is
+/// set by the file, or a shell-form command is more than words.
+pub(super) fn program(stage: &StageModel<'_>) -> Option<String> {
+    let spec = stage
+        .runtime
+        .entrypoint
+        .as_ref()
+        .or(stage.runtime.cmd.as_ref())?;
+    if let ExecSpec::Shell(text) = spec
+        && !text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " /._-=:".contains(c))
+    {
+        return None;
+    }
+    spec_words(spec).into_iter().next()
+}
+
+/// How the runtime finds the program at `binary` that the command names `word`: the paths
+/// to copy it to (its own, plus `/usr/local/bin/NAME` when it was found through a PATH
+/// directory the runtime lacks). `None` when `word` does not name `binary`.
+pub(super) fn program_targets(
+    word: &str,
+    binary: &str,
+    workdir: Option<&str>,
+    builder_path: &[String],
+) -> Option<Vec<String>> {
+    let split = images::split();
+    if word.contains('/') {
+        let resolved = crate::semantic::join(workdir, word)?;
+        return (resolved == binary).then(|| vec![binary.to_owned()]);
+    }
+    let (dir, name) = binary.rsplit_once('/')?;
+    if name != word {
+        return None;
+    }
+    // found through PATH in the original: the first directory holding the name must be
+    // the binary's (the builder image's PATH dirs, then the system ones)
+    let on_path = builder_path
+        .iter()
+        .chain(split.system_path.iter())
+        .any(|d| d == dir);
+    if !on_path {
+        return None;
+    }
+    if split.system_path.iter().any(|d| d == dir) {
+        Some(vec![binary.to_owned()])
+    } else {
+        Some(vec![binary.to_owned(), format!("/usr/local/bin/{name}")])
+    }
+}
+
+/// The builder's stage name: the FROM's own, else the first of `build`, `builder`,
+/// `build-stage` no stage uses.
+fn builder_name(model: &Model<'_>, stage: &StageModel<'_>) -> (String, bool) {
+    if let Some(n) = &stage.name {
+        return (n.clone(), false);
+    }
+    let name = ["build", "builder", "build-stage"]
+        .into_iter()
+        .find(|n| model.stages.iter().all(|s| s.name.as_deref() != Some(*n)))
+        .unwrap_or("build-stage");
+    (name.to_owned(), true)
+}
+
+/// The edits: name the builder, insert what the plan adds to it, then the runtime stage's
+/// FROM, the repeated config and the plan's lines after the last RUN.
+fn emit(file: &Dockerfile, model: &Model<'_>, stage: &StageModel<'_>, plan: &Plan) -> Option<Fix> {
+    let newline = if file.source.contains("\r\n") {
+        "\r\n"
+    } else {
+        "\n"
+    };
+    let steps = &stage.steps;
+    let split = steps
+        .iter()
+        .rposition(|s| s.instruction.kind == Keyword::Run)?;
+    let (name, add_name) = builder_name(model, stage);
+    let mut edits = Vec::new();
+    if add_name {
+        edits.push(Edit::insert(
+            stage.from.content_end(),
+            format!(" AS {name}"),
+        ));
+    }
+    if let Some((at, text)) = &plan.before_build {
+        let ins = steps[*at].instruction;
+        edits.push(Edit::insert(ins.range.start, format!("{text}{newline}")));
+    }
+    let mut text = String::new();
+    let split_ins = steps[split].instruction;
+    // an instruction's range ends after its line break, except at the end of a file
+    // without a final newline
+    let ends_with_newline = file.slice(split_ins.range).ends_with('\n');
+    if !ends_with_newline {
+        text.push_str(newline);
+    }
+    for line in &plan.builder_tail {
+        text.push_str(line);
+        text.push_str(newline);
+    }
+    text.push_str(newline);
+    text.push_str(&format!("FROM {}{newline}", plan.runtime));
+    // WORKDIR first: later relative paths resolve against it
+    if let Some(wd) = steps[split].workdir.as_ref().filter(|_| {
+        steps[..=split]
+            .iter()
+            .any(|s| s.instruction.kind == Keyword::Workdir)
+    }) {
+        text.push_str(&format!("WORKDIR {wd}{newline}"));
+    }
+    for step in &steps[..=split] {
+        let ins = step.instruction;
+        if matches!(
+            ins.kind,
+            Keyword::Env
+                | Keyword::Label
+                | Keyword::Expose
+                | Keyword::Volume
+                | Keyword::Stopsignal
+                | Keyword::Healthcheck
+                | Keyword::Cmd
+                | Keyword::Entrypoint
+                | Keyword::User
+                | Keyword::Maintainer
+        ) {
+            let body = file.slice(ins.range).trim_end_matches(['\r', '\n']);
+            text.push_str(body);
+            text.push_str(newline);
+        }
+    }
+    for line in &plan.runtime_lines {
+        text.push_str(&line.replace("{build}", &name));
+        text.push_str(newline);
+    }
+    if !ends_with_newline {
+        // the file ended after the split RUN without a line break; keep it that way
+        if let Some(stripped) = text.strip_suffix(newline) {
+            text = stripped.to_owned();
+        }
+    }
+    edits.push(Edit::insert(split_ins.range.end, text));
+    let message = format!(
+        "split into a build stage `{name}` and a runtime stage on {}: {}",
+        plan.runtime, plan.reason
+    );
+    Fix::new(SPLIT_STAGES.name, Applicability::Unsafe, message, edits).ok()
+}
+
+/// The builder's PATH directories as the file leaves them: the image data's, unless the
+/// file sets PATH (then `None`: not known).
+pub(super) fn builder_path(stage: &StageModel<'_>, facts: &ImageFacts) -> Option<Vec<String>> {
+    if stage.scope.env.contains_key("PATH") {
+        return None;
+    }
+    Some(facts.path.clone())
+}
+
+/// Every file of the build context, as paths relative to its root (at most `limit`; `None`
+/// beyond that or when the context cannot be listed).
+pub(super) fn context_files(ctx: &PassContext<'_>, limit: usize) -> Option<Vec<String>> {
+    let context = ctx.settings.context.as_ref()?;
+    let mut out = Vec::new();
+    let mut dirs = vec![String::new()];
+    while let Some(dir) = dirs.pop() {
+        for (name, kind) in context.list(&dir)? {
+            let path = if dir.is_empty() {
+                name
+            } else {
+                format!("{dir}/{name}")
+            };
+            match kind {
+                crate::EntryKind::Directory => {
+                    if path != ".git" {
+                        dirs.push(path);
+                    }
+                }
+                crate::EntryKind::File => out.push(path),
+                // a link may point anywhere in the context: cannot be read as source here
+                _ => {}
+            }
+            if out.len() > limit {
+                return None;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// Whether a RUN of the builder part fetches or generates sources the context does not show.
+pub(super) fn fetches_sources(steps: &[Step<'_>]) -> bool {
+    steps.iter().any(|s| match &s.effect {
+        Effect::Run(r) => r.commands.as_ref().is_none_or(|cmds| {
+            cmds.iter().any(|c| {
+                let args: Vec<&str> = c
+                    .argv
+                    .iter()
+                    .skip(1)
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
+                matches!(
+                    (c.program(), args.as_slice()),
+                    (Some("git"), ["clone" | "pull" | "fetch" | "submodule", ..])
+                        | (Some("go"), ["generate", ..])
+                        | (Some("curl" | "wget"), _)
+                )
+            })
+        }),
+        _ => false,
+    })
+}
+
+/// The image reference of the runtime for a release: `debian:<release>-slim`.
+pub(super) fn debian_slim(release: &str) -> Option<String> {
+    let split = images::split();
+    let facts = images::facts(&split.debian)?;
+    Some(format!("{}:{}", split.debian, facts.slim_tag(release)?))
+}
+
+/// The facts of a runtime reference (by repository).
+pub(super) fn runtime_facts(reference: &str) -> Option<&'static ImageFacts> {
+    images::facts(&ImageRef::parse(reference).repository)
+}
