@@ -74,7 +74,11 @@ pub(super) fn plan(
     let read = |path: &str| -> Option<String> { String::from_utf8(context.read(path)?).ok() };
     let go_files: Vec<(String, String)> = files
         .iter()
-        .filter(|f| f.ends_with(".go"))
+        .filter(|f| {
+            std::path::Path::new(f)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("go"))
+        })
         .map(|f| Some((f.clone(), read(f)?)))
         .collect::<Option<_>>()?;
     if go_files.is_empty() {
@@ -194,7 +198,7 @@ pub(super) fn plan(
         let r = release.as_deref()?;
         let runtime = super::debian_slim(r)?;
         let (tail, lines) =
-            super::c::derive_libraries(&[binary.clone()], &split.go_runtime_packages);
+            super::c::derive_libraries(std::slice::from_ref(&binary), &split.go_runtime_packages);
         (runtime, tail, lines)
     };
     let runtime_facts = super::runtime_facts(&runtime)?;

@@ -5,6 +5,7 @@ use crate::semantic::images::{self, ImageFacts};
 use crate::semantic::{Base, Effect, ExecSpec, ImageRef, Model, StageModel, Step};
 use crate::syntax::{Dockerfile, Keyword};
 use crate::text::{Applicability, Edit, Fix};
+use std::fmt::Write as _;
 
 mod c;
 mod go;
@@ -312,14 +313,14 @@ fn emit(file: &Dockerfile, model: &Model<'_>, stage: &StageModel<'_>, plan: &Pla
         text.push_str(newline);
     }
     text.push_str(newline);
-    text.push_str(&format!("FROM {}{newline}", plan.runtime));
+    let _ = write!(text, "FROM {}{newline}", plan.runtime);
     // WORKDIR first: later relative paths resolve against it
     if let Some(wd) = steps[split].workdir.as_ref().filter(|_| {
         steps[..=split]
             .iter()
             .any(|s| s.instruction.kind == Keyword::Workdir)
     }) {
-        text.push_str(&format!("WORKDIR {wd}{newline}"));
+        let _ = write!(text, "WORKDIR {wd}{newline}");
     }
     for step in &steps[..=split] {
         let ins = step.instruction;
@@ -347,8 +348,8 @@ fn emit(file: &Dockerfile, model: &Model<'_>, stage: &StageModel<'_>, plan: &Pla
     }
     if !ends_with_newline {
         // the file ended after the split RUN without a line break; keep it that way
-        if let Some(stripped) = text.strip_suffix(newline) {
-            text = stripped.to_owned();
+        if text.ends_with(newline) {
+            text.truncate(text.len() - newline.len());
         }
     }
     edits.push(Edit::insert(split_ins.range.end, text));
@@ -382,11 +383,7 @@ pub(super) fn context_files(ctx: &PassContext<'_>, limit: usize) -> Option<Vec<S
                 format!("{dir}/{name}")
             };
             match kind {
-                crate::EntryKind::Directory => {
-                    if path != ".git" {
-                        dirs.push(path);
-                    }
-                }
+                crate::EntryKind::Directory if path != ".git" => dirs.push(path),
                 crate::EntryKind::File => out.push(path),
                 // a link may point anywhere in the context: cannot be read as source here
                 _ => {}
