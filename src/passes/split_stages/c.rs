@@ -148,7 +148,27 @@ pub(super) fn plan(
     if installs_usr_local {
         copied.push("/usr/local".to_owned());
     }
-    let (tail, mut lines) = derive_libraries(&copied, &keep);
+    let libc_only = keep.is_empty() && links_libc_only(stage, &files, &read) && {
+        // distroless has no shell and no probe tools, and is one Debian release
+        let no_shell_needed = [&stage.runtime.cmd, &stage.runtime.entrypoint]
+            .into_iter()
+            .flatten()
+            .all(|s| matches!(s, crate::semantic::ExecSpec::Exec(_)))
+            && stage.runtime.healthcheck.is_none();
+        let glibc = images::facts(&split.glibc_runtime);
+        let same_release = facts.language == "c"
+            && facts.repository == split.debian
+            && facts.read_tag(tag).and_then(|t| t.release) == glibc.and_then(|g| g.release.clone());
+        no_shell_needed
+            && same_release
+            && glibc.is_some_and(|g| shape(stage, facts, g, &[], model).is_some())
+    };
+    let (runtime, tail, mut lines) = if libc_only {
+        (split.glibc_runtime.clone(), Vec::new(), Vec::new())
+    } else {
+        let (tail, lines) = derive_libraries(&copied, &keep);
+        (runtime, tail, lines)
+    };
     if installs_usr_local {
         lines.push("COPY --from={build} /usr/local /usr/local".to_owned());
     }
@@ -168,10 +188,58 @@ pub(super) fn plan(
         before_build: None,
         builder_tail: tail,
         runtime_lines: lines,
-        reason: format!(
-            "the built files and the shared libraries they link (found with ldd and \
-             dpkg-query in the build stage) are all the image needs{kept}"
-        ),
+        reason: if libc_only {
+            "the build links the C library only (no -l flags beyond libc's own, no \
+             pkg-config, no C++), so the built files on a glibc runtime are all the image needs"
+                .to_owned()
+        } else {
+            format!(
+                "the built files and the shared libraries they link (found with ldd and \
+                 dpkg-query in the build stage) are all the image needs{kept}"
+            )
+        },
+    })
+}
+
+/// Libraries glibc itself provides (`-lm`, `-lpthread`, …).
+const LIBC_LIBS: &[&str] = &["c", "m", "pthread", "dl", "rt", "util", "crypt", "resolv"];
+
+/// Whether the build can only link glibc: C sources only, and no `-l` flag (in the Makefile or
+/// on a compiler command) outside glibc's own libraries, no `pkg-config`.
+fn links_libc_only(
+    stage: &StageModel<'_>,
+    files: &[String],
+    read: &dyn Fn(&str) -> Option<String>,
+) -> bool {
+    let cxx = [".cc", ".cpp", ".cxx", ".C", ".hpp"];
+    if files.iter().any(|f| cxx.iter().any(|e| f.ends_with(e))) {
+        return false;
+    }
+    let mut texts: Vec<String> = ["Makefile", "makefile", "GNUmakefile"]
+        .iter()
+        .filter_map(|m| read(m))
+        .collect();
+    for step in &stage.steps {
+        if let Effect::Run(run) = &step.effect {
+            for c in run.commands.iter().flatten() {
+                texts.push(
+                    c.argv
+                        .iter()
+                        .flatten()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+            }
+        }
+    }
+    texts.iter().all(|t| {
+        !t.contains("pkg-config")
+            && !t.contains("CMAKE")
+            && t.split_whitespace().all(|w| {
+                w.strip_prefix("-l")
+                    .is_none_or(|lib| LIBC_LIBS.contains(&lib))
+            })
     })
 }
 
