@@ -111,8 +111,11 @@ pub(super) fn plan(
             let output = match build.kind {
                 BuildKind::GoBuild => build.output.clone()?,
                 BuildKind::GoInstall => {
-                    let [target] = build.targets.as_slice() else {
-                        return None;
+                    // no package: the one in the current directory
+                    let target = match build.targets.as_slice() {
+                        [] => ".",
+                        [t] => t.as_str(),
+                        _ => return None,
                     };
                     let name = install_name(target, cmd.cwd.as_deref(), stage, &read)?;
                     format!("{gopath_bin}/{name}")

@@ -411,7 +411,7 @@ pub(super) fn fetches_sources(steps: &[Step<'_>]) -> bool {
                 matches!(
                     (c.program(), args.as_slice()),
                     (Some("git"), ["clone" | "pull" | "fetch" | "submodule", ..])
-                        | (Some("go"), ["generate", ..])
+                        | (Some("go"), ["generate" | "get", ..])
                         | (Some("curl" | "wget"), _)
                 )
             })
