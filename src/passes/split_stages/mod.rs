@@ -70,7 +70,9 @@ super::declare_pass! {
     /// in the runtime too.
     pub(crate) static SPLIT_STAGES = {
         name: "split-stages",
+        summary: "Splits a final stage that builds a Go or C program into a build stage and a runtime stage holding only the program",
         fix: FixAvailability::Sometimes,
+        may: [adds_stage, changes_package_set],
         run: run,
     };
 }
@@ -91,7 +93,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         "c" => c::plan(ctx, &model, stage, image, facts),
         _ => None,
     };
-    plan.and_then(|p| emit(ctx.file, &model, stage, &p))
+    plan.and_then(|p| emit(ctx, &model, stage, &p))
         .into_iter()
         .collect()
 }
@@ -278,7 +280,13 @@ fn builder_name(model: &Model<'_>, stage: &StageModel<'_>) -> (String, bool) {
 
 /// The edits: name the builder, insert what the plan adds to it, then the runtime stage's
 /// FROM, the repeated config and the plan's lines after the last RUN.
-fn emit(file: &Dockerfile, model: &Model<'_>, stage: &StageModel<'_>, plan: &Plan) -> Option<Fix> {
+fn emit(
+    ctx: &PassContext<'_>,
+    model: &Model<'_>,
+    stage: &StageModel<'_>,
+    plan: &Plan,
+) -> Option<Fix> {
+    let file: &Dockerfile = ctx.file;
     let newline = if file.source.contains("\r\n") {
         "\r\n"
     } else {
@@ -357,7 +365,7 @@ fn emit(file: &Dockerfile, model: &Model<'_>, stage: &StageModel<'_>, plan: &Pla
         "split into a build stage `{name}` and a runtime stage on {}: {}",
         plan.runtime, plan.reason
     );
-    Fix::new(SPLIT_STAGES.name, Applicability::Unsafe, message, edits).ok()
+    ctx.fix(SPLIT_STAGES.name, Applicability::Unsafe, message, edits)
 }
 
 /// The builder's PATH directories as the file leaves them: the image data's, unless the
