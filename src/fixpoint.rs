@@ -65,7 +65,26 @@ impl Outcome {
 /// it; [`Error::Internal`] when the passes do not converge or produce text that no longer
 /// parses (a bug: the caller must write nothing).
 pub fn rewrite(source: &str, settings: &Settings) -> Result<Outcome, Error> {
-    rewrite_with(source, settings, passes::passes())
+    rewrite_with(source, settings, passes::passes(), None)
+}
+
+/// [`rewrite`], also recording every round (for [`crate::trace`]).
+pub(crate) fn rewrite_recorded(
+    source: &str,
+    settings: &Settings,
+    rounds: &mut Vec<Round>,
+) -> Result<Outcome, Error> {
+    rewrite_with(source, settings, passes::passes(), Some(rounds))
+}
+
+/// One round of a recorded rewrite: its text, the fixes it applied (or, in the last round,
+/// the fixes it reported as advice) and the new files the last round proposed or withheld.
+pub(crate) struct Round {
+    pub(crate) text: String,
+    pub(crate) fixes: Vec<Fix>,
+    /// Indexes into `fixes` of those applied; empty in the last round.
+    pub(crate) applied: Vec<usize>,
+    pub(crate) files: Vec<NewFile>,
 }
 
 /// [`rewrite`] with an explicit pass list (the registry's, or a test's).
@@ -73,6 +92,7 @@ fn rewrite_with(
     source: &str,
     settings: &Settings,
     all: &[&passes::PassInfo],
+    mut record: Option<&mut Vec<Round>>,
 ) -> Result<Outcome, Error> {
     let mut file = parse_input(source)?;
     let mut outcome = Outcome::default();
@@ -97,6 +117,14 @@ fn rewrite_with(
                         f.applicability >= settings.threshold
                             && f.applicability > Applicability::DisplayOnly
                     });
+            if let Some(rounds) = record {
+                rounds.push(Round {
+                    text: current.clone(),
+                    fixes: rest,
+                    applied: Vec::new(),
+                    files: proposed.iter().chain(&withheld).cloned().collect(),
+                });
+            }
             outcome.files = proposed;
             outcome
                 .advice
@@ -128,7 +156,15 @@ fn rewrite_with(
                 names(&wanted)
             ))
         })?;
-        current = result.text;
+        let previous = std::mem::replace(&mut current, result.text);
+        if let Some(rounds) = record.as_deref_mut() {
+            rounds.push(Round {
+                text: previous,
+                fixes: wanted,
+                applied: result.applied,
+                files: Vec::new(),
+            });
+        }
     }
     Err(Error::Internal(format!(
         "rewrite did not converge after {MAX_ROUNDS} rounds"
@@ -418,28 +454,28 @@ mod tests {
     #[test]
     fn non_convergence_is_an_internal_error() {
         let p = pass("grow", insert_comment);
-        let err = rewrite_with("FROM a\n", &Settings::default(), &[&p]).unwrap_err();
+        let err = rewrite_with("FROM a\n", &Settings::default(), &[&p], None).unwrap_err();
         assert!(matches!(err, Error::Internal(m) if m.contains("converge")));
     }
 
     #[test]
     fn output_that_does_not_parse_is_an_internal_error() {
         let p = pass("break", break_syntax);
-        let err = rewrite_with("FROM a\n", &Settings::default(), &[&p]).unwrap_err();
+        let err = rewrite_with("FROM a\n", &Settings::default(), &[&p], None).unwrap_err();
         assert!(matches!(err, Error::Internal(m) if m.contains("does not parse")));
     }
 
     #[test]
     fn threshold_decides_what_is_applied() {
         let p = pass("user", unsafe_once);
-        let safe = rewrite_with("FROM a\n", &Settings::default(), &[&p]).unwrap();
+        let safe = rewrite_with("FROM a\n", &Settings::default(), &[&p], None).unwrap();
         assert_eq!(safe.output, None);
         assert_eq!(safe.advice.len(), 1);
         let settings = Settings {
             threshold: Applicability::Unsafe,
             ..Settings::default()
         };
-        let applied = rewrite_with("FROM a\n", &settings, &[&p]).unwrap();
+        let applied = rewrite_with("FROM a\n", &settings, &[&p], None).unwrap();
         assert_eq!(applied.output.as_deref(), Some("FROM a\nUSER app\n"));
         assert_eq!(applied.applied.len(), 1);
         assert!(applied.advice.is_empty());

@@ -13,11 +13,13 @@ pub mod semantic;
 pub mod shell;
 pub mod syntax;
 pub mod text;
+mod trace;
 
 pub use context::{BuildContext, ContextEntry, EntryKind};
 pub use fixpoint::{AppliedFix, NewFile, Outcome, rewrite};
 pub use passes::{FixAvailability, MayDo, PassInfo, pass_by_name, passes};
 pub use text::Applicability;
+pub use trace::{Finding, Trace, rewrite_traced};
 
 /// Directories that the passes may leave out of an image (package indexes, download caches,
 /// cache-mount targets), from the package-manager data: an image check treats their absence

@@ -1,0 +1,282 @@
+//! Where each fix of a rewrite lies in the text the rewrite was given, for editors.
+//!
+//! [`rewrite`](crate::rewrite) reports fixes by line in the text of the round that found
+//! them. An editor needs ranges in the buffer it holds, and an edit it can apply to that
+//! buffer. [`rewrite_traced`] records every round and maps each fix's range back through the
+//! edits of the rounds before it.
+
+use crate::fixpoint::{self, Round};
+use crate::text::{self, Applicability, Edit, Fix, TextRange};
+use crate::{Error, NewFile, Outcome, Settings};
+
+/// A rewrite with the texts of its rounds and every fix located in the source text.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// What [`rewrite`](crate::rewrite) returns for the same input.
+    pub outcome: Outcome,
+    /// The applied fixes in round order, then the advice, then the proposed new files:
+    /// exactly what `outcome.applied`, `outcome.advice` and `outcome.files` report.
+    pub findings: Vec<Finding>,
+    /// `texts[k]` is the text round `k` read; `texts[0]` is the source.
+    texts: Vec<String>,
+    /// `maps[k]` takes offsets in `texts[k + 1]` back to `texts[k]`.
+    maps: Vec<Vec<Edit>>,
+}
+
+/// One fix, piece of advice or new-file proposal of a rewrite.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub pass: &'static str,
+    pub applicability: Applicability,
+    pub message: String,
+    /// Where it lies in the source text. A fix found in a later round covers the source
+    /// bytes its text came from; a new-file proposal covers the line it is about.
+    pub range: TextRange,
+    /// The round whose text it was found in; 0 is the source itself.
+    pub round: usize,
+    /// Whether the rewrite applies it (`false`: advice the settings do not apply).
+    pub applied: bool,
+    /// The fix, with edits on the text of round `round`; `None` for a new-file proposal.
+    pub fix: Option<Fix>,
+    /// The proposed file, for a new-file proposal.
+    pub file: Option<NewFile>,
+}
+
+/// [`rewrite`](crate::rewrite), also locating every fix in `source`.
+pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error> {
+    let mut rounds = Vec::new();
+    let outcome = fixpoint::rewrite_recorded(source, settings, &mut rounds)?;
+    let maps: Vec<Vec<Edit>> = rounds.iter().map(taken_edits).collect();
+    let mut trace = Trace {
+        outcome,
+        findings: Vec::new(),
+        texts: Vec::with_capacity(rounds.len()),
+        maps,
+    };
+    let last = rounds.len().saturating_sub(1);
+    let mut files = Vec::new();
+    for (k, round) in rounds.into_iter().enumerate() {
+        let Round {
+            text,
+            fixes,
+            applied,
+            files: round_files,
+        } = round;
+        trace.texts.push(text);
+        let is_last = k == last;
+        let chosen: Vec<(Fix, bool)> = if is_last {
+            fixes.into_iter().map(|f| (f, false)).collect()
+        } else {
+            let mut fixes: Vec<Option<Fix>> = fixes.into_iter().map(Some).collect();
+            applied
+                .iter()
+                .filter_map(|&i| fixes[i].take())
+                .map(|f| (f, true))
+                .collect()
+        };
+        for (fix, applied) in chosen {
+            let range = trace.map_range(k, fix.range());
+            trace.findings.push(Finding {
+                pass: fix.pass,
+                applicability: fix.applicability,
+                message: fix.message.clone(),
+                range,
+                round: k,
+                applied,
+                fix: Some(fix),
+                file: None,
+            });
+        }
+        if is_last {
+            files = round_files;
+        }
+    }
+    // Withheld files are advice, proposed ones come last, as in the outcome.
+    let (proposed, withheld): (Vec<NewFile>, Vec<NewFile>) = files
+        .into_iter()
+        .partition(|f| trace.outcome.files.contains(f));
+    for (file, applied) in withheld
+        .into_iter()
+        .map(|f| (f, false))
+        .chain(proposed.into_iter().map(|f| (f, true)))
+    {
+        let range = trace.map_range(last, line_range(&trace.texts[last], file.line));
+        trace.findings.push(Finding {
+            pass: file.pass,
+            applicability: file.applicability,
+            message: file.message.clone(),
+            range,
+            round: last,
+            applied,
+            fix: None,
+            file: Some(file),
+        });
+    }
+    Ok(trace)
+}
+
+impl Trace {
+    /// The text round `round` read (0: the source).
+    pub fn text(&self, round: usize) -> &str {
+        &self.texts[round]
+    }
+
+    /// What applying `finding` on its own gives: the text of its round with just its fix
+    /// applied. For round 0 that is the source with this one fix; for a later round it
+    /// includes the earlier rounds' fixes it was found after. `None` for a finding without
+    /// edits (a new-file proposal, or advice that only describes).
+    pub fn apply_alone(&self, finding: &Finding) -> Option<String> {
+        let fix = finding.fix.as_ref()?;
+        if fix.edits().is_empty() {
+            return None;
+        }
+        let result = text::apply(&self.texts[finding.round], std::slice::from_ref(fix));
+        Some(result.text)
+    }
+
+    /// How many fixes the rounds before `round` applied.
+    pub fn applied_before(&self, round: usize) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.applied && f.fix.is_some() && f.round < round)
+            .count()
+    }
+
+    /// Maps a range in the text of round `round` back to the source.
+    fn map_range(&self, round: usize, range: TextRange) -> TextRange {
+        let mut start = range.start;
+        let mut end = range.end;
+        for map in self.maps[..round].iter().rev() {
+            start = map_back(map, start, Bias::Start);
+            end = map_back(map, end, Bias::End).max(start);
+        }
+        TextRange::new(start, end)
+    }
+}
+
+/// The edits a round applied, in the order `text::apply` splices them (identical edits of
+/// two fixes are applied once). Empty for the last round, which applies nothing.
+fn taken_edits(round: &Round) -> Vec<Edit> {
+    let mut taken: Vec<(&Edit, usize)> = Vec::new();
+    for &i in &round.applied {
+        for edit in round.fixes[i].edits() {
+            if !taken.iter().any(|(t, _)| *t == edit) {
+                taken.push((edit, i));
+            }
+        }
+    }
+    taken.sort_by_key(|(e, i)| (e.range.start, !e.range.is_empty(), e.side, e.range.end, *i));
+    taken.into_iter().map(|(e, _)| e.clone()).collect()
+}
+
+#[derive(Clone, Copy)]
+enum Bias {
+    Start,
+    End,
+}
+
+/// Maps an offset in the text after `edits` back to the text before them. An offset inside
+/// replacement text maps to the start (for a range's start) or end (for its end) of the
+/// bytes it replaced.
+fn map_back(edits: &[Edit], offset: u32, bias: Bias) -> u32 {
+    // i64: the running difference between new and old offsets may be negative
+    let mut delta: i64 = 0;
+    let at = i64::from(offset);
+    for edit in edits {
+        let new_start = i64::from(edit.range.start) + delta;
+        let new_end = new_start + i64::try_from(edit.content.len()).unwrap_or(i64::MAX);
+        if at < new_start {
+            break;
+        }
+        if at <= new_end {
+            let inside = at > new_start && at < new_end;
+            return match bias {
+                Bias::Start if at == new_end && !inside => edit.range.end,
+                Bias::Start => edit.range.start,
+                Bias::End if at == new_start => edit.range.start,
+                Bias::End => edit.range.end,
+            };
+        }
+        delta = new_end - i64::from(edit.range.end);
+    }
+    u32::try_from(at - delta).unwrap_or(0)
+}
+
+/// The range of 1-based line `line` of `text`, without its line break.
+fn line_range(text: &str, line: u32) -> TextRange {
+    let mut start = 0usize;
+    for _ in 1..line.max(1) {
+        match text[start..].find('\n') {
+            Some(nl) => start += nl + 1,
+            None => break,
+        }
+    }
+    let end = text[start..]
+        .find('\n')
+        .map_or(text.len(), |nl| start + nl);
+    let end = if text[..end].ends_with('\r') {
+        end - 1
+    } else {
+        end
+    };
+    TextRange::from_usize(start, end.max(start))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edit(start: u32, end: u32, content: &str) -> Edit {
+        Edit::replace(TextRange::new(start, end), content)
+    }
+
+    #[test]
+    fn offsets_outside_edits_shift_back() {
+        // "abcdef" -> "aXXcdf": b replaced by XX, e deleted
+        let edits = vec![edit(1, 2, "XX"), edit(4, 5, "")];
+        assert_eq!(map_back(&edits, 0, Bias::Start), 0);
+        assert_eq!(map_back(&edits, 3, Bias::Start), 2); // c
+        assert_eq!(map_back(&edits, 4, Bias::Start), 3); // d
+        assert_eq!(map_back(&edits, 5, Bias::Start), 5); // f
+        assert_eq!(map_back(&edits, 6, Bias::End), 6); // end of text
+    }
+
+    #[test]
+    fn offsets_inside_replacements_take_the_replaced_bytes() {
+        let edits = vec![edit(1, 2, "XX")];
+        assert_eq!(map_back(&edits, 2, Bias::Start), 1);
+        assert_eq!(map_back(&edits, 2, Bias::End), 2);
+        assert_eq!(map_back(&edits, 1, Bias::End), 1);
+        assert_eq!(map_back(&edits, 3, Bias::Start), 2);
+    }
+
+    #[test]
+    fn lines_without_their_break() {
+        let text = "a\r\nbc\nd";
+        assert_eq!(line_range(text, 1), TextRange::new(0, 1));
+        assert_eq!(line_range(text, 2), TextRange::new(3, 5));
+        assert_eq!(line_range(text, 3), TextRange::new(6, 7));
+    }
+
+    #[test]
+    fn findings_match_the_outcome_and_lie_in_the_source() {
+        let source = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n";
+        let trace = rewrite_traced(source, &Settings::default()).unwrap();
+        assert_eq!(
+            trace.outcome,
+            crate::rewrite(source, &Settings::default()).unwrap()
+        );
+        let applied: Vec<_> = trace.findings.iter().filter(|f| f.applied).collect();
+        assert_eq!(applied.len(), trace.outcome.applied.len());
+        assert!(!applied.is_empty());
+        let advice = trace.findings.iter().filter(|f| !f.applied).count();
+        assert_eq!(advice, trace.outcome.advice.len());
+        for finding in &trace.findings {
+            assert!(finding.range.end as usize <= source.len());
+        }
+        // the first round's fixes keep their own ranges
+        for finding in trace.findings.iter().filter(|f| f.round == 0) {
+            assert_eq!(finding.range, finding.fix.as_ref().unwrap().range());
+        }
+    }
+}
