@@ -20,6 +20,13 @@ fn main() -> ExitCode {
             Err(e) => usage_error(&e),
         };
     }
+    // `lsp` (or `server`) as the first word runs the language server.
+    if words
+        .get(1)
+        .is_some_and(|word| word == "lsp" || word == "server")
+    {
+        return ExitCode::from(cli::lsp::run(&words[2..]));
+    }
     // try_parse instead of parse, so that exiting stays here rather than inside clap.
     let args = match cli::Args::try_parse_from(words) {
         Ok(args) => args,

@@ -5,6 +5,7 @@
 
 mod contain;
 mod fsio;
+pub(crate) mod lsp;
 mod render;
 pub(crate) mod verify;
 mod walk;
