@@ -189,9 +189,8 @@ fn map_back(edits: &[Edit], offset: u32, bias: Bias) -> u32 {
             break;
         }
         if at <= new_end {
-            let inside = at > new_start && at < new_end;
             return match bias {
-                Bias::Start if at == new_end && !inside => edit.range.end,
+                Bias::Start if at == new_end => edit.range.end,
                 Bias::Start => edit.range.start,
                 Bias::End if at == new_start => edit.range.start,
                 Bias::End => edit.range.end,
@@ -211,9 +210,7 @@ fn line_range(text: &str, line: u32) -> TextRange {
             None => break,
         }
     }
-    let end = text[start..]
-        .find('\n')
-        .map_or(text.len(), |nl| start + nl);
+    let end = text[start..].find('\n').map_or(text.len(), |nl| start + nl);
     let end = if text[..end].ends_with('\r') {
         end - 1
     } else {

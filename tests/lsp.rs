@@ -19,7 +19,8 @@ const PATIENCE: Duration = Duration::from_secs(300);
 
 /// A Dockerfile with safe fixes in two rounds and unsafe advice (with `app.py` in its
 /// directory, `add-to-copy` is safe).
-const APT: &str = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\nADD app.py /app/\n";
+const APT: &str =
+    "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\nADD app.py /app/\n";
 
 struct Client {
     child: Child,
@@ -32,13 +33,13 @@ struct Client {
 
 impl Client {
     fn start(dir: &Path, options: Option<Value>) -> Self {
-        Self::start_with(dir, options, &[])
+        Self::start_with(dir, &["lsp"], options, &[])
     }
 
-    fn start_with(dir: &Path, options: Option<Value>, env: &[(&str, &str)]) -> Self {
+    fn start_with(dir: &Path, args: &[&str], options: Option<Value>, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(BIN);
         command
-            .arg("lsp")
+            .args(args)
             .current_dir(dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -333,7 +334,10 @@ fn diagnostics_are_the_fixes_diff_reports() {
     assert_eq!(lsp_report(&diagnostics), expected);
     for d in &diagnostics {
         let pass = d["code"].as_str().unwrap();
-        let unsafe_advice = d["message"].as_str().unwrap().contains("unsafe fix, not applied");
+        let unsafe_advice = d["message"]
+            .as_str()
+            .unwrap()
+            .contains("unsafe fix, not applied");
         // safe = warning, unsafe = hint
         assert_eq!(d["severity"], if unsafe_advice { 4 } else { 2 }, "{d}");
         assert_eq!(d["source"], "dfrewrite");
@@ -367,12 +371,17 @@ fn formatting_gives_the_stdin_mode_output_as_small_edits() {
         assert_eq!(apply(text, &edits), expected, "{label}");
         // minimal: no edit replaces the whole document
         let whole = edits.iter().any(|e| {
-            offset(text, &e["range"]["start"]) == 0 && offset(text, &e["range"]["end"]) == text.len()
+            offset(text, &e["range"]["start"]) == 0
+                && offset(text, &e["range"]["end"]) == text.len()
         });
         assert!(!whole, "{label}: {edits:?}");
         if *label == "bom" {
             // the BOM is one UTF-16 unit the edits leave alone
-            assert!(edits.iter().all(|e| offset(text, &e["range"]["start"]) >= 3));
+            assert!(
+                edits
+                    .iter()
+                    .all(|e| offset(text, &e["range"]["start"]) >= 3)
+            );
         }
         assert_eq!(client.shutdown(), 0, "{label}");
     }
@@ -401,8 +410,9 @@ fn positions_count_utf16_units() {
     let utf16 = line[..install].encode_utf16().count();
     assert!(utf16 < install, "the line must hold non-ASCII text");
     assert!(
-        edits.iter().any(|e| e["range"]["start"]["line"] == 1
-            && e["range"]["start"]["character"] == utf16),
+        edits
+            .iter()
+            .any(|e| e["range"]["start"]["line"] == 1 && e["range"]["start"]["character"] == utf16),
         "{edits:?}"
     );
     assert_eq!(client.shutdown(), 0);
@@ -517,7 +527,10 @@ fn the_build_context_defaults_to_the_documents_directory_and_can_be_set() {
         json!({"settings": {"context": context}}),
     );
     let with_context = cli_report(dir.path(), "docker/Dockerfile", &["--context", context]);
-    assert_ne!(with_context, cli_report(dir.path(), "docker/Dockerfile", &[]));
+    assert_ne!(
+        with_context,
+        cli_report(dir.path(), "docker/Dockerfile", &[])
+    );
     assert_eq!(lsp_report(&client.diagnostics(&uri)), with_context);
     assert_eq!(client.shutdown(), 0);
 }
@@ -547,7 +560,10 @@ fn only_dockerfiles_are_claimed_and_closing_clears() {
         json!({"textDocument": {"uri": named, "languageId": "plaintext", "version": 1, "text": APT}}),
     );
     assert!(!client.diagnostics(&named).is_empty());
-    client.notify("textDocument/didClose", json!({"textDocument": {"uri": named}}));
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": named}}),
+    );
     assert!(client.diagnostics(&named).is_empty());
     assert_eq!(client.shutdown(), 0);
 }
@@ -556,7 +572,12 @@ fn only_dockerfiles_are_claimed_and_closing_clears() {
 fn a_panic_in_a_request_is_answered_and_the_server_goes_on() {
     let dir = project(&[("Dockerfile", APT), ("app.py", "print(1)\n")]);
     let uri = uri_of(&dir.path().join("Dockerfile"));
-    let mut client = Client::start_with(dir.path(), None, &[("DFREWRITE_LSP_TEST_PANIC", "1")]);
+    let mut client = Client::start_with(
+        dir.path(),
+        &["lsp"],
+        None,
+        &[("DFREWRITE_LSP_TEST_PANIC", "1")],
+    );
     client.open(&uri, APT);
     let response = client.request_raw("dfrewrite/debugPanic", Value::Null);
     assert_eq!(response["error"]["code"], -32603, "{response}");
@@ -573,7 +594,10 @@ fn a_ten_megabyte_document_gets_one_diagnostic() {
     let uri = uri_of(&dir.path().join("Dockerfile"));
     let mut client = Client::start(dir.path(), None);
     let line = "RUN apt-get update && apt-get install -y curl\n";
-    let text = format!("FROM debian\n{}", line.repeat(10 * 1024 * 1024 / line.len()));
+    let text = format!(
+        "FROM debian\n{}",
+        line.repeat(10 * 1024 * 1024 / line.len())
+    );
     assert!(text.len() >= 10_000_000);
     client.open(&uri, &text);
     let diagnostics = client.diagnostics(&uri);
@@ -592,4 +616,158 @@ fn exit_without_shutdown_is_an_error_and_usage_is_checked() {
     let out = Command::new(BIN).args(["lsp", "--bogus"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
+}
+
+/// The fenced blocks of the README's editor section, with their language tags.
+fn readme_snippets() -> Vec<(String, String)> {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let start = readme
+        .find("## Editors: the language server")
+        .expect("the editor section");
+    let section = &readme[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    let mut blocks = Vec::new();
+    let mut rest = section;
+    while let Some(open) = rest.find("```") {
+        let after = &rest[open + 3..];
+        let tag_end = after.find('\n').unwrap();
+        let body = &after[tag_end + 1..];
+        let close = body.find("```").unwrap();
+        blocks.push((after[..tag_end].to_owned(), body[..close].to_owned()));
+        rest = &body[close + 3..];
+    }
+    blocks
+}
+
+/// The quoted strings of the first `{ … }` after `key` in a Lua table.
+fn lua_list(lua: &str, key: &str) -> Vec<String> {
+    let at = lua.find(key).unwrap_or_else(|| panic!("{key} in {lua}"));
+    let open = at + lua[at..].find('{').unwrap();
+    let close = open + lua[open..].find('}').unwrap();
+    lua[open + 1..close]
+        .split(',')
+        .map(|s| s.trim().trim_matches('\'').to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// Starts the server as a snippet's command line does and checks it reports fixes.
+fn serves(command: &[String], options: Option<Value>) {
+    assert_eq!(
+        command.first().map(String::as_str),
+        Some("dfrewrite"),
+        "{command:?}"
+    );
+    let args: Vec<&str> = command[1..].iter().map(String::as_str).collect();
+    let dir = project(&[("Dockerfile", APT), ("app.py", "print(1)\n")]);
+    let uri = uri_of(&dir.path().join("Dockerfile"));
+    let mut client = Client::start_with(dir.path(), &args, options, &[]);
+    client.open(&uri, APT);
+    assert!(!client.diagnostics(&uri).is_empty(), "{command:?}");
+    assert_eq!(client.shutdown(), 0, "{command:?}");
+}
+
+/// Runs a pipe formatter's command line (with `file` for the file-name placeholder) and
+/// checks it prints the rewrite.
+fn pipes(command: &[String], placeholder: &str) {
+    assert_eq!(
+        command.first().map(String::as_str),
+        Some("dfrewrite"),
+        "{command:?}"
+    );
+    let dir = project(&[("Dockerfile", APT), ("app.py", "print(1)\n")]);
+    let file = dir.path().join("Dockerfile");
+    let args: Vec<String> = command[1..]
+        .iter()
+        .map(|a| a.replace(placeholder, file.to_str().unwrap()))
+        .collect();
+    let mut child = Command::new(BIN)
+        .args(&args)
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(APT.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        stdin_mode(dir.path(), "Dockerfile", APT, &[]),
+        "{args:?}"
+    );
+}
+
+#[test]
+fn readme_editor_snippets_run_the_right_command_lines() {
+    let blocks = readme_snippets();
+    let tags: Vec<&str> = blocks.iter().map(|(t, _)| t.as_str()).collect();
+    assert_eq!(tags, ["json", "lua", "toml", "json", "elisp"]);
+
+    // VS Code (glspc)
+    let vscode: Value = serde_json::from_str(&blocks[0].1).unwrap();
+    let mut command = vec![vscode["glspc.server.command"].as_str().unwrap().to_owned()];
+    for arg in vscode["glspc.server.commandArguments"].as_array().unwrap() {
+        command.push(arg.as_str().unwrap().to_owned());
+    }
+    assert_eq!(vscode["glspc.server.languageId"], json!(["dockerfile"]));
+    serves(
+        &command,
+        Some(vscode["glspc.server.initializationOptions"].clone()),
+    );
+
+    // Neovim: the server and conform's pipe
+    let lua = &blocks[1].1;
+    serves(&lua_list(lua, "cmd ="), Some(json!({"unsafe": false})));
+    let conform_at = lua.find("formatters =").unwrap();
+    let line = lua[conform_at..]
+        .lines()
+        .find(|l| l.contains("command ="))
+        .unwrap();
+    let mut conform = vec![line.split('\'').nth(1).unwrap().to_owned()];
+    conform.extend(lua_list(&lua[conform_at..], "args ="));
+    pipes(&conform, "$FILENAME");
+
+    // Helix
+    let helix: toml::Value = toml::from_str(&blocks[2].1).unwrap();
+    let server = &helix["language-server"]["dfrewrite"];
+    let mut command = vec![server["command"].as_str().unwrap().to_owned()];
+    for arg in server["args"].as_array().unwrap() {
+        command.push(arg.as_str().unwrap().to_owned());
+    }
+    let config: Value = serde_json::to_value(server["config"].clone()).unwrap();
+    serves(&command, Some(config));
+    let language = &helix["language"].as_array().unwrap()[0];
+    assert_eq!(
+        language["language-servers"].as_array().unwrap()[0].as_str(),
+        Some("dfrewrite")
+    );
+
+    // Zed: the pipe
+    let zed: Value = serde_json::from_str(&blocks[3].1).unwrap();
+    let external = &zed["languages"]["Dockerfile"]["formatter"]["external"];
+    let mut command = vec![external["command"].as_str().unwrap().to_owned()];
+    for arg in external["arguments"].as_array().unwrap() {
+        command.push(arg.as_str().unwrap().to_owned());
+    }
+    pipes(&command, "{buffer_path}");
+
+    // Emacs: the strings of the server list before its first keyword
+    let elisp = &blocks[4].1;
+    let list = &elisp[elisp.find(". (").unwrap() + 3..];
+    let list = &list[..list.find(':').unwrap()];
+    let command: Vec<String> = list
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    serves(&command, Some(json!({"unsafe": false})));
 }

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use dfrewrite::text::TextRange;
 use dfrewrite::{Applicability, Finding, Settings, Trace};
 use lsp_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeDescription,
-    CreateFile, CreateFileOptions, Diagnostic, DiagnosticSeverity, DocumentChangeOperation,
-    DocumentChanges, NumberOrString, OneOf, OptionalVersionedTextDocumentIdentifier, Position,
-    Range, ResourceOp, TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
+    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeDescription, CreateFile,
+    CreateFileOptions, Diagnostic, DiagnosticSeverity, DocumentChangeOperation, DocumentChanges,
+    NumberOrString, OneOf, OptionalVersionedTextDocumentIdentifier, Position, Range, ResourceOp,
+    TextDocumentEdit, TextEdit, Uri, WorkspaceEdit,
 };
 use serde_json::Value;
 
@@ -52,7 +52,9 @@ impl Options {
         match value.get("unsafe") {
             None | Some(Value::Null) => {}
             Some(Value::Bool(b)) => options.unsafe_fixes = *b,
-            Some(other) => warnings.push(format!("setting `unsafe` must be true or false, not {other}")),
+            Some(other) => warnings.push(format!(
+                "setting `unsafe` must be true or false, not {other}"
+            )),
         }
         let mut names = |key: &str| -> Option<Vec<String>> {
             let list = value.get(key).filter(|v| !v.is_null())?;
@@ -63,7 +65,9 @@ impl Options {
             let mut out = Vec::new();
             for item in items {
                 match item.as_str().map(str::trim) {
-                    Some(name) if dfrewrite::pass_by_name(name).is_some() => out.push(name.to_owned()),
+                    Some(name) if dfrewrite::pass_by_name(name).is_some() => {
+                        out.push(name.to_owned())
+                    }
                     _ => warnings.push(format!("setting `{key}`: unknown pass {item}, left out")),
                 }
             }
@@ -73,8 +77,12 @@ impl Options {
         options.ignore = names("ignore").unwrap_or_default();
         match value.get("context") {
             None | Some(Value::Null) => {}
-            Some(Value::String(dir)) if !dir.is_empty() => options.context = Some(PathBuf::from(dir)),
-            Some(other) => warnings.push(format!("setting `context` must be a directory path, not {other}")),
+            Some(Value::String(dir)) if !dir.is_empty() => {
+                options.context = Some(PathBuf::from(dir))
+            }
+            Some(other) => warnings.push(format!(
+                "setting `context` must be a directory path, not {other}"
+            )),
         }
         (options, warnings)
     }
@@ -145,7 +153,10 @@ fn percent_decode(text: &str) -> String {
 /// Why a document has no rewrite.
 enum Problem {
     /// Does not parse (or is not text BuildKit takes): a byte offset and a message.
-    Invalid { offset: usize, message: String },
+    Invalid {
+        offset: usize,
+        message: String,
+    },
     /// A bug in dfrewrite.
     Internal(String),
     TooLarge(usize),
@@ -189,7 +200,12 @@ impl Document {
     }
 
     /// Rewrites the text under `options` unless that is already done for this version.
-    pub(crate) fn analyse(&mut self, options: &Options, root: Option<&Path>, contexts: &mut Contexts) {
+    pub(crate) fn analyse(
+        &mut self,
+        options: &Options,
+        root: Option<&Path>,
+        contexts: &mut Contexts,
+    ) {
         if self.analysis.is_some() {
             return;
         }
@@ -205,7 +221,10 @@ impl Document {
             (Some(dir), _) if dir.is_absolute() => Some(dir.clone()),
             (Some(dir), path) => root
                 .map(Path::to_path_buf)
-                .or_else(|| path.as_ref().and_then(|p| p.parent().map(Path::to_path_buf)))
+                .or_else(|| {
+                    path.as_ref()
+                        .and_then(|p| p.parent().map(Path::to_path_buf))
+                })
                 .map(|base| base.join(dir)),
             (None, Some(path)) => path.parent().map(Path::to_path_buf),
             (None, None) => None,
@@ -259,7 +278,9 @@ impl Document {
                     range: Range::new(start, end),
                     severity: Some(DiagnosticSeverity::ERROR),
                     source: Some(SOURCE.to_owned()),
-                    message: format!("{message} (dfrewrite does not rewrite a file that does not parse)"),
+                    message: format!(
+                        "{message} (dfrewrite does not rewrite a file that does not parse)"
+                    ),
                     ..Diagnostic::default()
                 }]
             }
@@ -289,7 +310,11 @@ impl Document {
         text_edits(&Lines::new(&self.text), &minimal_edits(&self.text, output))
     }
 
-    pub(crate) fn code_actions(&self, params: &CodeActionParams, creates_files: bool) -> Vec<CodeActionOrCommand> {
+    pub(crate) fn code_actions(
+        &self,
+        params: &CodeActionParams,
+        creates_files: bool,
+    ) -> Vec<CodeActionOrCommand> {
         let Ok(trace) = &self.analysis().result else {
             return Vec::new();
         };
@@ -297,7 +322,10 @@ impl Document {
             params.context.only.as_ref().is_none_or(|only| {
                 only.iter().any(|k| {
                     let k = k.as_str();
-                    kind == k || kind.strip_prefix(k).is_some_and(|rest| rest.starts_with('.'))
+                    kind == k
+                        || kind
+                            .strip_prefix(k)
+                            .is_some_and(|rest| rest.starts_with('.'))
                 })
             })
         };
@@ -322,7 +350,11 @@ impl Document {
         if wants(FIX_ALL) {
             if let Some(output) = &trace.outcome.output {
                 let edits = text_edits(&lines, &minimal_edits(&self.text, output));
-                let title = if trace.findings.iter().any(|f| f.applied && f.applicability < Applicability::Safe) {
+                let title = if trace
+                    .findings
+                    .iter()
+                    .any(|f| f.applied && f.applicability < Applicability::Safe)
+                {
                     "dfrewrite: apply all fixes (unsafe ones included)"
                 } else {
                     "dfrewrite: apply all safe fixes"
@@ -339,8 +371,18 @@ impl Document {
     }
 
     /// The one quick fix of a finding; `None` when there is nothing to apply.
-    fn quick_fix(&self, lines: &Lines<'_>, trace: &Trace, finding: &Finding, creates_files: bool) -> Option<CodeAction> {
-        let unsafe_note = if finding.applicability < Applicability::Safe { " (unsafe)" } else { "" };
+    fn quick_fix(
+        &self,
+        lines: &Lines<'_>,
+        trace: &Trace,
+        finding: &Finding,
+        creates_files: bool,
+    ) -> Option<CodeAction> {
+        let unsafe_note = if finding.applicability < Applicability::Safe {
+            " (unsafe)"
+        } else {
+            ""
+        };
         let diagnostic = diagnostic(lines, &self.text, finding);
         if let Some(file) = &finding.file {
             // A new file: only clients that create files can take it, and never over one.
@@ -359,7 +401,10 @@ impl Document {
             }));
             let fill = DocumentChangeOperation::Edit(TextDocumentEdit {
                 text_document: OptionalVersionedTextDocumentIdentifier { uri, version: None },
-                edits: vec![OneOf::Left(TextEdit::new(Range::default(), file.content.clone()))],
+                edits: vec![OneOf::Left(TextEdit::new(
+                    Range::default(),
+                    file.content.clone(),
+                ))],
             });
             return Some(CodeAction {
                 title: format!("dfrewrite: create {}{unsafe_note}", file.path),
@@ -389,11 +434,17 @@ impl Document {
             let earlier = trace.applied_before(finding.round);
             (
                 minimal_edits(&self.text, &after),
-                format!(" (with the {earlier} earlier fix{} it builds on)", if earlier == 1 { "" } else { "es" }),
+                format!(
+                    " (with the {earlier} earlier fix{} it builds on)",
+                    if earlier == 1 { "" } else { "es" }
+                ),
             )
         };
         Some(CodeAction {
-            title: format!("dfrewrite{unsafe_note}: {}: {}{note}", finding.pass, finding.message),
+            title: format!(
+                "dfrewrite{unsafe_note}: {}: {}{note}",
+                finding.pass, finding.message
+            ),
             kind: Some(CodeActionKind::QUICKFIX),
             diagnostics: Some(vec![diagnostic]),
             edit: Some(self.edit(text_edits(lines, &edits))),
@@ -478,10 +529,10 @@ fn offset_of(text: &str, line: u32, column: u32) -> usize {
         skip += 1;
     }
     let line_text = &text[start..];
-    line_text
-        .char_indices()
-        .nth(skip)
-        .map_or(start + line_text.find('\n').unwrap_or(line_text.len()), |(i, _)| start + i)
+    line_text.char_indices().nth(skip).map_or(
+        start + line_text.find('\n').unwrap_or(line_text.len()),
+        |(i, _)| start + i,
+    )
 }
 
 #[cfg(test)]

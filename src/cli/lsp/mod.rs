@@ -331,7 +331,10 @@ impl<'a> Server<'a> {
                     return;
                 };
                 if params.settings.is_null()
-                    || params.settings.as_object().is_some_and(serde_json::Map::is_empty)
+                    || params
+                        .settings
+                        .as_object()
+                        .is_some_and(serde_json::Map::is_empty)
                 {
                     self.pull_configuration();
                 } else {

@@ -36,10 +36,7 @@ impl<'a> Lines<'a> {
         }
         let line = self.starts.partition_point(|&s| s <= offset) - 1;
         let start = self.starts[line];
-        let character: usize = self.text[start..offset]
-            .chars()
-            .map(char::len_utf16)
-            .sum();
+        let character: usize = self.text[start..offset].chars().map(char::len_utf16).sum();
         Position::new(to_u32(line), to_u32(character))
     }
 
@@ -69,7 +66,11 @@ impl<'a> Lines<'a> {
 
     /// The end of line `line`'s content (before its line break).
     pub(crate) fn line_end(&self, line: usize) -> usize {
-        let next = self.starts.get(line + 1).copied().unwrap_or(self.text.len());
+        let next = self
+            .starts
+            .get(line + 1)
+            .copied()
+            .unwrap_or(self.text.len());
         let content = &self.text[self.starts[line]..next];
         next - (content.len() - content.trim_end_matches(['\n', '\r']).len())
     }
