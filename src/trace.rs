@@ -54,7 +54,7 @@ pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error>
         maps,
     };
     let last = rounds.len().saturating_sub(1);
-    let mut files = Vec::new();
+    let mut last_files = Vec::new();
     for (k, round) in rounds.into_iter().enumerate() {
         let Round {
             text,
@@ -67,10 +67,10 @@ pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error>
         let chosen: Vec<(Fix, bool)> = if is_last {
             fixes.into_iter().map(|f| (f, false)).collect()
         } else {
-            let mut fixes: Vec<Option<Fix>> = fixes.into_iter().map(Some).collect();
+            let mut taken: Vec<Option<Fix>> = fixes.into_iter().map(Some).collect();
             applied
                 .iter()
-                .filter_map(|&i| fixes[i].take())
+                .filter_map(|&i| taken[i].take())
                 .map(|f| (f, true))
                 .collect()
         };
@@ -88,11 +88,11 @@ pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error>
             });
         }
         if is_last {
-            files = round_files;
+            last_files = round_files;
         }
     }
     // Withheld files are advice, proposed ones come last, as in the outcome.
-    let (proposed, withheld): (Vec<NewFile>, Vec<NewFile>) = files
+    let (proposed, withheld): (Vec<NewFile>, Vec<NewFile>) = last_files
         .into_iter()
         .partition(|f| trace.outcome.files.contains(f));
     for (file, applied) in withheld

@@ -22,12 +22,19 @@ const MAX_CACHED_BYTES: usize = 32 * 1024 * 1024;
 
 type Listing = Option<Vec<(String, EntryKind)>>;
 
+/// File contents by path, with the bytes kept so far.
+#[derive(Default)]
+struct Reads {
+    files: HashMap<String, Option<Vec<u8>>>,
+    bytes: usize,
+}
+
 /// One context directory, with what has been asked of it so far.
 pub(crate) struct CachedContext {
     inner: FsContext,
     created: Instant,
     probes: Mutex<HashMap<String, ContextEntry>>,
-    reads: Mutex<(HashMap<String, Option<Vec<u8>>>, usize)>,
+    reads: Mutex<Reads>,
     lists: Mutex<HashMap<String, Listing>>,
 }
 
@@ -60,14 +67,14 @@ impl BuildContext for CachedContext {
 
     fn read(&self, path: &str) -> Option<Vec<u8>> {
         let mut reads = lock(&self.reads);
-        if let Some(hit) = reads.0.get(path) {
+        if let Some(hit) = reads.files.get(path) {
             return hit.clone();
         }
         let bytes = self.inner.read(path);
         let size = bytes.as_ref().map_or(0, Vec::len);
-        if reads.1 + size <= MAX_CACHED_BYTES {
-            reads.1 += size;
-            reads.0.insert(path.to_owned(), bytes.clone());
+        if reads.bytes + size <= MAX_CACHED_BYTES {
+            reads.bytes += size;
+            reads.files.insert(path.to_owned(), bytes.clone());
         }
         bytes
     }
@@ -99,10 +106,10 @@ pub(crate) struct Contexts {
 impl Contexts {
     /// The context rooted at `dir`; `None` when it cannot be opened (passes then hold back).
     pub(crate) fn get(&mut self, dir: &Path) -> Option<Arc<CachedContext>> {
-        if let Some(ctx) = self.by_dir.get(dir) {
-            if ctx.created.elapsed() < MAX_AGE {
-                return Some(Arc::clone(ctx));
-            }
+        if let Some(ctx) = self.by_dir.get(dir)
+            && ctx.created.elapsed() < MAX_AGE
+        {
+            return Some(Arc::clone(ctx));
         }
         let ctx = Arc::new(CachedContext::new(FsContext::new(dir).ok()?));
         self.by_dir.insert(dir.to_path_buf(), Arc::clone(&ctx));

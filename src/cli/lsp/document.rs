@@ -1,6 +1,7 @@
 //! One open document: its text, its analysis, and what the protocol asks of it.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -66,7 +67,7 @@ impl Options {
             for item in items {
                 match item.as_str().map(str::trim) {
                     Some(name) if dfrewrite::pass_by_name(name).is_some() => {
-                        out.push(name.to_owned())
+                        out.push(name.to_owned());
                     }
                     _ => warnings.push(format!("setting `{key}`: unknown pass {item}, left out")),
                 }
@@ -78,7 +79,7 @@ impl Options {
         match value.get("context") {
             None | Some(Value::Null) => {}
             Some(Value::String(dir)) if !dir.is_empty() => {
-                options.context = Some(PathBuf::from(dir))
+                options.context = Some(PathBuf::from(dir));
             }
             Some(other) => warnings.push(format!(
                 "setting `context` must be a directory path, not {other}"
@@ -125,7 +126,7 @@ fn path_to_uri(path: &Path) -> Option<Uri> {
         if byte.is_ascii_alphanumeric() || b"/-._~".contains(&byte) {
             out.push(char::from(byte));
         } else {
-            out.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
     out.parse().ok()
@@ -137,8 +138,11 @@ fn percent_decode(text: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (hex(bytes[i + 1]), hex(bytes[i + 2]))
+        {
+            {
                 out.push(u8::try_from(h * 16 + l).unwrap_or(b'?'));
                 i += 3;
                 continue;
@@ -347,8 +351,10 @@ impl Document {
                 }
             }
         }
-        if wants(FIX_ALL) {
-            if let Some(output) = &trace.outcome.output {
+        if wants(FIX_ALL)
+            && let Some(output) = &trace.outcome.output
+        {
+            {
                 let edits = text_edits(&lines, &minimal_edits(&self.text, output));
                 let title = if trace
                     .findings
@@ -454,6 +460,8 @@ impl Document {
     }
 
     /// Edits of this document, tied to its version so a stale edit is refused by the client.
+    // lsp-types' Uri caches its parse inside, but hashes and compares by its text
+    #[allow(clippy::mutable_key_type)]
     fn edit(&self, edits: Vec<TextEdit>) -> WorkspaceEdit {
         let mut changes = HashMap::new();
         changes.insert(self.uri.clone(), edits);
