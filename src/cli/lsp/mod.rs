@@ -5,8 +5,9 @@
 //! runtime would add nothing but weight. Diagnostics come from [`dfrewrite::rewrite_traced`],
 //! so they are exactly the fixes and advice `--diff` reports, located in the buffer.
 //!
-//! Standard output carries only protocol messages; logs go to standard error and, for what
-//! the user should see, `window/logMessage`.
+//! Standard output carries only protocol messages; logs go to standard error (written on the
+//! locked stream, as everywhere in the binary) and, for what the user should see,
+//! `window/logMessage`.
 
 mod context;
 mod document;
@@ -14,6 +15,7 @@ mod text;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
+use std::io::{self, Write as _};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 
@@ -53,11 +55,12 @@ pub(crate) fn run(args: &[OsString]) -> u8 {
         match arg.to_str() {
             Some("--stdio") => {}
             Some("-h" | "--help") => {
-                println!("{USAGE}");
+                let _ = writeln!(io::stdout().lock(), "{USAGE}");
                 return 0;
             }
             _ => {
-                eprintln!(
+                let _ = writeln!(
+                    io::stderr().lock(),
                     "error: unexpected argument `{}`\n\n{USAGE}",
                     arg.to_string_lossy()
                 );
@@ -69,13 +72,13 @@ pub(crate) fn run(args: &[OsString]) -> u8 {
     let code = match serve(&connection) {
         Ok(clean) => u8::from(!clean),
         Err(e) => {
-            eprintln!("dfrewrite lsp: {e}");
+            let _ = writeln!(io::stderr().lock(), "dfrewrite lsp: {e}");
             1
         }
     };
     drop(connection);
     if let Err(e) = io_threads.join() {
-        eprintln!("dfrewrite lsp: {e}");
+        let _ = writeln!(io::stderr().lock(), "dfrewrite lsp: {e}");
         return 1;
     }
     code
@@ -107,7 +110,7 @@ fn capabilities() -> ServerCapabilities {
 }
 
 /// Serves until `exit`; `Ok(true)` when a `shutdown` came first.
-fn serve(connection: &Connection) -> anyhow::Result<bool> {
+fn serve(connection: &Connection) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
     let (id, params) = connection.initialize_start()?;
     let init: InitializeParams = serde_json::from_value(params)?;
     let result = serde_json::json!({
@@ -175,7 +178,7 @@ impl<'a> Server<'a> {
         server
     }
 
-    fn main_loop(&mut self) -> anyhow::Result<bool> {
+    fn main_loop(&mut self) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
         loop {
             // Changes already waiting are taken before anything is linted: a burst of
             // keystrokes is linted once, at its end (debouncing without a timer).
@@ -444,7 +447,7 @@ impl<'a> Server<'a> {
     }
 
     fn log(&self, kind: MessageType, message: &str) {
-        eprintln!("dfrewrite lsp: {message}");
+        let _ = writeln!(io::stderr().lock(), "dfrewrite lsp: {message}");
         let params = LogMessageParams {
             typ: kind,
             message: message.to_owned(),
