@@ -394,7 +394,7 @@ mod tests {
     #[test]
     fn a_fix_with_overlapping_edits_is_an_internal_error() {
         let p = pass("overlap", overlapping_edits);
-        let err = rewrite_with("FROM a\n", &Settings::default(), &[&p]).unwrap_err();
+        let err = rewrite_with("FROM a\n", &Settings::default(), &[&p], None).unwrap_err();
         assert!(
             matches!(&err, Error::Internal(m) if m.contains("overlap: overlapping edits")),
             "{err}"
@@ -428,7 +428,7 @@ mod tests {
     #[test]
     fn report_lines_refer_to_the_original_text() {
         let p = pass("two", header_then_edit);
-        let out = rewrite_with("FROM a\nRUN x\n", &Settings::default(), &[&p]).unwrap();
+        let out = rewrite_with("FROM a\nRUN x\n", &Settings::default(), &[&p], None).unwrap();
         assert_eq!(out.output.as_deref(), Some("# one\n# two\nFROM a\nRUN y\n"));
         let lines: Vec<u32> = out.applied.iter().map(|f| f.line).collect();
         // the second round's edit is on line 4 of its text, line 2 of the original

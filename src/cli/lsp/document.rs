@@ -105,7 +105,7 @@ pub(crate) fn claims(uri: &Uri, language_id: &str) -> bool {
     }
     let path = uri.as_str().split(['?', '#']).next().unwrap_or_default();
     let name = path.rsplit('/').next().unwrap_or_default();
-    crate::cli::walk::is_dockerfile_name(&percent_decode(name))
+    dfrewrite::context::is_dockerfile_name(&percent_decode(name))
 }
 
 /// The local path of a `file:` URI.
