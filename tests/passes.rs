@@ -669,6 +669,15 @@ fn fixtures() {
                 if name.ends_with("_noop") {
                     assert!(diff.is_empty(), "{name}: a _noop fixture changed:\n{diff}");
                 }
+                // an `_unsafe` fixture: no change in the safe tier, a change with --unsafe
+                if name.ends_with("_unsafe") {
+                    let expect_change = threshold == Applicability::Unsafe;
+                    assert_eq!(
+                        !diff.is_empty(),
+                        expect_change,
+                        "{name}: an _unsafe fixture must change with --unsafe only ({threshold}):\n{diff}"
+                    );
+                }
                 writeln!(report, "--- {threshold} ---\n{said}{diff}").unwrap();
             }
             insta::with_settings!({ snapshot_suffix => format!("{}__{name}", pass.name), prepend_module_to_snapshot => false }, {

@@ -13,6 +13,8 @@ mod model;
 pub mod query;
 mod run;
 mod walk;
+pub mod state;
+pub mod wrappers;
 
 pub use model::{AndOr, Chain, Command, CommandContext, Function, Opaque, Script, Separator, Word};
 pub use run::{RunScript, Skip, posix_shells, run_script, run_script_using};
