@@ -565,8 +565,12 @@ impl Variant {
             Variant::NoFinalNewline => format!("{text}# end"),
             Variant::Backtick => {
                 let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+                // a BOM stays first: after the directive it would start an unknown instruction
+                let (bom, text) = text
+                    .strip_prefix('\u{feff}')
+                    .map_or(("", text), |rest| ("\u{feff}", rest));
                 let body = text.replace("\\\r\n", "`\r\n").replace("\\\n", "`\n");
-                format!("# escape=`{newline}{body}")
+                format!("{bom}# escape=`{newline}{body}")
             }
         }
     }

@@ -192,7 +192,7 @@ fn fix_for(
     if !dropped.is_empty() {
         message.push_str("; no longer removes ");
         message.push_str(&dropped.join(" "));
-        message.push_str(" (a mount point cannot be removed)");
+        message.push_str(" (it is in the cache mount now, and a mount point cannot be removed)");
     }
     ctx.fix(CACHE_MOUNTS.name, Applicability::Unsafe, message, edits)
 }
@@ -215,7 +215,7 @@ fn mount_flags(
         .map(|t| format!("--mount=type=cache,target={t}{sharing}"))
         .collect();
     let at = run.ins.keyword.end;
-    let inline: String = flags.iter().map(|f| format!(" {f}")).collect();
+    let inline = format!(" {}", flags.join(" "));
     if layout::line_length_with(ctx.file, at, &inline) <= layout::limit(ctx.file) {
         return Edit::insert(at, inline);
     }

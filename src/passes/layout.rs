@@ -96,7 +96,7 @@ impl Layout {
         let all_commands: Vec<&str> = file
             .instructions()
             .filter(|i| i.kind == Keyword::Run)
-            .flat_map(|i| commands(i))
+            .flat_map(&commands)
             .collect();
         let indent = most_common_indent(&commands(ins))
             .filter(|i| !i.is_empty())

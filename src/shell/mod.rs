@@ -12,8 +12,8 @@ mod literal;
 mod model;
 pub mod query;
 mod run;
-mod walk;
 pub mod state;
+mod walk;
 pub mod wrappers;
 
 pub use model::{AndOr, Chain, Command, CommandContext, Function, Opaque, Script, Separator, Word};

@@ -23,6 +23,10 @@ struct Data {
 
 /// A program that runs the command given in its arguments.
 #[derive(Debug, Deserialize)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of the data file, read by name"
+)]
 #[serde(deny_unknown_fields)]
 struct Wrapper {
     names: Vec<String>,
