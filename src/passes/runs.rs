@@ -356,7 +356,9 @@ pub(crate) fn merge_dropping_tail(
     let last_start = a_end - crate::text::to_u32(last.len_utf8());
     let layout = layout::Layout::of(file, a.ins);
     let cut_at = tail.filter(|c| *c < last_start).unwrap_or(a_end);
-    let too_long = layout::line_length_with(file, cut_at, " && \\") - (a_end - cut_at) as usize
+    // (a cut tail may span lines: then the line at the cut only loses what follows it there)
+    let too_long = layout::line_length_with(file, cut_at, " && \\")
+        .saturating_sub((a_end - cut_at) as usize)
         > layout::limit(file);
     let (line_end, next_start) = if layout.leading_ops || too_long {
         (String::new(), "&& ")
