@@ -96,7 +96,13 @@ fn rewrite_with(
 ) -> Result<Outcome, Error> {
     let mut file = parse_input(source)?;
     let mut outcome = Outcome::default();
-    if file.instructions().next().is_none() {
+    // An instruction BuildKit does not know (often a line that lost its continuation, such
+    // as one starting with `&&`) fails the build: no rewrite of such a file can be checked.
+    if file.instructions().next().is_none()
+        || file
+            .instructions()
+            .any(|i| i.kind == syntax::Keyword::Unknown)
+    {
         return Ok(outcome);
     }
     let mut current = source.to_owned();

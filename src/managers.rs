@@ -68,6 +68,9 @@ pub(crate) struct Manager {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CacheMount {
+    /// What the mount keeps, for messages (default: the download cache).
+    #[serde(default)]
+    pub(crate) what: Option<String>,
     pub(crate) targets: Vec<String>,
     #[serde(default)]
     pub(crate) sharing: Option<String>,
@@ -173,6 +176,9 @@ pub(crate) struct Index {
     pub(crate) fresh_flags: Vec<String>,
     #[serde(default)]
     pub(crate) auto_refresh: bool,
+    /// Other programs that read this index whatever their arguments (`aptitude`, `apt-cache`).
+    #[serde(default)]
+    pub(crate) readers: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,6 +207,9 @@ pub(crate) struct NoCache {
     pub(crate) decided: Vec<String>,
     pub(crate) env: Vec<String>,
     pub(crate) tier: Tier,
+    /// For an unsafe flag: what may change, said in the fix's message.
+    #[serde(default)]
+    pub(crate) may_change: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -571,7 +580,10 @@ mod tests {
         assert!(!inv("apk add --no-cache x").needs_stored_index());
         assert!(!inv("apk add -U x").needs_stored_index());
         assert!(inv("apk add -U x").stores_index());
-        assert!(!inv("apk add x").needs_stored_index());
+        assert!(
+            inv("apk add x").needs_stored_index(),
+            "an index stored by an earlier layer is what a plain `apk add` reads"
+        );
         assert!(
             inv("apk add x").stores_index(),
             "apk fetches a missing index and keeps it"

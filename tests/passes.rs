@@ -565,8 +565,12 @@ impl Variant {
             Variant::NoFinalNewline => format!("{text}# end"),
             Variant::Backtick => {
                 let newline = if text.contains("\r\n") { "\r\n" } else { "\n" };
+                // a BOM stays first: after the directive it would start an unknown instruction
+                let (bom, text) = text
+                    .strip_prefix('\u{feff}')
+                    .map_or(("", text), |rest| ("\u{feff}", rest));
                 let body = text.replace("\\\r\n", "`\r\n").replace("\\\n", "`\n");
-                format!("# escape=`{newline}{body}")
+                format!("{bom}# escape=`{newline}{body}")
             }
         }
     }
@@ -668,6 +672,15 @@ fn fixtures() {
                 outputs.extend(output.map(|o| (format!("{}-{name}", pass.name), o)));
                 if name.ends_with("_noop") {
                     assert!(diff.is_empty(), "{name}: a _noop fixture changed:\n{diff}");
+                }
+                // an `_unsafe` fixture: no change in the safe tier, a change with --unsafe
+                if name.ends_with("_unsafe") {
+                    let expect_change = threshold == Applicability::Unsafe;
+                    assert_eq!(
+                        !diff.is_empty(),
+                        expect_change,
+                        "{name}: an _unsafe fixture must change with --unsafe only ({threshold}):\n{diff}"
+                    );
                 }
                 writeln!(report, "--- {threshold} ---\n{said}{diff}").unwrap();
             }

@@ -446,9 +446,8 @@ impl Runner {
                 return RunStatus::Error;
             }
         };
-        if mode != Mode::Print {
-            p.fixes(&name, &outcome);
-        }
+        // in every mode, as `--help` and the README say: editors show standard error
+        p.fixes(&name, &outcome);
         // Standard input never writes beside itself: new files are advice only.
         for file in &outcome.files {
             p.new_file(

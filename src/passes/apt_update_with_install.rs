@@ -30,10 +30,11 @@ super::declare_pass! {
     ///
     /// ## Fix safety
     /// **Safe.** The refresh is a single command and the install RUN follows it directly
-    /// (comments and blank lines may sit between), with the same RUN flags, both in shell
+    /// (blank lines may sit between), with the same RUN flags, both in shell
     /// form under a POSIX shell; the install body is one `&&` list, so it runs exactly when
-    /// the refresh succeeded, as before. Comment lines between the two stay inside the
-    /// continuation; blank lines between them are dropped. Otherwise there is no fix.
+    /// the refresh succeeded, as before. A comment line between the two means no fix (it
+    /// would end up inside the merged RUN); blank lines between them are dropped. Otherwise
+    /// there is no fix.
     pub(crate) static APT_UPDATE_WITH_INSTALL = {
         name: "apt-update-with-install",
         summary: "Merges a RUN that only refreshes a package index into the install RUN right after it",

@@ -1,5 +1,5 @@
 use super::runs::{self, Run};
-use super::{FixAvailability, PassContext};
+use super::{FixAvailability, PassContext, layout, tool_versions};
 use crate::managers::{Action, CacheMount, Invocation, Manager};
 use crate::syntax::Keyword;
 use crate::text::{Applicability, Edit, Fix};
@@ -35,13 +35,18 @@ super::declare_pass! {
     /// **Unsafe**: `RUN --mount` needs BuildKit (Docker 18.09+ with BuildKit, buildx, or
     /// buildah/podman); the legacy builder rejects the file. No `# syntax=` line is added: the
     /// built-in frontends already read `--mount`, and the directive would make every build pull
-    /// a frontend image. There is no fix when a variable that moves or disables the cache
-    /// (`PIP_CACHE_DIR`, `HOME`, …) appears in the RUN or before it, when a `USER` other than
-    /// root runs the RUN (the mount is root's cache directory), when another kind of mount
-    /// already sits on the directory, when a cleanup of the directory is not a plain `&&`
-    /// element that can be removed, or, for apt-get, when the RUN does not run `apt-get update`
-    /// itself, a later RUN or stage still needs the package lists, or the body is not one
-    /// `&&` list.
+    /// a frontend image. An `rm` of the mounted directory or of a directory holding it (which
+    /// would fail: "Device or resource busy") loses exactly those words; the rest of the `rm`
+    /// stays, and the message names what is no longer removed. For Go the mount is the build
+    /// cache, not the module download cache. There is no fix when a variable that moves or
+    /// disables the cache (`PIP_CACHE_DIR`, `HOME`, …) appears in the RUN or before it, when a
+    /// `USER` other than root runs the RUN, when a per-user cache (under `/root`) is mounted
+    /// and the base image is not known to run as root (a non-official image, a `USER` in a
+    /// parent stage), when another kind of mount already sits on the directory, when a
+    /// cleanup of the directory is not a plain `&&` element that can be removed or is run
+    /// through a wrapper, or, for apt-get, when the RUN does not run `apt-get update` itself,
+    /// a later RUN or stage still needs the package lists, or the body is not one `&&` list.
+    /// Long flags go one per continuation line.
     pub(crate) static CACHE_MOUNTS = {
         name: "cache-mounts",
         summary: "Adds a BuildKit cache mount for the package manager's download cache (and Go's build cache)",
@@ -96,6 +101,11 @@ fn fix_for(
     {
         return None;
     }
+    // a per-user cache (`/root/.cache/pip`) is only where the mount puts it for root
+    let per_user = recipe.targets.iter().any(|t| t.starts_with("/root"));
+    if per_user && !tool_versions::known_root(ctx.runs(), pos) {
+        return None;
+    }
     let mounts = run.ins.mounts();
     let mut missing = Vec::new();
     for target in &recipe.targets {
@@ -128,6 +138,9 @@ fn fix_for(
         }
     }
     for command in &script.script.commands {
+        if command.is("rm") {
+            continue;
+        }
         let cleans = recipe
             .drop_commands
             .iter()
@@ -138,6 +151,8 @@ fn fix_for(
             ));
         }
     }
+    let (removals, dropped) = rm_of_targets(run, &recipe.targets)?;
+    edits.extend(removals);
 
     if !missing.is_empty() {
         if manager.index.is_some() && !refreshes_first(manager, invocations) {
@@ -151,40 +166,152 @@ fn fix_for(
             if body.contains("docker-clean") {
                 return None;
             }
-            edits.push(runs::prepend(run, before).ok()?);
+            edits.push(runs::prepend(ctx.file, run, before).ok()?);
         }
         if let Some(after) = &recipe.after {
-            edits.push(runs::append(run, after).ok()?);
+            edits.push(runs::append(ctx.file, run, after).ok()?);
         }
-        let sharing = recipe
-            .sharing
-            .as_deref()
-            .map(|s| format!(",sharing={s}"))
-            .unwrap_or_default();
-        let flags = missing.iter().fold(String::new(), |mut out, t| {
-            out.push_str(" --mount=type=cache,target=");
-            out.push_str(t);
-            out.push_str(&sharing);
-            out
-        });
-        edits.push(Edit::insert(run.ins.keyword.end, flags));
+        edits.push(mount_flags(ctx, run, recipe, &missing));
     }
     if edits.is_empty() {
         return None;
     }
-    let message = if missing.is_empty() {
+    let what = recipe.what.as_deref().unwrap_or("download cache");
+    let mut message = if missing.is_empty() {
         format!(
-            "the {} cache is mounted: drop what empties or bypasses it",
+            "the {} {what} is mounted: drop what empties or bypasses it",
             manager.name
         )
     } else {
         format!(
-            "keep the {} download cache in a BuildKit cache mount (needs BuildKit or buildah; \
+            "keep the {} {what} in a BuildKit cache mount (needs BuildKit or buildah; \
              the legacy builder rejects RUN --mount)",
             manager.name
         )
     };
+    if !dropped.is_empty() {
+        message.push_str("; no longer removes ");
+        message.push_str(&dropped.join(" "));
+        message.push_str(" (it is in the cache mount now, and a mount point cannot be removed)");
+    }
     ctx.fix(CACHE_MOUNTS.name, Applicability::Unsafe, message, edits)
+}
+
+/// The `--mount` flags for `targets`, on the RUN line, or one per continuation line when
+/// that line would grow past the file's line length.
+fn mount_flags(
+    ctx: &PassContext<'_>,
+    run: &Run<'_>,
+    recipe: &CacheMount,
+    targets: &[&str],
+) -> Edit {
+    let sharing = recipe
+        .sharing
+        .as_deref()
+        .map(|s| format!(",sharing={s}"))
+        .unwrap_or_default();
+    let flags: Vec<String> = targets
+        .iter()
+        .map(|t| format!("--mount=type=cache,target={t}{sharing}"))
+        .collect();
+    let at = run.ins.keyword.end;
+    let inline = format!(" {}", flags.join(" "));
+    if layout::line_length_with(ctx.file, at, &inline) <= layout::limit(ctx.file) {
+        return Edit::insert(at, inline);
+    }
+    let layout = layout::Layout::of(ctx.file, run.ins);
+    let source = &ctx.file.source[at as usize..];
+    let blanks = source.len() - source.trim_start_matches([' ', '\t']).len();
+    let rest = &source[blanks..];
+    let continues = rest.starts_with(ctx.file.escape)
+        && rest[ctx.file.escape.len_utf8()..]
+            .trim_start_matches([' ', '\t'])
+            .starts_with(['\n', '\r']);
+    let mut text = format!(" {}", flags.join(&layout.word_break()));
+    if continues {
+        text.push(' ');
+    } else {
+        text.push_str(&layout.word_break());
+    }
+    Edit::replace(
+        crate::text::TextRange::new(at, at + crate::text::to_u32(blanks)),
+        text,
+    )
+}
+
+/// The edits that take the mount targets (or a directory holding one) out of the RUN's `rm`
+/// commands: a mount point cannot be removed ("Device or resource busy"), and emptying it
+/// defeats the cache. Only the words that name them go; an `rm` left with nothing goes
+/// whole. `None` when such a word cannot be dropped exactly, or cannot be read.
+fn rm_of_targets(run: &Run<'_>, targets: &[String]) -> Option<(Vec<Edit>, Vec<String>)> {
+    let script = run.script.as_ref().ok()?;
+    let mut edits = Vec::new();
+    let mut dropped = Vec::new();
+    let hits = |path: &str| {
+        let path = path.trim_end_matches('*').trim_end_matches('/');
+        let path = if path.is_empty() { "/" } else { path };
+        targets
+            .iter()
+            .any(|t| crate::managers::covers(path, t) || crate::managers::covers(t, path))
+    };
+    // behind a wrapper (`sudo rm`, `sh -c "rm …"`) the words cannot be dropped exactly
+    let effective = run.effective()?;
+    for resolved in effective.commands.iter().filter(|r| r.via.wrapped) {
+        if resolved.command.is("rm")
+            && resolved
+                .command
+                .args_no_flags()
+                .iter()
+                .any(|w| w.value.as_deref().is_none_or(hits))
+        {
+            return None;
+        }
+    }
+    for command in script.script.commands.iter().filter(|c| c.is("rm")) {
+        let operands = command.args_no_flags();
+        let mut gone = Vec::new();
+        for word in &operands {
+            let path = match word.value.as_deref() {
+                Some(v) => Some(v.to_owned()),
+                None => word
+                    .text
+                    .strip_prefix('~')
+                    .filter(|r| r.is_empty() || r.starts_with('/'))
+                    .map(|r| format!("/root{r}")),
+            };
+            match path {
+                Some(p) if hits(&p) => gone.push(*word),
+                Some(_) => {}
+                // `$HOME/.cache`, `${PIP_CACHE}`: may be the mount
+                None => {
+                    let named = targets.iter().any(|t| {
+                        t.rsplit('/')
+                            .next()
+                            .is_some_and(|last| word.text.contains(last))
+                    });
+                    if named || word.text.contains("HOME") {
+                        return None;
+                    }
+                }
+            }
+        }
+        if gone.is_empty() {
+            continue;
+        }
+        dropped.extend(gone.iter().map(|w| w.text.clone()));
+        if gone.len() == operands.len() {
+            edits.push(Edit::delete(
+                script.to_source(runs::drop_command(script, command)?),
+            ));
+        } else {
+            for word in gone {
+                edits.push(Edit::delete(
+                    script.to_source(runs::drop_word(script, word)),
+                ));
+            }
+        }
+    }
+    Some((edits, dropped))
 }
 
 /// Whether the index is refreshed in the body before anything reads it (a mounted index

@@ -34,9 +34,15 @@ super::declare_pass! {
     /// bind mount that merging would share), both are shell form under a POSIX shell, the
     /// first body cannot leak state into the second (no `cd`/`pushd`, `export`, `unset`,
     /// `set`, `shopt`, `source`/`.`, `alias`, `umask`, `ulimit`, `trap`, `exec`, `eval`,
-    /// function definitions, bare assignments, `exit`, background jobs, or a command name
-    /// that is not literal), the first body ends in a plain command list, and the second is
-    /// one `&&` list. Otherwise there is no fix. A refresh followed by an install is left to
+    /// `read`, `getopts`, `local`/`declare`/`typeset`, `shift`, a `for`/`select` loop whose
+    /// variable stays set, function definitions, bare assignments, `exit`, background jobs,
+    /// or a command name that is not literal), no comment line sits between them (it would
+    /// end up inside the merged RUN), the first body ends in a plain command list, and the
+    /// second is one `&&` list. Otherwise there is no fix. The joined lines follow the file's
+    /// continuation style (indentation, `&&` at the end or the start of a line). When the
+    /// first ends with an index cleanup that the second repeats after refreshing that index
+    /// first, the first cleanup goes: the refresh would fetch the index again anyway, and the
+    /// image ends without it either way. A refresh followed by an install is left to
     /// `apt-update-with-install`. "Only the same package manager" means package management
     /// (install, refresh, upgrade, remove, clean): `go mod download` then `go build`, or `npm
     /// ci` then `npm run build`, stay two layers, so the download stays cached when only the
@@ -56,7 +62,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         .filter(|(a, b)| !super::apt_update_with_install::is_refresh_then_install(a, b))
         .filter_map(|(a, b)| {
             let why = reason(a, b)?;
-            let edits = runs::merge(ctx.file, a, b).ok()?;
+            let edits = runs::merge_dropping_tail(ctx.file, a, b, repeated_cleanup(a, b)).ok()?;
             ctx.fix(
                 MERGE_RUN_CHAINS.name,
                 Applicability::Safe,
@@ -157,4 +163,55 @@ fn is_specific_path(v: &str) -> bool {
             trimmed,
             "/tmp" | "/var" | "/usr" | "/etc" | "/opt" | "/root" | "/home"
         )
+}
+
+/// Where `a`'s body may end when its trailing cleanup commands are index cleanups that `b`
+/// makes again after refreshing that index first: merged, the first cleanup would only be
+/// undone by `b`'s refresh, and the RUN would read as if written twice.
+fn repeated_cleanup(a: &Run<'_>, b: &Run<'_>) -> Option<u32> {
+    let sa = a.script.as_ref().ok()?;
+    let sb = b.script.as_ref().ok()?;
+    let cleans = |c: &crate::shell::Command, m: &Manager| {
+        m.index.as_ref().is_some_and(|i| {
+            i.dirs.iter().any(|d| runs::removes_dir(c, d)) || runs::runs_one_of(c, &i.cleanup)
+        })
+    };
+    // `b` refreshes the index before anything else of the manager, and cleans it at its end
+    let b_redoes = |m: &Manager| {
+        let b_inv = b.invocations();
+        let first = b_inv.iter().find(|i| i.manager.shares_index_with(m));
+        let refreshed_first = first.is_some_and(|i| i.action() == Some(Action::Refresh));
+        let last_write = b_inv
+            .iter()
+            .filter(|i| i.manager.shares_index_with(m))
+            .map(|i| i.command.range.start)
+            .max();
+        refreshed_first
+            && last_write.is_some_and(|w| {
+                sb.script
+                    .commands
+                    .iter()
+                    .any(|c| c.range.start > w && cleans(c, m))
+            })
+    };
+    let managers: Vec<&Manager> = a.invocations().iter().map(|i| i.manager).collect();
+    let last_chain = sa.script.chains.len().checked_sub(1)?;
+    let top: Vec<&crate::shell::Command> = sa
+        .script
+        .commands
+        .iter()
+        .filter(|c| c.chain == last_chain)
+        .collect();
+    let mut cut = None;
+    for command in top.iter().rev() {
+        let dropped = managers.iter().any(|m| cleans(command, m) && b_redoes(m));
+        let Some(range) = dropped.then(|| runs::drop_command(sa, command)).flatten() else {
+            break;
+        };
+        cut = Some(sa.to_source(range).start);
+    }
+    // the whole body is cleanups: keep it
+    let first = top.first()?;
+    let whole = cut.is_some_and(|c| c <= sa.to_source(first.range).start);
+    cut.filter(|_| !whole)
 }

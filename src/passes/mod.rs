@@ -5,6 +5,8 @@ mod add_to_copy;
 mod apt_update_with_install;
 mod cache_mounts;
 mod dockerignore;
+mod index_users;
+mod layout;
 mod manifests_first;
 mod merge_run_chains;
 mod no_cache_flags;
@@ -13,6 +15,7 @@ mod registry;
 mod runs;
 mod same_layer_cleanup;
 mod split_stages;
+mod tool_versions;
 
 use crate::Settings;
 use crate::context::ignore::IgnoreRules;

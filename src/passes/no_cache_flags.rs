@@ -1,6 +1,7 @@
-use super::runs::{self, Run};
+use super::runs::{self, Runs};
+use super::tool_versions::{self, Version};
 use super::{FixAvailability, PassContext};
-use crate::managers::{Action, Invocation, Manager};
+use crate::managers::{Action, Invocation, Manager, Tier};
 use crate::shell::AndOr;
 use crate::syntax::Dockerfile;
 use crate::text::{Applicability, Edit, Fix, JoinedRange};
@@ -34,7 +35,13 @@ super::declare_pass! {
     /// `apk add`: an index cached by an earlier layer may be older than the one `--no-cache`
     /// fetches, so package versions can differ; replacing `apk update && apk add` is
     /// **safe**, since the index is fresh either way. **Unsafe** for composer (Composer 1 has
-    /// no `--no-cache`). There is no fix when the command already chooses a cache behaviour,
+    /// no `--no-cache`). The tool's version is judged from the base image and the file
+    /// (`transforms/tool_versions.toml`): pip's `--no-cache-dir` needs pip 6, so on Ubuntu 14.04 or
+    /// Debian 8 and older, without a `pip install --upgrade pip` before, the fix is
+    /// **unsafe** (the upgrade command itself still runs the old pip); on Alpine 3.2 or
+    /// Composer 1, where the flag fails, there is no fix. There is no fix either when a later
+    /// RUN (or stage) may read the index an `apk add` would store, when the RUN already
+    /// removes the cache, when the command already chooses a cache behaviour,
     /// when a variable that does (`PIP_NO_CACHE_DIR`, `PIP_CACHE_DIR`, …) appears in the RUN
     /// or an earlier instruction, or when a `--mount=type=cache` covers the cache directory.
     pub(crate) static NO_CACHE_FLAGS = {
@@ -49,10 +56,10 @@ super::declare_pass! {
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let runs = ctx.runs();
     let mut fixes = Vec::new();
-    for run in &runs.all {
+    for (pos, run) in runs.all.iter().enumerate() {
         let invocations = run.invocations();
         for at in 0..invocations.len() {
-            let Some(found) = candidate(ctx.file, run, &invocations, at) else {
+            let Some(found) = candidate(runs, pos, &invocations, at) else {
                 continue;
             };
             fixes.extend(ctx.fix(NO_CACHE_FLAGS.name, found.tier, found.message, found.edits));
@@ -71,20 +78,22 @@ struct Candidate {
 
 /// Whether this pass will drop `manager`'s index refresh from `run` (so the run stores no
 /// index and needs no cleanup).
-pub(crate) fn drops_refresh(file: &Dockerfile, run: &Run<'_>, manager: &Manager) -> bool {
-    let invocations = run.invocations();
+pub(crate) fn drops_refresh(runs: &Runs<'_>, pos: usize, manager: &Manager) -> bool {
+    let invocations = runs.all[pos].invocations();
     (0..invocations.len()).any(|at| {
         std::ptr::eq(invocations[at].manager, manager)
-            && candidate(file, run, &invocations, at).is_some_and(|c| c.drops_refresh)
+            && candidate(runs, pos, &invocations, at).is_some_and(|c| c.drops_refresh)
     })
 }
 
 fn candidate(
-    file: &Dockerfile,
-    run: &Run<'_>,
+    runs: &Runs<'_>,
+    pos: usize,
     invocations: &[Invocation<'_>],
     at: usize,
 ) -> Option<Candidate> {
+    let file: &Dockerfile = runs.file;
+    let run = &runs.all[pos];
     let script = run.script.as_ref().ok()?;
     let inv = &invocations[at];
     let nc = inv.manager.no_cache.as_ref()?;
@@ -103,23 +112,61 @@ fn candidate(
     if env_set || mounted {
         return None;
     }
+    // a cleanup of the cache after the command already keeps it out of the layer
+    let cleaned = script.script.commands.iter().any(|c| {
+        c.range.start > inv.command.range.start
+            && inv.manager.state_dirs().any(|d| runs::removes_dir(c, d))
+    });
+    // with no stored index, a later install that reads it would fail or pick other versions
+    if cleaned || (inv.manager.index.is_some() && runs.index_needed_later(pos, inv.manager)) {
+        return None;
+    }
+    let version =
+        tool_versions::tool_version(runs, pos, &inv.manager.name, inv.command.range.start);
+    if matches!(version, Version::Old(_)) && nc.tier == Tier::Unsafe {
+        // already unsafe for other reasons; on the old tool the flag fails the build
+        return None;
+    }
     let word = inv.sub?;
-    let mut edits = vec![Edit::insert(
+    let mut edits = vec![super::layout::insert_words(
+        file,
+        run.ins,
         script.to_source(word.range).end,
-        format!(" {}", nc.flag),
+        &format!(" {}", nc.flag),
     )];
     let mut tier = Applicability::from(nc.tier);
     let mut message = format!(
         "do not keep the {} cache: add `{}`",
         inv.manager.name, nc.flag
     );
+    if nc.tier == Tier::Unsafe && nc.may_change.is_some() {
+        message.push_str(" (");
+        message.push_str(nc.may_change.as_deref().unwrap_or_default());
+        message.push(')');
+    }
     let refresh = refresh_before(&script.script, invocations, at);
     if let Some(update) = refresh {
         // `apk update && apk add --no-cache`: the update only stores an index nothing reads
         // any more; without it the layer has no index, and the versions are the same
         edits.push(Edit::delete(script.to_source(update)));
         tier = Applicability::Safe;
-        message.push_str(" and drop the refresh before it, which that flag does itself");
+        message = format!(
+            "do not keep the {} index: add `{}` and drop the refresh before it, which that \
+             flag does itself",
+            inv.manager.name, nc.flag
+        );
+    }
+    match version {
+        Version::New => {}
+        Version::Old(why) => {
+            tier = Applicability::Unsafe;
+            message.push_str("; unsafe: ");
+            message.push_str(&why);
+        }
+        Version::Unknown(why) => {
+            message.push_str("; ");
+            message.push_str(&why);
+        }
     }
     Some(Candidate {
         edits,

@@ -2,7 +2,7 @@ use super::runs;
 use super::{FixAvailability, PassContext};
 use crate::managers::Action;
 use crate::syntax::{Dockerfile, Keyword};
-use crate::text::{Applicability, Edit, Fix};
+use crate::text::{Applicability, Fix};
 
 super::declare_pass! {
     /// ## What it does
@@ -30,7 +30,10 @@ super::declare_pass! {
     /// **Unsafe**: the installed package set changes. A program that used a recommended
     /// package breaks; for the well-known cases (`curl`, `wget` and `git` need
     /// `ca-certificates` for HTTPS, `gcc` needs `libc6-dev` to compile anything) the fix adds
-    /// the package by name, from the `companions` data in `transforms/`. There is no fix when the command already decides (either
+    /// the package by name, from the `companions` data in `transforms/`. There is no fix for
+    /// `yum` on yum 3 (CentOS 6/7, Amazon Linux 2, Oracle Linux 7: the option does nothing
+    /// there), and the message says so when the base does not tell. There is no fix when the
+    /// command already decides (either
     /// way), or when the choice is configured: the key (`APT::Install-Recommends`,
     /// `install_weak_deps`, `solver.onlyRequires`) appears in the RUN or in an earlier
     /// instruction, or an earlier `COPY`/`ADD` writes into the manager's configuration
@@ -47,7 +50,7 @@ super::declare_pass! {
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let runs = ctx.runs();
     let mut fixes = Vec::new();
-    for run in &runs.all {
+    for (pos, run) in runs.all.iter().enumerate() {
         let Ok(script) = &run.script else {
             continue;
         };
@@ -66,18 +69,39 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             let Some(sub) = inv.sub.filter(|_| !configured) else {
                 continue;
             };
+            // yum 3 (CentOS 7, Amazon Linux 2) has no weak dependencies: the option does nothing
+            let version = super::tool_versions::tool_version(
+                runs,
+                pos,
+                &inv.manager.name,
+                inv.command.range.start,
+            );
+            if matches!(version, super::tool_versions::Version::Old(_)) {
+                continue;
+            }
             let at = script.to_source(sub.range).end;
-            let mut edits = vec![Edit::insert(at, format!(" {}", nr.flag))];
+            let mut edits = vec![super::layout::insert_words(
+                ctx.file,
+                run.ins,
+                at,
+                &format!(" {}", nr.flag),
+            )];
             let mut message = format!(
                 "install without recommended packages: add `{}` (the package set changes)",
                 nr.flag
             );
+            if let super::tool_versions::Version::Unknown(why) = &version {
+                message.push_str("; ");
+                message.push_str(why);
+            }
             let (added, after) = companions(&inv, nr);
             if let (false, Some(after)) = (added.is_empty(), after) {
                 let names = added.join(" ");
-                edits.push(Edit::insert(
+                edits.push(super::layout::insert_words(
+                    ctx.file,
+                    run.ins,
                     script.to_source(after).end,
-                    format!(" {names}"),
+                    &format!(" {names}"),
                 ));
                 message.push_str("; install ");
                 message.push_str(&names);

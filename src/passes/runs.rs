@@ -4,7 +4,8 @@
 //! the build's behaviour. A condition that does not hold is returned as the reason for
 //! declining, so the passes stay silent rather than guess.
 
-use crate::managers::{self, Invocation, Manager};
+use super::layout;
+use crate::managers::{self, Invocation};
 use crate::shell::{self, AndOr, Command, RunScript, Separator, Skip};
 use crate::syntax::{Args, Dockerfile, Instruction, Item, Keyword, TokenKind};
 use crate::text::{Edit, JoinedRange, TextRange};
@@ -17,9 +18,34 @@ pub(crate) struct Run<'a> {
     pub(crate) stage: Option<usize>,
     pub(crate) ins: &'a Instruction,
     pub(crate) script: Result<RunScript<'a>, Skip>,
+    /// What the body runs with wrappers resolved (see [`Run::effective`]).
+    effective: std::cell::OnceCell<Option<shell::wrappers::Effective>>,
 }
 
 impl Run<'_> {
+    /// Every command the body runs, those behind `sudo`, `env`, `sh -c`, … included; `None`
+    /// when the body cannot be read. For checks only: passes edit the script's own commands.
+    pub(crate) fn effective(&self) -> Option<&shell::wrappers::Effective> {
+        self.effective
+            .get_or_init(|| {
+                self.script
+                    .as_ref()
+                    .ok()
+                    .map(|s| shell::wrappers::effective(&s.script))
+            })
+            .as_ref()
+    }
+
+    /// The manager commands the body runs, wrapped ones included, with how each is reached.
+    pub(crate) fn all_invocations(&self) -> Vec<(Invocation<'_>, shell::wrappers::Via)> {
+        self.effective().map_or_else(Vec::new, |e| {
+            e.commands
+                .iter()
+                .filter_map(|r| managers::invocation(&r.command).map(|i| (i, r.via)))
+                .collect()
+        })
+    }
+
     /// The manager commands of the body, in source order (empty when it cannot be read).
     pub(crate) fn invocations(&self) -> Vec<Invocation<'_>> {
         self.script.as_ref().map_or_else(
@@ -40,7 +66,7 @@ pub(crate) struct Runs<'a> {
     pub(crate) file: &'a Dockerfile,
     pub(crate) all: Vec<Run<'a>>,
     /// For each stage, the stage it is built `FROM`, if it is one of the file's.
-    parents: Vec<Option<usize>>,
+    pub(crate) parents: Vec<Option<usize>>,
     /// Per stage, the instructions whose commands run after the build: ONBUILD triggers,
     /// CMD, ENTRYPOINT and HEALTHCHECK.
     deferred: Vec<(Option<usize>, &'a Instruction)>,
@@ -61,6 +87,7 @@ impl<'a> Runs<'a> {
                     stage,
                     ins,
                     script: shell::run_script_using(ins, posix[index], |t| scripts.parse(t)),
+                    effective: std::cell::OnceCell::new(),
                 }),
                 Keyword::Onbuild | Keyword::Cmd | Keyword::Entrypoint | Keyword::Healthcheck => {
                     deferred.push((stage, ins));
@@ -77,7 +104,7 @@ impl<'a> Runs<'a> {
     }
 
     /// Whether stage `child` is `stage` or is built (directly or not) `FROM` it.
-    fn derives_from(&self, child: Option<usize>, stage: Option<usize>) -> bool {
+    pub(crate) fn derives_from(&self, child: Option<usize>, stage: Option<usize>) -> bool {
         let mut at = child;
         while let Some(s) = at {
             if Some(s) == stage {
@@ -114,43 +141,6 @@ impl<'a> Runs<'a> {
             .filter(|w| w[0].index + 1 == w[1].index)
             .map(|w| (&w[0], &w[1]))
     }
-
-    /// Whether any later RUN (see [`Self::later`]) or deferred command may need the index that
-    /// `manager` keeps: a command that reads it without refreshing it first in its own RUN,
-    /// or a body that cannot be read but mentions the manager.
-    pub(crate) fn index_needed_later(&self, pos: usize, manager: &Manager) -> bool {
-        let word = manager_word(manager);
-        let unreadable_mentions = |ins: &Instruction| self.file.slice(ins.range).contains(word);
-        for run in self.later(pos) {
-            if run.script.is_err() {
-                if unreadable_mentions(run.ins) {
-                    return true;
-                }
-                continue;
-            }
-            let mut refreshed = false;
-            for inv in run.invocations() {
-                if !inv.manager.shares_index_with(manager) {
-                    continue;
-                }
-                if inv.action() == Some(managers::Action::Refresh) {
-                    refreshed = true;
-                } else if !refreshed && inv.needs_stored_index() {
-                    return true;
-                }
-            }
-        }
-        self.deferred(pos).any(unreadable_mentions)
-    }
-}
-
-/// The word a manager is run by (for conservative text checks on bodies we cannot read).
-pub(crate) fn manager_word(manager: &Manager) -> &str {
-    manager
-        .invocations
-        .first()
-        .and_then(|words| words.first())
-        .map_or(manager.name.as_str(), |w| w.trim_end_matches('*'))
 }
 
 /// Whether `command` is an `rm` of (something inside) `dir`, or of a directory holding it.
@@ -229,8 +219,14 @@ fn open_ended(run: &RunScript<'_>) -> Result<(), &'static str> {
 }
 
 /// An edit that appends ` && COMMAND` to the body of `run`, so that `COMMAND` runs last
-/// and only when the body succeeded, with the body's own status otherwise.
-pub(crate) fn append(run: &Run<'_>, command: &str) -> Result<Edit, &'static str> {
+/// and only when the body succeeded, with the body's own status otherwise. It goes on a
+/// continuation line of its own, laid out like the file's, when the RUN already spans
+/// several lines or the last line would grow past [`layout::limit`].
+pub(crate) fn append(
+    file: &Dockerfile,
+    run: &Run<'_>,
+    command: &str,
+) -> Result<Edit, &'static str> {
     let script = run.script.as_ref().map_err(|_| "the body cannot be read")?;
     open_ended(script)?;
     let s = &script.script;
@@ -252,7 +248,16 @@ pub(crate) fn append(run: &Run<'_>, command: &str) -> Result<Edit, &'static str>
         return Err("the body changes PATH or aliases");
     }
     let end = args_range(run.ins).ok_or("not shell form")?.end;
-    Ok(Edit::insert(end, format!(" && {command}")))
+    let inline = format!(" && {command}");
+    let multiline = run.ins.start_line != run.ins.end_line;
+    if multiline || layout::line_length_with(file, end, &inline) > layout::limit(file) {
+        let layout = layout::Layout::of(file, run.ins);
+        return Ok(Edit::insert(
+            end,
+            format!("{}{command}", layout.and_break()),
+        ));
+    }
+    Ok(Edit::insert(end, inline))
 }
 
 /// The edits that merge RUN `b` into the RUN `a` just before it: `a`'s body, ` && `, a
@@ -267,6 +272,17 @@ pub(crate) fn merge(
     file: &Dockerfile,
     a: &Run<'_>,
     b: &Run<'_>,
+) -> Result<Vec<Edit>, &'static str> {
+    merge_dropping_tail(file, a, b, None)
+}
+
+/// [`merge`], also cutting `a`'s body at source offset `tail` (its end when `None`): for a
+/// trailing cleanup that `b` repeats after it.
+pub(crate) fn merge_dropping_tail(
+    file: &Dockerfile,
+    a: &Run<'_>,
+    b: &Run<'_>,
+    tail: Option<u32>,
 ) -> Result<Vec<Edit>, &'static str> {
     if a.index + 1 != b.index {
         return Err("not adjacent");
@@ -295,8 +311,19 @@ pub(crate) fn merge(
         || s.changes_shell_options().is_some()
         || s.has_dynamic_command().is_some()
         || !s.functions.is_empty()
+        || shell::state::leaves_state(a.ins.shell_text().unwrap_or_default(), s).is_some()
     {
         return Err("the first body may change the shell state");
+    }
+    // a comment between them would end up inside the merged RUN's continuation, where
+    // uncommenting it later breaks the RUN
+    if file.items.iter().any(|item| {
+        let range = Dockerfile::item_range(item);
+        range.start >= a.ins.range.end
+            && range.end <= b.ins.range.start
+            && matches!(item, Item::Comment(_))
+    }) {
+        return Err("a comment sits between the RUNs");
     }
     open_ended(sa)?;
     plain_and_list(sb)?;
@@ -327,10 +354,27 @@ pub(crate) fn merge(
         .next_back()
         .ok_or("empty body")?;
     let last_start = a_end - crate::text::to_u32(last.len_utf8());
-    let mut edits = vec![Edit::replace(
-        TextRange::new(last_start, a.ins.range.end),
-        format!("{last} && {}{newline}", file.escape),
-    )];
+    let layout = layout::Layout::of(file, a.ins);
+    let cut_at = tail.filter(|c| *c < last_start).unwrap_or(a_end);
+    // (a cut tail may span lines: then the line at the cut only loses what follows it there)
+    let too_long = layout::line_length_with(file, cut_at, " && \\")
+        .saturating_sub((a_end - cut_at) as usize)
+        > layout::limit(file);
+    let (line_end, next_start) = if layout.leading_ops || too_long {
+        (String::new(), "&& ")
+    } else {
+        (" &&".to_owned(), "")
+    };
+    let mut edits = vec![match tail {
+        Some(cut) if cut < last_start => Edit::replace(
+            TextRange::new(cut, a.ins.range.end),
+            format!("{line_end} {}{newline}", file.escape),
+        ),
+        _ => Edit::replace(
+            TextRange::new(last_start, a.ins.range.end),
+            format!("{last}{line_end} {}{newline}", file.escape),
+        ),
+    }];
     for item in &file.items {
         let range = Dockerfile::item_range(item);
         if range.start >= a.ins.range.end
@@ -342,7 +386,7 @@ pub(crate) fn merge(
     }
     edits.push(Edit::replace(
         TextRange::new(b.ins.range.start, b_start),
-        continuation_indent(file, a.ins),
+        format!("{}{next_start}", layout.indent),
     ));
     Ok(edits)
 }
@@ -352,27 +396,6 @@ fn sorted_flags(i: &Instruction) -> Vec<&str> {
     let mut f: Vec<&str> = i.flags.iter().map(|f| f.text.as_str()).collect();
     f.sort_unstable();
     f
-}
-
-/// The indentation of continuation lines: `a`'s own, else the first RUN's that has one,
-/// else four spaces.
-fn continuation_indent(file: &Dockerfile, a: &Instruction) -> String {
-    let of = |ins: &Instruction| {
-        let at = ins
-            .tokens
-            .iter()
-            .find(|t| t.kind == TokenKind::Continuation)?;
-        let rest = &file.source[at.range.end as usize..ins.range.end as usize];
-        let indent: &str = &rest[..rest.len() - rest.trim_start_matches([' ', '\t']).len()];
-        Some(indent.to_owned())
-    };
-    of(a)
-        .or_else(|| {
-            file.instructions()
-                .filter(|i| i.kind == Keyword::Run)
-                .find_map(of)
-        })
-        .unwrap_or_else(|| "    ".to_owned())
 }
 
 /// Whether the body is one `&&` list from its first byte, so that `X && BODY` runs no part
@@ -393,12 +416,25 @@ pub(crate) fn plain_and_list(run: &RunScript<'_>) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// An edit that puts `COMMAND && ` before the body (see [`plain_and_list`]).
-pub(crate) fn prepend(run: &Run<'_>, command: &str) -> Result<Edit, &'static str> {
+/// An edit that puts `COMMAND && ` before the body (see [`plain_and_list`]); the body then
+/// starts on a continuation line when the first line would grow past [`layout::limit`].
+pub(crate) fn prepend(
+    file: &Dockerfile,
+    run: &Run<'_>,
+    command: &str,
+) -> Result<Edit, &'static str> {
     let script = run.script.as_ref().map_err(|_| "the body cannot be read")?;
     plain_and_list(script)?;
     let start = args_range(run.ins).ok_or("not shell form")?.start;
-    Ok(Edit::insert(start, format!("{command} && ")))
+    let inline = format!("{command} && ");
+    if layout::line_length_with(file, start, &inline) > layout::limit(file) {
+        let layout = layout::Layout::of(file, run.ins);
+        return Ok(Edit::insert(
+            start,
+            format!("{command}{}", layout.and_break()),
+        ));
+    }
+    Ok(Edit::insert(start, inline))
 }
 
 /// The joined range that removes `command` from its `&&` list: ` && COMMAND` when it follows

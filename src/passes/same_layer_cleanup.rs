@@ -28,11 +28,16 @@ super::declare_pass! {
     ///
     /// ## Fix safety
     /// **Safe**: the image differs only by the removed index. There is no fix when the
+    /// RUN only refreshes the index (it would then do nothing), when the
     /// cleanup is already there after the last download, when a `--mount=type=cache` covers
     /// the directory, when a later RUN of the stage or of a stage built `FROM` it may still
-    /// need the index (an `apt-get install` without its own `apt-get update`, or a body that
-    /// cannot be read but names the manager), when an ONBUILD trigger, CMD, ENTRYPOINT or
-    /// HEALTHCHECK names the manager, or when the body could
+    /// need the index (an `apt-get install` without its own `apt-get update`, also behind
+    /// `sudo`, `env`, `timeout`, `xargs`, `chroot`, `su -c` or `sh -c`; another reader of the
+    /// index such as `aptitude`, `apt-cache` or `gdebi`; a later `apk add` without `--update`;
+    /// a script the RUN executes, which cannot be read; a body or shell string that cannot be
+    /// read but names the manager), when a later stage copies the index (or `/`) out with
+    /// `COPY --from`, when an ONBUILD trigger, CMD, ENTRYPOINT or HEALTHCHECK names the
+    /// manager, or when the body could
     /// skip the appended command (`exit`, `exec`, a trailing `;` or `&`, a trailing comment)
     /// or redefine it (functions, aliases, `PATH`). A script inside the image that installs
     /// packages at run time without refreshing the index first fails after the fix, as it
@@ -50,6 +55,18 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let runs = ctx.runs();
     let mut fixes = Vec::new();
     for (pos, run) in runs.all.iter().enumerate() {
+        // a RUN that only refreshes an index (often the last one, left for the image's
+        // users on purpose) would do nothing at all with the cleanup after it
+        let invocations = run.invocations();
+        let only_refreshes = run.script.as_ref().is_ok_and(|s| {
+            s.script.commands.len() == invocations.len()
+                && invocations
+                    .iter()
+                    .all(|i| i.action() == Some(crate::managers::Action::Refresh))
+        });
+        if only_refreshes {
+            continue;
+        }
         let mut cleanups: Vec<&str> = Vec::new();
         for manager in managers_to_clean(run) {
             let Some(index) = &manager.index else {
@@ -59,7 +76,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             let replaced = ctx
                 .settings
                 .runs(super::no_cache_flags::NO_CACHE_FLAGS.name)
-                && super::no_cache_flags::drops_refresh(ctx.file, run, manager);
+                && super::no_cache_flags::drops_refresh(runs, pos, manager);
             if replaced
                 || cleanups.contains(&index.cleanup.as_str())
                 || index
@@ -76,7 +93,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             continue;
         }
         let command = cleanups.join(" && ");
-        let Ok(edit) = runs::append(run, &command) else {
+        let Ok(edit) = runs::append(ctx.file, run, &command) else {
             continue;
         };
         fixes.extend(ctx.fix(

@@ -12,7 +12,9 @@ mod literal;
 mod model;
 pub mod query;
 mod run;
+pub mod state;
 mod walk;
+pub mod wrappers;
 
 pub use model::{AndOr, Chain, Command, CommandContext, Function, Opaque, Script, Separator, Word};
 pub use run::{RunScript, Skip, posix_shells, run_script, run_script_using};

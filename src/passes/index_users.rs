@@ -1,0 +1,183 @@
+//! Who still reads a package index after a RUN: the question every pass that removes an
+//! index (or mounts it away) must answer "nobody" before it may. Wrappers are resolved
+//! (`sudo apt-get`, `sh -c "apt-get …"`), other readers of the index come from the data
+//! (`aptitude`, `apt-cache`), and what cannot be read counts as a reader: a body that cannot
+//! be parsed or a shell string that names a manager, a script the RUN executes, a stage that
+//! copies the index (or the whole filesystem) out with `COPY --from`.
+
+use super::runs::Runs;
+use crate::managers::{self, Action, Manager};
+use crate::syntax::{Instruction, Keyword};
+
+impl Runs<'_> {
+    /// Whether anything after RUN `pos` may need the index that `manager` keeps: a later RUN
+    /// of the stage or of a stage built `FROM` it, a deferred command (ONBUILD, CMD, …), or a
+    /// `COPY --from` of that stage.
+    pub(crate) fn index_needed_later(&self, pos: usize, manager: &Manager) -> bool {
+        self.index_reader_after(pos, manager).is_some()
+    }
+
+    /// What may read the index later, for messages and tests.
+    pub(crate) fn index_reader_after(&self, pos: usize, manager: &Manager) -> Option<String> {
+        let Some(index) = &manager.index else {
+            return None;
+        };
+        let words = index_words(manager);
+        let mentions = |text: &str| words.iter().any(|w| text.contains(w));
+        let copied = copied_names(self);
+        for run in self.later(pos) {
+            let line = run.ins.start_line;
+            let Some(effective) = run.effective() else {
+                if mentions(self.file.slice(run.ins.range)) {
+                    return Some(format!("line {line} cannot be read and names the manager"));
+                }
+                continue;
+            };
+            if effective.opaque.iter().any(|t| mentions(t)) {
+                return Some(format!(
+                    "line {line} runs shell text that names the manager"
+                ));
+            }
+            if let Some(file) = effective.files.iter().find(|f| runs_copied_script(f)) {
+                return Some(format!(
+                    "line {line} runs the script {file}, which cannot be read"
+                ));
+            }
+            let mut refreshed = false;
+            for resolved in &effective.commands {
+                let command = &resolved.command;
+                if let Some(program) = command.program()
+                    && (index.readers.iter().any(|r| r == program))
+                    && !refreshed
+                {
+                    return Some(format!("line {line} runs {program}, which reads the index"));
+                }
+                if runs_copied_file(command, &copied) {
+                    return Some(format!(
+                        "line {line} runs a file copied into the image, which cannot be read"
+                    ));
+                }
+                let Some(inv) = managers::invocation(command) else {
+                    continue;
+                };
+                if !inv.manager.shares_index_with(manager) {
+                    continue;
+                }
+                // an update in another root filesystem does not refresh this one
+                if inv.action() == Some(Action::Refresh) && !resolved.via.other_root {
+                    refreshed = true;
+                } else if !refreshed && inv.needs_stored_index() {
+                    return Some(format!("line {line} installs without refreshing the index"));
+                }
+            }
+        }
+        if let Some(ins) = self
+            .deferred(pos)
+            .find(|i| mentions(self.file.slice(i.range)))
+        {
+            return Some(format!("line {} names the manager", ins.start_line));
+        }
+        self.copied_out(pos, &index.dirs)
+    }
+
+    /// A `COPY --from` of RUN `pos`'s stage (or a stage built `FROM` it), after the RUN,
+    /// whose source is one of `dirs`, inside one, or holds one (`COPY --from=base / /`).
+    fn copied_out(&self, pos: usize, dirs: &[String]) -> Option<String> {
+        let run = &self.all[pos];
+        let stages = self.file.stages();
+        let mut stage: Option<usize> = None;
+        for (index, ins) in self.file.instructions().enumerate() {
+            if ins.kind == Keyword::From {
+                stage = Some(stage.map_or(0, |s| s + 1));
+                continue;
+            }
+            if index <= run.index {
+                continue;
+            }
+            let Some(from) = ins.copy_from() else {
+                continue;
+            };
+            let from_stage = from.parse::<usize>().ok().or_else(|| {
+                stages
+                    .iter()
+                    .find(|s| s.name.is_some_and(|n| n.eq_ignore_ascii_case(from)))
+                    .map(|s| s.index)
+            });
+            if from_stage.is_none() || !self.derives_from(from_stage, run.stage) {
+                continue;
+            }
+            let paths = ins.paths();
+            let sources = &paths[..paths.len().saturating_sub(1)];
+            let takes = sources.iter().any(|src| {
+                let src = src.trim_matches(['"', '\'']);
+                !src.starts_with('/')
+                    || src.contains('$')
+                    || dirs.iter().any(|d| {
+                        managers::covers(src, d) || managers::covers(d, src.trim_end_matches('*'))
+                    })
+            });
+            if takes {
+                return Some(format!("line {} copies the index out", ins.start_line));
+            }
+        }
+        None
+    }
+}
+
+/// The words by which a body may run something that reads `manager`'s index: every manager
+/// sharing the index, and the index's other readers.
+fn index_words(manager: &Manager) -> Vec<&'static str> {
+    let mut words: Vec<&'static str> = Vec::new();
+    for m in managers::all().filter(|m| m.shares_index_with(manager)) {
+        for invocation in &m.invocations {
+            if let Some(first) = invocation.first() {
+                words.push(first.trim_end_matches('*'));
+            }
+        }
+        if let Some(index) = &m.index {
+            words.extend(index.readers.iter().map(String::as_str));
+        }
+    }
+    words.sort_unstable();
+    words.dedup();
+    words
+}
+
+/// A script file run by a shell or `.`: anything but the system's own configuration
+/// (`. /etc/os-release`).
+fn runs_copied_script(file: &str) -> bool {
+    !file.trim_matches(['"', '\'']).starts_with("/etc/")
+}
+
+/// The names of files that `COPY`/`ADD` take from the build context (the last component of
+/// every source and destination that looks like a file name: `install.sh`), which a RUN may
+/// then run by name from `PATH`.
+fn copied_names(runs: &Runs<'_>) -> Vec<String> {
+    runs.file
+        .instructions()
+        .filter(|i| matches!(i.kind, Keyword::Copy | Keyword::Add) && i.copy_from().is_none())
+        .flat_map(Instruction::paths)
+        .filter_map(|p| {
+            let p = p.trim_matches(['"', '\'']).trim_end_matches('/');
+            let name = p.rsplit('/').next()?;
+            let file_like = name.len() > 1 && name[1..].contains('.') && !name.starts_with('.');
+            (file_like && !name.contains(['*', '$', '?'])).then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// Whether `command` runs a file the image did not get from a package: a path outside the
+/// system's program directories (`./install.sh`, `/tmp/setup`), or a name a COPY/ADD brought.
+fn runs_copied_file(command: &crate::shell::Command, copied: &[String]) -> bool {
+    let Some(name) = command.name.as_ref().and_then(|n| n.value.as_deref()) else {
+        return false;
+    };
+    if managers::invocation(command).is_some() {
+        return false;
+    }
+    if name.contains('/') {
+        const SYSTEM: [&str; 4] = ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/"];
+        return !SYSTEM.iter().any(|d| name.starts_with(d));
+    }
+    copied.iter().any(|c| c == name)
+}

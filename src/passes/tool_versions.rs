@@ -1,0 +1,280 @@
+//! Whether the tool a fix relies on is new enough where the RUN runs: `--no-cache-dir` needs
+//! pip 6, `apk add --no-cache` apk-tools 2.6, `composer --no-cache` Composer 2, and
+//! `install_weak_deps` does nothing on yum 3. Judged from the stage's base image (followed
+//! through `FROM <stage>`) and from what the file ran before (`pip install --upgrade pip`),
+//! with the facts in `transforms/tool_versions.toml`. Also: whether the base image runs as root.
+
+use std::sync::LazyLock;
+
+use serde::Deserialize;
+
+use super::runs::Runs;
+use crate::managers;
+use crate::syntax::Keyword;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Data {
+    root_images: Vec<String>,
+    tool: Vec<Tool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Tool {
+    /// The manager's name in `transforms/*.toml`.
+    manager: String,
+    /// What the fix adds that needs the version.
+    feature: String,
+    /// The first version that has it.
+    since: String,
+    /// Images whose tool is new enough.
+    new: Vec<String>,
+    /// Images whose tool may be older.
+    old: Vec<String>,
+    /// Text in an earlier RUN after which the tool is new enough (`get-pip.py`).
+    upgraded_by: Vec<String>,
+    /// Package names whose install by the manager itself upgrades it (`pip install -U pip`).
+    upgrades_itself: Vec<String>,
+    /// What an image in neither list gets.
+    unknown: Judgement,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Judgement {
+    New,
+    Unknown,
+}
+
+fn load() -> Result<Data, String> {
+    toml::from_str(include_str!("../../transforms/tool_versions.toml"))
+        .map_err(|e| format!("transforms/tool_versions.toml: {e}"))
+}
+
+static DATA: LazyLock<Data> =
+    LazyLock::new(|| load().expect("transforms/tool_versions.toml is checked by the test suite"));
+
+/// Whether a fix's tool version is known to fit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Version {
+    /// New enough, or nothing says otherwise.
+    New,
+    /// The base image may carry an older tool: the reason.
+    Old(String),
+    /// Not known either way: the reason.
+    Unknown(String),
+}
+
+/// How the tool of `manager` fits the command at `command_start` (a joined-text offset) of
+/// RUN `pos`.
+pub(crate) fn tool_version(
+    runs: &Runs<'_>,
+    pos: usize,
+    manager: &str,
+    command_start: u32,
+) -> Version {
+    let Some(tool) = DATA.tool.iter().find(|t| t.manager == manager) else {
+        return Version::New;
+    };
+    if upgraded_before(runs, pos, tool, command_start) {
+        return Version::New;
+    }
+    let image = base_image(runs, pos);
+    let Some(image) = image.as_deref() else {
+        return judge(tool, tool.unknown, "the base image is not known");
+    };
+    if tool.new.iter().any(|p| matches(p, image)) {
+        return Version::New;
+    }
+    if tool.old.iter().any(|p| matches(p, image)) {
+        return Version::Old(format!(
+            "`{}` needs {}; {image} may have an older one",
+            tool.feature, tool.since
+        ));
+    }
+    judge(tool, tool.unknown, &format!("{image} is not known"))
+}
+
+fn judge(tool: &Tool, judgement: Judgement, why: &str) -> Version {
+    match judgement {
+        Judgement::New => Version::New,
+        Judgement::Unknown => {
+            Version::Unknown(format!("`{}` needs {}; {why}", tool.feature, tool.since))
+        }
+    }
+}
+
+/// Whether the base image of RUN `pos`'s stage is known to run as root: an official image,
+/// and no `USER` in the stage chain before the RUN names anyone but root.
+pub(crate) fn known_root(runs: &Runs<'_>, pos: usize) -> bool {
+    let Some(image) = base_image(runs, pos) else {
+        return false;
+    };
+    if !DATA.root_images.iter().any(|p| matches(p, &image)) {
+        return false;
+    }
+    let run = &runs.all[pos];
+    let chain = stage_chain(runs, run.stage);
+    let mut user: Option<&str> = None;
+    let mut stage: Option<usize> = None;
+    for (index, ins) in runs.file.instructions().enumerate() {
+        if index >= run.index {
+            break;
+        }
+        if ins.kind == Keyword::From {
+            stage = Some(stage.map_or(0, |s| s + 1));
+            continue;
+        }
+        if ins.kind == Keyword::User && stage.is_some_and(|s| chain.contains(&s)) {
+            user = ins.words.first().map(|w| w.text.as_str());
+        }
+    }
+    user.is_none_or(|u| matches!(u.split(':').next().unwrap_or(u), "root" | "0"))
+}
+
+/// `pos`'s stage and the stages it is built from, nearest first.
+fn stage_chain(runs: &Runs<'_>, stage: Option<usize>) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut at = stage;
+    while let Some(s) = at {
+        if out.contains(&s) {
+            break;
+        }
+        out.push(s);
+        at = runs.parents.get(s).copied().flatten();
+    }
+    out
+}
+
+/// The image the stage chain of RUN `pos` starts from, normalised (`ubuntu:14.04`); `None`
+/// when it is an expansion or there is no `FROM`.
+fn base_image(runs: &Runs<'_>, pos: usize) -> Option<String> {
+    let chain = stage_chain(runs, runs.all[pos].stage);
+    let root = *chain.last()?;
+    let stages = runs.file.stages();
+    let base = stages.get(root)?.base?;
+    if base.contains('$') {
+        return None;
+    }
+    Some(normalise(base))
+}
+
+fn normalise(image: &str) -> String {
+    let image = image
+        .split('@')
+        .next()
+        .unwrap_or(image)
+        .to_ascii_lowercase();
+    let image = image.strip_prefix("docker.io/").unwrap_or(&image);
+    let image = image.strip_prefix("library/").unwrap_or(image);
+    let has_tag = image
+        .rsplit_once(':')
+        .is_some_and(|(_, tag)| !tag.contains('/'));
+    if has_tag {
+        image.to_owned()
+    } else {
+        format!("{image}:latest")
+    }
+}
+
+/// A pattern (`name`, `name:tag`, with `*`) against a normalised image.
+fn matches(pattern: &str, image: &str) -> bool {
+    let (name, tag) = image.rsplit_once(':').unwrap_or((image, "latest"));
+    match pattern.rsplit_once(':') {
+        Some((p_name, p_tag)) if !p_tag.contains('/') => glob(p_name, name) && glob(p_tag, tag),
+        _ => glob(pattern, name),
+    }
+}
+
+/// `*` matches any run of characters.
+fn glob(pattern: &str, text: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == text;
+    }
+    let mut rest = text;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(part) else {
+                return false;
+            };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else {
+            let Some(at) = rest.find(part) else {
+                return false;
+            };
+            rest = &rest[at + part.len()..];
+        }
+    }
+    true
+}
+
+/// Whether an earlier RUN of the stage chain (or an earlier command of this RUN) upgraded
+/// the tool: `pip install --upgrade pip`, `get-pip.py`.
+fn upgraded_before(runs: &Runs<'_>, pos: usize, tool: &Tool, command_start: u32) -> bool {
+    let run = &runs.all[pos];
+    let chain = stage_chain(runs, run.stage);
+    runs.all[..=pos]
+        .iter()
+        .filter(|r| r.stage.is_some_and(|s| chain.contains(&s)))
+        .any(|r| {
+            let same = std::ptr::eq(r, run);
+            let text = runs.file.slice(r.ins.range);
+            if !same && tool.upgraded_by.iter().any(|u| text.contains(u.as_str())) {
+                return true;
+            }
+            r.all_invocations().iter().any(|(inv, _)| {
+                if same && inv.command.range.start >= command_start {
+                    return false;
+                }
+                inv.manager.name == tool.manager
+                    && inv.action() == Some(managers::Action::Install)
+                    && inv.command.has_flag(&["-U", "--upgrade"])
+                    && inv.command.args.iter().any(|w| {
+                        w.value
+                            .as_deref()
+                            .is_some_and(|v| tool.upgrades_itself.iter().any(|u| u == v))
+                    })
+            })
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_loads_and_names_managers() {
+        let data = load().unwrap();
+        for tool in &data.tool {
+            assert!(
+                managers::all().any(|m| m.name == tool.manager),
+                "{}",
+                tool.manager
+            );
+        }
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(matches("python", &normalise("python:3.12-slim")));
+        assert!(matches("python", &normalise("docker.io/library/python")));
+        assert!(matches("ubuntu:14.04*", &normalise("ubuntu:14.04")));
+        assert!(!matches("ubuntu:14.04*", &normalise("ubuntu:24.04")));
+        assert!(matches(
+            "*:*trusty*",
+            &normalise("buildpack-deps:trusty-scm")
+        ));
+        assert!(matches(
+            "*:*14.04*",
+            &normalise("nvidia/cuda:10.0-devel-ubuntu14.04")
+        ));
+        assert!(matches("debian/*", &normalise("debian/eol:jessie")));
+        assert!(!matches("centos:7*", &normalise("centos")));
+        assert_eq!(normalise("localhost:5000/x"), "localhost:5000/x:latest");
+        assert!(glob("a*b*c", "axxbyyc") && !glob("a*b*c", "axxbyy"));
+    }
+}
