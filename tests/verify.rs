@@ -249,7 +249,10 @@ fn add_to_copy_gives_the_same_image_and_passes_with_the_json_schema() {
             "original",
             "rewrite",
             "rewritten",
+            "side_files",
             "smoke",
+            "smoke_command",
+            "touch",
             "unsafe",
             "verdict"
         ]
@@ -276,6 +279,11 @@ fn add_to_copy_gives_the_same_image_and_passes_with_the_json_schema() {
             ["/bin/sh", "-c", "cat /hello.txt"]
         );
         assert_eq!(s["warm_rebuild"], Value::Null);
+        assert_eq!(s["settle"], Value::Null);
+        assert!(
+            s.get("file_list").is_none(),
+            "listed only with --json-files"
+        );
     }
     assert_eq!(r["original"]["files"], r["rewrite"]["files"]);
     let cmp = &r["comparison"];
@@ -452,20 +460,24 @@ fn a_touch_file_outside_the_context_is_refused() {
 
 #[test]
 fn no_engine_exits_2_and_names_what_to_install() {
-    // docker buildx is missing here (and verify does not drive docker yet anywhere), so this
-    // needs no engine at all.
+    // No daemon answers on this socket, so this needs no engine at all.
     let case = tempfile::tempdir().unwrap();
     fs::write(case.path().join("Dockerfile"), "FROM scratch\n").unwrap();
     let out = Command::new(BIN)
         .args(["verify", "--engine", "docker", "Dockerfile"])
         .current_dir(case.path())
         .env("NO_COLOR", "1")
+        .env("DOCKER_HOST", "unix:///nonexistent/dfrewrite-test.sock")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("no container engine works"), "{stderr}");
+    assert!(
+        stderr.contains("no Docker daemon answers") || stderr.contains("`docker` is not installed"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("apt-get install buildah podman"),
         "{stderr}"

@@ -116,7 +116,12 @@ impl Case {
         fs::copy(BUSYBOX, bin.join("busybox")).unwrap();
         fs::copy(BUSYBOX, bin.join("sh")).unwrap();
         // a token unique to this context, so no earlier run's layer cache serves its steps
-        let token = dir.path().file_name().unwrap().to_string_lossy().into_owned();
+        let token = dir
+            .path()
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         fs::write(dir.path().join("hello.txt"), format!("hello {token}\n")).unwrap();
         fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
         for (name, text) in extra {
@@ -159,7 +164,9 @@ impl Case {
 
     /// Runs the same verification on both engines, one after the other.
     fn both(&self, args: &[&str]) -> [Run; 2] {
-        let _turn = TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _turn = TURN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         [self.verify("docker", args), self.verify("buildah", args)]
     }
 }
@@ -317,7 +324,11 @@ fn both_engines_pass_add_to_copy_with_the_same_figures() {
         // Engine output stays off stdout; step lines are progress on stderr.
         assert!(run.stdout.contains("verdict: PASS"), "{}", run.stdout);
     }
-    assert!(runs[0].stderr.contains("  rewrite  #"), "{}", runs[0].stderr);
+    assert!(
+        runs[0].stderr.contains("  rewrite  #"),
+        "{}",
+        runs[0].stderr
+    );
     assert!(runs[0].stderr.contains("COPY hello.txt /hello.txt"));
     assert_agree(&runs);
     // The listing is the image's own: none of `docker export`'s container files.
@@ -398,7 +409,10 @@ fn warm_rebuilds_of_dockerfiles_sharing_a_prefix_count_their_own_steps() {
         for side in ["original", "rewrite"] {
             let settle = &run.report()[side]["settle"];
             assert_eq!(settle["ok"], true, "{engine} {side}");
-            assert_eq!(settle["steps"], settle["cached"], "{engine} {side}: {settle}");
+            assert_eq!(
+                settle["steps"], settle["cached"],
+                "{engine} {side}: {settle}"
+            );
             let warm = &run.report()[side]["warm_rebuild"];
             assert_eq!(
                 (&warm["steps"], &warm["cached"], &warm["rerun"]),
@@ -424,8 +438,15 @@ fn the_proposed_dockerignore_is_part_of_the_rewrites_build() {
     for run in &runs {
         run.expect_code(0);
         let r = run.report();
-        assert_eq!(r["side_files"][0]["path"], ".dockerignore", "{}", run.engine);
-        assert_eq!(r["side_files"][0]["kept_out"], serde_json::json!(["debug.log"]));
+        assert_eq!(
+            r["side_files"][0]["path"], ".dockerignore",
+            "{}",
+            run.engine
+        );
+        assert_eq!(
+            r["side_files"][0]["kept_out"],
+            serde_json::json!(["debug.log"])
+        );
         let cmp = &r["comparison"];
         assert_eq!(cmp["only_in_original"][0]["path"], "/app/debug.log");
         assert!(
@@ -436,7 +457,11 @@ fn the_proposed_dockerignore_is_part_of_the_rewrites_build() {
         );
         assert_eq!(cmp["only_in_rewrite"][0]["path"], "/app/.dockerignore");
         assert!(!run.files("rewrite").contains_key("/app/debug.log"));
-        assert!(run.stdout.contains("side file: .dockerignore (dockerignore), keeps out 1 path(s): debug.log"));
+        assert!(
+            run.stdout.contains(
+                "side file: .dockerignore (dockerignore), keeps out 1 path(s): debug.log"
+            )
+        );
     }
     // The user's context is left alone.
     assert!(!case.dir.path().join(".dockerignore").exists());
@@ -448,7 +473,9 @@ fn markdown_and_github_outputs() {
         return;
     }
     let case = Case::new(ADD_CASE, &[]);
-    let _turn = TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let run = case.verify(
         "docker",
         &[
@@ -462,7 +489,10 @@ fn markdown_and_github_outputs() {
     );
     run.expect_code(0);
     let md = &run.stdout;
-    assert!(md.starts_with("### dfrewrite verify `Dockerfile`: **PASS**"), "{md}");
+    assert!(
+        md.starts_with("### dfrewrite verify `Dockerfile`: **PASS**"),
+        "{md}"
+    );
     assert!(md.contains("| | original | rewrite | saved |\n|---|---:|---:|---:|\n"));
     assert!(md.contains("| layers | 3 | 3 | 0 |"), "{md}");
     assert!(md.contains("| smoke `/bin/sh -c cat /hello.txt` | exit 0 | exit 0 | same result |"));

@@ -102,7 +102,13 @@ mod tests {
     #[test]
     fn a_repeated_title_is_one_step_and_shown_once() {
         let log = "#5 [2/3] RUN a\n#6 [3/3] RUN b\n#5 [2/3] RUN a\n#5 0.1 out\n#6 CACHED\n";
-        assert_eq!(step_counts(log), StepCounts { steps: 2, cached: 1 });
+        assert_eq!(
+            step_counts(log),
+            StepCounts {
+                steps: 2,
+                cached: 1
+            }
+        );
         let mut first = FirstTitles::default();
         let shown: Vec<bool> = log.lines().map(|l| first.is_new(l)).collect();
         assert_eq!(shown, [true, true, false, false, false]);

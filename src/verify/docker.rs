@@ -192,12 +192,11 @@ impl Engine for Docker {
         ])?;
         let rows = history(&lines).map_err(Failure::Engine)?;
         let what = format!("docker save {tag}");
-        let (status, image, stderr) = exec::read_stdout(
-            Self::command().args(["save", tag]),
-            self.stop,
-            |out| saved::read(out),
-        )
-        .map_err(|e| failure(&what, e))?;
+        let (status, image, stderr) =
+            exec::read_stdout(Self::command().args(["save", tag]), self.stop, |out| {
+                saved::read(out)
+            })
+            .map_err(|e| failure(&what, e))?;
         if !status.success() {
             return Err(Failure::Engine(format!(
                 "{what} failed ({status}): {}",

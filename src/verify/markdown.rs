@@ -189,12 +189,20 @@ fn unexpected(out: &mut String, cmp: &Comparison) {
     if lines.is_empty() {
         return;
     }
-    let _ = writeln!(out, "\n<details><summary>{} unexpected difference(s)</summary>\n", lines.len());
+    let _ = writeln!(
+        out,
+        "\n<details><summary>{} unexpected difference(s)</summary>\n",
+        lines.len()
+    );
     for line in lines.iter().take(LIST_LIMIT) {
         let _ = writeln!(out, "- {line}");
     }
     if lines.len() > LIST_LIMIT {
-        let _ = writeln!(out, "- … {} more (all in `--json`)", lines.len() - LIST_LIMIT);
+        let _ = writeln!(
+            out,
+            "- … {} more (all in `--json`)",
+            lines.len() - LIST_LIMIT
+        );
     }
     let _ = writeln!(out, "\n</details>");
 }

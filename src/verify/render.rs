@@ -356,9 +356,7 @@ pub(super) fn short_bytes(n: u64) -> String {
 /// wrapper or BuildKit's `RUN /bin/sh -c … # buildkit`, cut to one line.
 pub(crate) fn instruction(created_by: &str) -> String {
     let created_by = created_by.trim_end();
-    let created_by = created_by
-        .strip_suffix(" # buildkit")
-        .unwrap_or(created_by);
+    let created_by = created_by.strip_suffix(" # buildkit").unwrap_or(created_by);
     let text = if let Some(rest) = created_by.strip_prefix("/bin/sh -c #(nop) ") {
         rest.to_owned()
     } else if let Some(rest) = created_by.strip_prefix("/bin/sh -c ") {

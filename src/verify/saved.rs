@@ -142,9 +142,7 @@ fn changes(layer: impl Read) -> io::Result<Vec<Change>> {
         } else {
             FileKind::Other
         };
-        let link = entry
-            .link_name()?
-            .map(|l| l.to_string_lossy().into_owned());
+        let link = entry.link_name()?.map(|l| l.to_string_lossy().into_owned());
         let file = FileEntry {
             path,
             kind: file_kind,
@@ -277,9 +275,7 @@ mod tests {
                     header.set_entry_type(tar::EntryType::Directory);
                     header.set_mode(0o755);
                     header.set_size(0);
-                    builder
-                        .append_data(&mut header, name, io::empty())
-                        .unwrap();
+                    builder.append_data(&mut header, name, io::empty()).unwrap();
                 }
                 'l' | 'h' => {
                     header.set_entry_type(if *kind == 'l' {
@@ -325,7 +321,11 @@ mod tests {
         let config_name = if oci { "blobs/sha256/cfg" } else { "cfg.json" };
         add(&mut builder, config_name, config.as_bytes());
         let manifest = serde_json::json!([{"Config": config_name, "Layers": names}]);
-        add(&mut builder, "manifest.json", manifest.to_string().as_bytes());
+        add(
+            &mut builder,
+            "manifest.json",
+            manifest.to_string().as_bytes(),
+        );
         builder.into_inner().unwrap()
     }
 
@@ -373,7 +373,10 @@ mod tests {
                 "oci layout: {oci}"
             );
             let sh = &image.files[3];
-            assert_eq!((sh.kind, sh.size, sh.target.as_deref()), (FileKind::File, 5, None));
+            assert_eq!(
+                (sh.kind, sh.size, sh.target.as_deref()),
+                (FileKind::File, 5, None)
+            );
             let busybox = &image.files[2];
             assert_eq!((busybox.mode, busybox.uid), (0o4755, 0));
             let link = &image.files[5];
@@ -389,7 +392,11 @@ mod tests {
 
     #[test]
     fn a_whiteout_removes_a_whole_directory() {
-        let lower = tar_of(&[("opt/", 'd', ""), ("opt/x/", 'd', ""), ("opt/x/y", 'f', "1")]);
+        let lower = tar_of(&[
+            ("opt/", 'd', ""),
+            ("opt/x/", 'd', ""),
+            ("opt/x/y", 'f', "1"),
+        ]);
         let upper = tar_of(&[("opt/.wh.x", 'f', ""), ("opt/z", 'f', "2")]);
         let image = read(&saved(&[lower, upper], CONFIG, false)[..]).unwrap();
         assert_eq!(paths(&image), ["/", "/opt", "/opt/z"]);
