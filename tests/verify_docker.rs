@@ -313,12 +313,11 @@ fn both_engines_pass_add_to_copy_with_the_same_figures() {
         assert!(cmp["bytes_saved"].as_i64().unwrap().abs() < 64, "{cmp}");
         for side in ["original", "rewrite"] {
             assert_eq!(r[side]["image"]["config"]["User"], "1000");
-            assert_eq!(
+            assert!(
                 r[side]["image"]["layers"][0]["created_by"]
                     .as_str()
                     .unwrap()
-                    .contains("COPY"),
-                true
+                    .contains("COPY")
             );
         }
         // Engine output stays off stdout; step lines are progress on stderr.

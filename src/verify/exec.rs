@@ -289,7 +289,7 @@ mod tests {
         assert!(status.success());
         assert_eq!((lines, stderr.as_str()), (100_000, "done\n"));
         // A reader that stops early does not leave the writer blocked on a full pipe.
-        let (_, first, _) = read_stdout(Command::new("yes"), &stop, |out| {
+        let (_, first, _) = read_stdout(&mut Command::new("yes"), &stop, |out| {
             let mut byte = [0u8; 1];
             out.read_exact(&mut byte).map(|()| byte[0])
         })

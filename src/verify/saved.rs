@@ -303,7 +303,7 @@ mod tests {
     fn saved(layers: &[Vec<u8>], config: &str, oci: bool) -> Vec<u8> {
         let mut builder = tar::Builder::new(Vec::new());
         let mut names = Vec::new();
-        let mut add = |builder: &mut tar::Builder<Vec<u8>>, name: &str, bytes: &[u8]| {
+        let add = |builder: &mut tar::Builder<Vec<u8>>, name: &str, bytes: &[u8]| {
             let mut header = tar::Header::new_gnu();
             header.set_mode(0o644);
             header.set_size(bytes.len() as u64);
