@@ -3,7 +3,8 @@
 //! argv[0]), so no base image is needed.
 //!
 //! Needs buildah, podman and busybox-static (`.ci/run` installs them). Without them the tests
-//! skip, except under `CI`, where a missing engine fails them.
+//! skip, except under `CI`, where a missing engine fails them. The engine is named, since
+//! `auto` prefers a Docker daemon when one answers; tests/verify_docker.rs covers Docker.
 
 // A skipped test says why on stderr.
 #![allow(clippy::print_stderr)]
@@ -89,7 +90,7 @@ impl Case {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let out = Command::new(BIN)
-            .arg("verify")
+            .args(["verify", "--engine", "buildah"])
             .args(args)
             .arg("--json")
             .arg(&json)
@@ -535,7 +536,7 @@ fn ctrl_c_stops_the_build_and_removes_the_temporary_dockerfile() {
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut child = Command::new(BIN)
-        .args(["verify", "Dockerfile"])
+        .args(["verify", "--engine", "buildah", "Dockerfile"])
         .current_dir(case.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

@@ -522,3 +522,148 @@ fn markdown_and_github_outputs() {
         "{written}"
     );
 }
+
+/// Whether a process runs with exactly this argv.
+fn running(argv: &[&str]) -> bool {
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
+        .collect();
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .any(|entry| fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| cmdline == wanted))
+}
+
+/// Waits up to about 30 s for `done`; BuildKit and runc stop a step's processes on their own
+/// schedule after the client goes.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    for _ in 0..300 {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// The names of containers verify's smoke commands run in, still present.
+fn smoke_containers() -> String {
+    let out = Command::new("docker")
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            "name=dfrewrite-verify-",
+            "--format",
+            "{{.Names}}",
+        ])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Starts `dfrewrite verify --engine docker ARGS… Dockerfile`, waits until `sleep SECONDS` runs,
+/// sends SIGINT and returns the exit code and stderr.
+fn interrupt_when_sleeping(case: &Case, args: &[&str], seconds: &str) -> (Option<i32>, String) {
+    let mut child = Command::new(BIN)
+        .args(["verify", "--engine", "docker"])
+        .args(args)
+        .arg("Dockerfile")
+        .current_dir(case.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap());
+    while !running(&["sleep", seconds]) {
+        assert!(child.try_wait().unwrap().is_none(), "verify ended early");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    (status.code(), reader.join().unwrap())
+}
+
+/// The context holds exactly what the test put there: the temporary rewrite is gone.
+fn assert_context_untouched(case: &Case) {
+    let mut names: Vec<String> = fs::read_dir(case.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["Dockerfile", "bin", "hello.txt"]);
+}
+
+#[test]
+fn ctrl_c_stops_a_docker_build_and_removes_the_temporary_dockerfile() {
+    if !engines_ready() {
+        return;
+    }
+    let _turn = TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // A sleep no other test runs, so the test can see when this build's RUN step is running.
+    let seconds = (1700 + std::process::id() % 1000).to_string();
+    let case = Case::new(
+        &format!("FROM scratch\nCOPY bin/ /bin/\nADD hello.txt /x\nRUN sleep {seconds}\n"),
+        &[],
+    );
+    let (code, stderr) = interrupt_when_sleeping(&case, &[], &seconds);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted; temporary files removed"),
+        "{stderr}"
+    );
+    assert!(
+        eventually(|| !running(&["sleep", &seconds])),
+        "the build's RUN step was stopped"
+    );
+    assert_context_untouched(&case);
+}
+
+#[test]
+fn ctrl_c_during_the_smoke_command_removes_its_container() {
+    if !engines_ready() {
+        return;
+    }
+    let _turn = TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let seconds = (2700 + std::process::id() % 1000).to_string();
+    let case = Case::new(ADD_CASE, &[]);
+    let smoke = format!("sleep {seconds}");
+    let (code, stderr) = interrupt_when_sleeping(&case, &["--smoke", &smoke], &seconds);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        eventually(|| smoke_containers().is_empty()),
+        "left behind: {}",
+        smoke_containers()
+    );
+    assert!(!running(&["sleep", &seconds]));
+    assert_context_untouched(&case);
+    // The images are kept for the next run's layer cache, as on buildah; this test's go.
+    for side in ["original", "rewrite"] {
+        let _ = Command::new("docker")
+            .args(["rmi", "-f"])
+            .arg(tag_of(&case, side))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// The tag verify gives one side of the case's Dockerfile, as `engine::tag_for` computes it.
+fn tag_of(case: &Case, side: &str) -> String {
+    let path = case.dir.path().join("Dockerfile");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in path.as_os_str().as_encoded_bytes() {
+        hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("localhost/dfrewrite-verify:{hash:016x}-{side}")
+}

@@ -32,8 +32,12 @@ mkdir -p "$OUT"
 if [ -f "$ROOT/bench/images/setup.sh" ]; then
   bash "$ROOT/bench/images/setup.sh" --engine "$ENGINE"
 fi
-(cd "$ROOT" && cargo build --release --quiet)
-BIN=$ROOT/target/release/dfrewrite
+# DFREWRITE_BIN names a dfrewrite binary to use instead of building the release one.
+BIN=${DFREWRITE_BIN:-}
+if [ -z "$BIN" ]; then
+  (cd "$ROOT" && cargo build --release --quiet)
+  BIN=$ROOT/target/release/dfrewrite
+fi
 
 RUNS=$(mktemp -d "${TMPDIR:-/tmp}/dfrewrite-bench-XXXXXX")
 trap 'rm -rf "$RUNS"' EXIT

@@ -27,9 +27,12 @@ optional smoke command and, with --touch, the warm rebuild after a one-line sour
 The rewrite is written to a hidden temporary file beside the Dockerfile and removed
 afterwards (also on error and Ctrl-C); the user's files are never modified.
 
-Engines: buildah (with podman to read image sizes) over the default store, `--isolation
-chroot`, `--layers --format docker --pull=never`; podman alone when `podman run` works.
-Install with `apt-get install buildah podman`.
+Engines: Docker with BuildKit (`docker buildx build --load`, or `DOCKER_BUILDKIT=1 docker
+build` with a client before 23) on the daemon the client reaches (DOCKER_HOST honoured);
+buildah (with podman to read image sizes) over the default store, `--isolation chroot`,
+`--layers --format docker --pull=never`; podman alone when `podman run` works. `auto` takes
+the first that works, in that order. Install with `apt-get install docker.io` or
+`apt-get install buildah podman`.
 
 Exit status:
   0  both build, the smoke results agree, and no unexpected difference
@@ -42,7 +45,8 @@ verification passed.
 Examples:
   dfrewrite verify Dockerfile
   dfrewrite verify --unsafe --smoke 'python -c \"import app\"' --expect ok app/Dockerfile
-  dfrewrite verify --smoke '[\"/app/server\", \"--version\"]' --touch main.go --json out.json Dockerfile";
+  dfrewrite verify --smoke '[\"/app/server\", \"--version\"]' --touch main.go --json out.json Dockerfile
+  dfrewrite verify --engine docker --output-format markdown Dockerfile > comment.md";
 
 /// Builds a Dockerfile and its rewrite and compares the two images.
 #[derive(Debug, clap::Parser)]

@@ -20,8 +20,7 @@ const EXTRA_CAS: &str = "/usr/local/share/ca-certificates";
 const STORE_RACE: &str = "getting top layer info: layer not known";
 
 /// What to install when no engine works.
-pub(crate) const INSTALL_HINT: &str =
-    "apt-get install buildah podman` (or Docker with BuildKit: `apt-get install docker.io";
+pub(crate) const INSTALL_HINT: &str = "apt-get install buildah podman";
 
 /// Which engine the user asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -96,7 +95,8 @@ pub(crate) fn detect(
         }
     }
     Err(Failure::NoEngine(format!(
-        "no container engine works: {}; install one with `{INSTALL_HINT}`",
+        "no container engine works: {}; install one with `{INSTALL_HINT}`, or Docker with \
+         BuildKit (`apt-get install docker.io`)",
         reasons.join("; ")
     )))
 }
