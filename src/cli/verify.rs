@@ -242,7 +242,7 @@ fn annotation(name: &str, report: &verify::Report) -> String {
         out
     };
     let (level, message) = match report.verdict.status {
-        verify::Status::Pass => {
+        verify::VerifyStatus::Pass => {
             let saved = report.comparison.as_ref().map_or(String::new(), |c| {
                 format!(": {:.1} % smaller", c.percent_saved)
             });

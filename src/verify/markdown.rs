@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use super::compare::Comparison;
 use super::render::{exit, short_bytes};
-use super::{BuildReport, Report, Status};
+use super::{BuildReport, Report, VerifyStatus as Status};
 
 /// How many unexpected differences the comment lists.
 const LIST_LIMIT: usize = 10;
