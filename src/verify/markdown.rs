@@ -94,9 +94,10 @@ pub(crate) fn markdown(report: &Report) -> String {
             .map(|f| format!(" (edit `{}`)", cell(f)))
             .unwrap_or_default();
         let rewr_warm = rewrite.and_then(|r| r.warm_rebuild.as_ref());
+        // Steps, not seconds: the step counts do not vary between runs.
         let saved = rewr_warm.map_or_else(String::new, |r| {
             let steps = i64::from(orig_warm.rerun) - i64::from(r.rerun);
-            format!("{steps} step(s), {:.1} s", orig_warm.seconds - r.seconds)
+            format!("{steps} re-run step(s)")
         });
         let _ = writeln!(
             out,
@@ -126,8 +127,12 @@ pub(crate) fn markdown(report: &Report) -> String {
     if report.applied.is_empty() {
         let _ = writeln!(out, "Applied: nothing (the rewrite is the original).");
     } else {
-        let mut passes: Vec<&str> = report.applied.iter().map(|f| f.pass).collect();
-        passes.dedup();
+        let mut passes: Vec<&str> = Vec::new();
+        for fix in &report.applied {
+            if !passes.contains(&fix.pass) {
+                passes.push(fix.pass);
+            }
+        }
         let names: Vec<String> = passes.iter().map(|p| format!("`{p}`")).collect();
         let _ = writeln!(out, "Applied: {}.", names.join(", "));
     }
