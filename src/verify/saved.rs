@@ -54,13 +54,22 @@ pub(crate) fn read(stream: impl Read) -> io::Result<SavedImage> {
     let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
     let mut layers: HashMap<String, Vec<Change>> = HashMap::new();
     let mut jsons: HashMap<String, Vec<u8>> = HashMap::new();
+    // Docker writes a layer whose content equals an earlier one's as a symlink to it.
+    let mut links: HashMap<String, String> = HashMap::new();
     let mut archive = tar::Archive::new(stream);
     for entry in archive.entries()? {
         let entry = entry?;
+        let name = entry.path()?.to_string_lossy().into_owned();
+        if entry.header().entry_type().is_symlink() {
+            if let Some(target) = entry.link_name()? {
+                let resolved = resolve_link(&name, &target.to_string_lossy());
+                links.insert(name, resolved);
+            }
+            continue;
+        }
         if !entry.header().entry_type().is_file() {
             continue;
         }
-        let name = entry.path()?.to_string_lossy().into_owned();
         let mut reader = BufReader::new(entry);
         // A JSON document (manifest, config, index) starts with `{` or `[`; a layer is a tar.
         let json = matches!(reader.fill_buf()?.first(), Some(b'{' | b'['));
@@ -95,16 +104,39 @@ pub(crate) fn read(stream: impl Read) -> io::Result<SavedImage> {
     };
     let mut tree: BTreeMap<String, FileEntry> = BTreeMap::new();
     for name in &image.layers {
+        let mut at = name.as_str();
+        for _ in 0..8 {
+            match links.get(at) {
+                Some(target) => at = target,
+                None => break,
+            }
+        }
         let changes = layers
-            .remove(name)
+            .get(at)
             .ok_or_else(|| bad(format!("docker save has no layer {name}")))?;
-        apply(&mut tree, changes);
+        apply(&mut tree, changes.clone());
     }
     add_missing_parents(&mut tree);
     Ok(SavedImage {
         files: tree.into_values().collect(),
         history,
     })
+}
+
+/// The member a symlink member points to: `a/layer.tar` -> `../b/layer.tar` is `b/layer.tar`.
+fn resolve_link(name: &str, target: &str) -> String {
+    let mut parts: Vec<&str> = name.split('/').collect();
+    parts.pop();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    parts.join("/")
 }
 
 /// The changes one layer tar makes, in its order.
@@ -388,6 +420,53 @@ mod tests {
             assert!(image.history[1].empty_layer);
             assert_eq!(image.history[2].created_by, "RUN x");
         }
+    }
+
+    #[test]
+    fn a_layer_saved_as_a_link_to_an_equal_one_is_applied_again() {
+        // Docker ≤ 24 writes `<id>/layer.tar` of a layer equal to an earlier one as a symlink.
+        let add = tar_of(&[("x", 'f', "1")]);
+        let remove = tar_of(&[(".wh.x", 'f', "")]);
+        let mut bytes = saved(&[add, remove], CONFIG, false);
+        // Rebuild the archive with a third layer: a link to the first one.
+        let mut outer = tar::Archive::new(&bytes[..]);
+        let mut builder = tar::Builder::new(Vec::new());
+        let mut layers = Vec::new();
+        for entry in outer.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().to_string_lossy().into_owned();
+            if name == "manifest.json" {
+                continue;
+            }
+            if name.ends_with("layer.tar") {
+                layers.push(name.clone());
+            }
+            let mut header = entry.header().clone();
+            let mut data = Vec::new();
+            entry.read_to_end(&mut data).unwrap();
+            builder.append_data(&mut header, &name, &data[..]).unwrap();
+        }
+        let mut link = tar::Header::new_gnu();
+        link.set_entry_type(tar::EntryType::Symlink);
+        link.set_size(0);
+        builder
+            .append_link(&mut link, "again/layer.tar", format!("../{}", layers[0]))
+            .unwrap();
+        layers.push("again/layer.tar".into());
+        let manifest = serde_json::json!([{"Config": "cfg.json", "Layers": layers}]);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(manifest.to_string().len() as u64);
+        builder
+            .append_data(
+                &mut header,
+                "manifest.json",
+                manifest.to_string().as_bytes(),
+            )
+            .unwrap();
+        bytes = builder.into_inner().unwrap();
+        let image = read(&bytes[..]).unwrap();
+        assert_eq!(paths(&image), ["/", "/x"]);
+        assert_eq!(resolve_link("a/layer.tar", "../b/layer.tar"), "b/layer.tar");
     }
 
     #[test]
