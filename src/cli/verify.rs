@@ -24,8 +24,8 @@ const AFTER_HELP: &str = "\
 Builds the original and the rewrite (the same passes and tiers as --diff) against the same
 context, and compares image bytes, layers, the final filesystem, the runtime config, an
 optional smoke command and, with --touch, the warm rebuild after a one-line source edit.
-The rewrite is written to a hidden temporary file beside the Dockerfile and removed
-afterwards (also on error and Ctrl-C); the user's files are never modified.
+The rewrite is written to a temporary directory outside the context and removed afterwards
+(also on error and Ctrl-C); the user's files are never modified.
 
 Engines: Docker with BuildKit (`docker buildx build --load`, or `DOCKER_BUILDKIT=1 docker
 build` with a client before 23) on the daemon the client reaches (DOCKER_HOST honoured);

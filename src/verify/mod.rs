@@ -18,7 +18,6 @@ mod saved;
 mod side_files;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -253,8 +252,7 @@ pub(crate) fn verify(
         .tempdir()
         .map_err(|e| Failure::Engine(format!("cannot create a log directory: {e}")))?;
     let rewritten_text = outcome.output.as_deref().unwrap_or(req.source);
-    // Beside the original, so relative paths in error messages and editors point near it;
-    // removed when this function returns, whatever the outcome.
+    // Removed when this function returns, whatever the outcome.
     let rewrite_file = temp_dockerfile(req.dockerfile, rewritten_text)?;
     let dockerfiles = [
         (Side::Original, req.dockerfile.to_path_buf()),
@@ -559,26 +557,40 @@ fn scratch_context(context: &Path, side_files: &[NewFile]) -> Result<tempfile::T
     Ok(scratch)
 }
 
-/// Writes the rewrite to a hidden temporary file beside `dockerfile`; the file is removed when
-/// the handle is dropped.
-fn temp_dockerfile(dockerfile: &Path, text: &str) -> Result<tempfile::NamedTempFile, Failure> {
-    let dir = match dockerfile.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+/// The rewrite, written under the original's name in a temporary directory outside the
+/// context (removed when the handle is dropped), with the original's
+/// `<Dockerfile>.dockerignore` beside it when there is one. Outside, because a file that
+/// appears in the context for one run only would be copied by `COPY . .` into the images,
+/// and BuildKit's incremental context upload was seen to keep such a file from an earlier
+/// run in one image and not the other.
+struct RewriteFile {
+    /// Held for its removal on drop.
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl RewriteFile {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn temp_dockerfile(dockerfile: &Path, text: &str) -> Result<RewriteFile, Failure> {
+    let failed = |e: std::io::Error| Failure::Input(format!("cannot write the rewrite: {e}"));
     let name = dockerfile
         .file_name()
-        .map_or_else(|| "Dockerfile".into(), |n| n.to_string_lossy());
-    let mut file = tempfile::Builder::new()
-        .prefix(&format!(".{name}.dfrewrite-verify-"))
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Failure::Input(format!("cannot write beside {}: {e}", dockerfile.display()))
-        })?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.flush())
-        .map_err(|e| Failure::Input(format!("cannot write the rewrite: {e}")))?;
-    Ok(file)
+        .map_or_else(|| "Dockerfile".into(), |n| n.to_string_lossy().into_owned());
+    let dir = tempfile::Builder::new()
+        .prefix("dfrewrite-verify-rewrite-")
+        .tempdir()
+        .map_err(failed)?;
+    let path = dir.path().join(&name);
+    fs::write(&path, text).map_err(failed)?;
+    let ignore = dockerfile.with_file_name(format!("{name}.dockerignore"));
+    if ignore.is_file() {
+        fs::copy(&ignore, dir.path().join(format!("{name}.dockerignore"))).map_err(failed)?;
+    }
+    Ok(RewriteFile { _dir: dir, path })
 }
 
 /// The touch file relative to the context: `file` may be relative to the context or a path
@@ -624,25 +636,23 @@ mod tests {
     }
 
     #[test]
-    fn the_rewrite_file_sits_beside_the_original_and_goes_away() {
+    fn the_rewrite_file_lies_outside_the_context_under_the_same_name_and_goes_away() {
         let dir = tempfile::tempdir().unwrap();
-        let original = dir.path().join("Dockerfile");
+        let original = dir.path().join("app.Dockerfile");
         fs::write(&original, "FROM scratch\n").unwrap();
+        fs::write(dir.path().join("app.Dockerfile.dockerignore"), "*.log\n").unwrap();
         let file = temp_dockerfile(&original, "FROM scratch\nCOPY a b\n").unwrap();
-        assert_eq!(file.path().parent(), Some(dir.path()));
-        let name = file
-            .path()
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        assert!(name.starts_with(".Dockerfile.dfrewrite-verify-"), "{name}");
+        assert!(!file.path().starts_with(dir.path()));
+        assert_eq!(file.path().file_name().unwrap(), "app.Dockerfile");
         assert_eq!(
             fs::read_to_string(file.path()).unwrap(),
             "FROM scratch\nCOPY a b\n"
         );
+        let ignore = file.path().with_file_name("app.Dockerfile.dockerignore");
+        assert_eq!(fs::read_to_string(ignore).unwrap(), "*.log\n");
         let path = file.path().to_path_buf();
         drop(file);
         assert!(!path.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }
