@@ -28,6 +28,12 @@ pub fn removable_cache_dirs() -> Vec<&'static str> {
     managers::removable_dirs()
 }
 
+/// Whether a `.dockerignore` reading `ignore` keeps `path` (relative to the context root,
+/// `/`-separated) out of the build context, as BuildKit decides it.
+pub fn dockerignore_excludes(ignore: &str, path: &str) -> bool {
+    context::ignore::IgnoreFile::parse(ignore).excludes(path)
+}
+
 use std::sync::Arc;
 
 /// Inputs larger than this are refused (a Dockerfile that large is not a Dockerfile).

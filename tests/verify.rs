@@ -3,7 +3,8 @@
 //! argv[0]), so no base image is needed.
 //!
 //! Needs buildah, podman and busybox-static (`.ci/run` installs them). Without them the tests
-//! skip, except under `CI`, where a missing engine fails them.
+//! skip, except under `CI`, where a missing engine fails them. The engine is named, since
+//! `auto` prefers a Docker daemon when one answers; tests/verify_docker.rs covers Docker.
 
 // A skipped test says why on stderr.
 #![allow(clippy::print_stderr)]
@@ -89,7 +90,7 @@ impl Case {
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let out = Command::new(BIN)
-            .arg("verify")
+            .args(["verify", "--engine", "buildah"])
             .args(args)
             .arg("--json")
             .arg(&json)
@@ -249,7 +250,10 @@ fn add_to_copy_gives_the_same_image_and_passes_with_the_json_schema() {
             "original",
             "rewrite",
             "rewritten",
+            "side_files",
             "smoke",
+            "smoke_command",
+            "touch",
             "unsafe",
             "verdict"
         ]
@@ -276,6 +280,11 @@ fn add_to_copy_gives_the_same_image_and_passes_with_the_json_schema() {
             ["/bin/sh", "-c", "cat /hello.txt"]
         );
         assert_eq!(s["warm_rebuild"], Value::Null);
+        assert_eq!(s["settle"], Value::Null);
+        assert!(
+            s.get("file_list").is_none(),
+            "listed only with --json-files"
+        );
     }
     assert_eq!(r["original"]["files"], r["rewrite"]["files"]);
     let cmp = &r["comparison"];
@@ -452,20 +461,24 @@ fn a_touch_file_outside_the_context_is_refused() {
 
 #[test]
 fn no_engine_exits_2_and_names_what_to_install() {
-    // docker buildx is missing here (and verify does not drive docker yet anywhere), so this
-    // needs no engine at all.
+    // No daemon answers on this socket, so this needs no engine at all.
     let case = tempfile::tempdir().unwrap();
     fs::write(case.path().join("Dockerfile"), "FROM scratch\n").unwrap();
     let out = Command::new(BIN)
         .args(["verify", "--engine", "docker", "Dockerfile"])
         .current_dir(case.path())
         .env("NO_COLOR", "1")
+        .env("DOCKER_HOST", "unix:///nonexistent/dfrewrite-test.sock")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.contains("no container engine works"), "{stderr}");
+    assert!(
+        stderr.contains("no Docker daemon answers") || stderr.contains("`docker` is not installed"),
+        "{stderr}"
+    );
     assert!(
         stderr.contains("apt-get install buildah podman"),
         "{stderr}"
@@ -523,7 +536,7 @@ fn ctrl_c_stops_the_build_and_removes_the_temporary_dockerfile() {
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     let mut child = Command::new(BIN)
-        .args(["verify", "Dockerfile"])
+        .args(["verify", "--engine", "buildah", "Dockerfile"])
         .current_dir(case.path())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -537,16 +550,6 @@ fn ctrl_c_stops_the_build_and_removes_the_temporary_dockerfile() {
         assert!(child.try_wait().unwrap().is_none(), "verify ended early");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    // The temporary rewrite exists while the builds run.
-    let names: Vec<String> = fs::read_dir(case.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(
-        names
-            .iter()
-            .any(|n| n.starts_with(".Dockerfile.dfrewrite-verify-"))
-    );
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()

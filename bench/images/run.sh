@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/images/run.sh [CORPUS_DIR]
+# bench/images/run.sh [--engine buildah|docker] [CORPUS_DIR] [APP...]
 #
 # The image benchmark: runs `dfrewrite verify` (release build) on every CORPUS_DIR/<app>/ that
 # has an app.toml (default: corpus/), once with safe fixes only and once with --unsafe, each
@@ -12,18 +12,32 @@
 # touch line), description. Calls bench/images/setup.sh first when it exists (base images and
 # stand-ins). An app that fails verification is a result, not an error: the script exits
 # non-zero only when it cannot run (no app, no python3, build of dfrewrite fails).
+#
+# --engine docker runs verify with Docker (the daemon the `docker` client reaches; DOCKER_HOST
+# honoured) and writes results-docker.json and RESULTS-docker.md instead. APP... limits the run
+# to those apps.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+ENGINE=buildah
+if [ "${1:-}" = --engine ]; then ENGINE=${2:?--engine needs a value}; shift 2; fi
+case $ENGINE in buildah|docker) ;; *) echo "--engine must be buildah or docker" >&2; exit 2 ;; esac
 CORPUS=$(cd "${1:-$ROOT/corpus}" && pwd)
+[ $# -gt 0 ] && shift
+ONLY=("$@")
 OUT=${DFREWRITE_BENCH_OUT:-$ROOT/bench/images}
+SUFFIX=""; [ "$ENGINE" = docker ] && SUFFIX=-docker
 mkdir -p "$OUT"
 
 if [ -f "$ROOT/bench/images/setup.sh" ]; then
-  bash "$ROOT/bench/images/setup.sh"
+  bash "$ROOT/bench/images/setup.sh" --engine "$ENGINE"
 fi
-(cd "$ROOT" && cargo build --release --quiet)
-BIN=$ROOT/target/release/dfrewrite
+# DFREWRITE_BIN names a dfrewrite binary to use instead of building the release one.
+BIN=${DFREWRITE_BIN:-}
+if [ -z "$BIN" ]; then
+  (cd "$ROOT" && cargo build --release --quiet)
+  BIN=$ROOT/target/release/dfrewrite
+fi
 
 RUNS=$(mktemp -d "${TMPDIR:-/tmp}/dfrewrite-bench-XXXXXX")
 trap 'rm -rf "$RUNS"' EXIT
@@ -51,7 +65,10 @@ PY
 
 apps=()
 for dir in "$CORPUS"/*/; do
-  [ -f "$dir/app.toml" ] && apps+=("$(basename "$dir")")
+  [ -f "$dir/app.toml" ] || continue
+  app=$(basename "$dir")
+  if [ ${#ONLY[@]} -gt 0 ] && ! printf '%s\n' "${ONLY[@]}" | grep -qx "$app"; then continue; fi
+  apps+=("$app")
 done
 if [ ${#apps[@]} -eq 0 ]; then
   echo "no $CORPUS/<app>/app.toml found" >&2
@@ -65,17 +82,17 @@ for app in "${apps[@]}"; do
     [ "$tier" = unsafe ] && flags=(--unsafe)
     echo "== $app ($tier)" >&2
     code=0
-    "$BIN" verify "${flags[@]}" "${args[@]}" --json "$RUNS/$app.$tier.json" "$CORPUS/$app/Dockerfile" \
+    "$BIN" verify --engine "$ENGINE" "${flags[@]}" "${args[@]}" --json "$RUNS/$app.$tier.json" "$CORPUS/$app/Dockerfile" \
       > "$RUNS/$app.$tier.txt" 2> "$RUNS/$app.$tier.err" || code=$?
     echo "$code" > "$RUNS/$app.$tier.code"
     grep '^verdict:' "$RUNS/$app.$tier.txt" >&2 || tail -n 1 "$RUNS/$app.$tier.err" >&2 || true
   done
 done
 
-python3 - "$CORPUS" "$RUNS" "$OUT" "${apps[@]}" <<'PY'
+python3 - "$CORPUS" "$RUNS" "$OUT" "$ENGINE" "$SUFFIX" "${apps[@]}" <<'PY'
 import json, os, statistics, sys, tomllib
 
-corpus, runs, out, apps = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+corpus, runs, out, engine, suffix, apps = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
 
 def load(app, tier):
     path = os.path.join(runs, f"{app}.{tier}.json")
@@ -132,8 +149,8 @@ for key in ("warm_seconds", "warm_rerun"):
     for tier in ("safe", "unsafe"):
         medians[f"{tier}_{key}"] = median(r[tier].get(key) for r in results)
 
-with open(os.path.join(out, "results.json"), "w") as f:
-    json.dump({"apps": results, "medians": medians}, f, indent=2)
+with open(os.path.join(out, f"results{suffix}.json"), "w") as f:
+    json.dump({"engine": engine, "apps": results, "medians": medians}, f, indent=2)
     f.write("\n")
 
 def mb(n):
@@ -145,6 +162,9 @@ def ratio(x):
 def cell(*values):
     return " / ".join("–" if v is None else str(v) for v in values)
 
+def steps(x):
+    return "–" if x.get("warm_rerun") is None else f"{x.get('warm_cached')}+{x.get('warm_rerun')}"
+
 def smoke(v):
     return {True: "ok", False: "FAIL", None: "–"}[v]
 
@@ -152,12 +172,12 @@ lines = [
     "# Image benchmark results",
     "",
     "Written by `bench/images/run.sh`: `dfrewrite verify` on each corpus app, safe fixes only and",
-    "with `--unsafe`, on buildah. Ratio = rewrite bytes / original bytes. Warm rebuild = the build",
+    f"with `--unsafe`, on {engine}. Ratio = rewrite bytes / original bytes. Warm rebuild = the build",
     "after appending one comment line to the app's `touch` file; seconds vary between runs, the",
     "cached / re-run step counts do not. o / s / u = original / safe / unsafe.",
     "",
     "| app | original | safe (ratio) | unsafe (ratio) | layers o / s / u | smoke o / s / u "
-    "| warm rebuild s o / s / u | re-run steps o / s / u | verdict safe / unsafe | passes (unsafe) |",
+    "| warm rebuild s o / s / u | warm cached+re-run o / s / u | verdict safe / unsafe | passes (unsafe) |",
     "|---|---:|---:|---:|---|---|---|---|---|---|",
 ]
 for r in results:
@@ -168,7 +188,7 @@ for r in results:
         f"| {cell(o.get('layers'), s.get('layers'), u.get('layers'))} "
         f"| {' / '.join(smoke(x.get('smoke_ok')) for x in (o, s, u))} "
         f"| {cell(o.get('warm_seconds'), s.get('warm_seconds'), u.get('warm_seconds'))} "
-        f"| {cell(o.get('warm_rerun'), s.get('warm_rerun'), u.get('warm_rerun'))} "
+        f"| {' / '.join(steps(x) for x in (o, s, u))} "
         f"| {s['verdict']} / {u['verdict']} | {', '.join(u['applied']) or '–'} |"
     )
 m = medians
@@ -183,7 +203,7 @@ failures = [(r["app"], t, r[t]) for r in results for t in ("safe", "unsafe") if 
 if failures:
     lines += ["", "Not passing:", ""]
     lines += [f"- {app} ({tier}): {v['verdict']}: {'; '.join(v['reasons'])}" for app, tier, v in failures]
-with open(os.path.join(out, "RESULTS.md"), "w") as f:
+with open(os.path.join(out, f"RESULTS{suffix}.md"), "w") as f:
     f.write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY

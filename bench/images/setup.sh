@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench/images/setup.sh [--force [STANDIN...]]
+# bench/images/setup.sh [--engine buildah|docker] [--force [STANDIN...]]
 #
 # Prepares buildah's default root storage for the real-image benchmark (no daemon, no registry):
 #   1. installs buildah, podman and debootstrap if missing;
@@ -11,19 +11,29 @@
 # Idempotent: existing images are kept. --force re-imports the base from the cached tar and rebuilds
 # every stand-in without the layer cache; --force STANDIN... (directory names under standins/)
 # rebuilds only those. Delete the cached tar to debootstrap again. See bench/images/README.md.
+# --engine docker: also puts the base and the stand-ins into the Docker daemon the `docker`
+# client reaches (DOCKER_HOST honoured; the client must build with BuildKit): the base is
+# `docker import`ed from the cached tar with the machine's extra CAs added (docker build has no
+# -v), the stand-ins move over with `buildah push IMAGE docker-archive:…` + `docker load`.
+# Images already in Docker are kept; --force replaces them.
 set -euo pipefail
 
-force=0; force_only=()
+force=0; force_only=(); engine=buildah
+next_is_engine=0
 for arg in "$@"; do
+  if [ $next_is_engine = 1 ]; then engine=$arg; next_is_engine=0; continue; fi
   case $arg in
+    --engine) next_is_engine=1 ;;
+    --engine=*) engine=${arg#--engine=} ;;
     --force) force=1 ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    -*) echo "usage: $0 [--force [STANDIN...]]" >&2; exit 2 ;;
-    *) [ $force = 1 ] || { echo "usage: $0 [--force [STANDIN...]]" >&2; exit 2; }
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "usage: $0 [--engine buildah|docker] [--force [STANDIN...]]" >&2; exit 2 ;;
+    *) [ $force = 1 ] || { echo "usage: $0 [--engine buildah|docker] [--force [STANDIN...]]" >&2; exit 2; }
        [ -f "$(dirname "$0")/standins/$arg/Dockerfile" ] || { echo "no stand-in $arg" >&2; exit 2; }
        force_only+=("$arg") ;;
   esac
 done
+case $engine in buildah|docker) ;; *) echo "--engine must be buildah or docker" >&2; exit 2 ;; esac
 # forced(DIR): is this stand-in to be rebuilt regardless of what exists?
 forced() {
   [ $force = 1 ] || return 1
@@ -141,13 +151,52 @@ for line in "${standins[@]}"; do
   echo "stand-in $first: $(since "$t") s"
 done
 
+# 4b. the same images in Docker ----------------------------------------------------------------
+docker_has() { docker image inspect "$1" > /dev/null 2>&1; }
+if [ "$engine" = docker ]; then
+  docker info > /dev/null 2>&1 || { echo "no Docker daemon answers (DOCKER_HOST=${DOCKER_HOST:-unset})" >&2; exit 1; }
+  if [ $force = 1 ] && [ ${#force_only[@]} -eq 0 ] || ! docker_has debian:bookworm; then
+    t=$(now)
+    # one layer, like the buildah base; the machine's extra CAs are added so that an image
+    # which installs ca-certificates trusts them, as buildah's -v mount gives (images.md §5)
+    cp "$ROOTFS_TAR" "$CACHE/rootfs-docker.tar"
+    if [ -d /usr/local/share/ca-certificates ]; then
+      rm -rf "$CACHE/ca" && mkdir -p "$CACHE/ca/usr/local/share"
+      cp -r /usr/local/share/ca-certificates "$CACHE/ca/usr/local/share/"
+      tar --numeric-owner --owner=0 --group=0 -C "$CACHE/ca" -rf "$CACHE/rootfs-docker.tar" ./usr/local/share/ca-certificates
+    fi
+    docker import -c 'CMD ["bash"]' -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      "$CACHE/rootfs-docker.tar" localhost/debian:bookworm > /dev/null
+    rm -f "$CACHE/rootfs-docker.tar"
+    for n in debian:bookworm debian:12 debian:latest localhost/debian:12 localhost/debian:latest; do
+      docker tag localhost/debian:bookworm "$n"
+    done
+    echo "docker import debian:bookworm: $(since "$t") s"
+  fi
+  for line in "${standins[@]}"; do
+    read -r dir first rest <<< "$line"
+    if ! forced "$dir" && docker_has "$first"; then continue; fi
+    t=$(now)
+    buildah push -q "$first" "docker-archive:$CACHE/standin.tar:$first" > "$CACHE/logs/push-$dir.log" 2>&1
+    docker load -q -i "$CACHE/standin.tar" >> "$CACHE/logs/push-$dir.log" 2>&1
+    rm -f "$CACHE/standin.tar"
+    for n in $rest; do docker tag "$first" "$n"; done
+    echo "docker load $first: $(since "$t") s"
+  done
+fi
+
 # 5. summary ---------------------------------------------------------------------------------
 echo
 printf '%-45s %12s %8s\n' IMAGE BYTES LAYERS
 for line in "debian-bookworm docker.io/library/debian:bookworm" "${standins[@]}"; do
   read -r _ first _ <<< "$line"
-  size=$(podman image inspect --format '{{.Size}}' "$first")
-  layers=$(buildah inspect --type image --format '{{len .OCIv1.RootFS.DiffIDs}}' "$first")
+  if [ "$engine" = docker ]; then
+    size=$(docker image inspect --format '{{.Size}}' "$first")
+    layers=$(docker image inspect --format '{{len .RootFS.Layers}}' "$first")
+  else
+    size=$(podman image inspect --format '{{.Size}}' "$first")
+    layers=$(buildah inspect --type image --format '{{len .OCIv1.RootFS.DiffIDs}}' "$first")
+  fi
   printf '%-45s %12s %8s\n' "$first" "$size" "$layers"
 done
 echo "setup total: $(since "$t_all") s"

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::verify::{self, EngineChoice, Event, Failure, SmokeCommand, Touch};
+use crate::verify::{self, EngineChoice, Event, Failure, Phase, SmokeCommand, Touch};
 
 use super::fsio::{self, Failure as FileFailure, FsContext};
 use super::render::{self, Printer};
@@ -24,12 +24,15 @@ const AFTER_HELP: &str = "\
 Builds the original and the rewrite (the same passes and tiers as --diff) against the same
 context, and compares image bytes, layers, the final filesystem, the runtime config, an
 optional smoke command and, with --touch, the warm rebuild after a one-line source edit.
-The rewrite is written to a hidden temporary file beside the Dockerfile and removed
-afterwards (also on error and Ctrl-C); the user's files are never modified.
+The rewrite is written to a temporary directory outside the context and removed afterwards
+(also on error and Ctrl-C); the user's files are never modified.
 
-Engines: buildah (with podman to read image sizes) over the default store, `--isolation
-chroot`, `--layers --format docker --pull=never`; podman alone when `podman run` works.
-Install with `apt-get install buildah podman`.
+Engines: Docker with BuildKit (`docker buildx build --load`, or `DOCKER_BUILDKIT=1 docker
+build` with a client before 23) on the daemon the client reaches (DOCKER_HOST honoured);
+buildah (with podman to read image sizes) over the default store, `--isolation chroot`,
+`--layers --format docker --pull=never`; podman alone when `podman run` works. `auto` takes
+the first that works, in that order. Install with `apt-get install docker.io` or
+`apt-get install buildah podman`.
 
 Exit status:
   0  both build, the smoke results agree, and no unexpected difference
@@ -42,7 +45,8 @@ verification passed.
 Examples:
   dfrewrite verify Dockerfile
   dfrewrite verify --unsafe --smoke 'python -c \"import app\"' --expect ok app/Dockerfile
-  dfrewrite verify --smoke '[\"/app/server\", \"--version\"]' --touch main.go --json out.json Dockerfile";
+  dfrewrite verify --smoke '[\"/app/server\", \"--version\"]' --touch main.go --json out.json Dockerfile
+  dfrewrite verify --engine docker --output-format markdown Dockerfile > comment.md";
 
 /// Builds a Dockerfile and its rewrite and compares the two images.
 #[derive(Debug, clap::Parser)]
@@ -95,6 +99,25 @@ pub(crate) struct VerifyArgs {
     /// Also write the report as JSON to this file.
     #[arg(long, value_name = "OUT")]
     json: Option<PathBuf>,
+
+    /// Put both images' whole file listings (path, kind, size, mode, owner, link target) in
+    /// the --json report.
+    #[arg(long, requires = "json")]
+    json_files: bool,
+
+    /// The report on standard output: `human` (a table and the differences), `markdown` (a
+    /// compact table for a pull-request comment), or `github` (the human report, the Markdown
+    /// appended to $GITHUB_STEP_SUMMARY when it is set, and a workflow annotation).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+    output_format: OutputFormat,
+}
+
+/// What `verify` prints on standard output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum OutputFormat {
+    Human,
+    Markdown,
+    Github,
 }
 
 /// Runs `dfrewrite verify` and returns the exit code.
@@ -155,6 +178,7 @@ fn run_with(args: &VerifyArgs, p: &mut Printer) -> u8 {
             comment: args.touch_comment.clone(),
         }),
         stop: &STOP,
+        list_files: args.json_files,
     };
     let result = verify::verify(&request, &mut |event| p.note(&progress(&event)));
     let report = match result {
@@ -175,19 +199,82 @@ fn run_with(args: &VerifyArgs, p: &mut Printer) -> u8 {
             return 2;
         }
     }
-    if p.stdout_or_error(&verify::render::human(&report)) != super::RunStatus::Clean {
+    let text = match args.output_format {
+        OutputFormat::Human => verify::render::human(&report),
+        OutputFormat::Markdown => verify::markdown::markdown(&report),
+        OutputFormat::Github => {
+            if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+                let markdown = verify::markdown::markdown(&report) + "\n";
+                if let Err(e) = append(std::path::Path::new(&summary), &markdown) {
+                    p.error_line(Some("$GITHUB_STEP_SUMMARY"), &fsio::describe_io(&e));
+                    return 2;
+                }
+            }
+            verify::render::human(&report) + &annotation(&name, &report)
+        }
+    };
+    if p.stdout_or_error(&text) != super::RunStatus::Clean {
         return 2;
     }
     report.verdict.exit_code
 }
 
+fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(text.as_bytes())
+}
+
+/// A GitHub Actions workflow command that shows the verdict on the Dockerfile.
+fn annotation(name: &str, report: &verify::Report) -> String {
+    // Workflow-command escaping: `%`, CR and LF in the message, also `:` and `,` in properties.
+    let escape = |text: &str, property: bool| {
+        let mut out = text
+            .replace('%', "%25")
+            .replace('\r', "%0D")
+            .replace('\n', "%0A");
+        if property {
+            out = out.replace(':', "%3A").replace(',', "%2C");
+        }
+        out
+    };
+    let (level, message) = match report.verdict.status {
+        verify::VerifyStatus::Pass => {
+            let saved = report.comparison.as_ref().map_or(String::new(), |c| {
+                format!(": {:.1} % smaller", c.percent_saved)
+            });
+            ("notice", format!("the rewrite verified{saved}"))
+        }
+        _ => ("error", report.verdict.reasons.join("; ")),
+    };
+    format!(
+        "::{level} file={},title=dfrewrite verify::{}\n",
+        escape(name, true),
+        escape(&message, false)
+    )
+}
+
 fn progress(event: &Event<'_>) -> String {
     match event {
         Event::Engine(name) => format!("verify: engine {name}"),
-        Event::Build { side, warm: false } => format!("verify: building the {}", side.name()),
-        Event::Build { side, warm: true } => {
-            format!("verify: rebuilding the {} after the touch", side.name())
-        }
+        Event::Build {
+            side,
+            phase: Phase::First,
+        } => format!("verify: building the {}", side.name()),
+        Event::Build {
+            side,
+            phase: Phase::Settle,
+        } => format!(
+            "verify: rebuilding the {} from a scratch copy of the context (cached)",
+            side.name()
+        ),
+        Event::Build {
+            side,
+            phase: Phase::Warm,
+        } => format!("verify: rebuilding the {} after the touch", side.name()),
         Event::Step { side, line } => format!("  {:<8} {line}", side.name()),
         Event::Measure(side) => format!("verify: measuring the {}", side.name()),
         Event::Smoke(side) => format!("verify: smoke in the {}", side.name()),

@@ -47,6 +47,10 @@ pub(crate) struct Expectations {
     pub(crate) config_changes: Vec<(String, String)>,
     /// The applied pass that changes the installed package set, if any.
     pub(crate) package_set_changed_by: Option<String>,
+    /// Context paths a side file of the rewrite keeps out of its build, each with the file.
+    pub(crate) kept_out: Vec<(String, String)>,
+    /// Side files the rewrite adds to its context (relative paths).
+    pub(crate) side_files: Vec<String>,
 }
 
 impl Expectations {
@@ -93,7 +97,42 @@ impl Expectations {
             removed_dirs,
             config_changes,
             package_set_changed_by: None,
+            kept_out: Vec::new(),
+            side_files: Vec::new(),
         }
+    }
+
+    /// Adds what the rewrite's side files explain: the paths they keep out of the context may
+    /// be missing from the rewrite's image, and the files themselves may appear in it (a
+    /// `COPY . /app` copies a new `.dockerignore` too).
+    pub(crate) fn add_side_files(&mut self, files: &[super::SideFileReport]) {
+        for file in files {
+            self.side_files.push(file.path.clone());
+            self.kept_out.extend(
+                file.kept_out
+                    .iter()
+                    .map(|path| (path.clone(), file.path.clone())),
+            );
+        }
+    }
+
+    /// Why `entry` may be missing from the rewrite: it is, or lies in, a copy of a context path
+    /// that a side file keeps out. Paths are matched by their tail, since the Dockerfile may
+    /// copy the context anywhere.
+    fn kept_out_reason(&self, entry: &FileEntry) -> Option<String> {
+        self.kept_out.iter().find_map(|(path, file)| {
+            let tail = format!("/{path}");
+            let hit = entry.path.ends_with(&tail) || entry.path.contains(&format!("{tail}/"));
+            hit.then(|| format!("kept out of the context by the proposed {file} ({path})"))
+        })
+    }
+
+    /// Why `entry` may be only in the rewrite: it is a copy of a side file.
+    fn side_file_reason(&self, entry: &FileEntry) -> Option<String> {
+        self.side_files
+            .iter()
+            .find(|file| entry.path.ends_with(&format!("/{file}")))
+            .map(|file| format!("the proposed {file}, copied with the context"))
     }
 
     /// Why a file may be in one image only, or differ: the package set changed.
@@ -242,6 +281,7 @@ pub(crate) fn compare(
         .map(|(_, entry)| {
             let reason = expectations
                 .removal_reason(entry)
+                .or_else(|| expectations.kept_out_reason(entry))
                 .or_else(|| expectations.package_reason());
             path_diff(entry, reason)
         })
@@ -254,7 +294,10 @@ pub(crate) fn compare(
             // the engine that creates the mount point, and what lies in a cache directory
             // (npm's timestamped logs under /root/.npm/_logs) differs between any two builds
             let cache = expectations.removal_reason(entry);
-            path_diff(entry, cache.or_else(|| expectations.package_reason()))
+            let reason = cache
+                .or_else(|| expectations.side_file_reason(entry))
+                .or_else(|| expectations.package_reason());
+            path_diff(entry, reason)
         })
         .collect();
     let changed = before

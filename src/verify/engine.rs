@@ -1,5 +1,5 @@
 //! Container engines: what verify asks of one, and the buildah and podman implementations,
-//! which shell out to the tools (shared/docs/images.md, recipe A).
+//! which shell out to the tools (shared/docs/images.md, recipe A). Docker is in `docker.rs`.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -8,9 +8,9 @@ use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 use super::exec::{self, ExecError};
-use super::model::{FileEntry, SmokeResult};
+use super::model::{FileEntry, SmokeResult, StepCounts};
 use super::parse::{self, HistoryRow, Inspect};
-use super::{Failure, files};
+use super::{Failure, docker, files};
 
 /// The machine's extra CA certificates, bind-mounted read-only into builds so HTTPS inside
 /// RUN works (images.md §5). The mounted files are not committed.
@@ -45,21 +45,28 @@ pub(crate) struct BuildSpec<'a> {
 pub(crate) struct Built {
     pub(crate) ok: bool,
     pub(crate) seconds: f64,
-    /// The build's whole output (also in the log file).
-    pub(crate) output: String,
+    /// Steps run and served from the layer cache, as read from the output.
+    pub(crate) steps: StepCounts,
+}
+
+/// Everything read from one built image.
+#[derive(Debug, Clone)]
+pub(crate) struct Measured {
+    pub(crate) inspect: Inspect,
+    /// Per-step sizes, newest first.
+    pub(crate) rows: Vec<HistoryRow>,
+    /// The image's final filesystem.
+    pub(crate) files: Vec<FileEntry>,
 }
 
 /// What verify needs from a container engine.
 pub(crate) trait Engine {
     fn name(&self) -> &'static str;
     /// Builds `spec.dockerfile` against `spec.context`, tagging the image `spec.tag`; every
-    /// output line goes to `spec.log` and to `on_line`.
-    fn build(&self, spec: &BuildSpec<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Built, Failure>;
-    fn inspect(&self, tag: &str) -> Result<Inspect, Failure>;
-    /// Per-step sizes, newest first.
-    fn history(&self, tag: &str) -> Result<Vec<HistoryRow>, Failure>;
-    /// The image's final filesystem.
-    fn files(&self, tag: &str) -> Result<Vec<FileEntry>, Failure>;
+    /// output line goes to `spec.log`, and each step's title line, once, to `on_step`.
+    fn build(&self, spec: &BuildSpec<'_>, on_step: &mut dyn FnMut(&str)) -> Result<Built, Failure>;
+    /// Size, config, layers and final filesystem of a built image.
+    fn measure(&self, tag: &str) -> Result<Measured, Failure>;
     /// Runs `argv` in a new container of the image.
     fn run(&self, tag: &str, argv: &[String]) -> Result<SmokeResult, Failure>;
 }
@@ -88,7 +95,8 @@ pub(crate) fn detect(
         }
     }
     Err(Failure::NoEngine(format!(
-        "no container engine works: {}; install one with `{INSTALL_HINT}`",
+        "no container engine works: {}; install one with `{INSTALL_HINT}`, or Docker with \
+         BuildKit (`apt-get install docker.io`)",
         reasons.join("; ")
     )))
 }
@@ -116,13 +124,7 @@ fn probe(choice: EngineChoice, stop: &'static AtomicBool) -> Result<Box<dyn Engi
     };
     match choice {
         EngineChoice::Auto => unreachable!("auto is expanded by detect"),
-        EngineChoice::Docker => {
-            works("docker", &["buildx", "version"]).map_err(fail)?;
-            works("docker", &["info"]).map_err(fail)?;
-            Err(Failure::NoEngine(
-                "docker buildx works, but verify drives only buildah and podman so far".into(),
-            ))
-        }
+        EngineChoice::Docker => docker::probe(stop),
         EngineChoice::Podman => {
             works("podman", &["version"]).map_err(fail)?;
             // Smoke commands need `podman run`, which fails on some hosts (rlimits) even where
@@ -146,7 +148,7 @@ fn probe(choice: EngineChoice, stop: &'static AtomicBool) -> Result<Box<dyn Engi
     }
 }
 
-fn first_line(text: &str) -> &str {
+pub(crate) fn first_line(text: &str) -> &str {
     text.lines()
         .map(str::trim)
         .find(|l| !l.is_empty())
@@ -234,7 +236,7 @@ impl Engine for Containers {
         self.program()
     }
 
-    fn build(&self, spec: &BuildSpec<'_>, on_line: &mut dyn FnMut(&str)) -> Result<Built, Failure> {
+    fn build(&self, spec: &BuildSpec<'_>, on_step: &mut dyn FnMut(&str)) -> Result<Built, Failure> {
         let mut cmd = Self::command(self.program());
         cmd.args(["build", "--isolation", "chroot", "--layers"])
             // Without it a failed or interrupted step leaves its working container behind.
@@ -253,7 +255,12 @@ impl Engine for Containers {
         let mut attempt = 0;
         loop {
             let started = Instant::now();
-            let (status, output) = exec::stream(&mut cmd, &mut log, self.stop, on_line)
+            let mut on_line = |line: &str| {
+                if parse::step_instruction(line).is_some() {
+                    on_step(line);
+                }
+            };
+            let (status, output) = exec::stream(&mut cmd, &mut log, self.stop, &mut on_line)
                 .map_err(|e| exec_failure("build", e))?;
             attempt += 1;
             // buildah's cache lookup fails this way when another process removes an image
@@ -264,41 +271,21 @@ impl Engine for Containers {
             return Ok(Built {
                 ok: status.success(),
                 seconds: started.elapsed().as_secs_f64(),
-                output,
+                steps: parse::step_counts(&output),
             });
         }
     }
 
-    fn inspect(&self, tag: &str) -> Result<Inspect, Failure> {
+    fn measure(&self, tag: &str) -> Result<Measured, Failure> {
         let json = self.output("podman", &["image", "inspect", tag])?;
-        parse::inspect(&json).map_err(Failure::Engine)
-    }
-
-    fn history(&self, tag: &str) -> Result<Vec<HistoryRow>, Failure> {
+        let inspect = parse::inspect(&json).map_err(Failure::Engine)?;
         let json = self.output("podman", &["history", "--format", "json", tag])?;
-        parse::history(&json).map_err(Failure::Engine)
-    }
-
-    fn files(&self, tag: &str) -> Result<Vec<FileEntry>, Failure> {
-        let listing = |root: &str| {
-            files::list(Path::new(root))
-                .map_err(|e| Failure::Engine(format!("listing {tag} mounted at {root}: {e}")))
-        };
-        match self.tool {
-            Tool::Buildah => {
-                let ctr = self.container(tag)?;
-                let root = self.output("buildah", &["mount", &ctr.name])?;
-                let listed = listing(root.trim());
-                let _ = self.output("buildah", &["umount", &ctr.name]);
-                listed
-            }
-            Tool::Podman => {
-                let root = self.output("podman", &["image", "mount", tag])?;
-                let listed = listing(root.trim());
-                let _ = self.output("podman", &["image", "unmount", tag]);
-                listed
-            }
-        }
+        let rows = parse::history(&json).map_err(Failure::Engine)?;
+        Ok(Measured {
+            inspect,
+            rows,
+            files: self.files(tag)?,
+        })
     }
 
     fn run(&self, tag: &str, argv: &[String]) -> Result<SmokeResult, Failure> {
@@ -322,6 +309,31 @@ impl Engine for Containers {
             stdout: out.stdout,
             stderr: out.stderr,
         })
+    }
+}
+
+impl Containers {
+    /// The final filesystem of a buildah image, from a mount of it.
+    fn files(&self, tag: &str) -> Result<Vec<FileEntry>, Failure> {
+        let listing = |root: &str| {
+            files::list(Path::new(root))
+                .map_err(|e| Failure::Engine(format!("listing {tag} mounted at {root}: {e}")))
+        };
+        match self.tool {
+            Tool::Buildah => {
+                let ctr = self.container(tag)?;
+                let root = self.output("buildah", &["mount", &ctr.name])?;
+                let listed = listing(root.trim());
+                let _ = self.output("buildah", &["umount", &ctr.name]);
+                listed
+            }
+            Tool::Podman => {
+                let root = self.output("podman", &["image", "mount", tag])?;
+                let listed = listing(root.trim());
+                let _ = self.output("podman", &["image", "unmount", tag]);
+                listed
+            }
+        }
     }
 }
 

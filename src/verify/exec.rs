@@ -133,6 +133,38 @@ pub(crate) fn capture(cmd: &mut Command, stop: &AtomicBool) -> Result<Captured, 
     })
 }
 
+/// Runs `cmd` and hands its standard output to `read` as it arrives (for outputs too large to
+/// hold, such as `docker save`). Returns the exit status, what `read` returned, and stderr.
+/// When `read` returns early the pipe is closed, which ends a writer that is still going.
+pub(crate) fn read_stdout<T: Send>(
+    cmd: &mut Command,
+    stop: &AtomicBool,
+    read: impl FnOnce(&mut dyn Read) -> T + Send,
+) -> Result<(ExitStatus, T, String), ExecError> {
+    let mut child = spawn(cmd.stdout(Stdio::piped()).stderr(Stdio::piped()))?;
+    let (Some(mut out), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
+        unreachable!("both streams were piped");
+    };
+    thread::scope(|scope| {
+        let reader = scope.spawn(move || {
+            let value = read(&mut out);
+            drop(out);
+            value
+        });
+        let err_reader = scope.spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = err.read_to_end(&mut bytes);
+            bytes
+        });
+        let status = wait(&mut child, stop)?;
+        let value = reader
+            .join()
+            .map_err(|_| ExecError::Io(io::Error::other("the output reader panicked")))?;
+        let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
+        Ok((status, value, stderr))
+    })
+}
+
 /// Runs `cmd` with stdout and stderr merged, copying every line to `log` and handing it to
 /// `on_line` as it arrives. Returns the exit status and the whole output.
 pub(crate) fn stream(
@@ -243,6 +275,26 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, ExecError::Interrupted));
+    }
+
+    #[test]
+    fn read_stdout_streams_to_the_reader_and_keeps_stderr() {
+        let stop = AtomicBool::new(false);
+        let (status, lines, stderr) = read_stdout(
+            Command::new("sh").args(["-c", "seq 1 100000; echo done >&2"]),
+            &stop,
+            |out| BufReader::new(out).lines().count(),
+        )
+        .unwrap();
+        assert!(status.success());
+        assert_eq!((lines, stderr.as_str()), (100_000, "done\n"));
+        // A reader that stops early does not leave the writer blocked on a full pipe.
+        let (_, first, _) = read_stdout(&mut Command::new("yes"), &stop, |out| {
+            let mut byte = [0u8; 1];
+            out.read_exact(&mut byte).map(|()| byte[0])
+        })
+        .unwrap();
+        assert_eq!(first.unwrap(), b'y');
     }
 
     #[test]

@@ -4,27 +4,32 @@
 //! Nothing here prints: progress goes to the caller's callback and the result comes back as a
 //! [`Report`], which [`render`] turns into text. Engine output goes to log files only.
 
+mod buildkit_log;
 pub(crate) mod compare;
+mod docker;
 mod engine;
 mod exec;
 mod files;
+pub(crate) mod markdown;
 mod model;
 mod parse;
 pub(crate) mod render;
+mod saved;
+mod side_files;
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
-use dfrewrite::{Applicability, AppliedFix, Settings};
+use dfrewrite::{Applicability, AppliedFix, NewFile, Settings};
 use serde::Serialize;
 
 use compare::{Comparison, Expectations, SmokeComparison};
 pub(crate) use engine::EngineChoice;
 use engine::{BuildSpec, Built, Engine};
 pub(crate) use model::SmokeCommand;
-use model::{ImageReport, StepCounts};
+use model::{FileEntry, ImageReport, StepCounts};
+pub(crate) use side_files::SideFileReport;
 
 /// Why verify could not reach a verdict.
 #[derive(Debug)]
@@ -70,6 +75,8 @@ pub(crate) struct Request<'a> {
     pub(crate) touch: Option<Touch>,
     /// Set by the caller's signal handler; every wait checks it.
     pub(crate) stop: &'static AtomicBool,
+    /// Put both images' whole file listings in the report.
+    pub(crate) list_files: bool,
 }
 
 /// The two images of a verification.
@@ -89,14 +96,36 @@ impl Side {
     }
 }
 
+/// Which build of a side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// The first build.
+    First,
+    /// The cached build of the untouched scratch copy before the touch: it makes the layer
+    /// chain this side's warm rebuild follows this side's own.
+    Settle,
+    /// The rebuild after the touch.
+    Warm,
+}
+
+impl Phase {
+    fn log_suffix(self) -> &'static str {
+        match self {
+            Self::First => "",
+            Self::Settle => "-settle",
+            Self::Warm => "-touched",
+        }
+    }
+}
+
 /// Progress, for a caller that wants to show it.
 #[derive(Debug)]
 pub(crate) enum Event<'a> {
     Engine(&'static str),
-    /// A build starts; `warm` for the rebuild after the touch.
+    /// A build starts.
     Build {
         side: Side,
-        warm: bool,
+        phase: Phase,
     },
     /// A `STEP n/m: …` line of a running build.
     Step {
@@ -127,7 +156,7 @@ pub(crate) struct BuildReport {
 
 impl BuildReport {
     fn new(built: &Built, tag: &str, log_path: PathBuf) -> Self {
-        let steps = parse::step_counts(&built.output);
+        let steps = built.steps;
         Self {
             tag: tag.to_owned(),
             ok: built.ok,
@@ -147,6 +176,11 @@ pub(crate) struct SideReport {
     pub(crate) image: Option<ImageReport>,
     /// Number of filesystem entries in the image.
     pub(crate) files: Option<usize>,
+    /// The whole listing, with `--json-files`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) file_list: Option<Vec<FileEntry>>,
+    /// With `--touch`: the cached build of the untouched scratch copy that comes first.
+    pub(crate) settle: Option<BuildReport>,
     /// The rebuild after the one-line edit, with `--touch`.
     pub(crate) warm_rebuild: Option<BuildReport>,
 }
@@ -181,10 +215,16 @@ pub(crate) struct Report {
     /// Whether the rewrite differs from the original text.
     pub(crate) rewritten: bool,
     pub(crate) applied: Vec<AppliedFix>,
+    /// Files the rewrite adds to the context (a `.dockerignore`), with what they keep out.
+    pub(crate) side_files: Vec<SideFileReport>,
     pub(crate) original: SideReport,
     pub(crate) rewrite: Option<SideReport>,
     pub(crate) comparison: Option<Comparison>,
     pub(crate) smoke: Option<SmokeComparison>,
+    /// The smoke command, as run (an argv).
+    pub(crate) smoke_command: Option<Vec<String>>,
+    /// The file edited for the warm rebuild, relative to the context.
+    pub(crate) touch: Option<String>,
     pub(crate) verdict: Verdict,
     /// The directory of build logs, kept when the verification did not pass.
     pub(crate) logs: Option<String>,
@@ -212,25 +252,43 @@ pub(crate) fn verify(
         .tempdir()
         .map_err(|e| Failure::Engine(format!("cannot create a log directory: {e}")))?;
     let rewritten_text = outcome.output.as_deref().unwrap_or(req.source);
-    // Beside the original, so relative paths in error messages and editors point near it;
-    // removed when this function returns, whatever the outcome.
+    // Removed when this function returns, whatever the outcome.
     let rewrite_file = temp_dockerfile(req.dockerfile, rewritten_text)?;
     let dockerfiles = [
         (Side::Original, req.dockerfile.to_path_buf()),
         (Side::Rewrite, rewrite_file.path().to_path_buf()),
     ];
+    // The rewrite's side files are part of its build: it gets a scratch copy of the context
+    // that holds them.
+    let side_files = side_files::report(req.context, &outcome.files);
+    let rewrite_context = if outcome.files.is_empty() {
+        None
+    } else {
+        Some(scratch_context(req.context, &outcome.files)?)
+    };
+    let context_of = |side: Side| match (side, &rewrite_context) {
+        (Side::Rewrite, Some(scratch)) => scratch.path(),
+        _ => req.context,
+    };
+    let files_of = |side: Side| match side {
+        Side::Original => &[][..],
+        Side::Rewrite => &outcome.files[..],
+    };
 
     let mut report = Report {
         dockerfile: req.dockerfile.display().to_string(),
         context: req.context.display().to_string(),
         engine: engine.name(),
         unsafe_fixes: req.settings.threshold <= Applicability::Unsafe,
-        rewritten: outcome.output.is_some(),
+        rewritten: outcome.has_changes(),
         applied: outcome.applied.clone(),
+        side_files,
         original: empty_side(),
         rewrite: None,
         comparison: None,
         smoke: None,
+        smoke_command: req.smoke.as_ref().map(SmokeCommand::argv),
+        touch: touch_file.as_ref().map(|f| f.display().to_string()),
         verdict: Verdict {
             status: VerifyStatus::Pass,
             exit_code: 0,
@@ -243,10 +301,9 @@ pub(crate) fn verify(
         let tag = engine::tag_for(req.dockerfile, side.name());
         let build = build(
             engine.as_ref(),
-            *side,
-            false,
+            (*side, Phase::First),
             dockerfile,
-            req.context,
+            context_of(*side),
             &tag,
             logs.path(),
             progress,
@@ -256,6 +313,8 @@ pub(crate) fn verify(
             build,
             image: None,
             files: None,
+            file_list: None,
+            settle: None,
             warm_rebuild: None,
         };
         match side {
@@ -278,11 +337,9 @@ pub(crate) fn verify(
         measured.push(measure(engine.as_ref(), tag)?);
     }
     let mut problems = Vec::new();
-    let comparison = compare::compare(
-        &measured[0],
-        &measured[1],
-        &Expectations::for_fixes(&outcome.applied),
-    );
+    let mut expectations = Expectations::for_fixes(&outcome.applied);
+    expectations.add_side_files(&report.side_files);
+    let comparison = compare::compare(&measured[0], &measured[1], &expectations);
     if comparison.unexpected() > 0 {
         problems.push((
             VerifyStatus::Fail,
@@ -327,19 +384,39 @@ pub(crate) fn verify(
         for (side, dockerfile) in &dockerfiles {
             // A scratch copy and a different edit per side: with one shared edit the second
             // build would reuse the first one's layers wherever the two Dockerfiles agree.
-            let scratch = touched_copy(req.context, file, prefix)?;
+            let scratch = scratch_context(req.context, files_of(*side))?;
             let tag = engine::tag_for(req.dockerfile, &format!("{}-touched", side.name()));
-            let warm = build(
+            // Settle first: two builds of Dockerfiles that share a prefix can leave parallel
+            // layer chains, and a cached build may follow the other side's chain and miss the
+            // rest of its own. A cached build of the untouched copy makes this side's chain
+            // the one its warm rebuild follows.
+            let settle = build(
                 engine.as_ref(),
-                *side,
-                true,
+                (*side, Phase::Settle),
                 dockerfile,
                 scratch.path(),
                 &tag,
                 logs.path(),
                 progress,
             )?;
-            if !warm.ok {
+            let warm = if settle.ok {
+                files::append_touch_line(&scratch.path().join(file), prefix, &files::run_token())
+                    .map_err(|e| {
+                        Failure::Engine(format!("cannot prepare a scratch context: {e}"))
+                    })?;
+                Some(build(
+                    engine.as_ref(),
+                    (*side, Phase::Warm),
+                    dockerfile,
+                    scratch.path(),
+                    &tag,
+                    logs.path(),
+                    progress,
+                )?)
+            } else {
+                None
+            };
+            if !warm.as_ref().is_some_and(|w| w.ok) {
                 problems.push(match side {
                     Side::Original => (
                         VerifyStatus::Error,
@@ -355,7 +432,8 @@ pub(crate) fn verify(
                 Side::Original => &mut report.original,
                 Side::Rewrite => report.rewrite.as_mut().expect("the rewrite was built"),
             };
-            slot.warm_rebuild = Some(warm);
+            slot.settle = Some(settle);
+            slot.warm_rebuild = warm;
         }
     }
 
@@ -366,6 +444,9 @@ pub(crate) fn verify(
     {
         let image = measured.next();
         slot.files = image.as_ref().map(ImageReport::file_count);
+        if req.list_files {
+            slot.file_list = image.as_ref().map(|i| i.files.clone());
+        }
         slot.image = image;
     }
     Ok(finish(report, logs, problems))
@@ -384,51 +465,42 @@ fn empty_side() -> SideReport {
         },
         image: None,
         files: None,
+        file_list: None,
+        settle: None,
         warm_rebuild: None,
     }
 }
 
-#[allow(clippy::too_many_arguments)] // one build's inputs; a struct would only rename them
 fn build(
     engine: &dyn Engine,
-    side: Side,
-    warm: bool,
+    (side, phase): (Side, Phase),
     dockerfile: &Path,
     context: &Path,
     tag: &str,
     log_dir: &Path,
     progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<BuildReport, Failure> {
-    progress(Event::Build { side, warm });
-    let log = log_dir.join(format!(
-        "{}{}.log",
-        side.name(),
-        if warm { "-touched" } else { "" }
-    ));
+    progress(Event::Build { side, phase });
+    let log = log_dir.join(format!("{}{}.log", side.name(), phase.log_suffix()));
     let spec = BuildSpec {
         dockerfile,
         context,
         tag,
         log: &log,
     };
-    let built = engine.build(&spec, &mut |line| {
-        if parse::step_instruction(line).is_some() {
-            progress(Event::Step { side, line });
-        }
-    })?;
+    let built = engine.build(&spec, &mut |line| progress(Event::Step { side, line }))?;
     Ok(BuildReport::new(&built, tag, log))
 }
 
 /// Inspect, history and listing of one built image.
 fn measure(engine: &dyn Engine, tag: &str) -> Result<ImageReport, Failure> {
-    let inspect = engine.inspect(tag)?;
-    let rows = engine.history(tag)?;
+    let measured = engine.measure(tag)?;
     Ok(ImageReport {
         tag: tag.to_owned(),
-        bytes: inspect.bytes,
-        layers: parse::layers(&inspect, &rows),
-        files: engine.files(tag)?,
-        config: inspect.config,
+        bytes: measured.inspect.bytes,
+        layers: parse::layers(&measured.inspect, &measured.rows),
+        files: measured.files,
+        config: measured.inspect.config,
     })
 }
 
@@ -466,8 +538,8 @@ fn finish(
     report
 }
 
-/// A scratch copy of the context with a fresh comment line appended to `file`.
-fn touched_copy(context: &Path, file: &Path, prefix: &str) -> Result<tempfile::TempDir, Failure> {
+/// A scratch copy of the context, with `side_files` written into it.
+fn scratch_context(context: &Path, side_files: &[NewFile]) -> Result<tempfile::TempDir, Failure> {
     let failed =
         |e: std::io::Error| Failure::Engine(format!("cannot prepare a scratch context: {e}"));
     let scratch = tempfile::Builder::new()
@@ -475,31 +547,50 @@ fn touched_copy(context: &Path, file: &Path, prefix: &str) -> Result<tempfile::T
         .tempdir()
         .map_err(failed)?;
     files::copy_tree(context, scratch.path()).map_err(failed)?;
-    files::append_touch_line(&scratch.path().join(file), prefix, &files::run_token())
-        .map_err(failed)?;
+    for file in side_files {
+        let path = scratch.path().join(&file.path);
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).map_err(failed)?;
+        }
+        fs::write(&path, &file.content).map_err(failed)?;
+    }
     Ok(scratch)
 }
 
-/// Writes the rewrite to a hidden temporary file beside `dockerfile`; the file is removed when
-/// the handle is dropped.
-fn temp_dockerfile(dockerfile: &Path, text: &str) -> Result<tempfile::NamedTempFile, Failure> {
-    let dir = match dockerfile.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
+/// The rewrite, written under the original's name in a temporary directory outside the
+/// context (removed when the handle is dropped), with the original's
+/// `<Dockerfile>.dockerignore` beside it when there is one. Outside, because a file that
+/// appears in the context for one run only would be copied by `COPY . .` into the images,
+/// and BuildKit's incremental context upload was seen to keep such a file from an earlier
+/// run in one image and not the other.
+struct RewriteFile {
+    /// Held for its removal on drop.
+    _dir: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl RewriteFile {
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn temp_dockerfile(dockerfile: &Path, text: &str) -> Result<RewriteFile, Failure> {
+    let failed = |e: std::io::Error| Failure::Input(format!("cannot write the rewrite: {e}"));
     let name = dockerfile
         .file_name()
-        .map_or_else(|| "Dockerfile".into(), |n| n.to_string_lossy());
-    let mut file = tempfile::Builder::new()
-        .prefix(&format!(".{name}.dfrewrite-verify-"))
-        .tempfile_in(dir)
-        .map_err(|e| {
-            Failure::Input(format!("cannot write beside {}: {e}", dockerfile.display()))
-        })?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.flush())
-        .map_err(|e| Failure::Input(format!("cannot write the rewrite: {e}")))?;
-    Ok(file)
+        .map_or_else(|| "Dockerfile".into(), |n| n.to_string_lossy().into_owned());
+    let dir = tempfile::Builder::new()
+        .prefix("dfrewrite-verify-rewrite-")
+        .tempdir()
+        .map_err(failed)?;
+    let path = dir.path().join(&name);
+    fs::write(&path, text).map_err(failed)?;
+    let ignore = dockerfile.with_file_name(format!("{name}.dockerignore"));
+    if ignore.is_file() {
+        fs::copy(&ignore, dir.path().join(format!("{name}.dockerignore"))).map_err(failed)?;
+    }
+    Ok(RewriteFile { _dir: dir, path })
 }
 
 /// The touch file relative to the context: `file` may be relative to the context or a path
@@ -545,25 +636,23 @@ mod tests {
     }
 
     #[test]
-    fn the_rewrite_file_sits_beside_the_original_and_goes_away() {
+    fn the_rewrite_file_lies_outside_the_context_under_the_same_name_and_goes_away() {
         let dir = tempfile::tempdir().unwrap();
-        let original = dir.path().join("Dockerfile");
+        let original = dir.path().join("app.Dockerfile");
         fs::write(&original, "FROM scratch\n").unwrap();
+        fs::write(dir.path().join("app.Dockerfile.dockerignore"), "*.log\n").unwrap();
         let file = temp_dockerfile(&original, "FROM scratch\nCOPY a b\n").unwrap();
-        assert_eq!(file.path().parent(), Some(dir.path()));
-        let name = file
-            .path()
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        assert!(name.starts_with(".Dockerfile.dfrewrite-verify-"), "{name}");
+        assert!(!file.path().starts_with(dir.path()));
+        assert_eq!(file.path().file_name().unwrap(), "app.Dockerfile");
         assert_eq!(
             fs::read_to_string(file.path()).unwrap(),
             "FROM scratch\nCOPY a b\n"
         );
+        let ignore = file.path().with_file_name("app.Dockerfile.dockerignore");
+        assert_eq!(fs::read_to_string(ignore).unwrap(), "*.log\n");
         let path = file.path().to_path_buf();
         drop(file);
         assert!(!path.exists());
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }

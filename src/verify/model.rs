@@ -68,6 +68,8 @@ pub(crate) struct RuntimeConfig {
     pub(crate) user: String,
     pub(crate) cmd: Option<Vec<String>>,
     pub(crate) entrypoint: Option<Vec<String>>,
+    /// Docker prints `null` for an unset list or map; it reads as empty.
+    #[serde(deserialize_with = "null_as_default")]
     pub(crate) env: Vec<String>,
     pub(crate) working_dir: String,
     /// The engines print these two as maps to empty objects (`{"8000/tcp": {}}`).
@@ -75,6 +77,7 @@ pub(crate) struct RuntimeConfig {
     pub(crate) exposed_ports: BTreeSet<String>,
     #[serde(deserialize_with = "map_keys")]
     pub(crate) volumes: BTreeSet<String>,
+    #[serde(deserialize_with = "null_as_default")]
     pub(crate) labels: BTreeMap<String, String>,
 }
 
@@ -89,6 +92,15 @@ impl RuntimeConfig {
         }
         self
     }
+}
+
+fn null_as_default<'de, D, T>(de: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + serde::Deserialize<'de>,
+{
+    let value: Option<T> = serde::Deserialize::deserialize(de)?;
+    Ok(value.unwrap_or_default())
 }
 
 fn map_keys<'de, D: serde::Deserializer<'de>>(de: D) -> Result<BTreeSet<String>, D::Error> {

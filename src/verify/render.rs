@@ -31,6 +31,27 @@ pub(crate) fn human(report: &Report) -> String {
             .collect();
         let _ = writeln!(out, "applied: {}", fixes.join(", "));
     }
+    for file in &report.side_files {
+        let _ = write!(out, "side file: {} ({})", file.path, file.pass);
+        if file.kept_out_total > 0 {
+            let shown: Vec<&str> = file
+                .kept_out
+                .iter()
+                .take(LIST_LIMIT)
+                .map(String::as_str)
+                .collect();
+            let _ = write!(
+                out,
+                ", keeps out {} path(s): {}",
+                file.kept_out_total,
+                shown.join(", ")
+            );
+            if file.kept_out_total > shown.len() {
+                out.push_str(", …");
+            }
+        }
+        out.push('\n');
+    }
     out.push('\n');
 
     let rewrite = report.rewrite.as_ref();
@@ -294,21 +315,21 @@ fn smoke_cell(result: &super::model::SmokeResult, ok: bool) -> String {
     )
 }
 
-fn exit(code: Option<i32>) -> String {
+pub(super) fn exit(code: Option<i32>) -> String {
     code.map_or_else(|| "signal".into(), |c| c.to_string())
 }
 
 /// `1234567` → `1,234,567 (1.2 MB)`.
-fn bytes(n: u64) -> String {
+pub(super) fn bytes(n: u64) -> String {
     format!("{} ({})", thousands(n), short_bytes(n))
 }
 
-fn signed(n: i64) -> String {
+pub(super) fn signed(n: i64) -> String {
     let sign = if n < 0 { "-" } else { "" };
     format!("{sign}{}", thousands(n.unsigned_abs()))
 }
 
-fn thousands(n: u64) -> String {
+pub(super) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -322,7 +343,7 @@ fn thousands(n: u64) -> String {
 
 /// Decimal units, as podman prints them.
 #[allow(clippy::cast_precision_loss)] // one decimal place
-fn short_bytes(n: u64) -> String {
+pub(super) fn short_bytes(n: u64) -> String {
     match n {
         0..1_000 => format!("{n} B"),
         1_000..1_000_000 => format!("{:.1} kB", n as f64 / 1e3),
@@ -332,11 +353,15 @@ fn short_bytes(n: u64) -> String {
 }
 
 /// A history entry as the Dockerfile step it came from: without buildah's `/bin/sh -c #(nop) `
-/// wrapper, cut to one line.
-fn instruction(created_by: &str) -> String {
+/// wrapper or BuildKit's `RUN /bin/sh -c … # buildkit`, cut to one line.
+pub(crate) fn instruction(created_by: &str) -> String {
+    let created_by = created_by.trim_end();
+    let created_by = created_by.strip_suffix(" # buildkit").unwrap_or(created_by);
     let text = if let Some(rest) = created_by.strip_prefix("/bin/sh -c #(nop) ") {
         rest.to_owned()
     } else if let Some(rest) = created_by.strip_prefix("/bin/sh -c ") {
+        format!("RUN {rest}")
+    } else if let Some(rest) = created_by.strip_prefix("RUN /bin/sh -c ") {
         format!("RUN {rest}")
     } else {
         created_by.to_owned()
@@ -374,5 +399,11 @@ mod tests {
             "RUN apt-get update && apt-get install -y curl"
         );
         assert!(instruction(&format!("/bin/sh -c {}", "x".repeat(200))).ends_with('…'));
+        // BuildKit's history text
+        assert_eq!(
+            instruction("RUN /bin/sh -c wc -c /app.txt > /count # buildkit"),
+            "RUN wc -c /app.txt > /count"
+        );
+        assert_eq!(instruction("COPY bin/ /bin/ # buildkit"), "COPY bin/ /bin/");
     }
 }
