@@ -4,6 +4,7 @@
 //! Nothing here prints: progress goes to the caller's callback and the result comes back as a
 //! [`Report`], which [`render`] turns into text. Engine output goes to log files only.
 
+mod caches;
 pub(crate) mod compare;
 mod engine;
 mod exec;
@@ -423,11 +424,13 @@ fn build(
 fn measure(engine: &dyn Engine, tag: &str) -> Result<ImageReport, Failure> {
     let inspect = engine.inspect(tag)?;
     let rows = engine.history(tag)?;
+    let files = engine.files(tag)?;
     Ok(ImageReport {
         tag: tag.to_owned(),
         bytes: inspect.bytes,
         layers: parse::layers(&inspect, &rows),
-        files: engine.files(tag)?,
+        caches: caches::usage(&files, &dfrewrite::cache_locations()),
+        files,
         config: inspect.config,
     })
 }
