@@ -98,7 +98,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             }
         }
         for (tier, commands, reasons) in by_tier {
-            let command = commands.join(" && ");
+            let command = join_removals(&commands);
             let Ok(edit) = runs::append(run, &command) else {
                 continue;
             };
@@ -129,7 +129,12 @@ fn written_caches(run: &Run<'_>) -> Vec<(&'static Manager, &'static CacheCleanup
         for cache in &manager.cache_cleanup {
             let writes: Vec<&Invocation<'_>> = invocations
                 .iter()
-                .filter(|i| std::ptr::eq(i.manager, manager) && writes(i, cache))
+                .filter(|i| {
+                    std::ptr::eq(i.manager, manager)
+                        && writes(i, cache)
+                        // `npm cache clean --force` logs, but cleans
+                        && !removes(i.command, manager, cache)
+                })
                 .collect();
             let Some(last) = writes.iter().map(|i| i.command.range.start).max() else {
                 continue;
@@ -201,6 +206,24 @@ fn removal(cache: &CacheCleanup) -> String {
         })
         .collect();
     format!("rm -rf {}", dirs.join(" "))
+}
+
+/// The commands joined with `&&`, the `rm -rf` ones as one `rm -rf` in front.
+fn join_removals(commands: &[String]) -> String {
+    let mut targets: Vec<&str> = Vec::new();
+    let mut others: Vec<&str> = Vec::new();
+    for command in commands {
+        match command.strip_prefix("rm -rf ") {
+            Some(rest) => targets.push(rest),
+            None => others.push(command),
+        }
+    }
+    let rm = (!targets.is_empty()).then(|| format!("rm -rf {}", targets.join(" ")));
+    rm.iter()
+        .map(String::as_str)
+        .chain(others)
+        .collect::<Vec<_>>()
+        .join(" && ")
 }
 
 /// The tier of the fix for `cache` in run `pos`, or why there is none.
