@@ -264,6 +264,7 @@ fn decide(
         return Err("the body sets HOME");
     }
     read_later(runs, pos, manager, cache)?;
+    named_later(runs, pos, manager, cache)?;
     copied_out(file, run, cache)?;
     let mut tier = Applicability::from(cache.tier);
     if !cache.project_files.is_empty() || !cache.project_texts.is_empty() {
@@ -369,6 +370,43 @@ fn read_later(
         if deferred_reads(runs.file.slice(ins.range), word, cache) {
             return Err("a command run later by the image may read the cache");
         }
+    }
+    Ok(())
+}
+
+/// How a cache directory is named in a command: the part below HOME (`.npm`), or the whole
+/// path.
+fn marker(dir: &str) -> &str {
+    home_relative(dir).unwrap_or(dir)
+}
+
+/// Fails when a later RUN (other than by removing it) or a deferred command names the
+/// cache directory: `cp -r ~/.npm …`, `tar c /root/.cache/go-build` would see it empty.
+fn named_later(
+    runs: &Runs<'_>,
+    pos: usize,
+    manager: &Manager,
+    cache: &CacheCleanup,
+) -> Result<(), &'static str> {
+    let names = |text: &str| cache.dirs.iter().any(|d| word_count(text, marker(d)) > 0);
+    for later in runs.later(pos) {
+        let named = match &later.script {
+            Ok(script) => script.script.commands.iter().any(|c| {
+                !removes(c, manager, cache)
+                    && c.name
+                        .iter()
+                        .chain(&c.args)
+                        .chain(&c.assignments)
+                        .any(|w| names(&w.text))
+            }),
+            Err(_) => names(runs.file.slice(later.ins.range)),
+        };
+        if named {
+            return Err("a later RUN names the cache directory");
+        }
+    }
+    if runs.deferred(pos).any(|i| names(runs.file.slice(i.range))) {
+        return Err("a command run later by the image names the cache directory");
     }
     Ok(())
 }
@@ -499,8 +537,7 @@ fn copied_out(file: &Dockerfile, run: &Run<'_>, cache: &CacheCleanup) -> Result<
         .filter(|i| i.range.start > run.ins.range.start)
     {
         let mut sources: Vec<String> = Vec::new();
-        if let Some(from) = ins.copy_from().filter(|f| names_ours(f)) {
-            let _ = from;
+        if ins.copy_from().is_some_and(names_ours) {
             let paths = ins.paths();
             sources.extend(
                 paths[..paths.len().saturating_sub(1)]
