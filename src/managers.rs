@@ -334,7 +334,8 @@ pub(crate) fn removable_dirs() -> Vec<&'static str> {
 /// For a directory under root's HOME (`/root/.npm`), the same place for any other user:
 /// `/home/*/.npm`.
 pub(crate) fn home_pattern(dir: &str) -> Option<String> {
-    dir.strip_prefix("/root/").map(|rest| format!("/home/*/{rest}"))
+    dir.strip_prefix("/root/")
+        .map(|rest| format!("/home/*/{rest}"))
 }
 
 /// Every manager with the directories it keeps an index or a cache in (indexes, caches,
@@ -718,7 +719,10 @@ mod tests {
     fn cleanup_writers_and_readers() {
         let npm = all().find(|m| m.name == "npm").unwrap();
         let c = &npm.cache_cleanup[0];
-        assert!(c.written_by(Some("run"), false), "every npm command logs there");
+        assert!(
+            c.written_by(Some("run"), false),
+            "every npm command logs there"
+        );
         assert!(c.read_by(Some("ci")));
         assert!(!c.read_by(Some("run")));
         assert!(c.read_by(None), "an unreadable subcommand may read");
@@ -727,7 +731,10 @@ mod tests {
         assert!(y.written_by(None, true), "bare `yarn` installs");
         assert!(!y.written_by(Some("run"), false));
         let go = all().find(|m| m.name == "go").unwrap();
-        assert!(!go.cache_cleanup[0].read_by(Some("build")), "a build cache only speeds up");
+        assert!(
+            !go.cache_cleanup[0].read_by(Some("build")),
+            "a build cache only speeds up"
+        );
         assert!(go.cache_cleanup[1].read_by(Some("version")));
     }
 

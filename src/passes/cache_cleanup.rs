@@ -16,8 +16,8 @@ super::declare_pass! {
     /// they live and what reads them is data: `[[manager.cache_cleanup]]` in `transforms/`.
     ///
     /// ## Why
-    /// No running container reads these caches, yet they stay in the layer: 7 to 54 MB of
-    /// `/root/.npm` after an `npm install`, Go's build cache after `go build`. Removed in a
+    /// No running container reads these caches, yet they stay in the layer: the packages an
+    /// `npm install` downloaded, Go's build cache after `go build`. Removed in a
     /// later RUN they still take their space in the layer that wrote them. `--no-cache-dir`
     /// does not cover every write either: the pip that build isolation starts caches what it
     /// downloads.
@@ -48,7 +48,8 @@ super::declare_pass! {
     /// known); when a variable or setting that moves the cache or makes it read offline
     /// appears (`npm_config_cache`, `YARN_CACHE_FOLDER`, `GOCACHE`, `PIP_CACHE_DIR`, `.npmrc`
     /// for pnpm, `corepack`), the command moves it (`--cache`, `--cache-folder`) or the body
-    /// sets `HOME`; when a `--mount=type=cache` covers it; and when the body could skip the
+    /// sets `HOME`; when a `--mount=type=cache` covers it, or `cache-mounts` (with `--unsafe`)
+    /// puts it in one; and when the body could skip the
     /// appended command or redefine it. Yarn: never for Yarn Berry or Plug'n'Play, which run
     /// from the cache (a `.yarnrc.yml`, `.yarn`, `.pnp.cjs` or a package.json with
     /// `installConfig` or `packageManager` in the build context): no fix when the context
@@ -102,10 +103,9 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             let Ok(edit) = runs::append(run, &command) else {
                 continue;
             };
-            let mut message =
-                format!("remove the cache in the layer that wrote it: `{command}`");
+            let mut message = format!("remove the cache in the layer that wrote it: `{command}`");
             if !reasons.is_empty() {
-                message.push_str(&format!(" (unsafe: {})", reasons.join("; ")));
+                message = format!("{message} (unsafe: {})", reasons.join("; "));
             }
             if let Ok(fix) = Fix::new(CACHE_CLEANUP.name, tier, message, vec![edit]) {
                 fixes.push(fix);
@@ -178,8 +178,7 @@ pub(crate) fn removes(command: &Command, manager: &Manager, cache: &CacheCleanup
                                 .is_some_and(|t| {
                                     let t = t.trim_end_matches(['*', '/']);
                                     !t.is_empty()
-                                        && (managers::covers(t, rest)
-                                            || managers::covers(rest, t))
+                                        && (managers::covers(t, rest) || managers::covers(rest, t))
                                 })
                         })
                     })
@@ -297,9 +296,7 @@ fn left_to_mount(
     });
     mounted
         && ctx.settings.threshold <= Applicability::Unsafe
-        && ctx
-            .settings
-            .runs(super::cache_mounts::CACHE_MOUNTS.name)
+        && ctx.settings.runs(super::cache_mounts::CACHE_MOUNTS.name)
         && super::cache_mounts::mounts(ctx, pos, manager)
 }
 
@@ -390,7 +387,7 @@ fn named_later(
 ) -> Result<(), &'static str> {
     let names = |text: &str| cache.dirs.iter().any(|d| word_count(text, marker(d)) > 0);
     for later in runs.later(pos) {
-        let named = match &later.script {
+        let mentioned = match &later.script {
             Ok(script) => script.script.commands.iter().any(|c| {
                 !removes(c, manager, cache)
                     && c.name
@@ -401,7 +398,7 @@ fn named_later(
             }),
             Err(_) => names(runs.file.slice(later.ins.range)),
         };
-        if named {
+        if mentioned {
             return Err("a later RUN names the cache directory");
         }
     }
@@ -415,7 +412,13 @@ fn named_later(
 /// manager followed by a reading (or unreadable) subcommand, or a runner.
 fn deferred_reads(text: &str, word: &str, cache: &CacheCleanup) -> bool {
     let tokens: Vec<&str> = text
-        .split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | ',' | '"' | '\'' | ';' | '&' | '|' | '(' | ')'))
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '[' | ']' | ',' | '"' | '\'' | ';' | '&' | '|' | '(' | ')'
+                )
+        })
         .filter(|t| !t.is_empty())
         .collect();
     tokens.iter().enumerate().any(|(at, token)| {
@@ -449,7 +452,10 @@ fn static_home(file: &Dockerfile, index: usize) -> Option<String> {
     loop {
         chain.push(at);
         let Some(base) = stages[at].base else { break };
-        match stages[..at].iter().rposition(|s| s.is_named(base) && s.name.is_some()) {
+        match stages[..at]
+            .iter()
+            .rposition(|s| s.is_named(base) && s.name.is_some())
+        {
             Some(parent) => at = parent,
             None => break,
         }
@@ -518,17 +524,15 @@ fn copied_out(file: &Dockerfile, run: &Run<'_>, cache: &CacheCleanup) -> Result<
     };
     let stages = file.stages();
     let derived = derived_stages(file, stage);
-    let names_ours = |reference: &str| {
-        derived
-            .iter()
-            .any(|s| stages[*s].is_named(reference))
-    };
+    let names_ours = |reference: &str| derived.iter().any(|s| stages[*s].is_named(reference));
     let home = static_home(file, run.index);
     let dirs: Option<Vec<String>> = cache
         .dirs
         .iter()
         .map(|d| match home_relative(d) {
-            Some(rest) => home.as_ref().map(|h| format!("{}/{rest}", h.trim_end_matches('/'))),
+            Some(rest) => home
+                .as_ref()
+                .map(|h| format!("{}/{rest}", h.trim_end_matches('/'))),
             None => Some(d.clone()),
         })
         .collect();
@@ -571,18 +575,15 @@ fn holds_any(source: &str, dirs: &[String]) -> bool {
     } else {
         format!("/{}", source.trim_start_matches("./"))
     };
-    match absolute.find(['$', '*', '?', '[']) {
-        Some(at) => {
-            let prefix = &absolute[..at];
-            dirs.iter()
-                .any(|d| d.starts_with(prefix) || managers::covers(d, prefix.trim_end_matches('/')))
-        }
-        None => {
-            let path = if absolute == "/" { "/" } else { absolute.trim_end_matches('/') };
-            dirs.iter()
-                .any(|d| managers::covers(path, d) || managers::covers(d, path))
-        }
+    if let Some(at) = absolute.find(['$', '*', '?', '[']) {
+        let prefix = &absolute[..at];
+        return dirs
+            .iter()
+            .any(|d| d.starts_with(prefix) || managers::covers(d, prefix.trim_end_matches('/')));
     }
+    let path = absolute.trim_end_matches('/');
+    dirs.iter()
+        .any(|d| managers::covers(path, d) || managers::covers(d, path))
 }
 
 /// Whether the build context shows a project that may run from the cache: one of
@@ -612,7 +613,11 @@ fn project_uses_cache(context: &dyn BuildContext, cache: &CacheCleanup) -> Optio
                 EntryKind::File if name == "package.json" => {
                     let text = context.read(&path)?;
                     let text = String::from_utf8_lossy(&text);
-                    if cache.project_texts.iter().any(|t| text.contains(t.as_str())) {
+                    if cache
+                        .project_texts
+                        .iter()
+                        .any(|t| text.contains(t.as_str()))
+                    {
                         return Some(true);
                     }
                 }
@@ -626,4 +631,92 @@ fn project_uses_cache(context: &dyn BuildContext, cache: &CacheCleanup) -> Optio
         }
     }
     Some(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(manager: &str, at: usize) -> &'static CacheCleanup {
+        &managers::all()
+            .find(|m| m.name == manager)
+            .unwrap()
+            .cache_cleanup[at]
+    }
+
+    #[test]
+    fn copied_paths_that_hold_the_cache() {
+        let dirs = vec!["/root/.npm".to_owned()];
+        for source in [
+            "/",
+            "/root",
+            "root/.npm",
+            "/root/.npm/_cacache",
+            "/ro*",
+            "$X",
+        ] {
+            assert!(holds_any(source, &dirs), "{source}");
+        }
+        for source in ["/app", "/root/.npmrc", "/usr/*", "app/dist"] {
+            assert!(!holds_any(source, &dirs), "{source}");
+        }
+    }
+
+    #[test]
+    fn deferred_commands_that_read() {
+        let npm = cache("npm", 0);
+        assert!(deferred_reads(r#"CMD ["npx", "serve"]"#, "npm", npm));
+        assert!(deferred_reads("CMD npm --silent ci && node .", "npm", npm));
+        assert!(!deferred_reads(r#"CMD ["npm", "start"]"#, "npm", npm));
+        assert!(!deferred_reads(r#"CMD ["pnpm", "install"]"#, "npm", npm));
+        let build = cache("go", 0);
+        assert!(!deferred_reads(r#"CMD ["go", "run", "."]"#, "go", build));
+        assert!(deferred_reads(
+            r#"CMD ["go", "run", "."]"#,
+            "go",
+            cache("go", 1)
+        ));
+    }
+
+    #[test]
+    fn words_inside_longer_names_do_not_count() {
+        assert_eq!(word_count("pnpm i && cp .npmrc x && npm ci", "npm"), 1);
+        assert_eq!(word_count("/usr/bin/npm ci", "npm"), 1);
+        assert_eq!(word_count("tar c /root/.npm", ".npm"), 1);
+        assert_eq!(word_count("cat /root/.npmrc", ".npm"), 0);
+    }
+
+    #[test]
+    fn home_of_the_running_user() {
+        let home = |text: &str| {
+            let file = crate::syntax::parse(text).unwrap();
+            let last = file.instructions().count() - 1;
+            static_home(&file, last)
+        };
+        assert_eq!(home("FROM a\nRUN x\n").as_deref(), Some("/root"));
+        assert_eq!(home("FROM a\nUSER node\nRUN x\n"), None);
+        assert_eq!(
+            home("FROM a\nUSER app\nENV HOME=/srv/app\nRUN x\n").as_deref(),
+            Some("/srv/app")
+        );
+        assert_eq!(
+            home("FROM a AS b\nUSER app\nFROM b\nUSER root\nRUN x\n").as_deref(),
+            Some("/root")
+        );
+        assert_eq!(home("FROM a AS b\nUSER app\nFROM b\nRUN x\n"), None);
+        assert_eq!(
+            home("FROM a\nUSER app\nFROM c\nRUN x\n").as_deref(),
+            Some("/root")
+        );
+    }
+
+    #[test]
+    fn removals_are_joined() {
+        let joined = join_removals(&[
+            "rm -rf \"$HOME/.npm\"".to_owned(),
+            "go clean -modcache".to_owned(),
+            "rm -rf /x".to_owned(),
+        ]);
+        assert_eq!(joined, "rm -rf \"$HOME/.npm\" /x && go clean -modcache");
+    }
 }
