@@ -81,6 +81,10 @@ pub(crate) struct CacheCleanup {
     /// Whether the manager without a subcommand writes it (`yarn` installs).
     #[serde(default)]
     pub(crate) bare_writes: bool,
+    /// Whether the manager's no-cache flag on every writing command (`[manager.no_cache]`)
+    /// keeps the cache empty enough that no removal is proposed.
+    #[serde(default)]
+    pub(crate) unless_no_cache: bool,
     /// Subcommands that may read it when run later (`*`: any command of the manager).
     pub(crate) readers: Vec<String>,
     /// Other programs that read it (`npx`).

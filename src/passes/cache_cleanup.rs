@@ -11,16 +11,15 @@ super::declare_pass! {
     /// Appends the removal of a package manager's download or build cache to the RUN that
     /// wrote it: `rm -rf "$HOME/.npm"` after npm, `yarn cache clean` after Yarn 1,
     /// `rm -rf "$HOME/.local/share/pnpm/store" "$HOME/.cache/pnpm"` after pnpm,
-    /// `rm -rf "$HOME/.cache/go-build"` after `go build`, `rm -rf "$HOME/.cache/pip"` after
-    /// pip, and (unsafe) `go clean -modcache` after the last go command. Which caches, where
+    /// `rm -rf "$HOME/.cache/go-build"` after `go build`, `rm -rf "$HOME/.cache/pip"` after a
+    /// pip that runs without `--no-cache-dir` (and does not get it from no-cache-flags), and
+    /// (unsafe) `go clean -modcache` after the last go command. Which caches, where
     /// they live and what reads them is data: `[[manager.cache_cleanup]]` in `transforms/`.
     ///
     /// ## Why
     /// No running container reads these caches, yet they stay in the layer: the packages an
     /// `npm install` downloaded, Go's build cache after `go build`. Removed in a
-    /// later RUN they still take their space in the layer that wrote them. `--no-cache-dir`
-    /// does not cover every write either: the pip that build isolation starts caches what it
-    /// downloads.
+    /// later RUN they still take their space in the layer that wrote them.
     ///
     /// ## Example
     /// ```dockerfile
@@ -259,6 +258,9 @@ fn decide(
     if moved {
         return Err("the command moves the cache or installs into it");
     }
+    if cache.unless_no_cache && no_cache_flag_everywhere(ctx, run, manager, cache) {
+        return Err("the no-cache flag keeps it empty");
+    }
     if sets_home(run) {
         return Err("the body sets HOME");
     }
@@ -298,6 +300,30 @@ fn left_to_mount(
         && ctx.settings.threshold <= Applicability::Unsafe
         && ctx.settings.runs(super::cache_mounts::CACHE_MOUNTS.name)
         && super::cache_mounts::mounts(ctx, pos, manager)
+}
+
+/// Whether every command of the RUN that writes `cache` carries the manager's no-cache flag,
+/// or gets it from no-cache-flags at this threshold.
+fn no_cache_flag_everywhere(
+    ctx: &PassContext<'_>,
+    run: &Run<'_>,
+    manager: &Manager,
+    cache: &CacheCleanup,
+) -> bool {
+    let Some(nc) = &manager.no_cache else {
+        return false;
+    };
+    let pass_adds = ctx
+        .settings
+        .runs(super::no_cache_flags::NO_CACHE_FLAGS.name)
+        && ctx.settings.threshold <= Applicability::from(nc.tier);
+    run.invocations()
+        .iter()
+        .filter(|i| std::ptr::eq(i.manager, manager) && writes(i, cache))
+        .all(|i| {
+            i.has_any(&nc.decided)
+                || pass_adds && i.sub_value().is_some_and(|s| nc.on.iter().any(|o| o == s))
+        })
 }
 
 /// Whether the body assigns `HOME` (then `$HOME` in the appended command may differ from
