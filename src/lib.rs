@@ -34,6 +34,13 @@ pub fn dockerignore_excludes(ignore: &str, path: &str) -> bool {
     context::ignore::IgnoreFile::parse(ignore).excludes(path)
 }
 
+/// Each package manager's name with the directories it keeps an index or a cache in, from
+/// the package-manager data; a per-user cache appears for root (`/root/.npm`) and as a
+/// pattern for other users (`/home/*/.npm`, where `*` is one path component).
+pub fn cache_locations() -> Vec<(&'static str, String)> {
+    managers::cache_locations()
+}
+
 use std::sync::Arc;
 
 /// Inputs larger than this are refused (a Dockerfile that large is not a Dockerfile).

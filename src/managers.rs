@@ -61,6 +61,77 @@ pub(crate) struct Manager {
     pub(crate) cache_mount: Option<CacheMount>,
     #[serde(default)]
     pub(crate) manifests: Option<Manifests>,
+    #[serde(default)]
+    pub(crate) cache_cleanup: Vec<CacheCleanup>,
+}
+
+/// `[[manager.cache_cleanup]]`: a cache the `cache-cleanup` pass removes in the RUN that
+/// wrote it, and what makes that removal visible.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CacheCleanup {
+    /// Where the cache lives for root; a directory under `/root/` lies under the HOME of the
+    /// user that runs the manager.
+    pub(crate) dirs: Vec<String>,
+    /// The command that removes it, when `rm -rf` of `dirs` is not the way.
+    #[serde(default)]
+    pub(crate) command: Option<String>,
+    /// Subcommands that write it; empty: every command of the manager.
+    pub(crate) on: Vec<String>,
+    /// Whether the manager without a subcommand writes it (`yarn` installs).
+    #[serde(default)]
+    pub(crate) bare_writes: bool,
+    /// Whether the manager's no-cache flag on every writing command (`[manager.no_cache]`)
+    /// keeps the cache empty enough that no removal is proposed.
+    #[serde(default)]
+    pub(crate) unless_no_cache: bool,
+    /// Subcommands that may read it when run later (`*`: any command of the manager).
+    pub(crate) readers: Vec<String>,
+    /// Other programs that read it (`npx`).
+    #[serde(default)]
+    pub(crate) runners: Vec<String>,
+    /// Flags of the writing command that move the cache or make the install live in it.
+    pub(crate) moved_by: Vec<String>,
+    /// Text whose mention in the RUN or an earlier instruction means no fix: variables that
+    /// move the cache or change how it is read, configuration files, tools that swap the
+    /// manager.
+    pub(crate) mentions: Vec<String>,
+    /// Files or directories that, in the build context, mean the project may use the cache
+    /// as its install (Yarn Berry's `.yarnrc.yml`).
+    #[serde(default)]
+    pub(crate) project_files: Vec<String>,
+    /// Text that, in a `package.json` of the build context, means the same.
+    #[serde(default)]
+    pub(crate) project_texts: Vec<String>,
+    pub(crate) tier: Tier,
+    /// Why the fix is unsafe (required with `tier = "unsafe"`).
+    #[serde(default)]
+    pub(crate) reason: Option<String>,
+}
+
+impl CacheCleanup {
+    /// Whether a command with subcommand `sub` (`None`: none, or unreadable) writes the cache.
+    pub(crate) fn written_by(&self, sub: Option<&str>, bare: bool) -> bool {
+        if self.on.is_empty() {
+            return true;
+        }
+        match sub {
+            Some(s) => self.on.iter().any(|o| o == s),
+            None => !bare || self.bare_writes,
+        }
+    }
+
+    /// Whether a later command with subcommand `sub` (`None`: none, or unreadable) may read
+    /// the cache.
+    pub(crate) fn read_by(&self, sub: Option<&str>) -> bool {
+        if self.readers.iter().any(|r| r == "*") {
+            return true;
+        }
+        if self.readers.is_empty() {
+            return false;
+        }
+        sub.is_none_or(|s| self.readers.iter().any(|r| r == s))
+    }
 }
 
 /// How to keep the download cache in a BuildKit cache mount (only where the recipe was
@@ -186,10 +257,6 @@ pub(crate) struct Index {
 pub(crate) struct Cache {
     pub(crate) dirs: Vec<String>,
     #[serde(default)]
-    #[cfg_attr(
-        not(test),
-        expect(dead_code, reason = "data for the cache-mounts pass")
-    )]
     pub(crate) cleanup: Option<String>,
     #[serde(default)]
     #[cfg_attr(
@@ -255,7 +322,8 @@ pub(crate) fn all() -> impl Iterator<Item = &'static Manager> {
 }
 
 /// The directories the passes may leave out of an image: package indexes (removed by
-/// same-layer-cleanup), caches a no-cache flag keeps empty, and cache-mount targets.
+/// same-layer-cleanup), caches a no-cache flag keeps empty, cache-mount targets, and the
+/// caches cache-cleanup removes (for root; [`home_pattern`] gives other users' place).
 pub(crate) fn removable_dirs() -> Vec<&'static str> {
     let mut dirs: Vec<&'static str> = Vec::new();
     for m in all() {
@@ -266,13 +334,42 @@ pub(crate) fn removable_dirs() -> Vec<&'static str> {
             .filter(|_| m.no_cache.is_some())
             .flat_map(|c| c.dirs.iter());
         let mounted = m.cache_mount.iter().flat_map(|c| c.targets.iter());
-        for dir in index.chain(no_cache).chain(mounted) {
+        let cleaned = m.cache_cleanup.iter().flat_map(|c| c.dirs.iter());
+        for dir in index.chain(no_cache).chain(mounted).chain(cleaned) {
             if !dirs.contains(&dir.as_str()) {
                 dirs.push(dir);
             }
         }
     }
     dirs
+}
+
+/// For a directory under root's HOME (`/root/.npm`), the same place for any other user:
+/// `/home/*/.npm`.
+pub(crate) fn home_pattern(dir: &str) -> Option<String> {
+    dir.strip_prefix("/root/")
+        .map(|rest| format!("/home/*/{rest}"))
+}
+
+/// Every manager with the directories it keeps an index or a cache in (indexes, caches,
+/// cache-mount targets, caches cache-cleanup removes), each once; per-user caches also as
+/// [`home_pattern`].
+pub(crate) fn cache_locations() -> Vec<(&'static str, String)> {
+    let mut out: Vec<(&'static str, String)> = Vec::new();
+    for m in all() {
+        let index = m.index.iter().flat_map(|i| i.dirs.iter());
+        let cache = m.cache.iter().flat_map(|c| c.dirs.iter());
+        let mounted = m.cache_mount.iter().flat_map(|c| c.targets.iter());
+        let cleaned = m.cache_cleanup.iter().flat_map(|c| c.dirs.iter());
+        for dir in index.chain(cache).chain(mounted).chain(cleaned) {
+            for place in std::iter::once(dir.clone()).chain(home_pattern(dir)) {
+                if !out.iter().any(|(n, d)| *n == m.name && *d == place) {
+                    out.push((m.name.as_str(), place));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// What a subcommand does, as far as the passes care.
@@ -470,6 +567,16 @@ mod tests {
                     assert!(cache.cleanup.as_ref().is_none_or(|c| !c.is_empty()));
                     assert!(cache.env.iter().all(|v| !v.contains(' ')));
                 }
+                for c in &m.cache_cleanup {
+                    assert!(!c.dirs.is_empty(), "{}", m.name);
+                    assert!(c.dirs.iter().all(|d| d.starts_with('/')), "{}", m.name);
+                    assert_eq!(
+                        c.tier == Tier::Unsafe,
+                        c.reason.is_some(),
+                        "{}: an unsafe cleanup says why, a safe one has no reason",
+                        m.name
+                    );
+                }
                 assert!(
                     m.assume_yes.iter().all(|f| f.starts_with('-')),
                     "{}",
@@ -608,8 +715,43 @@ mod tests {
         ] {
             assert!(dirs.contains(&want), "{want}");
         }
-        // downloaded modules are read by later RUNs: never expected to go
-        assert!(!dirs.contains(&"/go/pkg/mod"));
+        // the module cache goes only by the unsafe cache-cleanup
+        assert!(dirs.contains(&"/go/pkg/mod"));
+    }
+
+    #[test]
+    fn cache_locations_cover_every_user() {
+        let places = cache_locations();
+        let has = |m: &str, d: &str| places.iter().any(|(n, p)| *n == m && p == d);
+        assert!(has("npm", "/root/.npm"));
+        assert!(has("npm", "/home/*/.npm"));
+        assert!(has("apt-get", "/var/lib/apt/lists"));
+        assert!(has("go", "/root/.cache/go-build"));
+        assert!(has("go", "/go/pkg/mod"));
+        assert!(!has("apt-get", "/home/*/var/lib/apt/lists"));
+    }
+
+    #[test]
+    fn cleanup_writers_and_readers() {
+        let npm = all().find(|m| m.name == "npm").unwrap();
+        let c = &npm.cache_cleanup[0];
+        assert!(
+            c.written_by(Some("run"), false),
+            "every npm command logs there"
+        );
+        assert!(c.read_by(Some("ci")));
+        assert!(!c.read_by(Some("run")));
+        assert!(c.read_by(None), "an unreadable subcommand may read");
+        let yarn = all().find(|m| m.name == "yarn").unwrap();
+        let y = &yarn.cache_cleanup[0];
+        assert!(y.written_by(None, true), "bare `yarn` installs");
+        assert!(!y.written_by(Some("run"), false));
+        let go = all().find(|m| m.name == "go").unwrap();
+        assert!(
+            !go.cache_cleanup[0].read_by(Some("build")),
+            "a build cache only speeds up"
+        );
+        assert!(go.cache_cleanup[1].read_by(Some("version")));
     }
 
     #[test]

@@ -110,6 +110,8 @@ def side(report, name):
     return {
         "built": bool((s.get("build") or {}).get("ok")),
         "bytes": image.get("bytes"),
+        # bytes under the package managers' cache and index directories (verify's `caches`)
+        "cache_bytes": sum(c["bytes"] for c in image["caches"]) if "caches" in image else None,
         "layers": len(image["layers"]) if "layers" in image else None,
         "smoke_ok": smoke.get(ok_key) if smoke else None,
         "warm_seconds": round(warm["seconds"], 2) if warm.get("ok") else None,
@@ -174,17 +176,20 @@ lines = [
     "Written by `bench/images/run.sh`: `dfrewrite verify` on each corpus app, safe fixes only and",
     f"with `--unsafe`, on {engine}. Ratio = rewrite bytes / original bytes. Warm rebuild = the build",
     "after appending one comment line to the app's `touch` file; seconds vary between runs, the",
-    "cached / re-run step counts do not. o / s / u = original / safe / unsafe.",
+    "cached / re-run step counts do not. Cache = bytes under the package managers' cache and index",
+    "directories (from transforms/). o / s / u = original / safe / unsafe.",
     "",
-    "| app | original | safe (ratio) | unsafe (ratio) | layers o / s / u | smoke o / s / u "
-    "| warm rebuild s o / s / u | warm cached+re-run o / s / u | verdict safe / unsafe | passes (unsafe) |",
-    "|---|---:|---:|---:|---|---|---|---|---|---|",
+    "| app | original | safe (ratio) | unsafe (ratio) | cache o / s / u | layers o / s / u "
+    "| smoke o / s / u | warm rebuild s o / s / u | warm cached+re-run o / s / u "
+    "| verdict safe / unsafe | passes (unsafe) |",
+    "|---|---:|---:|---:|---|---|---|---|---|---|---|",
 ]
 for r in results:
     o, s, u = r["original"] or {}, r["safe"], r["unsafe"]
     lines.append(
         f"| {r['app']} | {mb(o.get('bytes'))} | {mb(s.get('bytes'))} ({ratio(s.get('ratio'))}) "
         f"| {mb(u.get('bytes'))} ({ratio(u.get('ratio'))}) "
+        f"| {' / '.join(mb(x.get('cache_bytes')) for x in (o, s, u))} "
         f"| {cell(o.get('layers'), s.get('layers'), u.get('layers'))} "
         f"| {' / '.join(smoke(x.get('smoke_ok')) for x in (o, s, u))} "
         f"| {cell(o.get('warm_seconds'), s.get('warm_seconds'), u.get('warm_seconds'))} "

@@ -83,6 +83,21 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     fixes
 }
 
+/// Whether this pass mounts `manager`'s cache on run `pos` (a pass that would remove that
+/// cache leaves it to the mount).
+pub(super) fn mounts(ctx: &PassContext<'_>, pos: usize, manager: &Manager) -> bool {
+    let run = &ctx.runs().all[pos];
+    let Some(recipe) = &manager.cache_mount else {
+        return false;
+    };
+    let invocations = run.invocations();
+    invocations.iter().any(|i| {
+        std::ptr::eq(i.manager, manager)
+            && i.sub_value()
+                .is_some_and(|s| recipe.on.iter().any(|o| o == s))
+    }) && fix_for(ctx, pos, run, manager, recipe, &invocations).is_some()
+}
+
 fn fix_for(
     ctx: &PassContext<'_>,
     pos: usize,

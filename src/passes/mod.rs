@@ -3,6 +3,7 @@
 
 mod add_to_copy;
 mod apt_update_with_install;
+mod cache_cleanup;
 mod cache_mounts;
 mod dockerignore;
 mod index_users;

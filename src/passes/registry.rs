@@ -11,6 +11,7 @@ pub(super) static PASSES: &[&PassInfo] = &[
     &super::same_layer_cleanup::SAME_LAYER_CLEANUP,
     &super::no_install_recommends::NO_INSTALL_RECOMMENDS,
     &super::no_cache_flags::NO_CACHE_FLAGS,
+    &super::cache_cleanup::CACHE_CLEANUP,
     &super::cache_mounts::CACHE_MOUNTS,
     // structure last: splits the final stage after the others tidied its RUNs
     &super::split_stages::SPLIT_STAGES,

@@ -56,11 +56,18 @@ pub(crate) struct Expectations {
 impl Expectations {
     /// The expectations for a rewrite that applied `applied`, from verify's own tables.
     pub(crate) fn for_fixes(applied: &[AppliedFix]) -> Self {
-        let mut expectations = Self::from_tables(
-            applied,
-            &dfrewrite::removable_cache_dirs(),
-            &config_changing_passes(),
-        );
+        // per-user caches (`/root/.npm`) also where another user's HOME puts them
+        let dirs = dfrewrite::removable_cache_dirs();
+        let homes: Vec<String> = dirs
+            .iter()
+            .filter_map(|d| d.strip_prefix("/root/").map(|r| format!("/home/*/{r}")))
+            .collect();
+        let all: Vec<&str> = dirs
+            .iter()
+            .copied()
+            .chain(homes.iter().map(String::as_str))
+            .collect();
+        let mut expectations = Self::from_tables(applied, &all, &config_changing_passes());
         // A pass that changes which packages are installed (its metadata says so): files
         // present in only one image (or changed) are the point of the fix, not a defect; the
         // smoke command then decides whether the image still does its job.
@@ -153,8 +160,16 @@ impl Expectations {
     }
 }
 
-/// Whether `path` is `dir` or lies below it.
+/// Whether `path` is `dir` or lies below it; `*` in `dir` stands for one path component
+/// (`/home/*/.npm`).
 fn is_within(path: &str, dir: &str) -> bool {
+    if dir.contains('*') {
+        let mut got = path.split('/');
+        return dir
+            .trim_end_matches('/')
+            .split('/')
+            .all(|want| got.next().is_some_and(|g| want == "*" || want == g));
+    }
     path.strip_prefix(dir)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
@@ -435,6 +450,7 @@ mod tests {
             tag: name.to_owned(),
             bytes: inspect.bytes,
             layers: parse::layers(&inspect, &rows),
+            caches: Vec::new(),
             files,
             config: inspect.config,
         }

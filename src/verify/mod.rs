@@ -5,6 +5,7 @@
 //! [`Report`], which [`render`] turns into text. Engine output goes to log files only.
 
 mod buildkit_log;
+mod caches;
 pub(crate) mod compare;
 mod docker;
 mod engine;
@@ -499,6 +500,7 @@ fn measure(engine: &dyn Engine, tag: &str) -> Result<ImageReport, Failure> {
         tag: tag.to_owned(),
         bytes: measured.inspect.bytes,
         layers: parse::layers(&measured.inspect, &measured.rows),
+        caches: caches::usage(&measured.files, &dfrewrite::cache_locations()),
         files: measured.files,
         config: measured.inspect.config,
     })

@@ -17,6 +17,8 @@ pub(crate) struct ImageReport {
     /// entries; the differences are reported instead.
     #[serde(skip)]
     pub(crate) files: Vec<FileEntry>,
+    /// The bytes left under each package manager's cache and index directories.
+    pub(crate) caches: Vec<super::caches::CacheUsage>,
     pub(crate) config: RuntimeConfig,
 }
 

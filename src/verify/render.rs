@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use super::compare::{self, Comparison, PathDiff, SmokeComparison};
+use super::model::ImageReport;
 use super::{BuildReport, Report, SideReport, VerifyStatus};
 
 /// How many individual paths or changes to list before summarising the rest.
@@ -124,6 +125,11 @@ pub(crate) fn human(report: &Report) -> String {
                 );
             }
         }
+    }
+    if let (Some(orig), Some(rewr)) = images {
+        cache_bytes(&mut out, orig, rewr);
+    } else if let Some(orig) = images.0 {
+        cache_bytes(&mut out, orig, orig);
     }
     if let Some(cmp) = &report.comparison {
         differences(&mut out, cmp);
@@ -320,6 +326,41 @@ pub(super) fn exit(code: Option<i32>) -> String {
 }
 
 /// `1234567` → `1,234,567 (1.2 MB)`.
+/// The bytes left under package-manager cache and index directories, per directory, in
+/// both images.
+fn cache_bytes(out: &mut String, orig: &ImageReport, rewr: &ImageReport) {
+    let mut dirs: Vec<(&str, &str)> = orig
+        .caches
+        .iter()
+        .chain(&rewr.caches)
+        .map(|c| (c.dir.as_str(), c.managers.as_str()))
+        .collect();
+    dirs.sort_unstable();
+    dirs.dedup_by(|a, b| a.0 == b.0);
+    let total = |image: &ImageReport| image.caches.iter().map(|c| c.bytes).sum::<u64>();
+    let _ = writeln!(
+        out,
+        "\nbytes under package-manager cache and index directories: {} / {}",
+        short_bytes(total(orig)),
+        short_bytes(total(rewr))
+    );
+    let of = |image: &ImageReport, dir: &str| {
+        image
+            .caches
+            .iter()
+            .find(|c| c.dir == dir)
+            .map_or(0, |c| c.bytes)
+    };
+    for (dir, managers) in dirs {
+        let _ = writeln!(
+            out,
+            "  {:>10}  {:>10}  {dir} ({managers})",
+            short_bytes(of(orig, dir)),
+            short_bytes(of(rewr, dir))
+        );
+    }
+}
+
 pub(super) fn bytes(n: u64) -> String {
     format!("{} ({})", thousands(n), short_bytes(n))
 }

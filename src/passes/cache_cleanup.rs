@@ -1,0 +1,755 @@
+use super::runs::{self, Run, Runs};
+use super::{FixAvailability, PassContext};
+use crate::context::{BuildContext, ContextEntry, EntryKind};
+use crate::managers::{self, CacheCleanup, Invocation, Manager, Tier};
+use crate::shell::Command;
+use crate::syntax::{Dockerfile, Instruction, Keyword};
+use crate::text::{Applicability, Fix};
+
+super::declare_pass! {
+    /// ## What it does
+    /// Appends the removal of a package manager's download or build cache to the RUN that
+    /// wrote it: `rm -rf "$HOME/.npm"` after npm, `yarn cache clean` after Yarn 1,
+    /// `rm -rf "$HOME/.local/share/pnpm/store" "$HOME/.cache/pnpm"` after pnpm,
+    /// `rm -rf "$HOME/.cache/go-build"` after `go build`, `rm -rf "$HOME/.cache/pip"` after a
+    /// pip that runs without `--no-cache-dir` (and does not get it from no-cache-flags), and
+    /// (unsafe) `go clean -modcache` after the last go command. Which caches, where
+    /// they live and what reads them is data: `[[manager.cache_cleanup]]` in `transforms/`.
+    ///
+    /// ## Why
+    /// No running container reads these caches, yet they stay in the layer: the packages an
+    /// `npm install` downloaded, Go's build cache after `go build`. Removed in a
+    /// later RUN they still take their space in the layer that wrote them.
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM node:18
+    /// COPY . .
+    /// RUN npm ci --omit=dev
+    /// ```
+    /// becomes
+    /// ```dockerfile
+    /// FROM node:18
+    /// COPY . .
+    /// RUN npm ci --omit=dev && rm -rf "$HOME/.npm"
+    /// ```
+    ///
+    /// ## Fix safety
+    /// **Safe** where the image's behaviour cannot see the removal: the cache lies under
+    /// `$HOME` of the user that runs the RUN (the shell expands it as the manager reads it,
+    /// so a non-root `USER` has its own cache removed), and nothing reads it afterwards.
+    /// There is no fix when a later RUN of the stage or of a stage built `FROM` it runs a
+    /// command that may read the cache (`npm ci --offline`, `yarn install`, `npx`; for Go's
+    /// build cache and pip's, later commands only lose speed), or a body that cannot be read
+    /// names the manager; when a CMD, ENTRYPOINT, HEALTHCHECK or ONBUILD may read it (`npx`,
+    /// `npm install`); when a `COPY --from` or `RUN --mount=from=` of the stage (or one built
+    /// from it) takes a path that holds the cache (any path, when the user's HOME is not
+    /// known); when a variable or setting that moves the cache or makes it read offline
+    /// appears (`npm_config_cache`, `YARN_CACHE_FOLDER`, `GOCACHE`, `PIP_CACHE_DIR`, `.npmrc`
+    /// for pnpm, `corepack`), the command moves it (`--cache`, `--cache-folder`) or the body
+    /// sets `HOME`; when a `--mount=type=cache` covers it, or `cache-mounts` (with `--unsafe`)
+    /// puts it in one; and when the body could skip the
+    /// appended command or redefine it. Yarn: never for Yarn Berry or Plug'n'Play, which run
+    /// from the cache (a `.yarnrc.yml`, `.yarn`, `.pnp.cjs` or a package.json with
+    /// `installConfig` or `packageManager` in the build context): no fix when the context
+    /// shows one, **unsafe** when the context cannot be read. Go's module cache
+    /// (`go clean -modcache`) is **unsafe** and only offered when no later RUN or deferred
+    /// command runs go: a program may read its modules' sources at run time through the
+    /// paths compiled into it. An image built `FROM` the result that relied on the cache
+    /// downloads again, as it does on the official base images.
+    pub(crate) static CACHE_CLEANUP = {
+        name: "cache-cleanup",
+        summary: "Removes the package manager's download or build cache at the end of the RUN that wrote it",
+        fix: FixAvailability::Sometimes,
+        may: [],
+        run: run,
+    };
+}
+
+fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
+    let runs = ctx.runs();
+    let mut fixes = Vec::new();
+    for (pos, run) in runs.all.iter().enumerate() {
+        let mut by_tier: Vec<(Applicability, Vec<String>, Vec<String>)> = Vec::new();
+        for (manager, cache) in written_caches(run) {
+            let Ok(tier) = decide(ctx, runs, pos, manager, cache) else {
+                continue;
+            };
+            let command = removal(cache);
+            let why = match (tier, &cache.reason) {
+                (Applicability::Unsafe, Some(reason)) => reason.clone(),
+                (Applicability::Unsafe, None) => CONTEXT_UNREAD.to_owned(),
+                _ => String::new(),
+            };
+            match by_tier.iter_mut().find(|(t, _, _)| *t == tier) {
+                Some((_, commands, reasons)) => {
+                    if !commands.contains(&command) {
+                        commands.push(command);
+                    }
+                    if !why.is_empty() && !reasons.contains(&why) {
+                        reasons.push(why);
+                    }
+                }
+                None => by_tier.push((
+                    tier,
+                    vec![command],
+                    [why].into_iter().filter(|w| !w.is_empty()).collect(),
+                )),
+            }
+        }
+        for (tier, commands, reasons) in by_tier {
+            let command = join_removals(&commands);
+            let Ok(edit) = runs::append(ctx.file, run, &command) else {
+                continue;
+            };
+            let mut message = format!("remove the cache in the layer that wrote it: `{command}`");
+            if !reasons.is_empty() {
+                message = format!("{message} (unsafe: {})", reasons.join("; "));
+            }
+            fixes.extend(ctx.fix(CACHE_CLEANUP.name, tier, message, vec![edit]));
+        }
+    }
+    fixes
+}
+
+const CONTEXT_UNREAD: &str = "the build context could not be read to rule out Yarn Berry or \
+                              Plug'n'Play, which run the installed packages from the cache";
+
+/// The caches this RUN writes and does not remove after its last write, with their manager.
+fn written_caches(run: &Run<'_>) -> Vec<(&'static Manager, &'static CacheCleanup)> {
+    let Ok(script) = &run.script else {
+        return Vec::new();
+    };
+    let invocations = run.invocations();
+    let mut out: Vec<(&'static Manager, &'static CacheCleanup)> = Vec::new();
+    for manager in managers::all() {
+        for cache in &manager.cache_cleanup {
+            let writes: Vec<&Invocation<'_>> = invocations
+                .iter()
+                .filter(|i| {
+                    std::ptr::eq(i.manager, manager)
+                        && writes(i, cache)
+                        // `npm cache clean --force` logs, but cleans
+                        && !removes(i.command, manager, cache)
+                })
+                .collect();
+            let Some(last) = writes.iter().map(|i| i.command.range.start).max() else {
+                continue;
+            };
+            let cleaned = script
+                .script
+                .commands
+                .iter()
+                .any(|c| c.range.start > last && removes(c, manager, cache));
+            if !cleaned {
+                out.push((manager, cache));
+            }
+        }
+    }
+    out
+}
+
+/// Whether invocation `inv` writes `cache`.
+fn writes(inv: &Invocation<'_>, cache: &CacheCleanup) -> bool {
+    let bare = inv.sub.is_none() && inv.command.args.iter().all(|w| w.value.is_some());
+    cache.written_by(inv.sub_value(), bare)
+}
+
+/// Whether `command` removes `cache`: `rm` of one of its directories (as written for root,
+/// or under `$HOME`), its removal command, or the manager's own cache cleanup.
+pub(crate) fn removes(command: &Command, manager: &Manager, cache: &CacheCleanup) -> bool {
+    let own = cache
+        .command
+        .iter()
+        .chain(manager.cache.iter().filter_map(|c| c.cleanup.as_ref()))
+        .any(|c| runs::runs_one_of(command, c));
+    own || cache.dirs.iter().any(|dir| {
+        runs::removes_dir(command, dir)
+            || home_relative(dir).is_some_and(|rest| {
+                command.is("rm")
+                    && command.args.iter().any(|w| {
+                        let text = w.text.trim_matches('"');
+                        ["$HOME", "${HOME}", "~"].iter().any(|home| {
+                            text.strip_prefix(home)
+                                .and_then(|t| t.strip_prefix('/'))
+                                .is_some_and(|t| {
+                                    let t = t.trim_end_matches(['*', '/']);
+                                    !t.is_empty()
+                                        && (managers::covers(t, rest) || managers::covers(rest, t))
+                                })
+                        })
+                    })
+            })
+    })
+}
+
+/// For a directory under root's HOME, the part below it (`.npm` for `/root/.npm`).
+fn home_relative(dir: &str) -> Option<&str> {
+    dir.strip_prefix("/root/")
+}
+
+/// The command that removes `cache` for the user running the RUN.
+fn removal(cache: &CacheCleanup) -> String {
+    if let Some(command) = &cache.command {
+        return command.clone();
+    }
+    let dirs: Vec<String> = cache
+        .dirs
+        .iter()
+        .map(|d| match home_relative(d) {
+            Some(rest) => format!("\"$HOME/{rest}\""),
+            None => d.clone(),
+        })
+        .collect();
+    format!("rm -rf {}", dirs.join(" "))
+}
+
+/// The commands joined with `&&`, the `rm -rf` ones as one `rm -rf` in front.
+fn join_removals(commands: &[String]) -> String {
+    let mut targets: Vec<&str> = Vec::new();
+    let mut others: Vec<&str> = Vec::new();
+    for command in commands {
+        match command.strip_prefix("rm -rf ") {
+            Some(rest) => targets.push(rest),
+            None => others.push(command),
+        }
+    }
+    let rm = (!targets.is_empty()).then(|| format!("rm -rf {}", targets.join(" ")));
+    rm.iter()
+        .map(String::as_str)
+        .chain(others)
+        .collect::<Vec<_>>()
+        .join(" && ")
+}
+
+/// The tier of the fix for `cache` in run `pos`, or why there is none.
+fn decide(
+    ctx: &PassContext<'_>,
+    runs: &Runs<'_>,
+    pos: usize,
+    manager: &Manager,
+    cache: &CacheCleanup,
+) -> Result<Applicability, &'static str> {
+    let run = &runs.all[pos];
+    let file = ctx.file;
+    if cache
+        .dirs
+        .iter()
+        .any(|d| runs::cache_mount_covers(run.ins, d))
+    {
+        return Err("a cache mount covers it");
+    }
+    if left_to_mount(ctx, pos, manager, cache) {
+        return Err("cache-mounts puts the cache in a mount");
+    }
+    if cache
+        .mentions
+        .iter()
+        .any(|m| runs::mentioned_through(file, run.index, m))
+    {
+        return Err("a setting that moves the cache or changes how it is read appears");
+    }
+    let moved = run
+        .invocations()
+        .iter()
+        .any(|i| std::ptr::eq(i.manager, manager) && i.has_any(&cache.moved_by));
+    if moved {
+        return Err("the command moves the cache or installs into it");
+    }
+    if cache.unless_no_cache && no_cache_flag_everywhere(ctx, run, manager, cache) {
+        return Err("the no-cache flag keeps it empty");
+    }
+    if sets_home(run) {
+        return Err("the body sets HOME");
+    }
+    read_later(runs, pos, manager, cache)?;
+    named_later(runs, pos, manager, cache)?;
+    copied_out(file, run, cache)?;
+    let mut tier = Applicability::from(cache.tier);
+    if !cache.project_files.is_empty() || !cache.project_texts.is_empty() {
+        match ctx.settings.context.as_deref() {
+            None => tier = Applicability::Unsafe,
+            Some(context) => match project_uses_cache(context, cache) {
+                Some(false) => {}
+                Some(true) => return Err("the project may run from the cache"),
+                None => tier = Applicability::Unsafe,
+            },
+        }
+    }
+    debug_assert!(cache.tier == Tier::Safe || cache.reason.is_some());
+    Ok(tier)
+}
+
+/// Whether cache-mounts runs at this threshold and mounts the cache on this RUN: the mount
+/// keeps it out of the image, and a removal would empty the mount.
+fn left_to_mount(
+    ctx: &PassContext<'_>,
+    pos: usize,
+    manager: &Manager,
+    cache: &CacheCleanup,
+) -> bool {
+    let mounted = manager.cache_mount.as_ref().is_some_and(|recipe| {
+        cache
+            .dirs
+            .iter()
+            .any(|d| recipe.targets.iter().any(|t| managers::covers(t, d)))
+    });
+    mounted
+        && ctx.settings.threshold <= Applicability::Unsafe
+        && ctx.settings.runs(super::cache_mounts::CACHE_MOUNTS.name)
+        && super::cache_mounts::mounts(ctx, pos, manager)
+}
+
+/// Whether every command of the RUN that writes `cache` carries the manager's no-cache flag,
+/// or gets it from no-cache-flags at this threshold.
+fn no_cache_flag_everywhere(
+    ctx: &PassContext<'_>,
+    run: &Run<'_>,
+    manager: &Manager,
+    cache: &CacheCleanup,
+) -> bool {
+    let Some(nc) = &manager.no_cache else {
+        return false;
+    };
+    let pass_adds = ctx
+        .settings
+        .runs(super::no_cache_flags::NO_CACHE_FLAGS.name)
+        && ctx.settings.threshold <= Applicability::from(nc.tier);
+    run.invocations()
+        .iter()
+        .filter(|i| std::ptr::eq(i.manager, manager) && writes(i, cache))
+        .all(|i| {
+            i.has_any(&nc.decided)
+                || pass_adds && i.sub_value().is_some_and(|s| nc.on.iter().any(|o| o == s))
+        })
+}
+
+/// Whether the body assigns `HOME` (then `$HOME` in the appended command may differ from
+/// the one the manager saw).
+fn sets_home(run: &Run<'_>) -> bool {
+    let Ok(script) = &run.script else {
+        return true;
+    };
+    script.script.commands.iter().any(|c| {
+        let exported = if c.is("export") || c.is("readonly") || c.is("declare") {
+            c.args.as_slice()
+        } else {
+            &[]
+        };
+        c.assignments
+            .iter()
+            .chain(exported)
+            .any(|w| w.text == "HOME" || w.text.starts_with("HOME="))
+            || c.is("unset") && c.args.iter().any(|w| w.text == "HOME")
+    })
+}
+
+/// Whether `text` holds `word` as a command-like word: not inside a longer name (`npm` in
+/// `pnpm` or `.npmrc` does not count).
+fn word_count(text: &str, word: &str) -> usize {
+    let is_name = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    text.match_indices(word)
+        .filter(|(at, _)| {
+            let before = text[..*at].chars().next_back();
+            let after = text[at + word.len()..].chars().next();
+            !before.is_some_and(is_name) && !after.is_some_and(is_name)
+        })
+        .count()
+}
+
+/// The word a body runs `manager` by (`npm`, `go`), from its first invocation.
+fn manager_word(manager: &Manager) -> &str {
+    manager
+        .invocations
+        .first()
+        .and_then(|words| words.first())
+        .map_or(manager.name.as_str(), |w| w.trim_end_matches('*'))
+}
+
+/// Fails when a later RUN of the stage (or of a stage built from it), or a deferred command,
+/// may read the cache.
+fn read_later(
+    runs: &Runs<'_>,
+    pos: usize,
+    manager: &Manager,
+    cache: &CacheCleanup,
+) -> Result<(), &'static str> {
+    if cache.readers.is_empty() {
+        return Ok(());
+    }
+    let word = manager_word(manager);
+    for later in runs.later(pos) {
+        let text = runs.file.slice(later.ins.range);
+        if cache.runners.iter().any(|r| word_count(text, r) > 0) {
+            return Err("a later RUN runs a program that reads the cache");
+        }
+        let mine: Vec<Invocation<'_>> = later
+            .invocations()
+            .into_iter()
+            .filter(|i| std::ptr::eq(i.manager, manager))
+            .collect();
+        if mine.iter().any(|i| cache.read_by(i.sub_value())) {
+            return Err("a later RUN may read the cache");
+        }
+        // a mention the shell layer did not read as a command (a wrapper, an opaque body)
+        if word_count(text, word) > mine.len() {
+            return Err("a later RUN names the manager where it cannot be read");
+        }
+    }
+    for ins in runs.deferred(pos) {
+        if deferred_reads(runs.file.slice(ins.range), word, cache) {
+            return Err("a command run later by the image may read the cache");
+        }
+    }
+    Ok(())
+}
+
+/// How a cache directory is named in a command: the part below HOME (`.npm`), or the whole
+/// path.
+fn marker(dir: &str) -> &str {
+    home_relative(dir).unwrap_or(dir)
+}
+
+/// Fails when a later RUN (other than by removing it) or a deferred command names the
+/// cache directory: `cp -r ~/.npm …`, `tar c /root/.cache/go-build` would see it empty.
+fn named_later(
+    runs: &Runs<'_>,
+    pos: usize,
+    manager: &Manager,
+    cache: &CacheCleanup,
+) -> Result<(), &'static str> {
+    let names = |text: &str| cache.dirs.iter().any(|d| word_count(text, marker(d)) > 0);
+    for later in runs.later(pos) {
+        let mentioned = match &later.script {
+            Ok(script) => script.script.commands.iter().any(|c| {
+                !removes(c, manager, cache)
+                    && c.name
+                        .iter()
+                        .chain(&c.args)
+                        .chain(&c.assignments)
+                        .any(|w| names(&w.text))
+            }),
+            Err(_) => names(runs.file.slice(later.ins.range)),
+        };
+        if mentioned {
+            return Err("a later RUN names the cache directory");
+        }
+    }
+    if runs.deferred(pos).any(|i| names(runs.file.slice(i.range))) {
+        return Err("a command run later by the image names the cache directory");
+    }
+    Ok(())
+}
+
+/// Whether a CMD/ENTRYPOINT/HEALTHCHECK/ONBUILD text may run a reader of the cache: the
+/// manager followed by a reading (or unreadable) subcommand, or a runner.
+fn deferred_reads(text: &str, word: &str, cache: &CacheCleanup) -> bool {
+    let tokens: Vec<&str> = text
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    '[' | ']' | ',' | '"' | '\'' | ';' | '&' | '|' | '(' | ')'
+                )
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    tokens.iter().enumerate().any(|(at, token)| {
+        let program = token.rsplit('/').next().unwrap_or(token);
+        if cache.runners.iter().any(|r| r == program) {
+            return true;
+        }
+        if program != word {
+            return false;
+        }
+        let sub = tokens[at + 1..]
+            .iter()
+            .find(|t| !t.starts_with('-'))
+            .copied();
+        cache.read_by(sub.filter(|s| !s.contains('$')))
+    })
+}
+
+/// Where the user that runs instruction `index` has HOME, as far as the file tells:
+/// `/root` for root (no `USER`, or `USER root`/`0`) unless an `ENV HOME` says otherwise;
+/// `None` when it cannot be known.
+fn static_home(file: &Dockerfile, index: usize) -> Option<String> {
+    let stages = file.stages();
+    let ins: Vec<&Instruction> = file.instructions().collect();
+    let this = ins.get(index)?;
+    // the chain of stages whose instructions are in effect, oldest first
+    let mut chain = Vec::new();
+    let mut at = stages
+        .iter()
+        .rposition(|s| s.from.range.start <= this.range.start)?;
+    loop {
+        chain.push(at);
+        let Some(base) = stages[at].base else { break };
+        match stages[..at]
+            .iter()
+            .rposition(|s| s.is_named(base) && s.name.is_some())
+        {
+            Some(parent) => at = parent,
+            None => break,
+        }
+    }
+    let mut user_is_root = true;
+    let mut home: Option<Option<String>> = None;
+    for stage in chain.iter().rev().map(|s| &stages[*s]) {
+        for i in stage
+            .instructions
+            .iter()
+            .filter(|i| i.range.start < this.range.start)
+        {
+            match i.kind {
+                Keyword::User => {
+                    let user = i.value.first().map_or("", String::as_str);
+                    let name = user.split(':').next().unwrap_or(user);
+                    user_is_root = matches!(name, "root" | "0");
+                }
+                Keyword::Env => {
+                    for pair in i.value.chunks(2) {
+                        if let [key, value] = pair
+                            && key == "HOME"
+                        {
+                            let value = value.trim_matches(['"', '\'']);
+                            home = Some(
+                                (value.starts_with('/') && !value.contains('$'))
+                                    .then(|| value.to_owned()),
+                            );
+                        }
+                    }
+                }
+                Keyword::Arg if i.value.iter().any(|v| v.starts_with("HOME")) => {
+                    home = Some(None);
+                }
+                _ => {}
+            }
+        }
+    }
+    match home {
+        Some(home) => home,
+        None => user_is_root.then(|| "/root".to_owned()),
+    }
+}
+
+/// The stages whose filesystem holds stage `stage`'s: itself and those built `FROM` it.
+fn derived_stages(file: &Dockerfile, stage: usize) -> Vec<usize> {
+    let stages = file.stages();
+    let mut out = vec![stage];
+    for s in &stages {
+        let Some(base) = s.base else { continue };
+        let parent = stages[..s.index]
+            .iter()
+            .rposition(|p| p.name.is_some() && p.is_named(base));
+        if parent.is_some_and(|p| out.contains(&p)) && !out.contains(&s.index) {
+            out.push(s.index);
+        }
+    }
+    out
+}
+
+/// Fails when a later `COPY --from` or `RUN --mount=from=` takes a path of the RUN's stage
+/// (or of one built from it) that holds the cache.
+fn copied_out(file: &Dockerfile, run: &Run<'_>, cache: &CacheCleanup) -> Result<(), &'static str> {
+    let Some(stage) = run.stage else {
+        return Ok(());
+    };
+    let stages = file.stages();
+    let derived = derived_stages(file, stage);
+    let names_ours = |reference: &str| derived.iter().any(|s| stages[*s].is_named(reference));
+    let home = static_home(file, run.index);
+    let dirs: Option<Vec<String>> = cache
+        .dirs
+        .iter()
+        .map(|d| match home_relative(d) {
+            Some(rest) => home
+                .as_ref()
+                .map(|h| format!("{}/{rest}", h.trim_end_matches('/'))),
+            None => Some(d.clone()),
+        })
+        .collect();
+    for ins in file
+        .instructions()
+        .filter(|i| i.range.start > run.ins.range.start)
+    {
+        let mut sources: Vec<String> = Vec::new();
+        if ins.copy_from().is_some_and(names_ours) {
+            let paths = ins.paths();
+            sources.extend(
+                paths[..paths.len().saturating_sub(1)]
+                    .iter()
+                    .map(|p| p.trim_matches(['"', '\'']).to_owned()),
+            );
+        }
+        for mount in ins.mounts() {
+            if mount.from.as_deref().is_some_and(names_ours) {
+                sources.push(mount.source.unwrap_or_else(|| "/".to_owned()));
+            }
+        }
+        if sources.is_empty() {
+            continue;
+        }
+        let Some(dirs) = &dirs else {
+            return Err("a later stage copies from this one and the user's HOME is not known");
+        };
+        if sources.iter().any(|s| holds_any(s, dirs)) {
+            return Err("a later stage copies the cache");
+        }
+    }
+    Ok(())
+}
+
+/// Whether the source path `source` (relative paths are from the stage's root) may hold or
+/// lie inside one of `dirs`; a variable or wildcard counts from where it starts.
+fn holds_any(source: &str, dirs: &[String]) -> bool {
+    let absolute = if source.starts_with('/') {
+        source.to_owned()
+    } else {
+        format!("/{}", source.trim_start_matches("./"))
+    };
+    if let Some(at) = absolute.find(['$', '*', '?', '[']) {
+        let prefix = &absolute[..at];
+        return dirs
+            .iter()
+            .any(|d| d.starts_with(prefix) || managers::covers(d, prefix.trim_end_matches('/')));
+    }
+    let path = absolute.trim_end_matches('/');
+    dirs.iter()
+        .any(|d| managers::covers(path, d) || managers::covers(d, path))
+}
+
+/// Whether the build context shows a project that may run from the cache: one of
+/// `project_files`, or a `package.json` holding one of `project_texts`. `None` when the
+/// context cannot be walked completely.
+fn project_uses_cache(context: &dyn BuildContext, cache: &CacheCleanup) -> Option<bool> {
+    const MAX_ENTRIES: usize = 20_000;
+    const SKIP: [&str; 2] = ["node_modules", ".git"];
+    let mut pending = vec![String::new()];
+    let mut seen = 0;
+    while let Some(dir) = pending.pop() {
+        for (name, kind) in context.list(&dir)? {
+            seen += 1;
+            if seen > MAX_ENTRIES {
+                return None;
+            }
+            let path = if dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{dir}/{name}")
+            };
+            if cache.project_files.contains(&name) {
+                return Some(true);
+            }
+            match kind {
+                EntryKind::Directory if !SKIP.contains(&name.as_str()) => pending.push(path),
+                EntryKind::File if name == "package.json" => {
+                    let text = context.read(&path)?;
+                    let text = String::from_utf8_lossy(&text);
+                    if cache
+                        .project_texts
+                        .iter()
+                        .any(|t| text.contains(t.as_str()))
+                    {
+                        return Some(true);
+                    }
+                }
+                EntryKind::Symlink | EntryKind::Other => {
+                    if matches!(context.probe(&path), ContextEntry::Directory) {
+                        return None;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Some(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(manager: &str, at: usize) -> &'static CacheCleanup {
+        &managers::all()
+            .find(|m| m.name == manager)
+            .unwrap()
+            .cache_cleanup[at]
+    }
+
+    #[test]
+    fn copied_paths_that_hold_the_cache() {
+        let dirs = vec!["/root/.npm".to_owned()];
+        for source in [
+            "/",
+            "/root",
+            "root/.npm",
+            "/root/.npm/_cacache",
+            "/ro*",
+            "$X",
+        ] {
+            assert!(holds_any(source, &dirs), "{source}");
+        }
+        for source in ["/app", "/root/.npmrc", "/usr/*", "app/dist"] {
+            assert!(!holds_any(source, &dirs), "{source}");
+        }
+    }
+
+    #[test]
+    fn deferred_commands_that_read() {
+        let npm = cache("npm", 0);
+        assert!(deferred_reads(r#"CMD ["npx", "serve"]"#, "npm", npm));
+        assert!(deferred_reads("CMD npm --silent ci && node .", "npm", npm));
+        assert!(!deferred_reads(r#"CMD ["npm", "start"]"#, "npm", npm));
+        assert!(!deferred_reads(r#"CMD ["pnpm", "install"]"#, "npm", npm));
+        let build = cache("go", 0);
+        assert!(!deferred_reads(r#"CMD ["go", "run", "."]"#, "go", build));
+        assert!(deferred_reads(
+            r#"CMD ["go", "run", "."]"#,
+            "go",
+            cache("go", 1)
+        ));
+    }
+
+    #[test]
+    fn words_inside_longer_names_do_not_count() {
+        assert_eq!(word_count("pnpm i && cp .npmrc x && npm ci", "npm"), 1);
+        assert_eq!(word_count("/usr/bin/npm ci", "npm"), 1);
+        assert_eq!(word_count("tar c /root/.npm", ".npm"), 1);
+        assert_eq!(word_count("cat /root/.npmrc", ".npm"), 0);
+    }
+
+    #[test]
+    fn home_of_the_running_user() {
+        let home = |text: &str| {
+            let file = crate::syntax::parse(text).unwrap();
+            let last = file.instructions().count() - 1;
+            static_home(&file, last)
+        };
+        assert_eq!(home("FROM a\nRUN x\n").as_deref(), Some("/root"));
+        assert_eq!(home("FROM a\nUSER node\nRUN x\n"), None);
+        assert_eq!(
+            home("FROM a\nUSER app\nENV HOME=/srv/app\nRUN x\n").as_deref(),
+            Some("/srv/app")
+        );
+        assert_eq!(
+            home("FROM a AS b\nUSER app\nFROM b\nUSER root\nRUN x\n").as_deref(),
+            Some("/root")
+        );
+        assert_eq!(home("FROM a AS b\nUSER app\nFROM b\nRUN x\n"), None);
+        assert_eq!(
+            home("FROM a\nUSER app\nFROM c\nRUN x\n").as_deref(),
+            Some("/root")
+        );
+    }
+
+    #[test]
+    fn removals_are_joined() {
+        let joined = join_removals(&[
+            "rm -rf \"$HOME/.npm\"".to_owned(),
+            "go clean -modcache".to_owned(),
+            "rm -rf /x".to_owned(),
+        ]);
+        assert_eq!(joined, "rm -rf \"$HOME/.npm\" /x && go clean -modcache");
+    }
+}
