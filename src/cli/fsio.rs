@@ -1,7 +1,7 @@
-//! Filesystem access: reading Dockerfiles, atomic in-place writes, and the build context.
+//! Filesystem access: reading Dockerfiles and the build context (writing is in `write`).
 
 use std::fs::{self, File};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 use dfrewrite::context::{HEAD_BYTES, READ_LIMIT};
@@ -59,64 +59,6 @@ pub(crate) fn read_dockerfile(path: &Path) -> Result<Vec<u8>, Failure> {
     }
     Ok(bytes)
 }
-
-/// Replaces the contents of `path` atomically: a temp file in the target's directory, synced,
-/// given the original's permission bits, then renamed over it. A symlink is resolved first so
-/// the link stays a link and its target changes.
-pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Failure> {
-    let target = fs::canonicalize(path).map_err(Failure::Io)?;
-    let meta = fs::metadata(&target).map_err(Failure::Io)?;
-    if !meta.is_file() {
-        return Err(Failure::NotRegular);
-    }
-    let dir = target.parent().unwrap_or(Path::new("."));
-    let write = || -> io::Result<()> {
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        tmp.write_all(contents)?;
-        // NamedTempFile is created 0600; without this a 0644 or 0755 file would change mode.
-        tmp.as_file().set_permissions(meta.permissions())?;
-        keep_owner(tmp.as_file(), &meta);
-        tmp.as_file().sync_all()?;
-        tmp.persist(&target).map_err(|e| e.error)?;
-        Ok(())
-    };
-    write().map_err(Failure::Io)
-}
-
-/// Creates `path` with `contents` atomically (a synced temp file in the same directory,
-/// linked into place), mode 0644, and never replaces anything already there: a file, a
-/// directory or a dangling symlink at `path` makes it fail with `AlreadyExists`.
-pub(crate) fn create_new(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    if fs::symlink_metadata(path).is_ok() {
-        return Err(io::Error::from(io::ErrorKind::AlreadyExists));
-    }
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(contents)?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o644))?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist_noclobber(path).map_err(|e| e.error)?;
-    Ok(())
-}
-
-/// Best effort: keeps the owner when run by root on another user's file. Anyone else cannot
-/// change ownership, and the file then belongs to the user who rewrote it, as with any editor.
-#[cfg(unix)]
-fn keep_owner(file: &File, meta: &fs::Metadata) {
-    use std::os::unix::fs::MetadataExt;
-    let _ = std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid()));
-}
-
-#[cfg(not(unix))]
-fn keep_owner(_file: &File, _meta: &fs::Metadata) {}
 
 /// A build context over a directory on disk.
 #[derive(Debug)]
@@ -296,53 +238,6 @@ mod tests {
         }
     }
 
-    #[cfg(unix)]
-    #[test]
-    fn write_atomic_keeps_mode_and_symlinks() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let real = dir.path().join("real");
-        let link = dir.path().join("link");
-        fs::write(&real, b"old").unwrap();
-        fs::set_permissions(&real, fs::Permissions::from_mode(0o755)).unwrap();
-        std::os::unix::fs::symlink("real", &link).unwrap();
-
-        write_atomic(&link, b"new\r\n").unwrap();
-
-        assert!(
-            fs::symlink_metadata(&link)
-                .unwrap()
-                .file_type()
-                .is_symlink()
-        );
-        assert_eq!(fs::read(&real).unwrap(), b"new\r\n");
-        let mode = fs::metadata(&real).unwrap().permissions().mode() & 0o7777;
-        assert_eq!(mode, 0o755, "{mode:o}");
-        // No temp files left behind.
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
-    }
-
-    #[test]
-    fn create_new_never_replaces_anything() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join(".dockerignore");
-        create_new(&path, b"a\n").unwrap();
-        assert_eq!(fs::read(&path).unwrap(), b"a\n");
-        let err = create_new(&path, b"b\n").unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::AlreadyExists);
-        assert_eq!(fs::read(&path).unwrap(), b"a\n");
-        #[cfg(unix)]
-        {
-            let link = dir.path().join("dangling");
-            std::os::unix::fs::symlink("gone", &link).unwrap();
-            assert!(create_new(&link, b"x").is_err());
-            assert!(!dir.path().join("gone").exists());
-        }
-        // no temp files left behind
-        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(names.len(), if cfg!(unix) { 2 } else { 1 });
-    }
-
     #[test]
     fn list_reports_kinds_without_following_links() {
         let dir = tempfile::tempdir().unwrap();
@@ -375,14 +270,5 @@ mod tests {
             Some("sub/Dockerfile")
         );
         assert_eq!(ctx.relative(Path::new("/Dockerfile")), None);
-    }
-
-    #[test]
-    fn write_atomic_refuses_directories() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(matches!(
-            write_atomic(dir.path(), b"x"),
-            Err(Failure::NotRegular)
-        ));
     }
 }

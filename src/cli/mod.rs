@@ -7,8 +7,10 @@ mod contain;
 mod fsio;
 pub(crate) mod lsp;
 mod render;
+mod signals;
 pub(crate) mod verify;
 mod walk;
+mod write;
 
 use std::cell::RefCell;
 use std::collections::BTreeSet;
@@ -133,7 +135,7 @@ enum Mode {
 pub(crate) fn run(args: &Args) -> RunStatus {
     let mut p = Printer::new();
     let status = run_with(args, &mut p);
-    // A failed flush (closed pipe) means the output was lost: that is an error.
+    // Output lost other than to a closed pipe (a full disk) is an error, reported there.
     if p.flush().is_err() {
         return RunStatus::Error;
     }
@@ -206,6 +208,8 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
     }
 
     let mode = if args.apply {
+        // Without the handler a signal still stops the run; the next run removes its temp file.
+        let _ = signals::install();
         Mode::Apply
     } else if args.check {
         Mode::Check
@@ -220,6 +224,10 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
     };
     let mut status = RunStatus::Clean;
     for target in walk::collect(roots) {
+        // A closed stdout (`| head`) ends the run, as SIGPIPE would.
+        if p.stdout_closed() {
+            break;
+        }
         let name = render::display(&target.path);
         let file_status = match target.error {
             Some(message) => {
@@ -356,14 +364,24 @@ impl Runner {
                 return RunStatus::Error;
             }
         };
-        p.fixes(name, &outcome);
+        if mode == Mode::Apply {
+            // Temp files a killed run left beside this one.
+            write::remove_stale_beside(path);
+        }
+        // Under --apply the fixes are reported once they are written.
+        if mode != Mode::Apply || outcome.output.is_none() {
+            p.fixes(name, &outcome);
+        }
         let mut status = RunStatus::Clean;
         if let Some(new) = &outcome.output {
             status = match mode {
-                Mode::Apply => match fsio::write_atomic(path, new.as_bytes()) {
-                    Ok(()) => RunStatus::Clean,
-                    Err(failure) => {
-                        p.failure(name, &failure);
+                Mode::Apply => match write::replace(path, text.as_bytes(), new.as_bytes()) {
+                    Ok(()) => {
+                        p.fixes(name, &outcome);
+                        RunStatus::Clean
+                    }
+                    Err(e) => {
+                        p.write_error(name, &e);
                         return RunStatus::Error;
                     }
                 },
@@ -383,7 +401,7 @@ impl Runner {
                 .borrow_mut()
                 .insert(context.ctx.root().join(&file.path));
             let file_status = match mode {
-                Mode::Apply => match fsio::create_new(&target, file.content.as_bytes()) {
+                Mode::Apply => match write::create_new(&target, file.content.as_bytes()) {
                     Ok(()) => {
                         p.new_file(name, file, &format!(" (created {shown})"));
                         RunStatus::Clean

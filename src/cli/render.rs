@@ -11,6 +11,7 @@ use similar::TextDiff;
 
 use super::RunStatus;
 use super::fsio::{self, Failure};
+use super::write::WriteError;
 
 const BOLD: Style = Style::new().bold();
 const RED: Style = AnsiColor::Red.on_default();
@@ -38,8 +39,18 @@ pub(crate) struct Printer {
     out: AutoStream<StdoutLock<'static>>,
     color_out: bool,
     err: AutoStream<io::StderrLock<'static>>,
-    /// Set when writing stdout failed; reported once as an error status.
-    out_failed: bool,
+    out_state: OutState,
+}
+
+/// Whether stdout still takes output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutState {
+    Open,
+    /// The reader went away (`| head`): not an error of the user's files, so output stops
+    /// quietly, as SIGPIPE would stop it.
+    Closed,
+    /// Output was lost otherwise (a full disk); reported once, and the run is an error.
+    Failed,
 }
 
 impl Printer {
@@ -55,26 +66,52 @@ impl Printer {
             out,
             color_out,
             err: anstream::stderr().lock(),
-            out_failed: false,
+            out_state: OutState::Open,
         }
     }
 
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         let result = self.out.flush();
-        let _ = self.err.flush();
-        if self.out_failed {
-            return Err(io::Error::other("stdout write failed"));
+        if let Err(e) = &result {
+            self.out_error(e);
         }
-        result
+        let _ = self.err.flush();
+        match self.out_state {
+            OutState::Failed => Err(io::Error::other("stdout write failed")),
+            _ => Ok(()),
+        }
     }
 
-    /// Writes to stdout; a write failure (say, a closed pipe) makes the run an error.
+    /// Whether the reader of stdout went away.
+    pub(crate) fn stdout_closed(&self) -> bool {
+        self.out_state == OutState::Closed
+    }
+
+    /// Writes to stdout. A closed pipe drops the text quietly; another failure makes the run
+    /// an error.
     pub(crate) fn stdout_or_error(&mut self, text: &str) -> RunStatus {
-        if self.out.write_all(text.as_bytes()).is_err() {
-            self.out_failed = true;
-            return RunStatus::Error;
+        if self.out_state == OutState::Open
+            && let Err(e) = self.out.write_all(text.as_bytes())
+        {
+            self.out_error(&e);
         }
-        RunStatus::Clean
+        match self.out_state {
+            OutState::Failed => RunStatus::Error,
+            _ => RunStatus::Clean,
+        }
+    }
+
+    fn out_error(&mut self, e: &io::Error) {
+        if self.out_state != OutState::Open {
+            return;
+        }
+        if e.kind() == io::ErrorKind::BrokenPipe {
+            self.out_state = OutState::Closed;
+        } else {
+            self.out_state = OutState::Failed;
+            let message = format!("cannot write to standard output: {}", fsio::describe_io(e));
+            self.error_line(None, &message);
+        }
     }
 
     pub(crate) fn would_rewrite(&mut self, name: &str) -> RunStatus {
@@ -158,6 +195,17 @@ impl Printer {
             .map(|n| format!("{BOLD}{n}:{BOLD:#} "))
             .unwrap_or_default();
         let _ = writeln!(self.err, "{prefix}{ERROR}error:{ERROR:#} {message}");
+    }
+
+    /// Why `--apply` did not write a file.
+    pub(crate) fn write_error(&mut self, name: &str, error: &WriteError) {
+        match error {
+            WriteError::Changed => {
+                self.error_line(Some(name), "changed while rewriting; nothing written");
+            }
+            WriteError::ReadOnly => self.error_line(Some(name), "read-only file"),
+            WriteError::Failure(failure) => self.failure(name, failure),
+        }
     }
 
     pub(crate) fn failure(&mut self, name: &str, failure: &Failure) {
