@@ -2,6 +2,8 @@
 //! same properties: `fuzz/regressions/<target>/<name>`. Also the shared tricky cases and the
 //! pass fixtures, so that the properties themselves are exercised on every test run.
 
+// Public for the fuzz crate, which calls it from its targets.
+#[allow(unreachable_pub)]
 #[path = "../fuzz/src/properties.rs"]
 mod properties;
 
@@ -9,31 +11,27 @@ mod common;
 
 use std::path::Path;
 
-fn replay(target: &str, check: fn(&[u8])) -> usize {
+fn replay(target: &str, check: fn(&[u8])) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fuzz/regressions")
         .join(target);
     let Ok(entries) = std::fs::read_dir(&dir) else {
-        return 0;
+        return;
     };
-    let mut count = 0;
     for entry in entries {
         let path = entry.unwrap().path();
         let data = std::fs::read(&path).unwrap();
         let result = std::panic::catch_unwind(|| check(&data));
         assert!(result.is_ok(), "{} fails again", path.display());
-        count += 1;
     }
-    count
 }
 
 #[test]
 fn saved_crashes_hold_every_property() {
-    let total = replay("parse", properties::parse)
-        + replay("shell", properties::shell)
-        + replay("rewrite", properties::rewrite);
-    // Not asserted above zero: a target that never crashed has no file.
-    eprintln!("{total} saved inputs replayed");
+    // A target that never crashed has no directory.
+    replay("parse", properties::parse);
+    replay("shell", properties::shell);
+    replay("rewrite", properties::rewrite);
 }
 
 #[test]

@@ -64,7 +64,10 @@ pub fn shell(data: &[u8]) {
 fn check_script(script: &dfrewrite::shell::Script, text: &str) {
     let within = |start: u32, end: u32| text.get(start as usize..end as usize).is_some();
     for command in &script.commands {
-        assert!(within(command.range.start, command.range.end), "command range");
+        assert!(
+            within(command.range.start, command.range.end),
+            "command range"
+        );
         let words = command
             .name
             .iter()
@@ -72,7 +75,11 @@ fn check_script(script: &dfrewrite::shell::Script, text: &str) {
             .chain(&command.assignments);
         for word in words {
             let slice = text.get(word.range.start as usize..word.range.end as usize);
-            assert_eq!(slice, Some(word.text.as_str()), "a word's text is its source");
+            assert_eq!(
+                slice,
+                Some(word.text.as_str()),
+                "a word's text is its source"
+            );
         }
         assert!(command.chain < script.chains.len(), "chain index");
     }
@@ -127,7 +134,11 @@ fn untouched_kept(before: &Dockerfile, after: &Dockerfile) {
             .map(|item| slice(file, item).to_owned())
             .collect()
     };
-    assert_eq!(head(before), head(after), "BOM or parser directives changed");
+    assert_eq!(
+        head(before),
+        head(after),
+        "BOM or parser directives changed"
+    );
     // Comment lines anywhere: a merge may carry one into a continuation, never drop it.
     let comments = |file: &Dockerfile| -> Vec<String> {
         let mut lines: Vec<String> = file
@@ -140,9 +151,9 @@ fn untouched_kept(before: &Dockerfile, after: &Dockerfile) {
         lines.sort();
         lines
     };
-    let (mut had, now) = (comments(before), comments(after));
-    had.retain(|line| now.binary_search(line).is_err());
-    assert!(had.is_empty(), "comment lines lost: {had:?}");
+    let (mut lost, kept) = (comments(before), comments(after));
+    lost.retain(|line| kept.binary_search(line).is_err());
+    assert!(lost.is_empty(), "comment lines lost: {lost:?}");
     let (old, new) = (before.source.as_str(), after.source.as_str());
     if !old.is_empty() {
         assert_eq!(

@@ -42,13 +42,13 @@ impl Drop for Critical {
     fn drop(&mut self) {
         let signal = PENDING.load(Ordering::SeqCst);
         if signal != 0 {
-            die(&self.0, i32::try_from(signal).unwrap_or(SIGTERM));
+            die(self.0.as_ref(), i32::try_from(signal).unwrap_or(SIGTERM));
         }
     }
 }
 
 /// Removes the temp file in flight and dies by `signal`; the caller holds the lock.
-fn die(in_flight: &Option<PathBuf>, signal: i32) -> ! {
+fn die(in_flight: Option<&PathBuf>, signal: i32) -> ! {
     if let Some(path) = in_flight {
         let _ = std::fs::remove_file(path);
     }
@@ -81,7 +81,7 @@ pub(crate) fn install() -> std::io::Result<()> {
                 .spawn(move || {
                     if let Some(signal) = signals.forever().next() {
                         let in_flight = critical();
-                        die(&in_flight.0, signal);
+                        die(in_flight.0.as_ref(), signal);
                     }
                 })
                 .map(drop)
