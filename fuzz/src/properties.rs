@@ -2,8 +2,10 @@
 //! records as a crash; the main crate's `tests/fuzz_regressions.rs` includes this file and
 //! replays every saved crash through it.
 
+use std::sync::Arc;
+
 use dfrewrite::syntax::{self, Dockerfile, Item, Keyword};
-use dfrewrite::{Applicability, Error, Settings};
+use dfrewrite::{Applicability, BuildContext, ContextEntry, EntryKind, Error, Settings};
 
 /// Inputs are cut here: the properties are about structure, and libFuzzer's default length
 /// cap (4096) is far below it; the cap keeps a seed replay of the 2000-file corpus quick.
@@ -94,9 +96,16 @@ fn check_script(script: &dfrewrite::shell::Script, text: &str) {
 pub fn rewrite(data: &[u8]) {
     let Some(text) = text(data) else { return };
     let parsed = syntax::parse(text);
-    for threshold in [Applicability::Safe, Applicability::Unsafe] {
+    for (threshold, context) in [
+        (Applicability::Safe, false),
+        (Applicability::Unsafe, false),
+        (Applicability::Safe, true),
+        (Applicability::Unsafe, true),
+    ] {
         let settings = Settings {
             threshold,
+            context: context.then(|| Arc::new(Context) as Arc<dyn BuildContext>),
+            dockerfile: context.then(|| "Dockerfile".to_owned()),
             ..Settings::default()
         };
         let outcome = match dfrewrite::rewrite(text, &settings) {
@@ -116,7 +125,7 @@ pub fn rewrite(data: &[u8]) {
         let again = dfrewrite::rewrite(&output, &settings).expect("the output rewrites");
         assert!(
             again.output.is_none(),
-            "a second run changed the output again ({threshold:?})"
+            "a second run changed the output again ({threshold:?}, context: {context})"
         );
         untouched_kept(original, &reparsed);
     }
@@ -164,6 +173,43 @@ fn untouched_kept(before: &Dockerfile, after: &Dockerfile) {
     }
     if !old.contains('\r') {
         assert!(!new.contains('\r'), "CR added to a file without any");
+    }
+}
+
+/// A build context in which the passes that read one find something: a name with a dot is a
+/// small file, any other a directory; the root holds what `.dockerignore` and
+/// `manifests-first` look for.
+struct Context;
+
+impl BuildContext for Context {
+    fn probe(&self, path: &str) -> ContextEntry {
+        match path.rsplit('/').next() {
+            Some(name) if name.contains('.') => ContextEntry::File {
+                head: b"print(1)\n".to_vec(),
+            },
+            _ => ContextEntry::Directory,
+        }
+    }
+
+    fn read(&self, path: &str) -> Option<Vec<u8>> {
+        path.contains('.').then(|| b"requests==2.31.0\n".to_vec())
+    }
+
+    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+        let entries: &[(&str, EntryKind)] = if dir.is_empty() {
+            &[
+                (".git", EntryKind::Directory),
+                ("node_modules", EntryKind::Directory),
+                ("app.py", EntryKind::File),
+                ("requirements.txt", EntryKind::File),
+                ("package.json", EntryKind::File),
+                ("src", EntryKind::Directory),
+                ("Dockerfile", EntryKind::File),
+            ]
+        } else {
+            &[("main.py", EntryKind::File)]
+        };
+        Some(entries.iter().map(|(n, k)| ((*n).to_owned(), *k)).collect())
     }
 }
 
