@@ -12,6 +12,7 @@ mod manifests_first;
 mod merge_run_chains;
 mod no_cache_flags;
 mod no_install_recommends;
+mod non_root_user;
 mod registry;
 mod runs;
 mod same_layer_cleanup;

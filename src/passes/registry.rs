@@ -15,6 +15,8 @@ pub(super) static PASSES: &[&PassInfo] = &[
     &super::cache_mounts::CACHE_MOUNTS,
     // structure last: splits the final stage after the others tidied its RUNs
     &super::split_stages::SPLIT_STAGES,
+    // then who the image runs as, on the stages as split
+    &super::non_root_user::NON_ROOT_USER,
     // proposes a new file, not edits: runs once on the final text
     &super::dockerignore::DOCKERIGNORE,
 ];
