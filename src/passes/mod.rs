@@ -17,6 +17,7 @@ mod registry;
 mod runs;
 mod same_layer_cleanup;
 mod split_stages;
+mod strip_binaries;
 mod tool_versions;
 
 use crate::Settings;

@@ -13,6 +13,8 @@ pub(super) static PASSES: &[&PassInfo] = &[
     &super::no_cache_flags::NO_CACHE_FLAGS,
     &super::cache_cleanup::CACHE_CLEANUP,
     &super::cache_mounts::CACHE_MOUNTS,
+    // a RUN's own flags before the split copies its output
+    &super::strip_binaries::STRIP_BINARIES,
     // structure last: splits the final stage after the others tidied its RUNs
     &super::split_stages::SPLIT_STAGES,
     // then who the image runs as, on the stages as split
