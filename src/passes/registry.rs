@@ -17,6 +17,8 @@ pub(super) static PASSES: &[&PassInfo] = &[
     &super::strip_binaries::STRIP_BINARIES,
     // structure last: splits the final stage after the others tidied its RUNs
     &super::split_stages::SPLIT_STAGES,
+    // a stage the split does not take (one with no build step) onto the slim variant
+    &super::slim_base::SLIM_BASE,
     // then who the image runs as, on the stages as split
     &super::non_root_user::NON_ROOT_USER,
     // proposes a new file, not edits: runs once on the final text
