@@ -201,6 +201,15 @@ fn held_back(last: &StageModel<'_>, chain: &[&StageModel<'_>]) -> Result<(), Hol
         ));
     }
     let programs = start_programs(runtime.entrypoint.as_ref(), runtime.cmd.as_ref());
+    if let [only] = programs.as_slice()
+        && matches!(only.as_str(), "bash" | "sh" | "ash" | "zsh" | "dash")
+        && is_bare_shell(runtime.entrypoint.as_ref(), runtime.cmd.as_ref())
+    {
+        return Err(hold(
+            "base-image",
+            "the start command is an interactive shell: whoever runs it decides the user",
+        ));
+    }
     let steps = || chain.iter().flat_map(|s| s.steps.iter());
     let installed: Vec<String> = steps()
         .filter_map(|s| match &s.effect {
@@ -305,6 +314,22 @@ fn held_back(last: &StageModel<'_>, chain: &[&StageModel<'_>]) -> Result<(), Hol
         }
     }
     Ok(())
+}
+
+/// A start command that is a shell with no script (`CMD ["bash"]`).
+fn is_bare_shell(entrypoint: Option<&ExecSpec>, cmd: Option<&ExecSpec>) -> bool {
+    let words: Vec<String> = [entrypoint, cmd]
+        .into_iter()
+        .flatten()
+        .flat_map(|spec| match spec {
+            ExecSpec::Exec(argv) => argv.clone(),
+            ExecSpec::Shell(text) => text.split_whitespace().map(str::to_owned).collect(),
+        })
+        .collect();
+    words
+        .iter()
+        .skip(1)
+        .all(|w| w.starts_with('-') && !w.contains('c'))
 }
 
 /// `Some(true)` for a port (or range) below 1024, `None` when it is not a number.
@@ -496,9 +521,13 @@ fn build_fix(
     for dir in &writes.dirs {
         match dir {
             WriteDir::Filled(path) => commands.push(format!("chown {uid} {path}")),
-            WriteDir::Empty(path) => {
-                commands.push(format!("mkdir -p {path} && chown -R {uid} {path}"))
+            WriteDir::Empty { path, exists: true } => {
+                commands.push(format!("chown -R {uid} {path}"));
             }
+            WriteDir::Empty {
+                path,
+                exists: false,
+            } => commands.push(format!("mkdir -p {path} && chown -R {uid} {path}")),
         }
     }
     for copy in &writes.copies {

@@ -14,15 +14,15 @@ pub(super) enum WriteDir {
     /// Filled by COPYs of the final stage (which gain `--chown`): the directory itself is
     /// given to the user.
     Filled(String),
-    /// Empty, made by a RUN or WORKDIR, or not there yet: created and given away with what a
-    /// RUN put in it.
-    Empty(String),
+    /// Empty, made by a RUN or WORKDIR (`exists`), or not there yet: created when needed and
+    /// given away with what a RUN put in it.
+    Empty { path: String, exists: bool },
 }
 
 impl WriteDir {
     pub(super) fn path(&self) -> &str {
         match self {
-            Self::Filled(p) | Self::Empty(p) => p,
+            Self::Filled(p) | Self::Empty { path: p, .. } => p,
         }
     }
 }
@@ -115,6 +115,8 @@ impl Writes {
     ) -> Result<Self, HoldBack> {
         let _ = file;
         let mut wanted: Vec<String> = Vec::new();
+        // directories the file itself makes (mkdir, WORKDIR)
+        let mut made: Vec<String> = Vec::new();
         let unknown = |what: String| hold("unknown-writes", what);
         let steps: Vec<_> = chain.iter().flat_map(|s| s.steps.iter()).collect();
         let copy_dests: Vec<(bool, String)> = chain
@@ -179,15 +181,18 @@ impl Writes {
                     if ignored(&dir) || filled(&dir) {
                         continue;
                     }
-                    // a later command working inside it puts build output there
+                    // a later command working inside it, or naming a path in it (`tar -C`,
+                    // `git clone … DIR`, `--prefix=DIR`), puts build output there
                     let worked_in = steps.iter().skip(i).any(|s| match &s.effect {
                         Effect::Run(r) => r.commands.iter().flatten().any(|c| {
-                            c.program() != Some("mkdir")
-                                && c.cwd.as_deref().is_some_and(|d| under(d, &dir))
+                            !matches!(c.program(), Some("mkdir" | "chmod" | "chown"))
+                                && (c.cwd.as_deref().is_some_and(|d| under(d, &dir))
+                                    || c.argv.iter().flatten().any(|w| names_path_in(w, &dir)))
                         }),
                         _ => false,
                     });
                     if !worked_in {
+                        made.push(dir.clone());
                         wanted.push(dir);
                     }
                 }
@@ -221,7 +226,25 @@ impl Writes {
                 && !filled(w)
                 && !worked_in
                 && !runs_from_there
+                && !wanted.contains(w)
             {
+                let named = [&last.runtime.entrypoint, &last.runtime.cmd]
+                    .into_iter()
+                    .flatten()
+                    .any(|spec| match spec {
+                        ExecSpec::Exec(argv) => argv.iter().any(|a| names_path_in(a, w)),
+                        ExecSpec::Shell(text) => {
+                            text.split_whitespace().any(|a| names_path_in(a, w))
+                        }
+                    });
+                if !named {
+                    // an empty working directory the start command does not name is most
+                    // likely where the user mounts their files: its owner is the host's
+                    return Err(unknown(format!(
+                        "the working directory {w} is empty in the image: a mount point or a data directory, the Dockerfile does not say which"
+                    )));
+                }
+                made.push(w.clone());
                 wanted.push(w.clone());
             }
         }
@@ -328,7 +351,8 @@ impl Writes {
                 .iter()
                 .any(|(own, d)| !own && under(d.trim_end_matches('/'), &dir));
             if own.is_empty() || from_ancestors {
-                out.push(WriteDir::Empty(dir));
+                let exists = made.contains(&dir);
+                out.push(WriteDir::Empty { path: dir, exists });
             } else {
                 for (ins, c) in own {
                     let chowned = c.flags.iter().any(|f| f.starts_with("--chown"));
@@ -342,6 +366,16 @@ impl Writes {
         }
         Ok(Self { dirs: out, copies })
     }
+}
+
+/// Whether word `w` names `dir` or a path in it (also after `=`: `--prefix=/opt/x`).
+fn names_path_in(w: &str, dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    w.match_indices(dir).any(|(at, _)| {
+        let before_ok = at == 0 || w[..at].ends_with(['=', ':', '"', '\'']);
+        let rest = &w[at + dir.len()..];
+        before_ok && (rest.is_empty() || rest.starts_with('/') || rest.starts_with(['"', '\'']))
+    })
 }
 
 /// A start-command flag whose value is a place the app writes.
