@@ -567,11 +567,16 @@ fn build_fix(
             text.push_str(&one_line);
         } else {
             let joiner = format!(" {}{newline}    && ", file.escape);
-            text.push_str(&format!("{} {}", kw("RUN"), commands.join(&joiner)));
+            text.push_str(&kw("RUN"));
+            text.push(' ');
+            text.push_str(&commands.join(&joiner));
         }
         text.push_str(newline);
     }
-    text.push_str(&format!("{} {}{newline}", kw("USER"), run_as.user));
+    text.push_str(&kw("USER"));
+    text.push(' ');
+    text.push_str(&run_as.user);
+    text.push_str(newline);
     edits.push(Edit::insert(anchor.range.end, text));
     let given = if writes.dirs.is_empty() {
         "the Dockerfile shows no directory it writes, so it owns none (/tmp stays writable); give it any directory it writes".to_owned()
