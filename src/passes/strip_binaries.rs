@@ -107,9 +107,11 @@ fn go_build(
         }
     }
     match found.as_slice() {
-        [] => Some(Edit::insert(
-            script.to_source(build.range).end,
-            " -ldflags=\"-s -w\"",
+        // a replacement of the word, not an insertion after it: text another pass appends
+        // at the end of the body (when `build` is its last word) then stays after it
+        [] => Some(Edit::replace(
+            script.to_source(build.range),
+            format!("{} -ldflags=\"-s -w\"", build.text),
         )),
         [(flag, value)] => {
             let (word, raw) = match value {
