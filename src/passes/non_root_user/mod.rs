@@ -54,9 +54,10 @@ super::declare_pass! {
     /// holds back (advice, no fix) when the stage exposes a port below 1024, starts a daemon
     /// that needs root or drops privileges itself (nginx, apache, sshd, supervisord, …),
     /// switches user in its entrypoint (gosu, su-exec, sudo), is a base meant to be extended
-    /// (ONBUILD, or no CMD/ENTRYPOINT), runs a script or installs packages at start (where it
-    /// writes is unknown), creates a user it never switches to, or is built on an image whose
-    /// users and distribution `transforms/images.toml` does not know.
+    /// (ONBUILD), runs a script or installs packages at start (where it writes is unknown),
+    /// creates a user it never switches to, or is built on an image whose users and
+    /// distribution `transforms/images.toml` does not know. A stage with no CMD or ENTRYPOINT
+    /// runs no application of its own (a base, or a build-only file): nothing is said.
     pub(crate) static NON_ROOT_USER = {
         name: "non-root-user",
         summary: "Runs the final stage as a user other than root that the base has or the distribution creates, owning only the directories the app writes",
@@ -141,6 +142,11 @@ fn plan(
     last: &StageModel<'_>,
 ) -> Result<Option<Fix>, HoldBack> {
     let runtime = &last.runtime;
+    // no CMD or ENTRYPOINT: a base meant to be extended (or a build-only file), not an
+    // application; the image built on it decides its user, and there is nothing to say
+    if runtime.cmd.is_none() && runtime.entrypoint.is_none() {
+        return Ok(None);
+    }
     let root_base = &chain.first().map_or(&last.base, |s| &s.base);
     // who the stage runs as now
     match &runtime.user {
@@ -194,12 +200,7 @@ fn held_back(last: &StageModel<'_>, chain: &[&StageModel<'_>]) -> Result<(), Hol
             "ONBUILD triggers: a base meant to be extended; the image built on it decides its user",
         ));
     }
-    if runtime.cmd.is_none() && runtime.entrypoint.is_none() {
-        return Err(hold(
-            "base-image",
-            "no CMD or ENTRYPOINT: a base meant to be extended; the image built on it decides its user",
-        ));
-    }
+
     let programs = start_programs(runtime.entrypoint.as_ref(), runtime.cmd.as_ref());
     if let [only] = programs.as_slice()
         && matches!(only.as_str(), "bash" | "sh" | "ash" | "zsh" | "dash")
