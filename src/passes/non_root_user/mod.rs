@@ -416,9 +416,28 @@ fn programs_of<'w>(words: impl Iterator<Item = &'w str>) -> Vec<String> {
             if w.contains('=') && !w.starts_with('-') || w.starts_with('-') {
                 continue;
             }
-            let b = basename(w);
+            // an init script (`/etc/init.d/td-agent`) starts a service: a daemon
+            let b = if w.starts_with("/etc/init.d/") {
+                "service"
+            } else {
+                basename(w)
+            };
             out.push(b.to_owned());
-            expect = matches!(b, "tini" | "dumb-init" | "env" | "nice" | "nohup" | "time");
+            // a wrapper runs the next word; a shell runs the script that follows it
+            expect = matches!(
+                b,
+                "tini"
+                    | "dumb-init"
+                    | "env"
+                    | "nice"
+                    | "nohup"
+                    | "time"
+                    | "sh"
+                    | "bash"
+                    | "ash"
+                    | "dash"
+                    | "zsh"
+            );
         }
     }
     out
