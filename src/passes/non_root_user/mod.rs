@@ -93,6 +93,11 @@ struct RunAs {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
+    // a split applied in this round gives the image another final stage (often on a base
+    // without a shell): wait for it, and decide on the stage it leaves
+    if split_pending(ctx) {
+        return Vec::new();
+    }
     let model = Model::new(ctx.file);
     let Some(last) = model.stages.last() else {
         return Vec::new();
@@ -113,6 +118,17 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             .collect()
         }
     }
+}
+
+/// Whether split-stages runs and proposes a fix these settings apply.
+fn split_pending(ctx: &PassContext<'_>) -> bool {
+    let split = &super::split_stages::SPLIT_STAGES;
+    ctx.settings.runs(split.name)
+        && (split.run)(ctx).iter().any(|f| {
+            f.applicability >= ctx.settings.threshold
+                && f.applicability > Applicability::DisplayOnly
+                && !f.edits().is_empty()
+        })
 }
 
 /// The stages the final stage is built on, root first, the final stage last.
