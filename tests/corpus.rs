@@ -44,6 +44,7 @@ fn corpus_rewrites_hold_the_invariants() {
         return;
     };
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut held: BTreeMap<String, usize> = BTreeMap::new();
     let mut outputs = Vec::new();
     let mut checked = 0;
     for path in &files {
@@ -65,10 +66,22 @@ fn corpus_rewrites_hold_the_invariants() {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rewrite(text, &settings)))
                     .unwrap_or_else(|_| panic!("{name}: panic"))
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
+            if threshold == Applicability::Unsafe {
+                for a in &outcome.advice {
+                    if let Some(kind) = a
+                        .message
+                        .split_once("held back (")
+                        .and_then(|(_, r)| r.split_once(')'))
+                    {
+                        *held.entry(format!("{} ({})", a.pass, kind.0)).or_default() += 1;
+                    }
+                }
+            }
             let Some(output) = outcome.output else {
                 continue;
             };
             let mut passes: Vec<&str> = outcome.applied.iter().map(|f| f.pass).collect();
+            passes.sort_unstable();
             passes.dedup();
             for p in passes {
                 *counts
@@ -83,7 +96,22 @@ fn corpus_rewrites_hold_the_invariants() {
             );
             let again = rewrite(&output, &settings).unwrap();
             assert_eq!(again.output, None, "{name}: not idempotent");
-            let (before, after) = (runtime_config(&original), runtime_config(&reparsed));
+            let (before, mut after) = (runtime_config(&original), runtime_config(&reparsed));
+            // a pass that declares it changes the user may set the final stage's USER, to a
+            // user other than root
+            let user_changed = outcome
+                .applied
+                .iter()
+                .any(|f| dfrewrite::pass_by_name(f.pass).is_some_and(|p| p.may.changes_user));
+            if user_changed && let (Some(b), Some(a)) = (before.last(), after.last_mut()) {
+                let user = a.user.clone().unwrap_or_default();
+                let who = user.split(':').next().unwrap_or_default();
+                assert!(
+                    !who.is_empty() && who != "root" && who != "0",
+                    "{name}: the new user is {user:?}"
+                );
+                a.user.clone_from(&b.user);
+            }
             if threshold == Applicability::Safe {
                 assert_eq!(
                     before, after,
@@ -104,10 +132,14 @@ fn corpus_rewrites_hold_the_invariants() {
     for ((pass, tier), n) in &counts {
         writeln!(table, "{pass} | {tier} | {n}").unwrap();
     }
+    let mut reasons = String::from("pass (held back, --unsafe) | files\n--- | ---\n");
+    for (kind, n) in &held {
+        writeln!(reasons, "{kind} | {n}").unwrap();
+    }
     // a snapshot, so that a change in what the passes do to real files shows in review
     insta::assert_snapshot!(
         "corpus_files_changed_per_pass",
-        format!("{checked} corpus files read\n\n{table}")
+        format!("{checked} corpus files read\n\n{table}\n{reasons}")
     );
 
     // Every output must still parse with BuildKit's own parser.

@@ -338,6 +338,71 @@ fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str
     );
 }
 
+/// For a pass that changes the user: every instruction of the input is still there, in
+/// order, a COPY perhaps with `--chown=N` added after its keyword; what is new is only USER
+/// and RUN instructions, and never `chmod 777` or USER root.
+fn user_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
+    let out = syntax::parse(output).unwrap();
+    let mut expected = source.instructions().peekable();
+    for ins in out.instructions() {
+        let text = out.slice(ins.range);
+        if let Some(e) = expected.peek() {
+            let before = source.slice(e.range);
+            let chowned = e.kind == syntax::Keyword::Copy && ins.kind == syntax::Keyword::Copy && {
+                let kw = out.slice(ins.keyword);
+                let rest = &text[kw.len()..];
+                rest.strip_prefix(" --chown=")
+                    .and_then(|r| r.split_once(' '))
+                    .is_some_and(|(uid, r)| {
+                        uid.chars().all(|c| c.is_ascii_digit()) && before == format!("{kw} {r}")
+                    })
+            };
+            if before == text || chowned {
+                expected.next();
+                continue;
+            }
+        }
+        assert!(
+            matches!(ins.kind, syntax::Keyword::User | syntax::Keyword::Run),
+            "{name}: unexpected new or changed instruction {text:?}"
+        );
+        assert!(
+            !text.contains("777") && !ins.value.iter().any(|v| v == "root" || v == "0"),
+            "{name}: {text:?}"
+        );
+    }
+    assert!(
+        expected.next().is_none(),
+        "{name}: an instruction of the input changed or went missing"
+    );
+}
+
+/// For a pass that changes a base: the same instructions in the same order, a FROM perhaps
+/// with another tag of the same repository.
+fn base_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
+    let out = syntax::parse(output).unwrap();
+    let before: Vec<_> = source.instructions().collect();
+    let after: Vec<_> = out.instructions().collect();
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "{name}: instructions added or removed"
+    );
+    for (b, a) in before.iter().zip(&after) {
+        let (bt, at) = (source.slice(b.range), out.slice(a.range));
+        if bt == at {
+            continue;
+        }
+        assert_eq!(b.kind, syntax::Keyword::From, "{name}: {at:?} changed");
+        let repo = |t: &str| t.split(':').next().unwrap_or_default().to_owned();
+        assert_eq!(
+            repo(&b.words[0].text),
+            repo(&a.words[0].text),
+            "{name}: another repository"
+        );
+    }
+}
+
 /// What a pass declares about its fixes holds for one run: a pass that never fixes applies
 /// nothing; a pass that always fixes leaves no finding unapplied in an `--unsafe` run.
 fn check_fix_availability(name: &str, pass: &PassInfo, s: &Settings, outcome: &dfrewrite::Outcome) {
@@ -366,7 +431,8 @@ fn check_declared_shape(name: &str, pass: &PassInfo, source: &syntax::Dockerfile
             .map(|i| f.slice(i.range).to_owned())
             .collect()
     };
-    if !pass.may.merges && !pass.may.adds_stage {
+    // a pass that adds a stage or changes the user may add RUNs
+    if !pass.may.merges && !pass.may.adds_stage && !pass.may.changes_user {
         assert_eq!(
             of(source, syntax::Keyword::Run).len(),
             of(&out, syntax::Keyword::Run).len(),
@@ -381,7 +447,7 @@ fn check_declared_shape(name: &str, pass: &PassInfo, source: &syntax::Dockerfile
             assert!(after.contains(&trim(&run)), "{name}: RUN changed: {run:?}");
         }
     }
-    if !pass.may.adds_stage {
+    if !pass.may.adds_stage && !pass.may.changes_base {
         assert_eq!(
             of(source, syntax::Keyword::From),
             of(&out, syntax::Keyword::From),
@@ -481,6 +547,10 @@ fn check_run(
     check_declared_shape(name, info, &source, &output);
     if info.may.moves {
         moved_instructions_kept(name, &source, &output);
+    } else if info.may.changes_user {
+        user_changes_kept(name, &source, &output);
+    } else if info.may.changes_base {
+        base_changes_kept(name, &source, &output);
     } else {
         // the passes rewrite only RUN and ADD instructions: every other instruction keeps its
         // bytes exactly, in order

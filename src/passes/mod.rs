@@ -12,10 +12,13 @@ mod manifests_first;
 mod merge_run_chains;
 mod no_cache_flags;
 mod no_install_recommends;
+mod non_root_user;
 mod registry;
 mod runs;
 mod same_layer_cleanup;
+mod slim_base;
 mod split_stages;
+mod strip_binaries;
 mod tool_versions;
 
 use crate::Settings;
@@ -55,6 +58,8 @@ pub struct MayDo {
     pub adds_stage: bool,
     /// Changes the user the image runs as.
     pub changes_user: bool,
+    /// Changes the image a stage is built `FROM` (a variant of the same image).
+    pub changes_base: bool,
     /// Proposes a new file beside the Dockerfile instead of (or besides) edits.
     pub proposes_file: bool,
 }
@@ -67,6 +72,7 @@ impl MayDo {
         changes_package_set: false,
         adds_stage: false,
         changes_user: false,
+        changes_base: false,
         proposes_file: false,
     };
 }

@@ -13,8 +13,14 @@ pub(super) static PASSES: &[&PassInfo] = &[
     &super::no_cache_flags::NO_CACHE_FLAGS,
     &super::cache_cleanup::CACHE_CLEANUP,
     &super::cache_mounts::CACHE_MOUNTS,
+    // a RUN's own flags before the split copies its output
+    &super::strip_binaries::STRIP_BINARIES,
     // structure last: splits the final stage after the others tidied its RUNs
     &super::split_stages::SPLIT_STAGES,
+    // a stage the split does not take (one with no build step) onto the slim variant
+    &super::slim_base::SLIM_BASE,
+    // then who the image runs as, on the stages as split
+    &super::non_root_user::NON_ROOT_USER,
     // proposes a new file, not edits: runs once on the final text
     &super::dockerignore::DOCKERIGNORE,
 ];

@@ -17,6 +17,38 @@ pub(crate) struct ImageData {
     pub(crate) releases: Vec<Release>,
     #[serde(rename = "image")]
     pub(crate) images: Vec<ImageFacts>,
+    /// Facts for running as a user other than root.
+    pub(crate) users: UserData,
+    /// How each distribution creates a system user.
+    #[serde(rename = "distro")]
+    pub(crate) distros: Vec<Distro>,
+}
+
+/// The `[users]` table: the ids to use and the programs that need root.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserData {
+    /// The uid of a user created for the application.
+    pub created_uid: u32,
+    /// Its name.
+    pub created_name: String,
+    /// The uid written for a base with no `/etc/passwd` (scratch).
+    pub scratch_uid: u32,
+    /// Programs that need root to start or drop privileges themselves.
+    pub daemons: Vec<String>,
+    /// Packages that install such a program.
+    pub daemon_packages: Vec<String>,
+    /// Programs that switch user themselves.
+    pub privilege_droppers: Vec<String>,
+}
+
+/// A distribution and how it creates a system user.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Distro {
+    pub name: String,
+    /// The command, with `{uid}` and `{name}` to replace.
+    pub add_user: String,
 }
 
 /// What the split-stages pass builds runtimes from.
@@ -102,6 +134,19 @@ pub struct ImageFacts {
     pub slim: Option<String>,
     /// For bare tags: the newest release a version before `before` was built on.
     pub bare_release: Vec<BareRelease>,
+    /// The distribution (`debian`, `ubuntu`, `alpine`, `rhel`, or `distroless`: no shell)
+    /// of the image's default tags; an `alpine…` tag is Alpine whatever this says.
+    #[serde(default)]
+    pub distro: Option<String>,
+    /// The user the image ships for applications (`node`), as `USER` should name it.
+    #[serde(default)]
+    pub app_user: Option<String>,
+    /// That user's uid.
+    #[serde(default)]
+    pub app_uid: Option<u32>,
+    /// Tag words that mean the image already runs as a user other than root (`nonroot`).
+    #[serde(default)]
+    pub nonroot_tags: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -174,6 +219,16 @@ pub fn parse_tag(tag: &str) -> Tag {
 /// The facts for a normalised repository.
 pub fn facts(repository: &str) -> Option<&'static ImageFacts> {
     DATA.images.iter().find(|i| i.repository == repository)
+}
+
+/// The `[users]` facts.
+pub fn user_data() -> &'static UserData {
+    &DATA.users
+}
+
+/// How distribution `name` creates a system user, when the data knows.
+pub fn distro(name: &str) -> Option<&'static Distro> {
+    DATA.distros.iter().find(|d| d.name == name)
 }
 
 /// The release codename for a release word (`12` → `bookworm`).
@@ -262,6 +317,27 @@ impl ImageFacts {
             .map(|b| b.at_most.clone())
     }
 
+    /// The distribution a tag of this image is built on, when the data knows: an `alpine…`
+    /// tag is Alpine, another OS's tag (`windowsservercore`) is unknown.
+    pub fn distro_for(&self, tag: &str) -> Option<&str> {
+        let lower = tag.to_ascii_lowercase();
+        if lower.split('-').any(|w| w.starts_with("alpine")) {
+            return Some("alpine");
+        }
+        if parse_tag(tag).other_os {
+            return None;
+        }
+        self.distro.as_deref()
+    }
+
+    /// Whether `tag` is a variant that already runs as a user other than root.
+    pub fn runs_as_nonroot(&self, tag: &str) -> bool {
+        let lower = tag.to_ascii_lowercase();
+        self.nonroot_tags
+            .iter()
+            .any(|t| lower == *t || lower.ends_with(&format!("-{t}")))
+    }
+
     /// Whether `user` (a name or number, before any `:group`) is in the image's passwd.
     pub fn has_user(&self, user: &str) -> bool {
         let name = user.split(':').next().unwrap_or(user);
@@ -296,6 +372,25 @@ mod tests {
                 assert!(release_rank(r).is_some(), "{}", image.repository);
             }
         }
+        for distro in &data.distros {
+            assert!(distro.add_user.contains("{uid}") && distro.add_user.contains("{name}"));
+        }
+        for image in &data.images {
+            if let Some(d) = &image.distro {
+                assert!(
+                    d == "distroless" || distro(d).is_some(),
+                    "{}",
+                    image.repository
+                );
+            }
+            assert_eq!(
+                image.app_user.is_some(),
+                image.app_uid.is_some(),
+                "{}",
+                image.repository
+            );
+        }
+        assert_ne!(data.users.created_uid, 1000);
         let text = "[[release]]\ncodename = \"x\"\nnumber = \"1\"\nbogus = 1\n";
         assert!(toml::from_str::<ImageData>(text).is_err());
     }

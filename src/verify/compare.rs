@@ -51,7 +51,28 @@ pub(crate) struct Expectations {
     pub(crate) kept_out: Vec<(String, String)>,
     /// Side files the rewrite adds to its context (relative paths).
     pub(crate) side_files: Vec<String>,
+    /// The applied pass that changes the user (and may add one and give it directories).
+    pub(crate) user_changed_by: Option<String>,
 }
+
+/// The files adding a user rewrites (with their `-` backups) and the login records it may
+/// touch.
+const USER_DATABASE: &[&str] = &[
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/subuid",
+    "/etc/subgid",
+    "/etc/passwd-",
+    "/etc/group-",
+    "/etc/shadow-",
+    "/etc/gshadow-",
+    "/etc/subuid-",
+    "/etc/subgid-",
+    "/var/log/lastlog",
+    "/var/log/faillog",
+];
 
 impl Expectations {
     /// The expectations for a rewrite that applied `applied`, from verify's own tables.
@@ -75,6 +96,11 @@ impl Expectations {
             .iter()
             .filter_map(|fix| dfrewrite::pass_by_name(fix.pass))
             .find(|pass| pass.may.changes_package_set)
+            .map(|pass| pass.name.to_owned());
+        expectations.user_changed_by = applied
+            .iter()
+            .filter_map(|fix| dfrewrite::pass_by_name(fix.pass))
+            .find(|pass| pass.may.changes_user)
             .map(|pass| pass.name.to_owned());
         expectations
     }
@@ -106,6 +132,7 @@ impl Expectations {
             package_set_changed_by: None,
             kept_out: Vec::new(),
             side_files: Vec::new(),
+            user_changed_by: None,
         }
     }
 
@@ -147,6 +174,25 @@ impl Expectations {
         self.package_set_changed_by
             .as_ref()
             .map(|pass| format!("the installed package set changed ({pass})"))
+    }
+
+    /// Why the user database may differ: a pass added a user.
+    fn user_reason(&self, entry: &FileEntry) -> Option<String> {
+        let pass = self.user_changed_by.as_ref()?;
+        USER_DATABASE
+            .contains(&entry.path.as_str())
+            .then(|| format!("a user was added ({pass})"))
+    }
+
+    /// Why an entry may differ only in its owner: a pass gave it to the new user.
+    fn owner_reason(&self, old: &FileEntry, new: &FileEntry) -> Option<String> {
+        let pass = self.user_changed_by.as_ref()?;
+        let same_but_owner = FileEntry {
+            uid: new.uid,
+            gid: new.gid,
+            ..old.clone()
+        } == *new;
+        (same_but_owner && new.uid != 0).then(|| format!("given to the new user ({pass})"))
     }
 
     /// Why `path` may be missing from the rewrite: it is one of the removable directories, lies
@@ -308,7 +354,9 @@ pub(crate) fn compare(
             // a cache mount's parent directory (`/root/.cache` for pip's) is left behind by
             // the engine that creates the mount point, and what lies in a cache directory
             // (npm's timestamped logs under /root/.npm/_logs) differs between any two builds
-            let cache = expectations.removal_reason(entry);
+            let cache = expectations
+                .removal_reason(entry)
+                .or_else(|| expectations.user_reason(entry));
             let reason = cache
                 .or_else(|| expectations.side_file_reason(entry))
                 .or_else(|| expectations.package_reason());
@@ -355,6 +403,8 @@ fn changed(old: &FileEntry, new: &FileEntry, expectations: &Expectations) -> Cha
     let expected = expectations
         .removal_reason(old)
         .or_else(|| size_only.then(|| SIZE_ONLY.to_owned()))
+        .or_else(|| expectations.user_reason(old))
+        .or_else(|| expectations.owner_reason(old, new))
         .or_else(|| expectations.package_reason());
     Changed {
         path: old.path.clone(),
@@ -569,6 +619,37 @@ mod tests {
         ));
         let cmp = compare(&orig, &rewr, &Expectations::for_fixes(&[]));
         assert_eq!(cmp.unexpected(), 1);
+    }
+
+    #[test]
+    fn a_new_user_explains_the_user_database_and_new_owners_only() {
+        let (mut orig, mut rewr) = pair();
+        orig.files
+            .extend([dir("/app"), dir("/app/data"), file("/etc/passwd", 900)]);
+        rewr.files.extend([
+            dir("/app"),
+            FileEntry {
+                uid: 10001,
+                ..dir("/app/data")
+            },
+            file("/etc/passwd", 950),
+            file("/etc/passwd-", 900),
+            FileEntry {
+                mode: 0o777,
+                ..dir("/srv")
+            },
+        ]);
+        orig.files.push(dir("/srv"));
+        let without = compare(&orig, &rewr, &Expectations::for_fixes(&[]));
+        let with = compare(
+            &orig,
+            &rewr,
+            &Expectations::for_fixes(&[fix("non-root-user")]),
+        );
+        // /app/data's owner, /etc/passwd- and /srv's mode are unexplained without the pass
+        assert_eq!(without.unexpected(), 3);
+        // with it, only the mode change (never the pass's doing) stays unexplained
+        assert_eq!(with.unexpected(), 1);
     }
 
     #[test]

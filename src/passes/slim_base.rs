@@ -1,0 +1,181 @@
+use super::{FixAvailability, PassContext};
+use crate::semantic::images;
+use crate::semantic::{Base, Effect, ExecSpec, Model, StageModel};
+use crate::text::{Applicability, Edit, Fix};
+
+super::declare_pass! {
+    /// ## What it does
+    /// Moves a stage that builds nothing onto the slim variant of its base:
+    /// `debian:<release>` → `debian:<release>-slim`, `python:<version>` →
+    /// `python:<version>-slim`, `node:<version>` → `node:<version>-slim` (tag families from
+    /// `transforms/images.toml`; `ubuntu` has no slim tag and stays).
+    ///
+    /// ## Why
+    /// The full language images carry compilers, headers and version-control tools for
+    /// building; a stage that only runs code pays for them in every pull (python:3.11 is
+    /// about five times python:3.11-slim).
+    ///
+    /// ## Example
+    /// ```dockerfile
+    /// FROM python:3.11
+    /// COPY app.py /app/app.py
+    /// CMD ["python", "/app/app.py"]
+    /// ```
+    /// becomes
+    /// ```dockerfile
+    /// FROM python:3.11-slim
+    /// COPY app.py /app/app.py
+    /// CMD ["python", "/app/app.py"]
+    /// ```
+    ///
+    /// ## Fix safety
+    /// **Unsafe**: the slim variant lacks packages the full one has (compilers, `-dev`
+    /// headers, `curl`, `git`, many shared libraries), and code that loads one at run time
+    /// fails. The pass only moves a stage (and the stages built on it) in which the semantic
+    /// model records no build step (`go build`, `make`, `pip install`, `npm run build`, a
+    /// compiler), nothing installs packages with pip, npm, yarn or pnpm (native builds cannot
+    /// be ruled out), no apt package is a compiler or `-dev` package, and no RUN or start
+    /// command uses a tool the full image has beyond a minimal Debian. This is also the
+    /// rule that keeps it off the stages `split-stages` takes: that pass only splits stages
+    /// with a build step. A base pinned by digest, named through a variable, or without a
+    /// tag stays.
+    pub(crate) static SLIM_BASE = {
+        name: "slim-base",
+        summary: "Moves a stage that builds nothing from a full Debian, python or node image onto its slim variant",
+        fix: FixAvailability::Sometimes,
+        may: [changes_base, changes_package_set],
+        run: run,
+    };
+}
+
+/// Installers whose packages may build native code.
+const NATIVE_INSTALLERS: &[&str] = &["pip", "npm", "yarn", "pnpm", "gem", "composer"];
+
+fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
+    let model = Model::new(ctx.file);
+    model
+        .stages
+        .iter()
+        .filter_map(|stage| fix_for(ctx, &model, stage))
+        .collect()
+}
+
+fn fix_for(_ctx: &PassContext<'_>, model: &Model<'_>, stage: &StageModel<'_>) -> Option<Fix> {
+    let Base::Image(image) = &stage.base else {
+        return None;
+    };
+    if image.digest.is_some() {
+        return None;
+    }
+    let tag = image.tag.as_deref()?;
+    let facts = images::facts(&image.repository)?;
+    let slim = facts.slim_tag(tag)?;
+    let word = stage.from.words.first()?;
+    // only a base written out, not through a variable
+    if word.text != image.reference {
+        return None;
+    }
+    let (repo, _) = word.text.rsplit_once(':')?;
+    // this stage and every stage built on it run nothing that needs the full image
+    let family: Vec<&StageModel<'_>> = model
+        .stages
+        .iter()
+        .filter(|s| descends_from(model, s, stage.index))
+        .collect();
+    if family.iter().any(|s| needs_full(s, &facts.tools)) {
+        return None;
+    }
+    Fix::new(
+        SLIM_BASE.name,
+        Applicability::Unsafe,
+        format!(
+            "use {repo}:{slim}: the stage builds and compiles nothing, so the full image's compilers and tools are dead weight"
+        ),
+        vec![Edit::replace(word.range, format!("{repo}:{slim}"))],
+    )
+    .ok()
+}
+
+fn descends_from(model: &Model<'_>, stage: &StageModel<'_>, root: usize) -> bool {
+    let mut at = stage;
+    loop {
+        if at.index == root {
+            return true;
+        }
+        match at.base {
+            Base::Stage(i) if i < at.index => at = &model.stages[i],
+            _ => return false,
+        }
+    }
+}
+
+/// Whether a stage builds, installs what may compile, or uses a tool only the full image has.
+fn needs_full(stage: &StageModel<'_>, tools: &[String]) -> bool {
+    let uses_tool = |program: &str| tools.iter().any(|t| t == program);
+    for step in &stage.steps {
+        let Effect::Run(run) = &step.effect else {
+            continue;
+        };
+        let Some(commands) = &run.commands else {
+            // a RUN the model cannot read may do anything
+            return true;
+        };
+        if !run.builds.is_empty() {
+            return true;
+        }
+        for install in &run.installs {
+            if NATIVE_INSTALLERS
+                .iter()
+                .any(|m| install.manager.starts_with(m))
+                || !install.complete
+                || install.packages.iter().any(|p| compiles(p))
+            {
+                return true;
+            }
+        }
+        if commands.iter().any(|c| {
+            c.argv.first().is_some_and(Option::is_none) || c.program().is_some_and(uses_tool)
+        }) {
+            return true;
+        }
+    }
+    let runtime = &stage.runtime;
+    let health = runtime.healthcheck.as_ref().and_then(|h| h.test.as_ref());
+    [runtime.cmd.as_ref(), runtime.entrypoint.as_ref(), health]
+        .into_iter()
+        .flatten()
+        .any(|spec| {
+            let words: Vec<&str> = match spec {
+                ExecSpec::Exec(argv) => argv.iter().map(String::as_str).collect(),
+                ExecSpec::Shell(text) => text.split_whitespace().collect(),
+            };
+            words
+                .iter()
+                .any(|w| uses_tool(w.rsplit('/').next().unwrap_or(w)))
+        })
+}
+
+/// An apt/apk/dnf package that brings a compiler or headers.
+fn compiles(package: &str) -> bool {
+    let p = package.to_ascii_lowercase();
+    p.ends_with("-dev")
+        || p.ends_with("-devel")
+        || p.contains("-dev=")
+        || matches!(
+            p.as_str(),
+            "gcc"
+                | "g++"
+                | "make"
+                | "build-essential"
+                | "clang"
+                | "cmake"
+                | "cargo"
+                | "rustc"
+                | "golang"
+                | "build-base"
+                | "musl-dev"
+                | "autoconf"
+                | "automake"
+                | "libtool"
+        )
+}
