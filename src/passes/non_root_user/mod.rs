@@ -594,7 +594,10 @@ fn build_fix(
         ));
     }
     let mut text = String::new();
-    if !anchor_text.ends_with('\n') {
+    // after a last line with no final newline the new lines go before the end, not after it,
+    // so the file still ends without one
+    let at_unterminated_end = !anchor_text.ends_with('\n');
+    if at_unterminated_end {
         text.push_str(newline);
     }
     if !commands.is_empty() {
@@ -612,7 +615,9 @@ fn build_fix(
     text.push_str(&kw("USER"));
     text.push(' ');
     text.push_str(&run_as.user);
-    text.push_str(newline);
+    if !at_unterminated_end {
+        text.push_str(newline);
+    }
     edits.push(Edit::insert(anchor.range.end, text));
     let given = if writes.dirs.is_empty() {
         "the Dockerfile shows no directory it writes, so it owns none (/tmp stays writable); give it any directory it writes".to_owned()
