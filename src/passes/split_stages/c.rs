@@ -4,7 +4,7 @@
 
 use super::{PassContext, Plan, program, program_targets, shape};
 use crate::semantic::images::{self, ImageFacts};
-use crate::semantic::{BuildKind, Effect, ImageRef, Model, StageModel, join};
+use crate::semantic::{BuildKind, Effect, ImageRef, Model, StageModel};
 
 /// At most this many files are read from the context.
 const CONTEXT_LIMIT: usize = 4000;
@@ -264,18 +264,7 @@ fn makefile_installs_to_usr_local(
     stage: &StageModel<'_>,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> bool {
-    let copied = stage.steps.iter().any(|s| match &s.effect {
-        Effect::Copy(c) => {
-            c.from.is_none()
-                && c.sources.iter().all(|src| src == "." || src == "./")
-                && c.dest
-                    .as_deref()
-                    .and_then(|d| join(Some("/"), d))
-                    .is_some_and(|d| d == dir)
-        }
-        _ => false,
-    });
-    if !copied {
+    if !super::copies_context_to(stage, dir) {
         return false;
     }
     let Some(text) = read("Makefile").or_else(|| read("makefile")) else {

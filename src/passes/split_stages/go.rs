@@ -2,7 +2,7 @@
 
 use super::{PassContext, Plan, program, program_targets, shape};
 use crate::semantic::images::{self, ImageFacts};
-use crate::semantic::{BuildKind, Effect, ImageRef, Model, StageModel, join};
+use crate::semantic::{BuildKind, Effect, ImageRef, Model, StageModel};
 
 /// At most this many files are read from the context.
 const CONTEXT_LIMIT: usize = 4000;
@@ -286,19 +286,7 @@ fn module_path(
     stage: &StageModel<'_>,
     read: &dyn Fn(&str) -> Option<String>,
 ) -> Option<String> {
-    // find the COPY/ADD of the whole context (`.`) to `dir`
-    let copied = stage.steps.iter().any(|s| match &s.effect {
-        Effect::Copy(c) => {
-            c.from.is_none()
-                && c.sources.iter().all(|src| src == "." || src == "./")
-                && c.dest
-                    .as_deref()
-                    .and_then(|d| join(Some("/"), d))
-                    .is_some_and(|d| d == dir)
-        }
-        _ => false,
-    });
-    if !copied {
+    if !super::copies_context_to(stage, dir) {
         return None;
     }
     let gomod = read("go.mod")?;

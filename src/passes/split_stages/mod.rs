@@ -428,6 +428,21 @@ pub(super) fn fetches_sources(steps: &[Step<'_>]) -> bool {
     })
 }
 
+/// Whether a COPY/ADD of the whole build context (`.`) puts it in `dir`.
+pub(super) fn copies_context_to(stage: &StageModel<'_>, dir: &str) -> bool {
+    stage.steps.iter().any(|s| match &s.effect {
+        Effect::Copy(c) => {
+            c.from.is_none()
+                && c.sources.iter().all(|src| src == "." || src == "./")
+                && c.dest
+                    .as_deref()
+                    .and_then(|d| crate::semantic::join(Some("/"), d))
+                    .is_some_and(|d| d == dir)
+        }
+        _ => false,
+    })
+}
+
 /// The image reference of the runtime for a release: `debian:<release>-slim`.
 pub(super) fn debian_slim(release: &str) -> Option<String> {
     let split = images::split();
