@@ -160,7 +160,9 @@ fn copied_names(runs: &Runs<'_>) -> Vec<String> {
         .filter_map(|p| {
             let p = p.trim_matches(['"', '\'']).trim_end_matches('/');
             let name = p.rsplit('/').next()?;
-            let file_like = name.len() > 1 && name[1..].contains('.') && !name.starts_with('.');
+            // A dot after the first character (by char: names may start with any letter).
+            let rest = name.chars().next().map_or("", |c| &name[c.len_utf8()..]);
+            let file_like = rest.contains('.') && !name.starts_with('.');
             (file_like && !name.contains(['*', '$', '?'])).then(|| name.to_owned())
         })
         .collect()
