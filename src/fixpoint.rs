@@ -1,6 +1,7 @@
 //! parse → run passes → apply → reparse, repeated to a fixed point (at most [`MAX_ROUNDS`]).
 
 use crate::passes::{self, PassContext};
+use crate::pragma::{self, Pragmas};
 use crate::syntax::{self, Dockerfile};
 use crate::text::{self, Applicability, Fix, LineIndex, TextRange};
 use crate::{Error, Settings};
@@ -108,21 +109,30 @@ fn rewrite_with(
     let mut current = source.to_owned();
     let scripts = passes::ScriptCache::default();
     let mut rounds = Rounds::new(source);
+    // which pragmas held a fix back, over all rounds (for `unused-pragma`)
+    let mut used = pragma::Used::new();
     for _round in 0..MAX_ROUNDS {
         let lines = rounds.original_lines(&current);
-        let fixes = collect_fixes(&file, settings, all, &scripts, &lines)?;
-        let (wanted, rest): (Vec<Fix>, Vec<Fix>) = fixes
+        let pragmas = if settings.inline_ignores {
+            Pragmas::read(&file)
+        } else {
+            Pragmas::default()
+        };
+        let fixes = collect_fixes(&file, settings, all, &scripts, &lines, &pragmas)?;
+        let fixes = pragmas.filter(fixes, &mut used);
+        let (wanted, mut rest): (Vec<Fix>, Vec<Fix>) = fixes
             .into_iter()
             .partition(|f| f.applicability >= settings.threshold && is_applicable(f));
         if wanted.is_empty() {
+            let proposals = collect_files(&file, settings, all, &scripts, &lines, &pragmas);
+            let proposals = pragmas.filter_files(proposals, &mut used);
+            rest.extend(pragma_reports(&pragmas, &used, settings));
             outcome.advice = rest.iter().map(|f| rounds.describe(f)).collect();
             let (proposed, withheld): (Vec<NewFile>, Vec<NewFile>) =
-                collect_files(&file, settings, all, &scripts, &lines)
-                    .into_iter()
-                    .partition(|f| {
-                        f.applicability >= settings.threshold
-                            && f.applicability > Applicability::DisplayOnly
-                    });
+                proposals.into_iter().partition(|f| {
+                    f.applicability >= settings.threshold
+                        && f.applicability > Applicability::DisplayOnly
+                });
             if let Some(rounds) = record {
                 rounds.push(Round {
                     text: current.clone(),
@@ -194,14 +204,34 @@ fn parse_input(source: &str) -> Result<Dockerfile, Error> {
     })
 }
 
+/// The reports on the pragmas after the last round, as display-only fixes at their lines.
+fn pragma_reports(pragmas: &Pragmas, used: &pragma::Used, settings: &Settings) -> Vec<Fix> {
+    pragmas
+        .reports(used, |name| settings.runs(name))
+        .into_iter()
+        .filter_map(|(at, name, message)| {
+            Fix::new(
+                name,
+                Applicability::DisplayOnly,
+                message,
+                vec![text::Edit::insert(at, "")],
+            )
+            .ok()
+        })
+        .collect()
+}
+
 fn collect_fixes(
     file: &Dockerfile,
     settings: &Settings,
     all: &[&passes::PassInfo],
     scripts: &passes::ScriptCache,
     lines: &[u32],
+    pragmas: &Pragmas,
 ) -> Result<Vec<Fix>, Error> {
-    let ctx = PassContext::new(file, settings, scripts).with_original_lines(lines);
+    let ctx = PassContext::new(file, settings, scripts)
+        .with_original_lines(lines)
+        .with_pragmas(pragmas);
     let fixes = all
         .iter()
         .filter(|p| settings.runs(p.name))
@@ -225,8 +255,11 @@ fn collect_files(
     all: &[&passes::PassInfo],
     scripts: &passes::ScriptCache,
     lines: &[u32],
+    pragmas: &Pragmas,
 ) -> Vec<NewFile> {
-    let ctx = PassContext::new(file, settings, scripts).with_original_lines(lines);
+    let ctx = PassContext::new(file, settings, scripts)
+        .with_original_lines(lines)
+        .with_pragmas(pragmas);
     all.iter()
         .filter(|p| settings.runs(p.name))
         .filter_map(|p| p.files)

@@ -9,6 +9,7 @@ pub mod context;
 mod fixpoint;
 mod managers;
 pub mod passes;
+mod pragma;
 pub mod semantic;
 pub mod shell;
 pub mod syntax;
@@ -60,6 +61,9 @@ pub struct Settings {
     /// Where the Dockerfile lies, relative to the context root (`docker/Dockerfile`), when it
     /// lies inside it. BuildKit reads `<Dockerfile>.dockerignore` beside it.
     pub dockerfile: Option<String>,
+    /// Whether inline pragmas (`# dfrewrite: ignore=…`, `# hadolint ignore=…`) are honoured
+    /// and reported on; `--no-inline-ignores` turns them off.
+    pub inline_ignores: bool,
 }
 
 impl Default for Settings {
@@ -70,6 +74,7 @@ impl Default for Settings {
             ignore: Vec::new(),
             context: None,
             dockerfile: None,
+            inline_ignores: true,
         }
     }
 }
@@ -82,6 +87,7 @@ impl std::fmt::Debug for Settings {
             .field("ignore", &self.ignore)
             .field("context", &self.context.is_some())
             .field("dockerfile", &self.dockerfile)
+            .field("inline_ignores", &self.inline_ignores)
             .finish()
     }
 }

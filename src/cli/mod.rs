@@ -3,6 +3,7 @@
 //! Everything here runs in the binary, never in the library: this is where files are read and
 //! written and where text reaches the terminal.
 
+mod config;
 mod contain;
 mod fsio;
 pub(crate) mod lsp;
@@ -91,6 +92,9 @@ pub(crate) struct Args {
     #[command(flatten)]
     passes: PassArgs,
 
+    #[command(flatten)]
+    config: config::ConfigArgs,
+
     /// The build context root [default: each Dockerfile's own directory].
     #[arg(long, value_name = "DIR")]
     context: Option<PathBuf>,
@@ -170,8 +174,26 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
             }
         },
     };
+    let resolver = match config::Resolver::new(&args.config) {
+        Ok(r) => r,
+        Err(e) => {
+            p.error_line(Some(&e.location()), &e.message);
+            return RunStatus::Error;
+        }
+    };
+    if let Some(file) = &args.config.show_settings {
+        return match resolver.resolve(&settings, Some(file)) {
+            Ok(found) => p.stdout_or_error(&config::show(&found, file, resolver.excluded(file))),
+            Err(e) => {
+                p.error_line(Some(&e.location()), &e.message);
+                RunStatus::Error
+            }
+        };
+    }
     let runner = Runner {
         settings,
+        resolver,
+        reported: RefCell::new(BTreeSet::new()),
         fixed_context,
         proposed: RefCell::new(BTreeSet::new()),
     };
@@ -223,7 +245,11 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
         &args.paths[..]
     };
     let mut status = RunStatus::Clean;
-    for target in walk::collect(roots) {
+    let targets = walk::collect(roots).into_iter().filter(|t| {
+        // `extend-exclude` applies to directory walks; a file named explicitly is processed
+        roots.contains(&t.path) || t.error.is_some() || !runner.resolver.excluded(&t.path)
+    });
+    for target in targets {
         // A closed stdout (`| head`) ends the run, as SIGPIPE would.
         if p.stdout_closed() {
             break;
@@ -305,7 +331,11 @@ fn unknown_pass(name: &str, flag: &str) -> String {
 
 /// Rewrites single inputs under fixed settings.
 struct Runner {
+    /// The settings the flags give, before any configuration file.
     settings: Settings,
+    resolver: config::Resolver,
+    /// Configuration files whose error was already reported (once per run).
+    reported: RefCell<BTreeSet<PathBuf>>,
     /// The `--context` directory (opened, and as given), when given; otherwise each file's
     /// own directory is used.
     fixed_context: Option<(Arc<FsContext>, PathBuf)>,
@@ -338,21 +368,42 @@ impl Runner {
         }
     }
 
-    fn settings_for(&self, context: Option<&ContextDir>, dockerfile: Option<&Path>) -> Settings {
+    /// The settings for a Dockerfile at `path` from its configuration file and the flags;
+    /// `None` (the error reported, once per configuration file) when that file is bad.
+    fn configured(&self, path: Option<&Path>, p: &mut Printer) -> Option<Settings> {
+        match self.resolver.resolve(&self.settings, path) {
+            Ok(resolved) => Some(resolved.settings),
+            Err(e) => {
+                if self.reported.borrow_mut().insert(e.path.clone()) {
+                    p.error_line(Some(&e.location()), &e.message);
+                }
+                None
+            }
+        }
+    }
+
+    fn settings_for(
+        base: &Settings,
+        context: Option<&ContextDir>,
+        dockerfile: Option<&Path>,
+    ) -> Settings {
         Settings {
             context: context.map(|c| Arc::clone(&c.ctx) as Arc<dyn dfrewrite::BuildContext>),
             dockerfile: context
                 .zip(dockerfile)
                 .and_then(|(c, path)| c.ctx.relative(path)),
-            ..self.settings.clone()
+            ..base.clone()
         }
     }
 
     fn file(&self, path: &Path, name: &str, mode: Mode, p: &mut Printer) -> RunStatus {
+        let Some(base) = self.configured(Some(path), p) else {
+            return RunStatus::Error;
+        };
         let context = self.context_for(Some(context_dir_of(path)));
         let result = fsio::read_dockerfile(path).and_then(|bytes| {
             let text = dfrewrite::decode(&bytes).map_err(Failure::Rewrite)?;
-            let settings = self.settings_for(context.as_ref(), Some(path));
+            let settings = Self::settings_for(&base, context.as_ref(), Some(path));
             let outcome = contain::rewrite(name, || dfrewrite::rewrite(text, &settings))
                 .map_err(Failure::Rewrite)?;
             Ok((text.to_owned(), outcome))
@@ -439,7 +490,10 @@ impl Runner {
         let name = filename.map_or_else(|| "-".to_owned(), render::display);
         let context_dir = filename.map(context_dir_of).filter(|dir| dir.is_dir());
         let context = self.context_for(context_dir);
-        let settings = self.settings_for(context.as_ref(), filename);
+        let Some(base) = self.configured(filename, p) else {
+            return RunStatus::Error;
+        };
+        let settings = Self::settings_for(&base, context.as_ref(), filename);
         let mut bytes = Vec::new();
         let limit = dfrewrite::MAX_INPUT_BYTES as u64 + 1;
         if let Err(e) = io::stdin().lock().take(limit).read_to_end(&mut bytes) {

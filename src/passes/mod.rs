@@ -123,6 +123,8 @@ pub(crate) struct PassContext<'a> {
     /// For each line of the text the passes see (index `line - 1`), its line in the original
     /// file; empty before any edit.
     original_lines: &'a [u32],
+    /// The inline pragmas of the text, when the settings honour them.
+    pragmas: Option<&'a crate::pragma::Pragmas>,
 }
 
 impl<'a> PassContext<'a> {
@@ -139,7 +141,20 @@ impl<'a> PassContext<'a> {
             ignore: std::cell::OnceCell::new(),
             bugs: std::cell::RefCell::new(Vec::new()),
             original_lines: &[],
+            pragmas: None,
         }
+    }
+
+    /// The same context, with the text's inline pragmas.
+    pub(crate) fn with_pragmas(mut self, pragmas: &'a crate::pragma::Pragmas) -> Self {
+        self.pragmas = Some(pragmas);
+        self
+    }
+
+    /// Whether an inline pragma holds `fix` back: for a pass that waits on another pass's
+    /// fixes, which must not wait for one that never comes.
+    pub(crate) fn held_back(&self, fix: &Fix) -> bool {
+        self.pragmas.is_some_and(|p| p.holds_back(fix))
     }
 
     /// The same context, for a text that earlier rounds rewrote: `lines` maps each of its

@@ -243,6 +243,7 @@ impl Document {
                 .zip(path.as_ref())
                 .and_then(|(ctx, path)| ctx.fs().relative(path)),
             context: context.map(|c| c as Arc<dyn dfrewrite::BuildContext>),
+            ..Settings::default()
         };
         let result = dfrewrite::rewrite_traced(&self.text, &settings).map_err(|e| match e {
             dfrewrite::Error::Invalid {

@@ -128,6 +128,7 @@ fn split_pending(ctx: &PassContext<'_>) -> bool {
             f.applicability >= ctx.settings.threshold
                 && f.applicability > Applicability::DisplayOnly
                 && !f.edits().is_empty()
+                && !ctx.held_back(f)
         })
 }
 

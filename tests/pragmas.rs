@@ -1,0 +1,252 @@
+//! Inline pragmas through the real binary: `# dfrewrite: ignore=…` on an instruction, a stage
+//! and a file, hadolint's `# hadolint ignore=…`, the reports on unused and invalid pragmas,
+//! `--no-inline-ignores`, and the hadolint table against hadolint's rule list.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dfrewrite");
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(BIN)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CLICOLOR_FORCE")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("binary runs");
+    Output {
+        code: out.status.code().expect("exited normally"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+/// A repository (a `.git` directory ends the configuration search) holding `Dockerfile` and
+/// two plain files `add-to-copy` can copy.
+fn project(dockerfile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join(".git")).unwrap();
+    // an ignore file of its own keeps `dockerignore` (which would keep .git out) quiet
+    fs::write(dir.path().join(".dockerignore"), ".git\n").unwrap();
+    fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    fs::write(dir.path().join("a.py"), "print(1)\n").unwrap();
+    fs::write(dir.path().join("b.py"), "print(2)\n").unwrap();
+    dir
+}
+
+/// `--apply`, then the file.
+fn applied(dir: &Path, extra: &[&str]) -> (Output, String) {
+    let mut args = vec!["--apply"];
+    args.extend_from_slice(extra);
+    args.push("Dockerfile");
+    let out = run(dir, &args);
+    let text = fs::read_to_string(dir.join("Dockerfile")).unwrap();
+    (out, text)
+}
+
+#[test]
+fn an_instruction_pragma_holds_back_that_instruction_only() {
+    let src = "FROM alpine\n\
+               # dfrewrite: ignore=add-to-copy reason=\"the tarball step needs ADD\"\n\
+               ADD a.py /app/\n\
+               ADD b.py /app/\n";
+    let dir = project(src);
+    let (out, text) = applied(dir.path(), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        text,
+        "FROM alpine\n\
+         # dfrewrite: ignore=add-to-copy reason=\"the tarball step needs ADD\"\n\
+         ADD a.py /app/\n\
+         COPY b.py /app/\n"
+    );
+    assert!(!out.stderr.contains("pragma"), "{}", out.stderr);
+    // and the result is a fixed point: nothing is proposed again
+    let again = run(dir.path(), &["--diff", "Dockerfile"]);
+    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
+    assert_eq!(again.stdout, "");
+}
+
+#[test]
+fn a_stage_pragma_covers_its_stage_and_a_file_pragma_the_file() {
+    let src = "FROM alpine AS one\nADD a.py /app/\n\
+               # dfrewrite: ignore-stage=add-to-copy\nFROM alpine AS two\nADD a.py /app/\nADD b.py /app/\n";
+    let dir = project(src);
+    let (out, text) = applied(dir.path(), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        text,
+        "FROM alpine AS one\nCOPY a.py /app/\n\
+         # dfrewrite: ignore-stage=add-to-copy\nFROM alpine AS two\nADD a.py /app/\nADD b.py /app/\n"
+    );
+
+    let src = "# syntax=docker/dockerfile:1\n# dfrewrite: ignore-file=add-to-copy\nFROM alpine\nADD a.py /app/\n";
+    let dir = project(src);
+    let out = run(dir.path(), &["--diff", "Dockerfile"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+}
+
+#[test]
+fn unused_and_invalid_pragmas_are_reported_with_their_line() {
+    let src = "FROM alpine\n\
+               # dfrewrite: ignore=no-cache-flags\n\
+               COPY a.py /app/\n\
+               # dfrewrite: ignore=add-to-copy,no-such-pass\n\
+               ADD a.py /app/\n\
+               # dfrewrite: ignore=add-to-copy\n\
+               \n\
+               ADD b.py /app/\n";
+    let dir = project(src);
+    let out = run(dir.path(), &["--diff", "Dockerfile"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("Dockerfile:2: unused-pragma: pragma held back no fix of `no-cache-flags`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("Dockerfile:4: invalid-pragma: unknown pass `no-such-pass` in pragma"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(
+            "Dockerfile:6: invalid-pragma: `ignore=` pragma is not directly above an instruction"
+        ),
+        "{}",
+        out.stderr
+    );
+    // the known pass of line 4 still holds its ADD back; the misplaced one holds nothing
+    assert!(
+        out.stdout.contains("-ADD b.py /app/\n+COPY b.py /app/\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(!out.stdout.contains("-ADD a.py"), "{}", out.stdout);
+    // a pragma for a pass that did not run is not called unused
+    let out = run(
+        dir.path(),
+        &["--diff", "--select", "add-to-copy", "Dockerfile"],
+    );
+    assert!(!out.stderr.contains("unused-pragma"), "{}", out.stderr);
+}
+
+#[test]
+fn no_inline_ignores_turns_every_pragma_off() {
+    let src = "FROM alpine\n# dfrewrite: ignore=add-to-copy\nADD a.py /app/\n# dfrewrite: ignore=bogus\nRUN true\n";
+    let dir = project(src);
+    let out = run(dir.path(), &["--diff", "--no-inline-ignores", "Dockerfile"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stdout.contains("+COPY a.py /app/"), "{}", out.stdout);
+    assert!(!out.stderr.contains("pragma"), "{}", out.stderr);
+    // and the same from the configuration file
+    fs::write(
+        dir.path().join("dfrewrite.toml"),
+        "inline-ignores = false\n",
+    )
+    .unwrap();
+    let out = run(dir.path(), &["--diff", "Dockerfile"]);
+    assert!(out.stdout.contains("+COPY a.py /app/"), "{}", out.stdout);
+}
+
+#[test]
+fn hadolint_pragmas_hold_back_the_passes_their_codes_stand_for() {
+    let src = "FROM alpine\n\
+               # hadolint ignore=DL3020,DL3008 # we need ADD here\n\
+               ADD a.py /app/\n\
+               # hadolint ignore=DL3008\n\
+               ADD b.py /app/\n";
+    let dir = project(src);
+    let out = run(dir.path(), &["--diff", "Dockerfile"]);
+    assert_eq!(out.code, 1);
+    assert!(!out.stdout.contains("-ADD a.py"), "{}", out.stdout);
+    assert!(out.stdout.contains("+COPY b.py /app/"), "{}", out.stdout);
+    // hadolint reads these comments too: never reported as unused or invalid
+    assert!(!out.stderr.contains("pragma"), "{}", out.stderr);
+
+    let src = "# hadolint global ignore=DL3020\nFROM alpine\nADD a.py /app/\n";
+    let dir = project(src);
+    let out = run(dir.path(), &["--diff", "Dockerfile"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+}
+
+#[test]
+fn merges_never_cross_or_swallow_a_pragma() {
+    // merge-run-chains would join these two RUNs (the second cleans up after the first)
+    let plain = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\nRUN rm -rf /var/lib/apt/lists/*\n";
+    let dir = project(plain);
+    let out = run(
+        dir.path(),
+        &["--diff", "--select", "merge-run-chains", "Dockerfile"],
+    );
+    assert_eq!(out.code, 1, "the fixture premise: {}", out.stderr);
+    let with = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n\
+                # dfrewrite: ignore=no-install-recommends\nRUN rm -rf /var/lib/apt/lists/*\n";
+    let dir = project(with);
+    let out = run(
+        dir.path(),
+        &["--diff", "--select", "merge-run-chains", "Dockerfile"],
+    );
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+}
+
+#[test]
+fn a_held_back_fix_is_not_reproposed_and_the_rest_converges() {
+    // same-layer-cleanup is held back on the install; the other safe passes still apply,
+    // and a second run finds nothing
+    let src = "FROM debian:bookworm\n\
+               # dfrewrite: ignore=same-layer-cleanup reason=\"lists are read by a later stage\"\n\
+               RUN apt-get update && apt-get install -y curl\n\
+               RUN pip install flask\n";
+    let dir = project(src);
+    let (out, text) = applied(dir.path(), &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(text.contains("# dfrewrite: ignore=same-layer-cleanup reason=\"lists are read by a later stage\"\nRUN apt-get update"), "{text}");
+    assert!(!text.contains("/var/lib/apt/lists"), "{text}");
+    assert!(text.contains("pip install --no-cache-dir flask"), "{text}");
+    assert!(!out.stderr.contains("unused-pragma"), "{}", out.stderr);
+    let again = run(dir.path(), &["--diff", "Dockerfile"]);
+    assert_eq!(
+        (again.code, again.stdout.as_str()),
+        (0, ""),
+        "{}",
+        again.stderr
+    );
+}
+
+#[test]
+fn every_hadolint_code_in_the_table_is_a_hadolint_rule() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rules = fs::read_to_string(root.join("tests/data/hadolint-rules.txt")).unwrap();
+    let rules: Vec<&str> = rules
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    assert!(rules.len() > 50, "the vendored list looks truncated");
+    let table: toml::Table =
+        toml::from_str(&fs::read_to_string(root.join("transforms/hadolint.toml")).unwrap())
+            .unwrap();
+    let codes = table["codes"].as_table().unwrap();
+    assert!(!codes.is_empty());
+    let passes: Vec<&str> = dfrewrite::passes().iter().map(|p| p.name).collect();
+    for (code, mapped) in codes {
+        assert!(
+            rules.contains(&code.as_str()),
+            "{code} is not in hadolint's rule list"
+        );
+        for pass in mapped.as_array().unwrap() {
+            let pass = pass.as_str().unwrap();
+            assert!(passes.contains(&pass), "{code}: no pass `{pass}`");
+        }
+    }
+}
