@@ -145,7 +145,7 @@ impl Pragmas {
                     Item::Instruction(ins) => Some(&**ins),
                     _ => None,
                 });
-            let scope = match scope_of(kind, origin, target, &froms, seen_instruction) {
+            let scope = match scope_of(at, kind, origin, target, &froms, seen_instruction) {
                 Ok(scope) => scope,
                 Err(problem) => {
                     out.problems
@@ -329,6 +329,7 @@ impl Pragmas {
 /// What a pragma of `kind` above `target` covers; `Err` when it is misplaced, with a
 /// message for a `dfrewrite` pragma (hadolint's own placement rules are not ours to check).
 fn scope_of(
+    at: u32,
     kind: Kind,
     origin: Origin,
     target: Option<&crate::syntax::Instruction>,
@@ -337,12 +338,16 @@ fn scope_of(
 ) -> Result<TextRange, Option<String>> {
     let ours = |message: &str| (origin == Origin::Dfrewrite).then(|| message.to_owned());
     match kind {
-        Kind::Instruction => target.map(|ins| ins.range).ok_or_else(|| {
-            ours(
-                "`ignore=` pragma is not directly above an instruction; it applies to the \
+        // from the pragma's own line: a line inserted right above it is as good as above
+        // the instruction
+        Kind::Instruction => target
+            .map(|ins| TextRange::new(at, ins.range.end))
+            .ok_or_else(|| {
+                ours(
+                    "`ignore=` pragma is not directly above an instruction; it applies to the \
                   instruction on the next line",
-            )
-        }),
+                )
+            }),
         Kind::Stage => {
             let from = target
                 .filter(|ins| ins.kind == Keyword::From)

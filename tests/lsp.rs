@@ -774,3 +774,34 @@ fn readme_editor_snippets_run_the_right_command_lines() {
         .collect();
     serves(&command, Some(json!({"unsafe": false})));
 }
+
+#[test]
+fn the_configuration_file_and_pragmas_apply_as_on_the_command_line() {
+    let text =
+        "FROM alpine\n# dfrewrite: ignore=no-such-pass\nADD app.py /app/\nRUN pip install flask\n";
+    let dir = project(&[
+        (".git/HEAD", ""),
+        (".dockerignore", ".git\n"),
+        ("Dockerfile", text),
+        ("app.py", "print(1)\n"),
+        ("dfrewrite.toml", "ignore = [\"add-to-copy\"]\n"),
+    ]);
+    let uri = uri_of(&dir.path().join("Dockerfile"));
+    let mut client = Client::start(dir.path(), None);
+    client.open(&uri, text);
+    let report = lsp_report(&client.diagnostics(&uri));
+    assert_eq!(report, cli_report(dir.path(), "Dockerfile", &[]));
+    assert!(
+        !report.iter().any(|l| l.contains("add-to-copy")),
+        "{report:?}"
+    );
+    assert!(
+        report.iter().any(|l| l.starts_with("2: invalid-pragma")),
+        "{report:?}"
+    );
+    assert!(
+        report.iter().any(|l| l.contains("no-cache-flags")),
+        "{report:?}"
+    );
+    assert_eq!(client.shutdown(), 0);
+}

@@ -250,3 +250,79 @@ fn every_hadolint_code_in_the_table_is_a_hadolint_rule() {
         }
     }
 }
+
+/// `text` with `pragma` on a line of its own above every instruction that starts a line
+/// outside continuations (judged from the parse), in the file's line ending.
+fn with_pragmas(text: &str, pragma: &str) -> Option<String> {
+    let file = dfrewrite::syntax::parse(text).ok()?;
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut out = String::new();
+    let mut at = 0;
+    for ins in file.instructions() {
+        let start = ins.range.start as usize;
+        out.push_str(&text[at..start]);
+        out.push_str(pragma);
+        out.push_str(eol);
+        at = start;
+    }
+    out.push_str(&text[at..]);
+    Some(out)
+}
+
+#[test]
+fn pragmas_above_every_instruction_of_every_fixture_hold_and_survive() {
+    // Each fixture with `ignore=<its pass>` above every instruction: that pass applies
+    // nothing, the rewrite still converges, and every pragma line is still there, in order.
+    // With a pragma for another pass (one that never fires on these files), the other passes
+    // still work around the comment lines without an internal error.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let settings = dfrewrite::Settings {
+        threshold: dfrewrite::Applicability::Unsafe,
+        ..dfrewrite::Settings::default()
+    };
+    let mut checked = 0;
+    for pass_dir in fs::read_dir(&root).unwrap() {
+        let pass_dir = pass_dir.unwrap().path();
+        let pass = pass_dir.file_name().unwrap().to_string_lossy().into_owned();
+        for entry in fs::read_dir(&pass_dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "Dockerfile") {
+                continue;
+            }
+            let Ok(text) = fs::read_to_string(&path) else {
+                continue;
+            };
+            for pragma in [
+                format!("# dfrewrite: ignore={pass}"),
+                "# dfrewrite: ignore=strip-binaries reason=\"a bystander\"".to_owned(),
+            ] {
+                let Some(input) = with_pragmas(&text, &pragma) else {
+                    continue;
+                };
+                let outcome = match dfrewrite::rewrite(&input, &settings) {
+                    Ok(outcome) => outcome,
+                    Err(dfrewrite::Error::Invalid { .. }) => continue,
+                    Err(e) => panic!("{}: {pragma}: {e}", path.display()),
+                };
+                if pragma.ends_with(&format!("={pass}")) {
+                    assert!(
+                        outcome.applied.iter().all(|f| f.pass != pass),
+                        "{}: {pass} applied under its pragma: {:?}",
+                        path.display(),
+                        outcome.applied
+                    );
+                }
+                let output = outcome.output.as_deref().unwrap_or(&input);
+                let count = |t: &str| t.lines().filter(|l| l.trim_end() == pragma).count();
+                assert_eq!(
+                    count(output),
+                    count(&input),
+                    "{}: a pragma line was lost:\n{output}",
+                    path.display()
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} fixtures checked");
+}

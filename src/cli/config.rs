@@ -22,7 +22,7 @@ use toml::Spanned;
 const NAMES: [&str; 2] = [".dfrewrite.toml", "dfrewrite.toml"];
 
 /// Flags about configuration, flattened into the main arguments.
-#[derive(Debug, clap::Args)]
+#[derive(Debug, Default, clap::Args)]
 pub(crate) struct ConfigArgs {
     /// Use this configuration file for every Dockerfile instead of looking for
     /// `.dfrewrite.toml` / `dfrewrite.toml` upward from each one.
@@ -406,6 +406,15 @@ impl Resolver {
             .relative(path)
             .is_some_and(|rel| config.exclude.matches(&rel))
     }
+}
+
+/// The settings for `verify` and the language server: `flags` (their own `--select`,
+/// `--ignore`, `--unsafe` or client settings) over the configuration found for `path`.
+/// Read afresh on every call: the language server must see an edited configuration file.
+pub(crate) fn discovered(flags: &Settings, path: Option<&Path>) -> Result<Settings, ConfigError> {
+    Resolver::new(&ConfigArgs::default())?
+        .resolve(flags, path)
+        .map(|r| r.settings)
 }
 
 /// `--show-settings`: the resolved settings, as TOML a configuration file could hold.

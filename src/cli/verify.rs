@@ -136,10 +136,18 @@ fn run_with(args: &VerifyArgs, p: &mut Printer) -> u8 {
         p.error_line(None, &format!("cannot handle Ctrl-C: {e}"));
     }
     let name = render::display(&args.dockerfile);
-    let mut settings = match super::settings_from(&args.passes) {
+    let settings = match super::settings_from(&args.passes) {
         Ok(s) => s,
         Err(message) => {
             p.error_line(None, &message);
+            return 2;
+        }
+    };
+    // the configuration file that applies to the Dockerfile, as for `--diff`
+    let mut settings = match super::config::discovered(&settings, Some(&args.dockerfile)) {
+        Ok(s) => s,
+        Err(e) => {
+            p.error_line(Some(&e.location()), &e.message);
             return 2;
         }
     };

@@ -245,6 +245,11 @@ impl Document {
             context: context.map(|c| c as Arc<dyn dfrewrite::BuildContext>),
             ..Settings::default()
         };
+        // the client's settings over the configuration file found for the document, as
+        // flags over it on the command line; a configuration that does not load is left out
+        // (the command line reports it)
+        let settings =
+            super::super::config::discovered(&settings, path.as_deref()).unwrap_or(settings);
         let result = dfrewrite::rewrite_traced(&self.text, &settings).map_err(|e| match e {
             dfrewrite::Error::Invalid {
                 line,
