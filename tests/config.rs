@@ -271,3 +271,37 @@ fn show_settings_prints_what_a_file_gets() {
         out.stdout
     );
 }
+
+#[test]
+fn the_hidden_name_wins_in_one_directory_and_standard_input_is_configured_by_its_name() {
+    let root = repo(&["app"]);
+    write(
+        &root.path().join("app/.dfrewrite.toml"),
+        "ignore = [\"add-to-copy\"]\n",
+    );
+    write(
+        &root.path().join("app/dfrewrite.toml"),
+        "select = [\"add-to-copy\"]\n",
+    );
+    let out = run(root.path(), &["--check", "app/Dockerfile"]);
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+
+    // `-` finds the configuration from --stdin-filename's directory
+    let stdin = |name: &str| {
+        let mut child = Command::new(BIN)
+            .args(["-", "--stdin-filename", name])
+            .current_dir(root.path())
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), ADD.as_bytes()).unwrap();
+        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+    };
+    assert_eq!(stdin("app/Dockerfile"), ADD);
+    write(&root.path().join("Dockerfile"), ADD);
+    write(&root.path().join("app.py"), "print(1)\n");
+    assert_eq!(stdin("Dockerfile"), "FROM alpine\nCOPY app.py /app/\n");
+}
