@@ -249,15 +249,17 @@ impl Pragmas {
             .collect()
     }
 
-    /// `fix` with each whole line it inserts at the start of an instruction that has pragmas
-    /// inserted above the first of them instead (comments do nothing in a build, so the
+    /// `fix` with each whole line it inserts between pragmas and their instruction (at the
+    /// instruction's start, or between the comment lines above it) inserted above the first
+    /// pragma instead (comments do nothing in a build, so the
     /// image is the same); `None` in the unlikely case that the moved edit then overlaps
     /// another of the fix's edits.
     fn keep_attached(&self, fix: Fix) -> Option<Fix> {
+        // an insertion between a pragma and its instruction (there are only comment lines)
         let block_start = |at: u32| {
             self.list
                 .iter()
-                .filter(|p| p.target_start == Some(at))
+                .filter(|p| p.comment.start < at && p.target_start.is_some_and(|t| at <= t))
                 .map(|p| p.comment.start)
                 .min()
         };
@@ -577,6 +579,22 @@ mod tests {
         let src = "FROM a\n# dfrewrite: ignore=add-to-copy\nRUN x\n";
         let p = pragmas(src);
         let at = crate::text::to_u32(src.find("RUN").unwrap());
+        let f = Fix::new(
+            "manifests-first",
+            crate::Applicability::Safe,
+            "m",
+            vec![Edit::insert(at, "COPY a .\n")],
+        )
+        .unwrap();
+        let kept = p.filter(vec![f], &mut Used::new());
+        assert_eq!(kept[0].edits()[0].range.start, 7);
+    }
+
+    #[test]
+    fn a_line_inserted_between_a_pragma_and_a_comment_goes_above_the_pragma() {
+        let src = "FROM a\n# dfrewrite: ignore=add-to-copy\n# why\nRUN x\n";
+        let p = pragmas(src);
+        let at = crate::text::to_u32(src.find("# why").unwrap());
         let f = Fix::new(
             "manifests-first",
             crate::Applicability::Safe,

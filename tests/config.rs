@@ -305,3 +305,21 @@ fn the_hidden_name_wins_in_one_directory_and_standard_input_is_configured_by_its
     write(&root.path().join("app.py"), "print(1)\n");
     assert_eq!(stdin("Dockerfile"), "FROM alpine\nCOPY app.py /app/\n");
 }
+
+#[test]
+fn verify_reads_the_configuration_too() {
+    // a bad configuration stops verify before any build (so no engine is needed here)
+    let root = repo(&["."]);
+    write(
+        &root.path().join("dfrewrite.toml"),
+        "selcet = [\"add-to-copy\"]\n",
+    );
+    let out = run(root.path(), &["verify", "Dockerfile"]);
+    assert_eq!(out.code, 2, "{}{}", out.stdout, out.stderr);
+    assert!(
+        out.stderr
+            .contains("dfrewrite.toml:1:1: error: unknown field `selcet`"),
+        "{}",
+        out.stderr
+    );
+}
