@@ -805,3 +805,34 @@ fn the_configuration_file_and_pragmas_apply_as_on_the_command_line() {
     );
     assert_eq!(client.shutdown(), 0);
 }
+
+#[test]
+fn the_ignore_action_writes_a_pragma_that_holds_the_pass_back() {
+    let dir = project(&[("Dockerfile", APT), ("app.py", "print(1)\n")]);
+    let uri = uri_of(&dir.path().join("Dockerfile"));
+    let mut client = Client::start(dir.path(), None);
+    client.open(&uri, APT);
+    let before = client.diagnostics(&uri);
+    let actions = client.code_actions(&uri, None);
+    let ignore = actions
+        .iter()
+        .find(|a| {
+            a["kind"] == "quickfix.dfrewrite.ignore" && a["diagnostics"][0]["code"] == "add-to-copy"
+        })
+        .expect("an ignore action for add-to-copy");
+    let text = apply(APT, &edits_of(ignore, &uri));
+    assert!(
+        text.contains("# dfrewrite: ignore=add-to-copy\nADD app.py"),
+        "{text}"
+    );
+    client.change(&uri, 2, &text);
+    let after = lsp_report(&client.diagnostics(&uri));
+    assert!(
+        !after.iter().any(|l| l.contains("add-to-copy")),
+        "{after:?}"
+    );
+    assert!(!after.iter().any(|l| l.contains("pragma")), "{after:?}");
+    // everything else is still reported
+    assert_eq!(after.len(), before.len() - 1, "{after:?}");
+    assert_eq!(client.shutdown(), 0);
+}

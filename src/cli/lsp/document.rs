@@ -357,6 +357,24 @@ impl Document {
                 }
             }
         }
+        if wants(super::ignore::KIND) {
+            for finding in &trace.findings {
+                let shown = shown_range(&self.text, finding.range);
+                if !(shown.start <= wanted.end && wanted.start <= shown.end) {
+                    continue;
+                }
+                let Some(edit) = super::ignore::pragma_edit(&self.text, finding) else {
+                    continue;
+                };
+                actions.push(CodeActionOrCommand::CodeAction(CodeAction {
+                    title: format!("dfrewrite: ignore {} on this instruction", finding.pass),
+                    kind: Some(CodeActionKind::from(super::ignore::KIND)),
+                    diagnostics: Some(vec![diagnostic(&lines, &self.text, finding)]),
+                    edit: Some(self.edit(text_edits(&lines, &[edit]))),
+                    ..CodeAction::default()
+                }));
+            }
+        }
         if wants(FIX_ALL)
             && let Some(output) = &trace.outcome.output
         {

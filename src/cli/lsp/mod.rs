@@ -11,6 +11,7 @@
 
 mod context;
 mod document;
+mod ignore;
 mod text;
 
 use std::collections::HashMap;
