@@ -133,6 +133,16 @@ fn unused_and_invalid_pragmas_are_reported_with_their_line() {
         out.stdout
     );
     assert!(!out.stdout.contains("-ADD a.py"), "{}", out.stdout);
+    // the reports are explained like passes (the language server links them there)
+    for report in ["unused-pragma", "invalid-pragma"] {
+        let out = run(dir.path(), &["--explain", report]);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        assert!(
+            out.stdout.starts_with(&format!("# {report}\n")),
+            "{}",
+            out.stdout
+        );
+    }
     // a pragma for a pass that did not run is not called unused
     let out = run(
         dir.path(),

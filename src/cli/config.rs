@@ -417,6 +417,30 @@ pub(crate) fn discovered(flags: &Settings, path: Option<&Path>) -> Result<Settin
         .map(|r| r.settings)
 }
 
+/// What `--explain` prints for the reports on inline pragmas (they are not passes, but the
+/// language server links their code to `--explain` as it does a pass's).
+pub(crate) fn explain_report(name: &str) -> Option<&'static str> {
+    match name {
+        "unused-pragma" => Some(
+            "# unused-pragma\n\n\
+             A `# dfrewrite: ignore=PASS` (or `ignore-stage=`, `ignore-file=`) comment names a pass\n\
+             that held back no fix or advice in what the pragma covers, over every round of the\n\
+             rewrite. It is only reported when that pass ran (not for one left out by `--select`).\n\
+             Remove the pass from the pragma, or the pragma. hadolint's comments are never\n\
+             reported: hadolint reads them too. `--no-inline-ignores` turns the report off.\n",
+        ),
+        "invalid-pragma" => Some(
+            "# invalid-pragma\n\n\
+             A `# dfrewrite:` comment that cannot mean what it says: an unknown pass, text after\n\
+             the pass list that is not `reason=\"…\"`, `ignore=` not directly above an\n\
+             instruction, `ignore-stage=` not directly above a FROM, or `ignore-file=` after the\n\
+             first instruction. The passes it names that exist still apply where it is placed\n\
+             correctly.\n",
+        ),
+        _ => None,
+    }
+}
+
 /// `--show-settings`: the resolved settings, as TOML a configuration file could hold.
 pub(crate) fn show(resolved: &Resolved, file: &Path, excluded: bool) -> String {
     use std::fmt::Write as _;

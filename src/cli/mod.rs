@@ -152,6 +152,9 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
     }
     if let Some(name) = &args.explain {
         let Some(pass) = dfrewrite::pass_by_name(name) else {
+            if let Some(doc) = config::explain_report(name) {
+                return p.stdout_or_error(doc);
+            }
             p.error_line(None, &unknown_pass(name, "--explain"));
             return RunStatus::Error;
         };
