@@ -323,3 +323,43 @@ fn verify_reads_the_configuration_too() {
         out.stderr
     );
 }
+
+/// The first fenced block of `lang` in the README section `heading`.
+fn readme_block(heading: &str, lang: &str) -> String {
+    let readme =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let section = readme.split(heading).nth(1).expect("README section");
+    let block = section
+        .split(&format!("```{lang}\n"))
+        .nth(1)
+        .expect("a block");
+    block.split("```").next().unwrap().to_owned()
+}
+
+#[test]
+fn the_readme_examples_are_valid() {
+    let root = repo(&["legacy"]);
+    write(
+        &root.path().join("dfrewrite.toml"),
+        &readme_block("## Configuration\n", "toml"),
+    );
+    let out = run(root.path(), &["--show-settings", "legacy/Dockerfile"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout
+            .contains("# override matched: files = [\"legacy/**\"]"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("\nunsafe = true\n"), "{}", out.stdout);
+
+    // the pragmas example: every pragma is well placed and names passes that exist
+    let dir = repo(&[]);
+    write(
+        &dir.path().join("Dockerfile"),
+        &readme_block("## Inline ignores\n", "dockerfile"),
+    );
+    let out = run(dir.path(), &["--diff", "Dockerfile"]);
+    assert_ne!(out.code, 2, "{}", out.stderr);
+    assert!(!out.stderr.contains("invalid-pragma"), "{}", out.stderr);
+}
