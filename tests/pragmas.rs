@@ -336,3 +336,34 @@ fn pragmas_above_every_instruction_of_every_fixture_hold_and_survive() {
     }
     assert!(checked > 100, "only {checked} fixtures checked");
 }
+
+#[test]
+fn a_pass_waiting_on_a_held_back_pass_does_not_wait_forever() {
+    // non-root-user waits while split-stages has a fix to apply; with split-stages held back
+    // on the stage, it must decide on the stage as it stands
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/split-stages");
+    let dir = tempfile::tempdir().unwrap();
+    for entry in fs::read_dir(fixture.join("c_gcc_output.context")).unwrap() {
+        let entry = entry.unwrap();
+        fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
+    }
+    let text = fs::read_to_string(fixture.join("c_gcc_output.Dockerfile")).unwrap();
+    fs::write(
+        dir.path().join("Dockerfile"),
+        format!("# dfrewrite: ignore-stage=split-stages\n{text}"),
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "--diff",
+            "--unsafe",
+            "--select",
+            "split-stages,non-root-user",
+            "Dockerfile",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(!out.stdout.contains("+FROM"), "{}", out.stdout);
+    assert!(out.stdout.contains("+USER 10001"), "{}", out.stdout);
+}
