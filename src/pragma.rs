@@ -72,7 +72,7 @@ pub(crate) struct Pragmas {
 }
 
 /// The hadolint code → passes table, from `transforms/hadolint.toml`.
-pub(crate) fn hadolint_table() -> &'static HashMap<String, Vec<String>> {
+fn hadolint_table() -> &'static HashMap<String, Vec<String>> {
     static TABLE: OnceLock<HashMap<String, Vec<String>>> = OnceLock::new();
     TABLE.get_or_init(|| {
         #[derive(serde::Deserialize)]
