@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 mod c;
 mod go;
+mod node;
 
 super::declare_pass! {
     /// ## What it does
@@ -91,6 +92,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let plan = match facts.language.as_str() {
         "go" => go::plan(ctx, &model, stage, image, facts),
         "c" => c::plan(ctx, &model, stage, image, facts),
+        "node" => node::plan(ctx, &model, stage, image, facts),
         _ => None,
     };
     plan.and_then(|p| emit(ctx, &model, stage, &p))
