@@ -221,7 +221,20 @@ pub(super) fn plan(
         read: &read,
         globals: Vec::new(),
     };
+    // every install already left dev dependencies out: nothing to prune
+    let mut installs_dev = false;
+    let mut production_env = false;
     for step in steps {
+        let ins = step.instruction;
+        if ins.kind == crate::syntax::Keyword::Env {
+            for pair in ins.value.chunks(2) {
+                if let [name, value] = pair
+                    && name == "NODE_ENV"
+                {
+                    production_env = value == "production";
+                }
+            }
+        }
         let Effect::Run(run) = &step.effect else {
             continue;
         };
@@ -229,6 +242,15 @@ pub(super) fn plan(
             let argv: Vec<&str> = c.argv.iter().map(|w| w.as_deref()).collect::<Option<_>>()?;
             match classify(&argv, &run.installs) {
                 Kind::LocalInstall(m) => {
+                    let omits = argv.iter().any(|a| {
+                        matches!(
+                            *a,
+                            "--production" | "--omit=dev" | "--only=prod" | "--only=production"
+                        )
+                    }) || argv.windows(2).any(|w| w == ["--omit", "dev"]);
+                    installs_dev |= !omits
+                        && !(production_env
+                            && c.assignments.iter().all(|a| !a.starts_with("NODE_ENV=")));
                     let cwd = c.cwd.clone()?;
                     if app.get_or_insert_with(|| cwd.clone()) != &cwd
                         || manager.get_or_insert(m) != &m
@@ -298,7 +320,7 @@ pub(super) fn plan(
         return None;
     }
 
-    let any_dev = facts_.packages.iter().any(|p| !p.dev.is_empty());
+    let any_dev = installs_dev && facts_.packages.iter().any(|p| !p.dev.is_empty());
     let workdir = stage.steps[split].workdir.as_deref();
     let cd = if workdir == Some(app.as_str()) {
         String::new()
@@ -337,8 +359,10 @@ pub(super) fn plan(
     }
     let pruned = if any_dev {
         format!(" with dev dependencies pruned (`{prune}`)")
-    } else {
+    } else if installs_dev {
         " (no dev dependencies to prune)".to_owned()
+    } else {
+        " (installed without dev dependencies)".to_owned()
     };
     let globals = if facts_.globals.is_empty() {
         String::new()
