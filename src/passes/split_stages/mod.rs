@@ -18,7 +18,10 @@ super::declare_pass! {
     /// only the program: Go binaries on `gcr.io/distroless/static-debian12` (cgo off) or a
     /// glibc runtime of the builder's Debian release (cgo on), C programs installed with
     /// `make install` or built with `-o` on the builder's `debian:<release>-slim` with the
-    /// shared libraries they need. The runtime config (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR,
+    /// shared libraries they need (C++ that links only libstdc++ on distroless `cc`), Node
+    /// apps on the same version's `node:<v>-slim` with the app directory copied from the
+    /// builder after `npm prune --omit=dev` (or `yarn install --production`) and global
+    /// installs run again. The runtime config (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR,
     /// USER, VOLUME, HEALTHCHECK, STOPSIGNAL, LABEL) is kept: instructions set during the
     /// build are repeated in the runtime stage, later ones stay where they are.
     ///
@@ -68,10 +71,17 @@ super::declare_pass! {
     /// and sources the build fetches (`git clone`, `go generate`, ADD of a URL) hold it back.
     /// For C the shared libraries are found at build time (`ldd` over the installed files,
     /// `dpkg-query --search`), and packages installed that are not build tools are installed
-    /// in the runtime too.
+    /// in the runtime too. For Node the pass reads every `package.json` of the context and
+    /// holds back when the start command (or the npm script it runs) needs a dev dependency
+    /// (`nodemon`, `node -r ts-node/register`), when a package has an install lifecycle
+    /// script (generated code a prune may lose), when a build script runs anything but a known
+    /// build tool whose arguments and config files name only paths inside the app (so the
+    /// build writes only there), when a builder RUN or COPY touches anything outside the app
+    /// directory (apt packages other than native-module build tools included), for Yarn 2+,
+    /// pnpm, a USER or `--chown` during the build, and for moving tags (`node:latest`).
     pub(crate) static SPLIT_STAGES = {
         name: "split-stages",
-        summary: "Splits a final stage that builds a Go or C program into a build stage and a runtime stage holding only the program",
+        summary: "Splits a final stage that builds a Go, C or Node program into a build stage and a runtime stage holding only what runs",
         fix: FixAvailability::Sometimes,
         may: [adds_stage, changes_package_set],
         run: run,
