@@ -273,6 +273,17 @@ pub(super) fn plan(
         return None;
     }
     let inside = |path: &str| path == app || path.starts_with(&format!("{app}/"));
+    // the runtime declares the VOLUME before copying the app: the classic builder drops
+    // what a later step writes into a volume
+    if steps.iter().any(|s| {
+        s.instruction.kind == crate::syntax::Keyword::Volume
+            && s.instruction.value.iter().any(|v| {
+                let v = v.trim_end_matches('/');
+                inside(v) || app.starts_with(&format!("{v}/")) || v.is_empty()
+            })
+    }) {
+        return None;
+    }
 
     // every file the builder gets lands in the app directory, and package.json comes from the
     // context root
@@ -415,6 +426,8 @@ fn classify(argv: &[&str], installs: &[crate::semantic::Install]) -> Kind {
                 } else {
                     Kind::Global(names)
                 }
+            } else if moves_modules(args) {
+                Kind::Unknown
             } else {
                 Kind::LocalInstall(Manager::Npm)
             }
@@ -429,7 +442,11 @@ fn classify(argv: &[&str], installs: &[crate::semantic::Install]) -> Kind {
         }
         ("yarn", []) => Kind::LocalInstall(Manager::Yarn),
         ("yarn", [sub, ..]) if sub.starts_with('-') || matches!(*sub, "install" | "add") => {
-            Kind::LocalInstall(Manager::Yarn)
+            if moves_modules(args) {
+                Kind::Unknown
+            } else {
+                Kind::LocalInstall(Manager::Yarn)
+            }
         }
         ("pnpm" | "corepack" | "bun", _) => Kind::Unknown,
         ("apt-get" | "apt", _) => {
@@ -453,6 +470,21 @@ fn classify(argv: &[&str], installs: &[crate::semantic::Install]) -> Kind {
         }
         _ => Kind::Other,
     }
+}
+
+/// Install flags that put the dependencies somewhere other than `./node_modules`.
+fn moves_modules(args: &[&str]) -> bool {
+    args.iter().any(|a| {
+        [
+            "--prefix",
+            "-C",
+            "--cwd",
+            "--modules-folder",
+            "--global-folder",
+        ]
+        .iter()
+        .any(|f| a == f || a.starts_with(&format!("{f}=")))
+    })
 }
 
 /// Operands of an install: words that are not flags.
@@ -787,8 +819,25 @@ fn start_words_ok(pkg: &Package, words: &[&str], facts: &Facts<'_>, depth: usize
                 {
                     return false;
                 }
+                // a script inside a dev dependency (`node node_modules/nodemon/bin/nodemon.js`)
+                if let Some((_, inner)) = a.split_once("node_modules/")
+                    && facts.is_dev_only(&module_package(inner))
+                {
+                    return false;
+                }
             }
             true
+        }
+        // a shell or a wrapper runs another command: check that one
+        ("sh" | "bash", ["-c", text, ..]) => start_line_ok(pkg, text, facts, depth + 1),
+        ("sh" | "bash", _) => false,
+        ("env" | "exec", rest) => {
+            let rest: Vec<&str> = rest
+                .iter()
+                .copied()
+                .skip_while(|w| w.contains('=') || w.starts_with('-'))
+                .collect();
+            !rest.is_empty() && start_words_ok(pkg, &rest, facts, depth + 1)
         }
         ("npm", ["start", ..]) | ("yarn", ["start", ..]) => script("start"),
         ("npm", ["run" | "run-script", name, ..]) | ("yarn", ["run", name, ..]) => script(name),
