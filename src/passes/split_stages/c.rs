@@ -185,12 +185,11 @@ pub(super) fn plan(
         (no_shell_needed && same_release && shape(stage, facts, target, &[], model).is_some())
             .then(|| (kind, image.clone()))
     });
-    let (runtime, tail, mut lines) = match &distroless {
-        Some((_, image)) => (image.clone(), Vec::new(), Vec::new()),
-        None => {
-            let (tail, lines) = derive_libraries(&copied, &keep);
-            (runtime, tail, lines)
-        }
+    let (runtime, tail, mut lines) = if let Some((_, image)) = &distroless {
+        (image.clone(), Vec::new(), Vec::new())
+    } else {
+        let (tail, lines) = derive_libraries(&copied, &keep);
+        (runtime, tail, lines)
     };
     if installs_usr_local {
         lines.push("COPY --from={build} /usr/local /usr/local".to_owned());

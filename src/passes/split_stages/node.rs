@@ -62,7 +62,8 @@ struct Package {
     /// `dependencies`, `optionalDependencies`, `peerDependencies`.
     deps: BTreeSet<String>,
     dev: BTreeSet<String>,
-    package_manager: Option<String>,
+    /// `packageManager` (`yarn@1.22.22`).
+    manager: Option<String>,
 }
 
 impl Package {
@@ -94,7 +95,7 @@ impl Package {
             scripts,
             deps,
             dev: names("devDependencies"),
-            package_manager: text_of("packageManager"),
+            manager: text_of("packageManager"),
         })
     }
 }
@@ -194,7 +195,7 @@ pub(super) fn plan(
     if files
         .iter()
         .any(|f| f == ".yarnrc.yml" || f == "pnpm-lock.yaml")
-        || root.package_manager.as_deref().is_some_and(|m| {
+        || root.manager.as_deref().is_some_and(|m| {
             m.starts_with("pnpm") || (m.starts_with("yarn@") && !m.starts_with("yarn@1"))
         })
     {
@@ -248,9 +249,9 @@ pub(super) fn plan(
                             "--production" | "--omit=dev" | "--only=prod" | "--only=production"
                         )
                     }) || argv.windows(2).any(|w| w == ["--omit", "dev"]);
-                    installs_dev |= !omits
-                        && !(production_env
-                            && c.assignments.iter().all(|a| !a.starts_with("NODE_ENV=")));
+                    let env_omits =
+                        production_env && c.assignments.iter().all(|a| !a.starts_with("NODE_ENV="));
+                    installs_dev |= !(omits || env_omits);
                     let cwd = c.cwd.clone()?;
                     if app.get_or_insert_with(|| cwd.clone()) != &cwd
                         || manager.get_or_insert(m) != &m
@@ -413,27 +414,29 @@ fn classify(argv: &[&str], installs: &[crate::semantic::Install]) -> Kind {
     let Some(program) = argv.first().map(|p| p.rsplit('/').next().unwrap_or(p)) else {
         return Kind::Unknown;
     };
-    let args = &argv[1..];
-    let global = args
+    let operands = &argv[1..];
+    let global = operands
         .iter()
         .any(|a| matches!(*a, "-g" | "--global" | "--location=global"));
-    match (program, args) {
+    match (program, operands) {
         ("npm", [sub, ..]) if matches!(*sub, "ci" | "install" | "i" | "add") => {
             if global {
-                let names = operands(&args[1..]).map(package_name).collect::<Vec<_>>();
+                let names = install_operands(&operands[1..])
+                    .map(package_name)
+                    .collect::<Vec<_>>();
                 if names.is_empty() || names.iter().any(|n| n.starts_with('.')) {
                     Kind::Unknown
                 } else {
                     Kind::Global(names)
                 }
-            } else if moves_modules(args) {
+            } else if moves_modules(operands) {
                 Kind::Unknown
             } else {
                 Kind::LocalInstall(Manager::Npm)
             }
         }
         ("yarn", ["global", "add", rest @ ..]) => {
-            let names: Vec<String> = operands(rest).map(package_name).collect();
+            let names: Vec<String> = install_operands(rest).map(package_name).collect();
             if names.is_empty() {
                 Kind::Unknown
             } else {
@@ -442,7 +445,7 @@ fn classify(argv: &[&str], installs: &[crate::semantic::Install]) -> Kind {
         }
         ("yarn", []) => Kind::LocalInstall(Manager::Yarn),
         ("yarn", [sub, ..]) if sub.starts_with('-') || matches!(*sub, "install" | "add") => {
-            if moves_modules(args) {
+            if moves_modules(operands) {
                 Kind::Unknown
             } else {
                 Kind::LocalInstall(Manager::Yarn)
@@ -458,7 +461,7 @@ fn classify(argv: &[&str], installs: &[crate::semantic::Install]) -> Kind {
                         split.is_build_package(p) || DATA.gyp_packages.iter().any(|g| g == p)
                     })
             });
-            let sub_ok = args
+            let sub_ok = operands
                 .iter()
                 .find(|a| !a.starts_with('-'))
                 .is_some_and(|s| matches!(*s, "update" | "install" | "clean"));
@@ -488,7 +491,7 @@ fn moves_modules(args: &[&str]) -> bool {
 }
 
 /// Operands of an install: words that are not flags.
-fn operands<'a>(args: &'a [&'a str]) -> impl Iterator<Item = &'a str> {
+fn install_operands<'a>(args: &'a [&'a str]) -> impl Iterator<Item = &'a str> {
     args.iter().copied().filter(|a| !a.starts_with('-'))
 }
 
@@ -541,19 +544,26 @@ fn run_ok(argv: &[&str], c: &RunCommand, app: &str, facts: &Facts<'_>) -> bool {
     let Some(program) = argv.first().map(|p| p.rsplit('/').next().unwrap_or(p)) else {
         return false;
     };
-    let args = &argv[1..];
+    let operands = &argv[1..];
     let in_app = c.cwd.as_deref() == Some(app);
     let under_app = |path: &str| {
         join(c.cwd.as_deref(), path).is_some_and(|p| p == app || p.starts_with(&format!("{app}/")))
     };
-    match (program, args) {
-        ("cd" | "true", _) | ("node" | "npm" | "yarn", ["--version" | "-v"]) => true,
-        ("apt-get" | "apt", _) => true,
-        ("npm", [sub, ..]) if matches!(*sub, "ci" | "install" | "i" | "add") => true,
-        ("yarn", []) => true,
-        ("yarn", ["global", "add", ..]) => true,
-        ("yarn", [sub, ..]) if sub.starts_with('-') || matches!(*sub, "install" | "add") => true,
-        ("npm", ["cache", "clean" | "verify", ..]) | ("yarn", ["cache", "clean", ..]) => true,
+    // installs (and apt) were checked by `classify`
+    let install = match (program, operands) {
+        ("apt-get" | "apt", _) | ("yarn", [] | ["global", "add", ..]) => true,
+        ("npm", [sub, ..]) => matches!(*sub, "ci" | "install" | "i" | "add"),
+        ("yarn", [sub, ..]) => sub.starts_with('-') || matches!(*sub, "install" | "add"),
+        _ => false,
+    };
+    if install {
+        return true;
+    }
+    match (program, operands) {
+        ("cd" | "true", _)
+        | ("node" | "npm" | "yarn", ["--version" | "-v"])
+        | ("npm", ["cache", "clean" | "verify", ..])
+        | ("yarn", ["cache", "clean", ..]) => true,
         ("npm", ["prune" | "rebuild", ..]) => in_app,
         ("npm", ["run" | "run-script", rest @ ..]) => in_app && npm_run_ok(rest, facts),
         ("yarn", ["run", script, ..] | [script, ..]) => {
@@ -839,7 +849,7 @@ fn start_words_ok(pkg: &Package, words: &[&str], facts: &Facts<'_>, depth: usize
                 .collect();
             !rest.is_empty() && start_words_ok(pkg, &rest, facts, depth + 1)
         }
-        ("npm", ["start", ..]) | ("yarn", ["start", ..]) => script("start"),
+        ("npm" | "yarn", ["start", ..]) => script("start"),
         ("npm", ["run" | "run-script", name, ..]) | ("yarn", ["run", name, ..]) => script(name),
         ("yarn", [name, ..]) if pkg.scripts.contains_key(*name) => script(name),
         ("npx", rest) => rest
