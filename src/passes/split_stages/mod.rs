@@ -392,6 +392,15 @@ pub(super) fn builder_path(stage: &StageModel<'_>, facts: &ImageFacts) -> Option
 /// Every file of the build context, as paths relative to its root (at most `limit`; `None`
 /// beyond that or when the context cannot be listed).
 pub(super) fn context_files(ctx: &PassContext<'_>, limit: usize) -> Option<Vec<String>> {
+    context_files_except(ctx, limit, &[])
+}
+
+/// [`context_files`] without descending into directories named in `skip` (`node_modules`).
+pub(super) fn context_files_except(
+    ctx: &PassContext<'_>,
+    limit: usize,
+    skip: &[&str],
+) -> Option<Vec<String>> {
     let context = ctx.settings.context.as_ref()?;
     let mut out = Vec::new();
     let mut dirs = vec![String::new()];
@@ -403,7 +412,12 @@ pub(super) fn context_files(ctx: &PassContext<'_>, limit: usize) -> Option<Vec<S
                 format!("{dir}/{name}")
             };
             match kind {
-                crate::EntryKind::Directory if path != ".git" => dirs.push(path),
+                crate::EntryKind::Directory
+                    if path != ".git"
+                        && !skip.iter().any(|d| path.rsplit('/').next() == Some(d)) =>
+                {
+                    dirs.push(path);
+                }
                 crate::EntryKind::File => out.push(path),
                 // a link may point anywhere in the context: cannot be read as source here
                 _ => {}

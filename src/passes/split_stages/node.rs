@@ -170,10 +170,8 @@ pub(super) fn plan(
     }
     let context = ctx.settings.context.as_ref()?;
     let read = |path: &str| -> Option<String> { String::from_utf8(context.read(path)?).ok() };
-    let files: Vec<String> = super::context_files(ctx, CONTEXT_LIMIT)?
-        .into_iter()
-        .filter(|f| !f.split('/').any(|p| p == "node_modules"))
-        .collect();
+    // a local node_modules (not ignored) is the host's install, not the app's sources
+    let files = super::context_files_except(ctx, CONTEXT_LIMIT, &["node_modules"])?;
     let mut packages = Vec::new();
     for f in files
         .iter()
