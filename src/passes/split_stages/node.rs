@@ -214,7 +214,7 @@ pub(super) fn plan(
     // the app directory: where the dependencies are installed
     let mut app: Option<String> = None;
     let mut manager = None;
-    let mut facts_ = Facts {
+    let mut known = Facts {
         packages,
         files,
         read: &read,
@@ -259,7 +259,7 @@ pub(super) fn plan(
                 }
                 Kind::Global(names) => {
                     let text = shell_text(&argv)?;
-                    facts_.globals.push((names, text));
+                    known.globals.push((names, text));
                 }
                 Kind::Other => {}
                 Kind::Unknown => return None,
@@ -314,7 +314,7 @@ pub(super) fn plan(
             Effect::Run(run) => {
                 for c in run.commands.iter().flatten() {
                     let argv: Vec<&str> = c.argv.iter().filter_map(|w| w.as_deref()).collect();
-                    if !run_ok(&argv, c, &app, &facts_) {
+                    if !run_ok(&argv, c, &app, &known) {
                         return None;
                     }
                 }
@@ -326,11 +326,11 @@ pub(super) fn plan(
         return None;
     }
     // the program the image starts must not need a dev dependency
-    if !start_ok(stage, &facts_) {
+    if !start_ok(stage, &known) {
         return None;
     }
 
-    let any_dev = installs_dev && facts_.packages.iter().any(|p| !p.dev.is_empty());
+    let any_dev = installs_dev && known.packages.iter().any(|p| !p.dev.is_empty());
     let workdir = stage.steps[split].workdir.as_deref();
     let cd = if workdir == Some(app.as_str()) {
         String::new()
@@ -351,7 +351,7 @@ pub(super) fn plan(
             }
         }
         Manager::Yarn => {
-            if facts_.files.iter().any(|f| f == "yarn.lock") {
+            if known.files.iter().any(|f| f == "yarn.lock") {
                 "yarn install --production --frozen-lockfile".to_owned()
             } else {
                 "yarn install --production".to_owned()
@@ -364,7 +364,7 @@ pub(super) fn plan(
         Vec::new()
     };
     let mut runtime_lines = vec![format!("COPY --from={{build}} {app} {app}")];
-    for (_, text) in &facts_.globals {
+    for (_, text) in &known.globals {
         runtime_lines.push(format!("RUN {text}"));
     }
     let pruned = if any_dev {
@@ -374,10 +374,10 @@ pub(super) fn plan(
     } else {
         " (installed without dev dependencies)".to_owned()
     };
-    let globals = if facts_.globals.is_empty() {
+    let globals = if known.globals.is_empty() {
         String::new()
     } else {
-        let names: Vec<&str> = facts_
+        let names: Vec<&str> = known
             .globals
             .iter()
             .flat_map(|(n, _)| n.iter().map(String::as_str))
