@@ -57,6 +57,8 @@ pub struct Distro {
 pub struct Split {
     pub static_runtime: String,
     pub glibc_runtime: String,
+    /// A C++ program that needs libstdc++ and libgcc beyond glibc.
+    pub cxx_runtime: String,
     pub debian: String,
     pub system_path: Vec<String>,
     pub build_packages: Vec<String>,

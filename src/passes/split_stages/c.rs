@@ -87,6 +87,19 @@ pub(super) fn plan(
             match build.kind {
                 BuildKind::Compile => outputs.push(build.output.clone()?),
                 BuildKind::Make if build.targets.iter().any(|t| t == "install") => {
+                    // `make install DESTDIR=/out`, `PREFIX=/opt make install`, `make -C dir`:
+                    // the files land where the Makefile alone does not say
+                    let argv = &commands[build.command].argv;
+                    if build.targets.iter().any(|t| t.contains('='))
+                        || !build.env.is_empty()
+                        || argv.iter().flatten().any(|w| {
+                            matches!(w.as_str(), "-C" | "-f" | "--file" | "--directory")
+                                || w.starts_with("--directory=")
+                                || w.starts_with("--file=")
+                        })
+                    {
+                        return None;
+                    }
                     let cwd = commands[build.command].cwd.as_deref()?;
                     if !makefile_installs_to_usr_local(cwd, stage, &read) {
                         return None;
@@ -148,23 +161,32 @@ pub(super) fn plan(
     if installs_usr_local {
         copied.push("/usr/local".to_owned());
     }
-    let libc_only = keep.is_empty() && links_libc_only(stage, &files, &read) && {
+    // libc alone (C) or libc and libstdc++ (C++): a distroless runtime carries them
+    let linked = if keep.is_empty() {
+        links_only_runtime(stage, &files, &read)
+    } else {
+        None
+    };
+    let distroless = linked.and_then(|kind| {
+        let image = match kind {
+            Linked::Libc => &split.glibc_runtime,
+            Linked::Libstdcxx => &split.cxx_runtime,
+        };
         // distroless has no shell and no probe tools, and is one Debian release
         let no_shell_needed = [&stage.runtime.cmd, &stage.runtime.entrypoint]
             .into_iter()
             .flatten()
             .all(|s| matches!(s, crate::semantic::ExecSpec::Exec(_)))
             && stage.runtime.healthcheck.is_none();
-        let glibc = images::facts(&split.glibc_runtime);
+        let target = images::facts(image)?;
         let same_release = facts.language == "c"
             && facts.repository == split.debian
-            && facts.read_tag(tag).and_then(|t| t.release) == glibc.and_then(|g| g.release.clone());
-        no_shell_needed
-            && same_release
-            && glibc.is_some_and(|g| shape(stage, facts, g, &[], model).is_some())
-    };
-    let (runtime, tail, mut lines) = if libc_only {
-        (split.glibc_runtime.clone(), Vec::new(), Vec::new())
+            && facts.read_tag(tag).and_then(|t| t.release) == target.release;
+        (no_shell_needed && same_release && shape(stage, facts, target, &[], model).is_some())
+            .then(|| (kind, image.clone()))
+    });
+    let (runtime, tail, mut lines) = if let Some((_, image)) = &distroless {
+        (image.clone(), Vec::new(), Vec::new())
     } else {
         let (tail, lines) = derive_libraries(&copied, &keep);
         (runtime, tail, lines)
@@ -188,10 +210,15 @@ pub(super) fn plan(
         before_build: None,
         builder_tail: tail,
         runtime_lines: lines,
-        reason: if libc_only {
-            "the build links the C library only (no -l flags beyond libc's own, no \
-             pkg-config, no C++), so the built files on a glibc runtime are all the image needs"
-                .to_owned()
+        reason: if let Some((kind, _)) = distroless {
+            let what = match kind {
+                Linked::Libc => "the C library only (no C++",
+                Linked::Libstdcxx => "the C and C++ libraries only (C++ sources",
+            };
+            format!(
+                "the build links {what}, no -l flags beyond libc's own, no pkg-config), so the \
+                 built files on a runtime with those libraries are all the image needs"
+            )
         } else {
             format!(
                 "the built files and the shared libraries they link (found with ldd and \
@@ -204,17 +231,24 @@ pub(super) fn plan(
 /// Libraries glibc itself provides (`-lm`, `-lpthread`, …).
 const LIBC_LIBS: &[&str] = &["c", "m", "pthread", "dl", "rt", "util", "crypt", "resolv"];
 
-/// Whether the build can only link glibc: C sources only, and no `-l` flag (in the Makefile or
-/// on a compiler command) outside glibc's own libraries, no `pkg-config`.
-fn links_libc_only(
+/// What a build links, when that is only what a distroless runtime carries.
+#[derive(Debug, Clone, Copy)]
+enum Linked {
+    /// glibc.
+    Libc,
+    /// glibc, libstdc++ and libgcc (C++).
+    Libstdcxx,
+}
+
+/// What the build can link, when no `-l` flag (in the Makefile or on a compiler command) names
+/// a library outside glibc's own (and libstdc++'s for C++) and no `pkg-config` runs.
+fn links_only_runtime(
     stage: &StageModel<'_>,
     files: &[String],
     read: &dyn Fn(&str) -> Option<String>,
-) -> bool {
-    let cxx = [".cc", ".cpp", ".cxx", ".C", ".hpp"];
-    if files.iter().any(|f| cxx.iter().any(|e| f.ends_with(e))) {
-        return false;
-    }
+) -> Option<Linked> {
+    let cxx_ext = [".cc", ".cpp", ".cxx", ".C", ".hpp"];
+    let cxx = files.iter().any(|f| cxx_ext.iter().any(|e| f.ends_with(e)));
     let mut texts: Vec<String> = ["Makefile", "makefile", "GNUmakefile"]
         .iter()
         .filter_map(|m| read(m))
@@ -233,18 +267,20 @@ fn links_libc_only(
             }
         }
     }
-    texts.iter().all(|t| {
+    let only = texts.iter().all(|t| {
         !t.contains("pkg-config")
             && !t.contains("CMAKE")
             && t.split_whitespace().all(|w| {
-                w.strip_prefix("-l")
-                    .is_none_or(|lib| LIBC_LIBS.contains(&lib))
+                w.strip_prefix("-l").is_none_or(|lib| {
+                    LIBC_LIBS.contains(&lib) || (cxx && matches!(lib, "stdc++" | "gcc_s"))
+                })
             })
-    })
+    });
+    only.then_some(if cxx { Linked::Libstdcxx } else { Linked::Libc })
 }
 
 /// The repository as written in the reference (without tag or digest).
-fn image_name(image: &ImageRef) -> String {
+pub(super) fn image_name(image: &ImageRef) -> String {
     let r = image
         .reference
         .split('@')

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 mod c;
 mod go;
+mod node;
 
 super::declare_pass! {
     /// ## What it does
@@ -17,7 +18,10 @@ super::declare_pass! {
     /// only the program: Go binaries on `gcr.io/distroless/static-debian12` (cgo off) or a
     /// glibc runtime of the builder's Debian release (cgo on), C programs installed with
     /// `make install` or built with `-o` on the builder's `debian:<release>-slim` with the
-    /// shared libraries they need. The runtime config (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR,
+    /// shared libraries they need (C++ that links only libstdc++ on distroless `cc`), Node
+    /// apps on the same version's `node:<v>-slim` with the app directory copied from the
+    /// builder after `npm prune --omit=dev` (or `yarn install --production`) and global
+    /// installs run again. The runtime config (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR,
     /// USER, VOLUME, HEALTHCHECK, STOPSIGNAL, LABEL) is kept: instructions set during the
     /// build are repeated in the runtime stage, later ones stay where they are.
     ///
@@ -67,10 +71,17 @@ super::declare_pass! {
     /// and sources the build fetches (`git clone`, `go generate`, ADD of a URL) hold it back.
     /// For C the shared libraries are found at build time (`ldd` over the installed files,
     /// `dpkg-query --search`), and packages installed that are not build tools are installed
-    /// in the runtime too.
+    /// in the runtime too. For Node the pass reads every `package.json` of the context and
+    /// holds back when the start command (or the npm script it runs) needs a dev dependency
+    /// (`nodemon`, `node -r ts-node/register`), when a package has an install lifecycle
+    /// script (generated code a prune may lose), when a build script runs anything but a known
+    /// build tool whose arguments and config files name only paths inside the app (so the
+    /// build writes only there), when a builder RUN or COPY touches anything outside the app
+    /// directory (apt packages other than native-module build tools included), for Yarn 2+,
+    /// pnpm, a USER or `--chown` during the build, and for moving tags (`node:latest`).
     pub(crate) static SPLIT_STAGES = {
         name: "split-stages",
-        summary: "Splits a final stage that builds a Go or C program into a build stage and a runtime stage holding only the program",
+        summary: "Splits a final stage that builds a Go, C or Node program into a build stage and a runtime stage holding only what runs",
         fix: FixAvailability::Sometimes,
         may: [adds_stage, changes_package_set],
         run: run,
@@ -91,6 +102,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let plan = match facts.language.as_str() {
         "go" => go::plan(ctx, &model, stage, image, facts),
         "c" => c::plan(ctx, &model, stage, image, facts),
+        "node" => node::plan(ctx, &model, stage, image, facts),
         _ => None,
     };
     plan.and_then(|p| emit(ctx, &model, stage, &p))
@@ -380,6 +392,15 @@ pub(super) fn builder_path(stage: &StageModel<'_>, facts: &ImageFacts) -> Option
 /// Every file of the build context, as paths relative to its root (at most `limit`; `None`
 /// beyond that or when the context cannot be listed).
 pub(super) fn context_files(ctx: &PassContext<'_>, limit: usize) -> Option<Vec<String>> {
+    context_files_except(ctx, limit, &[])
+}
+
+/// [`context_files`] without descending into directories named in `skip` (`node_modules`).
+pub(super) fn context_files_except(
+    ctx: &PassContext<'_>,
+    limit: usize,
+    skip: &[&str],
+) -> Option<Vec<String>> {
     let context = ctx.settings.context.as_ref()?;
     let mut out = Vec::new();
     let mut dirs = vec![String::new()];
@@ -391,7 +412,12 @@ pub(super) fn context_files(ctx: &PassContext<'_>, limit: usize) -> Option<Vec<S
                 format!("{dir}/{name}")
             };
             match kind {
-                crate::EntryKind::Directory if path != ".git" => dirs.push(path),
+                crate::EntryKind::Directory
+                    if path != ".git"
+                        && !skip.iter().any(|d| path.rsplit('/').next() == Some(d)) =>
+                {
+                    dirs.push(path);
+                }
                 crate::EntryKind::File => out.push(path),
                 // a link may point anywhere in the context: cannot be read as source here
                 _ => {}
