@@ -416,7 +416,7 @@ impl Runner {
         };
         self.stats.borrow_mut().count(&outcome);
         let mut written = false;
-        let mut created = std::collections::BTreeMap::new();
+        let mut created = BTreeSet::new();
         if mode == Mode::Apply {
             // Temp files a killed run left beside this one.
             write::remove_stale_beside(path);
@@ -458,13 +458,12 @@ impl Runner {
             };
         }
         let Some(context) = context else {
-            self.record(name, text, trace, written, created);
+            self.record(name, text, trace, written, None, created);
             return status;
         };
         for file in &outcome.files {
             let target = context.shown.join(&file.path);
             let shown = render::display(&target);
-            created.insert(file.path.clone(), (shown.clone(), false));
             let first = self
                 .proposed
                 .borrow_mut()
@@ -472,7 +471,7 @@ impl Runner {
             let file_status = match mode {
                 Mode::Apply => match write::create_new(&target, file.content.as_bytes()) {
                     Ok(()) => {
-                        created.insert(file.path.clone(), (shown.clone(), true));
+                        created.insert(file.path.clone());
                         p.new_file(name, file, &format!(" (created {shown})"));
                         RunStatus::Clean
                     }
@@ -505,7 +504,7 @@ impl Runner {
             };
             status = status.max(file_status);
         }
-        self.record(name, text, trace, written, created);
+        self.record(name, text, trace, written, Some(context.shown), created);
         status
     }
 
@@ -535,12 +534,8 @@ impl Runner {
             Ok(rewritten) => rewritten,
             Err(e) => return fail(p, Failure::Rewrite(e)),
         };
-        let created = outcome
-            .files
-            .iter()
-            .map(|f| (f.path.clone(), (f.path.clone(), false)))
-            .collect();
-        self.record(&name, text.to_owned(), trace, false, created);
+        let shown = context.map(|c| c.shown);
+        self.record(&name, text.to_owned(), trace, false, shown, BTreeSet::new());
         // in every mode, as `--help` and the README say: editors show standard error
         p.fixes(&name, &outcome, false);
         // Standard input never writes beside itself: new files are advice only.
@@ -593,7 +588,8 @@ impl Runner {
         source: String,
         trace: Option<dfrewrite::Trace>,
         written: bool,
-        created: std::collections::BTreeMap<String, (String, bool)>,
+        context: Option<PathBuf>,
+        created: BTreeSet<String>,
     ) {
         if let Some(trace) = trace {
             self.records.borrow_mut().push(FileRecord {
@@ -602,6 +598,7 @@ impl Runner {
                     source,
                     trace,
                     written,
+                    context,
                     created,
                 }),
             });

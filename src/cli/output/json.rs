@@ -67,7 +67,7 @@ struct Edit {
 #[derive(Serialize)]
 struct NewFile<'a> {
     /// As shown to the user (the build context directory joined with `context_path`).
-    path: &'a str,
+    path: String,
     context_path: &'a str,
     pass: &'static str,
     applicability: &'static str,
@@ -135,6 +135,7 @@ fn file<'a>(record: &'a FileRecord, unsafe_fixes: bool, summary: &mut Summary) -
         trace,
         written,
         created,
+        ..
     } = checked;
     let lines = Lines::new(source);
     let mut fixes = Vec::new();
@@ -146,16 +147,13 @@ fn file<'a>(record: &'a FileRecord, unsafe_fixes: bool, summary: &mut Summary) -
             summary.more_with_unsafe += 1;
         }
         if let Some(proposal) = &finding.file {
-            let (shown, was_written) = created
-                .get(&proposal.path)
-                .map_or((proposal.path.as_str(), false), |(s, w)| (s.as_str(), *w));
             new_files.push(NewFile {
-                path: shown,
+                path: checked.shown(&proposal.path),
                 context_path: &proposal.path,
                 pass: proposal.pass,
                 applicability: applicability_name(proposal.applicability),
                 applied: finding.applied,
-                written: was_written,
+                written: created.contains(&proposal.path),
                 message: &proposal.message,
                 line: proposal.line,
                 content: &proposal.content,

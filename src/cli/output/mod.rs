@@ -12,7 +12,8 @@ pub(crate) mod gitlab;
 pub(crate) mod json;
 pub(crate) mod sarif;
 
-use std::collections::BTreeMap;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use dfrewrite::text::TextRange;
 use dfrewrite::{Applicability, Finding, Trace};
@@ -74,9 +75,20 @@ pub(crate) struct Checked {
     pub(crate) trace: Trace,
     /// Whether the rewrite was written back (`--apply`).
     pub(crate) written: bool,
-    /// For each proposed new file (by its path in the context): the path shown to the user
-    /// and whether it was created.
-    pub(crate) created: BTreeMap<String, (String, bool)>,
+    /// The build context directory as shown, where proposed files go.
+    pub(crate) context: Option<PathBuf>,
+    /// The proposed files (by their path in the context) that `--apply` created.
+    pub(crate) created: BTreeSet<String>,
+}
+
+impl Checked {
+    /// Where a proposed file (a path in the context) goes, as shown to the user.
+    pub(crate) fn shown(&self, path: &str) -> String {
+        self.context.as_ref().map_or_else(
+            || path.to_owned(),
+            |dir| super::render::display(&dir.join(path)),
+        )
+    }
 }
 
 /// The whole run.

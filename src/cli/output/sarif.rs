@@ -56,14 +56,11 @@ pub(crate) fn render(report: &Report<'_>) -> String {
                 result["ruleIndex"] = json!(i);
             }
             if let Some(proposal) = &finding.file {
-                let shown = checked
-                    .created
-                    .get(&proposal.path)
-                    .map_or(proposal.path.as_str(), |(s, _)| s.as_str());
+                let shown = checked.shown(&proposal.path);
                 result["fixes"] = json!([{
                     "description": {"text": format!("create {shown}")},
                     "artifactChanges": [{
-                        "artifactLocation": {"uri": super::sarif::uri(shown)},
+                        "artifactLocation": {"uri": self::uri(&shown)},
                         "replacements": [{
                             "deletedRegion": {"byteOffset": 0, "byteLength": 0},
                             "insertedContent": {"text": proposal.content},
