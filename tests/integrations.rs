@@ -58,13 +58,19 @@ fn git(dir: &Path, args: &[&str]) {
 
 fn try_repo(pre_commit: &Path, hooks: &Path, project: &Path, home: &Path, hook: &str) -> Output {
     let bin_dir = Path::new(BIN).parent().unwrap();
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir.to_path_buf())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
     .unwrap();
     Command::new(pre_commit)
-        .args(["try-repo", hooks.to_str().unwrap(), hook, "--all-files", "--color", "never"])
+        .args([
+            "try-repo",
+            hooks.to_str().unwrap(),
+            hook,
+            "--all-files",
+            "--color",
+            "never",
+        ])
         .current_dir(project)
         .env("PATH", path)
         .env("PRE_COMMIT_HOME", home)
@@ -96,7 +102,11 @@ fn pre_commit_hooks_check_and_apply() {
     let project = tempfile::tempdir().unwrap();
     let root = project.path();
     fs::create_dir_all(root.join("svc")).unwrap();
-    fs::write(root.join("svc/Dockerfile"), "FROM alpine\nADD app.py /app/\n").unwrap();
+    fs::write(
+        root.join("svc/Dockerfile"),
+        "FROM alpine\nADD app.py /app/\n",
+    )
+    .unwrap();
     fs::write(root.join("svc/app.py"), "print('hi')\n").unwrap();
     fs::write(root.join("api.containerfile"), "FROM alpine\nCOPY a /a\n").unwrap();
     fs::write(root.join("Dockerfile.dockerignore"), "ADD\n").unwrap();
@@ -105,11 +115,20 @@ fn pre_commit_hooks_check_and_apply() {
     git(root, &["commit", "-qm", "project"]);
     let home = tempfile::tempdir().unwrap();
 
-    let out = try_repo(&pre_commit, hooks.path(), root, home.path(), "dfrewrite-check");
+    let out = try_repo(
+        &pre_commit,
+        hooks.path(),
+        root,
+        home.path(),
+        "dfrewrite-check",
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("Failed"), "{stdout}");
-    assert!(stdout.contains("+COPY app.py /app/"), "the diff is shown: {stdout}");
+    assert!(
+        stdout.contains("+COPY app.py /app/"),
+        "the diff is shown: {stdout}"
+    );
     assert_eq!(
         fs::read_to_string(root.join("svc/Dockerfile")).unwrap(),
         "FROM alpine\nADD app.py /app/\n",
@@ -119,12 +138,18 @@ fn pre_commit_hooks_check_and_apply() {
     let out = try_repo(&pre_commit, hooks.path(), root, home.path(), "dfrewrite");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("files were modified by this hook"), "{stdout}");
+    assert!(
+        stdout.contains("files were modified by this hook"),
+        "{stdout}"
+    );
     assert_eq!(
         fs::read_to_string(root.join("svc/Dockerfile")).unwrap(),
         "FROM alpine\nCOPY app.py /app/\n"
     );
-    assert_eq!(fs::read_to_string(root.join("Dockerfile.dockerignore")).unwrap(), "ADD\n");
+    assert_eq!(
+        fs::read_to_string(root.join("Dockerfile.dockerignore")).unwrap(),
+        "ADD\n"
+    );
 
     git(root, &["add", "."]);
     for hook in ["dfrewrite", "dfrewrite-check"] {

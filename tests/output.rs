@@ -85,9 +85,8 @@ fn apply_edits(source: &str, edits: &[Value]) -> String {
     let mut spans: Vec<(usize, usize, &str)> = edits
         .iter()
         .map(|e| {
-            let at = |end: &str| {
-                usize::try_from(e["range"][end]["offset"].as_u64().unwrap()).unwrap()
-            };
+            let at =
+                |end: &str| usize::try_from(e["range"][end]["offset"].as_u64().unwrap()).unwrap();
             (at("start"), at("end"), e["content"].as_str().unwrap())
         })
         .collect();
@@ -95,7 +94,10 @@ fn apply_edits(source: &str, edits: &[Value]) -> String {
     let mut out = String::new();
     let mut at = 0;
     for (start, end, content) in spans {
-        assert!(start >= at && end >= start && end <= source.len(), "bad edit");
+        assert!(
+            start >= at && end >= start && end <= source.len(),
+            "bad edit"
+        );
         out.push_str(&source[at..start]);
         out.push_str(content);
         at = end;
@@ -146,7 +148,10 @@ fn json_reports_each_fix_with_edits_that_reproduce_it() {
     assert_eq!(fix["pass"], "add-to-copy");
     assert_eq!(fix["applicability"], "safe");
     assert_eq!(fix["applied"], true);
-    assert_eq!((fix["round"].as_u64(), fix["builds_on"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (fix["round"].as_u64(), fix["builds_on"].as_u64()),
+        (Some(0), Some(0))
+    );
     let edits = fix["edits"].as_array().unwrap();
     assert_eq!(apply_edits(ADD, edits), "FROM alpine\nCOPY app.py /app/\n");
     assert_eq!(fix["range"]["start"]["line"], 2);
@@ -157,7 +162,10 @@ fn json_reports_each_fix_with_edits_that_reproduce_it() {
     assert_eq!(doc["summary"]["fixes_applied"], 1);
     assert_eq!(doc["summary"]["files"], 1);
     // the file is not touched outside --apply
-    assert_eq!(fs::read_to_string(dir.path().join("Dockerfile")).unwrap(), ADD);
+    assert_eq!(
+        fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
+        ADD
+    );
 }
 
 #[test]
@@ -172,11 +180,18 @@ fn json_columns_count_bytes_characters_and_utf16_units() {
         .iter()
         .find(|f| f["pass"] == "no-install-recommends")
         .expect("no-install-recommends reported");
-    assert_eq!((fix["applicability"].as_str(), fix["applied"].as_bool()), (Some("unsafe"), Some(false)));
+    assert_eq!(
+        (fix["applicability"].as_str(), fix["applied"].as_bool()),
+        (Some("unsafe"), Some(false))
+    );
     let start = &fix["edits"][0]["range"]["start"];
     // `RUN echo "é😀" && apt-get install` is 36 bytes, 32 characters, 33 UTF-16 units
     assert_eq!(
-        (start["column"].as_u64(), start["utf8_column"].as_u64(), start["utf16_column"].as_u64()),
+        (
+            start["column"].as_u64(),
+            start["utf8_column"].as_u64(),
+            start["utf16_column"].as_u64()
+        ),
         (Some(33), Some(37), Some(34)),
         "{start}"
     );
@@ -186,7 +201,10 @@ fn json_columns_count_bytes_characters_and_utf16_units() {
             check_position(source, &edit["range"]["end"]);
         }
     }
-    assert_eq!(doc["summary"]["more_with_unsafe"].as_u64(), Some(fixes.len() as u64));
+    assert_eq!(
+        doc["summary"]["more_with_unsafe"].as_u64(),
+        Some(fixes.len() as u64)
+    );
 }
 
 #[test]
@@ -198,8 +216,15 @@ fn json_fixes_found_after_earlier_rounds_carry_the_fixes_they_build_on() {
     let fixes = doc["files"][0]["fixes"].as_array().unwrap();
     let applied: Vec<&Value> = fixes.iter().filter(|f| f["applied"] == true).collect();
     assert!(applied.len() >= 2, "{fixes:?}");
-    let last_round = applied.iter().map(|f| f["round"].as_u64().unwrap()).max().unwrap();
-    assert!(last_round > 0, "expected a fix found after an earlier round");
+    let last_round = applied
+        .iter()
+        .map(|f| f["round"].as_u64().unwrap())
+        .max()
+        .unwrap();
+    assert!(
+        last_round > 0,
+        "expected a fix found after an earlier round"
+    );
     let last: Vec<&&Value> = applied
         .iter()
         .filter(|f| f["round"].as_u64() == Some(last_round))
@@ -208,7 +233,10 @@ fn json_fixes_found_after_earlier_rounds_carry_the_fixes_they_build_on() {
     let fix = last[0];
     assert_eq!(fix["builds_on"].as_u64(), Some(applied.len() as u64 - 1));
     // its edits take the file as given to the rewrite (every earlier fix, then it)
-    assert_eq!(apply_edits(APT, fix["edits"].as_array().unwrap()), rewritten);
+    assert_eq!(
+        apply_edits(APT, fix["edits"].as_array().unwrap()),
+        rewritten
+    );
     // a round-0 fix alone: its own edits
     for fix in applied.iter().filter(|f| f["round"] == 0) {
         assert_eq!(fix["builds_on"], 0);
@@ -250,10 +278,22 @@ fn json_reports_errors_and_new_files() {
     );
     let doc = json(&out);
     let files = doc["files"].as_array().unwrap();
-    let bad = files.iter().find(|f| f["path"] == "bad/Dockerfile").unwrap();
+    let bad = files
+        .iter()
+        .find(|f| f["path"] == "bad/Dockerfile")
+        .unwrap();
     assert_eq!(bad["status"], "error");
-    assert_eq!((bad["error"]["line"].as_u64(), bad["error"]["column"].as_u64()), (Some(1), Some(7)));
-    let node = files.iter().find(|f| f["path"] == "node/Dockerfile").unwrap();
+    assert_eq!(
+        (
+            bad["error"]["line"].as_u64(),
+            bad["error"]["column"].as_u64()
+        ),
+        (Some(1), Some(7))
+    );
+    let node = files
+        .iter()
+        .find(|f| f["path"] == "node/Dockerfile")
+        .unwrap();
     let new_files = node["new_files"].as_array().unwrap();
     assert_eq!(new_files.len(), 1, "{node}");
     assert_eq!(new_files[0]["path"], "node/.dockerignore");
@@ -261,17 +301,31 @@ fn json_reports_errors_and_new_files() {
     assert_eq!(new_files[0]["written"], false);
     // `COPY . .` copies node_modules: keeping it out is unsafe
     assert_eq!(
-        (new_files[0]["applicability"].as_str(), new_files[0]["applied"].as_bool()),
+        (
+            new_files[0]["applicability"].as_str(),
+            new_files[0]["applied"].as_bool()
+        ),
         (Some("unsafe"), Some(false))
     );
-    assert!(new_files[0]["content"].as_str().unwrap().contains("node_modules"));
+    assert!(
+        new_files[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("node_modules")
+    );
     assert_eq!(doc["summary"]["errors"], 1);
 
-    let out = run(dir.path(), &["--unsafe", "--apply", "--output-format", "json", "node"]);
+    let out = run(
+        dir.path(),
+        &["--unsafe", "--apply", "--output-format", "json", "node"],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = json(&out);
     let proposal = &doc["files"][0]["new_files"][0];
-    assert_eq!((proposal["applied"].as_bool(), proposal["written"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(
+        (proposal["applied"].as_bool(), proposal["written"].as_bool()),
+        (Some(true), Some(true))
+    );
     assert!(dir.path().join("node/.dockerignore").is_file());
 }
 
@@ -280,7 +334,13 @@ fn json_from_standard_input() {
     let dir = project(ADD);
     let out = run_env(
         dir.path(),
-        &["--output-format", "json", "-", "--stdin-filename", "Dockerfile"],
+        &[
+            "--output-format",
+            "json",
+            "-",
+            "--stdin-filename",
+            "Dockerfile",
+        ],
         &[],
         Some(ADD),
     );
@@ -368,18 +428,27 @@ fn sarif_validates_against_the_official_schema() {
     assert_eq!(rules.len(), dfrewrite::passes().len());
     let explain = run(dir.path(), &["--explain", "add-to-copy"]).stdout;
     let rule = rules.iter().find(|r| r["id"] == "add-to-copy").unwrap();
-    assert_eq!(rule["fullDescription"]["text"].as_str(), Some(explain.as_str()));
+    assert_eq!(
+        rule["fullDescription"]["text"].as_str(),
+        Some(explain.as_str())
+    );
     assert_eq!(rule["helpUri"], "dfrewrite://explain/add-to-copy");
     assert!(rule["defaultConfiguration"]["level"].is_string());
     let results = run0["results"].as_array().unwrap();
-    let copy = results.iter().find(|r| r["ruleId"] == "add-to-copy").unwrap();
+    let copy = results
+        .iter()
+        .find(|r| r["ruleId"] == "add-to-copy")
+        .unwrap();
     let location = &copy["locations"][0]["physicalLocation"];
     assert_eq!(location["artifactLocation"]["uri"], "b/Dockerfile");
     assert_eq!(location["region"]["startLine"], 2);
     let change = &copy["fixes"][0]["artifactChanges"][0];
     assert_eq!(change["replacements"][0]["insertedContent"]["text"], "COPY");
     // a proposed file is a fix that creates it; a path with a space is percent-encoded
-    let create = results.iter().find(|r| r["ruleId"] == "dockerignore").unwrap();
+    let create = results
+        .iter()
+        .find(|r| r["ruleId"] == "dockerignore")
+        .unwrap();
     assert_eq!(
         create["fixes"][0]["artifactChanges"][0]["artifactLocation"]["uri"],
         "my%20node/.dockerignore"
@@ -388,8 +457,8 @@ fn sarif_validates_against_the_official_schema() {
     let invocation = &run0["invocations"][0];
     assert_eq!(invocation["executionSuccessful"], false);
     assert_eq!(
-        invocation["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]
-            ["artifactLocation"]["uri"],
+        invocation["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+            ["uri"],
         "c/Dockerfile"
     );
 }
@@ -474,9 +543,17 @@ fn apply_says_fixed_and_unsafe_left_in_line_order_then_a_summary() {
     // --diff counts what it would apply; a clean run prints no summary
     let dir = project(ADD);
     let out = run(dir.path(), &["--diff", "."]);
-    assert!(out.stderr.ends_with("\n1 fix to apply, 1 file\n"), "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with("\n1 fix to apply, 1 file\n"),
+        "{}",
+        out.stderr
+    );
     let out = run(dir.path(), &["--apply", "."]);
-    assert!(out.stderr.ends_with(" (Fixed)\n1 fix applied, 1 file\n"), "{}", out.stderr);
+    assert!(
+        out.stderr.ends_with(" (Fixed)\n1 fix applied, 1 file\n"),
+        "{}",
+        out.stderr
+    );
     let out = run(dir.path(), &["--diff", "."]);
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
 }
@@ -489,8 +566,17 @@ fn colour_follows_the_flag_and_the_environment() {
     assert_eq!(esc(&plain), (false, false), "not a terminal: no colour");
     let always = run_env(dir.path(), &["--color", "always", "--diff", "."], &[], None);
     assert_eq!(esc(&always), (true, true));
-    assert!(always.stdout.contains("\u{1b}[32m+COPY app.py /app/"), "{:?}", always.stdout);
-    let forced = run_env(dir.path(), &["--diff", "."], &[("CLICOLOR_FORCE", "1")], None);
+    assert!(
+        always.stdout.contains("\u{1b}[32m+COPY app.py /app/"),
+        "{:?}",
+        always.stdout
+    );
+    let forced = run_env(
+        dir.path(),
+        &["--diff", "."],
+        &[("CLICOLOR_FORCE", "1")],
+        None,
+    );
     assert_eq!(esc(&forced), (true, true));
     let never = run_env(
         dir.path(),
@@ -539,7 +625,10 @@ fn diff_of_an_absolute_path_applies_with_git_and_patch() {
             .is_ok()
     };
     if !(have("git") && have("patch")) {
-        assert!(std::env::var_os("CI").is_none(), "git and patch are needed under CI");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "git and patch are needed under CI"
+        );
         return;
     }
     let check = |cwd: &Path, diff: &str| {
@@ -557,7 +646,12 @@ fn diff_of_an_absolute_path_applies_with_git_and_patch() {
                 .unwrap();
             {
                 use std::io::Write as _;
-                child.stdin.take().unwrap().write_all(diff.as_bytes()).unwrap();
+                child
+                    .stdin
+                    .take()
+                    .unwrap()
+                    .write_all(diff.as_bytes())
+                    .unwrap();
             }
             let out = child.wait_with_output().unwrap();
             assert!(
@@ -572,12 +666,21 @@ fn diff_of_an_absolute_path_applies_with_git_and_patch() {
     // below the current directory: named relative to it
     let dir = project(ADD);
     fs::create_dir(dir.path().join("sub")).unwrap();
-    fs::rename(dir.path().join("Dockerfile"), dir.path().join("sub/Dockerfile")).unwrap();
+    fs::rename(
+        dir.path().join("Dockerfile"),
+        dir.path().join("sub/Dockerfile"),
+    )
+    .unwrap();
     fs::rename(dir.path().join("app.py"), dir.path().join("sub/app.py")).unwrap();
     let absolute = dir.path().join("sub/Dockerfile");
     let out = run(dir.path(), &["--diff", absolute.to_str().unwrap()]);
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stdout.starts_with("--- a/sub/Dockerfile\n+++ b/sub/Dockerfile\n"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .starts_with("--- a/sub/Dockerfile\n+++ b/sub/Dockerfile\n"),
+        "{}",
+        out.stdout
+    );
     check(dir.path(), &out.stdout);
 
     // elsewhere, inside a git repository: named relative to its root
@@ -591,13 +694,22 @@ fn diff_of_an_absolute_path_applies_with_git_and_patch() {
     let elsewhere = tempfile::tempdir().unwrap();
     let absolute = repo.path().join("Dockerfile");
     let out = run(elsewhere.path(), &["--diff", absolute.to_str().unwrap()]);
-    assert!(out.stdout.starts_with("--- a/Dockerfile\n+++ b/Dockerfile\n"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .starts_with("--- a/Dockerfile\n+++ b/Dockerfile\n"),
+        "{}",
+        out.stdout
+    );
     check(repo.path(), &out.stdout);
     // and from a subdirectory with `..`
     let nested = repo.path().join("deep");
     fs::create_dir(&nested).unwrap();
     let out = run(&nested, &["--diff", "../Dockerfile"]);
-    assert!(out.stdout.starts_with("--- a/Dockerfile\n"), "{}", out.stdout);
+    assert!(
+        out.stdout.starts_with("--- a/Dockerfile\n"),
+        "{}",
+        out.stdout
+    );
     check(repo.path(), &out.stdout);
 }
 
@@ -664,7 +776,10 @@ fn empty_and_comment_only_files_are_left_alone() {
                 "{text:?} {mode}"
             );
         }
-        assert_eq!(fs::read_to_string(dir.path().join("Dockerfile")).unwrap(), text);
+        assert_eq!(
+            fs::read_to_string(dir.path().join("Dockerfile")).unwrap(),
+            text
+        );
     }
 }
 

@@ -277,9 +277,9 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
         _ => RunMode::Diff,
     };
     if args.output_format == OutputFormat::Text {
-        let stats = runner.stats.borrow();
-        if stats.worth_a_line() {
-            p.note(&stats.line(mode == Mode::Apply, args.passes.unsafe_fixes));
+        let counts = runner.stats.borrow();
+        if counts.worth_a_line() {
+            p.note(&counts.line(mode == Mode::Apply, args.passes.unsafe_fixes));
         }
     }
     status.max(runner.report(run_mode, args, p))
@@ -414,7 +414,6 @@ impl Runner {
                 return RunStatus::Error;
             }
         };
-        self.stats.borrow_mut().count(&outcome);
         let mut written = false;
         let mut created = BTreeSet::new();
         if mode == Mode::Apply {
@@ -457,6 +456,8 @@ impl Runner {
                 Mode::Print => unreachable!("print mode is only for standard input"),
             };
         }
+        // (a file whose write failed returned above: it counts as an error, not as fixed)
+        self.stats.borrow_mut().count(&outcome);
         let Some(context) = context else {
             self.record(name, text, trace, written, None, created);
             return status;

@@ -135,19 +135,17 @@ impl Printer {
 
     /// Writes one line on stderr, clearing the progress bar around it.
     fn err_line(&mut self, line: std::fmt::Arguments<'_>) {
-        match &self.progress {
-            Some(bar) => {
-                let err = &mut self.err;
-                bar.suspend(|| {
-                    let _ = err.write_fmt(line);
-                    let _ = err.write_all(b"\n");
-                    let _ = err.flush();
-                });
-            }
-            None => {
-                let _ = self.err.write_fmt(line);
-                let _ = self.err.write_all(b"\n");
-            }
+        let err = &mut self.err;
+        let write = |err: &mut AutoStream<io::StderrLock<'static>>| {
+            let _ = err.write_fmt(line);
+            let _ = err.write_all(b"\n");
+            // before the bar is drawn again
+            let _ = err.flush();
+        };
+        if let Some(bar) = &self.progress {
+            bar.suspend(|| write(err));
+        } else {
+            write(err);
         }
     }
 
@@ -369,9 +367,8 @@ impl Stats {
 
     /// `3 fixes applied, 1 more with --unsafe, 2 files` (`to apply` outside `--apply`).
     pub(crate) fn line(&self, applied: bool, unsafe_given: bool) -> String {
-        let plural = |n: usize, one: &str, many: &str| {
-            format!("{n} {}", if n == 1 { one } else { many })
-        };
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut line = format!(
             "{} {}",
             plural(self.fixes, "fix", "fixes"),

@@ -43,11 +43,7 @@ pub(crate) fn render(report: &Report<'_>) -> String {
             // GitHub counts columns in characters.
             let span = lines.span(finding.range);
             // What the run applies (or would) is a warning; the rest is a notice.
-            let level = if finding.applied {
-                "warning"
-            } else {
-                "notice"
-            };
+            let level = if finding.applied { "warning" } else { "notice" };
             let note = match (finding.applied, finding.applicability) {
                 (true, _) => "",
                 (false, Applicability::Unsafe) if !report.unsafe_fixes => {

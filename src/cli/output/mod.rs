@@ -255,7 +255,10 @@ mod tests {
         let lines = Lines::new(text);
         let x = u32::try_from(text.find('x').unwrap()).unwrap();
         let p = lines.position(x);
-        assert_eq!((p.line, p.column, p.utf8_column, p.utf16_column), (2, 7, 11, 8));
+        assert_eq!(
+            (p.line, p.column, p.utf8_column, p.utf16_column),
+            (2, 7, 11, 8)
+        );
         assert_eq!(p.offset, x);
         let start = lines.position(0);
         assert_eq!((start.line, start.column), (1, 1));
@@ -265,6 +268,9 @@ mod tests {
     fn a_bom_is_not_a_column() {
         let text = "\u{feff}FROM a\n";
         let p = Lines::new(text).position(3);
-        assert_eq!((p.offset, p.column, p.utf8_column, p.utf16_column), (3, 1, 1, 1));
+        assert_eq!(
+            (p.offset, p.column, p.utf8_column, p.utf16_column),
+            (3, 1, 1, 1)
+        );
     }
 }

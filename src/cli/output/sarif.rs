@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 use super::{Lines, Report, Span, applicability_name, source_edits};
 use dfrewrite::Applicability;
 
-const SCHEMA: &str = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
+const SCHEMA: &str =
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 
 pub(crate) fn render(report: &Report<'_>) -> String {
     let passes = dfrewrite::passes();
