@@ -613,6 +613,63 @@ fn no_progress_bar_when_stderr_is_not_a_terminal() {
     assert_eq!(out.stdout.lines().count(), 25);
 }
 
+/// On a terminal (util-linux `script` gives one) a long directory run draws a bar, and
+/// keeps the report lines whole.
+#[test]
+fn a_progress_bar_on_a_terminal() {
+    let have_script = Command::new("script")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !have_script {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "`script` is needed under CI"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..25 {
+        write(&dir.path().join(format!("s{i:02}/Dockerfile")), ADD);
+        write(&dir.path().join(format!("s{i:02}/app.py")), "\n");
+    }
+    let typescript = dir.path().join("typescript");
+    // stdout to /dev/null: only stderr reaches the terminal
+    let command = format!("{BIN} --color never --check . > /dev/null");
+    let out = Command::new("script")
+        .args(["-qec", &command])
+        .arg(&typescript)
+        .current_dir(dir.path())
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let screen = fs::read_to_string(&typescript).unwrap();
+    assert!(screen.contains("25/25 files"), "{screen}");
+    // the bar is cleared around output, and every report line reaches the terminal whole
+    assert!(screen.contains("\r\u{1b}[2K"), "{screen}");
+    for i in 0..25 {
+        let line = format!(
+            "s{i:02}/Dockerfile:2: add-to-copy: use COPY: the sources are local and not archives"
+        );
+        assert!(
+            screen.contains(&format!("{line}\r\n")),
+            "{line}\n{screen}"
+        );
+    }
+    assert!(screen.contains("25 fixes to apply, 25 files"), "{screen}");
+}
+
 /// The diff of a file named by absolute path applies with `git apply` and `patch -p1`.
 #[test]
 fn diff_of_an_absolute_path_applies_with_git_and_patch() {
