@@ -662,10 +662,7 @@ fn a_progress_bar_on_a_terminal() {
         let line = format!(
             "s{i:02}/Dockerfile:2: add-to-copy: use COPY: the sources are local and not archives"
         );
-        assert!(
-            screen.contains(&format!("{line}\r\n")),
-            "{line}\n{screen}"
-        );
+        assert!(screen.contains(&format!("{line}\r\n")), "{line}\n{screen}");
     }
     assert!(screen.contains("25 fixes to apply, 25 files"), "{screen}");
 }

@@ -25,7 +25,7 @@ use clap::ArgGroup;
 use dfrewrite::{Applicability, Settings};
 
 use fsio::{Failure, FsContext};
-use output::{Checked, ErrorRecord, FileRecord, OutputFormat, RunMode};
+use output::{FileRecord, OutputFormat, RunMode};
 use render::{ColorWhen, Printer, Stats};
 
 const AFTER_HELP: &str = "\
@@ -435,19 +435,7 @@ impl Runner {
                     }
                     Err(e) => {
                         p.write_error(name, &e);
-                        match e {
-                            write::WriteError::Changed => self.record_error(
-                                name,
-                                None,
-                                "changed while rewriting; nothing written".into(),
-                            ),
-                            write::WriteError::ReadOnly => {
-                                self.record_error(name, None, "read-only file".into());
-                            }
-                            write::WriteError::Failure(failure) => {
-                                self.record_failure(name, &failure);
-                            }
-                        }
+                        self.record_write_error(name, e);
                         return RunStatus::Error;
                     }
                 },
@@ -565,86 +553,6 @@ impl Runner {
             (Mode::Check, Some(_)) => p.would_rewrite(&name),
             (Mode::Apply, Some(_)) => unreachable!("--apply is refused for standard input"),
         }
-    }
-}
-
-impl Runner {
-    /// Rewrites, locating every fix too when a machine-readable report needs it.
-    fn rewrite(
-        &self,
-        text: &str,
-        settings: &Settings,
-    ) -> Result<(dfrewrite::Outcome, Option<dfrewrite::Trace>), dfrewrite::Error> {
-        if self.format == OutputFormat::Text {
-            dfrewrite::rewrite(text, settings).map(|outcome| (outcome, None))
-        } else {
-            let trace = dfrewrite::rewrite_traced(text, settings)?;
-            Ok((trace.outcome.clone(), Some(trace)))
-        }
-    }
-
-    fn record(
-        &self,
-        name: &str,
-        source: String,
-        trace: Option<dfrewrite::Trace>,
-        written: bool,
-        context: Option<PathBuf>,
-        created: BTreeSet<String>,
-    ) {
-        if let Some(trace) = trace {
-            self.records.borrow_mut().push(FileRecord {
-                path: name.to_owned(),
-                result: Ok(Checked {
-                    source,
-                    trace,
-                    written,
-                    context,
-                    created,
-                }),
-            });
-        }
-    }
-
-    fn record_failure(&self, name: &str, failure: &Failure) {
-        match failure {
-            Failure::Io(e) => self.record_error(name, None, fsio::describe_io(e)),
-            Failure::NotRegular => self.record_error(name, None, "not a regular file".into()),
-            Failure::Rewrite(dfrewrite::Error::Invalid {
-                line,
-                column,
-                message,
-            }) => self.record_error(name, Some((*line, *column)), message.clone()),
-            Failure::Rewrite(dfrewrite::Error::Internal(message)) => self.record_error(
-                name,
-                None,
-                format!("internal error: {message} (please report)"),
-            ),
-        }
-    }
-
-    fn record_error(&self, name: &str, position: Option<(u32, u32)>, message: String) {
-        self.stats.borrow_mut().errors += 1;
-        if self.format != OutputFormat::Text {
-            self.records.borrow_mut().push(FileRecord {
-                path: name.to_owned(),
-                result: Err(ErrorRecord { position, message }),
-            });
-        }
-    }
-
-    /// Prints the machine-readable report of the run, if one was asked for.
-    fn report(&self, mode: RunMode, args: &Args, p: &mut Printer) -> RunStatus {
-        if self.format == OutputFormat::Text {
-            return RunStatus::Clean;
-        }
-        let records = self.records.borrow();
-        let report = output::Report {
-            mode,
-            unsafe_fixes: args.passes.unsafe_fixes,
-            files: &records,
-        };
-        p.stdout_or_error(&report.render(self.format))
     }
 }
 

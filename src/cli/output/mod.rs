@@ -10,6 +10,7 @@
 pub(crate) mod github;
 pub(crate) mod gitlab;
 pub(crate) mod json;
+mod record;
 pub(crate) mod sarif;
 
 use std::collections::BTreeSet;
