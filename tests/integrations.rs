@@ -159,3 +159,63 @@ fn pre_commit_hooks_check_and_apply() {
         assert!(stdout.contains("Passed"), "{hook}: {stdout}");
     }
 }
+
+/// The `run:` steps of the README's GitHub Actions snippet that call dfrewrite, in order.
+fn readme_workflow_steps() -> Vec<String> {
+    let readme = include_str!("../README.md");
+    let block = readme
+        .split("```yaml\nname: dfrewrite\n")
+        .nth(1)
+        .expect("README has the GitHub Actions snippet")
+        .split("```")
+        .next()
+        .unwrap();
+    block
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("run: "))
+        .filter(|command| command.starts_with("dfrewrite "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The snippet's steps, run by `sh` as the runner would: the SARIF and annotation steps pass
+/// on a Dockerfile that would change (so the upload runs), and the last step fails the job.
+#[test]
+fn readme_github_actions_steps_behave_as_described() {
+    let steps = readme_workflow_steps();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    let project = tempfile::tempdir().unwrap();
+    let root = project.path();
+    fs::write(root.join("Dockerfile"), "FROM alpine\nADD app.py /app/\n").unwrap();
+    fs::write(root.join("app.py"), "print('hi')\n").unwrap();
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
+    let run = |command: &str| {
+        Command::new("sh")
+            .args(["-c", command])
+            .current_dir(root)
+            .env("PATH", &path)
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("sh runs")
+    };
+    let sarif = run(&steps[0]);
+    assert_eq!(sarif.status.code(), Some(0), "{}", steps[0]);
+    let log: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(root.join("dfrewrite.sarif")).unwrap()).unwrap();
+    assert_eq!(log["runs"][0]["results"][0]["ruleId"], "add-to-copy");
+    let annotations = run(&steps[1]);
+    assert_eq!(annotations.status.code(), Some(0), "{}", steps[1]);
+    assert!(String::from_utf8_lossy(&annotations.stdout).starts_with("::warning file=Dockerfile,"));
+    let fail = run(&steps[2]);
+    assert_eq!(fail.status.code(), Some(1), "{}", steps[2]);
+    assert!(String::from_utf8_lossy(&fail.stdout).contains("+COPY app.py /app/"));
+    // and a file that needs nothing passes every step
+    fs::write(root.join("Dockerfile"), "FROM alpine\nCOPY app.py /app/\n").unwrap();
+    for step in &steps {
+        assert_eq!(run(step).status.code(), Some(0), "{step}");
+    }
+}
