@@ -378,7 +378,19 @@ fn jsonschema_python() -> Option<PathBuf> {
 
 /// Validates `document` against the vendored OASIS SARIF 2.1.0 schema; the error on failure.
 fn sarif_errors(python: &Path, document: &str) -> Option<String> {
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sarif-schema-2.1.0.json");
+    schema_errors(
+        python,
+        "sarif-schema-2.1.0.json",
+        "Draft4Validator",
+        document,
+    )
+}
+
+/// Validates `document` against `tests/data/SCHEMA` with jsonschema's `validator` class.
+fn schema_errors(python: &Path, schema: &str, validator: &str, document: &str) -> Option<String> {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(schema);
     let dir = tempfile::tempdir().unwrap();
     let doc = dir.path().join("out.sarif");
     fs::write(&doc, document).unwrap();
@@ -387,11 +399,13 @@ fn sarif_errors(python: &Path, document: &str) -> Option<String> {
             "-c",
             "import json, sys, jsonschema\n\
              schema = json.load(open(sys.argv[1]))\n\
-             jsonschema.Draft4Validator.check_schema(schema)\n\
-             jsonschema.Draft4Validator(schema).validate(json.load(open(sys.argv[2])))",
+             v = getattr(jsonschema, sys.argv[3])\n\
+             v.check_schema(schema)\n\
+             v(schema).validate(json.load(open(sys.argv[2])))",
         ])
         .arg(&schema)
         .arg(&doc)
+        .arg(validator)
         .output()
         .unwrap();
     (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
@@ -460,6 +474,75 @@ fn sarif_validates_against_the_official_schema() {
         invocation["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
             ["uri"],
         "c/Dockerfile"
+    );
+}
+
+/// The JSON output matches the schema documented in the README (`tests/data/`), in every
+/// mode, with errors, new files and fixes of later rounds.
+#[test]
+fn json_matches_its_schema() {
+    let Some(python) = jsonschema_python() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("a/Dockerfile"), APT);
+    write(&dir.path().join("b/Dockerfile"), ADD);
+    write(&dir.path().join("b/app.py"), "\n");
+    write(&dir.path().join("c/Dockerfile"), "FROM a\0\n");
+    write(&dir.path().join("d/Dockerfile"), "");
+    write(
+        &dir.path().join("n/Dockerfile"),
+        "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
+    );
+    write(&dir.path().join("n/package.json"), "{}\n");
+    write(&dir.path().join("n/node_modules/x/index.js"), "\n");
+    let mut checked = 0;
+    for args in [
+        &["--output-format", "json", "."][..],
+        &["--check", "--unsafe", "--output-format", "json", "."][..],
+        &["--apply", "--unsafe", "--output-format", "json", "."][..],
+    ] {
+        let out = run(dir.path(), args);
+        assert_eq!(out.code, 2, "{args:?} {}", out.stderr);
+        if let Some(errors) = schema_errors(
+            &python,
+            "output-schema-v1.json",
+            "Draft202012Validator",
+            &out.stdout,
+        ) {
+            panic!(
+                "{args:?}: JSON output does not match its schema:\n{errors}\n{}",
+                out.stdout
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 3);
+    let stdin = run_env(
+        dir.path(),
+        &["--output-format", "json", "-"],
+        &[],
+        Some(APT),
+    );
+    assert!(
+        schema_errors(
+            &python,
+            "output-schema-v1.json",
+            "Draft202012Validator",
+            &stdin.stdout
+        )
+        .is_none()
+    );
+    // the schema does reject a wrong document
+    let wrong = stdin.stdout.replacen("\"version\": 1", "\"version\": 2", 1);
+    assert!(
+        schema_errors(
+            &python,
+            "output-schema-v1.json",
+            "Draft202012Validator",
+            &wrong
+        )
+        .is_some()
     );
 }
 
