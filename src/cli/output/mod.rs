@@ -22,8 +22,10 @@ use dfrewrite::{Applicability, Finding, Trace};
 /// What standard output carries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum OutputFormat {
-    /// Diffs, file lists or the rewritten text; fixes on standard error.
+    /// Diffs, file lists or the rewritten text; fixes on standard error (`human`, as
+    /// `verify` calls its default, is accepted too).
     #[default]
+    #[value(alias = "human")]
     Text,
     /// One JSON document (schema version 1, see the README).
     Json,
@@ -251,14 +253,15 @@ mod tests {
 
     #[test]
     fn positions_count_bytes_chars_and_utf16_units() {
-        // é is 2 bytes, 1 char, 1 UTF-16 unit; 😀 is 4 bytes, 1 char, 2 units.
+        // é is 2 bytes, 1 char, 1 UTF-16 unit; 😀 is 4 bytes, 1 char, 2 units: before x,
+        // 7 chars, 11 bytes, 8 units.
         let text = "FROM a\nRUN é😀 x\n";
         let lines = Lines::new(text);
         let x = u32::try_from(text.find('x').unwrap()).unwrap();
         let p = lines.position(x);
         assert_eq!(
             (p.line, p.column, p.utf8_column, p.utf16_column),
-            (2, 7, 11, 8)
+            (2, 8, 12, 9)
         );
         assert_eq!(p.offset, x);
         let start = lines.position(0);
