@@ -546,6 +546,35 @@ fn json_matches_its_schema() {
     );
 }
 
+/// Display-only advice carries no edit in JSON and no suggested change in SARIF.
+#[test]
+fn advice_offers_no_change() {
+    let dir = project("FROM debian\nRUN echo hi\nCMD [\"bash\"]\n");
+    let doc = json(&run(dir.path(), &["--output-format", "json", "."]));
+    let fixes = doc["files"][0]["fixes"].as_array().unwrap();
+    let advice: Vec<&Value> = fixes
+        .iter()
+        .filter(|f| f["applicability"] == "display-only")
+        .collect();
+    assert!(!advice.is_empty(), "{fixes:?}");
+    for fix in &advice {
+        assert_eq!(fix["applied"], false);
+        assert_eq!(fix["edits"].as_array().map(Vec::len), Some(0), "{fix}");
+    }
+    let out = run(dir.path(), &["--output-format", "sarif", "."]);
+    let log: Value = serde_json::from_str(&out.stdout).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let notes: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["properties"]["applicability"] == "display-only")
+        .collect();
+    assert_eq!(notes.len(), advice.len());
+    for note in notes {
+        assert_eq!(note["level"], "note");
+        assert!(note.get("fixes").is_none(), "{note}");
+    }
+}
+
 // ---------------------------------------------------------------- GitHub, GitLab
 
 #[test]

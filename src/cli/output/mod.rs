@@ -200,13 +200,19 @@ pub(crate) fn source_edits(
     let Some(fix) = &finding.fix else {
         return (Vec::new(), 0);
     };
-    if fix.edits().is_empty() {
+    // Advice may carry an empty edit only to mark its place: that changes nothing.
+    if fix
+        .edits()
+        .iter()
+        .all(|e| e.range.is_empty() && e.content.is_empty())
+    {
         return (Vec::new(), 0);
     }
     if finding.round == 0 {
         let edits = fix
             .edits()
             .iter()
+            .filter(|e| !(e.range.is_empty() && e.content.is_empty()))
             .map(|e| SourceEdit {
                 range: e.range,
                 content: e.content.clone(),

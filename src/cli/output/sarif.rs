@@ -70,7 +70,8 @@ pub(crate) fn render(report: &Report<'_>) -> String {
                 }]);
             } else {
                 let (edits, builds_on) = source_edits(&checked.trace, &checked.source, finding);
-                if !edits.is_empty() {
+                // display-only advice is never applied: no suggested change (as in the LSP)
+                if !edits.is_empty() && finding.applicability != Applicability::DisplayOnly {
                     let description = if builds_on == 0 {
                         finding.message.clone()
                     } else {
