@@ -967,6 +967,27 @@ fn completions_and_manual_page_come_from_the_flags() {
         }
         assert!(out.stdout.contains("verify"), "{shell} lacks verify");
     }
+    // the bash script parses, and completes the formats after --output-format
+    let script = dir.path().join("dfrewrite.bash");
+    fs::write(&script, run(dir.path(), &["completions", "bash"]).stdout).unwrap();
+    let complete = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -e; source {}; COMP_WORDS=(dfrewrite --output-format ''); COMP_CWORD=2; \
+             _dfrewrite dfrewrite '' --output-format; echo \"${{COMPREPLY[*]}}\"",
+            script.display()
+        ))
+        .output()
+        .unwrap();
+    assert!(
+        complete.status.success(),
+        "{}",
+        String::from_utf8_lossy(&complete.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&complete.stdout).trim(),
+        "text json sarif github gitlab"
+    );
     let out = run(dir.path(), &["completions", "tcsh"]);
     assert_eq!(out.code, 2);
     let man = run(dir.path(), &["man"]);
