@@ -602,6 +602,31 @@ fn github_format_prints_workflow_annotations() {
 }
 
 #[test]
+fn github_format_appends_a_step_summary() {
+    let dir = project(APT);
+    let summary = dir.path().join("summary.md");
+    fs::write(&summary, "before\n").unwrap();
+    let out = run_env(
+        dir.path(),
+        &["--output-format", "github", "Dockerfile"],
+        &[("GITHUB_STEP_SUMMARY", summary.to_str().unwrap())],
+        None,
+    );
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let text = fs::read_to_string(&summary).unwrap();
+    assert!(text.starts_with("before\n### dfrewrite: "), "{text}");
+    let doc = json(&run(dir.path(), &["--output-format", "json", "Dockerfile"]));
+    let (applied, left) = (
+        &doc["summary"]["fixes_applied"],
+        &doc["summary"]["more_with_unsafe"],
+    );
+    assert!(
+        text.contains(&format!("| `Dockerfile` | {applied} | {left} | 0 |")),
+        "{text}"
+    );
+}
+
+#[test]
 fn gitlab_format_is_code_quality_json() {
     let dir = project(APT);
     let first = run(dir.path(), &["--output-format", "gitlab", "."]);

@@ -219,7 +219,7 @@ fn run_with(args: &VerifyArgs, p: &mut Printer) -> u8 {
     report.verdict.exit_code
 }
 
-fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     std::fs::OpenOptions::new()
         .create(true)

@@ -68,6 +68,65 @@ pub(crate) fn render(report: &Report<'_>) -> String {
     out
 }
 
+/// The Markdown that `github` appends to `$GITHUB_STEP_SUMMARY` (as `verify` does): a count
+/// per file that has something to say.
+pub(crate) fn step_summary(report: &Report<'_>) -> String {
+    let mut rows = String::new();
+    let (mut applied, mut unsafe_left, mut errors) = (0, 0, 0);
+    for record in report.files {
+        let checked = match &record.result {
+            Ok(checked) => checked,
+            Err(error) => {
+                errors += 1;
+                let _ = writeln!(
+                    rows,
+                    "| `{}` | error: {} | | |",
+                    cell(&record.path),
+                    cell(&error.message)
+                );
+                continue;
+            }
+        };
+        let findings = &checked.trace.findings;
+        let count = |keep: &dyn Fn(&dfrewrite::Finding) -> bool| {
+            findings.iter().filter(|f| keep(f)).count()
+        };
+        let fixes = count(&|f| f.applied);
+        let left = count(&|f| super::needs_unsafe(f) && !report.unsafe_fixes);
+        let advice = count(&|f| f.applicability == Applicability::DisplayOnly);
+        if fixes + left + advice > 0 {
+            let _ = writeln!(
+                rows,
+                "| `{}` | {fixes} | {left} | {advice} |",
+                cell(&record.path)
+            );
+        }
+        applied += fixes;
+        unsafe_left += left;
+    }
+    let verb = if report.mode == super::RunMode::Apply {
+        "applied"
+    } else {
+        "to apply"
+    };
+    let mut out = format!(
+        "### dfrewrite: {applied} fixes {verb}, {unsafe_left} more with --unsafe, {} files, {errors} errors\n\n",
+        report.files.len()
+    );
+    if !rows.is_empty() {
+        out.push_str("| file | fixes | unsafe fixes left | advice |\n| --- | --- | --- | --- |\n");
+        out.push_str(&rows);
+    }
+    out.push('\n');
+    out
+}
+
+/// Text for one Markdown table cell, inside backticks or not: one line, no `|` or backtick.
+fn cell(text: &str) -> String {
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    one_line.replace('|', "\\|").replace('`', "'")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -100,6 +100,16 @@ impl Runner {
             unsafe_fixes: args.passes.unsafe_fixes,
             files: &records,
         };
+        if self.format == OutputFormat::Github
+            && let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY")
+        {
+            let markdown = super::github::step_summary(&report);
+            if let Err(e) = super::super::verify::append(std::path::Path::new(&summary), &markdown)
+            {
+                p.error_line(Some("$GITHUB_STEP_SUMMARY"), &fsio::describe_io(&e));
+                return RunStatus::Error;
+            }
+        }
         p.stdout_or_error(&report.render(self.format))
     }
 }
