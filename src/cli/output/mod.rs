@@ -246,7 +246,7 @@ pub(crate) fn applicability_name(applicability: Applicability) -> &'static str {
     }
 }
 
-/// A finding's findings sorted by where they are, as the text output orders its lines.
+/// A trace's findings sorted by where they are, as the text output orders its lines.
 pub(crate) fn by_position(trace: &Trace) -> Vec<&Finding> {
     let mut findings: Vec<&Finding> = trace.findings.iter().collect();
     findings.sort_by_key(|f| (f.range.start, f.range.end));

@@ -1,5 +1,5 @@
 //! How a run collects what its machine-readable report needs: every file's trace, or why
-//! it could not be processed. (The text output needs none of it.)
+//! it could not be processed. (The text output uses only the error count.)
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
