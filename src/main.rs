@@ -6,6 +6,7 @@ mod cli;
 mod verify;
 
 use std::ffi::OsString;
+use std::io::{self, Write as _};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -27,6 +28,19 @@ fn main() -> ExitCode {
     {
         return ExitCode::from(cli::lsp::run(&words[2..]));
     }
+    // `completions SHELL` and `man` print what clap generates from the same definitions.
+    if words.get(1).is_some_and(|word| word == "completions") {
+        return match cli::generate::completions(&words[1..]) {
+            Ok(text) => ExitCode::from(cli::generate::print(&text)),
+            Err(e) => usage_error(&e),
+        };
+    }
+    if words.get(1).is_some_and(|word| word == "man") {
+        return match cli::generate::man(&words[1..]) {
+            Ok(text) => ExitCode::from(cli::generate::print(&text)),
+            Err(e) => usage_error(&e),
+        };
+    }
     // try_parse instead of parse, so that exiting stays here rather than inside clap.
     let args = match cli::Args::try_parse_from(words) {
         Ok(args) => args,
@@ -36,7 +50,15 @@ fn main() -> ExitCode {
 }
 
 fn usage_error(e: &clap::Error) -> ExitCode {
-    let _ = e.print();
     // --help and --version exit 0; usage errors 2, like every other error.
-    ExitCode::from(if e.use_stderr() { 2 } else { 0 })
+    if !e.use_stderr() {
+        let _ = e.print();
+        return ExitCode::from(0);
+    }
+    // A usage error is one line, as every other error: clap's first line (`error: …`) and
+    // where to read more, without its tips and usage block.
+    let rendered = e.render().to_string();
+    let first = rendered.lines().next().unwrap_or("error: bad arguments");
+    let _ = writeln!(io::stderr().lock(), "{first} (see --help)");
+    ExitCode::from(2)
 }

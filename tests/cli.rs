@@ -742,17 +742,20 @@ fn directory_walk_picks_dockerfile_names_and_honours_gitignore() {
     let root = dir.path();
     let picked = [
         "Containerfile",
+        "Containerfile.dev",
         "Dockerfile",
         "Dockerfile.dev",
         "api.Dockerfile",
+        "api.containerfile",
+        "lower/dockerfile",
         "sub/Dockerfile",
         "web.dockerfile",
     ];
     let skipped = [
-        "lower/dockerfile",
         "Dockerfile.dockerignore",
+        "Containerfile.dockerignore",
         "README.md",
-        "Containerfile.dev",
+        "DOCKERFILE",
         "ignored/Dockerfile",
         "build.Dockerfile",
         ".hidden/Dockerfile",

@@ -211,8 +211,16 @@ fn cli_report(dir: &Path, file: &str, extra: &[&str]) -> Vec<String> {
         .output()
         .unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    let mut lines: Vec<String> = stderr
-        .lines()
+    let mut report: Vec<&str> = stderr.lines().collect();
+    // the summary line (`N fixes to apply, …`) that ends a run which found something
+    if report
+        .last()
+        .is_some_and(|last| !last.starts_with(&format!("{file}:")))
+    {
+        report.pop();
+    }
+    let mut lines: Vec<String> = report
+        .into_iter()
         .map(|line| {
             let rest = line.strip_prefix(&format!("{file}:")).expect(line);
             rest.trim_end_matches(" (unsafe fix not applied; use --unsafe)")

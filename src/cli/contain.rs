@@ -16,10 +16,10 @@ thread_local! {
 static HOOK: Once = Once::new();
 
 /// Runs `rewrite`, turning a panic into [`dfrewrite::Error::Internal`].
-pub(crate) fn rewrite(
+pub(crate) fn rewrite<T>(
     name: &str,
-    rewrite: impl FnOnce() -> Result<dfrewrite::Outcome, dfrewrite::Error>,
-) -> Result<dfrewrite::Outcome, dfrewrite::Error> {
+    rewrite: impl FnOnce() -> Result<T, dfrewrite::Error>,
+) -> Result<T, dfrewrite::Error> {
     install_hook();
     CONTAINING.with(|c| c.set(true));
     // The closure owns nothing that outlives the call, so a half-done rewrite is dropped.

@@ -6,7 +6,10 @@
 mod config;
 mod contain;
 mod fsio;
+pub(crate) mod generate;
 pub(crate) mod lsp;
+mod output;
+mod patch_path;
 mod render;
 mod signals;
 pub(crate) mod verify;
@@ -23,7 +26,8 @@ use clap::ArgGroup;
 use dfrewrite::{Applicability, Settings};
 
 use fsio::{Failure, FsContext};
-use render::Printer;
+use output::{FileRecord, OutputFormat, RunMode};
+use render::{ColorWhen, Printer, Stats};
 
 const AFTER_HELP: &str = "\
 Modes:
@@ -34,7 +38,9 @@ Modes:
   -          read standard input and print the full rewritten text on standard output
              (for editors); with --diff or --check, print the diff or the verdict instead
 
-Applied fixes and advice are reported on standard error as `PATH:LINE: pass: message`.
+Applied fixes and advice are reported on standard error as `PATH:LINE: pass: message`,
+with a summary line; --output-format json|sarif|github|gitlab prints one report on
+standard output instead of the diff or list.
 
 Exit status:
   0  nothing to change, or the changes were applied
@@ -46,12 +52,17 @@ Verify (builds both images and compares them; see `dfrewrite verify --help`):
   dfrewrite verify [--unsafe] [--engine E] [--smoke CMD [--expect TEXT]] [--touch FILE]
                    [--json OUT] Dockerfile
 
+Completions and manual page:
+  dfrewrite completions bash|zsh|fish|elvish|powershell
+  dfrewrite man
+
 Examples:
   dfrewrite --diff Dockerfile
   dfrewrite --apply Dockerfile
   dfrewrite --check .
   dfrewrite - --stdin-filename Dockerfile < Dockerfile > Dockerfile.new
   dfrewrite --unsafe --diff --select add-to-copy docker/
+  dfrewrite --check --output-format sarif . > dfrewrite.sarif
   dfrewrite --explain add-to-copy";
 
 /// Rewrites Dockerfiles into smaller, faster-building, safer ones without changing what the
@@ -106,6 +117,16 @@ pub(crate) struct Args {
     /// Print the documentation of a pass and exit.
     #[arg(long, value_name = "PASS")]
     explain: Option<String>,
+
+    /// What standard output carries: the text output (diffs, lists), or one machine-readable
+    /// report of every fix (the files are still written under --apply).
+    #[arg(long, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    output_format: OutputFormat,
+
+    /// Colour the output: `auto` colours a terminal unless NO_COLOR is set (CLICOLOR_FORCE
+    /// forces it).
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
 }
 
 /// How a run ended; the numeric value is the exit code. A later, worse status wins.
@@ -137,7 +158,7 @@ enum Mode {
 
 /// Runs the command line and returns how it ended.
 pub(crate) fn run(args: &Args) -> RunStatus {
-    let mut p = Printer::new();
+    let mut p = Printer::with(args.color, args.output_format != OutputFormat::Text);
     let status = run_with(args, &mut p);
     // Output lost other than to a closed pipe (a full disk) is an error, reported there.
     if p.flush().is_err() {
@@ -199,6 +220,9 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
         reported: RefCell::new(BTreeSet::new()),
         fixed_context,
         proposed: RefCell::new(BTreeSet::new()),
+        format: args.output_format,
+        records: RefCell::new(Vec::new()),
+        stats: RefCell::new(Stats::default()),
     };
 
     let dash = Path::new("-");
@@ -222,7 +246,8 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
         } else {
             Mode::Print
         };
-        return runner.stdin(args.stdin_filename.as_deref(), mode, p);
+        let status = runner.stdin(args.stdin_filename.as_deref(), mode, p);
+        return status.max(runner.report(RunMode::Stdin, args, p));
     }
     if args.stdin_filename.is_some() {
         p.error_line(
@@ -247,27 +272,48 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
     } else {
         &args.paths[..]
     };
+    let targets: Vec<_> = walk::collect(roots)
+        .into_iter()
+        .filter(|t| {
+            // `extend-exclude` applies to directory walks; a file named explicitly is processed
+            roots.contains(&t.path) || t.error.is_some() || !runner.resolver.excluded(&t.path)
+        })
+        .collect();
+    for dir in walk::without_dockerfiles(roots, &targets) {
+        p.warning_line(&render::display(dir), walk::NONE_FOUND);
+    }
+    p.progress_start(targets.len());
     let mut status = RunStatus::Clean;
-    let targets = walk::collect(roots).into_iter().filter(|t| {
-        // `extend-exclude` applies to directory walks; a file named explicitly is processed
-        roots.contains(&t.path) || t.error.is_some() || !runner.resolver.excluded(&t.path)
-    });
     for target in targets {
         // A closed stdout (`| head`) ends the run, as SIGPIPE would.
         if p.stdout_closed() {
             break;
         }
         let name = render::display(&target.path);
+        p.progress_next(&name);
         let file_status = match target.error {
             Some(message) => {
                 p.error_line(Some(&name), &message);
+                runner.record_error(&name, None, message);
                 RunStatus::Error
             }
             None => runner.file(&target.path, &name, mode, p),
         };
         status = status.max(file_status);
     }
-    status
+    p.progress_finish();
+    let run_mode = match mode {
+        Mode::Apply => RunMode::Apply,
+        Mode::Check => RunMode::Check,
+        _ => RunMode::Diff,
+    };
+    if args.output_format == OutputFormat::Text {
+        let counts = runner.stats.borrow();
+        if counts.worth_a_line() {
+            p.note(&counts.line(mode == Mode::Apply, args.passes.unsafe_fixes));
+        }
+    }
+    status.max(runner.report(run_mode, args, p))
 }
 
 /// The tier and pass selection, shared by the rewrite modes and `verify`.
@@ -345,6 +391,11 @@ struct Runner {
     /// New files already shown or listed in this run (canonical context root joined with the
     /// file's path): two Dockerfiles sharing a context must not propose the file twice.
     proposed: RefCell<BTreeSet<PathBuf>>,
+    format: OutputFormat,
+    /// Every input, for a machine-readable report (empty in the text format).
+    records: RefCell<Vec<FileRecord>>,
+    /// Counts for the summary line.
+    stats: RefCell<Stats>,
 }
 
 /// Where a Dockerfile's build context is, for reading and for placing new files.
@@ -407,44 +458,52 @@ impl Runner {
         let result = fsio::read_dockerfile(path).and_then(|bytes| {
             let text = dfrewrite::decode(&bytes).map_err(Failure::Rewrite)?;
             let settings = Self::settings_for(&base, context.as_ref(), Some(path));
-            let outcome = contain::rewrite(name, || dfrewrite::rewrite(text, &settings))
+            let (outcome, trace) = contain::rewrite(name, || self.rewrite(text, &settings))
                 .map_err(Failure::Rewrite)?;
-            Ok((text.to_owned(), outcome))
+            Ok((text.to_owned(), outcome, trace))
         });
-        let (text, outcome) = match result {
+        let (text, outcome, trace) = match result {
             Ok(ok) => ok,
             Err(failure) => {
                 p.failure(name, &failure);
+                self.record_failure(name, &failure);
                 return RunStatus::Error;
             }
         };
+        let mut written = false;
+        let mut created = BTreeSet::new();
         if mode == Mode::Apply {
             // Temp files a killed run left beside this one.
             write::remove_stale_beside(path);
         }
         // Under --apply the fixes are reported once they are written.
         if mode != Mode::Apply || outcome.output.is_none() {
-            p.fixes(name, &outcome);
+            p.fixes(name, &outcome, mode == Mode::Apply);
         }
         let mut status = RunStatus::Clean;
         if let Some(new) = &outcome.output {
             status = match mode {
                 Mode::Apply => match write::replace(path, text.as_bytes(), new.as_bytes()) {
                     Ok(()) => {
-                        p.fixes(name, &outcome);
+                        written = true;
+                        p.fixes(name, &outcome, true);
                         RunStatus::Clean
                     }
                     Err(e) => {
                         p.write_error(name, &e);
+                        self.record_write_error(name, e);
                         return RunStatus::Error;
                     }
                 },
-                Mode::Diff => p.diff_or_error(&text, new, name),
+                Mode::Diff => p.diff_or_error(&text, new, &patch_path::header_path(path, name)),
                 Mode::Check => p.would_rewrite(name),
                 Mode::Print => unreachable!("print mode is only for standard input"),
             };
         }
+        // (a file whose write failed returned above: it counts as an error, not as fixed)
+        self.stats.borrow_mut().count(&outcome);
         let Some(context) = context else {
+            self.record(name, text, trace, written, None, created);
             return status;
         };
         for file in &outcome.files {
@@ -457,6 +516,7 @@ impl Runner {
             let file_status = match mode {
                 Mode::Apply => match write::create_new(&target, file.content.as_bytes()) {
                     Ok(()) => {
+                        created.insert(file.path.clone());
                         p.new_file(name, file, &format!(" (created {shown})"));
                         RunStatus::Clean
                     }
@@ -476,7 +536,10 @@ impl Runner {
                 }
                 Mode::Diff => {
                     p.new_file(name, file, "");
-                    p.new_file_diff_or_error(&file.content, &shown)
+                    p.new_file_diff_or_error(
+                        &file.content,
+                        &patch_path::header_path(&target, &shown),
+                    )
                 }
                 Mode::Check => {
                     p.new_file(name, file, "");
@@ -486,6 +549,7 @@ impl Runner {
             };
             status = status.max(file_status);
         }
+        self.record(name, text, trace, written, Some(context.shown), created);
         status
     }
 
@@ -499,30 +563,29 @@ impl Runner {
         let settings = Self::settings_for(&base, context.as_ref(), filename);
         let mut bytes = Vec::new();
         let limit = dfrewrite::MAX_INPUT_BYTES as u64 + 1;
+        let fail = |p: &mut Printer, failure: Failure| {
+            p.failure(&name, &failure);
+            self.record_failure(&name, &failure);
+            RunStatus::Error
+        };
         if let Err(e) = io::stdin().lock().take(limit).read_to_end(&mut bytes) {
-            p.failure(&name, &Failure::Io(e));
-            return RunStatus::Error;
+            return fail(p, Failure::Io(e));
         }
         if bytes.len() > dfrewrite::MAX_INPUT_BYTES {
-            p.failure(&name, &Failure::Rewrite(fsio::too_large(None)));
-            return RunStatus::Error;
+            return fail(p, Failure::Rewrite(fsio::too_large(None)));
         }
         let text = match dfrewrite::decode(&bytes) {
             Ok(text) => text,
-            Err(e) => {
-                p.failure(&name, &Failure::Rewrite(e));
-                return RunStatus::Error;
-            }
+            Err(e) => return fail(p, Failure::Rewrite(e)),
         };
-        let outcome = match contain::rewrite(&name, || dfrewrite::rewrite(text, &settings)) {
-            Ok(outcome) => outcome,
-            Err(e) => {
-                p.failure(&name, &Failure::Rewrite(e));
-                return RunStatus::Error;
-            }
+        let (outcome, trace) = match contain::rewrite(&name, || self.rewrite(text, &settings)) {
+            Ok(rewritten) => rewritten,
+            Err(e) => return fail(p, Failure::Rewrite(e)),
         };
+        let shown = context.map(|c| c.shown);
+        self.record(&name, text.to_owned(), trace, false, shown, BTreeSet::new());
         // in every mode, as `--help` and the README say: editors show standard error
-        p.fixes(&name, &outcome);
+        p.fixes(&name, &outcome, false);
         // Standard input never writes beside itself: new files are advice only.
         for file in &outcome.files {
             p.new_file(
@@ -533,6 +596,14 @@ impl Runner {
                     file.path
                 ),
             );
+        }
+        if self.format != OutputFormat::Text {
+            let changed = outcome.has_changes() && mode != Mode::Print;
+            return if changed {
+                RunStatus::Changed
+            } else {
+                RunStatus::Clean
+            };
         }
         match (mode, outcome.output) {
             (Mode::Print, new) => p.stdout_or_error(new.as_deref().unwrap_or(text)),

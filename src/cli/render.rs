@@ -1,7 +1,7 @@
 //! Everything that reaches the terminal: diffs, fix reports, errors, pass docs.
 
 use std::fmt::Write as _;
-use std::io::{self, StdoutLock, Write};
+use std::io::{self, IsTerminal as _, StdoutLock, Write};
 use std::path::{Component, Path};
 
 use anstream::{AutoStream, ColorChoice};
@@ -18,6 +18,7 @@ const RED: Style = AnsiColor::Red.on_default();
 const GREEN: Style = AnsiColor::Green.on_default();
 const CYAN: Style = AnsiColor::Cyan.on_default();
 const ERROR: Style = AnsiColor::Red.on_default().bold();
+const WARNING: Style = AnsiColor::Yellow.on_default().bold();
 
 /// A path as shown to the user: as given, without a leading `./` (walking `.` adds one, and
 /// `a/./Dockerfile` in a diff header would not name the file for `git apply`).
@@ -40,7 +41,23 @@ pub(crate) struct Printer {
     color_out: bool,
     err: AutoStream<io::StderrLock<'static>>,
     out_state: OutState,
+    /// A machine-readable report goes to stdout at the end: no diffs, lists or fix lines.
+    machine: bool,
+    /// The progress bar of a long directory run on a terminal; cleared around other output.
+    progress: Option<indicatif::ProgressBar>,
 }
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ColorWhen {
+    /// Colour a terminal, unless NO_COLOR is set; CLICOLOR_FORCE colours any stream.
+    Auto,
+    Always,
+    Never,
+}
+
+/// Directory runs with at least this many files show a progress bar (on a terminal).
+const PROGRESS_FROM: usize = 20;
 
 /// Whether stdout still takes output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,18 +72,80 @@ enum OutState {
 
 impl Printer {
     pub(crate) fn new() -> Self {
-        let choice = AutoStream::choice(&io::stdout());
-        let color_out = choice != ColorChoice::Never;
+        Self::with(ColorWhen::Auto, false)
+    }
+
+    /// A printer with `--color` and, for `machine`, only errors besides the final report.
+    pub(crate) fn with(color: ColorWhen, machine: bool) -> Self {
+        let (out_choice, err_choice) = match color {
+            ColorWhen::Auto => (
+                AutoStream::choice(&io::stdout()),
+                AutoStream::choice(&io::stderr()),
+            ),
+            ColorWhen::Always => (ColorChoice::Always, ColorChoice::Always),
+            ColorWhen::Never => (ColorChoice::Never, ColorChoice::Never),
+        };
+        // A report is data: never coloured.
+        let color_out = out_choice != ColorChoice::Never && !machine;
         let out = if color_out {
-            AutoStream::new(io::stdout().lock(), choice)
+            AutoStream::new(io::stdout().lock(), out_choice)
         } else {
             AutoStream::always_ansi(io::stdout().lock())
         };
         Self {
             out,
             color_out,
-            err: anstream::stderr().lock(),
+            err: AutoStream::new(io::stderr().lock(), err_choice),
             out_state: OutState::Open,
+            machine,
+            progress: None,
+        }
+    }
+
+    /// Starts a progress bar for `files` files, when the run is long and stderr a terminal.
+    pub(crate) fn progress_start(&mut self, files: usize) {
+        if files < PROGRESS_FROM || !io::stderr().is_terminal() {
+            return;
+        }
+        let bar = indicatif::ProgressBar::with_draw_target(
+            Some(files as u64),
+            indicatif::ProgressDrawTarget::stderr(),
+        );
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} files {wide_msg}")
+        {
+            bar.set_style(style);
+        }
+        self.progress = Some(bar);
+    }
+
+    /// Advances the progress bar to the file `name`.
+    pub(crate) fn progress_next(&mut self, name: &str) {
+        if let Some(bar) = &self.progress {
+            bar.set_message(name.to_owned());
+            bar.inc(1);
+        }
+    }
+
+    pub(crate) fn progress_finish(&mut self) {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Writes one line on stderr, clearing the progress bar around it.
+    fn err_line(&mut self, line: std::fmt::Arguments<'_>) {
+        let err = &mut self.err;
+        let write = |err: &mut AutoStream<io::StderrLock<'static>>| {
+            let _ = err.write_fmt(line);
+            let _ = err.write_all(b"\n");
+            // before the bar is drawn again
+            let _ = err.flush();
+        };
+        if let Some(bar) = &self.progress {
+            bar.suspend(|| write(err));
+        } else {
+            write(err);
         }
     }
 
@@ -115,6 +194,9 @@ impl Printer {
     }
 
     pub(crate) fn would_rewrite(&mut self, name: &str) -> RunStatus {
+        if self.machine {
+            return RunStatus::Changed;
+        }
         match self.stdout_or_error(&format!("Would rewrite: {name}\n")) {
             RunStatus::Clean => RunStatus::Changed,
             other => other,
@@ -134,6 +216,9 @@ impl Printer {
 
     /// Prints a diff (coloured on a terminal): a printed diff means "there are changes".
     fn print_diff(&mut self, text: String) -> RunStatus {
+        if self.machine {
+            return RunStatus::Changed;
+        }
         let text = if self.color_out {
             colour_diff(&text)
         } else {
@@ -147,6 +232,9 @@ impl Printer {
 
     /// `Would create: PATH` for a proposed new file.
     pub(crate) fn would_create(&mut self, name: &str) -> RunStatus {
+        if self.machine {
+            return RunStatus::Changed;
+        }
         match self.stdout_or_error(&format!("Would create: {name}\n")) {
             RunStatus::Clean => RunStatus::Changed,
             other => other,
@@ -155,38 +243,52 @@ impl Printer {
 
     /// Reports one proposed new file with a note (`PATH:LINE: pass: message NOTE`).
     pub(crate) fn new_file(&mut self, name: &str, file: &NewFile, note: &str) {
-        let _ = writeln!(
-            self.err,
+        if self.machine {
+            return;
+        }
+        self.err_line(format_args!(
             "{BOLD}{name}:{}:{BOLD:#} {CYAN}{}{CYAN:#}: {}{note}",
             file.line, file.pass, file.message
-        );
+        ));
     }
 
-    /// Reports applied fixes and remaining advice, one `PATH:LINE: pass: message` each.
-    pub(crate) fn fixes(&mut self, name: &str, outcome: &Outcome) {
-        for fix in &outcome.applied {
-            self.fix_line(name, fix, "");
+    /// Reports applied fixes and remaining advice, one `PATH:LINE: pass: message` each,
+    /// ordered by line; `written`: the fixes were applied to the file (`--apply`), which
+    /// says `(Fixed)`.
+    pub(crate) fn fixes(&mut self, name: &str, outcome: &Outcome, written: bool) {
+        if self.machine {
+            return;
         }
-        for fix in &outcome.advice {
-            let note = match fix.applicability {
-                Applicability::Unsafe => " (unsafe fix not applied; use --unsafe)",
-                _ => " (advice, no fix)",
-            };
+        let fixed = if written { " (Fixed)" } else { "" };
+        let mut lines: Vec<(&AppliedFix, &str)> = outcome
+            .applied
+            .iter()
+            .map(|fix| (fix, fixed))
+            .chain(outcome.advice.iter().map(|fix| {
+                let note = match fix.applicability {
+                    Applicability::Unsafe => " (unsafe fix not applied; use --unsafe)",
+                    _ => " (advice, no fix)",
+                };
+                (fix, note)
+            }))
+            .collect();
+        // stable: fixes on one line keep the order they were found in
+        lines.sort_by_key(|(fix, _)| fix.line);
+        for (fix, note) in lines {
             self.fix_line(name, fix, note);
         }
     }
 
     fn fix_line(&mut self, name: &str, fix: &AppliedFix, note: &str) {
-        let _ = writeln!(
-            self.err,
+        self.err_line(format_args!(
             "{BOLD}{name}:{}:{BOLD:#} {CYAN}{}{CYAN:#}: {}{note}",
             fix.line, fix.pass, fix.message
-        );
+        ));
     }
 
     /// One progress line on stderr.
     pub(crate) fn note(&mut self, text: &str) {
-        let _ = writeln!(self.err, "{text}");
+        self.err_line(format_args!("{text}"));
     }
 
     /// One line on stderr: `NAME: error: MESSAGE`, or `error: MESSAGE` without a name.
@@ -194,7 +296,14 @@ impl Printer {
         let prefix = name
             .map(|n| format!("{BOLD}{n}:{BOLD:#} "))
             .unwrap_or_default();
-        let _ = writeln!(self.err, "{prefix}{ERROR}error:{ERROR:#} {message}");
+        self.err_line(format_args!("{prefix}{ERROR}error:{ERROR:#} {message}"));
+    }
+
+    /// One line on stderr: `NAME: warning: MESSAGE`.
+    pub(crate) fn warning_line(&mut self, name: &str, message: &str) {
+        self.err_line(format_args!(
+            "{BOLD}{name}:{BOLD:#} {WARNING}warning:{WARNING:#} {message}"
+        ));
     }
 
     /// Why `--apply` did not write a file.
@@ -217,18 +326,62 @@ impl Printer {
                 column,
                 message,
             }) => {
-                let _ = writeln!(
-                    self.err,
+                self.err_line(format_args!(
                     "{BOLD}{name}:{line}:{column}:{BOLD:#} {ERROR}error:{ERROR:#} {message}"
-                );
+                ));
             }
             Failure::Rewrite(dfrewrite::Error::Internal(message)) => {
-                let _ = writeln!(
-                    self.err,
+                self.err_line(format_args!(
                     "{BOLD}{name}:{BOLD:#} {ERROR}internal error:{ERROR:#} {message} (please report)"
-                );
+                ));
             }
         }
+    }
+}
+
+/// Counts for the summary line of a text run.
+#[derive(Debug, Default)]
+pub(crate) struct Stats {
+    files: usize,
+    fixes: usize,
+    unsafe_left: usize,
+    pub(crate) errors: usize,
+}
+
+impl Stats {
+    /// Counts one rewritten file: its fixes and new files, and the unsafe fixes left.
+    pub(crate) fn count(&mut self, outcome: &Outcome) {
+        self.files += 1;
+        self.fixes += outcome.applied.len() + outcome.files.len();
+        self.unsafe_left += outcome
+            .advice
+            .iter()
+            .filter(|f| f.applicability == Applicability::Unsafe)
+            .count();
+    }
+
+    /// A run that found nothing to fix says nothing (as before: quiet when clean).
+    pub(crate) fn worth_a_line(&self) -> bool {
+        self.fixes + self.unsafe_left > 0
+    }
+
+    /// `3 fixes applied, 1 more with --unsafe, 2 files` (`to apply` outside `--apply`).
+    pub(crate) fn line(&self, applied: bool, unsafe_given: bool) -> String {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let mut line = format!(
+            "{} {}",
+            plural(self.fixes, "fix", "fixes"),
+            if applied { "applied" } else { "to apply" }
+        );
+        if self.unsafe_left > 0 && !unsafe_given {
+            let _ = write!(line, ", {} more with --unsafe", self.unsafe_left);
+        }
+        let _ = write!(line, ", {}", plural(self.files, "file", "files"));
+        if self.errors > 0 {
+            let _ = write!(line, ", {}", plural(self.errors, "error", "errors"));
+        }
+        line
     }
 }
 

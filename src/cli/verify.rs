@@ -227,7 +227,7 @@ fn run_with(args: &VerifyArgs, p: &mut Printer) -> u8 {
     report.verdict.exit_code
 }
 
-fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+pub(crate) fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     std::fs::OpenOptions::new()
         .create(true)
@@ -238,17 +238,7 @@ fn append(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 
 /// A GitHub Actions workflow command that shows the verdict on the Dockerfile.
 fn annotation(name: &str, report: &verify::Report) -> String {
-    // Workflow-command escaping: `%`, CR and LF in the message, also `:` and `,` in properties.
-    let escape = |text: &str, property: bool| {
-        let mut out = text
-            .replace('%', "%25")
-            .replace('\r', "%0D")
-            .replace('\n', "%0A");
-        if property {
-            out = out.replace(':', "%3A").replace(',', "%2C");
-        }
-        out
-    };
+    let escape = super::output::github::escape;
     let (level, message) = match report.verdict.status {
         verify::VerifyStatus::Pass => {
             let saved = report.comparison.as_ref().map_or(String::new(), |c| {

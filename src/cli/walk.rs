@@ -60,3 +60,17 @@ fn walk_dir(root: &Path, targets: &mut Vec<Target>) {
         }
     }
 }
+
+/// What a directory without Dockerfiles says (ruff: "No Python files found").
+pub(crate) const NONE_FOUND: &str = "no Dockerfile found (looked for Dockerfile, Containerfile, \
+    dockerfile, Dockerfile.*, Containerfile.*, *.Dockerfile, *.dockerfile, *.containerfile)";
+
+/// The directory arguments under which the walk found nothing.
+pub(crate) fn without_dockerfiles<'r>(roots: &'r [PathBuf], targets: &[Target]) -> Vec<&'r Path> {
+    roots
+        .iter()
+        .filter(|root| root.is_dir())
+        .filter(|root| !targets.iter().any(|t| t.path.starts_with(root)))
+        .map(PathBuf::as_path)
+        .collect()
+}

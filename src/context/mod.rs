@@ -97,15 +97,19 @@ pub(crate) fn has_wildcard(path: &str) -> bool {
 }
 
 /// Whether a file is a Dockerfile, by name (case-sensitive, as BuildKit and editors use
-/// them): `Dockerfile`, `Containerfile`, `Dockerfile.*`, `*.Dockerfile`, `*.dockerfile`, but
-/// not BuildKit's per-Dockerfile ignore files (`Dockerfile.dockerignore`).
+/// them): `Dockerfile`, `dockerfile`, `Containerfile`, `Dockerfile.*`, `Containerfile.*`,
+/// `*.Dockerfile`, `*.dockerfile`, `*.containerfile`, but not BuildKit's per-Dockerfile
+/// ignore files (`Dockerfile.dockerignore`).
 pub fn is_dockerfile_name(name: &str) -> bool {
     !name.ends_with(".dockerignore")
         && (name == "Dockerfile"
+            || name == "dockerfile"
             || name == "Containerfile"
             || name.starts_with("Dockerfile.")
+            || name.starts_with("Containerfile.")
             || name.ends_with(".Dockerfile")
-            || name.ends_with(".dockerfile"))
+            || name.ends_with(".dockerfile")
+            || name.ends_with(".containerfile"))
 }
 
 #[cfg(test)]
@@ -133,15 +137,18 @@ mod tests {
             "Dockerfile.dev",
             "api.Dockerfile",
             "api.dockerfile",
+            "dockerfile",
+            "Containerfile.dev",
+            "api.containerfile",
         ] {
             assert!(is_dockerfile_name(yes), "{yes}");
         }
         for no in [
-            "dockerfile",
             "Dockerfile.dockerignore",
+            "Containerfile.dockerignore",
             "api.Dockerfile.dockerignore",
             "DockerfileX",
-            "Containerfile.dev",
+            "DOCKERFILE",
             "README.md",
             ".dockerignore",
         ] {
