@@ -1,4 +1,7 @@
 use super::{FixAvailability, PassContext, runs};
+
+mod c;
+
 use crate::shell::{Command, RunScript, Word};
 use crate::text::{Applicability, Edit, Fix};
 
@@ -32,9 +35,19 @@ super::declare_pass! {
     /// `-w`, when the file mentions delve (`dlv`), or when the value is unquoted and holds an
     /// expansion (quoting it would change its word splitting). `cargo build` gets nothing:
     /// stripping belongs in Cargo.toml's profile.
+    ///
+    /// A C build gains `strip` of the binaries it installs only when the RUN names them: an
+    /// `install` or `cp` of literal files (no glob, no variable) into a `bin` or `sbin`
+    /// directory, in a stage that compiles C (a compiler runs or is installed there, which
+    /// brings binutils' `strip`), appended as `&& strip PATH…` at the end of a RUN that is
+    /// one `&&` list. Never for `make install` alone (what it installs is the Makefile's
+    /// business), a script by its extension, a name with `debug` in it, a RUN that already
+    /// strips (`strip`, `install -s`), a later command of the RUN that names the path again,
+    /// or a file that mentions gdb, valgrind or `--enable-debug`. A file that is not a binary
+    /// after all (a script without an extension) makes `strip` fail and the build with it.
     pub(crate) static STRIP_BINARIES = {
         name: "strip-binaries",
-        summary: "Adds `-s -w` to the `-ldflags` of `go build`, so the binary carries no debug information",
+        summary: "Adds `-s -w` to the `-ldflags` of `go build`, and `strip` after a C build's named installs, so binaries carry no debug information",
         fix: FixAvailability::Sometimes,
         may: [],
         run: run,
@@ -46,7 +59,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     if ctx.file.source.contains("dlv") || ctx.file.source.contains("delve") {
         return Vec::new();
     }
-    let mut fixes = Vec::new();
+    let mut fixes = c::fixes(ctx);
     for run in &runs.all {
         let Ok(script) = &run.script else {
             continue;
