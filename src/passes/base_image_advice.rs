@@ -103,20 +103,25 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         && !slim_proposed
         && let Some(slim) = facts.slim_tag(tag)
     {
-        options.push(format!(
-            "{repo}:{slim} drops compilers, headers, git, curl and many shared libraries{}",
-            if facts.language == "c" {
-                " (for debian: documentation, man pages and locales)"
-            } else {
-                "; a package that builds native code at install, or a tool the app calls, then fails"
-            }
-        ));
+        options.push(if facts.language == "c" {
+            format!("{repo}:{slim} leaves out documentation, man pages and locales")
+        } else {
+            format!(
+                "{repo}:{slim} leaves out compilers, headers, git, curl and many shared libraries (a package that builds native code at install, or a tool the app calls, then fails)"
+            )
+        });
     }
     if let Some(alpine) = facts.alpine_tag(tag) {
+        let musl = match facts.language.as_str() {
+            "python" => "glibc (manylinux) wheels do not install, so a package without a musllinux wheel compiles from source",
+            "node" => "native modules built for glibc do not load, so they compile from source",
+            "go" => "a cgo binary links musl; a static binary on a distroless or scratch stage is smaller still (split-stages)",
+            _ => "programs built for glibc do not run",
+        };
         options.push(format!(
-            "{repo}:{alpine} is smaller still but uses musl, not glibc: prebuilt wheels and native modules built for glibc do not load and are compiled from source (with a compiler), DNS and locale behaviour differ{}",
+            "{repo}:{alpine} uses musl, not glibc: {musl}; DNS and locale behaviour differ{}",
             if uses_apt {
-                ", and the file's apt-get lines must become apk add with Alpine's package names"
+                "; the apt-get lines become apk add with Alpine's package names"
             } else {
                 ""
             }
@@ -129,7 +134,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         BASE_IMAGE_ADVICE.name,
         Applicability::DisplayOnly,
         format!(
-            "a smaller base exists for {}: {}",
+            "smaller variants of {} exist: {}",
             word.text,
             options.join("; or ")
         ),

@@ -33,11 +33,12 @@ super::declare_pass! {
     /// **Safe**: the container runs the same; only the image's metadata changes (the
     /// `Author` field is left empty and the label carries the value instead). The value is
     /// kept byte for byte: `MAINTAINER` takes its text literally (quotes included) while
-    /// `LABEL` expands variables and reads quotes, so inside the double quotes every `"`,
-    /// `$` and escape character is escaped, and `$HOME` stays the five characters it
-    /// was. No fix (advice only) when the instruction spans lines (a comment or continuation
-    /// would be lost), when the file already sets the authors label (which value wins would
-    /// change), or when a file with another escape character has it in the value.
+    /// `LABEL` expands variables and reads quotes. So a value with a `"`, a `$` or the
+    /// escape character goes in single quotes, which BuildKit reads literally (`$HOME` stays
+    /// the five characters it was); one that also holds a `'` goes in double quotes with
+    /// `"`, `$` and `\` escaped. No fix (advice only) when the instruction spans lines (a
+    /// comment or continuation would be lost), when the file already sets the authors label
+    /// (which value wins would change), or when that last form would need `# escape=`.
     pub(crate) static MAINTAINER_TO_LABEL = {
         name: "maintainer-to-label",
         summary: "Replaces the deprecated MAINTAINER with the OCI authors LABEL",
@@ -62,12 +63,13 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 Some("the file already sets the authors label; merge the two by hand")
             } else if ins.start_line != ins.end_line {
                 Some("the instruction spans lines; write the label by hand")
-            } else if file.escape != '\\' && value.contains(file.escape) {
-                // how BuildKit reads a doubled backtick inside quotes is not pinned down here
-                Some("the value holds the escape character; write the label by hand")
             } else {
                 None
             };
+            let label = label_for(file.slice(ins.keyword), value, file.escape);
+            let held = held.or(label
+                .is_none()
+                .then_some("the value needs quoting this file's escape character cannot give"));
             if let Some(reason) = held {
                 return ctx.fix(
                     MAINTAINER_TO_LABEL.name,
@@ -76,14 +78,13 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                     vec![Edit::insert(ins.keyword.start, "")],
                 );
             }
-            let label = label_for(file.slice(ins.keyword), value, file.escape);
             ctx.fix(
                 MAINTAINER_TO_LABEL.name,
                 Applicability::Safe,
                 format!(
                     "MAINTAINER is deprecated: LABEL {AUTHORS} carries the same value (the image's Author field becomes a label)"
                 ),
-                vec![Edit::replace(content_range(ins), label)],
+                vec![Edit::replace(content_range(ins), label?)],
             )
         })
         .collect()
@@ -95,23 +96,37 @@ fn content_range(ins: &Instruction) -> crate::text::TextRange {
 }
 
 /// `LABEL org.opencontainers.image.authors="value"`, in the case the keyword was written
-/// in, with `value` escaped so that `LABEL`'s quote and variable processing gives it back
-/// byte for byte.
-fn label_for(keyword: &str, value: &str, escape: char) -> String {
+/// in, quoted so that `LABEL`'s quote and variable processing gives `value` back byte for
+/// byte: in double quotes when nothing in it is special, else in single quotes (where
+/// BuildKit reads every character literally), else in double quotes with `"`, `$` and the
+/// escape character escaped; `None` when that last form would need an escape character
+/// other than the backslash.
+fn label_for(keyword: &str, value: &str, escape: char) -> Option<String> {
     let label = if keyword.chars().any(|c| c.is_ascii_uppercase()) {
         "LABEL"
     } else {
         "label"
     };
-    let mut quoted = String::with_capacity(value.len() + 2);
-    for c in value.chars() {
-        // inside double quotes BuildKit's lexer reads an escape before exactly these
-        if c == '"' || c == '$' || c == escape {
-            quoted.push(escape);
+    let special = |c: char| c == '"' || c == '$' || c == escape;
+    let quoted = if !value.contains(special) {
+        format!("\"{value}\"")
+    } else if !value.contains('\'') {
+        format!("'{value}'")
+    } else if escape == '\\' {
+        let mut q = String::from('"');
+        for c in value.chars() {
+            // inside double quotes BuildKit's lexer reads an escape before exactly these
+            if special(c) {
+                q.push(escape);
+            }
+            q.push(c);
         }
-        quoted.push(c);
-    }
-    format!("{label} {AUTHORS}=\"{quoted}\"")
+        q.push('"');
+        q
+    } else {
+        return None;
+    };
+    Some(format!("{label} {AUTHORS}={quoted}"))
 }
 
 /// A label key as written, without surrounding quotes.
@@ -124,14 +139,24 @@ mod tests {
     use super::label_for;
 
     #[test]
-    fn quotes_dollars_and_escapes_are_escaped() {
+    fn quoting_follows_the_value() {
+        let label = |v, e| label_for("MAINTAINER", v, e);
         assert_eq!(
-            label_for("MAINTAINER", r#"a "b" $c \d"#, '\\'),
-            r#"LABEL org.opencontainers.image.authors="a \"b\" \$c \\d""#
+            label("Jane <j@x.org>", '\\').unwrap(),
+            r#"LABEL org.opencontainers.image.authors="Jane <j@x.org>""#
         );
         assert_eq!(
-            label_for("maintainer", r"a\b $d", '`'),
-            r#"label org.opencontainers.image.authors="a\b `$d""#
+            label(r#"a "b" $c \d"#, '\\').unwrap(),
+            r#"LABEL org.opencontainers.image.authors='a "b" $c \d'"#
+        );
+        assert_eq!(
+            label(r#"O'Brien "$x""#, '\\').unwrap(),
+            r#"LABEL org.opencontainers.image.authors="O'Brien \"\$x\"""#
+        );
+        assert_eq!(label(r#"O'Brien "$x""#, '`'), None);
+        assert_eq!(
+            label_for("maintainer", r"a\b", '`').unwrap(),
+            r#"label org.opencontainers.image.authors="a\b""#
         );
     }
 
@@ -140,9 +165,11 @@ mod tests {
         use crate::semantic::{Var, expand};
         for (value, escape) in [
             (r#"Jane "JD" Doe <jd@x.org> $HOME ${X:-y} \n \"#, '\\'),
-            (r"a\b $d ${e}", '`'),
+            (r#"O'Brien "JD" $HOME \"#, '\\'),
+            (r"a\b $d ${e} `x`", '`'),
+            ("plain name", '`'),
         ] {
-            let label = label_for("MAINTAINER", value, escape);
+            let label = label_for("MAINTAINER", value, escape).unwrap();
             let quoted = label.split_once('=').unwrap().1;
             let back = expand(quoted, escape, &|_| Var::Value("EXPANDED".to_owned()));
             assert_eq!(back.as_deref(), Some(value), "{label}");
