@@ -142,6 +142,9 @@ pub struct ImageFacts {
     /// fix (`base-image-advice`).
     #[serde(default)]
     pub alpine: Option<String>,
+    /// The first version the Alpine variant is known to exist for (older tags may lack it).
+    #[serde(default)]
+    pub alpine_since: Option<String>,
     /// For bare tags: the newest release a version before `before` was built on.
     pub bare_release: Vec<BareRelease>,
     /// The distribution (`debian`, `ubuntu`, `alpine`, `rhel`, or `distroless`: no shell)
@@ -310,6 +313,14 @@ impl ImageFacts {
         }
         match parsed.version.as_deref() {
             None | Some("latest") => Some("alpine".to_owned()),
+            Some(v)
+                if self
+                    .alpine_since
+                    .as_deref()
+                    .is_some_and(|since| version_before(v, since)) =>
+            {
+                None
+            }
             Some(v) => Some(template.replace("{version}", v)),
         }
     }

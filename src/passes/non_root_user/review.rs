@@ -38,6 +38,22 @@ pub(super) fn doubtful(
             "a devcontainer label: the dev container's own settings (remoteUser) decide the user",
         ));
     }
+    // a bare interpreter (`CMD ["python3"]`, `ENTRYPOINT ["pwsh"]`) is a REPL: a base image
+    if let [only] = programs.as_slice()
+        && INTERPRETERS.contains(&only.as_str())
+        && start_words
+            .iter()
+            .skip_while(|w| super::basename(w) != only)
+            .skip(1)
+            .all(|w| w.starts_with('-'))
+    {
+        return Err(hold(
+            "base-image",
+            format!(
+                "the start command is the {only} interpreter with no program: a base image or a REPL, whoever runs it decides the user"
+            ),
+        ));
+    }
     // 2. devices: their nodes belong to root or to a group the new user is not in
     let installed = installed_packages(chain);
     if let Some(p) = installed
@@ -63,6 +79,36 @@ pub(super) fn doubtful(
                 "the file mentions {w}: the container uses devices, whose nodes belong to root or a group a new user is not in"
             ),
         ));
+    }
+    // files put in root's home (`/root/.aws`, `~/.rally`): read at run time from a HOME
+    // that another user neither has nor may read
+    if let Some(at) = in_root_home(chain) {
+        return Err(hold(
+            "root-home",
+            format!(
+                "{at} puts files in /root, root's home: the app may read them at run time, and another user has another HOME and may not read /root"
+            ),
+        ));
+    }
+    // VOLUMEs that are not plain paths, or are system directories the app writes
+    for v in &runtime.volumes {
+        let odd = v.contains(['[', ']', ',', '"', '\'', '~']) || !v.starts_with(['/', '$']);
+        let system = ["/etc/", "/usr/", "/root", "/lib", "/bin/", "/sbin/", "/boot"]
+            .iter()
+            .any(|d| v.starts_with(d));
+        if odd || system {
+            return Err(hold(
+                "unknown-writes",
+                format!(
+                    "VOLUME {v}: {}",
+                    if odd {
+                        "not a plain absolute path, so where the app writes is not clear"
+                    } else {
+                        "the app writes a system directory, which only root owns"
+                    }
+                ),
+            ));
+        }
     }
     // 3. a tool over mounted files: a bind mount's files belong to the host's user, whose
     // uid the image cannot know (`docker run --user "$(id -u)"` is the way)
@@ -98,6 +144,40 @@ pub(super) fn doubtful(
         ));
     }
     Ok(())
+}
+
+/// Interpreters that, started with no program, are a REPL.
+const INTERPRETERS: &[&str] = &[
+    "python", "python2", "python3", "node", "nodejs", "ruby", "irb", "php", "perl", "pwsh",
+    "powershell", "lua", "R", "julia", "ghci", "scala", "jshell", "erl", "iex", "bun", "deno",
+];
+
+/// What puts files under `/root` (a COPY/ADD there, or a RUN naming a path in it): the
+/// instruction's keyword and the path.
+fn in_root_home(chain: &[&StageModel<'_>]) -> Option<String> {
+    let names = |w: &str| {
+        w.starts_with("/root/") || w == "/root" || w.starts_with("~/") || w.contains("$HOME/")
+    };
+    chain.iter().flat_map(|s| s.steps.iter()).find_map(|step| match &step.effect {
+        Effect::Copy(c) => c
+            .dest
+            .as_deref()
+            .filter(|d| names(d))
+            .map(|d| format!("a {} to {d}", if c.add { "ADD" } else { "COPY" })),
+        Effect::Run(r) => r
+            .commands
+            .iter()
+            .flatten()
+            .filter(|c| {
+                matches!(
+                    c.program(),
+                    Some("mkdir" | "cp" | "mv" | "ln" | "touch" | "install")
+                )
+            })
+            .find_map(|c| c.argv.iter().flatten().find(|w| names(w)))
+            .map(|w| format!("a RUN naming {w}")),
+        Effect::None => None,
+    })
 }
 
 /// Whether a keep-alive program runs forever here: `sleep infinity` (or an hour and more),
