@@ -6,7 +6,7 @@ use super::super::{PassContext, runs};
 use super::STRIP_BINARIES;
 use crate::semantic::{Base, Effect, Model, StageModel, images};
 use crate::shell::{Command, CommandContext};
-use crate::text::{Applicability, Fix};
+use crate::text::{Applicability, Edit, Fix};
 
 /// Programs that compile C (a stage that runs one has a C build).
 const COMPILERS: &[&str] = &["gcc", "cc", "g++", "c++", "clang", "clang++", "make", "cmake"];
@@ -23,12 +23,6 @@ const STRIP_PACKAGES: &[&str] = &[
 
 /// Programs that bring `strip` when the stage runs them (the driver is installed with it).
 const STRIP_PROGRAMS: &[&str] = &["gcc", "cc", "g++", "c++", "clang", "clang++"];
-
-/// Extensions of files that are scripts or data, not binaries.
-const NOT_BINARY: &[&str] = &[
-    "sh", "bash", "py", "pl", "rb", "js", "php", "lua", "tcl", "awk", "sed", "jar", "txt",
-    "conf", "json", "yml", "yaml",
-];
 
 pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
     let lower = ctx.file.source.to_ascii_lowercase();
@@ -55,31 +49,21 @@ pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
         {
             continue;
         }
+        // `strip` goes right after each install, so that it runs on what was just installed
+        // and before a later command of the list removes the compiler (and `strip` with it)
+        let mut edits = Vec::new();
         let mut paths: Vec<String> = Vec::new();
-        for (i, command) in commands.iter().enumerate() {
+        for command in commands {
             let Some(installed) = installed_binaries(command) else {
                 continue;
             };
-            // a later command naming the path (moving, removing or replacing it) may leave
-            // nothing there to strip
-            let named_later = commands[i + 1..].iter().any(|c| {
-                c.args
-                    .iter()
-                    .any(|w| installed.iter().any(|p| w.text.contains(p.as_str())))
-            });
-            if named_later {
-                paths.clear();
-                break;
-            }
+            let end = script.to_source(command.range).end;
+            edits.push(Edit::insert(end, format!(" && strip {}", installed.join(" "))));
             paths.extend(installed);
         }
-        paths.dedup();
-        if paths.is_empty() || !builds_c_with_strip(&model, run.stage, run.ins) {
+        if edits.is_empty() || !builds_c_with_strip(&model, run.stage, run.ins) {
             continue;
         }
-        let Ok(edit) = runs::append(ctx.file, run, &format!("strip {}", paths.join(" "))) else {
-            continue;
-        };
         out.extend(ctx.fix(
             STRIP_BINARIES.name,
             Applicability::Unsafe,
@@ -87,7 +71,7 @@ pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
                 "strip the symbol table and debug information of {}",
                 paths.join(", ")
             ),
-            vec![edit],
+            edits,
         ));
     }
     out
@@ -172,7 +156,7 @@ fn installed_binaries(command: &Command) -> Option<Vec<String>> {
     if sources.is_empty() || !dest.starts_with('/') {
         return None;
     }
-    let dest_is_dir = dest.ends_with('/') || is_bin_dir(&dest);
+    let dest_is_dir = is_bin_dir(&dest);
     let mut out = Vec::new();
     for source in sources {
         let name = source.trim_end_matches('/').rsplit('/').next()?;
@@ -199,13 +183,11 @@ fn is_bin_dir(path: &str) -> bool {
     matches!(last, "bin" | "sbin")
 }
 
-/// A file name that is not a script or data by its extension, nor a debug build.
+/// A file name a program is installed under: no extension (a script or data file has one:
+/// `.sh`, `.xsl`), not hidden, not a debug build.
 fn looks_binary(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
-    let extension = lower.rsplit_once('.').map(|(_, e)| e);
-    !lower.contains("debug")
-        && !lower.starts_with('.')
-        && extension.is_none_or(|e| !NOT_BINARY.contains(&e))
+    !lower.contains("debug") && !lower.contains('.')
 }
 
 /// Whether the stage of `ins` (with the stages it is built on) compiles C by the time `ins`
@@ -293,6 +275,9 @@ mod tests {
             "install -m755 objs/nginx-debug /usr/sbin/nginx-debug",
             "cp foo /opt/app/foo",
             "cp foo relative/bin/",
+            "cp stat.xsl /usr/local/nginx/html/",
+            "cp tool /usr/local/lib/",
+            "install -m755 tool.py /usr/local/bin/tool.py",
         ] {
             assert_eq!(paths(none), None, "{none}");
         }

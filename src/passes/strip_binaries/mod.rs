@@ -39,12 +39,13 @@ super::declare_pass! {
     /// A C build gains `strip` of the binaries it installs only when the RUN names them: an
     /// `install` or `cp` of literal files (no glob, no variable) into a `bin` or `sbin`
     /// directory, in a stage that compiles C (a compiler runs or is installed there, which
-    /// brings binutils' `strip`), appended as `&& strip PATH…` at the end of a RUN that is
-    /// one `&&` list. Never for `make install` alone (what it installs is the Makefile's
-    /// business), a script by its extension, a name with `debug` in it, a RUN that already
-    /// strips (`strip`, `install -s`), a later command of the RUN that names the path again,
-    /// or a file that mentions gdb, valgrind or `--enable-debug`. A file that is not a binary
-    /// after all (a script without an extension) makes `strip` fail and the build with it.
+    /// brings binutils' `strip`), as `&& strip PATH…` right after the install, in a RUN that
+    /// is one `&&` list (so it runs before a later command removes the compiler). Never for
+    /// `make install` alone (what it installs is the Makefile's business), a name with an
+    /// extension (`.sh`, `.xsl`: a script or data) or with `debug` in it, a RUN that already
+    /// strips (`strip`, `install -s`), or a file that mentions gdb, valgrind or
+    /// `--enable-debug`. A file that is not a binary after all (a script without an
+    /// extension) makes `strip` fail and the build with it.
     pub(crate) static STRIP_BINARIES = {
         name: "strip-binaries",
         summary: "Adds `-s -w` to the `-ldflags` of `go build`, and `strip` after a C build's named installs, so binaries carry no debug information",
