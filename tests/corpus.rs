@@ -130,13 +130,15 @@ fn corpus_rewrites_hold_the_invariants() {
             }
             // a pass that declares it changes metadata may add labels (MAINTAINER's value
             // moves into one) to any stage
-            let metadata_changed = outcome.applied.iter().any(|f| {
-                dfrewrite::pass_by_name(f.pass).is_some_and(|p| p.may.changes_metadata)
-            });
+            let metadata_changed = outcome
+                .applied
+                .iter()
+                .any(|f| dfrewrite::pass_by_name(f.pass).is_some_and(|p| p.may.changes_metadata));
             if metadata_changed {
                 for (b, a) in before.iter().zip(after.iter_mut()) {
-                    a.labels
-                        .retain(|l| l.0 != "org.opencontainers.image.authors" || b.labels.contains(l));
+                    a.labels.retain(|l| {
+                        l.0 != "org.opencontainers.image.authors" || b.labels.contains(l)
+                    });
                 }
             }
             if threshold == Applicability::Safe {

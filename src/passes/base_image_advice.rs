@@ -113,9 +113,13 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     }
     if let Some(alpine) = facts.alpine_tag(tag) {
         let musl = match facts.language.as_str() {
-            "python" => "glibc (manylinux) wheels do not install, so a package without a musllinux wheel compiles from source",
+            "python" => {
+                "glibc (manylinux) wheels do not install, so a package without a musllinux wheel compiles from source"
+            }
             "node" => "native modules built for glibc do not load, so they compile from source",
-            "go" => "a cgo binary links musl; a static binary on a distroless or scratch stage is smaller still (split-stages)",
+            "go" => {
+                "a cgo binary links musl; a static binary on a distroless or scratch stage is smaller still (split-stages)"
+            }
             _ => "programs built for glibc do not run",
         };
         options.push(format!(

@@ -93,9 +93,11 @@ pub(super) fn doubtful(
     // VOLUMEs that are not plain paths, or are system directories the app writes
     for v in &runtime.volumes {
         let odd = v.contains(['[', ']', ',', '"', '\'', '~']) || !v.starts_with(['/', '$']);
-        let system = ["/etc/", "/usr/", "/root", "/lib", "/bin/", "/sbin/", "/boot"]
-            .iter()
-            .any(|d| v.starts_with(d));
+        let system = [
+            "/etc/", "/usr/", "/root", "/lib", "/bin/", "/sbin/", "/boot",
+        ]
+        .iter()
+        .any(|d| v.starts_with(d));
         if odd || system {
             return Err(hold(
                 "unknown-writes",
@@ -148,8 +150,27 @@ pub(super) fn doubtful(
 
 /// Interpreters that, started with no program, are a REPL.
 const INTERPRETERS: &[&str] = &[
-    "python", "python2", "python3", "node", "nodejs", "ruby", "irb", "php", "perl", "pwsh",
-    "powershell", "lua", "R", "julia", "ghci", "scala", "jshell", "erl", "iex", "bun", "deno",
+    "python",
+    "python2",
+    "python3",
+    "node",
+    "nodejs",
+    "ruby",
+    "irb",
+    "php",
+    "perl",
+    "pwsh",
+    "powershell",
+    "lua",
+    "R",
+    "julia",
+    "ghci",
+    "scala",
+    "jshell",
+    "erl",
+    "iex",
+    "bun",
+    "deno",
 ];
 
 /// What puts files under `/root` (a COPY/ADD there, or a RUN naming a path in it): the
@@ -158,26 +179,29 @@ fn in_root_home(chain: &[&StageModel<'_>]) -> Option<String> {
     let names = |w: &str| {
         w.starts_with("/root/") || w == "/root" || w.starts_with("~/") || w.contains("$HOME/")
     };
-    chain.iter().flat_map(|s| s.steps.iter()).find_map(|step| match &step.effect {
-        Effect::Copy(c) => c
-            .dest
-            .as_deref()
-            .filter(|d| names(d))
-            .map(|d| format!("a {} to {d}", if c.add { "ADD" } else { "COPY" })),
-        Effect::Run(r) => r
-            .commands
-            .iter()
-            .flatten()
-            .filter(|c| {
-                matches!(
-                    c.program(),
-                    Some("mkdir" | "cp" | "mv" | "ln" | "touch" | "install")
-                )
-            })
-            .find_map(|c| c.argv.iter().flatten().find(|w| names(w)))
-            .map(|w| format!("a RUN naming {w}")),
-        Effect::None => None,
-    })
+    chain
+        .iter()
+        .flat_map(|s| s.steps.iter())
+        .find_map(|step| match &step.effect {
+            Effect::Copy(c) => c
+                .dest
+                .as_deref()
+                .filter(|d| names(d))
+                .map(|d| format!("a {} to {d}", if c.add { "ADD" } else { "COPY" })),
+            Effect::Run(r) => r
+                .commands
+                .iter()
+                .flatten()
+                .filter(|c| {
+                    matches!(
+                        c.program(),
+                        Some("mkdir" | "cp" | "mv" | "ln" | "touch" | "install")
+                    )
+                })
+                .find_map(|c| c.argv.iter().flatten().find(|w| names(w)))
+                .map(|w| format!("a RUN naming {w}")),
+            Effect::None => None,
+        })
 }
 
 /// Whether a keep-alive program runs forever here: `sleep infinity` (or an hour and more),
@@ -190,9 +214,9 @@ fn keeps_alive(program: &str, words: &[String]) -> bool {
         .skip(1)
         .collect();
     match program {
-        "sleep" => after.first().is_some_and(|w| {
-            *w == "infinity" || w.parse::<u64>().is_ok_and(|n| n >= 3600)
-        }),
+        "sleep" => after
+            .first()
+            .is_some_and(|w| *w == "infinity" || w.parse::<u64>().is_ok_and(|n| n >= 3600)),
         "tail" => after.contains(&"/dev/null"),
         "cat" => after.is_empty(),
         _ => false,

@@ -9,7 +9,9 @@ use crate::shell::{Command, CommandContext};
 use crate::text::{Applicability, Edit, Fix};
 
 /// Programs that compile C (a stage that runs one has a C build).
-const COMPILERS: &[&str] = &["gcc", "cc", "g++", "c++", "clang", "clang++", "make", "cmake"];
+const COMPILERS: &[&str] = &[
+    "gcc", "cc", "g++", "c++", "clang", "clang++", "make", "cmake",
+];
 
 /// Packages that bring binutils' `strip` (a compiler depends on binutils).
 const STRIP_PACKAGES: &[&str] = &[
@@ -58,7 +60,10 @@ pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
                 continue;
             };
             let end = script.to_source(command.range).end;
-            edits.push(Edit::insert(end, format!(" && strip {}", installed.join(" "))));
+            edits.push(Edit::insert(
+                end,
+                format!(" && strip {}", installed.join(" ")),
+            ));
             paths.extend(installed);
         }
         if edits.is_empty() || !builds_c_with_strip(&model, run.stage, run.ins) {
@@ -256,12 +261,25 @@ mod tests {
     #[test]
     fn named_installs_only() {
         let some = |b: &str, p: &[&str]| {
-            assert_eq!(paths(b), Some(p.iter().map(|s| (*s).to_owned()).collect()), "{b}");
+            assert_eq!(
+                paths(b),
+                Some(p.iter().map(|s| (*s).to_owned()).collect()),
+                "{b}"
+            );
         };
-        some("install -m755 foo /usr/local/bin/foo", &["/usr/local/bin/foo"]);
-        some("install -m 0755 foo /usr/local/bin", &["/usr/local/bin/foo"]);
+        some(
+            "install -m755 foo /usr/local/bin/foo",
+            &["/usr/local/bin/foo"],
+        );
+        some(
+            "install -m 0755 foo /usr/local/bin",
+            &["/usr/local/bin/foo"],
+        );
         some("install -Dm755 build/foo /usr/bin/", &["/usr/bin/foo"]);
-        some("cp foo bar /usr/local/bin/", &["/usr/local/bin/foo", "/usr/local/bin/bar"]);
+        some(
+            "cp foo bar /usr/local/bin/",
+            &["/usr/local/bin/foo", "/usr/local/bin/bar"],
+        );
         some("cp -v foo /usr/local/sbin/food", &["/usr/local/sbin/food"]);
         some("install -t /usr/local/bin foo", &["/usr/local/bin/foo"]);
         for none in [
