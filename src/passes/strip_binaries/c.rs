@@ -151,12 +151,11 @@ fn installed_binaries(command: &Command) -> Option<Vec<String>> {
         }
         operands.push(text.to_owned());
     }
-    let (sources, dest) = match target_dir {
-        Some(dir) => (operands.as_slice(), dir),
-        None => {
-            let (dest, sources) = operands.split_last()?;
-            (sources, dest.clone())
-        }
+    let (sources, dest) = if let Some(dir) = target_dir {
+        (operands.as_slice(), dir)
+    } else {
+        let (dest, sources) = operands.split_last()?;
+        (sources, dest.clone())
     };
     if sources.is_empty() || !dest.starts_with('/') {
         return None;
