@@ -194,8 +194,22 @@ fn looks_binary(name: &str) -> bool {
     !lower.contains("debug") && !lower.contains('.')
 }
 
-/// Whether the stage of `ins` (with the stages it is built on) compiles C by the time `ins`
-/// runs, and has `strip`: a compiler runs or is installed, or the base image ships gcc.
+/// A package manager removing packages (`apt-get remove`, `apk del`).
+fn removes_packages(command: &crate::semantic::RunCommand) -> bool {
+    matches!(
+        command.program(),
+        Some("apt-get" | "apt" | "apk" | "yum" | "dnf" | "microdnf" | "zypper" | "dpkg")
+    ) && command.argv.iter().flatten().any(|w| {
+        matches!(
+            w.as_str(),
+            "remove" | "purge" | "autoremove" | "del" | "erase" | "-r" | "-P" | "--purge"
+        )
+    })
+}
+
+/// Whether the RUN `ins` builds (a compiler or make runs before its install) and `strip` is
+/// there: a compiler ran or was installed in the stage (or the stages it is built on), or
+/// the base image ships gcc, and no package removal came after that.
 fn builds_c_with_strip(
     model: &Model<'_>,
     stage: Option<usize>,
@@ -222,7 +236,8 @@ fn builds_c_with_strip(
         _ => false,
     };
     let (mut compiles, mut has_strip) = (false, base_has_gcc);
-    for stage in &chain {
+    // root stage first, so that a later removal undoes an earlier install
+    for stage in chain.iter().rev() {
         for step in &stage.steps {
             if step.instruction.range.start > ins.range.start {
                 break;
@@ -230,19 +245,29 @@ fn builds_c_with_strip(
             let Effect::Run(run) = &step.effect else {
                 continue;
             };
-            for command in run.commands.iter().flatten() {
-                let Some(p) = command.program() else {
-                    continue;
-                };
-                compiles |= COMPILERS.contains(&p);
-                has_strip |= STRIP_PROGRAMS.contains(&p);
-            }
+            let same_run = step.instruction.range.start == ins.range.start;
             has_strip |= run.installs.iter().any(|i| {
                 i.packages.iter().any(|p| {
                     let name = p.split(['=', ':']).next().unwrap_or(p);
                     STRIP_PACKAGES.contains(&name)
                 })
             });
+            for command in run.commands.iter().flatten() {
+                let Some(p) = command.program() else {
+                    continue;
+                };
+                if same_run && matches!(p, "install" | "cp") {
+                    // what follows the install runs after `strip`
+                    break;
+                }
+                // the compiler may be gone: removed packages take binutils with them
+                if removes_packages(command) {
+                    has_strip = false;
+                }
+                // the build must be in the RUN that installs what it built
+                compiles |= same_run && COMPILERS.contains(&p);
+                has_strip |= STRIP_PROGRAMS.contains(&p);
+            }
         }
     }
     compiles && has_strip

@@ -38,9 +38,10 @@ super::declare_pass! {
     ///
     /// A C build gains `strip` of the binaries it installs only when the RUN names them: an
     /// `install` or `cp` of literal files (no glob, no variable) into a `bin` or `sbin`
-    /// directory, in a stage that compiles C (a compiler runs or is installed there, which
-    /// brings binutils' `strip`), as `&& strip PATH…` right after the install, in a RUN that
-    /// is one `&&` list (so it runs before a later command removes the compiler). Never for
+    /// directory, by a RUN that builds them (a compiler or make runs before the install) in a
+    /// stage that has `strip` (a compiler was installed or ran there, or the base ships gcc,
+    /// and no package removal came since), as `&& strip PATH…` right after the install, in a
+    /// RUN that is one `&&` list (so it runs before a later command removes the compiler). Never for
     /// `make install` alone (what it installs is the Makefile's business), a name with an
     /// extension (`.sh`, `.xsl`: a script or data) or with `debug` in it, a RUN that already
     /// strips (`strip`, `install -s`), or a file that mentions gdb, valgrind or
