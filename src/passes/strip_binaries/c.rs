@@ -231,7 +231,11 @@ fn builds_c_with_strip(
     let base_has_gcc = match &at.base {
         Base::Image(r) => {
             r.repository == "gcc"
-                || images::facts(&r.repository).is_some_and(|f| f.tools.iter().any(|t| t == "gcc"))
+                || images::facts(&r.repository).is_some_and(|f| {
+                    // the tools are the Debian variants' (golang:…-alpine has no gcc)
+                    f.distro_for(r.tag_or_latest()) != Some("alpine")
+                        && f.tools.iter().any(|t| t == "gcc")
+                })
         }
         _ => false,
     };
