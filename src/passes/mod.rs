@@ -3,11 +3,13 @@
 
 mod add_to_copy;
 mod apt_update_with_install;
+mod base_image_advice;
 mod cache_cleanup;
 mod cache_mounts;
 mod dockerignore;
 mod index_users;
 mod layout;
+mod maintainer_to_label;
 mod manifests_first;
 mod merge_run_chains;
 mod no_cache_flags;
@@ -16,6 +18,7 @@ mod non_root_user;
 mod registry;
 mod runs;
 mod same_layer_cleanup;
+mod secrets_in_env;
 mod slim_base;
 mod split_stages;
 mod strip_binaries;
@@ -62,6 +65,8 @@ pub struct MayDo {
     pub changes_base: bool,
     /// Proposes a new file beside the Dockerfile instead of (or besides) edits.
     pub proposes_file: bool,
+    /// Changes the image's metadata (labels, the author field), never what it runs.
+    pub changes_metadata: bool,
 }
 
 impl MayDo {
@@ -74,6 +79,7 @@ impl MayDo {
         changes_user: false,
         changes_base: false,
         proposes_file: false,
+        changes_metadata: false,
     };
 }
 
