@@ -122,6 +122,7 @@ pub(crate) struct PassContext<'a> {
     pub(crate) settings: &'a Settings,
     scripts: &'a ScriptCache,
     runs: std::cell::OnceCell<runs::Runs<'a>>,
+    model: std::cell::OnceCell<crate::semantic::Model<'a>>,
     ignore: std::cell::OnceCell<Option<IgnoreRules>>,
     /// Bugs found while the passes ran (a fix built from overlapping edits): the engine turns
     /// them into [`crate::Error::Internal`] rather than let a pass fail silently.
@@ -144,6 +145,7 @@ impl<'a> PassContext<'a> {
             settings,
             scripts,
             runs: std::cell::OnceCell::new(),
+            model: std::cell::OnceCell::new(),
             ignore: std::cell::OnceCell::new(),
             bugs: std::cell::RefCell::new(Vec::new()),
             original_lines: &[],
@@ -224,6 +226,16 @@ impl<'a> PassContext<'a> {
     pub(crate) fn runs(&self) -> &runs::Runs<'a> {
         self.runs
             .get_or_init(|| runs::Runs::new(self.file, self.scripts))
+    }
+}
+
+impl<'a> PassContext<'a> {
+    /// The semantic model of the file, built once for all passes (its RUN bodies come from
+    /// the script cache).
+    pub(crate) fn model(&self) -> &crate::semantic::Model<'a> {
+        self.model.get_or_init(|| {
+            crate::semantic::Model::with_parser(self.file, &|text| self.scripts.parse(text))
+        })
     }
 }
 

@@ -52,7 +52,7 @@ super::declare_pass! {
 const NATIVE_INSTALLERS: &[&str] = &["pip", "npm", "yarn", "pnpm", "gem", "composer"];
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let model = Model::new(ctx.file);
+    let model = ctx.model();
     model
         .stages
         .iter()

@@ -105,7 +105,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     if split_pending(ctx) {
         return Vec::new();
     }
-    let model = Model::new(ctx.file);
+    let model = ctx.model();
     let Some(last) = model.stages.last() else {
         return Vec::new();
     };

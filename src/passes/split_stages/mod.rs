@@ -89,7 +89,7 @@ super::declare_pass! {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let model = Model::new(ctx.file);
+    let model = ctx.model();
     let Some(stage) = model.stages.last() else {
         return Vec::new();
     };
