@@ -31,25 +31,22 @@ impl Runs<'_> {
         let words = index_words(manager);
         let mentions = |text: &str| words.iter().any(|w| text.contains(w));
         let readers = self.index_readers(manager);
-        match self.family(self.all[pos].stage) {
+        if let Some(family) = self.family(self.all[pos].stage) {
             // the first reading RUN of each stage from `pos` on, found in the index
-            Some(family) => {
-                for stage in family {
-                    let range = self.stage_runs[stage].clone();
-                    let first = range.start.max(pos + 1);
-                    if let Some(&Some(at)) = readers.next.get(first).filter(|_| first < range.end) {
-                        return readers.verdicts[at].clone();
-                    }
+            for stage in family {
+                let range = self.by_stage[stage].clone();
+                let first = range.start.max(pos + 1);
+                if let Some(&Some(at)) = readers.next.get(first).filter(|_| first < range.end) {
+                    return readers.verdicts[at].clone();
                 }
             }
-            None => {
-                let stage = self.all[pos].stage;
-                for at in pos + 1..self.all.len() {
-                    if self.derives_from(self.all[at].stage, stage)
-                        && let Some(reason) = &readers.verdicts[at]
-                    {
-                        return Some(reason.clone());
-                    }
+        } else {
+            let stage = self.all[pos].stage;
+            for at in pos + 1..self.all.len() {
+                if self.derives_from(self.all[at].stage, stage)
+                    && let Some(reason) = &readers.verdicts[at]
+                {
+                    return Some(reason.clone());
                 }
             }
         }
@@ -76,7 +73,7 @@ impl Runs<'_> {
             .map(|run| self.reads_index(run, manager))
             .collect();
         let mut next = vec![None; self.all.len()];
-        for range in &self.stage_runs {
+        for range in &self.by_stage {
             let mut after = None;
             for at in range.clone().rev() {
                 if verdicts[at].is_some() {

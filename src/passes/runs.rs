@@ -76,7 +76,7 @@ pub(crate) struct Runs<'a> {
     /// The file's stages, found once.
     pub(crate) stages: Vec<crate::syntax::Stage<'a>>,
     /// Per stage, the positions in `all` of its RUNs.
-    pub(super) stage_runs: Vec<std::ops::Range<usize>>,
+    pub(super) by_stage: Vec<std::ops::Range<usize>>,
     /// Facts about the whole file that passes ask for once per RUN, kept for all of them.
     pub(super) copied_names: std::cell::OnceCell<Vec<String>>,
     /// The `COPY --from`s of the file: position in [`Dockerfile::instructions`], the stage
@@ -121,9 +121,9 @@ impl<'a> Runs<'a> {
                 children[p].push(s);
             }
         }
-        let mut stage_runs = vec![0..0; parents.len()];
+        let mut by_stage = vec![0..0; parents.len()];
         for (pos, run) in runs.iter().enumerate() {
-            if let Some(range) = run.stage.and_then(|s| stage_runs.get_mut(s)) {
+            if let Some(range) = run.stage.and_then(|s| by_stage.get_mut(s)) {
                 if range.start == range.end {
                     *range = pos..pos;
                 }
@@ -137,7 +137,7 @@ impl<'a> Runs<'a> {
             deferred,
             children,
             stages,
-            stage_runs,
+            by_stage,
             copied_names: std::cell::OnceCell::new(),
             copies_from: std::cell::OnceCell::new(),
             copiers: std::cell::OnceCell::new(),
@@ -169,7 +169,7 @@ impl<'a> Runs<'a> {
             );
         };
         Box::new(family.into_iter().flat_map(move |s| {
-            let range = self.stage_runs[s].clone();
+            let range = self.by_stage[s].clone();
             self.all[range.start.max(pos + 1)..range.end.max(pos + 1)].iter()
         }))
     }

@@ -56,7 +56,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     model
         .stages
         .iter()
-        .filter_map(|stage| fix_for(ctx, &model, stage))
+        .filter_map(|stage| fix_for(ctx, model, stage))
         .collect()
 }
 

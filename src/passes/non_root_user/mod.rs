@@ -109,8 +109,8 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let Some(last) = model.stages.last() else {
         return Vec::new();
     };
-    let chain = chain(&model, last.index);
-    match plan(ctx, &model, &chain, last) {
+    let chain = chain(model, last.index);
+    match plan(ctx, model, &chain, last) {
         Ok(Some(fix)) => vec![fix],
         Ok(None) => Vec::new(),
         Err(h) => {

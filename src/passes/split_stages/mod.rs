@@ -100,12 +100,12 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         return Vec::new();
     };
     let plan = match facts.language.as_str() {
-        "go" => go::plan(ctx, &model, stage, image, facts),
-        "c" => c::plan(ctx, &model, stage, image, facts),
-        "node" => node::plan(ctx, &model, stage, image, facts),
+        "go" => go::plan(ctx, model, stage, image, facts),
+        "c" => c::plan(ctx, model, stage, image, facts),
+        "node" => node::plan(ctx, model, stage, image, facts),
         _ => None,
     };
-    plan.and_then(|p| emit(ctx, &model, stage, &p))
+    plan.and_then(|p| emit(ctx, model, stage, &p))
         .into_iter()
         .collect()
 }
