@@ -144,6 +144,9 @@ fn time_rewrite(text: &str, settings: &Settings, runs: usize) -> f64 {
     best
 }
 
+/// A family of inputs: its name, how to make one of a size, and the sizes.
+type Family = (&'static str, fn(usize) -> String, &'static [usize]);
+
 fn growth_table() {
     let settings = Settings {
         threshold: Applicability::Unsafe,
@@ -154,7 +157,7 @@ fn growth_table() {
         "{:<12} {:>9} {:>9} {:>10} {:>8}",
         "input", "lines", "KB", "ms", "ms/KB"
     );
-    let families: [(&str, fn(usize) -> String, &[usize]); 3] = [
+    let families: [Family; 3] = [
         ("synthetic", synthetic, &[100, 200, 400, 800, 1600]),
         (
             "realistic",
@@ -276,15 +279,15 @@ fn goal_rows(dir: &Path) {
             "{label:<32} {:>10} bytes {ms:>10.1} ms   goal {goal}",
             text.len()
         );
-        if text.len() > 1_000_000 {
-            if let Some(kb) = peak_memory_kb(&path) {
-                let ratio = (kb as f64 * 1024.0) / text.len() as f64;
-                let _ = write!(
-                    line,
-                    "; peak memory {:.0} MB = {ratio:.1}× the file (goal < 10×)",
-                    kb as f64 / 1024.0
-                );
-            }
+        if text.len() > 1_000_000
+            && let Some(kb) = peak_memory_kb(&path)
+        {
+            let ratio = (kb as f64 * 1024.0) / text.len() as f64;
+            let _ = write!(
+                line,
+                "; peak memory {:.0} MB = {ratio:.1}× the file (goal < 10×)",
+                kb as f64 / 1024.0
+            );
         }
         println!("{line}");
     }
