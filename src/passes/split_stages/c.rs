@@ -244,7 +244,7 @@ fn links_libc_only(
 }
 
 /// The repository as written in the reference (without tag or digest).
-fn image_name(image: &ImageRef) -> String {
+pub(super) fn image_name(image: &ImageRef) -> String {
     let r = image
         .reference
         .split('@')

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 mod c;
 mod go;
+mod python;
 
 super::declare_pass! {
     /// ## What it does
@@ -17,9 +18,13 @@ super::declare_pass! {
     /// only the program: Go binaries on `gcr.io/distroless/static-debian12` (cgo off) or a
     /// glibc runtime of the builder's Debian release (cgo on), C programs installed with
     /// `make install` or built with `-o` on the builder's `debian:<release>-slim` with the
-    /// shared libraries they need. The runtime config (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR,
-    /// USER, VOLUME, HEALTHCHECK, STOPSIGNAL, LABEL) is kept: instructions set during the
-    /// build are repeated in the runtime stage, later ones stay where they are.
+    /// shared libraries they need, Python apps (`python:<v>`, or `-slim` with compilers
+    /// installed) on `python:<v>-slim` with the virtual environment the build now installs
+    /// into (`/opt/venv`, made first thing and put first on PATH), the application
+    /// directory, the packages that are not build tools and the libraries compiled files
+    /// link. The runtime config (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR, USER, VOLUME,
+    /// HEALTHCHECK, STOPSIGNAL, LABEL) is kept: instructions set during the build are
+    /// repeated in the runtime stage, later ones stay where they are.
     ///
     /// ## Why
     /// The compiler, the module cache, the sources and the build tools are the bulk of such
@@ -68,9 +73,16 @@ super::declare_pass! {
     /// For C the shared libraries are found at build time (`ldd` over the installed files,
     /// `dpkg-query --search`), and packages installed that are not build tools are installed
     /// in the runtime too.
+    /// For Python the build may only copy into the WORKDIR (the application directory, not
+    /// `/`), install with apt and pip (`--user` for every install or none; no `--prefix` or
+    /// `--target`; nothing that moves PATH or pip's target), and create or remove files in
+    /// the application directory; the command runs the interpreter through PATH or a script
+    /// pip installed (checked in the build stage: the build fails if it is not there); a
+    /// HEALTHCHECK's tools must be installed packages; a digest-pinned base holds it back.
+    /// Libraries loaded at run time without being linked (`ctypes`) are not found.
     pub(crate) static SPLIT_STAGES = {
         name: "split-stages",
-        summary: "Splits a final stage that builds a Go or C program into a build stage and a runtime stage holding only the program",
+        summary: "Splits a final stage that builds a Go or C program (or installs a Python app) into a build stage and a runtime stage holding only the program",
         fix: FixAvailability::Sometimes,
         may: [adds_stage, changes_package_set],
         run: run,
@@ -91,6 +103,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let plan = match facts.language.as_str() {
         "go" => go::plan(ctx, &model, stage, image, facts),
         "c" => c::plan(ctx, &model, stage, image, facts),
+        "python" => python::plan(ctx, &model, stage, image, facts),
         _ => None,
     };
     plan.and_then(|p| emit(ctx, &model, stage, &p))
