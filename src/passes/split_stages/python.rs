@@ -18,6 +18,7 @@ use crate::syntax::Keyword;
 #[serde(deny_unknown_fields)]
 pub(crate) struct PythonSplit {
     venv: String,
+    venv_since: String,
     user_base: String,
     slim_tools: Vec<String>,
     interpreters: Vec<String>,
@@ -60,6 +61,13 @@ pub(super) fn plan(
         return None;
     }
     let interpreter = facts.interpreter.as_deref()?;
+    // a version the venv module does not exist in (Python 2) can only keep --user installs;
+    // a tag naming only the major version (`3`) is compared on that
+    let has_venv = tag.version.as_deref().is_none_or(|v| {
+        let parts = v.split('.').count();
+        let since: Vec<&str> = data.venv_since.split('.').take(parts).collect();
+        !v.starts_with(|c: char| c.is_ascii_digit()) || !images::version_before(v, &since.join("."))
+    });
     let runtime = if tag.slim {
         image.reference.clone()
     } else {
@@ -75,16 +83,21 @@ pub(super) fn plan(
         .rposition(|s| s.instruction.kind == Keyword::Run)?;
     let build_part = &steps[..=split_at];
 
-    // the application directory: the WORKDIR the file sets before the split
-    let app = steps[split_at].workdir.clone()?;
-    if app == "/"
-        || !build_part
-            .iter()
-            .any(|s| s.instruction.kind == Keyword::Workdir)
-        || under(&data.venv, &app)
-        || under(&app, &data.venv)
-        || under(&data.user_base, &app)
-        || under(&app, &data.user_base)
+    // the application directory: the WORKDIR the file sets before the split (none: the
+    // build may put no file of its own anywhere, only install)
+    let app = if build_part
+        .iter()
+        .any(|s| s.instruction.kind == Keyword::Workdir)
+    {
+        Some(steps[split_at].workdir.clone()?).filter(|w| w != "/")
+    } else {
+        None
+    };
+    if let Some(app) = &app
+        && (under(&data.venv, app)
+            || under(app, &data.venv)
+            || under(&data.user_base, app)
+            || under(app, &data.user_base))
     {
         return None;
     }
@@ -152,7 +165,9 @@ pub(super) fn plan(
                 let dest = c.dest.as_deref()?;
                 // a file from another stage or image: already split, or more than the app
                 if c.from.is_some()
-                    || !under(dest.trim_end_matches('/'), &app)
+                    || !app
+                        .as_deref()
+                        .is_some_and(|a| under(dest.trim_end_matches('/'), a))
                     || c.flags.iter().any(|f| f.starts_with("--chown"))
                 {
                     return None;
@@ -179,7 +194,7 @@ pub(super) fn plan(
                     }
                 }
                 for c in commands {
-                    let t = command_ok(c, &app, &mut keep)?;
+                    let t = command_ok(c, app.as_deref(), &mut keep)?;
                     if let Some(t) = t {
                         if *target.get_or_insert(t) != t {
                             // --user and system installs mixed: two places to carry
@@ -202,6 +217,9 @@ pub(super) fn plan(
         }
     }
     let target = target?;
+    if target == Target::System && !has_venv {
+        return None;
+    }
     if !installs_app {
         return None;
     }
@@ -284,7 +302,10 @@ pub(super) fn plan(
         ),
         Target::User => (None, data.user_base.clone()),
     };
-    let (mut tail, mut lines) = super::c::derive_libraries(&[carried.clone(), app.clone()], &keep);
+    let roots: Vec<String> = std::iter::once(carried.clone())
+        .chain(app.clone())
+        .collect();
+    let (mut tail, mut lines) = super::c::derive_libraries(&roots, &keep);
     if let Some(g) = guard {
         tail.insert(0, g);
     }
@@ -292,18 +313,23 @@ pub(super) fn plan(
     if target == Target::System {
         lines.push(format!("ENV PATH=\"{}/bin:$PATH\"", data.venv));
     }
-    lines.push(format!("COPY --from={{build}} {app} {app}"));
+    if let Some(app) = &app {
+        lines.push(format!("COPY --from={{build}} {app} {app}"));
+    }
+    let app_text = app
+        .as_ref()
+        .map_or_else(String::new, |a| format!(", the application directory {a}"));
     let mut reason = match target {
         Target::System => format!(
-            "pip installs into the virtual environment {} (on PATH in both stages); it, the \
-             application directory {app} and the shared libraries compiled files link (found \
-             with ldd and dpkg-query in the build stage) are all the image needs",
+            "pip installs into the virtual environment {} (on PATH in both stages); it{app_text} \
+             and the shared libraries compiled files link (found with ldd and dpkg-query in \
+             the build stage) are all the image needs",
             data.venv
         ),
         Target::User => format!(
-            "pip installs with --user into {}; it, the application directory {app} and the \
-             shared libraries compiled files link (found with ldd and dpkg-query in the build \
-             stage) are all the image needs",
+            "pip installs with --user into {}; it{app_text} and the shared libraries compiled \
+             files link (found with ldd and dpkg-query in the build stage) are all the image \
+             needs",
             data.user_base
         ),
     };
@@ -343,7 +369,7 @@ fn is_interpreter(word: &str, data: &PythonSplit) -> bool {
 /// Checks one command of a build RUN: `None` when the runtime could miss what it does;
 /// `Some(Some(target))` for a pip install, `Some(None)` for anything else it accepts.
 /// `apt-get purge`/`remove` take their packages off `keep`.
-fn command_ok(c: &RunCommand, app: &str, keep: &mut Vec<String>) -> Option<Option<Target>> {
+fn command_ok(c: &RunCommand, app: Option<&str>, keep: &mut Vec<String>) -> Option<Option<Target>> {
     let data = &*DATA;
     let first = c.argv.first()?.as_deref()?;
     let program = c.program()?;
@@ -389,13 +415,15 @@ fn command_ok(c: &RunCommand, app: &str, keep: &mut Vec<String>) -> Option<Optio
                     continue;
                 }
                 let path = crate::semantic::join(c.cwd.as_deref(), a)?;
-                let ok = under(&path, app)
+                let in_app = app.is_some_and(|a| under(&path, a));
+                let ok = in_app
                     || (program == "rm"
                         && data
                             .scratch_dirs
                             .iter()
                             .any(|d| under(&path, d) && path != *d));
-                if !ok || path == app {
+                // removing the app directory itself would leave nothing to copy
+                if !ok || (program == "rm" && app == Some(path.as_str())) {
                     return None;
                 }
             }
@@ -469,6 +497,7 @@ mod tests {
         assert!(is_interpreter("python3.11", &d));
         assert!(!is_interpreter("python3.x", &d));
         assert!(!is_interpreter("pythonista", &d));
+        assert_eq!(d.venv_since, "3.3");
         assert_eq!(
             apt_subcommand(&["-y", "-o", "x=1", "install", "gcc"]),
             Some("install")
