@@ -61,6 +61,11 @@ pub(super) fn plan(
         return None;
     }
     let interpreter = facts.interpreter.as_deref()?;
+    // a FROM written with a variable: the runtime written here would not follow a
+    // --build-arg, and a venv needs the same interpreter in both stages
+    if ctx.file.slice(stage.from.range).contains('$') {
+        return None;
+    }
     // a version the venv module does not exist in (Python 2) can only keep --user installs;
     // a tag naming only the major version (`3`) is compared on that
     let has_venv = tag.version.as_deref().is_none_or(|v| {
@@ -152,6 +157,8 @@ pub(super) fn plan(
 
     // what the build part does: files only into the app directory, RUNs we can account for
     let mut keep: Vec<String> = Vec::new();
+    // kept packages installed with their recommended packages (the runtime does the same)
+    let mut recommends: Vec<String> = Vec::new();
     let mut dropped: Vec<String> = Vec::new();
     let mut target = None;
     let mut installs_app = false;
@@ -194,7 +201,7 @@ pub(super) fn plan(
                     }
                 }
                 for c in commands {
-                    let t = command_ok(c, app.as_deref(), &mut keep)?;
+                    let t = command_ok(c, app.as_deref(), &mut keep, &mut recommends)?;
                     if let Some(t) = t {
                         if *target.get_or_insert(t) != t {
                             // --user and system installs mixed: two places to carry
@@ -305,13 +312,35 @@ pub(super) fn plan(
     let roots: Vec<String> = std::iter::once(carried.clone())
         .chain(app.clone())
         .collect();
-    let (mut tail, mut lines) = super::c::derive_libraries(&roots, &keep);
+    // kept packages the file installed with recommends are installed so in the runtime; the
+    // derived list (libraries, the rest) without, as for C
+    let (with_rec, without_rec): (Vec<String>, Vec<String>) =
+        keep.iter().cloned().partition(|k| recommends.contains(k));
+    let (mut tail, mut lines) = super::c::derive_libraries(&roots, &without_rec);
+    if !with_rec.is_empty() {
+        lines.insert(
+            0,
+            format!(
+                "RUN apt-get update && apt-get install -y {} && rm -rf /var/lib/apt/lists/*",
+                with_rec.join(" ")
+            ),
+        );
+    }
     if let Some(g) = guard {
         tail.insert(0, g);
     }
     lines.push(format!("COPY --from={{build}} {carried} {carried}"));
     if target == Target::System {
         lines.push(format!("ENV PATH=\"{}/bin:$PATH\"", data.venv));
+    }
+    // a tag naming no minor version (`3`, `latest`) moves: the two stages' images, pulled at
+    // different times, could hold different Pythons, and the packages would be invisible
+    if tag.version.as_deref().is_none_or(|v| !v.contains('.')) {
+        lines.push(format!(
+            "RUN python -c \"import os, sys; v = 'python%d.%d' % sys.version_info[:2]; \
+             sys.exit(0 if os.path.isdir('{carried}/lib/' + v) else 'the runtime has ' + v + \
+             ', not the build stage Python')\""
+        ));
     }
     if let Some(app) = &app {
         lines.push(format!("COPY --from={{build}} {app} {app}"));
@@ -369,7 +398,12 @@ fn is_interpreter(word: &str, data: &PythonSplit) -> bool {
 /// Checks one command of a build RUN: `None` when the runtime could miss what it does;
 /// `Some(Some(target))` for a pip install, `Some(None)` for anything else it accepts.
 /// `apt-get purge`/`remove` take their packages off `keep`.
-fn command_ok(c: &RunCommand, app: Option<&str>, keep: &mut Vec<String>) -> Option<Option<Target>> {
+fn command_ok(
+    c: &RunCommand,
+    app: Option<&str>,
+    keep: &mut Vec<String>,
+    recommends: &mut Vec<String>,
+) -> Option<Option<Target>> {
     let data = &*DATA;
     let first = c.argv.first()?.as_deref()?;
     let program = c.program()?;
@@ -396,6 +430,19 @@ fn command_ok(c: &RunCommand, app: Option<&str>, keep: &mut Vec<String>) -> Opti
             }
             if matches!(sub, "purge" | "remove") {
                 keep.retain(|k| !literal.contains(&k.as_str()));
+            }
+            let no_recommends = literal.iter().any(|a| {
+                *a == "--no-install-recommends"
+                    || a.strip_prefix("APT::Install-Recommends=")
+                        .is_some_and(|v| matches!(v, "false" | "0"))
+            });
+            if sub == "install" && !no_recommends {
+                recommends.extend(
+                    literal
+                        .iter()
+                        .filter(|a| !a.starts_with('-') && **a != "install")
+                        .map(|a| (*a).to_owned()),
+                );
             }
             Some(None)
         }
