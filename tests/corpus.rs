@@ -124,6 +124,7 @@ fn corpus_rewrites_hold_the_invariants() {
                 && !b.env.iter().any(|(n, _)| n == "PATH")
             {
                 a.env.retain(|(n, v)| {
+                    let v = v.trim_matches(['"', '\'']);
                     n != "PATH" || !(v.ends_with(":$PATH") || v.ends_with(":${PATH}"))
                 });
             }

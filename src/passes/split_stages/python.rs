@@ -301,7 +301,7 @@ pub(super) fn plan(
             Some((
                 0,
                 format!(
-                    "RUN {interpreter} -m venv {venv}{newline}ENV PATH=\"{venv}/bin:$PATH\"",
+                    "RUN {interpreter} -m venv {venv}{newline}ENV PATH={venv}/bin:$PATH",
                     venv = data.venv
                 ),
             )),
@@ -331,7 +331,7 @@ pub(super) fn plan(
     }
     lines.push(format!("COPY --from={{build}} {carried} {carried}"));
     if target == Target::System {
-        lines.push(format!("ENV PATH=\"{}/bin:$PATH\"", data.venv));
+        lines.push(format!("ENV PATH={}/bin:$PATH", data.venv));
     }
     // a tag naming no minor version (`3`, `latest`) moves: the two stages' images, pulled at
     // different times, could hold different Pythons, and the packages would be invisible
