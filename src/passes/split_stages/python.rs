@@ -36,6 +36,15 @@ pub(crate) fn load() -> Result<PythonSplit, String> {
 static DATA: LazyLock<PythonSplit> =
     LazyLock::new(|| load().expect("transforms/split_python.toml is checked by the test suite"));
 
+/// A build command the split can account for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accepted {
+    /// A pip install, and where it puts packages.
+    Pip(Target),
+    /// Anything else that leaves nothing the runtime needs outside the app directory.
+    Other,
+}
+
 /// Where pip installs go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
@@ -202,11 +211,11 @@ pub(super) fn plan(
                 }
                 for c in commands {
                     let t = command_ok(c, app.as_deref(), &mut keep, &mut recommends)?;
-                    if let Some(t) = t {
-                        if *target.get_or_insert(t) != t {
-                            // --user and system installs mixed: two places to carry
-                            return None;
-                        }
+                    // --user and system installs mixed: two places to carry
+                    if let Accepted::Pip(t) = t
+                        && *target.get_or_insert(t) != t
+                    {
+                        return None;
                     }
                 }
                 for build in &run.builds {
@@ -395,15 +404,15 @@ fn is_interpreter(word: &str, data: &PythonSplit) -> bool {
             .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
 }
 
-/// Checks one command of a build RUN: `None` when the runtime could miss what it does;
-/// `Some(Some(target))` for a pip install, `Some(None)` for anything else it accepts.
-/// `apt-get purge`/`remove` take their packages off `keep`.
+/// Checks one command of a build RUN: `None` when the runtime could miss what it does.
+/// `apt-get purge`/`remove` take their packages off `keep`; `apt-get install` without
+/// `--no-install-recommends` adds its packages to `recommends`.
 fn command_ok(
     c: &RunCommand,
     app: Option<&str>,
     keep: &mut Vec<String>,
     recommends: &mut Vec<String>,
-) -> Option<Option<Target>> {
+) -> Option<Accepted> {
     let data = &*DATA;
     let first = c.argv.first()?.as_deref()?;
     let program = c.program()?;
@@ -411,7 +420,7 @@ fn command_ok(
     let literal: Vec<&str> = args.iter().flatten().copied().collect();
     match program {
         // no effect on the filesystem
-        "cd" | "true" | ":" | "[" | "test" => Some(None),
+        "cd" | "true" | ":" | "[" | "test" => Some(Accepted::Other),
         // apt's own configuration moved aside and back (cache-mounts writes this): the
         // runtime stage has its own
         "mv" if !literal.is_empty()
@@ -421,7 +430,7 @@ fn command_ok(
                 .filter(|a| !a.starts_with('-'))
                 .all(|a| a.starts_with("/etc/apt/")) =>
         {
-            Some(None)
+            Some(Accepted::Other)
         }
         "apt-get" | "apt" => {
             let sub = apt_subcommand(&literal)?;
@@ -444,7 +453,7 @@ fn command_ok(
                         .map(|a| (*a).to_owned()),
                 );
             }
-            Some(None)
+            Some(Accepted::Other)
         }
         "mkdir" | "rm" => {
             // every operand known and inside the app directory (or a cache, for rm)
@@ -474,12 +483,12 @@ fn command_ok(
                     return None;
                 }
             }
-            Some(None)
+            Some(Accepted::Other)
         }
         _ if first.contains('/') => None,
-        p if p.starts_with("pip") => pip_install(&args),
+        p if p.starts_with("pip") => pip_install(&args).map(Accepted::Pip),
         p if p.starts_with("python") => match args.as_slice() {
-            [Some("-m"), Some("pip"), rest @ ..] => pip_install(rest),
+            [Some("-m"), Some("pip"), rest @ ..] => pip_install(rest).map(Accepted::Pip),
             _ => None,
         },
         _ => None,
@@ -488,7 +497,7 @@ fn command_ok(
 
 /// The target of `pip install ARGS` (after the program); `None` for any other pip command, an
 /// unknown word, or an option that installs elsewhere.
-fn pip_install(args: &[Option<&str>]) -> Option<Option<Target>> {
+fn pip_install(args: &[Option<&str>]) -> Option<Target> {
     let data = &*DATA;
     let [Some("install"), rest @ ..] = args else {
         return None;
@@ -504,7 +513,7 @@ fn pip_install(args: &[Option<&str>]) -> Option<Option<Target>> {
             target = Target::User;
         }
     }
-    Some(Some(target))
+    Some(target)
 }
 
 /// The apt subcommand: the first word that is not an option (or an option's value).
@@ -551,7 +560,7 @@ mod tests {
         );
         assert_eq!(
             pip_install(&[Some("install"), Some("--user"), Some("x")]),
-            Some(Some(Target::User))
+            Some(Target::User)
         );
         assert_eq!(
             pip_install(&[Some("install"), Some("--prefix=/i"), Some("x")]),
