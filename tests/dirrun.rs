@@ -139,3 +139,57 @@ fn threads_must_be_a_positive_number() {
     let out = run(dir.path(), &["--threads", "0", "."], None);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn apply_writes_the_same_files_whatever_the_threads() {
+    let mut results = Vec::new();
+    for threads in ["1", "4"] {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join(".git")).unwrap();
+        fs::write(root.join("app.py"), "print()\n").unwrap();
+        for name in [
+            "Dockerfile",
+            "api.Dockerfile",
+            "b.Dockerfile",
+            "c.Dockerfile",
+        ] {
+            fs::write(root.join(name), "FROM alpine\nADD app.py /app/\n").unwrap();
+        }
+        let out = run(
+            root,
+            &["--apply", "--unsafe", "--threads", threads, "."],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        // the first file in walk order creates it; the others see the context as the run
+        // found it and are told it was proposed above
+        let created: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.ends_with("(created .dockerignore)"))
+            .collect();
+        assert!(
+            created.len() == 1 && created[0].starts_with("Dockerfile:1: dockerignore: "),
+            "{stderr}"
+        );
+        assert_eq!(
+            stderr.matches("already proposed above").count(),
+            3,
+            "{stderr}"
+        );
+        let mut files: Vec<(String, String)> = fs::read_dir(root)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .map(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, fs::read_to_string(&p).unwrap())
+            })
+            .collect();
+        files.sort();
+        assert!(files.iter().all(|(_, text)| !text.contains("ADD")));
+        results.push((stderr, files));
+    }
+    assert_eq!(results[0], results[1]);
+}

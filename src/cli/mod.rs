@@ -553,6 +553,16 @@ impl Runner {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(context.ctx.fs().root().join(&file.path));
             let file_status = match mode {
+                // Every file sees the context as the run found it, so under --apply too a
+                // later Dockerfile proposes what an earlier one created.
+                _ if !first => {
+                    p.new_file(name, file, &format!(" ({shown} already proposed above)"));
+                    if mode == Mode::Apply {
+                        RunStatus::Clean
+                    } else {
+                        RunStatus::Changed
+                    }
+                }
                 Mode::Apply => match write::create_new(&target, file.content.as_bytes()) {
                     Ok(()) => {
                         created.insert(file.path.clone());
@@ -569,10 +579,6 @@ impl Runner {
                         RunStatus::Error
                     }
                 },
-                _ if !first => {
-                    p.new_file(name, file, &format!(" ({shown} already proposed above)"));
-                    RunStatus::Changed
-                }
                 Mode::Diff => {
                     p.new_file(name, file, "");
                     p.new_file_diff_or_error(
