@@ -13,6 +13,9 @@ use super::render::{self, Printer};
 use super::walk::Target;
 use super::{ContextDir, Mode, RunStatus, Runner};
 
+/// The stack of Linux's main thread (`ulimit -s` default); rayon's own default is 2 MiB.
+const MAIN_STACK: usize = 8 * 1024 * 1024;
+
 /// One file read and rewritten, not yet shown or written.
 pub(super) enum Prepared {
     Done {
@@ -37,6 +40,8 @@ pub(super) fn run(
         .then(|| {
             rayon::ThreadPoolBuilder::new()
                 .num_threads(threads.map_or(0, usize::from))
+                // the main thread's 8 MiB: what parses serially parses on any thread
+                .stack_size(MAIN_STACK)
                 .build()
                 .ok()
         })
