@@ -3,10 +3,8 @@
 //! status) is byte for byte the one of a run on one thread (`--threads 1`).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, mpsc};
-
-use rayon::prelude::*;
 
 use super::fsio::{Failure, MAX_LIST_DEPTH, MAX_LIST_ENTRIES};
 use super::render::{self, Printer};
@@ -49,23 +47,32 @@ pub(super) fn run(
     let Some(pool) = pool else {
         return serial(runner, targets, mode, p);
     };
-    // Set once stdout is closed: what is not prepared yet is skipped.
+    // Workers take the files in walk order, so they finish nearly in order: few results
+    // wait for an earlier one, and the bounded channel holds back workers that run ahead
+    // of a slow reader of stdout. Memory stays a few files per thread.
+    let workers = pool.current_num_threads();
+    let claimed = AtomicUsize::new(0);
+    // Set once stdout is closed: files not taken yet are skipped.
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = mpsc::sync_channel(2 * workers);
     let mut status = RunStatus::Clean;
     pool.in_place_scope(|scope| {
-        scope.spawn(|_| {
-            targets
-                .par_iter()
-                .enumerate()
-                .for_each_with(tx, |tx, (i, target)| {
-                    if !stop.load(Ordering::Relaxed) {
-                        // The receiver only goes away once the run is over.
-                        let _ = tx.send((i, prepare(runner, target)));
-                    }
-                });
-        });
-        // Files finish out of order; each is shown once all before it are.
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (claimed, stop) = (&claimed, &stop);
+            scope.spawn(move |_| {
+                while !stop.load(Ordering::Relaxed) {
+                    let i = claimed.fetch_add(1, Ordering::Relaxed);
+                    let Some(target) = targets.get(i) else {
+                        break;
+                    };
+                    // The receiver only goes away once every worker is done.
+                    let _ = tx.send((i, prepare(runner, target)));
+                }
+            });
+        }
+        // the workers hold the only senders: the loop below ends when they are done
+        drop(tx);
         let mut done = BTreeMap::new();
         let mut next = 0;
         for (i, prepared) in rx {
