@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Directory-run figures (issue 16): prints, asserts nothing.
 #
-#   bash bench/dirrun.sh [BIN]      (BIN defaults to target/release/dfrewrite)
+#   [RUNS=5] bash bench/dirrun.sh [BIN]      (BIN defaults to target/release/dfrewrite)
 #
 # 1. `--check` over the 2000-file corpus folder ../shared/corpus/real, every pass on
 #    (safe tier, then --unsafe), wall time: best and median of 5, default threads and
@@ -47,7 +47,7 @@ echo "== --check over $CORPUS ($(ls "$CORPUS" | wc -l) entries)"
 for tier in "" "--unsafe"; do
     for threads in "" ${ONE_THREAD:+"$ONE_THREAD"}; do
         # shellcheck disable=SC2086
-        printf '%-30s %s\n' "--check $tier $threads" "$(stats 5 "$BIN" --check $tier $threads "$CORPUS")"
+        printf '%-30s %s\n' "--check $tier $threads" "$(stats "${RUNS:-5}" "$BIN" --check $tier $threads "$CORPUS")"
     done
 done
 
@@ -68,7 +68,8 @@ trap 'rm -rf "$TMP"' EXIT
 for n in 250 500 1000 2000; do
     dir="$TMP/$n"
     mkdir "$dir"
-    find "$CORPUS" -maxdepth 1 -name '*.Dockerfile' | sort | head -n "$n" | xargs cp -t "$dir"
+    # awk, not head: head would end find early, and pipefail would end the script
+    find "$CORPUS" -maxdepth 1 -name '*.Dockerfile' | sort | awk -v n="$n" 'NR <= n' | xargs cp -t "$dir"
     printf '%5d files: %-45s | %s\n' "$n" "$(stats 3 "$BIN" --check "$dir")" \
         "$(if [ -n "$ONE_THREAD" ]; then stats 3 "$BIN" --check $ONE_THREAD "$dir"; else echo "(no --threads)"; fi)"
 done
