@@ -65,6 +65,12 @@ fn parallel_output_is_the_serial_output() {
         fs::write(root.join(name), body).unwrap();
     }
     fs::write(root.join("solo/Containerfile"), b"FROM a\nRUN \xff\n").unwrap();
+    // a bad configuration file, reported once for the two Dockerfiles under it
+    fs::create_dir_all(root.join("cfg/sub")).unwrap();
+    fs::write(root.join("cfg/dfrewrite.toml"), "select = [\n").unwrap();
+    for name in ["cfg/Dockerfile", "cfg/sub/Dockerfile"] {
+        fs::write(root.join(name), "FROM alpine\nRUN true\n").unwrap();
+    }
 
     for mode in ["--diff", "--check"] {
         for tier in [&[][..], &["--unsafe"][..]] {
@@ -79,6 +85,7 @@ fn parallel_output_is_the_serial_output() {
                 "{stderr}"
             );
             assert!(stderr.contains("internal error"), "{stderr}");
+            assert_eq!(stderr.matches("dfrewrite.toml").count(), 1, "{stderr}");
         }
     }
 }
