@@ -15,6 +15,8 @@ use super::{ContextDir, Mode, RunStatus, Runner};
 const MAIN_STACK: usize = 8 * 1024 * 1024;
 
 /// One file read and rewritten, not yet shown or written.
+// A few are alive at a time (one per file in flight): boxing the large variant saves nothing.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Prepared {
     Done {
         context: Option<ContextDir>,
