@@ -7,10 +7,9 @@
 //! matching `[[overrides]]` in order, then `--select`/`--ignore`. A layer's `select` replaces
 //! the passes that run so far; its `ignore` removes passes from them.
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use dfrewrite::{Applicability, Settings};
 use globset::{GlobSet, GlobSetBuilder};
@@ -268,7 +267,8 @@ type Lookup = Result<Option<Arc<Config>>, ConfigError>;
 pub(crate) struct Resolver {
     fixed: Option<Arc<Config>>,
     /// Per directory: the configuration that applies there (or the error reading it).
-    found: RefCell<HashMap<PathBuf, Lookup>>,
+    /// A mutex, not a cell: a directory run resolves files on many threads.
+    found: Mutex<HashMap<PathBuf, Lookup>>,
     no_inline_ignores: bool,
 }
 
@@ -278,7 +278,7 @@ impl Resolver {
         let fixed = args.config.as_deref().map(Config::load).transpose()?;
         Ok(Self {
             fixed: fixed.map(Arc::new),
-            found: RefCell::new(HashMap::new()),
+            found: Mutex::new(HashMap::new()),
             no_inline_ignores: args.no_inline_ignores,
         })
     }
@@ -300,7 +300,7 @@ impl Resolver {
     }
 
     fn lookup(&self, dir: &Path) -> Lookup {
-        if let Some(found) = self.found.borrow().get(dir) {
+        if let Some(found) = self.found().get(dir) {
             return found.clone();
         }
         let here = NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file());
@@ -313,10 +313,15 @@ impl Resolver {
                 None => Ok(None),
             },
         };
-        self.found
-            .borrow_mut()
-            .insert(dir.to_path_buf(), result.clone());
+        self.found().insert(dir.to_path_buf(), result.clone());
         result
+    }
+
+    /// A poisoned lock only means a lookup panicked; the map itself is still whole.
+    fn found(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Lookup>> {
+        self.found
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The settings for the Dockerfile at `path`: `flags` (checked `--select`, `--ignore`,

@@ -169,32 +169,81 @@ impl BuildContext for FsContext {
     }
 
     fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+        match self.list_bounded(dir) {
+            Listing::Entries(entries) => Some(entries),
+            Listing::TooLarge | Listing::Unreadable => None,
+        }
+    }
+}
+
+/// A directory of the context is listed only this many levels below the root: deeper ones
+/// answer [`Listing::TooLarge`], so no walk of a pass goes on without end.
+pub(crate) const MAX_LIST_DEPTH: usize = 32;
+/// A directory holding more entries than this is not listed (and not read past them).
+pub(crate) const MAX_LIST_ENTRIES: usize = 20_000;
+
+/// A directory's entries, or why there are none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Listing {
+    Entries(Vec<(String, EntryKind)>),
+    /// Deeper than [`MAX_LIST_DEPTH`] or holding more than [`MAX_LIST_ENTRIES`] entries.
+    TooLarge,
+    /// Absent, outside the root, not a directory, or not readable.
+    Unreadable,
+}
+
+impl FsContext {
+    /// The entries of `dir` as [`BuildContext::list`] gives them, within the depth and size
+    /// limits.
+    pub(crate) fn list_bounded(&self, dir: &str) -> Listing {
+        self.list_within(dir, MAX_LIST_DEPTH, MAX_LIST_ENTRIES)
+    }
+
+    fn list_within(&self, dir: &str, max_depth: usize, max_entries: usize) -> Listing {
         let rel = Path::new(dir);
-        if !rel
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return None;
+        let mut depth = 0;
+        for c in rel.components() {
+            match c {
+                Component::Normal(_) => depth += 1,
+                Component::CurDir => {}
+                _ => return Listing::Unreadable,
+            }
+        }
+        if depth > max_depth {
+            return Listing::TooLarge;
         }
         // The directory itself is resolved like probe does, so it stays inside the root.
-        let resolved = fs::canonicalize(self.root.join(rel)).ok()?;
+        let Ok(resolved) = fs::canonicalize(self.root.join(rel)) else {
+            return Listing::Unreadable;
+        };
         if !resolved.starts_with(&self.root) {
-            return None;
+            return Listing::Unreadable;
         }
+        let Ok(read) = fs::read_dir(&resolved) else {
+            return Listing::Unreadable;
+        };
         let mut entries = Vec::new();
-        for entry in fs::read_dir(&resolved).ok()? {
-            let entry = entry.ok()?;
+        for entry in read {
+            if entries.len() == max_entries {
+                return Listing::TooLarge;
+            }
+            let Ok(entry) = entry else {
+                return Listing::Unreadable;
+            };
             // A name that is not UTF-8 cannot be written in a .dockerignore we generate.
-            let name = entry.file_name().into_string().ok()?;
-            let kind = match entry.file_type().ok()? {
-                t if t.is_symlink() => EntryKind::Symlink,
-                t if t.is_dir() => EntryKind::Directory,
-                t if t.is_file() => EntryKind::File,
-                _ => EntryKind::Other,
+            let Ok(name) = entry.file_name().into_string() else {
+                return Listing::Unreadable;
+            };
+            let kind = match entry.file_type() {
+                Ok(t) if t.is_symlink() => EntryKind::Symlink,
+                Ok(t) if t.is_dir() => EntryKind::Directory,
+                Ok(t) if t.is_file() => EntryKind::File,
+                Ok(_) => EntryKind::Other,
+                Err(_) => return Listing::Unreadable,
             };
             entries.push((name, kind));
         }
-        Some(entries)
+        Listing::Entries(entries)
     }
 }
 
@@ -236,6 +285,23 @@ mod tests {
             assert!(matches!(ctx.probe("inside"), ContextEntry::File { .. }));
             assert_eq!(ctx.probe("dangling"), ContextEntry::Missing);
         }
+    }
+
+    #[test]
+    fn listings_stop_at_the_depth_and_entry_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("a/b/c")).unwrap();
+        for name in ["x", "y", "z"] {
+            fs::write(dir.path().join("a").join(name), b"").unwrap();
+        }
+        let ctx = FsContext::new(dir.path()).unwrap();
+        assert!(matches!(ctx.list_within("a", 3, 4), Listing::Entries(e) if e.len() == 4));
+        assert_eq!(ctx.list_within("a", 3, 3), Listing::TooLarge);
+        assert_eq!(ctx.list_within("a/b/c", 3, 4), Listing::Entries(Vec::new()));
+        assert_eq!(ctx.list_within("a/b/c", 2, 4), Listing::TooLarge);
+        assert_eq!(ctx.list_within("a/nope", 3, 4), Listing::Unreadable);
+        assert_eq!(ctx.list_within("..", 3, 4), Listing::Unreadable);
+        assert_eq!(ctx.list("a/b/c"), Some(Vec::new()));
     }
 
     #[test]

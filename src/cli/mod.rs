@@ -3,8 +3,10 @@
 //! Everything here runs in the binary, never in the library: this is where files are read and
 //! written and where text reaches the terminal.
 
+mod cached;
 mod config;
 mod contain;
+mod dirrun;
 mod fsio;
 pub(crate) mod generate;
 pub(crate) mod lsp;
@@ -16,15 +18,16 @@ pub(crate) mod verify;
 mod walk;
 mod write;
 
-use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::ArgGroup;
 use dfrewrite::{Applicability, Settings};
 
+use cached::{CachedContext, RunContexts};
+use dirrun::Prepared;
 use fsio::{Failure, FsContext};
 use output::{FileRecord, OutputFormat, RunMode};
 use render::{ColorWhen, Printer, Stats};
@@ -110,6 +113,12 @@ pub(crate) struct Args {
     #[arg(long, value_name = "DIR")]
     context: Option<PathBuf>,
 
+    /// Rewrite at most N files at once in a directory run [default: one per CPU core, or
+    /// RAYON_NUM_THREADS]; 1 rewrites them one after another. Output and exit status are
+    /// the same, in the same order, whatever N is.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+
     /// List the passes and exit.
     #[arg(long)]
     list_passes: bool,
@@ -191,7 +200,7 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
     let fixed_context = match &args.context {
         None => None,
         Some(dir) => match FsContext::new(dir) {
-            Ok(ctx) => Some((Arc::new(ctx), dir.clone())),
+            Ok(ctx) => Some((Arc::new(CachedContext::new(ctx)), dir.clone())),
             Err(e) => {
                 p.error_line(Some(&render::display(dir)), &fsio::describe_io(&e));
                 return RunStatus::Error;
@@ -217,12 +226,14 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
     let runner = Runner {
         settings,
         resolver,
-        reported: RefCell::new(BTreeSet::new()),
+        reported: Mutex::new(BTreeSet::new()),
         fixed_context,
-        proposed: RefCell::new(BTreeSet::new()),
+        contexts: RunContexts::default(),
+        proposed: Mutex::new(BTreeSet::new()),
+        used: Mutex::default(),
         format: args.output_format,
-        records: RefCell::new(Vec::new()),
-        stats: RefCell::new(Stats::default()),
+        records: Mutex::new(Vec::new()),
+        stats: Mutex::new(Stats::default()),
     };
 
     let dash = Path::new("-");
@@ -247,6 +258,7 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
             Mode::Print
         };
         let status = runner.stdin(args.stdin_filename.as_deref(), mode, p);
+        runner.context_notes(p);
         return status.max(runner.report(RunMode::Stdin, args, p));
     }
     if args.stdin_filename.is_some() {
@@ -272,7 +284,7 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
     } else {
         &args.paths[..]
     };
-    let targets: Vec<_> = walk::collect(roots)
+    let targets: Vec<walk::Target> = walk::collect(roots)
         .into_iter()
         .filter(|t| {
             // `extend-exclude` applies to directory walks; a file named explicitly is processed
@@ -283,32 +295,16 @@ fn run_with(args: &Args, p: &mut Printer) -> RunStatus {
         p.warning_line(&render::display(dir), walk::NONE_FOUND);
     }
     p.progress_start(targets.len());
-    let mut status = RunStatus::Clean;
-    for target in targets {
-        // A closed stdout (`| head`) ends the run, as SIGPIPE would.
-        if p.stdout_closed() {
-            break;
-        }
-        let name = render::display(&target.path);
-        p.progress_next(&name);
-        let file_status = match target.error {
-            Some(message) => {
-                p.error_line(Some(&name), &message);
-                runner.record_error(&name, None, message);
-                RunStatus::Error
-            }
-            None => runner.file(&target.path, &name, mode, p),
-        };
-        status = status.max(file_status);
-    }
+    let status = dirrun::run(&runner, &targets, mode, args.threads, p);
     p.progress_finish();
+    runner.context_notes(p);
     let run_mode = match mode {
         Mode::Apply => RunMode::Apply,
         Mode::Check => RunMode::Check,
         _ => RunMode::Diff,
     };
     if args.output_format == OutputFormat::Text {
-        let counts = runner.stats.borrow();
+        let counts = runner.stats.lock().unwrap_or_else(PoisonError::into_inner);
         if counts.worth_a_line() {
             p.note(&counts.line(mode == Mode::Apply, args.passes.unsafe_fixes));
         }
@@ -384,23 +380,27 @@ struct Runner {
     settings: Settings,
     resolver: config::Resolver,
     /// Configuration files whose error was already reported (once per run).
-    reported: RefCell<BTreeSet<PathBuf>>,
+    reported: Mutex<BTreeSet<PathBuf>>,
     /// The `--context` directory (opened, and as given), when given; otherwise each file's
     /// own directory is used.
-    fixed_context: Option<(Arc<FsContext>, PathBuf)>,
+    fixed_context: Option<(Arc<CachedContext>, PathBuf)>,
+    /// Every other context, opened once per directory and shared by the files in it.
+    contexts: RunContexts,
     /// New files already shown or listed in this run (canonical context root joined with the
     /// file's path): two Dockerfiles sharing a context must not propose the file twice.
-    proposed: RefCell<BTreeSet<PathBuf>>,
+    proposed: Mutex<BTreeSet<PathBuf>>,
+    /// The contexts of the files shown so far, in the order shown (for the notes at the end).
+    used: Mutex<Vec<(Arc<CachedContext>, PathBuf)>>,
     format: OutputFormat,
     /// Every input, for a machine-readable report (empty in the text format).
-    records: RefCell<Vec<FileRecord>>,
+    records: Mutex<Vec<FileRecord>>,
     /// Counts for the summary line.
-    stats: RefCell<Stats>,
+    stats: Mutex<Stats>,
 }
 
 /// Where a Dockerfile's build context is, for reading and for placing new files.
 struct ContextDir {
-    ctx: Arc<FsContext>,
+    ctx: Arc<CachedContext>,
     /// The directory as the user named it (for messages, diffs and writing).
     shown: PathBuf,
 }
@@ -414,8 +414,8 @@ impl Runner {
                 shown: shown.clone(),
             }),
             // A directory that cannot be opened just means passes see no context and hold back.
-            (None, Some(dir)) => FsContext::new(dir).ok().map(|ctx| ContextDir {
-                ctx: Arc::new(ctx),
+            (None, Some(dir)) => self.contexts.get(dir).map(|ctx| ContextDir {
+                ctx,
                 shown: dir.to_path_buf(),
             }),
             (None, None) => None,
@@ -428,11 +428,21 @@ impl Runner {
         match self.resolver.resolve(&self.settings, path) {
             Ok(resolved) => Some(resolved.settings),
             Err(e) => {
-                if self.reported.borrow_mut().insert(e.path.clone()) {
-                    p.error_line(Some(&e.location()), &e.message);
-                }
+                self.report_config(&e, p);
                 None
             }
+        }
+    }
+
+    /// Reports a bad configuration file, once per run.
+    fn report_config(&self, e: &config::ConfigError, p: &mut Printer) {
+        let first = self
+            .reported
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(e.path.clone());
+        if first {
+            p.error_line(Some(&e.location()), &e.message);
         }
     }
 
@@ -445,14 +455,17 @@ impl Runner {
             context: context.map(|c| Arc::clone(&c.ctx) as Arc<dyn dfrewrite::BuildContext>),
             dockerfile: context
                 .zip(dockerfile)
-                .and_then(|(c, path)| c.ctx.relative(path)),
+                .and_then(|(c, path)| c.ctx.fs().relative(path)),
             ..base.clone()
         }
     }
 
-    fn file(&self, path: &Path, name: &str, mode: Mode, p: &mut Printer) -> RunStatus {
-        let Some(base) = self.configured(Some(path), p) else {
-            return RunStatus::Error;
+    /// Reads and rewrites one file: everything but showing and writing, so that files can
+    /// be prepared on many threads and then shown one after another.
+    fn prepare(&self, path: &Path, name: &str) -> Prepared {
+        let base = match self.resolver.resolve(&self.settings, Some(path)) {
+            Ok(resolved) => resolved.settings,
+            Err(e) => return Prepared::BadConfig(e),
         };
         let context = self.context_for(Some(context_dir_of(path)));
         let result = fsio::read_dockerfile(path).and_then(|bytes| {
@@ -462,6 +475,28 @@ impl Runner {
                 .map_err(Failure::Rewrite)?;
             Ok((text.to_owned(), outcome, trace))
         });
+        Prepared::Done { context, result }
+    }
+
+    /// Shows, lists or writes what [`Self::prepare`] found for one file.
+    fn emit(
+        &self,
+        path: &Path,
+        name: &str,
+        mode: Mode,
+        prepared: Prepared,
+        p: &mut Printer,
+    ) -> RunStatus {
+        let (context, result) = match prepared {
+            Prepared::Done { context, result } => (context, result),
+            Prepared::BadConfig(e) => {
+                self.report_config(&e, p);
+                return RunStatus::Error;
+            }
+        };
+        if let Some(context) = &context {
+            self.note_context(context);
+        }
         let (text, outcome, trace) = match result {
             Ok(ok) => ok,
             Err(failure) => {
@@ -501,7 +536,10 @@ impl Runner {
             };
         }
         // (a file whose write failed returned above: it counts as an error, not as fixed)
-        self.stats.borrow_mut().count(&outcome);
+        self.stats
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .count(&outcome);
         let Some(context) = context else {
             self.record(name, text, trace, written, None, created);
             return status;
@@ -511,9 +549,20 @@ impl Runner {
             let shown = render::display(&target);
             let first = self
                 .proposed
-                .borrow_mut()
-                .insert(context.ctx.root().join(&file.path));
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(context.ctx.fs().root().join(&file.path));
             let file_status = match mode {
+                // Every file sees the context as the run found it, so under --apply too a
+                // later Dockerfile proposes what an earlier one created.
+                _ if !first => {
+                    p.new_file(name, file, &format!(" ({shown} already proposed above)"));
+                    if mode == Mode::Apply {
+                        RunStatus::Clean
+                    } else {
+                        RunStatus::Changed
+                    }
+                }
                 Mode::Apply => match write::create_new(&target, file.content.as_bytes()) {
                     Ok(()) => {
                         created.insert(file.path.clone());
@@ -530,10 +579,6 @@ impl Runner {
                         RunStatus::Error
                     }
                 },
-                _ if !first => {
-                    p.new_file(name, file, &format!(" ({shown} already proposed above)"));
-                    RunStatus::Changed
-                }
                 Mode::Diff => {
                     p.new_file(name, file, "");
                     p.new_file_diff_or_error(
@@ -557,6 +602,9 @@ impl Runner {
         let name = filename.map_or_else(|| "-".to_owned(), render::display);
         let context_dir = filename.map(context_dir_of).filter(|dir| dir.is_dir());
         let context = self.context_for(context_dir);
+        if let Some(context) = &context {
+            self.note_context(context);
+        }
         let Some(base) = self.configured(filename, p) else {
             return RunStatus::Error;
         };

@@ -3,6 +3,10 @@
 //! and the few questions about context paths that more than one pass asks.
 
 pub(crate) mod ignore;
+mod memo;
+
+pub use memo::Memo;
+pub(crate) use memo::shared;
 
 /// What the build context holds at a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,6 +46,13 @@ pub trait BuildContext: Send + Sync {
     /// `None` when the directory cannot be listed; the default lists nothing.
     fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
         let _ = dir;
+        None
+    }
+
+    /// Where results computed from this context alone are kept, when the context lives
+    /// longer than one rewrite (a directory run shares it between its Dockerfiles); `None`
+    /// (the default) computes them for every rewrite.
+    fn memo(&self) -> Option<&Memo> {
         None
     }
 }

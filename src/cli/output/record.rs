@@ -37,16 +37,19 @@ impl Runner {
         created: BTreeSet<String>,
     ) {
         if let Some(trace) = trace {
-            self.records.borrow_mut().push(FileRecord {
-                path: name.to_owned(),
-                result: Ok(Checked {
-                    source,
-                    trace,
-                    written,
-                    context,
-                    created,
-                }),
-            });
+            self.records
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(FileRecord {
+                    path: name.to_owned(),
+                    result: Ok(Checked {
+                        source,
+                        trace,
+                        written,
+                        context,
+                        created,
+                    }),
+                });
         }
     }
 
@@ -80,12 +83,18 @@ impl Runner {
     }
 
     pub(crate) fn record_error(&self, name: &str, position: Option<(u32, u32)>, message: String) {
-        self.stats.borrow_mut().errors += 1;
+        self.stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .errors += 1;
         if self.format != OutputFormat::Text {
-            self.records.borrow_mut().push(FileRecord {
-                path: name.to_owned(),
-                result: Err(ErrorRecord { position, message }),
-            });
+            self.records
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(FileRecord {
+                    path: name.to_owned(),
+                    result: Err(ErrorRecord { position, message }),
+                });
         }
     }
 
@@ -94,7 +103,10 @@ impl Runner {
         if self.format == OutputFormat::Text {
             return RunStatus::Clean;
         }
-        let records = self.records.borrow();
+        let records = self
+            .records
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let report = Report {
             mode,
             unsafe_fixes: args.passes.unsafe_fixes,

@@ -115,10 +115,12 @@ fn propose_for(ctx: &PassContext<'_>) -> Option<NewFile> {
     for u in &mut uses {
         u.line = ctx.original_line(u.line);
     }
-    let tree = Tree::walk(context)?;
-    let sources = expand(context, &tree, &uses)?;
+    // the walk depends on the context alone: once per context, whatever shares it
+    let walked = crate::context::shared(context, || Tree::walk(context));
+    let tree = walked.as_ref().as_ref()?;
+    let sources = expand(context, tree, &uses)?;
 
-    let mut chosen = choose(&tree);
+    let mut chosen = choose(tree);
     let mut exceptions: Vec<String> = Vec::new();
     // Keep every source: add exceptions or drop patterns until none is excluded.
     loop {
@@ -198,7 +200,7 @@ fn propose_for(ctx: &PassContext<'_>) -> Option<NewFile> {
         &chosen,
         &exceptions,
         &excluded,
-        &tree,
+        tree,
         &sources,
         dockerfile,
         file.instructions().next().map_or(1, |i| ctx.line(i)),
