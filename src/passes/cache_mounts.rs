@@ -111,14 +111,16 @@ fn fix_for(
     if recipe
         .env
         .iter()
-        .any(|v| runs::mentioned_through(ctx.file, run.index, v))
+        .any(|v| may_be_set_through(ctx.file, run.index, v))
         || runs_as_other_user(ctx, run)
     {
         return None;
     }
     // a per-user cache (`/root/.cache/pip`) is only where the mount puts it for root
     let per_user = recipe.targets.iter().any(|t| t.starts_with("/root"));
-    if per_user && !tool_versions::known_root(ctx.runs(), pos) {
+    let root = tool_versions::known_root(ctx.runs(), pos)
+        && !may_be_set_through(ctx.file, run.index, "HOME");
+    if per_user && !root {
         return None;
     }
     let mounts = run.ins.mounts();
@@ -166,7 +168,7 @@ fn fix_for(
             ));
         }
     }
-    let (removals, dropped) = rm_of_targets(run, &recipe.targets)?;
+    let (removals, dropped) = rm_of_targets(run, &recipe.targets, root.then_some("/root"))?;
     edits.extend(removals);
 
     if !missing.is_empty() {
@@ -177,16 +179,25 @@ fn fix_for(
         if manager.index.is_some() && ctx.runs().index_needed_later(pos, manager) {
             return None;
         }
+        // text added at both ends goes on lines of its own, as a reviewer would write it
+        let both = recipe.before.is_some() && recipe.after.is_some();
         if let Some(before) = &recipe.before {
             if body.contains("docker-clean") {
                 return None;
             }
-            edits.push(runs::prepend(ctx.file, run, before).ok()?);
+            let prepended = runs::prepend(ctx.file, run, before, both, &edits).ok()?;
+            edits.extend(prepended);
         }
         if let Some(after) = &recipe.after {
-            edits.push(runs::append(ctx.file, run, after).ok()?);
+            let appended = runs::append(ctx.file, run, after, both, &edits).ok()?;
+            edits.extend(appended);
         }
-        edits.push(mount_flags(ctx, run, recipe, &missing));
+        // the prepended command shares the first line with inline flags
+        let shared = recipe
+            .before
+            .as_ref()
+            .map_or(0, |b| b.chars().count() + " && \\".len());
+        edits.push(mount_flags(ctx, run, recipe, &missing, shared));
     }
     if edits.is_empty() {
         return None;
@@ -213,12 +224,14 @@ fn fix_for(
 }
 
 /// The `--mount` flags for `targets`, on the RUN line, or one per continuation line when
-/// that line would grow past the file's line length.
+/// that line (with `shared` more characters that another edit puts on it) would grow past
+/// the file's line length.
 fn mount_flags(
     ctx: &PassContext<'_>,
     run: &Run<'_>,
     recipe: &CacheMount,
     targets: &[&str],
+    shared: usize,
 ) -> Edit {
     let sharing = recipe
         .sharing
@@ -229,9 +242,16 @@ fn mount_flags(
         .iter()
         .map(|t| format!("--mount=type=cache,target={t}{sharing}"))
         .collect();
-    let at = run.ins.keyword.end;
+    // after the flags already there, so that a flag written before stays on its line
+    let at = run
+        .ins
+        .flags
+        .iter()
+        .map(|f| f.range.end)
+        .max()
+        .unwrap_or(run.ins.keyword.end);
     let inline = format!(" {}", flags.join(" "));
-    if layout::line_length_with(ctx.file, at, &inline) <= layout::limit(ctx.file) {
+    if layout::line_length_with(ctx.file, at, &inline) + shared <= layout::limit(ctx.file) {
         return Edit::insert(at, inline);
     }
     let layout = layout::Layout::of(ctx.file, run.ins);
@@ -242,7 +262,13 @@ fn mount_flags(
         && rest[ctx.file.escape.len_utf8()..]
             .trim_start_matches([' ', '\t'])
             .starts_with(['\n', '\r']);
-    let mut text = format!(" {}", flags.join(&layout.word_break()));
+    // after flags on the RUN line, the new ones start a line of their own too
+    let lead = if at == run.ins.keyword.end {
+        " ".to_owned()
+    } else {
+        layout.word_break()
+    };
+    let mut text = format!("{lead}{}", flags.join(&layout.word_break()));
     if continues {
         text.push(' ');
     } else {
@@ -257,8 +283,14 @@ fn mount_flags(
 /// The edits that take the mount targets (or a directory holding one) out of the RUN's `rm`
 /// commands: a mount point cannot be removed ("Device or resource busy"), and emptying it
 /// defeats the cache. Only the words that name them go; an `rm` left with nothing goes
-/// whole. `None` when such a word cannot be dropped exactly, or cannot be read.
-fn rm_of_targets(run: &Run<'_>, targets: &[String]) -> Option<(Vec<Edit>, Vec<String>)> {
+/// whole. `None` when such a word cannot be dropped exactly, or cannot be read. `home` is
+/// the running user's HOME when known: `"$HOME/.npm"` (what cache-cleanup writes) is then a
+/// path like any other.
+fn rm_of_targets(
+    run: &Run<'_>,
+    targets: &[String],
+    home: Option<&str>,
+) -> Option<(Vec<Edit>, Vec<String>)> {
     let script = run.script.as_ref().ok()?;
     let mut edits = Vec::new();
     let mut dropped = Vec::new();
@@ -292,7 +324,8 @@ fn rm_of_targets(run: &Run<'_>, targets: &[String]) -> Option<(Vec<Edit>, Vec<St
                     .text
                     .strip_prefix('~')
                     .filter(|r| r.is_empty() || r.starts_with('/'))
-                    .map(|r| format!("/root{r}")),
+                    .map(|r| format!("/root{r}"))
+                    .or_else(|| home.and_then(|h| under_home(&word.text, h))),
             };
             match path {
                 Some(p) if hits(&p) => gone.push(*word),
@@ -360,5 +393,34 @@ fn runs_as_other_user(ctx: &PassContext<'_>, run: &Run<'_>) -> bool {
     user.is_some_and(|u| {
         let name = u.split(':').next().unwrap_or(u);
         !matches!(name, "root" | "0")
+    })
+}
+
+/// `$HOME/REST`, `${HOME}/REST` or either in double quotes, as a path under `home`; `None`
+/// when anything else in the word would need the shell (another variable, a quote inside).
+fn under_home(text: &str, home: &str) -> Option<String> {
+    let text = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    let rest = text
+        .strip_prefix("${HOME}")
+        .or_else(|| text.strip_prefix("$HOME"))?;
+    let literal = rest.is_empty()
+        || (rest.starts_with('/') && !rest.contains(['$', '"', '\\', '\'', '`', '*', '?', '[']));
+    literal.then(|| format!("{home}{rest}"))
+}
+
+/// Whether instruction `index` or one before it mentions variable `name` other than by
+/// reading it as `$HOME`: HOME is always set, so a read of it (`rm -rf "$HOME/.npm"`, as
+/// cache-cleanup writes) says nothing about where the cache is; any other mention may set it.
+fn may_be_set_through(file: &crate::syntax::Dockerfile, index: usize, name: &str) -> bool {
+    if name != "HOME" {
+        return runs::mentioned_through(file, index, name);
+    }
+    file.instructions().take(index + 1).any(|i| {
+        let text = file.slice(i.range);
+        text.match_indices(name)
+            .any(|(at, _)| !(text[..at].ends_with('$') || text[..at].ends_with("${")))
     })
 }

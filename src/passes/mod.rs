@@ -7,7 +7,7 @@ mod cache_cleanup;
 mod cache_mounts;
 mod dockerignore;
 mod index_users;
-mod layout;
+pub(crate) mod layout;
 mod manifests_first;
 mod merge_run_chains;
 mod no_cache_flags;
