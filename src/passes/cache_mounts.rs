@@ -46,7 +46,10 @@ super::declare_pass! {
     /// cleanup of the directory is not a plain `&&` element that can be removed or is run
     /// through a wrapper, or, for apt-get, when the RUN does not run `apt-get update` itself,
     /// a later RUN or stage still needs the package lists, or the body is not one `&&` list.
-    /// Long flags go one per continuation line.
+    /// `rm -rf "$HOME/.npm"` (what `cache-cleanup` writes in the safe tier) reads as
+    /// `/root/.npm` where the RUN is known to run as root, so an already cleaned file gets
+    /// the same mount as the original. Long flags go one per continuation line, after any
+    /// flags the RUN already has.
     pub(crate) static CACHE_MOUNTS = {
         name: "cache-mounts",
         summary: "Adds a BuildKit cache mount for the package manager's download cache (and Go's build cache)",
@@ -337,7 +340,16 @@ fn rm_of_targets(
                             .next()
                             .is_some_and(|last| word.text.contains(last))
                     });
-                    if named || word.text.contains("HOME") {
+                    // `$HOME/.npm` with HOME unknown: HOME is no package cache, so it
+                    // reaches a target only through a name the target has (`.cache`)
+                    let below_home = under_home(&word.text, "").is_some_and(|rest| {
+                        let first = rest.trim_start_matches('/').split('/').next();
+                        !targets.iter().any(|t| {
+                            t.split('/')
+                                .any(|part| first.is_none_or(|f| f.is_empty() || f == part))
+                        })
+                    });
+                    if named || (word.text.contains("HOME") && !below_home) {
                         return None;
                     }
                 }
@@ -413,14 +425,21 @@ fn under_home(text: &str, home: &str) -> Option<String> {
 
 /// Whether instruction `index` or one before it mentions variable `name` other than by
 /// reading it as `$HOME`: HOME is always set, so a read of it (`rm -rf "$HOME/.npm"`, as
-/// cache-cleanup writes) says nothing about where the cache is; any other mention may set it.
+/// cache-cleanup writes) says nothing about where the cache is; any other mention of the
+/// name (not inside a longer one) may set it.
 fn may_be_set_through(file: &crate::syntax::Dockerfile, index: usize, name: &str) -> bool {
     if name != "HOME" {
         return runs::mentioned_through(file, index, name);
     }
+    let part_of_name = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
     file.instructions().take(index + 1).any(|i| {
         let text = file.slice(i.range);
-        text.match_indices(name)
-            .any(|(at, _)| !(text[..at].ends_with('$') || text[..at].ends_with("${")))
+        text.match_indices(name).any(|(at, _)| {
+            let before = &text[..at];
+            // `ANDROID_HOME`, `HOMEBREW_X` are other variables
+            let other = part_of_name(before.chars().next_back())
+                || part_of_name(text[at + name.len()..].chars().next());
+            !other && !(before.ends_with('$') || before.ends_with("${"))
+        })
     })
 }

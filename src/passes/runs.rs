@@ -544,11 +544,14 @@ pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<Joi
         {
             let start = text[..op.start as usize].trim_end().len();
             let joined = JoinedRange::new(crate::text::to_u32(start), command.range.end);
-            // ` && \⏎  COMMAND && next`: dropping `COMMAND && ` instead keeps the line
-            // break, so the next command does not join the line above
-            let spans_lines = run.to_source(joined).len() > joined.len();
+            // `a && \⏎  COMMAND && next`: dropping `COMMAND && ` instead keeps the line
+            // break, so `next` does not join the line above
+            let break_after_op = {
+                let between = JoinedRange::new(op.end, command.range.start);
+                run.to_source(between).len() > between.len()
+            };
             match next {
-                Some((_, r)) if spans_lines => {
+                Some((_, r)) if break_after_op => {
                     let rest = &text[r.end as usize..];
                     let after = r.end as usize + (rest.len() - rest.trim_start().len());
                     Some(JoinedRange::new(
