@@ -157,21 +157,40 @@ fn fix_for(
             }
         }
     }
-    for command in &script.script.commands {
-        if command.is("rm") {
-            continue;
+    let home = root.then_some("/root");
+    // the cleanups of the mounted directories go; neighbouring ones that both go are dropped
+    // the plain way (` && a && b`), as the line-keeping ranges of two neighbours overlap
+    let drops = |keep_lines: bool| -> Option<(Vec<Edit>, Vec<String>)> {
+        let mut out = Vec::new();
+        for command in &script.script.commands {
+            if command.is("rm") {
+                continue;
+            }
+            let cleans = recipe
+                .drop_commands
+                .iter()
+                .any(|c| runs::runs_one_of(command, c));
+            if cleans {
+                let range = if keep_lines {
+                    runs::drop_command_keeping_lines(script, command)?
+                } else {
+                    runs::drop_command(script, command)?
+                };
+                out.push(Edit::delete(script.to_source(range)));
+            }
         }
-        let cleans = recipe
-            .drop_commands
-            .iter()
-            .any(|c| runs::runs_one_of(command, c));
-        if cleans {
-            edits.push(Edit::delete(
-                script.to_source(runs::drop_command(script, command)?),
-            ));
-        }
+        let (removals, dropped) = rm_of_targets(run, &recipe.targets, home, keep_lines)?;
+        out.extend(removals);
+        Some((out, dropped))
+    };
+    let (mut removals, dropped) = drops(true)?;
+    removals.sort();
+    if removals
+        .windows(2)
+        .any(|w| crate::text::edits_overlap(&w[0], &w[1]))
+    {
+        removals = drops(false)?.0;
     }
-    let (removals, dropped) = rm_of_targets(run, &recipe.targets, root.then_some("/root"))?;
     edits.extend(removals);
 
     if !missing.is_empty() {
@@ -200,7 +219,8 @@ fn fix_for(
             .before
             .as_ref()
             .map_or(0, |b| b.chars().count() + " && \\".len());
-        edits.push(mount_flags(ctx, run, recipe, &missing, shared));
+        let flags = mount_flags(ctx, run, recipe, &missing, (shared, &edits))?;
+        edits.extend(flags);
     }
     if edits.is_empty() {
         return None;
@@ -228,14 +248,15 @@ fn fix_for(
 
 /// The `--mount` flags for `targets`, on the RUN line, or one per continuation line when
 /// that line (with `shared` more characters that another edit puts on it) would grow past
-/// the file's line length.
+/// the file's line length; then the body's first line, which moves behind the indentation,
+/// is broken where it would grow too long (clear of `avoid`). `None` when it cannot be.
 fn mount_flags(
     ctx: &PassContext<'_>,
     run: &Run<'_>,
     recipe: &CacheMount,
     targets: &[&str],
-    shared: usize,
-) -> Edit {
+    (shared, avoid): (usize, &[Edit]),
+) -> Option<Vec<Edit>> {
     let sharing = recipe
         .sharing
         .as_deref()
@@ -255,7 +276,7 @@ fn mount_flags(
         .unwrap_or(run.ins.keyword.end);
     let inline = format!(" {}", flags.join(" "));
     if layout::line_length_with(ctx.file, at, &inline) + shared <= layout::limit(ctx.file) {
-        return Edit::insert(at, inline);
+        return Some(vec![Edit::insert(at, inline)]);
     }
     let layout = layout::Layout::of(ctx.file, run.ins);
     let source = &ctx.file.source[at as usize..];
@@ -272,15 +293,30 @@ fn mount_flags(
         layout.word_break()
     };
     let mut text = format!("{lead}{}", flags.join(&layout.word_break()));
+    let mut edits = Vec::new();
     if continues {
         text.push(' ');
     } else {
         text.push_str(&layout.word_break());
+        // the body's first line moves behind the indentation: break it where that is longer
+        let script = run.script.as_ref().ok()?;
+        let start = at + crate::text::to_u32(blanks);
+        let line_end = ctx.file.source[start as usize..]
+            .find(['\n', '\r'])
+            .map_or(ctx.file.source.len(), |i| start as usize + i);
+        edits = layout::fit(
+            ctx.file,
+            (script, &layout),
+            (start, layout.indent.chars().count()),
+            (crate::text::to_u32(line_end), 0),
+            avoid,
+        )?;
     }
-    Edit::replace(
+    edits.push(Edit::replace(
         crate::text::TextRange::new(at, at + crate::text::to_u32(blanks)),
         text,
-    )
+    ));
+    Some(edits)
 }
 
 /// The edits that take the mount targets (or a directory holding one) out of the RUN's `rm`
@@ -293,6 +329,7 @@ fn rm_of_targets(
     run: &Run<'_>,
     targets: &[String],
     home: Option<&str>,
+    keep_lines: bool,
 ) -> Option<(Vec<Edit>, Vec<String>)> {
     let script = run.script.as_ref().ok()?;
     let mut edits = Vec::new();
@@ -349,7 +386,10 @@ fn rm_of_targets(
                                 .any(|part| first.is_none_or(|f| f.is_empty() || f == part))
                         })
                     });
-                    if named || (word.text.contains("HOME") && !below_home) {
+                    // a cache-like variable (`$XDG_CACHE_HOME`) may name the mount's parent
+                    let upper = word.text.to_ascii_uppercase();
+                    let cache_like = upper.contains("CACHE") || upper.contains("XDG");
+                    if named || cache_like || (reads_home(&word.text) && !below_home) {
                         return None;
                     }
                 }
@@ -360,9 +400,12 @@ fn rm_of_targets(
         }
         dropped.extend(gone.iter().map(|w| w.text.clone()));
         if gone.len() == operands.len() {
-            edits.push(Edit::delete(
-                script.to_source(runs::drop_command(script, command)?),
-            ));
+            let range = if keep_lines {
+                runs::drop_command_keeping_lines(script, command)?
+            } else {
+                runs::drop_command(script, command)?
+            };
+            edits.push(Edit::delete(script.to_source(range)));
         } else {
             for word in gone {
                 edits.push(Edit::delete(
@@ -441,5 +484,15 @@ fn may_be_set_through(file: &crate::syntax::Dockerfile, index: usize, name: &str
                 || part_of_name(text[at + name.len()..].chars().next());
             !other && !(before.ends_with('$') || before.ends_with("${"))
         })
+    })
+}
+
+/// Whether `text` expands HOME itself (`$HOME`, `${HOME}`, not `$GNUPGHOME`).
+fn reads_home(text: &str) -> bool {
+    text.match_indices("HOME").any(|(at, _)| {
+        let before = &text[..at];
+        let next = text[at + 4..].chars().next();
+        (before.ends_with('$') || before.ends_with("${"))
+            && !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
     })
 }

@@ -520,6 +520,24 @@ pub(crate) fn prepend(
 /// an `&&`, `COMMAND && ` when it leads one. `None` when it is not a plain element of a
 /// top-level `&&` list, or is the whole list.
 pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<JoinedRange> {
+    drop_command_in(run, command, false)
+}
+
+/// [`drop_command`], but after a line that ends with `&&` the command goes with the `&&`
+/// after it, so that the next command keeps its own line (`a && \⏎  b && c` loses `b && `).
+/// Two such ranges of neighbouring commands may overlap: a caller that drops several checks.
+pub(crate) fn drop_command_keeping_lines(
+    run: &RunScript<'_>,
+    command: &Command,
+) -> Option<JoinedRange> {
+    drop_command_in(run, command, true)
+}
+
+fn drop_command_in(
+    run: &RunScript<'_>,
+    command: &Command,
+    keep_lines: bool,
+) -> Option<JoinedRange> {
     if command.context != shell::CommandContext::default() {
         return None;
     }
@@ -546,7 +564,7 @@ pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<Joi
             let joined = JoinedRange::new(crate::text::to_u32(start), command.range.end);
             // `a && \⏎  COMMAND && next`: dropping `COMMAND && ` instead keeps the line
             // break, so `next` does not join the line above
-            let break_after_op = {
+            let break_after_op = keep_lines && {
                 let between = JoinedRange::new(op.end, command.range.start);
                 run.to_source(between).len() > between.len()
             };
