@@ -478,18 +478,20 @@ mod tests {
     #[test]
     fn growing_one_line_past_the_limit_waits_a_round() {
         let line = format!("RUN {}\n", "x".repeat(100));
-        let add = |n: usize| fix(vec![Edit::insert(10, "y".repeat(n))]);
-        // 104 + 10 + 10 fits in 120: one round
-        assert_eq!(
-            apply(&line, &[add(10), add(10)]).skipped,
-            Vec::<usize>::new()
-        );
-        // 104 + 10 + 10 + 10 does not: the third fix waits
-        assert_eq!(apply(&line, &[add(10), add(10), add(10)]).skipped, vec![2]);
+        let add = |c: &str, n: usize| fix(vec![Edit::insert(10, c.repeat(n))]);
+        // 104 + 7 + 7 fits in 120: one round
+        let out = apply(&line, &[add("a", 7), add("b", 7)]);
+        assert_eq!(out.skipped, Vec::<usize>::new());
+        // 104 + 7 + 7 + 7 does not: the third fix waits
+        let out = apply(&line, &[add("a", 7), add("b", 7), add("c", 7)]);
+        assert_eq!(out.skipped, vec![2]);
         // on different lines they do not meet
         let two = format!("{line}{line}");
-        let other = fix(vec![Edit::insert(110, "y".repeat(30))]);
-        assert_eq!(apply(&two, &[add(30), other]).skipped, Vec::<usize>::new());
+        let other = fix(vec![Edit::insert(110, "z".repeat(30))]);
+        assert_eq!(
+            apply(&two, &[add("a", 30), other]).skipped,
+            Vec::<usize>::new()
+        );
     }
 
     #[test]
