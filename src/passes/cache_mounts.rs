@@ -482,7 +482,7 @@ fn may_be_set_through(file: &crate::syntax::Dockerfile, index: usize, name: &str
             // `ANDROID_HOME`, `HOMEBREW_X` are other variables
             let other = part_of_name(before.chars().next_back())
                 || part_of_name(text[at + name.len()..].chars().next());
-            !other && !(before.ends_with('$') || before.ends_with("${"))
+            !(other || before.ends_with('$') || before.ends_with("${"))
         })
     })
 }
