@@ -272,8 +272,19 @@ fn collect_files(
 struct Rounds<'s> {
     source: &'s str,
     index: LineIndex,
-    /// Per round, its applied edits (range in that round's input, inserted length), sorted.
-    edits: Vec<Vec<(TextRange, u32)>>,
+    /// Per round, its applied edits, sorted.
+    edits: Vec<Vec<Shifted>>,
+}
+
+/// One applied edit of a round: its range in the round's input, the length it inserted,
+/// where it starts in the round's output and the output's shift past it, so that an offset
+/// is traced back by a binary search rather than a walk over every edit of the round.
+#[derive(Clone, Copy)]
+struct Shifted {
+    range: TextRange,
+    inserted: u32,
+    out_start: i64,
+    shift_after: i64,
 }
 
 impl<'s> Rounds<'s> {
@@ -292,7 +303,7 @@ impl<'s> Rounds<'s> {
             .collect();
         round.sort_unstable();
         round.dedup();
-        self.edits.push(round);
+        self.edits.push(shifted(&round));
     }
 
     /// For each line of `current` (the text after the rounds so far), the original line;
@@ -327,22 +338,38 @@ impl<'s> Rounds<'s> {
     }
 }
 
-/// Where `offset` of a round's output was in its input: shifted back past the edits before
-/// it; inside inserted text, the start of that edit.
-fn before_round(offset: u32, edits: &[(TextRange, u32)]) -> u32 {
+/// A round's sorted edits with where each lands in the round's output.
+fn shifted(edits: &[(TextRange, u32)]) -> Vec<Shifted> {
     let mut shift: i64 = 0;
+    edits
+        .iter()
+        .map(|&(range, inserted)| {
+            let out_start = i64::from(range.start) + shift;
+            shift += i64::from(inserted) - i64::from(range.len());
+            Shifted {
+                range,
+                inserted,
+                out_start,
+                shift_after: shift,
+            }
+        })
+        .collect()
+}
+
+/// Where `offset` of a round's output was in its input: shifted back past the edits before
+/// it; inside inserted text, the start of that edit. The edits' output starts never
+/// decrease and their inserted texts do not overlap, so only the last edit starting at or
+/// before `offset` can hold it.
+fn before_round(offset: u32, edits: &[Shifted]) -> u32 {
     let at = i64::from(offset);
-    for (range, inserted) in edits {
-        let start = i64::from(range.start) + shift;
-        if at < start {
-            break;
-        }
-        if at < start + i64::from(*inserted) {
-            return range.start;
-        }
-        shift += i64::from(*inserted) - i64::from(range.len());
+    let before = edits.partition_point(|e| e.out_start <= at);
+    let Some(edit) = before.checked_sub(1).map(|k| &edits[k]) else {
+        return offset;
+    };
+    if at < edit.out_start + i64::from(edit.inserted) {
+        return edit.range.start;
     }
-    u32::try_from(at - shift).unwrap_or(0)
+    u32::try_from(at - edit.shift_after).unwrap_or(0)
 }
 
 fn names(fixes: &[Fix]) -> String {
@@ -478,16 +505,66 @@ mod tests {
 
     #[test]
     fn offsets_trace_back_through_a_round() {
-        let edits = [
+        let edits = shifted(&[
             (crate::text::TextRange::new(2, 4), 5),
             (crate::text::TextRange::empty(10), 3),
-        ];
+        ]);
         // before, inside the first replacement's text, between, inside the insertion, after
         assert_eq!(before_round(1, &edits), 1);
         assert_eq!(before_round(3, &edits), 2);
         assert_eq!(before_round(7, &edits), 4);
         assert_eq!(before_round(13, &edits), 10);
         assert_eq!(before_round(17, &edits), 11);
+    }
+
+    /// The walk over every edit that [`before_round`]'s binary search replaces.
+    fn before_round_by_walk(offset: u32, edits: &[(TextRange, u32)]) -> u32 {
+        let mut shift: i64 = 0;
+        let at = i64::from(offset);
+        for (range, inserted) in edits {
+            let start = i64::from(range.start) + shift;
+            if at < start {
+                break;
+            }
+            if at < start + i64::from(*inserted) {
+                return range.start;
+            }
+            shift += i64::from(*inserted) - i64::from(range.len());
+        }
+        u32::try_from(at - shift).unwrap_or(0)
+    }
+
+    #[test]
+    fn the_search_agrees_with_the_walk() {
+        use crate::text::TextRange as R;
+        let rounds: [&[(R, u32)]; 4] = [
+            // a deletion then an insertion where it ends; an insertion then a replacement
+            &[(R::new(5, 6), 0), (R::empty(6), 1)],
+            &[(R::empty(5), 2), (R::new(5, 7), 1)],
+            // several insertions at one offset, a deletion at the start, growth and shrink
+            &[
+                (R::new(0, 3), 0),
+                (R::empty(4), 3),
+                (R::empty(4), 1),
+                (R::new(8, 20), 2),
+            ],
+            &[
+                (R::new(1, 2), 9),
+                (R::new(2, 3), 0),
+                (R::empty(3), 0),
+                (R::new(30, 31), 4),
+            ],
+        ];
+        for round in rounds {
+            let edits = shifted(round);
+            for offset in 0..60 {
+                assert_eq!(
+                    before_round(offset, &edits),
+                    before_round_by_walk(offset, round),
+                    "{round:?} at {offset}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -20,7 +20,7 @@ pub struct Trace {
     /// `texts[k]` is the text round `k` read; `texts[0]` is the source.
     texts: Vec<String>,
     /// `maps[k]` takes offsets in `texts[k + 1]` back to `texts[k]`.
-    maps: Vec<Vec<Edit>>,
+    maps: Vec<Vec<Shifted>>,
 }
 
 /// One fix, piece of advice or new-file proposal of a rewrite.
@@ -46,7 +46,7 @@ pub struct Finding {
 pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error> {
     let mut rounds = Vec::new();
     let outcome = fixpoint::rewrite_recorded(source, settings, &mut rounds)?;
-    let maps: Vec<Vec<Edit>> = rounds.iter().map(taken_edits).collect();
+    let maps: Vec<Vec<Shifted>> = rounds.iter().map(|r| shifted(&taken_edits(r))).collect();
     let mut trace = Trace {
         outcome,
         findings: Vec::new(),
@@ -158,9 +158,10 @@ impl Trace {
 /// two fixes are applied once). Empty for the last round, which applies nothing.
 fn taken_edits(round: &Round) -> Vec<Edit> {
     let mut taken: Vec<(&Edit, usize)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for &i in &round.applied {
         for edit in round.fixes[i].edits() {
-            if !taken.iter().any(|(t, _)| *t == edit) {
+            if seen.insert(edit) {
                 taken.push((edit, i));
             }
         }
@@ -177,28 +178,52 @@ enum Bias {
 
 /// Maps an offset in the text after `edits` back to the text before them. An offset inside
 /// replacement text maps to the start (for a range's start) or end (for its end) of the
-/// bytes it replaced.
-fn map_back(edits: &[Edit], offset: u32, bias: Bias) -> u32 {
-    // i64: the running difference between new and old offsets may be negative
-    let mut delta: i64 = 0;
+/// bytes it replaced. The edits' new ends never decrease, so the edit that holds `offset`
+/// (the first one ending at or after it) is found by a binary search.
+fn map_back(edits: &[Shifted], offset: u32, bias: Bias) -> u32 {
     let at = i64::from(offset);
-    for edit in edits {
-        let new_start = i64::from(edit.range.start) + delta;
-        let new_end = new_start + i64::try_from(edit.content.len()).unwrap_or(i64::MAX);
-        if at < new_start {
-            break;
-        }
-        if at <= new_end {
-            return match bias {
-                Bias::Start if at == new_end => edit.range.end,
-                Bias::Start => edit.range.start,
-                Bias::End if at == new_start => edit.range.start,
-                Bias::End => edit.range.end,
-            };
-        }
-        delta = new_end - i64::from(edit.range.end);
+    let first = edits.partition_point(|e| e.new_end < at);
+    let Some(edit) = edits.get(first) else {
+        return u32::try_from(at - edits.last().map_or(0, |e| e.delta_after)).unwrap_or(0);
+    };
+    if at < edit.new_start {
+        return u32::try_from(at - (edit.new_start - i64::from(edit.range.start))).unwrap_or(0);
     }
-    u32::try_from(at - delta).unwrap_or(0)
+    match bias {
+        Bias::Start if at == edit.new_end => edit.range.end,
+        Bias::Start => edit.range.start,
+        Bias::End if at == edit.new_start => edit.range.start,
+        Bias::End => edit.range.end,
+    }
+}
+
+/// One edit of a round with where its text lies after the round.
+#[derive(Debug, Clone, Copy)]
+struct Shifted {
+    range: TextRange,
+    new_start: i64,
+    new_end: i64,
+    /// New offsets minus old ones past this edit (may be negative).
+    delta_after: i64,
+}
+
+/// `edits` (sorted, as a round splices them) with where each lands.
+fn shifted(edits: &[Edit]) -> Vec<Shifted> {
+    let mut delta: i64 = 0;
+    edits
+        .iter()
+        .map(|edit| {
+            let new_start = i64::from(edit.range.start) + delta;
+            let new_end = new_start + i64::try_from(edit.content.len()).unwrap_or(i64::MAX);
+            delta = new_end - i64::from(edit.range.end);
+            Shifted {
+                range: edit.range,
+                new_start,
+                new_end,
+                delta_after: delta,
+            }
+        })
+        .collect()
 }
 
 /// The range of 1-based line `line` of `text`, without its line break.
@@ -230,7 +255,7 @@ mod tests {
     #[test]
     fn offsets_outside_edits_shift_back() {
         // "abcdef" -> "aXXcdf": b replaced by XX, e deleted
-        let edits = vec![edit(1, 2, "XX"), edit(4, 5, "")];
+        let edits = shifted(&[edit(1, 2, "XX"), edit(4, 5, "")]);
         assert_eq!(map_back(&edits, 0, Bias::Start), 0);
         assert_eq!(map_back(&edits, 3, Bias::Start), 2); // c
         assert_eq!(map_back(&edits, 4, Bias::Start), 3); // d
@@ -240,11 +265,65 @@ mod tests {
 
     #[test]
     fn offsets_inside_replacements_take_the_replaced_bytes() {
-        let edits = vec![edit(1, 2, "XX")];
+        let edits = shifted(&[edit(1, 2, "XX")]);
         assert_eq!(map_back(&edits, 2, Bias::Start), 1);
         assert_eq!(map_back(&edits, 2, Bias::End), 2);
         assert_eq!(map_back(&edits, 1, Bias::End), 1);
         assert_eq!(map_back(&edits, 3, Bias::Start), 2);
+    }
+
+    /// The walk over every edit that [`map_back`]'s binary search replaces.
+    fn map_back_by_walk(edits: &[Edit], offset: u32, bias: Bias) -> u32 {
+        let mut delta: i64 = 0;
+        let at = i64::from(offset);
+        for edit in edits {
+            let new_start = i64::from(edit.range.start) + delta;
+            let new_end = new_start + i64::try_from(edit.content.len()).unwrap();
+            if at < new_start {
+                break;
+            }
+            if at <= new_end {
+                return match bias {
+                    Bias::Start if at == new_end => edit.range.end,
+                    Bias::Start => edit.range.start,
+                    Bias::End if at == new_start => edit.range.start,
+                    Bias::End => edit.range.end,
+                };
+            }
+            delta = new_end - i64::from(edit.range.end);
+        }
+        u32::try_from(at - delta).unwrap()
+    }
+
+    #[test]
+    fn the_search_agrees_with_the_walk() {
+        let rounds = [
+            vec![edit(5, 6, ""), edit(6, 6, "y")],
+            vec![edit(5, 5, "xx"), edit(5, 7, "y")],
+            vec![
+                edit(0, 3, ""),
+                edit(4, 4, "abc"),
+                edit(4, 4, "d"),
+                edit(8, 20, "ef"),
+            ],
+            vec![
+                edit(1, 2, "123456789"),
+                edit(2, 3, ""),
+                edit(30, 31, "abcd"),
+            ],
+        ];
+        for round in &rounds {
+            let edits = shifted(round);
+            for offset in 0..60 {
+                for bias in [Bias::Start, Bias::End] {
+                    assert_eq!(
+                        map_back(&edits, offset, bias),
+                        map_back_by_walk(round, offset, bias),
+                        "{round:?} at {offset}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -912,7 +912,7 @@ fn node_project() -> tempfile::TempDir {
     let root = dir.path();
     write(
         &root.join("Dockerfile"),
-        "FROM node:20-slim\nCOPY package.json server.js ./\n",
+        "FROM node:20-alpine\nCOPY package.json server.js ./\n",
     );
     write(&root.join("package.json"), "{}\n");
     write(&root.join("server.js"), "console.log(1)\n");

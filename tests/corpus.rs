@@ -45,6 +45,8 @@ fn corpus_rewrites_hold_the_invariants() {
     };
     let mut counts: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut held: BTreeMap<String, usize> = BTreeMap::new();
+    // files with advice from the passes that only advise (`fix: Never`)
+    let mut advised: BTreeMap<&str, usize> = BTreeMap::new();
     let mut outputs = Vec::new();
     let mut checked = 0;
     for path in &files {
@@ -67,6 +69,20 @@ fn corpus_rewrites_hold_the_invariants() {
                     .unwrap_or_else(|_| panic!("{name}: panic"))
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
             if threshold == Applicability::Unsafe {
+                let mut advisers: Vec<&str> = outcome
+                    .advice
+                    .iter()
+                    .filter(|a| {
+                        dfrewrite::pass_by_name(a.pass)
+                            .is_some_and(|p| p.fix == dfrewrite::FixAvailability::Never)
+                    })
+                    .map(|a| a.pass)
+                    .collect();
+                advisers.sort_unstable();
+                advisers.dedup();
+                for p in advisers {
+                    *advised.entry(p).or_default() += 1;
+                }
                 for a in &outcome.advice {
                     if let Some(kind) = a
                         .message
@@ -112,6 +128,35 @@ fn corpus_rewrites_hold_the_invariants() {
                 );
                 a.user.clone_from(&b.user);
             }
+            // a pass that declares it changes metadata may add labels (MAINTAINER's value
+            // moves into one) to any stage
+            let metadata_changed = outcome
+                .applied
+                .iter()
+                .any(|f| dfrewrite::pass_by_name(f.pass).is_some_and(|p| p.may.changes_metadata));
+            if metadata_changed {
+                for (b, a) in before.iter().zip(after.iter_mut()) {
+                    a.labels.retain(|l| {
+                        l.0 != "org.opencontainers.image.authors" || b.labels.contains(l)
+                    });
+                }
+            }
+            // a split that installs into a virtual environment puts its scripts first on PATH
+            // (issue 12 asks for `ENV PATH=/opt/venv/bin:$PATH`): the final stage may gain a
+            // PATH that only prepends to the inherited one, where the file set none
+            let split = outcome
+                .applied
+                .iter()
+                .any(|f| dfrewrite::pass_by_name(f.pass).is_some_and(|p| p.may.adds_stage));
+            if split
+                && let (Some(b), Some(a)) = (before.last(), after.last_mut())
+                && !b.env.iter().any(|(n, _)| n == "PATH")
+            {
+                a.env.retain(|(n, v)| {
+                    let v = v.trim_matches(['"', '\'']);
+                    n != "PATH" || !(v.ends_with(":$PATH") || v.ends_with(":${PATH}"))
+                });
+            }
             if threshold == Applicability::Safe {
                 assert_eq!(
                     before, after,
@@ -136,10 +181,14 @@ fn corpus_rewrites_hold_the_invariants() {
     for (kind, n) in &held {
         writeln!(reasons, "{kind} | {n}").unwrap();
     }
+    let mut advice = String::from("pass (advice only, --unsafe) | files\n--- | ---\n");
+    for (pass, n) in &advised {
+        writeln!(advice, "{pass} | {n}").unwrap();
+    }
     // a snapshot, so that a change in what the passes do to real files shows in review
     insta::assert_snapshot!(
         "corpus_files_changed_per_pass",
-        format!("{checked} corpus files read\n\n{table}\n{reasons}")
+        format!("{checked} corpus files read\n\n{table}\n{reasons}\n{advice}")
     );
 
     // Every output must still parse with BuildKit's own parser.

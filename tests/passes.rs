@@ -403,6 +403,32 @@ fn base_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
     }
 }
 
+/// For a pass that changes metadata: the same instructions in the same order, a MAINTAINER
+/// perhaps turned into a LABEL of the OCI authors key.
+fn metadata_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
+    let out = syntax::parse(output).unwrap();
+    let before: Vec<_> = source.instructions().collect();
+    let after: Vec<_> = out.instructions().collect();
+    assert_eq!(
+        before.len(),
+        after.len(),
+        "{name}: instructions added or removed"
+    );
+    for (b, a) in before.iter().zip(&after) {
+        if source.slice(b.range) == out.slice(a.range) {
+            continue;
+        }
+        assert!(
+            b.kind == syntax::Keyword::Maintainer
+                && a.kind == syntax::Keyword::Label
+                && a.value.first().map(String::as_str) == Some("org.opencontainers.image.authors"),
+            "{name}: {:?} became {:?}",
+            source.slice(b.range),
+            out.slice(a.range)
+        );
+    }
+}
+
 /// What a pass declares about its fixes holds for one run: a pass that never fixes applies
 /// nothing; a pass that always fixes leaves no finding unapplied in an `--unsafe` run.
 fn check_fix_availability(name: &str, pass: &PassInfo, s: &Settings, outcome: &dfrewrite::Outcome) {
@@ -551,6 +577,8 @@ fn check_run(
         user_changes_kept(name, &source, &output);
     } else if info.may.changes_base {
         base_changes_kept(name, &source, &output);
+    } else if info.may.changes_metadata {
+        metadata_changes_kept(name, &source, &output);
     } else {
         // the passes rewrite only RUN and ADD instructions: every other instruction keeps its
         // bytes exactly, in order

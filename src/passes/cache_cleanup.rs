@@ -265,7 +265,7 @@ fn decide(
     }
     read_later(runs, pos, manager, cache)?;
     named_later(runs, pos, manager, cache)?;
-    copied_out(file, run, cache)?;
+    copied_out(runs, run, cache)?;
     let mut tier = Applicability::from(cache.tier);
     if !cache.project_files.is_empty() || !cache.project_texts.is_empty() {
         match ctx.settings.context.as_deref() {
@@ -540,13 +540,26 @@ fn static_home(file: &Dockerfile, index: usize) -> Option<String> {
 fn derived_stages(file: &Dockerfile, stage: usize) -> Vec<usize> {
     let stages = file.stages();
     let mut out = vec![stage];
+    let mut derived = vec![false; stages.len()];
+    derived[stage] = true;
+    // the latest named stage by lower-cased name: a lookup per FROM, not a scan
+    let mut named: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for s in &stages {
-        let Some(base) = s.base else { continue };
-        let parent = stages[..s.index]
-            .iter()
-            .rposition(|p| p.name.is_some() && p.is_named(base));
-        if parent.is_some_and(|p| out.contains(&p)) && !out.contains(&s.index) {
-            out.push(s.index);
+        if let Some(base) = s.base {
+            // the latest earlier named stage that `is_named(base)`: by name, or by index
+            let by_name = named.get(&base.to_ascii_lowercase()).copied();
+            let by_index = base
+                .parse::<usize>()
+                .ok()
+                .filter(|&i| i < s.index && stages[i].name.is_some() && i.to_string() == base);
+            let parent = by_name.max(by_index);
+            if parent.is_some_and(|p| derived[p]) && !derived[s.index] {
+                derived[s.index] = true;
+                out.push(s.index);
+            }
+        }
+        if let Some(name) = s.name {
+            named.insert(name.to_ascii_lowercase(), s.index);
         }
     }
     out
@@ -554,10 +567,23 @@ fn derived_stages(file: &Dockerfile, stage: usize) -> Vec<usize> {
 
 /// Fails when a later `COPY --from` or `RUN --mount=from=` takes a path of the RUN's stage
 /// (or of one built from it) that holds the cache.
-fn copied_out(file: &Dockerfile, run: &Run<'_>, cache: &CacheCleanup) -> Result<(), &'static str> {
+fn copied_out(runs: &Runs<'_>, run: &Run<'_>, cache: &CacheCleanup) -> Result<(), &'static str> {
     let Some(stage) = run.stage else {
         return Ok(());
     };
+    let file = runs.file;
+    // only an instruction that takes files from a stage can copy the cache out: found once
+    // per file, so that a RUN with none after it costs a lookup
+    let copiers = runs.copiers.get_or_init(|| {
+        file.instructions()
+            .enumerate()
+            .filter(|(_, i)| i.copy_from().is_some() || i.mounts().iter().any(|m| m.from.is_some()))
+            .collect()
+    });
+    let first_after = copiers.partition_point(|(index, _)| *index <= run.index);
+    if first_after == copiers.len() {
+        return Ok(());
+    }
     let stages = file.stages();
     let derived = derived_stages(file, stage);
     let names_ours = |reference: &str| derived.iter().any(|s| stages[*s].is_named(reference));
@@ -576,10 +602,7 @@ fn copied_out(file: &Dockerfile, run: &Run<'_>, cache: &CacheCleanup) -> Result<
             })
             .collect()
     };
-    for ins in file
-        .instructions()
-        .filter(|i| i.range.start > run.ins.range.start)
-    {
+    for &(_, ins) in &copiers[first_after..] {
         let mut sources: Vec<String> = Vec::new();
         if ins.copy_from().is_some_and(names_ours) {
             let paths = ins.paths();

@@ -435,12 +435,21 @@ fn refreshes_first(manager: &Manager, invocations: &[Invocation<'_>]) -> bool {
 
 /// Whether a `USER` other than root is in effect in the RUN's stage before it.
 fn runs_as_other_user(ctx: &PassContext<'_>, run: &Run<'_>) -> bool {
+    // the last USER since the stage's FROM: walked back from the RUN, not from the top
+    let items = &ctx.file.items;
+    let at = items.partition_point(|item| {
+        crate::syntax::Dockerfile::item_range(item).start < run.ins.range.start
+    });
     let mut user: Option<&str> = None;
-    for ins in ctx.file.instructions().take(run.index) {
+    for item in items[..at].iter().rev() {
+        let crate::syntax::Item::Instruction(ins) = item else {
+            continue;
+        };
         match ins.kind {
-            Keyword::From => user = None,
+            Keyword::From => break,
             Keyword::User => {
                 user = ins.words.first().map(|w| w.text.as_str());
+                break;
             }
             _ => {}
         }

@@ -9,6 +9,12 @@ use super::runs::Runs;
 use crate::managers::{self, Action, Manager};
 use crate::syntax::{Instruction, Keyword};
 
+/// What [`Runs::index_readers`] finds for one manager.
+pub(super) struct Readers {
+    verdicts: Vec<Option<String>>,
+    next: Vec<Option<usize>>,
+}
+
 impl Runs<'_> {
     /// Whether anything after RUN `pos` may need the index that `manager` keeps: a later RUN
     /// of the stage or of a stage built `FROM` it, a deferred command (ONBUILD, CMD, …), or a
@@ -24,50 +30,23 @@ impl Runs<'_> {
         };
         let words = index_words(manager);
         let mentions = |text: &str| words.iter().any(|w| text.contains(w));
-        let copied = copied_names(self);
-        for run in self.later(pos) {
-            let line = run.ins.start_line;
-            let Some(effective) = run.effective() else {
-                if mentions(self.file.slice(run.ins.range)) {
-                    return Some(format!("line {line} cannot be read and names the manager"));
+        let readers = self.index_readers(manager);
+        if let Some(family) = self.family(self.all[pos].stage) {
+            // the first reading RUN of each stage from `pos` on, found in the index
+            for stage in family {
+                let range = self.by_stage[stage].clone();
+                let first = range.start.max(pos + 1);
+                if let Some(&Some(at)) = readers.next.get(first).filter(|_| first < range.end) {
+                    return readers.verdicts[at].clone();
                 }
-                continue;
-            };
-            if effective.opaque.iter().any(|t| mentions(t)) {
-                return Some(format!(
-                    "line {line} runs shell text that names the manager"
-                ));
             }
-            if let Some(file) = effective.files.iter().find(|f| runs_copied_script(f)) {
-                return Some(format!(
-                    "line {line} runs the script {file}, which cannot be read"
-                ));
-            }
-            let mut refreshed = false;
-            for resolved in &effective.commands {
-                let command = &resolved.command;
-                if let Some(program) = command.program()
-                    && (index.readers.iter().any(|r| r == program))
-                    && !refreshed
+        } else {
+            let stage = self.all[pos].stage;
+            for at in pos + 1..self.all.len() {
+                if self.derives_from(self.all[at].stage, stage)
+                    && let Some(reason) = &readers.verdicts[at]
                 {
-                    return Some(format!("line {line} runs {program}, which reads the index"));
-                }
-                if runs_copied_file(command, &copied) {
-                    return Some(format!(
-                        "line {line} runs a file copied into the image, which cannot be read"
-                    ));
-                }
-                let Some(inv) = managers::invocation(command) else {
-                    continue;
-                };
-                if !inv.manager.shares_index_with(manager) {
-                    continue;
-                }
-                // an update in another root filesystem does not refresh this one
-                if inv.action() == Some(Action::Refresh) && !resolved.via.other_root {
-                    refreshed = true;
-                } else if !refreshed && inv.needs_stored_index() {
-                    return Some(format!("line {line} installs without refreshing the index"));
+                    return Some(reason.clone());
                 }
             }
         }
@@ -80,29 +59,112 @@ impl Runs<'_> {
         self.copied_out(pos, &index.dirs)
     }
 
+    /// For `manager`, each RUN's verdict (what in it may read the index) and, per position,
+    /// the first RUN of the same stage from there on that may: computed once per manager
+    /// for all the RUNs that ask, so that asking is not a walk over every later RUN.
+    fn index_readers(&self, manager: &Manager) -> std::rc::Rc<Readers> {
+        let key = std::ptr::from_ref(manager) as usize;
+        if let Some(found) = self.readers.borrow().get(&key) {
+            return found.clone();
+        }
+        let verdicts: Vec<Option<String>> = self
+            .all
+            .iter()
+            .map(|run| self.reads_index(run, manager))
+            .collect();
+        let mut next = vec![None; self.all.len()];
+        for range in &self.by_stage {
+            let mut after = None;
+            for at in range.clone().rev() {
+                if verdicts[at].is_some() {
+                    after = Some(at);
+                }
+                next[at] = after;
+            }
+        }
+        // RUNs before any FROM are read through `verdicts` only
+        let readers = std::rc::Rc::new(Readers { verdicts, next });
+        self.readers.borrow_mut().insert(key, readers.clone());
+        readers
+    }
+
+    /// What in `run` may read `manager`'s index, on its own (a later refresh in the same RUN
+    /// covers what follows it).
+    fn reads_index(&self, run: &super::runs::Run<'_>, manager: &Manager) -> Option<String> {
+        let index = manager.index.as_ref()?;
+        let words = index_words(manager);
+        let mentions = |text: &str| words.iter().any(|w| text.contains(w));
+        let copied = self.copied_names.get_or_init(|| copied_names(self));
+        let line = run.ins.start_line;
+        let Some(effective) = run.effective() else {
+            if mentions(self.file.slice(run.ins.range)) {
+                return Some(format!("line {line} cannot be read and names the manager"));
+            }
+            return None;
+        };
+        if effective.opaque.iter().any(|t| mentions(t)) {
+            return Some(format!(
+                "line {line} runs shell text that names the manager"
+            ));
+        }
+        if let Some(file) = effective.files.iter().find(|f| runs_copied_script(f)) {
+            return Some(format!(
+                "line {line} runs the script {file}, which cannot be read"
+            ));
+        }
+        let mut refreshed = false;
+        for resolved in &effective.commands {
+            let command = &resolved.command;
+            if let Some(program) = command.program()
+                && (index.readers.iter().any(|r| r == program))
+                && !refreshed
+            {
+                return Some(format!("line {line} runs {program}, which reads the index"));
+            }
+            if runs_copied_file(command, copied) {
+                return Some(format!(
+                    "line {line} runs a file copied into the image, which cannot be read"
+                ));
+            }
+            let Some(inv) = managers::invocation(command) else {
+                continue;
+            };
+            if !inv.manager.shares_index_with(manager) {
+                continue;
+            }
+            // an update in another root filesystem does not refresh this one
+            if inv.action() == Some(Action::Refresh) && !resolved.via.other_root {
+                refreshed = true;
+            } else if !refreshed && inv.needs_stored_index() {
+                return Some(format!("line {line} installs without refreshing the index"));
+            }
+        }
+        None
+    }
+
     /// A `COPY --from` of RUN `pos`'s stage (or a stage built `FROM` it), after the RUN,
     /// whose source is one of `dirs`, inside one, or holds one (`COPY --from=base / /`).
     fn copied_out(&self, pos: usize, dirs: &[String]) -> Option<String> {
         let run = &self.all[pos];
-        let stages = self.file.stages();
-        let mut stage: Option<usize> = None;
-        for (index, ins) in self.file.instructions().enumerate() {
-            if ins.kind == Keyword::From {
-                stage = Some(stage.map_or(0, |s| s + 1));
-                continue;
-            }
-            if index <= run.index {
-                continue;
-            }
-            let Some(from) = ins.copy_from() else {
-                continue;
-            };
-            let from_stage = from.parse::<usize>().ok().or_else(|| {
-                stages
-                    .iter()
-                    .find(|s| s.name.is_some_and(|n| n.eq_ignore_ascii_case(from)))
-                    .map(|s| s.index)
-            });
+        let copies = self.copies_from.get_or_init(|| {
+            let stages = self.file.stages();
+            self.file
+                .instructions()
+                .enumerate()
+                .filter_map(|(index, ins)| {
+                    let from = ins.copy_from()?;
+                    let from_stage = from.parse::<usize>().ok().or_else(|| {
+                        stages
+                            .iter()
+                            .find(|s| s.name.is_some_and(|n| n.eq_ignore_ascii_case(from)))
+                            .map(|s| s.index)
+                    });
+                    Some((index, from_stage, ins))
+                })
+                .collect()
+        });
+        let first_after = copies.partition_point(|(index, _, _)| *index <= run.index);
+        for &(_, from_stage, ins) in &copies[first_after..] {
             if from_stage.is_none() || !self.derives_from(from_stage, run.stage) {
                 continue;
             }

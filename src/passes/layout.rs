@@ -12,12 +12,14 @@ pub(crate) const MAX_LINE: usize = 120;
 
 /// The longest a line may grow in `file`: [`MAX_LINE`], or the file's longest line.
 pub(crate) fn limit(file: &Dockerfile) -> usize {
-    file.source
-        .lines()
-        .map(|l| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(MAX_LINE)
+    let longest = *file.memo.longest_line.get_or_init(|| {
+        file.source
+            .lines()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0)
+    });
+    longest.max(MAX_LINE)
 }
 
 /// An edit that inserts `words` (starting with a blank: ` --flag`) at `at` inside the shell
@@ -91,19 +93,28 @@ impl Layout {
     /// The layout near `ins`: its own continuation lines first, else the file's RUNs', else
     /// four spaces with `&&` at the end of the line.
     pub(crate) fn of(file: &Dockerfile, ins: &Instruction) -> Self {
+        // the file-wide figures are the same for every instruction: kept in the memo
+        let memo = &file.memo;
         let own = code_continuations(file, ins);
-        let all: Vec<&str> = file
-            .instructions()
-            .filter(|i| i.kind == Keyword::Run)
-            .flat_map(|i| code_continuations(file, i))
-            .collect();
         let starts_with_op = |l: &str| l.trim_start().starts_with("&&");
         let leading = |lines: &[&str]| {
             let lead = lines.iter().filter(|l| starts_with_op(l)).count();
             (lead > 0).then_some(lead)
         };
-        let trailing = trailing_ops(file);
-        let leading_ops = leading(&own).or_else(|| leading(&all)).unwrap_or(0) > trailing;
+        let trailing = *memo.trailing_ops.get_or_init(|| trailing_ops(file));
+        let leading_ops = leading(&own)
+            .or_else(|| {
+                *memo.leading_ops.get_or_init(|| {
+                    let all: Vec<&str> = file
+                        .instructions()
+                        .filter(|i| i.kind == Keyword::Run)
+                        .flat_map(|i| code_continuations(file, i))
+                        .collect();
+                    leading(&all)
+                })
+            })
+            .unwrap_or(0)
+            > trailing;
         // the lines a new command would be: those that start with `&&`, or follow a line
         // ending with `&&` (not the deeper package lines of `apt-get install -y \`)
         let commands = |ins: &Instruction| -> Vec<&str> {
@@ -123,16 +134,23 @@ impl Layout {
             }
             if picked.is_empty() { lines } else { picked }
         };
-        let all_commands: Vec<&str> = file
-            .instructions()
-            .filter(|i| i.kind == Keyword::Run)
-            .flat_map(&commands)
-            .collect();
+        let file_indent = || {
+            memo.command_indent[usize::from(leading_ops)]
+                .get_or_init(|| {
+                    let all_commands: Vec<&str> = file
+                        .instructions()
+                        .filter(|i| i.kind == Keyword::Run)
+                        .flat_map(&commands)
+                        .collect();
+                    most_common_indent(&all_commands)
+                })
+                .clone()
+        };
         let indent = most_common_indent(&commands(ins))
             .filter(|i| !i.is_empty())
-            .or_else(|| most_common_indent(&all_commands).filter(|i| !i.is_empty()))
+            .or_else(|| file_indent().filter(|i| !i.is_empty()))
             .unwrap_or_else(|| "    ".to_owned());
-        let newline = if file.source.contains("\r\n") {
+        let newline = if *memo.crlf.get_or_init(|| file.source.contains("\r\n")) {
             "\r\n"
         } else {
             "\n"

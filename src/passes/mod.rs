@@ -3,11 +3,13 @@
 
 mod add_to_copy;
 mod apt_update_with_install;
+mod base_image_advice;
 mod cache_cleanup;
 mod cache_mounts;
 mod dockerignore;
 mod index_users;
 pub(crate) mod layout;
+mod maintainer_to_label;
 mod manifests_first;
 mod merge_run_chains;
 mod no_cache_flags;
@@ -16,6 +18,7 @@ mod non_root_user;
 mod registry;
 mod runs;
 mod same_layer_cleanup;
+mod secrets_in_env;
 mod slim_base;
 mod split_stages;
 mod strip_binaries;
@@ -62,6 +65,8 @@ pub struct MayDo {
     pub changes_base: bool,
     /// Proposes a new file beside the Dockerfile instead of (or besides) edits.
     pub proposes_file: bool,
+    /// Changes the image's metadata (labels, the author field), never what it runs.
+    pub changes_metadata: bool,
 }
 
 impl MayDo {
@@ -74,6 +79,7 @@ impl MayDo {
         changes_user: false,
         changes_base: false,
         proposes_file: false,
+        changes_metadata: false,
     };
 }
 
@@ -116,6 +122,7 @@ pub(crate) struct PassContext<'a> {
     pub(crate) settings: &'a Settings,
     scripts: &'a ScriptCache,
     runs: std::cell::OnceCell<runs::Runs<'a>>,
+    model: std::cell::OnceCell<crate::semantic::Model<'a>>,
     ignore: std::cell::OnceCell<Option<IgnoreRules>>,
     /// Bugs found while the passes ran (a fix built from overlapping edits): the engine turns
     /// them into [`crate::Error::Internal`] rather than let a pass fail silently.
@@ -138,6 +145,7 @@ impl<'a> PassContext<'a> {
             settings,
             scripts,
             runs: std::cell::OnceCell::new(),
+            model: std::cell::OnceCell::new(),
             ignore: std::cell::OnceCell::new(),
             bugs: std::cell::RefCell::new(Vec::new()),
             original_lines: &[],
@@ -218,6 +226,16 @@ impl<'a> PassContext<'a> {
     pub(crate) fn runs(&self) -> &runs::Runs<'a> {
         self.runs
             .get_or_init(|| runs::Runs::new(self.file, self.scripts))
+    }
+}
+
+impl<'a> PassContext<'a> {
+    /// The semantic model of the file, built once for all passes (its RUN bodies come from
+    /// the script cache).
+    pub(crate) fn model(&self) -> &crate::semantic::Model<'a> {
+        self.model.get_or_init(|| {
+            crate::semantic::Model::with_parser(self.file, &|text| self.scripts.parse(text))
+        })
     }
 }
 

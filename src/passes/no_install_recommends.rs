@@ -149,18 +149,23 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
 
 /// Whether a `COPY`/`ADD` before instruction `index` may write into one of `paths`.
 fn config_copied_before(file: &Dockerfile, index: usize, paths: &[String]) -> bool {
-    file.instructions()
-        .take(index)
-        .filter(|i| matches!(i.kind, Keyword::Copy | Keyword::Add))
-        .any(|i| {
-            let dest = i.paths().last().copied();
-            // a relative or variable destination may be anywhere
-            dest.is_none_or(|d| {
-                !d.starts_with('/')
-                    || d.contains('$')
-                    || paths.iter().any(|p| d.starts_with(p.as_str()))
+    // the first such COPY/ADD, found once per file and list of paths
+    let first = file
+        .memo
+        .first(&format!("copy-into:{}", paths.join("\0")), || {
+            file.instructions().position(|i| {
+                matches!(i.kind, Keyword::Copy | Keyword::Add) && {
+                    let dest = i.paths().last().copied();
+                    // a relative or variable destination may be anywhere
+                    dest.is_none_or(|d| {
+                        !d.starts_with('/')
+                            || d.contains('$')
+                            || paths.iter().any(|p| d.starts_with(p.as_str()))
+                    })
+                }
             })
-        })
+        });
+    first.is_some_and(|first| first < index)
 }
 
 /// The recommended packages that the listed packages need in practice and that are not

@@ -21,6 +21,10 @@ pub(super) static PASSES: &[&PassInfo] = &[
     &super::slim_base::SLIM_BASE,
     // then who the image runs as, on the stages as split
     &super::non_root_user::NON_ROOT_USER,
+    // metadata and advice: no RUN is touched
+    &super::maintainer_to_label::MAINTAINER_TO_LABEL,
+    &super::secrets_in_env::SECRETS_IN_ENV,
+    &super::base_image_advice::BASE_IMAGE_ADVICE,
     // proposes a new file, not edits: runs once on the final text
     &super::dockerignore::DOCKERIGNORE,
 ];

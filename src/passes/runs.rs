@@ -70,12 +70,32 @@ pub(crate) struct Runs<'a> {
     /// Per stage, the instructions whose commands run after the build: ONBUILD triggers,
     /// CMD, ENTRYPOINT and HEALTHCHECK.
     deferred: Vec<(Option<usize>, &'a Instruction)>,
+    /// Per stage, the stages built `FROM` it: what [`Self::later`] visits, so that it does
+    /// not walk every RUN of the file.
+    children: Vec<Vec<usize>>,
+    /// The file's stages, found once.
+    pub(crate) stages: Vec<crate::syntax::Stage<'a>>,
+    /// Per stage, the positions in `all` of its RUNs.
+    pub(super) by_stage: Vec<std::ops::Range<usize>>,
+    /// Facts about the whole file that passes ask for once per RUN, kept for all of them.
+    pub(super) copied_names: std::cell::OnceCell<Vec<String>>,
+    /// The `COPY --from`s of the file: position in [`Dockerfile::instructions`], the stage
+    /// they copy from when it is one of the file's, and the instruction.
+    pub(super) copies_from: std::cell::OnceCell<Vec<(usize, Option<usize>, &'a Instruction)>>,
+    /// The instructions that take files from a stage (`COPY --from`, `RUN --mount=from=`),
+    /// with their position in [`Dockerfile::instructions`].
+    pub(super) copiers: std::cell::OnceCell<Vec<(usize, &'a Instruction)>>,
+    /// Per manager (by address), who may read its index: see `index_users`.
+    pub(super) readers: std::cell::RefCell<
+        std::collections::HashMap<usize, std::rc::Rc<super::index_users::Readers>>,
+    >,
 }
 
 impl<'a> Runs<'a> {
     pub(crate) fn new(file: &'a Dockerfile, scripts: &super::ScriptCache) -> Self {
         let posix = shell::posix_shells(file);
-        let parents = file.stages().iter().map(|s| s.parent).collect();
+        let stages = file.stages();
+        let parents: Vec<Option<usize>> = stages.iter().map(|s| s.parent).collect();
         let mut runs = Vec::new();
         let mut deferred = Vec::new();
         let mut stage: Option<usize> = None;
@@ -95,11 +115,33 @@ impl<'a> Runs<'a> {
                 _ => {}
             }
         }
+        let mut children = vec![Vec::new(); parents.len()];
+        for (s, parent) in parents.iter().enumerate() {
+            if let Some(p) = parent.filter(|&p| p < s) {
+                children[p].push(s);
+            }
+        }
+        let mut by_stage = vec![0..0; parents.len()];
+        for (pos, run) in runs.iter().enumerate() {
+            if let Some(range) = run.stage.and_then(|s| by_stage.get_mut(s)) {
+                if range.start == range.end {
+                    *range = pos..pos;
+                }
+                range.end = pos + 1;
+            }
+        }
         Self {
             file,
             all: runs,
             parents,
             deferred,
+            children,
+            stages,
+            by_stage,
+            copied_names: std::cell::OnceCell::new(),
+            copies_from: std::cell::OnceCell::new(),
+            copiers: std::cell::OnceCell::new(),
+            readers: std::cell::RefCell::default(),
         }
     }
 
@@ -117,21 +159,55 @@ impl<'a> Runs<'a> {
 
     /// The RUNs whose layers sit on top of run `pos`: later RUNs of its stage and the RUNs of
     /// every stage built `FROM` it.
-    pub(crate) fn later(&self, pos: usize) -> impl Iterator<Item = &Run<'a>> {
+    pub(crate) fn later(&self, pos: usize) -> Box<dyn Iterator<Item = &Run<'a>> + '_> {
         let this = &self.all[pos];
-        self.all[pos + 1..]
-            .iter()
-            .filter(move |r| self.derives_from(r.stage, this.stage))
+        let Some(family) = self.family(this.stage) else {
+            return Box::new(
+                self.all[pos + 1..]
+                    .iter()
+                    .filter(move |r| self.derives_from(r.stage, this.stage)),
+            );
+        };
+        Box::new(family.into_iter().flat_map(move |s| {
+            let range = self.by_stage[s].clone();
+            self.all[range.start.max(pos + 1)..range.end.max(pos + 1)].iter()
+        }))
     }
 
     /// The deferred commands (ONBUILD, CMD, ENTRYPOINT, HEALTHCHECK) of run `pos`'s stage
     /// and of the stages built `FROM` it.
-    pub(crate) fn deferred(&self, pos: usize) -> impl Iterator<Item = &Instruction> {
+    pub(crate) fn deferred(&self, pos: usize) -> Box<dyn Iterator<Item = &Instruction> + '_> {
         let stage = self.all[pos].stage;
-        self.deferred
-            .iter()
-            .filter(move |(s, _)| self.derives_from(*s, stage))
-            .map(|(_, i)| *i)
+        let Some(family) = self.family(stage) else {
+            return Box::new(
+                self.deferred
+                    .iter()
+                    .filter(move |(s, _)| self.derives_from(*s, stage))
+                    .map(|(_, i)| *i),
+            );
+        };
+        Box::new(family.into_iter().flat_map(move |s| {
+            let start = self.deferred.partition_point(|(d, _)| *d < Some(s));
+            self.deferred[start..]
+                .iter()
+                .take_while(move |(d, _)| *d == Some(s))
+                .map(|(_, i)| *i)
+        }))
+    }
+
+    /// `stage` and the stages built `FROM` it, directly or not, in file order: the stages
+    /// whose RUNs and deferred commands sit on top of its filesystem. Found from the stage
+    /// down, so that the cost follows the answer, not the file. `None` before any `FROM`.
+    pub(super) fn family(&self, stage: Option<usize>) -> Option<Vec<usize>> {
+        let stage = stage.filter(|&s| s < self.children.len())?;
+        let mut found = vec![stage];
+        let mut at = 0;
+        while let Some(&next) = found.get(at) {
+            found.extend(&self.children[next]);
+            at += 1;
+        }
+        found.sort_unstable();
+        Some(found)
     }
 
     /// Pairs of RUNs that follow each other with only comments or blank lines between.
@@ -175,9 +251,12 @@ pub(crate) fn cache_mount_covers(ins: &Instruction, dir: &str) -> bool {
 /// Whether instruction `index` (in file order) or one before it mentions `needle` in its
 /// text: a conservative "may this setting be in effect here".
 pub(crate) fn mentioned_through(file: &Dockerfile, index: usize, needle: &str) -> bool {
-    file.instructions()
-        .take(index + 1)
-        .any(|i| file.slice(i.range).contains(needle))
+    file.memo
+        .first(&format!("mention:{needle}"), || {
+            file.instructions()
+                .position(|i| file.slice(i.range).contains(needle))
+        })
+        .is_some_and(|first| first <= index)
 }
 
 /// The source range of the shell arguments of a RUN.

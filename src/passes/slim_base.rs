@@ -52,11 +52,11 @@ super::declare_pass! {
 const NATIVE_INSTALLERS: &[&str] = &["pip", "npm", "yarn", "pnpm", "gem", "composer"];
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let model = Model::new(ctx.file);
+    let model = ctx.model();
     model
         .stages
         .iter()
-        .filter_map(|stage| fix_for(ctx, &model, stage))
+        .filter_map(|stage| fix_for(ctx, model, stage))
         .collect()
 }
 

@@ -117,17 +117,18 @@ pub(crate) fn known_root(runs: &Runs<'_>, pos: usize) -> bool {
     let run = &runs.all[pos];
     let chain = stage_chain(runs, run.stage);
     let mut user: Option<&str> = None;
-    let mut stage: Option<usize> = None;
-    for (index, ins) in runs.file.instructions().enumerate() {
-        if index >= run.index {
-            break;
-        }
-        if ins.kind == Keyword::From {
-            stage = Some(stage.map_or(0, |s| s + 1));
-            continue;
-        }
-        if ins.kind == Keyword::User && stage.is_some_and(|s| chain.contains(&s)) {
-            user = ins.words.first().map(|w| w.text.as_str());
+    // the USERs of the chain's stages before the RUN, in file order: the last one holds
+    let mut ordered = chain.clone();
+    ordered.sort_unstable();
+    for stage in ordered.iter().filter_map(|&s| runs.stages.get(s)) {
+        for ins in stage
+            .instructions
+            .iter()
+            .take_while(|i| i.range.start < run.ins.range.start)
+        {
+            if ins.kind == Keyword::User {
+                user = ins.words.first().map(|w| w.text.as_str());
+            }
         }
     }
     user.is_none_or(|u| matches!(u.split(':').next().unwrap_or(u), "root" | "0"))
@@ -152,8 +153,7 @@ fn stage_chain(runs: &Runs<'_>, stage: Option<usize>) -> Vec<usize> {
 fn base_image(runs: &Runs<'_>, pos: usize) -> Option<String> {
     let chain = stage_chain(runs, runs.all[pos].stage);
     let root = *chain.last()?;
-    let stages = runs.file.stages();
-    let base = stages.get(root)?.base?;
+    let base = runs.stages.get(root)?.base?;
     if base.contains('$') {
         return None;
     }

@@ -81,8 +81,22 @@ pub(super) fn copy_effect(
     }
 }
 
-pub(super) fn run_effect(ins: &Instruction, posix: bool, workdir: Option<&str>) -> RunEffect {
+/// How RUN bodies are parsed: [`shell::parse`], or the engine's cache of it.
+pub(crate) type Parser<'p> = dyn Fn(&str) -> Result<shell::Script, shell::Opaque> + 'p;
+
+pub(super) fn run_effect(
+    ins: &Instruction,
+    posix: bool,
+    workdir: Option<&str>,
+    parse: &Parser<'_>,
+) -> RunEffect {
     let mounts = ins.mounts();
+    // parsed once, read twice below
+    let script = if ins.is_json() {
+        None
+    } else {
+        Some(shell::run_script_using(ins, posix, parse))
+    };
     let commands = if ins.is_json() {
         Some(vec![RunCommand {
             argv: ins.value.iter().cloned().map(Some).collect(),
@@ -91,13 +105,18 @@ pub(super) fn run_effect(ins: &Instruction, posix: bool, workdir: Option<&str>) 
             nested: false,
         }])
     } else {
-        shell::run_script(ins, posix)
-            .ok()
+        script
+            .as_ref()
+            .and_then(|s| s.as_ref().ok())
             .map(|run| shell_commands(&run.script.commands, workdir))
     };
     let mut installs = Vec::new();
     let mut builds = Vec::new();
-    if let (Some(cmds), Ok(run)) = (&commands, shell::run_script(ins, posix)) {
+    let parsed = match &script {
+        Some(s) => s.as_ref().ok(),
+        None => None,
+    };
+    if let (Some(cmds), Some(run)) = (&commands, parsed) {
         for (i, (command, model)) in run.script.commands.iter().zip(cmds).enumerate() {
             if let Some(install) = install_of(command) {
                 installs.push(install);

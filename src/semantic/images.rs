@@ -40,6 +40,12 @@ pub struct UserData {
     pub daemon_packages: Vec<String>,
     /// Programs that switch user themselves.
     pub privilege_droppers: Vec<String>,
+    /// Packages that say the container uses devices.
+    pub device_packages: Vec<String>,
+    /// Words of the file that say so (`--privileged`, `/dev/ttyUSB0`).
+    pub device_words: Vec<String>,
+    /// Programs that only keep a container alive (`sleep infinity`).
+    pub keep_alive: Vec<String>,
 }
 
 /// A distribution and how it creates a system user.
@@ -134,6 +140,13 @@ pub struct ImageFacts {
     /// the release word as the tag wrote it, or nothing) are replaced.
     #[serde(default)]
     pub slim: Option<String>,
+    /// The tag of the Alpine (musl) counterpart, `{version}` replaced: advice only, never a
+    /// fix (`base-image-advice`).
+    #[serde(default)]
+    pub alpine: Option<String>,
+    /// The first version the Alpine variant is known to exist for (older tags may lack it).
+    #[serde(default)]
+    pub alpine_since: Option<String>,
     /// For bare tags: the newest release a version before `before` was built on.
     pub bare_release: Vec<BareRelease>,
     /// The distribution (`debian`, `ubuntu`, `alpine`, `rhel`, or `distroless`: no shell)
@@ -270,6 +283,14 @@ impl ImageFacts {
         {
             return None;
         }
+        // `latest` names no version: the variant's bare tag (`slim`, not `latest-slim`)
+        if parsed.version.as_deref() == Some("latest") {
+            return template
+                .split(['-', '{'])
+                .any(|w| w == "slim")
+                .then(|| "slim".to_owned())
+                .filter(|_| parsed.release_word.is_none());
+        }
         let release_word = parsed.release_word.unwrap_or_default();
         let dash_release = if release_word.is_empty() {
             String::new()
@@ -282,6 +303,28 @@ impl ImageFacts {
                 .replace("{-release}", &dash_release)
                 .replace("{release}", &release_word),
         )
+    }
+
+    /// The tag of the Alpine counterpart of `tag` (same version), when the family has one
+    /// and `tag` is a full or slim Debian tag it understands.
+    pub fn alpine_tag(&self, tag: &str) -> Option<String> {
+        let template = self.alpine.as_ref()?;
+        let parsed = self.read_tag(tag)?;
+        if parsed.other_os || !parsed.unknown.is_empty() {
+            return None;
+        }
+        match parsed.version.as_deref() {
+            None | Some("latest") => Some("alpine".to_owned()),
+            Some(v)
+                if self
+                    .alpine_since
+                    .as_deref()
+                    .is_some_and(|since| version_before(v, since)) =>
+            {
+                None
+            }
+            Some(v) => Some(template.replace("{version}", v)),
+        }
     }
 
     /// Reads `tag` for this family: for a family whose tags are releases (debian), a leading

@@ -11,7 +11,7 @@ mod effects;
 mod expand;
 pub mod images;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::shell;
 use crate::syntax::{Dockerfile, Instruction, Keyword, Mount};
@@ -317,6 +317,12 @@ const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
 impl<'a> Model<'a> {
     /// Builds the model of `file`.
     pub fn new(file: &'a Dockerfile) -> Self {
+        Self::with_parser(file, &shell::parse)
+    }
+
+    /// [`Self::new`], parsing RUN bodies with `parse` (the engine passes its cache, which
+    /// keeps each body's parse across passes and rounds).
+    pub(crate) fn with_parser(file: &'a Dockerfile, parse: &effects::Parser<'_>) -> Self {
         let escape = file.escape;
         let mut global = Scope {
             base_known: true,
@@ -333,16 +339,16 @@ impl<'a> Model<'a> {
         let posix = shell::posix_shells(file);
         let positions: Vec<&Instruction> = file.instructions().collect();
         let mut stages: Vec<StageModel<'a>> = Vec::new();
+        // the latest stage of each (lower-cased) name, and where the walk over `positions`
+        // is: lookups, not scans, per stage and per instruction
+        let mut named: HashMap<String, usize> = HashMap::new();
+        let mut cursor = 0;
         for stage in file.stages() {
             let written = stage.base.unwrap_or("");
             let base = match global.expand(written, escape) {
                 None => Base::Unresolved(written.to_owned()),
                 Some(b) if b.eq_ignore_ascii_case("scratch") => Base::Scratch,
-                Some(b) => match stages
-                    .iter()
-                    .rev()
-                    .find(|s| s.name.as_deref() == Some(&b.to_ascii_lowercase()))
-                {
+                Some(b) => match named.get(&b.to_ascii_lowercase()).map(|&i| &stages[i]) {
                     Some(parent) => Base::Stage(parent.index),
                     None => Base::Image(ImageRef::parse(&b)),
                 },
@@ -378,10 +384,14 @@ impl<'a> Model<'a> {
             let mut steps = Vec::new();
             let mut cmd_set = false;
             for ins in &stage.instructions {
-                let pos = positions
+                // a stage's instructions come in file order, after those of earlier stages
+                let pos = positions[cursor..]
                     .iter()
                     .position(|p| std::ptr::eq(*p, *ins))
-                    .unwrap_or(0);
+                    .map_or(0, |k| {
+                        cursor += k;
+                        cursor
+                    });
                 let mut effect = Effect::None;
                 match ins.kind {
                     Keyword::Arg => {
@@ -488,6 +498,7 @@ impl<'a> Model<'a> {
                             ins,
                             posix.get(pos).copied().unwrap_or(true),
                             workdir.as_deref(),
+                            parse,
                         ));
                     }
                     _ => {}
@@ -505,6 +516,9 @@ impl<'a> Model<'a> {
                 .flags
                 .iter()
                 .find_map(|f| f.text.strip_prefix("--platform=").map(str::to_owned));
+            if let Some(name) = stage.name {
+                named.insert(name.to_ascii_lowercase(), stages.len());
+            }
             stages.push(StageModel {
                 index: stage.index,
                 name: stage.name.map(str::to_ascii_lowercase),

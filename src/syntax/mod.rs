@@ -4,6 +4,7 @@
 //! one token; printing the unchanged tree reproduces the input byte for byte.
 
 mod instruction;
+mod memo;
 mod parse;
 mod stages;
 mod words;
@@ -32,6 +33,8 @@ pub struct Dockerfile {
     /// The escape character: `\` or `` ` ``.
     pub escape: char,
     pub items: Vec<Item>,
+    /// Whole-text facts the passes ask for per instruction, computed once.
+    pub(crate) memo: memo::Memo,
 }
 
 /// A top-level item. Every item's range covers whole lines, line terminators included.

@@ -123,6 +123,7 @@ impl<'s> Parser<'s> {
             source: self.src.to_owned(),
             escape: self.escape,
             items: self.items,
+            memo: super::memo::Memo::default(),
         })
     }
 

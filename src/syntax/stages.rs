@@ -38,14 +38,15 @@ impl Dockerfile {
     /// The build stages in order.
     pub fn stages(&self) -> Vec<Stage<'_>> {
         let mut stages: Vec<Stage<'_>> = Vec::new();
+        // the latest stage of each name, lower-cased: a lookup, not a scan, per FROM
+        let mut named: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for ins in self.instructions() {
             if let Some((base, name)) = ins.from_parts() {
                 // the latest earlier stage of that name, as BuildKit resolves it
-                let parent = stages
-                    .iter()
-                    .rev()
-                    .find(|earlier| earlier.name.is_some_and(|n| n.eq_ignore_ascii_case(base)))
-                    .map(|earlier| earlier.index);
+                let parent = named.get(&base.to_ascii_lowercase()).copied();
+                if let Some(name) = name {
+                    named.insert(name.to_ascii_lowercase(), stages.len());
+                }
                 stages.push(Stage {
                     index: stages.len(),
                     from: ins,

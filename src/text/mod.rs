@@ -327,6 +327,7 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
     // each taken edit with the index of its fix: same-offset insertions on the same side
     // come out in the order the fixes were given (registry order), not by content
     let mut taken: Vec<(&Edit, usize)> = Vec::new();
+    let mut occupied = Occupied::default();
     let mut applied = Vec::new();
     let mut skipped = Vec::new();
     let line_starts: Vec<usize> = std::iter::once(0)
@@ -353,42 +354,50 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
             )
         })
     };
-    // (first line, last line, characters added, fix)
-    let mut grown_lines: Vec<(usize, usize, usize, usize)> = Vec::new();
+    // per line: (characters added, fix) of each taken edit that adds text there; indexed by
+    // line so the check stays linear in the number of fixes
+    let mut grown_lines: std::collections::HashMap<usize, Vec<(usize, usize)>> =
+        std::collections::HashMap::new();
     for index in order {
         let fix = &fixes[index];
         let mut fresh = Vec::new();
         let mut conflict = false;
         for edit in &fix.edits {
-            if taken.iter().any(|(t, _)| *t == edit) {
+            if occupied.same.contains(edit) {
                 continue;
             }
             let shares_line = grown(edit).is_some_and(|(a, b, added)| {
                 [a, b].into_iter().any(|line| {
-                    let others: Vec<usize> = grown_lines
-                        .iter()
-                        .filter(|&&(c, d, _, other)| other != index && c <= line && line <= d)
-                        .map(|&(_, _, n, _)| n)
-                        .collect();
-                    !others.is_empty() && width(line) + added + others.iter().sum::<usize>() > limit
+                    let others = grown_lines.get(&line).map_or(0, |v| {
+                        v.iter()
+                            .filter(|&&(_, other)| other != index)
+                            .map(|&(n, _)| n)
+                            .sum()
+                    });
+                    others > 0 && width(line) + added + others > limit
                 })
             });
-            if shares_line || taken.iter().any(|(t, _)| edits_overlap(t, edit)) {
+            if shares_line || occupied.overlaps(edit) {
                 conflict = true;
                 break;
             }
             fresh.push((edit, index));
         }
         if !conflict {
-            grown_lines.extend(
-                fresh
-                    .iter()
-                    .filter_map(|(e, i)| grown(e).map(|(a, b, n)| (a, b, n, *i))),
-            );
+            for (e, i) in &fresh {
+                if let Some((a, b, n)) = grown(e) {
+                    for line in a..=b {
+                        grown_lines.entry(line).or_default().push((n, *i));
+                    }
+                }
+            }
         }
         if conflict {
             skipped.push(index);
         } else {
+            for (edit, _) in &fresh {
+                occupied.take(edit);
+            }
             taken.extend(fresh);
             applied.push(index);
         }
@@ -418,6 +427,52 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
         text: out,
         applied,
         skipped,
+    }
+}
+
+/// The edits [`apply`] has taken so far, indexed so that checking one more edit costs a
+/// lookup rather than a scan of them all (a round may take one edit per line of the file).
+#[derive(Default)]
+struct Occupied<'e> {
+    same: std::collections::HashSet<&'e Edit>,
+    /// Replaced ranges, by start to end; they never overlap each other.
+    replaced: std::collections::BTreeMap<u32, u32>,
+    /// Offsets of insertions.
+    inserted: std::collections::BTreeSet<u32>,
+}
+
+impl<'e> Occupied<'e> {
+    fn take(&mut self, edit: &'e Edit) {
+        self.same.insert(edit);
+        if edit.range.is_empty() {
+            self.inserted.insert(edit.range.start);
+        } else {
+            self.replaced.insert(edit.range.start, edit.range.end);
+        }
+    }
+
+    /// [`edits_overlap`] with any edit taken.
+    fn overlaps(&self, edit: &Edit) -> bool {
+        let TextRange { start, end, .. } = edit.range;
+        if edit.range.is_empty() {
+            // a replacement strictly around the insertion point
+            return self
+                .replaced
+                .range(..start)
+                .next_back()
+                .is_some_and(|(_, &e)| e > start);
+        }
+        // the last replacement starting before `end` is the only one that can reach
+        // `start`; an insertion strictly inside
+        self.replaced
+            .range(..end)
+            .next_back()
+            .is_some_and(|(_, &e)| e > start)
+            || self
+                .inserted
+                .range(start.saturating_add(1)..end)
+                .next()
+                .is_some()
     }
 }
 
@@ -492,6 +547,26 @@ mod tests {
             apply(&two, &[add("a", 30), other]).skipped,
             Vec::<usize>::new()
         );
+    }
+
+    #[test]
+    fn insertions_conflict_only_strictly_inside_a_replacement() {
+        let out = apply(
+            "abcdefgh",
+            &[
+                fix(vec![Edit::replace(TextRange::new(2, 5), "X")]),
+                // at both boundaries: kept
+                fix(vec![Edit::insert(2, "<")]),
+                fix(vec![Edit::insert(5, ">")]),
+                // strictly inside: skipped
+                fix(vec![Edit::insert(3, "!")]),
+                // a replacement around an insertion taken before it: skipped
+                fix(vec![Edit::insert(0, "^"), Edit::insert(7, "?")]),
+                fix(vec![Edit::replace(TextRange::new(6, 8), "Y")]),
+            ],
+        );
+        assert_eq!(out.text, "^ab<X>fg?h");
+        assert_eq!(out.skipped, vec![3, 5]);
     }
 
     #[test]

@@ -19,6 +19,10 @@ const USER_FIELDS: &[&str] = &["User"];
 /// Dockerfile sets is kept.
 const STAGE_FIELDS: &[&str] = &["Env"];
 
+/// The runtime-config fields a pass that changes metadata changes (MAINTAINER's value moves
+/// into a label).
+const METADATA_FIELDS: &[&str] = &["Labels"];
+
 /// Passes whose metadata says they may change the runtime config, with the fields.
 fn config_changing_passes() -> Vec<(&'static str, &'static [&'static str])> {
     let mut out = Vec::new();
@@ -28,6 +32,9 @@ fn config_changing_passes() -> Vec<(&'static str, &'static [&'static str])> {
         }
         if pass.may.adds_stage {
             out.push((pass.name, STAGE_FIELDS));
+        }
+        if pass.may.changes_metadata {
+            out.push((pass.name, METADATA_FIELDS));
         }
     }
     out

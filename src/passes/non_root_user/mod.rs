@@ -4,6 +4,7 @@ use crate::semantic::{Base, ExecSpec, Model, StageModel, Step};
 use crate::syntax::{Instruction, Keyword};
 use crate::text::{Applicability, Edit, Fix};
 
+mod review;
 mod writes;
 
 use writes::{WriteDir, Writes};
@@ -56,7 +57,13 @@ super::declare_pass! {
     /// switches user in its entrypoint (gosu, su-exec, sudo), is a base meant to be extended
     /// (ONBUILD), runs a script or installs packages at start (where it writes is unknown),
     /// creates a user it never switches to, or is built on an image whose users and
-    /// distribution `transforms/images.toml` does not know. A stage with no CMD or ENTRYPOINT
+    /// distribution `transforms/images.toml` does not know. It also holds back where a user
+    /// is likely wrong though nothing above says so: a dev container kept alive for
+    /// `docker exec` (`sleep infinity`, a devcontainer label), a container that uses devices
+    /// (udev, libusb, `/dev/tty…`, `--privileged`), a tool whose ENTRYPOINT works on a
+    /// VOLUME with no port (a bind mount's files belong to the host's user), and a Django
+    /// app with no database server in its ENV (the default `db.sqlite3` sits in the project
+    /// directory). A stage with no CMD or ENTRYPOINT
     /// runs no application of its own (a base, or a build-only file): nothing is said.
     pub(crate) static NON_ROOT_USER = {
         name: "non-root-user",
@@ -98,12 +105,12 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     if split_pending(ctx) {
         return Vec::new();
     }
-    let model = Model::new(ctx.file);
+    let model = ctx.model();
     let Some(last) = model.stages.last() else {
         return Vec::new();
     };
-    let chain = chain(&model, last.index);
-    match plan(ctx, &model, &chain, last) {
+    let chain = chain(model, last.index);
+    match plan(ctx, model, &chain, last) {
         Ok(Some(fix)) => vec![fix],
         Ok(None) => Vec::new(),
         Err(h) => {
@@ -202,6 +209,7 @@ fn plan(
         Base::Stage(_) => return Ok(None),
     };
     held_back(last, chain)?;
+    review::doubtful(ctx.file, last, chain)?;
     let run_as = run_as(facts)?;
     let writes = Writes::find(ctx.file, chain, last)?;
     build_fix(ctx, model, last, &run_as, &writes).map(Some)

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 mod c;
 mod go;
 mod node;
+mod python;
 
 super::declare_pass! {
     /// ## What it does
@@ -21,7 +22,11 @@ super::declare_pass! {
     /// shared libraries they need (C++ that links only libstdc++ on distroless `cc`), Node
     /// apps on the same version's `node:<v>-slim` with the app directory copied from the
     /// builder after `npm prune --omit=dev` (or `yarn install --production`) and global
-    /// installs run again. The runtime config (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR,
+    /// installs run again, Python apps (`python:<v>`, or `-slim` with compilers
+    /// installed) on `python:<v>-slim` with the virtual environment the build now installs
+    /// into (`/opt/venv`, made first thing and put first on PATH), the application
+    /// directory, the packages that are not build tools and the libraries compiled files
+    /// link. The runtime config (CMD, ENTRYPOINT, ENV, EXPOSE, WORKDIR,
     /// USER, VOLUME, HEALTHCHECK, STOPSIGNAL, LABEL) is kept: instructions set during the
     /// build are repeated in the runtime stage, later ones stay where they are.
     ///
@@ -79,9 +84,16 @@ super::declare_pass! {
     /// build writes only there), when a builder RUN or COPY touches anything outside the app
     /// directory (apt packages other than native-module build tools included), for Yarn 2+,
     /// pnpm, a USER or `--chown` during the build, and for moving tags (`node:latest`).
+    /// For Python the build may only copy into the WORKDIR (the application directory, not
+    /// `/`), install with apt and pip (`--user` for every install or none; no `--prefix` or
+    /// `--target`; nothing that moves PATH or pip's target), and create or remove files in
+    /// the application directory; the command runs the interpreter through PATH or a script
+    /// pip installed (checked in the build stage: the build fails if it is not there); a
+    /// HEALTHCHECK's tools must be installed packages; a digest-pinned base holds it back.
+    /// Libraries loaded at run time without being linked (`ctypes`) are not found.
     pub(crate) static SPLIT_STAGES = {
         name: "split-stages",
-        summary: "Splits a final stage that builds a Go, C or Node program into a build stage and a runtime stage holding only what runs",
+        summary: "Splits a final stage that builds a Go, C or Node program (or installs a Python app) into a build stage and a runtime stage holding only what runs",
         fix: FixAvailability::Sometimes,
         may: [adds_stage, changes_package_set],
         run: run,
@@ -89,7 +101,7 @@ super::declare_pass! {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let model = Model::new(ctx.file);
+    let model = ctx.model();
     let Some(stage) = model.stages.last() else {
         return Vec::new();
     };
@@ -100,12 +112,13 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         return Vec::new();
     };
     let plan = match facts.language.as_str() {
-        "go" => go::plan(ctx, &model, stage, image, facts),
-        "c" => c::plan(ctx, &model, stage, image, facts),
-        "node" => node::plan(ctx, &model, stage, image, facts),
+        "go" => go::plan(ctx, model, stage, image, facts),
+        "c" => c::plan(ctx, model, stage, image, facts),
+        "node" => node::plan(ctx, model, stage, image, facts),
+        "python" => python::plan(ctx, model, stage, image, facts),
         _ => None,
     };
-    plan.and_then(|p| emit(ctx, &model, stage, &p))
+    plan.and_then(|p| emit(ctx, model, stage, &p))
         .into_iter()
         .collect()
 }
@@ -328,8 +341,11 @@ fn emit(
     if !ends_with_newline {
         text.push_str(newline);
     }
+    // generated RUNs mark where a long line continues: `{break}` becomes the file's escape
+    // character, its line break and an indent, so no added line runs past 120 characters
+    let breaks = |line: &str| line.replace("{break}", &format!(" {}{newline}    ", file.escape));
     for line in &plan.builder_tail {
-        text.push_str(line);
+        text.push_str(&breaks(line));
         text.push_str(newline);
     }
     text.push_str(newline);
@@ -363,7 +379,7 @@ fn emit(
         }
     }
     for line in &plan.runtime_lines {
-        text.push_str(&line.replace("{build}", &name));
+        text.push_str(&breaks(&line.replace("{build}", &name)));
         text.push_str(newline);
     }
     if !ends_with_newline {

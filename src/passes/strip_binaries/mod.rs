@@ -1,4 +1,7 @@
 use super::{FixAvailability, PassContext, runs};
+
+mod c;
+
 use crate::shell::{Command, RunScript, Word};
 use crate::text::{Applicability, Edit, Fix};
 
@@ -32,9 +35,21 @@ super::declare_pass! {
     /// `-w`, when the file mentions delve (`dlv`), or when the value is unquoted and holds an
     /// expansion (quoting it would change its word splitting). `cargo build` gets nothing:
     /// stripping belongs in Cargo.toml's profile.
+    ///
+    /// A C build gains `strip` of the binaries it installs only when the RUN names them: an
+    /// `install` or `cp` of literal files (no glob, no variable) into a `bin` or `sbin`
+    /// directory, by a RUN that builds them (a compiler or make runs before the install) in a
+    /// stage that has `strip` (a compiler was installed or ran there, or the base ships gcc,
+    /// and no package removal came since), as `&& strip PATH…` right after the install, in a
+    /// RUN that is one `&&` list (so it runs before a later command removes the compiler). Never for
+    /// `make install` alone (what it installs is the Makefile's business), a name with an
+    /// extension (`.sh`, `.xsl`: a script or data) or with `debug` in it, a RUN that already
+    /// strips (`strip`, `install -s`), or a file that mentions gdb, valgrind or
+    /// `--enable-debug`. A file that is not a binary after all (a script without an
+    /// extension) makes `strip` fail and the build with it.
     pub(crate) static STRIP_BINARIES = {
         name: "strip-binaries",
-        summary: "Adds `-s -w` to the `-ldflags` of `go build`, so the binary carries no debug information",
+        summary: "Adds `-s -w` to the `-ldflags` of `go build`, and `strip` after a C build's named installs, so binaries carry no debug information",
         fix: FixAvailability::Sometimes,
         may: [],
         run: run,
@@ -46,7 +61,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     if ctx.file.source.contains("dlv") || ctx.file.source.contains("delve") {
         return Vec::new();
     }
-    let mut fixes = Vec::new();
+    let mut fixes = c::fixes(ctx);
     for run in &runs.all {
         let Ok(script) = &run.script else {
             continue;
