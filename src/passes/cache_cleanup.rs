@@ -2,8 +2,9 @@ use super::runs::{self, Run, Runs};
 use super::{FixAvailability, PassContext};
 use crate::context::{BuildContext, ContextEntry, EntryKind};
 use crate::managers::{self, CacheCleanup, Invocation, Manager, Tier};
+use crate::semantic::{Base, Model};
 use crate::shell::Command;
-use crate::syntax::{Dockerfile, Instruction, Keyword};
+use crate::syntax::{Dockerfile, Keyword};
 use crate::text::{Applicability, Fix};
 
 super::declare_pass! {
@@ -99,14 +100,14 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         }
         for (tier, commands, reasons) in by_tier {
             let command = join_removals(&commands);
-            let Ok(edit) = runs::append(ctx.file, run, &command) else {
+            let Ok(edits) = runs::append(ctx.file, run, &command, false, &[]) else {
                 continue;
             };
             let mut message = format!("remove the cache in the layer that wrote it: `{command}`");
             if !reasons.is_empty() {
                 message = format!("{message} (unsafe: {})", reasons.join("; "));
             }
-            fixes.extend(ctx.fix(CACHE_CLEANUP.name, tier, message, vec![edit]));
+            fixes.extend(ctx.fix(CACHE_CLEANUP.name, tier, message, edits));
         }
     }
     fixes
@@ -367,7 +368,9 @@ fn manager_word(manager: &Manager) -> &str {
 }
 
 /// Fails when a later RUN of the stage (or of a stage built from it), or a deferred command,
-/// may read the cache.
+/// may read the cache. Wrappers are resolved (`sudo npm ci --offline`, `sh -c "npx …"`);
+/// shell text that cannot be read counts when it names the manager or a runner, and so does
+/// a body that runs a command whose name is not literal (`$NPM ci`).
 fn read_later(
     runs: &Runs<'_>,
     pos: usize,
@@ -378,22 +381,36 @@ fn read_later(
         return Ok(());
     }
     let word = manager_word(manager);
+    let names = |text: &str| {
+        word_count(text, word) > 0 || cache.runners.iter().any(|r| word_count(text, r) > 0)
+    };
     for later in runs.later(pos) {
         let text = runs.file.slice(later.ins.range);
-        if cache.runners.iter().any(|r| word_count(text, r) > 0) {
+        let (Some(effective), Ok(script)) = (later.effective(), &later.script) else {
+            if names(text) {
+                return Err("a later RUN names the manager where it cannot be read");
+            }
+            continue;
+        };
+        if effective.opaque.iter().any(|t| names(t))
+            || (script.script.has_dynamic_command().is_some() && names(text))
+        {
+            return Err("a later RUN names the manager where it cannot be read");
+        }
+        let runner = effective.commands.iter().any(|r| {
+            r.command
+                .program()
+                .is_some_and(|p| cache.runners.iter().any(|x| x == p))
+        });
+        if runner {
             return Err("a later RUN runs a program that reads the cache");
         }
-        let mine: Vec<Invocation<'_>> = later
-            .invocations()
-            .into_iter()
-            .filter(|i| std::ptr::eq(i.manager, manager))
-            .collect();
-        if mine.iter().any(|i| cache.read_by(i.sub_value())) {
+        let reads = later
+            .all_invocations()
+            .iter()
+            .any(|(i, _)| std::ptr::eq(i.manager, manager) && cache.read_by(i.sub_value()));
+        if reads {
             return Err("a later RUN may read the cache");
-        }
-        // a mention the shell layer did not read as a command (a wrapper, an opaque body)
-        if word_count(text, word) > mine.len() {
-            return Err("a later RUN names the manager where it cannot be read");
         }
     }
     for ins in runs.deferred(pos) {
@@ -471,65 +488,51 @@ fn deferred_reads(text: &str, word: &str, cache: &CacheCleanup) -> bool {
 }
 
 /// Where the user that runs instruction `index` has HOME, as far as the file tells:
-/// `/root` for root (no `USER`, or `USER root`/`0`) unless an `ENV HOME` says otherwise;
-/// `None` when it cannot be known.
+/// `/root` for root (no `USER`, or `USER root`/`0`, in the stage or a stage it is built
+/// from, as the semantic model carries it) unless an `ENV HOME` says otherwise; `None` when
+/// it cannot be known.
 fn static_home(file: &Dockerfile, index: usize) -> Option<String> {
-    let stages = file.stages();
-    let ins: Vec<&Instruction> = file.instructions().collect();
-    let this = ins.get(index)?;
-    // the chain of stages whose instructions are in effect, oldest first
-    let mut chain = Vec::new();
-    let mut at = stages
-        .iter()
-        .rposition(|s| s.from.range.start <= this.range.start)?;
-    loop {
-        chain.push(at);
-        let Some(base) = stages[at].base else { break };
-        match stages[..at]
+    let this = file.instructions().nth(index)?;
+    let model = Model::new(file);
+    let (stage, at) = model.stages.iter().find_map(|s| {
+        s.steps
             .iter()
-            .rposition(|s| s.is_named(base) && s.name.is_some())
-        {
-            Some(parent) => at = parent,
-            None => break,
+            .position(|step| std::ptr::eq(step.instruction, this))
+            .map(|at| (s, at))
+    })?;
+    let user = stage.steps[at].user.as_deref();
+    let root = user.is_none_or(|u| matches!(u.split(':').next().unwrap_or(u), "root" | "0"));
+    // HOME as the stage's own ENV/ARG set it before the RUN, else as its parent stage ended
+    let mut home: Option<Option<String>> = match stage.base {
+        Base::Stage(parent) => {
+            let scope = &model.stages[parent].scope;
+            if scope.args.contains_key("HOME") {
+                Some(None)
+            } else {
+                scope.env.get("HOME").cloned()
+            }
         }
-    }
-    let mut user_is_root = true;
-    let mut home: Option<Option<String>> = None;
-    for stage in chain.iter().rev().map(|s| &stages[*s]) {
-        for i in stage
-            .instructions
-            .iter()
-            .filter(|i| i.range.start < this.range.start)
-        {
-            match i.kind {
-                Keyword::User => {
-                    let user = i.value.first().map_or("", String::as_str);
-                    let name = user.split(':').next().unwrap_or(user);
-                    user_is_root = matches!(name, "root" | "0");
-                }
-                Keyword::Env => {
-                    for pair in i.value.chunks(2) {
-                        if let [key, value] = pair
-                            && key == "HOME"
-                        {
-                            let value = value.trim_matches(['"', '\'']);
-                            home = Some(
-                                (value.starts_with('/') && !value.contains('$'))
-                                    .then(|| value.to_owned()),
-                            );
-                        }
+        _ => None,
+    };
+    for step in &stage.steps[..at] {
+        let ins = step.instruction;
+        match ins.kind {
+            Keyword::Env => {
+                for pair in ins.value.chunks(2) {
+                    if let [key, value] = pair
+                        && key == "HOME"
+                    {
+                        home = Some(Some(value.trim_matches(['"', '\'']).to_owned()));
                     }
                 }
-                Keyword::Arg if i.value.iter().any(|v| v.starts_with("HOME")) => {
-                    home = Some(None);
-                }
-                _ => {}
             }
+            Keyword::Arg if ins.value.iter().any(|v| v.starts_with("HOME")) => home = Some(None),
+            _ => {}
         }
     }
     match home {
-        Some(home) => home,
-        None => user_is_root.then(|| "/root".to_owned()),
+        Some(home) => home.filter(|h| h.starts_with('/') && !h.contains('$')),
+        None => root.then(|| "/root".to_owned()),
     }
 }
 
@@ -584,17 +587,21 @@ fn copied_out(runs: &Runs<'_>, run: &Run<'_>, cache: &CacheCleanup) -> Result<()
     let stages = file.stages();
     let derived = derived_stages(file, stage);
     let names_ours = |reference: &str| derived.iter().any(|s| stages[*s].is_named(reference));
-    let home = static_home(file, run.index);
-    let dirs: Option<Vec<String>> = cache
-        .dirs
-        .iter()
-        .map(|d| match home_relative(d) {
-            Some(rest) => home
-                .as_ref()
-                .map(|h| format!("{}/{rest}", h.trim_end_matches('/'))),
-            None => Some(d.clone()),
-        })
-        .collect();
+    // the cache's directories for the running user (built once a copy is found)
+    let dirs = std::cell::OnceCell::new();
+    let dirs_of = || -> Option<Vec<String>> {
+        let home = static_home(file, run.index);
+        cache
+            .dirs
+            .iter()
+            .map(|d| match home_relative(d) {
+                Some(rest) => home
+                    .as_ref()
+                    .map(|h| format!("{}/{rest}", h.trim_end_matches('/'))),
+                None => Some(d.clone()),
+            })
+            .collect()
+    };
     for &(_, ins) in &copiers[first_after..] {
         let mut sources: Vec<String> = Vec::new();
         if ins.copy_from().is_some_and(names_ours) {
@@ -613,7 +620,7 @@ fn copied_out(runs: &Runs<'_>, run: &Run<'_>, cache: &CacheCleanup) -> Result<()
         if sources.is_empty() {
             continue;
         }
-        let Some(dirs) = &dirs else {
+        let Some(dirs) = dirs.get_or_init(dirs_of) else {
             return Err("a later stage copies from this one and the user's HOME is not known");
         };
         if sources.iter().any(|s| holds_any(s, dirs)) {

@@ -46,7 +46,10 @@ super::declare_pass! {
     /// cleanup of the directory is not a plain `&&` element that can be removed or is run
     /// through a wrapper, or, for apt-get, when the RUN does not run `apt-get update` itself,
     /// a later RUN or stage still needs the package lists, or the body is not one `&&` list.
-    /// Long flags go one per continuation line.
+    /// `rm -rf "$HOME/.npm"` (what `cache-cleanup` writes in the safe tier) reads as
+    /// `/root/.npm` where the RUN is known to run as root, so an already cleaned file gets
+    /// the same mount as the original. Long flags go one per continuation line, after any
+    /// flags the RUN already has.
     pub(crate) static CACHE_MOUNTS = {
         name: "cache-mounts",
         summary: "Adds a BuildKit cache mount for the package manager's download cache (and Go's build cache)",
@@ -111,14 +114,16 @@ fn fix_for(
     if recipe
         .env
         .iter()
-        .any(|v| runs::mentioned_through(ctx.file, run.index, v))
+        .any(|v| may_be_set_through(ctx.file, run.index, v))
         || runs_as_other_user(ctx, run)
     {
         return None;
     }
     // a per-user cache (`/root/.cache/pip`) is only where the mount puts it for root
     let per_user = recipe.targets.iter().any(|t| t.starts_with("/root"));
-    if per_user && !tool_versions::known_root(ctx.runs(), pos) {
+    let root = tool_versions::known_root(ctx.runs(), pos)
+        && !may_be_set_through(ctx.file, run.index, "HOME");
+    if per_user && !root {
         return None;
     }
     let mounts = run.ins.mounts();
@@ -152,21 +157,40 @@ fn fix_for(
             }
         }
     }
-    for command in &script.script.commands {
-        if command.is("rm") {
-            continue;
+    let home = root.then_some("/root");
+    // the cleanups of the mounted directories go; neighbouring ones that both go are dropped
+    // the plain way (` && a && b`), as the line-keeping ranges of two neighbours overlap
+    let drops = |keep_lines: bool| -> Option<(Vec<Edit>, Vec<String>)> {
+        let mut out = Vec::new();
+        for command in &script.script.commands {
+            if command.is("rm") {
+                continue;
+            }
+            let cleans = recipe
+                .drop_commands
+                .iter()
+                .any(|c| runs::runs_one_of(command, c));
+            if cleans {
+                let range = if keep_lines {
+                    runs::drop_command_keeping_lines(script, command)?
+                } else {
+                    runs::drop_command(script, command)?
+                };
+                out.push(Edit::delete(script.to_source(range)));
+            }
         }
-        let cleans = recipe
-            .drop_commands
-            .iter()
-            .any(|c| runs::runs_one_of(command, c));
-        if cleans {
-            edits.push(Edit::delete(
-                script.to_source(runs::drop_command(script, command)?),
-            ));
-        }
+        let (removals, dropped) = rm_of_targets(run, &recipe.targets, home, keep_lines)?;
+        out.extend(removals);
+        Some((out, dropped))
+    };
+    let (mut removals, dropped) = drops(true)?;
+    removals.sort();
+    if removals
+        .windows(2)
+        .any(|w| crate::text::edits_overlap(&w[0], &w[1]))
+    {
+        removals = drops(false)?.0;
     }
-    let (removals, dropped) = rm_of_targets(run, &recipe.targets)?;
     edits.extend(removals);
 
     if !missing.is_empty() {
@@ -177,16 +201,26 @@ fn fix_for(
         if manager.index.is_some() && ctx.runs().index_needed_later(pos, manager) {
             return None;
         }
+        // text added at both ends goes on lines of its own, as a reviewer would write it
+        let both = recipe.before.is_some() && recipe.after.is_some();
         if let Some(before) = &recipe.before {
             if body.contains("docker-clean") {
                 return None;
             }
-            edits.push(runs::prepend(ctx.file, run, before).ok()?);
+            let prepended = runs::prepend(ctx.file, run, before, both, &edits).ok()?;
+            edits.extend(prepended);
         }
         if let Some(after) = &recipe.after {
-            edits.push(runs::append(ctx.file, run, after).ok()?);
+            let appended = runs::append(ctx.file, run, after, both, &edits).ok()?;
+            edits.extend(appended);
         }
-        edits.push(mount_flags(ctx, run, recipe, &missing));
+        // the prepended command shares the first line with inline flags
+        let shared = recipe
+            .before
+            .as_ref()
+            .map_or(0, |b| b.chars().count() + " && \\".len());
+        let flags = mount_flags(ctx, run, recipe, &missing, (shared, &edits))?;
+        edits.extend(flags);
     }
     if edits.is_empty() {
         return None;
@@ -213,13 +247,16 @@ fn fix_for(
 }
 
 /// The `--mount` flags for `targets`, on the RUN line, or one per continuation line when
-/// that line would grow past the file's line length.
+/// that line (with `shared` more characters that another edit puts on it) would grow past
+/// the file's line length; then the body's first line, which moves behind the indentation,
+/// is broken where it would grow too long (clear of `avoid`). `None` when it cannot be.
 fn mount_flags(
     ctx: &PassContext<'_>,
     run: &Run<'_>,
     recipe: &CacheMount,
     targets: &[&str],
-) -> Edit {
+    (shared, avoid): (usize, &[Edit]),
+) -> Option<Vec<Edit>> {
     let sharing = recipe
         .sharing
         .as_deref()
@@ -229,10 +266,17 @@ fn mount_flags(
         .iter()
         .map(|t| format!("--mount=type=cache,target={t}{sharing}"))
         .collect();
-    let at = run.ins.keyword.end;
+    // after the flags already there, so that a flag written before stays on its line
+    let at = run
+        .ins
+        .flags
+        .iter()
+        .map(|f| f.range.end)
+        .max()
+        .unwrap_or(run.ins.keyword.end);
     let inline = format!(" {}", flags.join(" "));
-    if layout::line_length_with(ctx.file, at, &inline) <= layout::limit(ctx.file) {
-        return Edit::insert(at, inline);
+    if layout::line_length_with(ctx.file, at, &inline) + shared <= layout::limit(ctx.file) {
+        return Some(vec![Edit::insert(at, inline)]);
     }
     let layout = layout::Layout::of(ctx.file, run.ins);
     let source = &ctx.file.source[at as usize..];
@@ -242,23 +286,51 @@ fn mount_flags(
         && rest[ctx.file.escape.len_utf8()..]
             .trim_start_matches([' ', '\t'])
             .starts_with(['\n', '\r']);
-    let mut text = format!(" {}", flags.join(&layout.word_break()));
+    // after flags on the RUN line, the new ones start a line of their own too
+    let lead = if at == run.ins.keyword.end {
+        " ".to_owned()
+    } else {
+        layout.word_break()
+    };
+    let mut text = format!("{lead}{}", flags.join(&layout.word_break()));
+    let mut edits = Vec::new();
     if continues {
         text.push(' ');
     } else {
         text.push_str(&layout.word_break());
+        // the body's first line moves behind the indentation: break it where that is longer
+        let script = run.script.as_ref().ok()?;
+        let start = at + crate::text::to_u32(blanks);
+        let line_end = ctx.file.source[start as usize..]
+            .find(['\n', '\r'])
+            .map_or(ctx.file.source.len(), |i| start as usize + i);
+        edits = layout::fit(
+            ctx.file,
+            (script, &layout),
+            (start, layout.indent.chars().count()),
+            (crate::text::to_u32(line_end), 0),
+            avoid,
+        )?;
     }
-    Edit::replace(
+    edits.push(Edit::replace(
         crate::text::TextRange::new(at, at + crate::text::to_u32(blanks)),
         text,
-    )
+    ));
+    Some(edits)
 }
 
 /// The edits that take the mount targets (or a directory holding one) out of the RUN's `rm`
 /// commands: a mount point cannot be removed ("Device or resource busy"), and emptying it
 /// defeats the cache. Only the words that name them go; an `rm` left with nothing goes
-/// whole. `None` when such a word cannot be dropped exactly, or cannot be read.
-fn rm_of_targets(run: &Run<'_>, targets: &[String]) -> Option<(Vec<Edit>, Vec<String>)> {
+/// whole. `None` when such a word cannot be dropped exactly, or cannot be read. `home` is
+/// the running user's HOME when known: `"$HOME/.npm"` (what cache-cleanup writes) is then a
+/// path like any other.
+fn rm_of_targets(
+    run: &Run<'_>,
+    targets: &[String],
+    home: Option<&str>,
+    keep_lines: bool,
+) -> Option<(Vec<Edit>, Vec<String>)> {
     let script = run.script.as_ref().ok()?;
     let mut edits = Vec::new();
     let mut dropped = Vec::new();
@@ -292,7 +364,8 @@ fn rm_of_targets(run: &Run<'_>, targets: &[String]) -> Option<(Vec<Edit>, Vec<St
                     .text
                     .strip_prefix('~')
                     .filter(|r| r.is_empty() || r.starts_with('/'))
-                    .map(|r| format!("/root{r}")),
+                    .map(|r| format!("/root{r}"))
+                    .or_else(|| home.and_then(|h| under_home(&word.text, h))),
             };
             match path {
                 Some(p) if hits(&p) => gone.push(*word),
@@ -304,7 +377,19 @@ fn rm_of_targets(run: &Run<'_>, targets: &[String]) -> Option<(Vec<Edit>, Vec<St
                             .next()
                             .is_some_and(|last| word.text.contains(last))
                     });
-                    if named || word.text.contains("HOME") {
+                    // `$HOME/.npm` with HOME unknown: HOME is no package cache, so it
+                    // reaches a target only through a name the target has (`.cache`)
+                    let below_home = under_home(&word.text, "").is_some_and(|rest| {
+                        let first = rest.trim_start_matches('/').split('/').next();
+                        !targets.iter().any(|t| {
+                            t.split('/')
+                                .any(|part| first.is_none_or(|f| f.is_empty() || f == part))
+                        })
+                    });
+                    // a cache-like variable (`$XDG_CACHE_HOME`) may name the mount's parent
+                    let upper = word.text.to_ascii_uppercase();
+                    let cache_like = upper.contains("CACHE") || upper.contains("XDG");
+                    if named || cache_like || (reads_home(&word.text) && !below_home) {
                         return None;
                     }
                 }
@@ -315,9 +400,12 @@ fn rm_of_targets(run: &Run<'_>, targets: &[String]) -> Option<(Vec<Edit>, Vec<St
         }
         dropped.extend(gone.iter().map(|w| w.text.clone()));
         if gone.len() == operands.len() {
-            edits.push(Edit::delete(
-                script.to_source(runs::drop_command(script, command)?),
-            ));
+            let range = if keep_lines {
+                runs::drop_command_keeping_lines(script, command)?
+            } else {
+                runs::drop_command(script, command)?
+            };
+            edits.push(Edit::delete(script.to_source(range)));
         } else {
             for word in gone {
                 edits.push(Edit::delete(
@@ -369,5 +457,51 @@ fn runs_as_other_user(ctx: &PassContext<'_>, run: &Run<'_>) -> bool {
     user.is_some_and(|u| {
         let name = u.split(':').next().unwrap_or(u);
         !matches!(name, "root" | "0")
+    })
+}
+
+/// `$HOME/REST`, `${HOME}/REST` or either in double quotes, as a path under `home`; `None`
+/// when anything else in the word would need the shell (another variable, a quote inside).
+fn under_home(text: &str, home: &str) -> Option<String> {
+    let text = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    let rest = text
+        .strip_prefix("${HOME}")
+        .or_else(|| text.strip_prefix("$HOME"))?;
+    let literal = rest.is_empty()
+        || (rest.starts_with('/') && !rest.contains(['$', '"', '\\', '\'', '`', '*', '?', '[']));
+    literal.then(|| format!("{home}{rest}"))
+}
+
+/// Whether instruction `index` or one before it mentions variable `name` other than by
+/// reading it as `$HOME`: HOME is always set, so a read of it (`rm -rf "$HOME/.npm"`, as
+/// cache-cleanup writes) says nothing about where the cache is; any other mention of the
+/// name (not inside a longer one) may set it.
+fn may_be_set_through(file: &crate::syntax::Dockerfile, index: usize, name: &str) -> bool {
+    if name != "HOME" {
+        return runs::mentioned_through(file, index, name);
+    }
+    let part_of_name = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    file.instructions().take(index + 1).any(|i| {
+        let text = file.slice(i.range);
+        text.match_indices(name).any(|(at, _)| {
+            let before = &text[..at];
+            // `ANDROID_HOME`, `HOMEBREW_X` are other variables
+            let other = part_of_name(before.chars().next_back())
+                || part_of_name(text[at + name.len()..].chars().next());
+            !(other || before.ends_with('$') || before.ends_with("${"))
+        })
+    })
+}
+
+/// Whether `text` expands HOME itself (`$HOME`, `${HOME}`, not `$GNUPGHOME`).
+fn reads_home(text: &str) -> bool {
+    text.match_indices("HOME").any(|(at, _)| {
+        let before = &text[..at];
+        let next = text[at + 4..].chars().next();
+        (before.ends_with('$') || before.ends_with("${"))
+            && !next.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
     })
 }

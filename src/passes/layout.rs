@@ -2,7 +2,9 @@
 //! indentation of its continuation lines, whether `&&` ends a line or starts the next, and a
 //! line length beyond which added text goes on a continuation line of its own.
 
+use crate::shell::RunScript;
 use crate::syntax::{Dockerfile, Instruction, Keyword};
+use crate::text::{Edit, TextRange, to_u32};
 
 /// Added text that would make a line longer than this (or than the file's longest line)
 /// goes on a new continuation line.
@@ -23,28 +25,56 @@ pub(crate) fn limit(file: &Dockerfile) -> usize {
 /// An edit that inserts `words` (starting with a blank: ` --flag`) at `at` inside the shell
 /// text of `ins`; when that line would grow past [`limit`], the rest of the line moves to a
 /// continuation line of its own instead.
-pub(crate) fn insert_words(
+pub(crate) fn insert_words(file: &Dockerfile, ins: &Instruction, at: u32, words: &str) -> Edit {
+    insert_words_sharing(file, ins, at, words, 0)
+}
+
+/// [`insert_words`] when another edit of the same fix adds `shared` characters further
+/// along the same line.
+pub(crate) fn insert_words_sharing(
     file: &Dockerfile,
     ins: &Instruction,
     at: u32,
     words: &str,
-) -> crate::text::Edit {
-    use crate::text::{Edit, TextRange};
-    if line_length_with(file, at, words) <= limit(file) || !ins.heredocs.is_empty() {
+    shared: usize,
+) -> Edit {
+    if line_length_with(file, at, words) + shared <= limit(file) || !ins.heredocs.is_empty() {
         return Edit::insert(at, words.to_owned());
     }
     let rest = &file.source[at as usize..];
     let blanks = rest.len() - rest.trim_start_matches([' ', '\t']).len();
     let after = &rest[blanks..];
-    // at the end of the line or before its continuation, there is nothing to move
-    if after.is_empty() || after.starts_with(['\n', '\r']) || after.starts_with(file.escape) {
-        return Edit::insert(at, words.to_owned());
-    }
     let layout = Layout::of(file, ins);
-    Edit::replace(
-        TextRange::new(at, at + crate::text::to_u32(blanks)),
-        format!("{words}{}", layout.word_break()),
-    )
+    // at the end of the line or before its continuation, the words go on a line of their own
+    if after.is_empty() || after.starts_with(['\n', '\r']) || after.starts_with(file.escape) {
+        return Edit::insert(at, format!("{}{}", layout.word_break(), words.trim_start()));
+    }
+    let line_start = file.source[..at as usize].rfind('\n').map_or(0, |i| i + 1);
+    let head = file.source[line_start..at as usize].chars().count();
+    let rest = line_length_with(file, at, "") - head;
+    let range = TextRange::new(at, at + to_u32(blanks));
+    // the rest of the line moves down, or, when the head would still be too long, the words
+    // go down with it (or on a line of their own)
+    let limit = limit(file);
+    let indent = layout.indent.chars().count();
+    if head + words.chars().count() + 2 <= limit {
+        Edit::replace(range, format!("{words}{}", layout.word_break()))
+    } else if indent + words.trim_start().chars().count() + 1 + rest <= limit {
+        Edit::replace(
+            range,
+            format!("{}{} ", layout.word_break(), words.trim_start()),
+        )
+    } else {
+        Edit::replace(
+            range,
+            format!(
+                "{}{}{}",
+                layout.word_break(),
+                words.trim_start(),
+                layout.word_break()
+            ),
+        )
+    }
 }
 
 /// The file's continuation style.
@@ -147,6 +177,118 @@ impl Layout {
     pub(crate) fn word_break(&self) -> String {
         format!(" {}{}{}", self.escape, self.newline, self.indent)
     }
+}
+
+/// Where a line of a RUN body may break: a run of blanks between two shell words.
+#[derive(Debug, Clone, Copy)]
+struct Gap {
+    blanks: crate::text::TextRange,
+    /// Next to a `&&`/`||` of a top-level list (on the side the file puts its breaks).
+    at_operator: bool,
+}
+
+/// The blanks of `script` where a line break keeps what the shell reads: after each
+/// `&&`/`||` of a top-level list (before it when the file leads with operators), and
+/// between the words of a command outside command substitutions. A break replaces the
+/// blanks by ` \⏎INDENT`; BuildKit joins the lines back and the shell still sees blanks
+/// between the same words.
+fn gaps(file: &Dockerfile, script: &RunScript<'_>, leading_ops: bool) -> Vec<Gap> {
+    let source = &file.source;
+    let is_blank = |from: usize, to: usize| {
+        from < to && source[from..to].bytes().all(|b| b == b' ' || b == b'\t')
+    };
+    let mut out = Vec::new();
+    if !script.instruction.heredocs.is_empty() {
+        return out;
+    }
+    for chain in &script.script.chains {
+        for (_, op) in &chain.operators {
+            let op = script.to_source(*op);
+            let (from, to) = if leading_ops {
+                let before = &source[..op.start as usize];
+                let trimmed = before.trim_end_matches([' ', '\t']).len();
+                (trimmed, op.start as usize)
+            } else {
+                let after = &source[op.end as usize..];
+                let blanks = after.len() - after.trim_start_matches([' ', '\t']).len();
+                (op.end as usize, op.end as usize + blanks)
+            };
+            let next = source[to..].chars().next();
+            if is_blank(from, to)
+                && !next.is_some_and(|c| c == file.escape || c == '\n' || c == '\r' || c == '#')
+            {
+                out.push(Gap {
+                    blanks: TextRange::new(to_u32(from), to_u32(to)),
+                    at_operator: true,
+                });
+            }
+        }
+    }
+    for command in &script.script.commands {
+        if command.context.in_substitution {
+            continue;
+        }
+        let mut words: Vec<TextRange> = command
+            .assignments
+            .iter()
+            .chain(&command.name)
+            .chain(&command.args)
+            .map(|w| script.to_source(w.range))
+            .collect();
+        words.sort_by_key(|r| r.start);
+        for pair in words.windows(2) {
+            let (from, to) = (pair[0].end as usize, pair[1].start as usize);
+            if is_blank(from, to) {
+                out.push(Gap {
+                    blanks: TextRange::new(to_u32(from), to_u32(to)),
+                    at_operator: false,
+                });
+            }
+        }
+    }
+    out.sort_by_key(|g| g.blanks.start);
+    out
+}
+
+/// The edits that break the text from `from` to `end` of a RUN body (one source line; it
+/// starts at `from` after `prefix` characters) so that each piece fits in [`limit`], the last
+/// with `extra` characters added after `end`. Breaks go after `&&` (or before it, as the file
+/// writes), else between words, as far right as fits. Empty when it fits as it is; `None`
+/// when it cannot be made to fit. No break touches the edits in `avoid` (the rest of the fix).
+pub(crate) fn fit(
+    file: &Dockerfile,
+    (script, layout): (&RunScript<'_>, &Layout),
+    (from, prefix): (u32, usize),
+    (end, extra): (u32, usize),
+    avoid: &[Edit],
+) -> Option<Vec<Edit>> {
+    let limit = limit(file);
+    let width = |a: u32, b: u32| file.source[a as usize..b as usize].chars().count();
+    let indent = layout.indent.chars().count();
+    let gaps: Vec<Gap> = gaps(file, script, layout.leading_ops)
+        .into_iter()
+        .filter(|g| g.blanks.start > from && g.blanks.end < end)
+        .filter(|g| {
+            let edit = Edit::replace(g.blanks, String::new());
+            !avoid.iter().any(|a| crate::text::edits_overlap(a, &edit))
+        })
+        .collect();
+    let mut edits = Vec::new();
+    let (mut start, mut lead) = (from, prefix);
+    while lead + width(start, end) + extra > limit {
+        // the first line of the piece ends with ` \`
+        let fits =
+            |g: &&Gap| g.blanks.start > start && lead + width(start, g.blanks.start) + 2 <= limit;
+        let gap = gaps
+            .iter()
+            .filter(|g| g.at_operator)
+            .rfind(fits)
+            .or_else(|| gaps.iter().rfind(fits))?;
+        edits.push(Edit::replace(gap.blanks, layout.word_break()));
+        start = gap.blanks.end;
+        lead = indent;
+    }
+    Some(edits)
 }
 
 /// The lines after the first of `ins` that carry code (not comments, not blank).

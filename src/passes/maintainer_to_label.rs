@@ -38,7 +38,8 @@ super::declare_pass! {
     /// the five characters it was); one that also holds a `'` goes in double quotes with
     /// `"`, `$` and `\` escaped. No fix (advice only) when the instruction spans lines (a
     /// comment or continuation would be lost), when the file already sets the authors label
-    /// (which value wins would change), or when that last form would need `# escape=`.
+    /// (which value wins would change), when that last form would need `# escape=`, or when
+    /// the label's line would be longer than 120 characters and the file's longest line.
     pub(crate) static MAINTAINER_TO_LABEL = {
         name: "maintainer-to-label",
         summary: "Replaces the deprecated MAINTAINER with the OCI authors LABEL",
@@ -70,6 +71,15 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             let held = held.or(label
                 .is_none()
                 .then_some("the value needs quoting this file's escape character cannot give"));
+            // the label is longer than MAINTAINER's line; a LABEL value cannot be broken
+            let line_start = file.source[..ins.keyword.start as usize]
+                .rfind('\n')
+                .map_or(0, |i| i + 1);
+            let indent = file.source[line_start..ins.keyword.start as usize].chars().count();
+            let held = held.or(label
+                .as_ref()
+                .is_some_and(|l| indent + l.chars().count() > super::layout::limit(file))
+                .then_some("the label line would be longer than the file's longest line"));
             if let Some(reason) = held {
                 return ctx.fix(
                     MAINTAINER_TO_LABEL.name,

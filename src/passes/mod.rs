@@ -8,7 +8,7 @@ mod cache_cleanup;
 mod cache_mounts;
 mod dockerignore;
 mod index_users;
-mod layout;
+pub(crate) mod layout;
 mod maintainer_to_label;
 mod manifests_first;
 mod merge_run_chains;

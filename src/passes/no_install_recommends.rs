@@ -2,7 +2,7 @@ use super::runs;
 use super::{FixAvailability, PassContext};
 use crate::managers::Action;
 use crate::syntax::{Dockerfile, Keyword};
-use crate::text::{Applicability, Fix};
+use crate::text::{Applicability, Edit, Fix};
 
 super::declare_pass! {
     /// ## What it does
@@ -80,12 +80,29 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 continue;
             }
             let at = script.to_source(sub.range).end;
-            let mut edits = vec![super::layout::insert_words(
+            let (added, after) = companions(&inv, nr);
+            let line_end = |offset: u32| {
+                ctx.file.source[offset as usize..]
+                    .find('\n')
+                    .map_or(ctx.file.source.len(), |i| offset as usize + i)
+            };
+            // the companions land on the flag's line when the package list ends there
+            let after_end = after.map(|a| script.to_source(a).end);
+            let same_line = after_end.is_some_and(|e| line_end(at) == line_end(e));
+            let shared = if same_line && !added.is_empty() {
+                added.iter().map(|a| a.chars().count() + 1).sum()
+            } else {
+                0
+            };
+            let flag = super::layout::insert_words_sharing(
                 ctx.file,
                 run.ins,
                 at,
                 &format!(" {}", nr.flag),
-            )];
+                shared,
+            );
+            let moved = flag.content.contains('\n');
+            let mut edits = vec![flag];
             let mut message = format!(
                 "install without recommended packages: add `{}` (the package set changes)",
                 nr.flag
@@ -94,17 +111,29 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 message.push_str("; ");
                 message.push_str(why);
             }
-            let (added, after) = companions(&inv, nr);
-            if let (false, Some(after)) = (added.is_empty(), after) {
+            if let (false, Some(after)) = (added.is_empty(), after_end) {
                 let names = added.join(" ");
-                edits.push(super::layout::insert_words(
-                    ctx.file,
-                    run.ins,
-                    script.to_source(after).end,
-                    &format!(" {names}"),
-                ));
+                let names = format!(" {names}");
+                // after the flag moved the rest of the line down, that rest is the line
+                let fits_below = moved
+                    && same_line
+                    && super::layout::Layout::of(ctx.file, run.ins)
+                        .indent
+                        .chars()
+                        .count()
+                        + ctx.file.source[at as usize..line_end(after)]
+                            .trim()
+                            .chars()
+                            .count()
+                        + names.chars().count()
+                        <= super::layout::limit(ctx.file);
+                edits.push(if fits_below {
+                    Edit::insert(after, names.clone())
+                } else {
+                    super::layout::insert_words(ctx.file, run.ins, after, &names)
+                });
                 message.push_str("; install ");
-                message.push_str(&names);
+                message.push_str(names.trim_start());
                 message.push_str(" by name, which the listed packages need in practice");
             }
             fixes.extend(ctx.fix(

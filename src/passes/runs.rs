@@ -297,15 +297,19 @@ fn open_ended(run: &RunScript<'_>) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// An edit that appends ` && COMMAND` to the body of `run`, so that `COMMAND` runs last
+/// The edits that append ` && COMMAND` to the body of `run`, so that `COMMAND` runs last
 /// and only when the body succeeded, with the body's own status otherwise. It goes on a
 /// continuation line of its own, laid out like the file's, when the RUN already spans
-/// several lines or the last line would grow past [`layout::limit`].
+/// several lines, `own_line` asks for it, or the last line would grow past
+/// [`layout::limit`]; that last line is broken earlier (clear of the edits in `avoid`) when
+/// even ` && \` would take it past the limit.
 pub(crate) fn append(
     file: &Dockerfile,
     run: &Run<'_>,
     command: &str,
-) -> Result<Edit, &'static str> {
+    own_line: bool,
+    avoid: &[Edit],
+) -> Result<Vec<Edit>, &'static str> {
     let script = run.script.as_ref().map_err(|_| "the body cannot be read")?;
     open_ended(script)?;
     let s = &script.script;
@@ -326,17 +330,28 @@ pub(crate) fn append(
     if redefines {
         return Err("the body changes PATH or aliases");
     }
-    let end = args_range(run.ins).ok_or("not shell form")?.end;
+    let args = args_range(run.ins).ok_or("not shell form")?;
+    let end = args.end;
     let inline = format!(" && {command}");
     let multiline = run.ins.start_line != run.ins.end_line;
-    if multiline || layout::line_length_with(file, end, &inline) > layout::limit(file) {
+    if own_line || multiline || layout::line_length_with(file, end, &inline) > layout::limit(file) {
         let layout = layout::Layout::of(file, run.ins);
-        return Ok(Edit::insert(
+        if layout.indent.chars().count() + command.chars().count() + 3 > layout::limit(file) {
+            return Err("the command does not fit on a line of its own");
+        }
+        let line_start = file.source[..end as usize].rfind('\n').map_or(0, |i| i + 1);
+        let from = crate::text::to_u32(line_start).max(args.start);
+        let prefix = file.source[line_start..from as usize].chars().count();
+        let extra = if layout.leading_ops { 2 } else { 5 };
+        let mut edits = layout::fit(file, (script, &layout), (from, prefix), (end, extra), avoid)
+            .ok_or("the last line would grow past the limit")?;
+        edits.push(Edit::insert(
             end,
             format!("{}{command}", layout.and_break()),
         ));
+        return Ok(edits);
     }
-    Ok(Edit::insert(end, inline))
+    Ok(vec![Edit::insert(end, inline)])
 }
 
 /// The edits that merge RUN `b` into the RUN `a` just before it: `a`'s body, ` && `, a
@@ -435,15 +450,55 @@ pub(crate) fn merge_dropping_tail(
     let last_start = a_end - crate::text::to_u32(last.len_utf8());
     let layout = layout::Layout::of(file, a.ins);
     let cut_at = tail.filter(|c| *c < last_start).unwrap_or(a_end);
-    // (a cut tail may span lines: then the line at the cut only loses what follows it there)
-    let too_long = layout::line_length_with(file, cut_at, " && \\")
-        .saturating_sub((a_end - cut_at) as usize)
-        > layout::limit(file);
-    let (line_end, next_start) = if layout.leading_ops || too_long {
+    // the line at the cut ends with ` && \` (or ` \`, `&&` starting the next line): break
+    // it earlier where it would grow past the limit, and prefer the file's style to a
+    // shorter one (a cut tail may span lines: the line at the cut only keeps what is before)
+    let line_start = file.source[..cut_at as usize]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line_start = crate::text::to_u32(line_start).max(args_range(a.ins).map_or(0, |r| r.start));
+    let prefix = file.source[file.source[..line_start as usize]
+        .rfind('\n')
+        .map_or(0, |i| i + 1)..line_start as usize]
+        .chars()
+        .count();
+    let styles: &[bool] = if layout.leading_ops {
+        &[true]
+    } else {
+        &[false, true]
+    };
+    let (leading, breaks) = styles
+        .iter()
+        .find_map(|&leading| {
+            let extra = if leading { 2 } else { 5 };
+            layout::fit(
+                file,
+                (sa, &layout),
+                (line_start, prefix),
+                (cut_at, extra),
+                &[],
+            )
+            .map(|b| (leading, b))
+        })
+        .ok_or("the merged RUN would have a line over the limit")?;
+    let (line_end, next_start) = if leading {
         (String::new(), "&& ")
     } else {
         (" &&".to_owned(), "")
     };
+    // `b`'s first line moves behind the indentation (and `&& `)
+    let b_line_end = file.source[b_start as usize..]
+        .find(['\n', '\r'])
+        .map_or(file.source.len(), |i| b_start as usize + i);
+    let b_prefix = layout.indent.chars().count() + next_start.len();
+    let b_breaks = layout::fit(
+        file,
+        (sb, &layout),
+        (b_start, b_prefix),
+        (crate::text::to_u32(b_line_end), 0),
+        &[],
+    )
+    .ok_or("the merged RUN would have a line over the limit")?;
     let mut edits = vec![match tail {
         Some(cut) if cut < last_start => Edit::replace(
             TextRange::new(cut, a.ins.range.end),
@@ -467,6 +522,8 @@ pub(crate) fn merge_dropping_tail(
         TextRange::new(b.ins.range.start, b_start),
         format!("{}{next_start}", layout.indent),
     ));
+    edits.extend(breaks);
+    edits.extend(b_breaks);
     Ok(edits)
 }
 
@@ -495,31 +552,71 @@ pub(crate) fn plain_and_list(run: &RunScript<'_>) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// An edit that puts `COMMAND && ` before the body (see [`plain_and_list`]); the body then
-/// starts on a continuation line when the first line would grow past [`layout::limit`].
+/// The edits that put `COMMAND && ` before the body (see [`plain_and_list`]); the body then
+/// starts on a continuation line when `own_line` asks for it or the first line would grow
+/// past [`layout::limit`] (that line broken further, clear of the edits in `avoid`, when it
+/// is still too long there).
 pub(crate) fn prepend(
     file: &Dockerfile,
     run: &Run<'_>,
     command: &str,
-) -> Result<Edit, &'static str> {
+    own_line: bool,
+    avoid: &[Edit],
+) -> Result<Vec<Edit>, &'static str> {
     let script = run.script.as_ref().map_err(|_| "the body cannot be read")?;
     plain_and_list(script)?;
     let start = args_range(run.ins).ok_or("not shell form")?.start;
     let inline = format!("{command} && ");
-    if layout::line_length_with(file, start, &inline) > layout::limit(file) {
+    if own_line || layout::line_length_with(file, start, &inline) > layout::limit(file) {
         let layout = layout::Layout::of(file, run.ins);
-        return Ok(Edit::insert(
+        // on its own line, behind the indentation
+        if layout.indent.chars().count() + command.chars().count() + 5 > layout::limit(file) {
+            return Err("the command does not fit on a line of its own");
+        }
+        // the body's first line moves behind the indentation (and `&& `)
+        let line_end = file.source[start as usize..]
+            .find(['\n', '\r'])
+            .map_or(file.source.len(), |i| start as usize + i);
+        let lead = layout.indent.chars().count() + if layout.leading_ops { 3 } else { 0 };
+        let mut edits = layout::fit(
+            file,
+            (script, &layout),
+            (start, lead),
+            (crate::text::to_u32(line_end), 0),
+            avoid,
+        )
+        .ok_or("the body's first line would grow past the limit")?;
+        edits.push(Edit::insert(
             start,
             format!("{command}{}", layout.and_break()),
         ));
+        return Ok(edits);
     }
-    Ok(Edit::insert(start, inline))
+    Ok(vec![Edit::insert(start, inline)])
 }
 
 /// The joined range that removes `command` from its `&&` list: ` && COMMAND` when it follows
 /// an `&&`, `COMMAND && ` when it leads one. `None` when it is not a plain element of a
 /// top-level `&&` list, or is the whole list.
 pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<JoinedRange> {
+    drop_command_in(run, command, false)
+}
+
+/// [`drop_command`], but after a line that ends with `&&` the command goes with the `&&`
+/// after it, so that the next command keeps its own line (`a && \⏎  b && c` loses `b && `).
+/// Two such ranges of neighbouring commands may overlap: a caller that drops several checks.
+pub(crate) fn drop_command_keeping_lines(
+    run: &RunScript<'_>,
+    command: &Command,
+) -> Option<JoinedRange> {
+    drop_command_in(run, command, true)
+}
+
+fn drop_command_in(
+    run: &RunScript<'_>,
+    command: &Command,
+    keep_lines: bool,
+) -> Option<JoinedRange> {
     if command.context != shell::CommandContext::default() {
         return None;
     }
@@ -543,10 +640,24 @@ pub(crate) fn drop_command(run: &RunScript<'_>, command: &Command) -> Option<Joi
                 }) =>
         {
             let start = text[..op.start as usize].trim_end().len();
-            Some(JoinedRange::new(
-                crate::text::to_u32(start),
-                command.range.end,
-            ))
+            let joined = JoinedRange::new(crate::text::to_u32(start), command.range.end);
+            // `a && \⏎  COMMAND && next`: dropping `COMMAND && ` instead keeps the line
+            // break, so `next` does not join the line above
+            let break_after_op = keep_lines && {
+                let between = JoinedRange::new(op.end, command.range.start);
+                run.to_source(between).len() > between.len()
+            };
+            match next {
+                Some((_, r)) if break_after_op => {
+                    let rest = &text[r.end as usize..];
+                    let after = r.end as usize + (rest.len() - rest.trim_start().len());
+                    Some(JoinedRange::new(
+                        command.range.start,
+                        crate::text::to_u32(after),
+                    ))
+                }
+                _ => Some(joined),
+            }
         }
         (None, Some((AndOr::And, op)))
             if blank(command.range.end, op.start)

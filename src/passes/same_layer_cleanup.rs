@@ -93,14 +93,14 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             continue;
         }
         let command = cleanups.join(" && ");
-        let Ok(edit) = runs::append(ctx.file, run, &command) else {
+        let Ok(edits) = runs::append(ctx.file, run, &command, false, &[]) else {
             continue;
         };
         fixes.extend(ctx.fix(
             SAME_LAYER_CLEANUP.name,
             Applicability::Safe,
             format!("remove the package index in the layer that downloaded it: `{command}`"),
-            vec![edit],
+            edits,
         ));
     }
     fixes

@@ -311,7 +311,11 @@ pub struct Applied {
 /// Fixes are taken in order of their first edit (ties: the order given, which is registry
 /// order). A fix that overlaps an edit already taken is skipped whole and can be retried on
 /// the next round; an edit identical to one already taken is dropped rather than counted as a
-/// conflict, so two passes proposing the same edit do not block each other.
+/// conflict, so two passes proposing the same edit do not block each other. A fix that adds
+/// text to a line that another taken fix adds text to waits for the next round too when
+/// together they could take the line past the layout limit (120 characters or the longest
+/// line): each pass lays out what it adds by the line's length, which it can only see once
+/// the other fix is in the text.
 pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
     let mut order: Vec<usize> = (0..fixes.len()).collect();
     order.sort_by(|&a, &b| {
@@ -326,6 +330,34 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
     let mut occupied = Occupied::default();
     let mut applied = Vec::new();
     let mut skipped = Vec::new();
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+        .collect();
+    let line_of = |offset: u32| line_starts.partition_point(|&s| s <= offset as usize) - 1;
+    let width = |line: usize| {
+        let end = line_starts.get(line + 1).map_or(source.len(), |e| e - 1);
+        source[line_starts[line]..end].chars().count()
+    };
+    let limit = (0..line_starts.len())
+        .map(width)
+        .max()
+        .unwrap_or(0)
+        .max(crate::passes::layout::MAX_LINE);
+    // the lines an edit adds text to, and at most how much (an edit that only deletes makes
+    // lines shorter)
+    let grown = |e: &Edit| {
+        (!e.content.is_empty()).then(|| {
+            (
+                line_of(e.range.start),
+                line_of(e.range.end),
+                e.content.chars().count(),
+            )
+        })
+    };
+    // per line: (characters added, fix) of each taken edit that adds text there; indexed by
+    // line so the check stays linear in the number of fixes
+    let mut grown_lines: std::collections::HashMap<usize, Vec<(usize, usize)>> =
+        std::collections::HashMap::new();
     for index in order {
         let fix = &fixes[index];
         let mut fresh = Vec::new();
@@ -334,11 +366,31 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
             if occupied.same.contains(edit) {
                 continue;
             }
-            if occupied.overlaps(edit) {
+            let shares_line = grown(edit).is_some_and(|(a, b, added)| {
+                [a, b].into_iter().any(|line| {
+                    let others = grown_lines.get(&line).map_or(0, |v| {
+                        v.iter()
+                            .filter(|&&(_, other)| other != index)
+                            .map(|&(n, _)| n)
+                            .sum()
+                    });
+                    others > 0 && width(line) + added + others > limit
+                })
+            });
+            if shares_line || occupied.overlaps(edit) {
                 conflict = true;
                 break;
             }
             fresh.push((edit, index));
+        }
+        if !conflict {
+            for (e, i) in &fresh {
+                if let Some((a, b, n)) = grown(e) {
+                    for line in a..=b {
+                        grown_lines.entry(line).or_default().push((n, *i));
+                    }
+                }
+            }
         }
         if conflict {
             skipped.push(index);
@@ -476,6 +528,25 @@ mod tests {
         );
         assert_eq!(out.text, "aXef");
         assert_eq!(out.skipped, vec![1]);
+    }
+
+    #[test]
+    fn growing_one_line_past_the_limit_waits_a_round() {
+        let line = format!("RUN {}\n", "x".repeat(100));
+        let add = |c: &str, n: usize| fix(vec![Edit::insert(10, c.repeat(n))]);
+        // 104 + 7 + 7 fits in 120: one round
+        let out = apply(&line, &[add("a", 7), add("b", 7)]);
+        assert_eq!(out.skipped, Vec::<usize>::new());
+        // 104 + 7 + 7 + 7 does not: the third fix waits
+        let out = apply(&line, &[add("a", 7), add("b", 7), add("c", 7)]);
+        assert_eq!(out.skipped, vec![2]);
+        // on different lines they do not meet
+        let two = format!("{line}{line}");
+        let other = fix(vec![Edit::insert(110, "z".repeat(30))]);
+        assert_eq!(
+            apply(&two, &[add("a", 30), other]).skipped,
+            Vec::<usize>::new()
+        );
     }
 
     #[test]

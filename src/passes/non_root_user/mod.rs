@@ -572,7 +572,11 @@ fn build_fix(
             WriteDir::Empty {
                 path,
                 exists: false,
-            } => commands.push(format!("mkdir -p {path} && chown -R {uid} {path}")),
+            } => {
+                // two commands, so that a long path puts each on a line of its own
+                commands.push(format!("mkdir -p {path}"));
+                commands.push(format!("chown -R {uid} {path}"));
+            }
         }
     }
     for copy in &writes.copies {

@@ -332,19 +332,21 @@ pub(super) fn derive_libraries(paths: &[String], keep: &[String]) -> (Vec<String
     let keep_echo = if keep.is_empty() {
         String::new()
     } else {
-        format!(" && printf '%s\\n' {} >> {LIST}", keep.join(" "))
+        format!("{{break}}&& printf '%s\\n' {} >> {LIST}", keep.join(" "))
     };
     let builder = format!(
-        "RUN find {roots} -type f -exec ldd '{{}}' ';' 2>/dev/null \
-         | awk '/=> \\// {{ so = $(NF-1); sub(\"^/(usr/)?\", \"\", so); print \"*\" so }}' \
+        "RUN find {roots} -type f -exec ldd '{{}}' ';' 2>/dev/null{{break}}\
+         | awk '/=> \\// {{ so = $(NF-1); sub(\"^/(usr/)?\", \"\", so); print \"*\" so }}'{{break}}\
          | sort -u | xargs -r dpkg-query --search | cut -d: -f1 | sort -u > {LIST}{keep_echo}"
     );
     let runtime = vec![
         format!("COPY --from={{build}} {LIST} {LIST}"),
         format!(
-            "RUN missing=\"$(for p in $(cat {LIST}); do dpkg -s \"$p\" >/dev/null 2>&1 || echo \"$p\"; done)\" \
-             && if [ -n \"$missing\" ]; then apt-get update && apt-get install -y --no-install-recommends $missing \
-             && rm -rf /var/lib/apt/lists/*; fi && rm {LIST}"
+            "RUN missing=\"$(for p in $(cat {LIST}); do dpkg -s \"$p\" >/dev/null 2>&1 || echo \"$p\"; done)\"{{break}}\
+             && if [ -n \"$missing\" ]; then apt-get update{{break}}\
+             && apt-get install -y --no-install-recommends $missing{{break}}\
+             && rm -rf /var/lib/apt/lists/*; fi{{break}}\
+             && rm {LIST}"
         ),
     ];
     (vec![builder], runtime)

@@ -341,8 +341,11 @@ fn emit(
     if !ends_with_newline {
         text.push_str(newline);
     }
+    // generated RUNs mark where a long line continues: `{break}` becomes the file's escape
+    // character, its line break and an indent, so no added line runs past 120 characters
+    let breaks = |line: &str| line.replace("{break}", &format!(" {}{newline}    ", file.escape));
     for line in &plan.builder_tail {
-        text.push_str(line);
+        text.push_str(&breaks(line));
         text.push_str(newline);
     }
     text.push_str(newline);
@@ -376,7 +379,7 @@ fn emit(
         }
     }
     for line in &plan.runtime_lines {
-        text.push_str(&line.replace("{build}", &name));
+        text.push_str(&breaks(&line.replace("{build}", &name)));
         text.push_str(newline);
     }
     if !ends_with_newline {

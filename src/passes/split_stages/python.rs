@@ -290,7 +290,7 @@ pub(super) fn plan(
                 return None;
             }
             guard = Some(format!(
-                "RUN test -x {bin}/{word} || {{ echo '{word} is not in {bin}: the runtime stage would not have it' >&2; exit 1; }}"
+                "RUN test -x {bin}/{word}{{break}}|| {{ echo '{word} is not in {bin}: the runtime stage would not have it' >&2; exit 1; }}"
             ));
         }
     }
@@ -346,9 +346,9 @@ pub(super) fn plan(
     // different times, could hold different Pythons, and the packages would be invisible
     if tag.version.as_deref().is_none_or(|v| !v.contains('.')) {
         lines.push(format!(
-            "RUN python -c \"import os, sys; v = 'python%d.%d' % sys.version_info[:2]; \
-             sys.exit(0 if os.path.isdir('{carried}/lib/' + v) else 'the runtime has ' + v + \
-             ', not the build stage Python')\""
+            "RUN python -c \"import os, sys; v = 'python%d.%d' % sys.version_info[:2];{{break}}\
+             sys.exit(0 if os.path.isdir('{carried}/lib/' + v){{break}}\
+             else 'the runtime has ' + v + ', not the build stage Python')\""
         ));
     }
     if let Some(app) = &app {

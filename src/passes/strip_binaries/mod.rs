@@ -124,10 +124,21 @@ fn go_build(
     match found.as_slice() {
         // a replacement of the word, not an insertion after it: text another pass appends
         // at the end of the body (when `build` is its last word) then stays after it
-        [] => Some(Edit::replace(
-            script.to_source(build.range),
-            format!("{} -ldflags=\"-s -w\"", build.text),
-        )),
+        // (laid out as added words are: the rest of a line that would grow too long moves
+        // to a continuation line)
+        [] => {
+            let range = script.to_source(build.range);
+            let added = super::layout::insert_words(
+                file,
+                script.instruction,
+                range.end,
+                " -ldflags=\"-s -w\"",
+            );
+            Some(Edit::replace(
+                crate::text::TextRange::new(range.start, added.range.end),
+                format!("{}{}", build.text, added.content),
+            ))
+        }
         [(flag, value)] => {
             let (word, raw) = match value {
                 Some(v) => (*v, v.text.as_str()),
