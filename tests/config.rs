@@ -6,31 +6,13 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+use common::{Output, run_in as run};
+
 const BIN: &str = env!("CARGO_BIN_EXE_dfrewrite");
 
 /// `add-to-copy` rewrites it when `app.py` beside it is a plain file (a safe fix).
 const ADD: &str = "FROM alpine\nADD app.py /app/\n";
-
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CLICOLOR_FORCE")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("binary runs");
-    Output {
-        code: out.status.code().expect("exited normally"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
-}
 
 fn write(path: &Path, contents: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -153,3 +153,26 @@ pub fn assert_buildkit_accepts(outputs: &[(String, String)]) -> Option<usize> {
     eprintln!("BuildKit parses all {} rewritten outputs", lines.len());
     Some(lines.len())
 }
+
+/// What the binary printed and its exit code.
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// The real binary run in `dir` with `args`, colour off whatever the environment says.
+pub fn run_in(dir: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_dfrewrite"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CLICOLOR_FORCE")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("binary runs");
+    Output {
+        code: out.status.code().expect("exited normally"),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
