@@ -66,12 +66,8 @@ impl FirstTitles {
 
 #[cfg(test)]
 mod tests {
+    use super::super::recorded as data;
     use super::*;
-
-    fn data(name: &str) -> String {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/verify/");
-        std::fs::read_to_string(format!("{path}{name}")).expect("recorded output exists")
-    }
 
     #[test]
     fn titles_need_a_vertex_number_and_a_step_position() {
@@ -97,6 +93,15 @@ mod tests {
         assert_eq!((warm.steps, warm.cached, warm.rerun()), (4, 1, 3));
         let cold = step_counts(&data("buildkit-cold.log"));
         assert_eq!((cold.steps, cold.cached), (4, 0));
+    }
+
+    #[test]
+    fn counts_of_a_multi_stage_build_cover_every_stage() {
+        // tests/data/verify/multistage.Dockerfile after an edit of hello.txt: titles carry the
+        // stage name (`[build 2/3]`, `[stage-1 2/2]`). The final stage's `COPY bin/` is the
+        // same vertex as the build stage's, so BuildKit shows it once; USER and CMD have none.
+        let warm = step_counts(&data("buildkit-multistage-warm.log"));
+        assert_eq!((warm.steps, warm.cached, warm.rerun()), (4, 1, 3));
     }
 
     #[test]

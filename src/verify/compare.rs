@@ -491,13 +491,9 @@ pub(crate) fn group_by_top_dirs(diffs: &[&PathDiff]) -> Vec<(String, usize, u64)
 #[cfg(test)]
 mod tests {
     use super::super::parse;
+    use super::super::recorded as data;
     use super::*;
     use dfrewrite::Applicability;
-
-    fn data(name: &str) -> String {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/verify/");
-        std::fs::read_to_string(format!("{path}{name}")).expect("recorded output exists")
-    }
 
     /// An image report from recorded `podman image inspect` and `podman history` output.
     fn recorded(name: &str, files: Vec<FileEntry>) -> ImageReport {

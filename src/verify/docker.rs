@@ -235,12 +235,8 @@ impl Engine for Docker {
 
 #[cfg(test)]
 mod tests {
+    use super::super::recorded as data;
     use super::*;
-
-    fn data(name: &str) -> String {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/verify/");
-        std::fs::read_to_string(format!("{path}{name}")).expect("recorded output exists")
-    }
 
     #[test]
     fn history_reads_sizes_and_steps_newest_first() {

@@ -128,7 +128,8 @@ pub(crate) enum Event<'a> {
         side: Side,
         phase: Phase,
     },
-    /// A `STEP n/m: …` line of a running build.
+    /// A step's line of a running build: buildah's `STEP n/m: …` (`[1/2] STEP n/m: …` in a
+    /// multi-stage build), BuildKit's first `#N [stage n/m] …`.
     Step {
         side: Side,
         line: &'a str,
@@ -613,6 +614,13 @@ fn resolve_touch(context: &Path, file: &Path) -> Result<PathBuf, Failure> {
             context.display()
         ))),
     }
+}
+
+/// An engine output recorded from a real run, from tests/data/verify/ (unit tests only).
+#[cfg(test)]
+fn recorded(name: &str) -> String {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/verify/");
+    std::fs::read_to_string(format!("{path}{name}")).expect("recorded output exists")
 }
 
 #[cfg(test)]

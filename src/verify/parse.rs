@@ -103,9 +103,9 @@ pub(crate) fn layers(inspect: &Inspect, rows: &[HistoryRow]) -> Vec<Layer> {
     }
 }
 
-/// Counts steps in a buildah/podman build log: `STEP n/m: …` lines other than `FROM`, and
-/// `--> Using cache …` lines for the steps the layer cache served. Unlike seconds, these
-/// counts do not vary between runs.
+/// Counts steps in a buildah/podman build log: step lines (see [`step_instruction`]) other than
+/// `FROM`, and `--> Using cache …` lines for the steps the layer cache served. Unlike seconds,
+/// these counts do not vary between runs.
 pub(crate) fn step_counts(log: &str) -> StepCounts {
     let mut counts = StepCounts::default();
     for line in log.lines() {
@@ -122,22 +122,29 @@ pub(crate) fn step_counts(log: &str) -> StepCounts {
 }
 
 /// The instruction text of a `STEP n/m: INSTRUCTION` line, as buildah prints before each step.
+/// In a multi-stage build each line starts with the stage's position: `[1/2] STEP 3/7: RUN make`.
 pub(crate) fn step_instruction(line: &str) -> Option<&str> {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let position = |s: &str| {
+        s.split_once('/')
+            .is_some_and(|(n, m)| digits(n) && digits(m))
+    };
+    let line = match line
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once("] "))
+    {
+        Some((stage, rest)) if position(stage) => rest,
+        _ => line,
+    };
     let rest = line.strip_prefix("STEP ")?;
     let (numbers, instruction) = rest.split_once(": ")?;
-    let (n, m) = numbers.split_once('/')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    (digits(n) && digits(m)).then_some(instruction)
+    position(numbers).then_some(instruction)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::recorded as data;
     use super::*;
-
-    fn data(name: &str) -> String {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/verify/");
-        std::fs::read_to_string(format!("{path}{name}")).expect("recorded output exists")
-    }
 
     #[test]
     fn inspect_reads_size_layers_history_and_config() {
@@ -228,11 +235,35 @@ mod tests {
     }
 
     #[test]
+    fn step_counts_of_multi_stage_builds_count_every_stage() {
+        // tests/data/verify/multistage.Dockerfile: 3 steps in `build`, 4 in the final stage
+        // (FROM lines are not steps). After the edit of hello.txt only the two `COPY bin/`
+        // steps come from the cache.
+        let warm = step_counts(&data("build-multistage-warm.log"));
+        assert_eq!((warm.steps, warm.cached, warm.rerun()), (7, 2, 5));
+        // Built again unchanged: every step is served, the final CMD too.
+        let cached = step_counts(&data("build-multistage-cached.log"));
+        assert_eq!((cached.steps, cached.cached, cached.rerun()), (7, 7, 0));
+    }
+
+    #[test]
     fn step_lines_need_the_exact_shape() {
         assert_eq!(step_instruction("STEP 2/7: COPY a b"), Some("COPY a b"));
         assert_eq!(step_instruction("STEP x/7: COPY a b"), None);
         assert_eq!(step_instruction("STEPS 2/7: COPY"), None);
         assert_eq!(step_instruction("  STEP 2/7: COPY"), None);
+        // Multi-stage builds put the stage's position first.
+        assert_eq!(
+            step_instruction("[1/2] STEP 3/4: RUN cp /src/hello.txt /out.txt"),
+            Some("RUN cp /src/hello.txt /out.txt")
+        );
+        assert_eq!(
+            step_instruction("[2/2] STEP 1/5: FROM scratch"),
+            Some("FROM scratch")
+        );
+        assert_eq!(step_instruction("[2/2] COMMIT localhost/x"), None);
+        assert_eq!(step_instruction("[build] STEP 3/4: RUN make"), None);
+        assert_eq!(step_instruction("[1/2]STEP 3/4: RUN make"), None);
     }
 
     #[test]
