@@ -2,11 +2,10 @@
 //! handling promises (atomic writes that keep bytes, mode and symlinks; diffs that apply).
 
 use std::fs;
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_dfrewrite");
+mod common;
 
 /// A Dockerfile that `add-to-copy` rewrites when `app.py` in its context is a plain file.
 const BEFORE: &str = "FROM alpine\nADD app.py /app/\n";
@@ -40,32 +39,13 @@ fn run(dir: &Path, args: &[&str]) -> Output {
     run_stdin(dir, args, None)
 }
 
+// Owned bytes, as the tests build them (`Some(BEFORE.into())`).
+#[allow(clippy::needless_pass_by_value)]
 fn run_stdin(dir: &Path, args: &[&str], stdin: Option<Vec<u8>>) -> Output {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CLICOLOR_FORCE")
-        .env("NO_COLOR", "1")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("binary runs");
-    // Feed stdin from a thread: the child may stop reading (size cap) before we stop writing.
-    let feeder = stdin.map(|bytes| {
-        let mut pipe = child.stdin.take().unwrap();
-        std::thread::spawn(move || {
-            let _ = pipe.write_all(&bytes);
-        })
-    });
-    let out = child.wait_with_output().expect("binary finishes");
-    if let Some(feeder) = feeder {
-        feeder.join().unwrap();
-    }
+    let out = common::output_of(
+        common::binary(dir, args).env("NO_COLOR", "1"),
+        stdin.as_deref(),
+    );
     Output {
         code: out.status.code().expect("exited normally"),
         stdout: out.stdout,
@@ -130,13 +110,12 @@ fn a_panic_in_one_file_is_reported_and_the_run_goes_on() {
     write(&dir.path().join("a/app.py"), "print(1)\n");
     write(&dir.path().join("b/Dockerfile"), BEFORE);
     write(&dir.path().join("b/app.py"), "print(1)\n");
-    let out = Command::new(BIN)
-        .args(["--check", "."])
-        .current_dir(dir.path())
-        .env("NO_COLOR", "1")
-        .env("DFREWRITE_TEST_PANIC", "b/Dockerfile")
-        .output()
-        .unwrap();
+    let out = common::output_of(
+        common::binary(dir.path(), &["--check", "."])
+            .env("NO_COLOR", "1")
+            .env("DFREWRITE_TEST_PANIC", "b/Dockerfile"),
+        None,
+    );
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let line = stderr
@@ -162,22 +141,11 @@ fn a_panic_in_one_file_is_reported_and_the_run_goes_on() {
         Some(BEFORE.into()),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let mut child = Command::new(BIN)
-        .args(["-", "--stdin-filename", "b/Dockerfile"])
-        .current_dir(dir.path())
-        .env("DFREWRITE_TEST_PANIC", "b/Dockerfile")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(BEFORE.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = common::output_of(
+        common::binary(dir.path(), &["-", "--stdin-filename", "b/Dockerfile"])
+            .env("DFREWRITE_TEST_PANIC", "b/Dockerfile"),
+        Some(BEFORE.as_bytes()),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
 }
@@ -357,16 +325,7 @@ fn diff_of_patch_tree(root: &Path) -> Vec<u8> {
 }
 
 fn tool(name: &str, args: &[&str], dir: &Path, stdin: &[u8]) -> std::process::Output {
-    let mut child = Command::new(name)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
+    common::output_of(Command::new(name).args(args).current_dir(dir), Some(stdin))
 }
 
 fn have(name: &str) -> bool {

@@ -4,12 +4,9 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
 mod common;
 use common::{Output, run_in as run};
-
-const BIN: &str = env!("CARGO_BIN_EXE_dfrewrite");
 
 /// `add-to-copy` rewrites it when `app.py` beside it is a plain file (a safe fix).
 const ADD: &str = "FROM alpine\nADD app.py /app/\n";
@@ -270,17 +267,8 @@ fn the_hidden_name_wins_in_one_directory_and_standard_input_is_configured_by_its
 
     // `-` finds the configuration from --stdin-filename's directory
     let stdin = |name: &str| {
-        let mut child = Command::new(BIN)
-            .args(["-", "--stdin-filename", name])
-            .current_dir(root.path())
-            .env("NO_COLOR", "1")
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), ADD.as_bytes()).unwrap();
-        String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
+        let mut cmd = common::binary(root.path(), &["-", "--stdin-filename", name]);
+        common::run_cmd(cmd.env("NO_COLOR", "1"), Some(ADD.as_bytes())).stdout
     };
     assert_eq!(stdin("app/Dockerfile"), ADD);
     write(&root.path().join("Dockerfile"), ADD);

@@ -8,7 +8,9 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_dfrewrite");
 const HOOKS: &str = include_str!("../.pre-commit-hooks.yaml");
@@ -17,26 +19,11 @@ const HOOKS: &str = include_str!("../.pre-commit-hooks.yaml");
 /// outside CI.
 fn pre_commit() -> Option<PathBuf> {
     let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/pre-commit");
-    for candidate in [venv, PathBuf::from("pre-commit")] {
-        let works = Command::new(&candidate)
-            .arg("--version")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if works {
-            return Some(candidate);
-        }
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "pre-commit is missing; the hook tests must not skip under CI"
-    );
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("skipping: pre-commit not installed");
-    }
-    None
+    common::first_working(
+        [venv, PathBuf::from("pre-commit")],
+        &["--version"],
+        "pre-commit is missing",
+    )
 }
 
 fn git(dir: &Path, args: &[&str]) {

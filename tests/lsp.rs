@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+mod common;
+
 const BIN: &str = env!("CARGO_BIN_EXE_dfrewrite");
 /// Only so that a hung server fails the test instead of hanging it; not a speed check.
 const PATIENCE: Duration = Duration::from_mins(5);
@@ -203,14 +205,7 @@ fn uri_of(path: &Path) -> String {
 
 /// The CLI's report for `Dockerfile` in `dir`: `LINE: pass: message`, notes removed.
 fn cli_report(dir: &Path, file: &str, extra: &[&str]) -> Vec<String> {
-    let out = Command::new(BIN)
-        .args(["--diff", file])
-        .args(extra)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = common::run_in(dir, &[&["--diff", file], extra].concat()).stderr;
     let mut report: Vec<&str> = stderr.lines().collect();
     // the summary line (`N fixes to apply, …`) that ends a run which found something
     if report
@@ -254,22 +249,8 @@ fn lsp_report(diagnostics: &[Value]) -> Vec<String> {
 
 /// `-` mode's output for `text` named `file` in `dir`.
 fn stdin_mode(dir: &Path, file: &str, text: &str, extra: &[&str]) -> String {
-    let mut child = Command::new(BIN)
-        .args(["-", "--stdin-filename", file])
-        .args(extra)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let args = [&["-", "--stdin-filename", file], extra].concat();
+    let out = common::output_of(&mut common::binary(dir, &args), Some(text.as_bytes()));
     assert_eq!(out.status.code(), Some(0));
     String::from_utf8(out.stdout).unwrap()
 }
@@ -329,16 +310,23 @@ fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+/// A project holding `APT` as its Dockerfile and `app.py`, and a server started there with
+/// `options` that has the Dockerfile open: the directory, the document's URI and the client.
+fn open_apt(options: Option<Value>) -> (tempfile::TempDir, String, Client) {
+    let dir = project(&[("Dockerfile", APT), ("app.py", "print(1)\n")]);
+    let uri = uri_of(&dir.path().join("Dockerfile"));
+    let mut client = Client::start(dir.path(), options);
+    client.open(&uri, APT);
+    (dir, uri, client)
+}
+
 fn edits_of(action: &Value, uri: &str) -> Vec<Value> {
     action["edit"]["changes"][uri].as_array().unwrap().clone()
 }
 
 #[test]
 fn diagnostics_are_the_fixes_diff_reports() {
-    let dir = project(&[("Dockerfile", APT), ("app.py", "print(1)\n")]);
-    let uri = uri_of(&dir.path().join("Dockerfile"));
-    let mut client = Client::start(dir.path(), None);
-    client.open(&uri, APT);
+    let (dir, uri, mut client) = open_apt(None);
     let diagnostics = client.diagnostics(&uri);
     let expected = cli_report(dir.path(), "Dockerfile", &[]);
     assert!(expected.len() >= 4, "{expected:?}");
@@ -431,10 +419,7 @@ fn positions_count_utf16_units() {
 
 #[test]
 fn code_actions_offer_one_quick_fix_per_diagnostic_and_fix_all() {
-    let dir = project(&[("Dockerfile", APT), ("app.py", "print(1)\n")]);
-    let uri = uri_of(&dir.path().join("Dockerfile"));
-    let mut client = Client::start(dir.path(), None);
-    client.open(&uri, APT);
+    let (dir, uri, mut client) = open_apt(None);
     let diagnostics = client.diagnostics(&uri);
     let actions = client.code_actions(&uri, None);
     let quick: Vec<&Value> = actions.iter().filter(|a| a["kind"] == "quickfix").collect();
@@ -472,10 +457,7 @@ fn code_actions_offer_one_quick_fix_per_diagnostic_and_fix_all() {
 
 #[test]
 fn a_parse_error_gives_one_error_and_no_edits() {
-    let dir = project(&[("Dockerfile", APT), ("app.py", "print(1)\n")]);
-    let uri = uri_of(&dir.path().join("Dockerfile"));
-    let mut client = Client::start(dir.path(), None);
-    client.open(&uri, APT);
+    let (dir, uri, mut client) = open_apt(None);
     assert!(!client.diagnostics(&uri).is_empty());
     let broken = format!("{APT}RUN <<EOF\necho\n");
     client.change(&uri, 2, &broken);
@@ -497,10 +479,7 @@ fn a_parse_error_gives_one_error_and_no_edits() {
 
 #[test]
 fn settings_select_the_passes_and_the_tier() {
-    let dir = project(&[("Dockerfile", APT), ("app.py", "print(1)\n")]);
-    let uri = uri_of(&dir.path().join("Dockerfile"));
-    let mut client = Client::start(dir.path(), Some(json!({"unsafe": true})));
-    client.open(&uri, APT);
+    let (dir, uri, mut client) = open_apt(Some(json!({"unsafe": true})));
     assert_eq!(
         lsp_report(&client.diagnostics(&uri)),
         cli_report(dir.path(), "Dockerfile", &["--unsafe"])
@@ -693,21 +672,8 @@ fn pipes(command: &[String], placeholder: &str) {
         .iter()
         .map(|a| a.replace(placeholder, file.to_str().unwrap()))
         .collect();
-    let mut child = Command::new(BIN)
-        .args(&args)
-        .current_dir(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(APT.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = common::output_of(&mut common::binary(dir.path(), &args), Some(APT.as_bytes()));
     assert_eq!(out.status.code(), Some(0), "{args:?}");
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
@@ -816,10 +782,7 @@ fn the_configuration_file_and_pragmas_apply_as_on_the_command_line() {
 
 #[test]
 fn the_ignore_action_writes_a_pragma_that_holds_the_pass_back() {
-    let dir = project(&[("Dockerfile", APT), ("app.py", "print(1)\n")]);
-    let uri = uri_of(&dir.path().join("Dockerfile"));
-    let mut client = Client::start(dir.path(), None);
-    client.open(&uri, APT);
+    let (_dir, uri, mut client) = open_apt(None);
     let before = client.diagnostics(&uri);
     let actions = client.code_actions(&uri, None);
     let ignore = actions

@@ -8,6 +8,9 @@ use std::process::{Command, Stdio};
 
 use serde_json::Value;
 
+mod common;
+use common::Output;
+
 const BIN: &str = env!("CARGO_BIN_EXE_dfrewrite");
 
 /// `add-to-copy` rewrites it (safe, with `app.py` a plain file in the context).
@@ -16,49 +19,15 @@ const ADD: &str = "FROM alpine\nADD app.py /app/\n";
 /// fixes left.
 const APT: &str = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n";
 
-struct Output {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn run(dir: &Path, args: &[&str]) -> Output {
     run_env(dir, args, &[("NO_COLOR", "1")], None)
 }
 
 fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("CLICOLOR_FORCE")
-        .env_remove("NO_COLOR")
-        .env_remove("CLICOLOR")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (key, value) in env {
-        cmd.env(key, value);
-    }
-    let mut child = cmd.spawn().expect("binary runs");
-    if let Some(text) = stdin {
-        use std::io::Write as _;
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(text.as_bytes())
-            .unwrap();
-    }
-    let out = child.wait_with_output().expect("binary finishes");
-    Output {
-        code: out.status.code().expect("exited normally"),
-        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-    }
+    common::run_cmd(
+        common::binary(dir, args).envs(env.iter().copied()),
+        stdin.map(str::as_bytes),
+    )
 }
 
 fn write(path: &Path, contents: &str) {
@@ -356,24 +325,11 @@ fn json_from_standard_input() {
 /// only outside CI.
 fn jsonschema_python() -> Option<PathBuf> {
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    let works = Command::new(&python)
-        .args(["-c", "import jsonschema"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if works {
-        return Some(python);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "{} with jsonschema is missing; the SARIF test must not skip under CI",
-        python.display()
-    );
-    #[allow(clippy::print_stderr)]
-    {
-        eprintln!("skipping: no .venv with jsonschema");
-    }
-    None
+    common::first_working(
+        [python],
+        &["-c", "import jsonschema"],
+        "no .venv with jsonschema",
+    )
 }
 
 /// Validates `document` against the vendored OASIS SARIF 2.1.0 schema; the error on failure.
@@ -411,22 +367,29 @@ fn schema_errors(python: &Path, schema: &str, validator: &str, document: &str) -
     (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
-#[test]
-fn sarif_validates_against_the_official_schema() {
-    let Some(python) = jsonschema_python() else {
-        return;
-    };
+/// A tree with fixes in two rounds and unsafe ones (`a`), a safe fix (`b`), a file that cannot
+/// be read as a Dockerfile (`c`), and a Node project in `node` that gets a new .dockerignore.
+fn mixed_tree(node: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("a/Dockerfile"), APT);
     write(&dir.path().join("b/Dockerfile"), ADD);
     write(&dir.path().join("b/app.py"), "\n");
     write(&dir.path().join("c/Dockerfile"), "FROM a\0\n");
     write(
-        &dir.path().join("my node/Dockerfile"),
+        &dir.path().join(node).join("Dockerfile"),
         "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
     );
-    write(&dir.path().join("my node/package.json"), "{}\n");
-    write(&dir.path().join("my node/node_modules/x/index.js"), "\n");
+    write(&dir.path().join(node).join("package.json"), "{}\n");
+    write(&dir.path().join(node).join("node_modules/x/index.js"), "\n");
+    dir
+}
+
+#[test]
+fn sarif_validates_against_the_official_schema() {
+    let Some(python) = jsonschema_python() else {
+        return;
+    };
+    let dir = mixed_tree("my node");
     let out = run(dir.path(), &["--output-format", "sarif", "."]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     if let Some(errors) = sarif_errors(&python, &out.stdout) {
@@ -484,18 +447,8 @@ fn json_matches_its_schema() {
     let Some(python) = jsonschema_python() else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    write(&dir.path().join("a/Dockerfile"), APT);
-    write(&dir.path().join("b/Dockerfile"), ADD);
-    write(&dir.path().join("b/app.py"), "\n");
-    write(&dir.path().join("c/Dockerfile"), "FROM a\0\n");
+    let dir = mixed_tree("n");
     write(&dir.path().join("d/Dockerfile"), "");
-    write(
-        &dir.path().join("n/Dockerfile"),
-        "FROM node:20\nWORKDIR /app\nCOPY . .\nRUN npm ci\n",
-    );
-    write(&dir.path().join("n/package.json"), "{}\n");
-    write(&dir.path().join("n/node_modules/x/index.js"), "\n");
     let mut checked = 0;
     for args in [
         &["--output-format", "json", "."][..],
@@ -827,24 +780,10 @@ fn diff_of_an_absolute_path_applies_with_git_and_patch() {
             ("git", &["apply", "--check", "-"][..]),
             ("patch", &["-p1", "--dry-run"][..]),
         ] {
-            let mut child = Command::new(tool)
-                .args(args)
-                .current_dir(cwd)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            {
-                use std::io::Write as _;
-                child
-                    .stdin
-                    .take()
-                    .unwrap()
-                    .write_all(diff.as_bytes())
-                    .unwrap();
-            }
-            let out = child.wait_with_output().unwrap();
+            let out = common::output_of(
+                Command::new(tool).args(args).current_dir(cwd),
+                Some(diff.as_bytes()),
+            );
             assert!(
                 out.status.success(),
                 "{tool} refused the diff in {}:\n{diff}\n{}{}",

@@ -31,6 +31,12 @@ fn applied(dir: &Path, extra: &[&str]) -> (Output, String) {
     (out, text)
 }
 
+/// `--diff EXTRA… Dockerfile` in `dir` proposes nothing: exit 0 and no output.
+fn assert_no_diff(dir: &Path, extra: &[&str]) {
+    let out = run(dir, &[&["--diff"], extra, &["Dockerfile"]].concat());
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+}
+
 #[test]
 fn an_instruction_pragma_holds_back_that_instruction_only() {
     let src = "FROM alpine\n\
@@ -49,9 +55,7 @@ fn an_instruction_pragma_holds_back_that_instruction_only() {
     );
     assert!(!out.stderr.contains("pragma"), "{}", out.stderr);
     // and the result is a fixed point: nothing is proposed again
-    let again = run(dir.path(), &["--diff", "Dockerfile"]);
-    assert_eq!(again.code, 0, "{}{}", again.stdout, again.stderr);
-    assert_eq!(again.stdout, "");
+    assert_no_diff(dir.path(), &[]);
 }
 
 #[test]
@@ -68,9 +72,7 @@ fn a_stage_pragma_covers_its_stage_and_a_file_pragma_the_file() {
     );
 
     let src = "# syntax=docker/dockerfile:1\n# dfrewrite: ignore-file=add-to-copy\nFROM alpine\nADD a.py /app/\n";
-    let dir = project(src);
-    let out = run(dir.path(), &["--diff", "Dockerfile"]);
-    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+    assert_no_diff(project(src).path(), &[]);
 }
 
 #[test]
@@ -164,9 +166,7 @@ fn hadolint_pragmas_hold_back_the_passes_their_codes_stand_for() {
     assert!(!out.stderr.contains("pragma"), "{}", out.stderr);
 
     let src = "# hadolint global ignore=DL3020\nFROM alpine\nADD a.py /app/\n";
-    let dir = project(src);
-    let out = run(dir.path(), &["--diff", "Dockerfile"]);
-    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+    assert_no_diff(project(src).path(), &[]);
 }
 
 #[test]
@@ -181,12 +181,7 @@ fn merges_never_cross_or_swallow_a_pragma() {
     assert_eq!(out.code, 1, "the fixture premise: {}", out.stderr);
     let with = "FROM debian:bookworm\nRUN apt-get update && apt-get install -y curl\n\
                 # dfrewrite: ignore=no-install-recommends\nRUN rm -rf /var/lib/apt/lists/*\n";
-    let dir = project(with);
-    let out = run(
-        dir.path(),
-        &["--diff", "--select", "merge-run-chains", "Dockerfile"],
-    );
-    assert_eq!((out.code, out.stdout.as_str()), (0, ""), "{}", out.stderr);
+    assert_no_diff(project(with).path(), &["--select", "merge-run-chains"]);
 }
 
 #[test]
@@ -204,13 +199,7 @@ fn a_held_back_fix_is_not_reproposed_and_the_rest_converges() {
     assert!(!text.contains("/var/lib/apt/lists"), "{text}");
     assert!(text.contains("pip install --no-cache-dir flask"), "{text}");
     assert!(!out.stderr.contains("unused-pragma"), "{}", out.stderr);
-    let again = run(dir.path(), &["--diff", "Dockerfile"]);
-    assert_eq!(
-        (again.code, again.stdout.as_str()),
-        (0, ""),
-        "{}",
-        again.stderr
-    );
+    assert_no_diff(dir.path(), &[]);
 }
 
 #[test]

@@ -6,10 +6,6 @@
 //! skip, except under `CI`, where a missing engine fails them. The engine is named, since
 //! `auto` prefers a Docker daemon when one answers; tests/verify_docker.rs covers Docker.
 
-// A skipped test says why on stderr.
-#![allow(clippy::print_stderr)]
-
-use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -17,40 +13,17 @@ use std::sync::RwLock;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_dfrewrite");
+#[path = "common/images.rs"]
+mod images;
+use images::{ADD_CASE, BIN, Run, hello, running};
 
 /// Builds share buildah's store; removing images while another test builds makes buildah's
 /// cache lookup fail ("layer not known"), so builds take this shared and clean-ups exclusive.
 static STORE: RwLock<()> = RwLock::new(());
-const BUSYBOX: &str = "/bin/busybox";
 
 /// Whether a real build can run here; under `CI` a missing tool is a failure, not a skip.
 fn engine_ready() -> bool {
-    let works = |program: &str| {
-        Command::new(program)
-            .arg("version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    let missing: Vec<&str> = [
-        ("buildah", works("buildah")),
-        ("podman", works("podman")),
-        ("busybox-static", Path::new(BUSYBOX).is_file()),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(name, _)| name)
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {} missing (apt-get install buildah podman busybox-static)",
-        missing.join(", ")
-    );
-    eprintln!("skipping: {} not installed", missing.join(", "));
-    false
+    images::ready(&[], "apt-get install buildah podman busybox-static")
 }
 
 /// A build context: static busybox as /bin/busybox and /bin/sh, `hello.txt`, the Dockerfile.
@@ -60,56 +33,24 @@ struct Case {
 
 impl Case {
     fn new(dockerfile: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let bin = dir.path().join("bin");
-        fs::create_dir(&bin).unwrap();
-        fs::copy(BUSYBOX, bin.join("busybox")).unwrap();
-        fs::copy(BUSYBOX, bin.join("sh")).unwrap();
-        fs::write(dir.path().join("hello.txt"), Self::hello(dir.path())).unwrap();
-        fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
-        Self { dir }
+        Self {
+            dir: images::busybox_context(dockerfile, &[]),
+        }
     }
 
     fn path(&self) -> &Path {
         self.dir.path()
     }
 
-    /// `hello.txt`: "hello" and a token unique to this context, so that no earlier run's layer
-    /// cache serves its steps and the cached/re-run counts are the same on every run.
-    fn hello(dir: &Path) -> String {
-        format!("hello {}\n", dir.file_name().unwrap().to_string_lossy())
-    }
-
-    /// Runs `dfrewrite verify ARGS… Dockerfile --json OUT` in the context directory.
+    /// Runs `dfrewrite verify --engine buildah ARGS… --json OUT Dockerfile` in the context
+    /// directory.
     fn verify(&self, args: &[&str]) -> Run {
-        let json = self.path().join("../").join(format!(
-            "{}.json",
-            self.path().file_name().unwrap().to_string_lossy()
-        ));
         let building = STORE
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let out = Command::new(BIN)
-            .args(["verify", "--engine", "buildah"])
-            .args(args)
-            .arg("--json")
-            .arg(&json)
-            .arg("Dockerfile")
-            .current_dir(self.path())
-            .env("NO_COLOR", "1")
-            .output()
-            .expect("binary runs");
+        let mut run = images::verify(self.path(), "buildah", args, &[]);
         drop(building);
-        let report = fs::read_to_string(&json)
-            .ok()
-            .map(|text| serde_json::from_str(&text).expect("--json writes JSON"));
-        let _ = fs::remove_file(&json);
-        let run = Run {
-            code: out.status.code().expect("exited"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-            report,
-        };
+        run.store = Some(&STORE);
         self.assert_untouched();
         run
     }
@@ -117,76 +58,14 @@ impl Case {
     /// The context holds exactly what the test put there: the temporary rewrite is gone and
     /// the touched file was edited only in a scratch copy.
     fn assert_untouched(&self) {
-        let mut names: Vec<String> = fs::read_dir(self.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["Dockerfile", "bin", "hello.txt"]);
+        assert_eq!(
+            images::names(self.path()),
+            ["Dockerfile", "bin", "hello.txt"]
+        );
         assert_eq!(
             fs::read_to_string(self.path().join("hello.txt")).unwrap(),
-            Self::hello(self.path())
+            hello(self.path())
         );
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    report: Option<Value>,
-}
-
-impl Run {
-    fn report(&self) -> &Value {
-        self.report.as_ref().unwrap_or_else(|| {
-            panic!(
-                "no JSON report; exit {}\nstdout:\n{}\nstderr:\n{}",
-                self.code, self.stdout, self.stderr
-            )
-        })
-    }
-
-    fn expect_code(&self, code: i32) -> &Self {
-        if self.code != code {
-            // The kept build logs say why a build failed.
-            let mut logs = String::new();
-            let dir = self.report.as_ref().and_then(|r| r["logs"].as_str());
-            for entry in dir.and_then(|d| fs::read_dir(d).ok()).into_iter().flatten() {
-                let path = entry.unwrap().path();
-                let text = fs::read_to_string(&path).unwrap_or_default();
-                let _ = write!(logs, "--- {}\n{text}", path.display());
-            }
-            panic!(
-                "exit {} instead of {code}\nstdout:\n{}\nstderr:\n{}\n{logs}",
-                self.code, self.stdout, self.stderr
-            );
-        }
-        self
-    }
-}
-
-impl Drop for Run {
-    /// Removes the images and the kept log directory this run left behind.
-    fn drop(&mut self) {
-        let Some(report) = &self.report else { return };
-        let _cleaning = STORE
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for side in ["original", "rewrite"] {
-            for build in ["build", "warm_rebuild"] {
-                if let Some(tag) = report[side][build]["tag"].as_str() {
-                    let _ = Command::new("buildah")
-                        .args(["rmi", "-f", tag])
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status();
-                }
-            }
-        }
-        if let Some(logs) = report["logs"].as_str() {
-            let _ = fs::remove_dir_all(logs);
-        }
     }
 }
 
@@ -207,16 +86,6 @@ fn paths(diffs: &Value) -> Vec<&str> {
         .map(|d| d["path"].as_str().unwrap())
         .collect()
 }
-
-/// `ADD hello.txt` becomes `COPY hello.txt` (add-to-copy, safe with a readable context).
-const ADD_CASE: &str = "\
-FROM scratch
-COPY bin/ /bin/
-ADD hello.txt /hello.txt
-RUN mkdir -p /srv && echo built > /srv/built.txt
-USER 1000
-CMD [\"/bin/sh\", \"-c\", \"cat /hello.txt\"]
-";
 
 #[test]
 fn add_to_copy_gives_the_same_image_and_passes_with_the_json_schema() {
@@ -322,7 +191,7 @@ fn smoke_agrees_in_shell_and_exec_form() {
     assert_eq!(smoke["original_ok"], true);
     assert_eq!(smoke["rewrite_ok"], true);
     // The image's USER applies to the smoke command.
-    let expected = format!("{}1000\n", Case::hello(case.path()));
+    let expected = format!("{}1000\n", hello(case.path()));
     assert_eq!(smoke["original"]["stdout"], expected.as_str());
     assert_eq!(smoke["rewrite"]["stdout"], expected.as_str());
     assert_eq!(smoke["rewrite"]["exit_code"], 0);
@@ -448,6 +317,42 @@ fn touch_counts_cached_and_rerun_steps_of_the_warm_rebuild() {
 }
 
 #[test]
+fn touch_counts_the_steps_of_every_stage_of_a_multi_stage_build() {
+    if !engine_ready() {
+        return;
+    }
+    // buildah prefixes each step line with the stage (`[1/2] STEP 3/4: …`); every stage's
+    // steps count, not only those of a single-stage build.
+    let case = Case::new(
+        "FROM scratch AS build\nCOPY bin/ /bin/\nADD hello.txt /src/hello.txt\n\
+         RUN cp /src/hello.txt /out.txt\n\
+         FROM scratch\nCOPY bin/ /bin/\nCOPY --from=build /out.txt /out.txt\nUSER 1000\n\
+         CMD [\"/bin/sh\", \"-c\", \"cat /out.txt\"]\n",
+    );
+    let run = case.verify(&["--touch", "hello.txt"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr
+            .contains("  rewrite  [1/2] STEP 3/4: COPY hello.txt /src/hello.txt"),
+        "{}",
+        run.stderr
+    );
+    let r = run.report();
+    for side in ["original", "rewrite"] {
+        assert_eq!(r[side]["build"]["steps"], 7, "{side}: 3 + 4 steps but FROM");
+        let warm = &r[side]["warm_rebuild"];
+        // Both stages' `COPY bin/` come from the cache; the edited file's step and every
+        // later one of its stage, then the final stage's COPY --from, USER and CMD run again.
+        assert_eq!(
+            (&warm["steps"], &warm["cached"], &warm["rerun"]),
+            (&7.into(), &2.into(), &5.into()),
+            "{side}"
+        );
+    }
+    assert!(run.stdout.contains("2 cached, 5 re-run"), "{}", run.stdout);
+}
+
+#[test]
 fn a_touch_file_outside_the_context_is_refused() {
     if !engine_ready() {
         return;
@@ -508,18 +413,6 @@ fn verify_is_a_subcommand_beside_the_flat_cli() {
             .unwrap()
             .contains("dfrewrite verify")
     );
-}
-
-/// Whether a process runs with exactly this argv.
-fn running(argv: &[&str]) -> bool {
-    let wanted: Vec<u8> = argv
-        .iter()
-        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
-        .collect();
-    fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(Result::ok)
-        .any(|entry| fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| cmdline == wanted))
 }
 
 #[test]

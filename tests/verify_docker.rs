@@ -8,11 +8,7 @@
 //! busybox-static. `.ci/run` installs Debian's docker.io and starts a daemon of its own. Without
 //! them the tests skip, except under `CI`, where they fail.
 
-// A skipped test says why on stderr.
-#![allow(clippy::print_stderr)]
-
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -20,8 +16,9 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_dfrewrite");
-const BUSYBOX: &str = "/bin/busybox";
+#[path = "common/images.rs"]
+mod images;
+use images::{ADD_CASE, BIN, Run, running, works};
 
 /// buildah's store is shared with tests/verify.rs's way of working: removing images while a
 /// build runs breaks its cache lookup, so these tests take turns.
@@ -47,15 +44,6 @@ const ENGINE_ARTEFACTS: &[&str] = &[
     "/usr/local/share/ca-certificates",
 ];
 
-fn works(program: &str, args: &[&str]) -> bool {
-    Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 /// Whether docker can build with BuildKit here: a daemon answers and the client has buildx or
 /// builds with BuildKit itself (before 23).
 fn docker_works() -> bool {
@@ -80,26 +68,10 @@ fn docker_works() -> bool {
 
 /// Whether both engines can run here; under `CI` a missing one is a failure, not a skip.
 fn engines_ready() -> bool {
-    let missing: Vec<&str> = [
-        ("docker (a daemon and a BuildKit client)", docker_works()),
-        ("buildah", works("buildah", &["version"])),
-        ("podman", works("podman", &["version"])),
-        ("busybox-static", Path::new(BUSYBOX).is_file()),
-    ]
-    .into_iter()
-    .filter(|(_, ok)| !ok)
-    .map(|(name, _)| name)
-    .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {} missing (.ci/run installs docker.io and starts a daemon)",
-        missing.join(", ")
-    );
-    eprintln!("skipping: {} not available", missing.join(", "));
-    false
+    images::ready(
+        &[("docker (a daemon and a BuildKit client)", docker_works())],
+        ".ci/run installs docker.io and starts a daemon",
+    )
 }
 
 /// A build context: static busybox as /bin/busybox and /bin/sh, `hello.txt`, the Dockerfile,
@@ -110,24 +82,9 @@ struct Case {
 
 impl Case {
     fn new(dockerfile: &str, extra: &[(&str, &str)]) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let bin = dir.path().join("bin");
-        fs::create_dir(&bin).unwrap();
-        fs::copy(BUSYBOX, bin.join("busybox")).unwrap();
-        fs::copy(BUSYBOX, bin.join("sh")).unwrap();
-        // a token unique to this context, so no earlier run's layer cache serves its steps
-        let token = dir
-            .path()
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
-        fs::write(dir.path().join("hello.txt"), format!("hello {token}\n")).unwrap();
-        fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
-        for (name, text) in extra {
-            fs::write(dir.path().join(name), text).unwrap();
+        Self {
+            dir: images::busybox_context(dockerfile, extra),
         }
-        Self { dir }
     }
 
     /// Runs `dfrewrite verify --engine ENGINE ARGS… --json OUT --json-files Dockerfile`.
@@ -136,30 +93,8 @@ impl Case {
     }
 
     fn verify_with(&self, engine: &str, args: &[&str], env: &[(&str, &Path)]) -> Run {
-        let json = self.dir.path().with_extension(format!("{engine}.json"));
-        let out = Command::new(BIN)
-            .args(["verify", "--engine", engine])
-            .args(args)
-            .arg("--json")
-            .arg(&json)
-            .arg("--json-files")
-            .arg("Dockerfile")
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .output()
-            .expect("binary runs");
-        let report = fs::read_to_string(&json)
-            .ok()
-            .map(|text| serde_json::from_str(&text).expect("--json writes JSON"));
-        let _ = fs::remove_file(&json);
-        Run {
-            engine: engine.to_owned(),
-            code: out.status.code().expect("exited"),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-            report,
-        }
+        let args = [&["--json-files"], args].concat();
+        images::verify(self.dir.path(), engine, &args, env)
     }
 
     /// Runs the same verification on both engines, one after the other.
@@ -171,41 +106,8 @@ impl Case {
     }
 }
 
-struct Run {
-    engine: String,
-    code: i32,
-    stdout: String,
-    stderr: String,
-    report: Option<Value>,
-}
-
+// Only the Docker tests read file listings and byte figures.
 impl Run {
-    fn report(&self) -> &Value {
-        self.report.as_ref().unwrap_or_else(|| {
-            panic!(
-                "{}: no JSON report; exit {}\nstdout:\n{}\nstderr:\n{}",
-                self.engine, self.code, self.stdout, self.stderr
-            )
-        })
-    }
-
-    fn expect_code(&self, code: i32) -> &Self {
-        if self.code != code {
-            let mut logs = String::new();
-            let dir = self.report.as_ref().and_then(|r| r["logs"].as_str());
-            for entry in dir.and_then(|d| fs::read_dir(d).ok()).into_iter().flatten() {
-                let path = entry.unwrap().path();
-                let text = fs::read_to_string(&path).unwrap_or_default();
-                let _ = write!(logs, "--- {}\n{text}", path.display());
-            }
-            panic!(
-                "{}: exit {} instead of {code}\nstdout:\n{}\nstderr:\n{}\n{logs}",
-                self.engine, self.code, self.stdout, self.stderr
-            );
-        }
-        self
-    }
-
     /// One side's file listing without the engines' own mount points.
     fn files(&self, side: &str) -> BTreeMap<String, Value> {
         self.report()[side]["file_list"]
@@ -219,32 +121,6 @@ impl Run {
 
     fn bytes(&self, side: &str) -> u64 {
         self.report()[side]["image"]["bytes"].as_u64().unwrap()
-    }
-}
-
-impl Drop for Run {
-    /// Removes the images and the kept log directory this run left behind.
-    fn drop(&mut self) {
-        let Some(report) = &self.report else { return };
-        for side in ["original", "rewrite"] {
-            for build in ["build", "warm_rebuild"] {
-                if let Some(tag) = report[side][build]["tag"].as_str() {
-                    let mut cmd = if self.engine == "docker" {
-                        Command::new("docker")
-                    } else {
-                        Command::new("buildah")
-                    };
-                    let _ = cmd
-                        .args(["rmi", "-f", tag])
-                        .stdout(Stdio::null())
-                        .stderr(Stdio::null())
-                        .status();
-                }
-            }
-        }
-        if let Some(logs) = report["logs"].as_str() {
-            let _ = fs::remove_dir_all(logs);
-        }
     }
 }
 
@@ -280,16 +156,6 @@ fn assert_agree(runs: &[Run; 2]) {
         assert_eq!(docker.files(side), buildah.files(side), "{side}: files");
     }
 }
-
-/// `ADD hello.txt` becomes `COPY hello.txt` (add-to-copy).
-const ADD_CASE: &str = "\
-FROM scratch
-COPY bin/ /bin/
-ADD hello.txt /hello.txt
-RUN mkdir -p /srv && echo built > /srv/built.txt
-USER 1000
-CMD [\"/bin/sh\", \"-c\", \"cat /hello.txt\"]
-";
 
 #[test]
 fn both_engines_pass_add_to_copy_with_the_same_figures() {
@@ -523,18 +389,6 @@ fn markdown_and_github_outputs() {
     );
 }
 
-/// Whether a process runs with exactly this argv.
-fn running(argv: &[&str]) -> bool {
-    let wanted: Vec<u8> = argv
-        .iter()
-        .flat_map(|a| [a.as_bytes(), b"\0"].concat())
-        .collect();
-    fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(Result::ok)
-        .any(|entry| fs::read(entry.path().join("cmdline")).is_ok_and(|cmdline| cmdline == wanted))
-}
-
 /// Waits up to about 30 s for `done`; BuildKit and runc stop a step's processes on their own
 /// schedule after the client goes.
 fn eventually(mut done: impl FnMut() -> bool) -> bool {
@@ -592,12 +446,10 @@ fn interrupt_when_sleeping(case: &Case, args: &[&str], seconds: &str) -> (Option
 
 /// The context holds exactly what the test put there: the temporary rewrite is gone.
 fn assert_context_untouched(case: &Case) {
-    let mut names: Vec<String> = fs::read_dir(case.dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["Dockerfile", "bin", "hello.txt"]);
+    assert_eq!(
+        images::names(case.dir.path()),
+        ["Dockerfile", "bin", "hello.txt"]
+    );
 }
 
 #[test]

@@ -81,21 +81,36 @@ pub fn oracle_python() -> Option<PathBuf> {
         || Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python"),
         PathBuf::from,
     );
-    let works = Command::new(&candidate)
-        .args(["-c", "import dockerfile"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if works {
-        return Some(candidate);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
+    let missing = format!(
         "BuildKit oracle unavailable: {} cannot import `dockerfile` (run .ci/run to set up .venv)",
         candidate.display()
     );
-    eprintln!("skipping: BuildKit oracle not installed");
-    None
+    first_working([candidate], &["-c", "import dockerfile"], &missing)
+}
+
+/// The first of `candidates` with which `CANDIDATE ARGS…` succeeds. When none does, a test
+/// under `CI` fails saying `missing`; elsewhere it skips (`None`) and says why on stderr.
+pub fn first_working(
+    candidates: impl IntoIterator<Item = PathBuf>,
+    args: &[&str],
+    missing: &str,
+) -> Option<PathBuf> {
+    let found = candidates.into_iter().find(|candidate| {
+        Command::new(candidate)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{missing}; tests must not skip under CI"
+        );
+        eprintln!("skipping: {missing}");
+    }
+    found
 }
 
 /// Runs a Python oracle script from tests/oracle on `stdin`, returning its stdout lines.
@@ -163,16 +178,58 @@ pub struct Output {
 
 /// The real binary run in `dir` with `args`, colour off whatever the environment says.
 pub fn run_in(dir: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_dfrewrite"))
-        .args(args)
+    run_cmd(binary(dir, args).env("NO_COLOR", "1"), None)
+}
+
+/// The real binary, to run in `dir` with `args`, with the environment's colour variables
+/// removed (a test sets the ones it is about).
+pub fn binary(dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dfrewrite"));
+    cmd.args(args)
         .current_dir(dir)
         .env_remove("CLICOLOR_FORCE")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("binary runs");
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR");
+    cmd
+}
+
+/// Runs `cmd` (the binary or any tool) to the end with `stdin` fed from a thread (`None`: an
+/// empty stdin), capturing stdout and stderr. A program may stop reading early (a size cap),
+/// so a broken pipe while feeding it is not an error.
+pub fn output_of(cmd: &mut Command, stdin: Option<&[u8]>) -> std::process::Output {
+    use std::io::Write as _;
+    let mut child = cmd
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let pipe = child.stdin.take();
+    std::thread::scope(|scope| {
+        let feeder = stdin.zip(pipe).map(|(bytes, mut pipe)| {
+            scope.spawn(move || match pipe.write_all(bytes) {
+                Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e),
+                _ => Ok(()),
+            })
+        });
+        let out = child.wait_with_output().expect("the program finishes");
+        if let Some(feeder) = feeder {
+            feeder.join().unwrap().expect("stdin written");
+        }
+        out
+    })
+}
+
+/// [`output_of`] as text, with the exit code of a program that exited normally.
+pub fn run_cmd(cmd: &mut Command, stdin: Option<&[u8]>) -> Output {
+    let out = output_of(cmd, stdin);
     Output {
         code: out.status.code().expect("exited normally"),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
+        stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
     }
 }
