@@ -162,6 +162,10 @@ pub struct ImageFacts {
     /// Tag words that mean the image already runs as a user other than root (`nonroot`).
     #[serde(default)]
     pub nonroot_tags: Vec<String>,
+    /// Debian packages the image holds whole (distroless: its build's package lists), so a
+    /// split copies only the others a program's libraries need.
+    #[serde(default)]
+    pub packages: Vec<String>,
 }
 
 fn yes() -> bool {

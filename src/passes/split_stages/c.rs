@@ -173,20 +173,31 @@ pub(super) fn plan(
             Linked::Libstdcxx => &split.cxx_runtime,
         };
         // distroless has no shell and no probe tools, and is one Debian release
-        let no_shell_needed = [&stage.runtime.cmd, &stage.runtime.entrypoint]
-            .into_iter()
-            .flatten()
-            .all(|s| matches!(s, crate::semantic::ExecSpec::Exec(_)))
-            && stage.runtime.healthcheck.is_none();
         let target = images::facts(image)?;
         let same_release = facts.language == "c"
             && facts.repository == split.debian
             && facts.read_tag(tag).and_then(|t| t.release) == target.release;
-        (no_shell_needed && same_release && shape(stage, facts, target, &[], model).is_some())
+        (no_shell_needed(stage) && same_release && shape(stage, facts, target, &[], model).is_some())
             .then(|| (kind, image.clone()))
     });
+    // more libraries than a distroless image holds: copied into the glibc one when the builder
+    // is its Debian release, nothing but built files is kept, and no source runs a program
+    let copy_to = if distroless.is_none() && keep.is_empty() && no_shell_needed(stage) {
+        facts
+            .read_tag(tag)
+            .and_then(|t| t.release)
+            .filter(|_| facts.language == "c" && facts.repository == split.debian)
+            .and_then(|r| super::libcopy::runtime_for(&r))
+            .filter(|(_, f)| shape(stage, facts, f, &[], model).is_some())
+            .filter(|_| !runs_programs(&files, &read))
+    } else {
+        None
+    };
     let (runtime, tail, mut lines) = if let Some((_, image)) = &distroless {
         (image.clone(), Vec::new(), Vec::new())
+    } else if let Some((image, image_facts)) = copy_to {
+        let (tail, lines) = super::libcopy::copy_libraries(&copied, image_facts);
+        (image.to_owned(), tail, lines)
     } else {
         let (tail, lines) = derive_libraries(&copied, &keep);
         (runtime, tail, lines)
@@ -219,6 +230,11 @@ pub(super) fn plan(
                 "the build links {what}, no -l flags beyond libc's own, no pkg-config), so the \
                  built files on a runtime with those libraries are all the image needs"
             )
+        } else if copy_to.is_some() {
+            "the built files and the shared libraries they link (found with ldd and dpkg-query \
+             in the build stage, with their packages' dependencies, less what the runtime has) \
+             are all the image needs"
+                .to_owned()
         } else {
             format!(
                 "the built files and the shared libraries they link (found with ldd and \
@@ -226,6 +242,29 @@ pub(super) fn plan(
             )
         },
     })
+}
+
+/// Whether the image runs without a shell: exec-form commands and no HEALTHCHECK.
+fn no_shell_needed(stage: &StageModel<'_>) -> bool {
+    [&stage.runtime.cmd, &stage.runtime.entrypoint]
+        .into_iter()
+        .flatten()
+        .all(|s| matches!(s, crate::semantic::ExecSpec::Exec(_)))
+        && stage.runtime.healthcheck.is_none()
+}
+
+/// Whether a C or C++ source runs another program (`system`, `popen`, `exec*`): a runtime
+/// without a shell or tools would fail there. Unreadable sources count as running one.
+fn runs_programs(files: &[String], read: &dyn Fn(&str) -> Option<String>) -> bool {
+    files.iter().filter(|f| is_source(f)).any(|f| {
+        read(f).is_none_or(|text| super::libcopy::calls_any(&text, super::libcopy::C_EXECS))
+    })
+}
+
+fn is_source(path: &str) -> bool {
+    [".c", ".cc", ".cpp", ".cxx", ".h", ".hpp"]
+        .iter()
+        .any(|e| path.ends_with(e))
 }
 
 /// Libraries glibc itself provides (`-lm`, `-lpthread`, …).

@@ -182,6 +182,7 @@ pub(super) fn plan(
         .any(|(_, t)| t.contains("#cgo ") && t.contains("LDFLAGS"))
         || go_files.iter().any(|(_, t)| t.contains("#cgo pkg-config"));
     let split = images::split();
+    let mut copies_libraries = false;
     let (runtime, tail, extra): (String, Vec<String>, Vec<String>) = if cgo_off && !needs_shell {
         (split.static_runtime.clone(), Vec::new(), Vec::new())
     } else if tag.other_os {
@@ -195,6 +196,26 @@ pub(super) fn plan(
             return None;
         }
         (split.glibc_runtime.clone(), Vec::new(), Vec::new())
+    } else if let Some((glibc, glibc_facts)) = release
+        .as_deref()
+        .and_then(super::libcopy::runtime_for)
+        .filter(|_| {
+            // every source is readable (no module fetched), so none runs another program
+            !needs_shell
+                && deps_seen
+                && !go_files
+                    .iter()
+                    .any(|(_, t)| super::libcopy::calls_any(t, super::libcopy::GO_EXECS))
+        })
+        .filter(|(_, f)| shape(stage, facts, f, &[], model).is_some())
+    {
+        // the same Debian release as the glibc distroless runtime, and the program runs
+        // nothing else: the libraries it links, with their packages' dependencies, are copied
+        // from the builder (distroless has the CA bundle and zoneinfo)
+        let (tail, lines) =
+            super::libcopy::copy_libraries(std::slice::from_ref(&binary), glibc_facts);
+        copies_libraries = true;
+        (glibc.to_owned(), tail, lines)
     } else {
         // a Debian runtime: the libraries the binary links (none when static) and what the
         // golang image carries for every program (CA bundle, zoneinfo)
@@ -218,7 +239,15 @@ pub(super) fn plan(
         before_build,
         builder_tail: tail,
         runtime_lines,
-        reason: format!("{reason}; the binary {binary} is all the image needs"),
+        reason: if copies_libraries {
+            format!(
+                "{reason}; the binary {binary} and the shared libraries it links (found with ldd \
+                 and dpkg-query in the build stage, with their packages' dependencies, less \
+                 what the runtime has) are all the image needs"
+            )
+        } else {
+            format!("{reason}; the binary {binary} is all the image needs")
+        },
     })
 }
 

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 
 mod c;
 mod go;
+mod libcopy;
 mod node;
 mod python;
 
@@ -19,9 +20,12 @@ super::declare_pass! {
     /// only the program: Go binaries on `gcr.io/distroless/static-debian12` (cgo off) or a
     /// glibc runtime of the builder's Debian release (cgo on), C programs installed with
     /// `make install` or built with `-o` on the builder's `debian:<release>-slim` with the
-    /// shared libraries they need (C++ that links only libstdc++ on distroless `cc`), Node
-    /// apps on the same version's `node:<v>-slim` with the app directory copied from the
-    /// builder after `npm prune --omit=dev` (or `yarn install --production`) and global
+    /// shared libraries they need (C++ that links only libstdc++ on distroless `cc`); a Go or C
+    /// program that links more than glibc, built on the Debian release of distroless `base`
+    /// and needing no shell, goes on distroless `base` with its libraries' package files
+    /// (and their dependencies') copied from the builder, which assembles them at build
+    /// time. Node apps on the same version's `node:<v>-slim` with the app directory copied
+    /// from the builder after `npm prune --omit=dev` (or `yarn install --production`) and global
     /// installs run again, Python apps (`python:<v>`, or `-slim` with compilers
     /// installed) on `python:<v>-slim` with the virtual environment the build now installs
     /// into (`/opt/venv`, made first thing and put first on PATH), the application
@@ -76,7 +80,14 @@ super::declare_pass! {
     /// and sources the build fetches (`git clone`, `go generate`, ADD of a URL) hold it back.
     /// For C the shared libraries are found at build time (`ldd` over the installed files,
     /// `dpkg-query --search`), and packages installed that are not build tools are installed
-    /// in the runtime too. For Node the pass reads every `package.json` of the context and
+    /// in the runtime too. The copy into distroless `base` (which has no shell and no package
+    /// manager) is chosen only for the same Debian release, an exec-form command, no
+    /// HEALTHCHECK, no kept package, and sources (all readable: for Go, no module fetched)
+    /// that run no other program (`exec.Command`, `system`, `popen`, `exec*`); the builder
+    /// takes the packages' `Pre-Depends`/`Depends` closure less the runtime's own packages
+    /// (image data), and the build stops when a dependency is virtual or a package's
+    /// `postinst` does more than run `ldconfig`. Libraries that no package owns (built
+    /// from source outside the copied files) are not found. For Node the pass reads every `package.json` of the context and
     /// holds back when the start command (or the npm script it runs) needs a dev dependency
     /// (`nodemon`, `node -r ts-node/register`), when a package has an install lifecycle
     /// script (generated code a prune may lose), when a build script runs anything but a known
