@@ -177,8 +177,10 @@ pub(super) fn plan(
         let same_release = facts.language == "c"
             && facts.repository == split.debian
             && facts.read_tag(tag).and_then(|t| t.release) == target.release;
-        (no_shell_needed(stage) && same_release && shape(stage, facts, target, &[], model).is_some())
-            .then(|| (kind, image.clone()))
+        (no_shell_needed(stage)
+            && same_release
+            && shape(stage, facts, target, &[], model).is_some())
+        .then(|| (kind, image.clone()))
     });
     // more libraries than a distroless image holds: copied into the glibc one when the builder
     // is its Debian release, nothing but built files is kept, and no source runs a program
