@@ -12,6 +12,8 @@ use crate::semantic::images::{self, ImageFacts};
 const LIST: &str = "/tmp/runtime-packages";
 const COPY_LIST: &str = "/tmp/runtime-copy";
 const ROOT: &str = "/tmp/runtime-root";
+const LIBS: &str = "/tmp/runtime-libraries";
+const OWNERS: &str = "/tmp/runtime-owners";
 
 /// Files no program reads at run time, left out of the copy.
 const SKIPPED: &[&str] = &["/usr/share/doc/", "/usr/share/man/", "/usr/share/lintian/"];
@@ -84,7 +86,11 @@ pub(super) fn copy_libraries(paths: &[String], runtime: &ImageFacts) -> (Vec<Str
     let lines = [
         format!("RUN find {roots} -type f -exec ldd '{{}}' ';' 2>/dev/null"),
         "| awk '/=> \\// { so = $(NF-1); sub(\"^/(usr/)?\", \"\", so); print \"*\" so }'".to_owned(),
-        format!("| sort -u | xargs -r dpkg-query --search | cut -d: -f1 | sort -u > {LIST}"),
+        // a library no package owns (built from source) is not copied: the build stops
+        format!("| sort -u > {LIBS}"),
+        format!("&& {{ xargs -r dpkg-query --search < {LIBS} > {OWNERS}"),
+        "|| { echo \"a linked library belongs to no package\" >&2; exit 1; }; }".to_owned(),
+        format!("&& cut -d: -f1 {OWNERS} | sort -u > {LIST}"),
         // the Depends closure: every clause names an installed package (an alternative, or
         // the build stops: a virtual package is not resolved here)
         format!("&& n=0 && while [ \"$(wc -l < {LIST})\" -ne \"$n\" ]; do n=$(wc -l < {LIST})"),
@@ -107,9 +113,11 @@ pub(super) fn copy_libraries(paths: &[String], runtime: &ImageFacts) -> (Vec<Str
         "echo \"$f does more than ldconfig, which the runtime cannot run\" >&2; exit 1; fi; done; done".to_owned(),
         format!("&& mkdir -p {ROOT} && for p in $(cat {COPY_LIST}); do dpkg -L \"$p\"; done"),
         format!("| grep -v {}", skipped.join(" ")),
-        "| while read -r f; do if [ -f \"$f\" ] || [ -L \"$f\" ]; then d=$(realpath \"$(dirname \"$f\")\");".to_owned(),
+        // files and links to files, at their real directory (not `/lib`, a link to `usr/lib`)
+        "| while read -r f; do if [ ! -d \"$f\" ] && { [ -f \"$f\" ] || [ -L \"$f\" ]; }; then".to_owned(),
+        "d=$(realpath \"$(dirname \"$f\")\");".to_owned(),
         format!("mkdir -p \"{ROOT}$d\" && cp -a \"$f\" \"{ROOT}$d/\" || exit 1; fi; done"),
-        format!("&& rm {LIST} {COPY_LIST}"),
+        format!("&& rm {LIBS} {OWNERS} {LIST} {COPY_LIST}"),
     ];
     let builder = lines.join("{break}");
     let runtime = vec![format!("COPY --from={{build}} {ROOT}/ /")];
