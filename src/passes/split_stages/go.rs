@@ -207,6 +207,8 @@ pub(super) fn plan(
                     .iter()
                     .any(|(_, t)| super::libcopy::calls_any(t, super::libcopy::GO_EXECS))
         })
+        // the golang image's CA bundle and zoneinfo must be there too
+        .filter(|(_, f)| f.ca_certificates && f.zoneinfo)
         .filter(|(_, f)| shape(stage, facts, f, &[], model).is_some())
     {
         // the same Debian release as the glibc distroless runtime, and the program runs

@@ -138,6 +138,23 @@ mod tests {
     }
 
     #[test]
+    fn script_lines_fit_and_subtract_the_runtime() {
+        let (_, facts) = runtime_for("bookworm").unwrap();
+        let (builder, runtime) = copy_libraries(&["/usr/local".to_owned()], facts);
+        // each piece becomes a line: 4 spaces of indent, the text, " \"
+        for line in builder[0].split("{break}") {
+            assert!(line.len() + 6 <= 120, "{} chars: {line}", line.len() + 6);
+        }
+        for p in &facts.packages {
+            assert!(
+                builder[0].contains(&format!("-e {p} "))
+                    || builder[0].contains(&format!("-e {p}{{break}}"))
+            );
+        }
+        assert_eq!(runtime, vec![format!("COPY --from={{build}} {ROOT}/ /")]);
+    }
+
+    #[test]
     fn runtime_matches_release() {
         assert!(runtime_for("bookworm").is_some());
         assert!(runtime_for("bullseye").is_none());
