@@ -15,6 +15,7 @@ pub mod shell;
 pub mod syntax;
 pub mod text;
 mod trace;
+mod transforms;
 
 pub use context::{BuildContext, ContextEntry, EntryKind};
 pub use fixpoint::{AppliedFix, NewFile, Outcome, rewrite};

@@ -11,19 +11,10 @@ use serde::Deserialize;
 
 use crate::shell::{Command, Word};
 
-/// The family files, by name. Adding a family is adding a line here and a TOML file.
-const SOURCES: &[(&str, &str)] = &[
-    ("apt", include_str!("../transforms/apt.toml")),
-    ("apk", include_str!("../transforms/apk.toml")),
-    ("dnf", include_str!("../transforms/dnf.toml")),
-    ("zypper", include_str!("../transforms/zypper.toml")),
-    ("pip", include_str!("../transforms/pip.toml")),
-    ("npm", include_str!("../transforms/npm.toml")),
-    ("gem", include_str!("../transforms/gem.toml")),
-    ("composer", include_str!("../transforms/composer.toml")),
-    ("go", include_str!("../transforms/go.toml")),
-    ("cargo", include_str!("../transforms/cargo.toml")),
-    ("python", include_str!("../transforms/python.toml")),
+/// The family files (`transforms/NAME.toml`, read at build time: see `transforms.rs`), by
+/// name. Adding a family is adding a line here and a TOML file.
+const SOURCES: &[&str] = &[
+    "apt", "apk", "dnf", "zypper", "pip", "npm", "gem", "composer", "go", "cargo", "python",
 ];
 
 /// One `transforms/*.toml` file.
@@ -299,9 +290,8 @@ impl From<Tier> for crate::text::Applicability {
 pub(crate) fn load() -> Result<Vec<Family>, String> {
     SOURCES
         .iter()
-        .map(|(name, text)| {
-            let family: Family =
-                toml::from_str(text).map_err(|e| format!("transforms/{name}.toml: {e}"))?;
+        .map(|name| {
+            let family: Family = crate::transforms::table(name)?;
             if family.name != *name {
                 return Err(format!(
                     "transforms/{name}.toml: family is {:?}",

@@ -80,7 +80,7 @@ fn hadolint_table() -> &'static HashMap<String, Vec<String>> {
         struct File {
             codes: HashMap<String, Vec<String>>,
         }
-        toml::from_str::<File>(include_str!("../transforms/hadolint.toml"))
+        crate::transforms::table::<File>("hadolint")
             .expect("transforms/hadolint.toml is checked by a test")
             .codes
     })

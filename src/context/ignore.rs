@@ -173,6 +173,9 @@ impl Pattern {
                 path.ends_with(suffix) || suffix.strip_prefix('/') == Some(path)
             }
             MatchKind::Tokens(tokens) => {
+                if !literal_ends_fit(tokens, path) {
+                    return false;
+                }
                 let chars: Vec<char> = path.chars().collect();
                 match_tokens(tokens, &chars)
             }
@@ -355,6 +358,29 @@ fn read_class(chars: &[char], start: usize) -> (Token, usize) {
     )
 }
 
+/// Whether `path` starts with the pattern's leading plain characters and ends with its
+/// trailing ones, as every path it matches does: a test without allocating, since a context
+/// walk asks every rule about every entry and nearly all answers are no.
+fn literal_ends_fit(tokens: &[Token], path: &str) -> bool {
+    let mut rest = path;
+    for token in tokens {
+        let Token::Char(c) = token else { break };
+        let Some(after) = rest.strip_prefix(*c) else {
+            return false;
+        };
+        rest = after;
+    }
+    let mut rest = path;
+    for token in tokens.iter().rev() {
+        let Token::Char(c) = token else { break };
+        let Some(before) = rest.strip_suffix(*c) else {
+            return false;
+        };
+        rest = before;
+    }
+    true
+}
+
 fn match_tokens(tokens: &[Token], path: &[char]) -> bool {
     let Some((first, rest)) = tokens.split_first() else {
         return path.is_empty();
@@ -389,6 +415,53 @@ fn match_tokens(tokens: &[Token], path: &[char]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_literal_test_never_rejects_a_match() {
+        let patterns = [
+            "*.pyc",
+            ".env*",
+            "a*b",
+            "a?c",
+            "x[ab]y",
+            "**/foo/*.log",
+            "a\\*b",
+            "fo*o",
+            "*",
+        ];
+        let paths = [
+            "x.pyc",
+            ".pyc",
+            "a/b.pyc",
+            ".env",
+            ".env.local",
+            "ab",
+            "acb",
+            "a/b",
+            "abc",
+            "xay",
+            "foo/a.log",
+            "d/foo/a.log",
+            "a*b",
+            "foo",
+            "fo",
+            "o",
+            "",
+        ];
+        let mut rejected = 0;
+        for pattern in patterns {
+            let MatchKind::Tokens(tokens) = compile(pattern) else {
+                panic!("{pattern} compiles to tokens");
+            };
+            for path in paths {
+                let chars: Vec<char> = path.chars().collect();
+                let fits = literal_ends_fit(&tokens, path);
+                assert!(fits || !match_tokens(&tokens, &chars), "{pattern} {path}");
+                rejected += usize::from(!fits);
+            }
+        }
+        assert!(rejected > 50, "{rejected}");
+    }
 
     fn excludes(file: &str, path: &str) -> bool {
         IgnoreFile::parse(file).excludes(path)

@@ -74,8 +74,7 @@ struct TokenFormat {
 }
 
 fn load() -> Result<SecretData, String> {
-    toml::from_str(include_str!("../../transforms/secrets.toml"))
-        .map_err(|e| format!("transforms/secrets.toml: {e}"))
+    crate::transforms::table("secrets")
 }
 
 static DATA: LazyLock<SecretData> =

@@ -48,8 +48,7 @@ enum Judgement {
 }
 
 fn load() -> Result<Data, String> {
-    toml::from_str(include_str!("../../transforms/tool_versions.toml"))
-        .map_err(|e| format!("transforms/tool_versions.toml: {e}"))
+    crate::transforms::table("tool_versions")
 }
 
 static DATA: LazyLock<Data> =

@@ -6,8 +6,6 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-const SOURCE: &str = include_str!("../../transforms/images.toml");
-
 /// The whole file.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,7 +178,7 @@ pub struct BareRelease {
 }
 
 pub(crate) fn load() -> Result<ImageData, String> {
-    toml::from_str(SOURCE).map_err(|e| format!("transforms/images.toml: {e}"))
+    crate::transforms::table("images")
 }
 
 static DATA: LazyLock<ImageData> =

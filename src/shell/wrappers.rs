@@ -69,8 +69,7 @@ struct Shell {
 }
 
 fn load() -> Result<Data, String> {
-    toml::from_str(include_str!("../../transforms/wrappers.toml"))
-        .map_err(|e| format!("transforms/wrappers.toml: {e}"))
+    crate::transforms::table("wrappers")
 }
 
 static DATA: LazyLock<Data> =

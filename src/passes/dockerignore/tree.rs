@@ -34,13 +34,12 @@ impl Tree {
                     return None;
                 }
                 tree.entries.insert(path.clone(), *kind);
-                let taken: Vec<usize> = RULES
+                // the first rule that takes it (the walk asks every entry: no list built)
+                let taken = RULES
                     .iter()
                     .enumerate()
-                    .filter(|(i, r)| takes(context, r, &names[*i], &dir, name, *kind, &children))
-                    .map(|(i, _)| i)
-                    .collect();
-                if let Some(&first) = taken.first() {
+                    .position(|(i, r)| takes(context, r, &names[i], &dir, name, *kind, &children));
+                if let Some(first) = taken {
                     tree.matches[first].push(path);
                 } else if *kind == EntryKind::Directory {
                     stack.push(path);

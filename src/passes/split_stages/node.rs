@@ -12,8 +12,6 @@ use super::{PassContext, Plan};
 use crate::semantic::images::ImageFacts;
 use crate::semantic::{Effect, ImageRef, Model, RunCommand, StageModel, join};
 
-const SOURCE: &str = include_str!("../../../transforms/node.toml");
-
 /// At most this many files are listed from the context.
 const CONTEXT_LIMIT: usize = 4000;
 
@@ -46,7 +44,7 @@ struct Tool {
 }
 
 pub(crate) fn load() -> Result<NodeData, String> {
-    toml::from_str(SOURCE).map_err(|e| format!("transforms/node.toml: {e}"))
+    crate::transforms::table("node")
 }
 
 mod start;

@@ -29,8 +29,7 @@ pub(crate) struct PythonSplit {
 }
 
 pub(crate) fn load() -> Result<PythonSplit, String> {
-    toml::from_str(include_str!("../../../transforms/split_python.toml"))
-        .map_err(|e| format!("transforms/split_python.toml: {e}"))
+    crate::transforms::table("split_python")
 }
 
 static DATA: LazyLock<PythonSplit> =
