@@ -136,6 +136,10 @@ pub(crate) struct CacheMount {
     pub(crate) targets: Vec<String>,
     #[serde(default)]
     pub(crate) sharing: Option<String>,
+    /// Directories the RUN needs only while it runs, mounted as tmpfs rather than cached
+    /// (apt's lists: a second locked cache mount hangs older buildah; see transforms/apt.toml).
+    #[serde(default)]
+    pub(crate) tmpfs: Vec<String>,
     pub(crate) on: Vec<String>,
     pub(crate) drop_flags: Vec<String>,
     pub(crate) drop_commands: Vec<String>,
@@ -323,7 +327,10 @@ pub(crate) fn removable_dirs() -> Vec<&'static str> {
             .iter()
             .filter(|_| m.no_cache.is_some())
             .flat_map(|c| c.dirs.iter());
-        let mounted = m.cache_mount.iter().flat_map(|c| c.targets.iter());
+        let mounted = m
+            .cache_mount
+            .iter()
+            .flat_map(|c| c.targets.iter().chain(&c.tmpfs));
         let cleaned = m.cache_cleanup.iter().flat_map(|c| c.dirs.iter());
         for dir in index.chain(no_cache).chain(mounted).chain(cleaned) {
             if !dirs.contains(&dir.as_str()) {
@@ -349,7 +356,10 @@ pub(crate) fn cache_locations() -> Vec<(&'static str, String)> {
     for m in all() {
         let index = m.index.iter().flat_map(|i| i.dirs.iter());
         let cache = m.cache.iter().flat_map(|c| c.dirs.iter());
-        let mounted = m.cache_mount.iter().flat_map(|c| c.targets.iter());
+        let mounted = m
+            .cache_mount
+            .iter()
+            .flat_map(|c| c.targets.iter().chain(&c.tmpfs));
         let cleaned = m.cache_cleanup.iter().flat_map(|c| c.dirs.iter());
         for dir in index.chain(cache).chain(mounted).chain(cleaned) {
             for place in std::iter::once(dir.clone()).chain(home_pattern(dir)) {

@@ -10,10 +10,10 @@ super::declare_pass! {
     /// install with pip, uv, npm, yarn or apt-get (and to `go build`/`go install`/`go test`,
     /// for Go's build cache), and removes what would defeat it: the
     /// manager's no-cache flag (`--no-cache-dir`) or its cleanup of that same directory
-    /// (`npm cache clean --force`, `rm -rf /var/lib/apt/lists/*`). For apt-get it mounts
-    /// `/var/cache/apt` and `/var/lib/apt/lists` with `sharing=locked` and moves the official
-    /// images' `docker-clean` apt configuration (which deletes every downloaded package) out
-    /// of the way for the RUN, putting the same file back at its end.
+    /// (`npm cache clean --force`, `rm -rf /var/lib/apt/lists/*`). For apt-get it mounts a
+    /// cache on `/var/cache/apt` with `sharing=locked` and a tmpfs on `/var/lib/apt/lists`,
+    /// and moves the official images' `docker-clean` apt configuration (which deletes every
+    /// downloaded package) out of the way for the RUN, putting the same file back at its end.
     ///
     /// ## Why
     /// With the cache in a mount, a rebuild after a dependency change downloads only what
@@ -50,6 +50,20 @@ super::declare_pass! {
     /// `/root/.npm` where the RUN is known to run as root, so an already cleaned file gets
     /// the same mount as the original. Long flags go one per continuation line, after any
     /// flags the RUN already has.
+    ///
+    /// A RUN gets at most one `sharing=locked` mount, and none when it already has one:
+    /// buildah up to 1.28 (Debian bookworm's) records only the last locked mount of a RUN and
+    /// keeps its lock file inside the cache directory, so a second locked mount, or a locked
+    /// mount whose lock file the RUN deletes, stays locked and the next RUN that mounts it
+    /// waits forever (containers/buildah#4342, fixed in 1.29). `apt-get update` deletes
+    /// every file in the lists directory it does not know, so the lists cannot be that one
+    /// mount; `sharing=private` is rejected by every buildah ("unrecognized value"), and an
+    /// unlocked cache lets two concurrent BuildKit builds meet apt's locks, which fail at once
+    /// rather than wait. Hence the lists go in a tmpfs: the RUN refreshes them itself (there
+    /// is no fix otherwise) and they never reach the image, as with the cleanup; what is lost
+    /// against a cached copy is only a faster `apt-get update`. The downloaded packages keep
+    /// the one locked cache, whose lock file apt leaves alone (`apt-get clean` empties only
+    /// `archives/` and goes with the mount).
     pub(crate) static CACHE_MOUNTS = {
         name: "cache-mounts",
         summary: "Adds a BuildKit cache mount for the package manager's download cache (and Go's build cache)",
@@ -127,17 +141,31 @@ fn fix_for(
         return None;
     }
     let mounts = run.ins.mounts();
+    // (target, whether it is a tmpfs) of the mounts the RUN does not have yet
     let mut missing = Vec::new();
-    for target in &recipe.targets {
+    let wanted =
+        (recipe.targets.iter().map(|t| (t, false))).chain(recipe.tmpfs.iter().map(|t| (t, true)));
+    for (target, tmpfs) in wanted {
         match mounts.iter().find(|m| {
             m.target
                 .as_deref()
                 .is_some_and(|t| crate::managers::covers(t, target))
         }) {
-            Some(m) if m.kind == "cache" => {}
+            Some(m) if m.kind == "cache" || (tmpfs && m.kind == "tmpfs") => {}
             Some(_) => return None,
-            None => missing.push(target.as_str()),
+            None => missing.push((target.as_str(), tmpfs)),
         }
+    }
+    // one locked mount per RUN: buildah <= 1.28 releases only the last (containers/buildah#4342)
+    let locks = recipe.sharing.as_deref() == Some("locked") && missing.iter().any(|(_, t)| !t);
+    if locks
+        && run
+            .ins
+            .flags
+            .iter()
+            .any(|f| f.text.starts_with("--mount=") && f.text.contains("sharing=locked"))
+    {
+        return None;
     }
 
     let mut edits = Vec::new();
@@ -160,7 +188,7 @@ fn fix_for(
     let home = root.then_some("/root");
     // the cleanups of the mounted directories go; neighbouring ones that both go are dropped
     // the plain way (` && a && b`), as the line-keeping ranges of two neighbours overlap
-    let drops = |keep_lines: bool| -> Option<(Vec<Edit>, Vec<String>)> {
+    let drops = |keep_lines: bool| -> Option<(Vec<Edit>, Vec<(String, bool)>)> {
         let mut out = Vec::new();
         for command in &script.script.commands {
             if command.is("rm") {
@@ -179,7 +207,7 @@ fn fix_for(
                 out.push(Edit::delete(script.to_source(range)));
             }
         }
-        let (removals, dropped) = rm_of_targets(run, &recipe.targets, home, keep_lines)?;
+        let (removals, dropped) = rm_of_targets(run, recipe, home, keep_lines)?;
         out.extend(removals);
         Some((out, dropped))
     };
@@ -226,27 +254,60 @@ fn fix_for(
         return None;
     }
     let what = recipe.what.as_deref().unwrap_or("download cache");
+    let tmpfs: Vec<&str> = missing
+        .iter()
+        .filter(|(_, t)| *t)
+        .map(|(d, _)| *d)
+        .collect();
     let mut message = if missing.is_empty() {
         format!(
             "the {} {what} is mounted: drop what empties or bypasses it",
             manager.name
         )
-    } else {
+    } else if tmpfs.is_empty() {
         format!(
             "keep the {} {what} in a BuildKit cache mount (needs BuildKit or buildah; \
              the legacy builder rejects RUN --mount)",
             manager.name
         )
+    } else {
+        format!(
+            "keep the {} {what} in a BuildKit cache mount and {} in a tmpfs mount (needs \
+             BuildKit or buildah; the legacy builder rejects RUN --mount)",
+            manager.name,
+            tmpfs.join(" ")
+        )
     };
-    if !dropped.is_empty() {
+    let (in_tmpfs, in_cache): (Vec<_>, Vec<_>) = dropped.into_iter().partition(|(_, t)| *t);
+    if !in_cache.is_empty() {
         message.push_str("; no longer removes ");
-        message.push_str(&dropped.join(" "));
+        message.push_str(
+            &in_cache
+                .iter()
+                .map(|(w, _)| w.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
         message.push_str(" (it is in the cache mount now, and a mount point cannot be removed)");
+    }
+    if !in_tmpfs.is_empty() {
+        message.push_str("; no longer removes ");
+        message.push_str(
+            &in_tmpfs
+                .iter()
+                .map(|(w, _)| w.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        message.push_str(
+            " (it is in a tmpfs mount now, which never reaches the image, and a mount point \
+             cannot be removed)",
+        );
     }
     ctx.fix(CACHE_MOUNTS.name, Applicability::Unsafe, message, edits)
 }
 
-/// The `--mount` flags for `targets`, on the RUN line, or one per continuation line when
+/// The `--mount` flags for `targets` (a cache mount, or a tmpfs where flagged), on the RUN line, or one per continuation line when
 /// that line (with `shared` more characters that another edit puts on it) would grow past
 /// the file's line length; then the body's first line, which moves behind the indentation,
 /// is broken where it would grow too long (clear of `avoid`). `None` when it cannot be.
@@ -254,7 +315,7 @@ fn mount_flags(
     ctx: &PassContext<'_>,
     run: &Run<'_>,
     recipe: &CacheMount,
-    targets: &[&str],
+    targets: &[(&str, bool)],
     (shared, avoid): (usize, &[Edit]),
 ) -> Option<Vec<Edit>> {
     let sharing = recipe
@@ -264,7 +325,13 @@ fn mount_flags(
         .unwrap_or_default();
     let flags: Vec<String> = targets
         .iter()
-        .map(|t| format!("--mount=type=cache,target={t}{sharing}"))
+        .map(|&(t, tmpfs)| {
+            if tmpfs {
+                format!("--mount=type=tmpfs,target={t}")
+            } else {
+                format!("--mount=type=cache,target={t}{sharing}")
+            }
+        })
         .collect();
     // after the flags already there, so that a flag written before stays on its line
     let at = run
@@ -321,26 +388,31 @@ fn mount_flags(
 
 /// The edits that take the mount targets (or a directory holding one) out of the RUN's `rm`
 /// commands: a mount point cannot be removed ("Device or resource busy"), and emptying it
-/// defeats the cache. Only the words that name them go; an `rm` left with nothing goes
-/// whole. `None` when such a word cannot be dropped exactly, or cannot be read. `home` is
-/// the running user's HOME when known: `"$HOME/.npm"` (what cache-cleanup writes) is then a
-/// path like any other.
+/// defeats the cache (a tmpfs is emptied anyway). Only the words that name them go; an `rm`
+/// left with nothing goes whole. The dropped words come with whether they reach only a
+/// tmpfs target. `None` when such a word cannot be dropped exactly, or cannot be read.
+/// `home` is the running user's HOME when known: `"$HOME/.npm"` (what cache-cleanup writes)
+/// is then a path like any other.
 fn rm_of_targets(
     run: &Run<'_>,
-    targets: &[String],
+    recipe: &CacheMount,
     home: Option<&str>,
     keep_lines: bool,
-) -> Option<(Vec<Edit>, Vec<String>)> {
+) -> Option<(Vec<Edit>, Vec<(String, bool)>)> {
+    let targets: Vec<&String> = recipe.targets.iter().chain(&recipe.tmpfs).collect();
     let script = run.script.as_ref().ok()?;
     let mut edits = Vec::new();
     let mut dropped = Vec::new();
-    let hits = |path: &str| {
+    let cached: Vec<&String> = recipe.targets.iter().collect();
+    let reaches = |path: &str, targets: &[&String]| {
         let path = path.trim_end_matches('*').trim_end_matches('/');
         let path = if path.is_empty() { "/" } else { path };
         targets
             .iter()
             .any(|t| crate::managers::covers(path, t) || crate::managers::covers(t, path))
     };
+    let hits = |path: &str| reaches(path, &targets);
+    let only_tmpfs = |path: &str| !reaches(path, &cached);
     // behind a wrapper (`sudo rm`, `sh -c "rm …"`) the words cannot be dropped exactly
     let effective = run.effective()?;
     for resolved in effective.commands.iter().filter(|r| r.via.wrapped) {
@@ -368,7 +440,7 @@ fn rm_of_targets(
                     .or_else(|| home.and_then(|h| under_home(&word.text, h))),
             };
             match path {
-                Some(p) if hits(&p) => gone.push(*word),
+                Some(p) if hits(&p) => gone.push((*word, only_tmpfs(&p))),
                 Some(_) => {}
                 // `$HOME/.cache`, `${PIP_CACHE}`: may be the mount
                 None => {
@@ -398,7 +470,7 @@ fn rm_of_targets(
         if gone.is_empty() {
             continue;
         }
-        dropped.extend(gone.iter().map(|w| w.text.clone()));
+        dropped.extend(gone.iter().map(|(w, t)| (w.text.clone(), *t)));
         if gone.len() == operands.len() {
             let range = if keep_lines {
                 runs::drop_command_keeping_lines(script, command)?
@@ -407,7 +479,7 @@ fn rm_of_targets(
             };
             edits.push(Edit::delete(script.to_source(range)));
         } else {
-            for word in gone {
+            for (word, _) in gone {
                 edits.push(Edit::delete(
                     script.to_source(runs::drop_word(script, word)),
                 ));

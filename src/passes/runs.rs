@@ -230,10 +230,12 @@ pub(crate) fn removes_dir(command: &Command, dir: &str) -> bool {
         })
 }
 
-/// Whether a `--mount=type=cache` of `ins` covers `dir` or lies inside it. A cache mount
-/// whose target is not a plain absolute path counts as covering (we cannot tell).
+/// Whether a `--mount=type=cache` (or a tmpfs, which keeps `dir` out of the image just as
+/// well: cache-mounts puts apt's lists in one) of `ins` covers `dir` or lies inside it. A
+/// mount whose target is not a plain absolute path counts as covering (we cannot tell).
 pub(crate) fn cache_mount_covers(ins: &Instruction, dir: &str) -> bool {
-    ins.mounts().iter().filter(|m| m.kind == "cache").any(|m| {
+    let kept_out = |m: &&crate::syntax::Mount| m.kind == "cache" || m.kind == "tmpfs";
+    ins.mounts().iter().filter(kept_out).any(|m| {
         let Some(target) = m.target.as_deref() else {
             return true;
         };
