@@ -188,7 +188,7 @@ fn fix_for(
     let home = root.then_some("/root");
     // the cleanups of the mounted directories go; neighbouring ones that both go are dropped
     // the plain way (` && a && b`), as the line-keeping ranges of two neighbours overlap
-    let drops = |keep_lines: bool| -> Option<(Vec<Edit>, Vec<(String, bool)>)> {
+    let drops = |keep_lines: bool| -> Option<Removals> {
         let mut out = Vec::new();
         for command in &script.script.commands {
             if command.is("rm") {
@@ -386,6 +386,10 @@ fn mount_flags(
     Some(edits)
 }
 
+/// The edits that drop removals, and the words no longer removed, each with whether it
+/// reaches only a tmpfs target.
+type Removals = (Vec<Edit>, Vec<(String, bool)>);
+
 /// The edits that take the mount targets (or a directory holding one) out of the RUN's `rm`
 /// commands: a mount point cannot be removed ("Device or resource busy"), and emptying it
 /// defeats the cache (a tmpfs is emptied anyway). Only the words that name them go; an `rm`
@@ -398,7 +402,7 @@ fn rm_of_targets(
     recipe: &CacheMount,
     home: Option<&str>,
     keep_lines: bool,
-) -> Option<(Vec<Edit>, Vec<(String, bool)>)> {
+) -> Option<Removals> {
     let targets: Vec<&String> = recipe.targets.iter().chain(&recipe.tmpfs).collect();
     let script = run.script.as_ref().ok()?;
     let mut edits = Vec::new();
