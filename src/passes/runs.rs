@@ -89,6 +89,12 @@ pub(crate) struct Runs<'a> {
     pub(super) readers: std::cell::RefCell<
         std::collections::HashMap<usize, std::rc::Rc<super::index_users::Readers>>,
     >,
+    /// Per tool (by address), the first RUN of each stage that upgrades it: see
+    /// `tool_versions`.
+    pub(super) upgraders:
+        std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<Vec<Option<usize>>>>>,
+    /// Per stage, its `USER` instructions: where each starts and the user it names.
+    pub(super) users: std::cell::OnceCell<Vec<Vec<(u32, Option<&'a str>)>>>,
 }
 
 impl<'a> Runs<'a> {
@@ -142,6 +148,8 @@ impl<'a> Runs<'a> {
             copies_from: std::cell::OnceCell::new(),
             copiers: std::cell::OnceCell::new(),
             readers: std::cell::RefCell::default(),
+            upgraders: std::cell::RefCell::default(),
+            users: std::cell::OnceCell::new(),
         }
     }
 
@@ -411,12 +419,8 @@ pub(crate) fn merge_dropping_tail(
     }
     // a comment between them would end up inside the merged RUN's continuation, where
     // uncommenting it later breaks the RUN
-    if file.items.iter().any(|item| {
-        let range = Dockerfile::item_range(item);
-        range.start >= a.ins.range.end
-            && range.end <= b.ins.range.start
-            && matches!(item, Item::Comment(_))
-    }) {
+    let between = items_between(file, a.ins.range.end, b.ins.range.start);
+    if between.iter().any(|item| matches!(item, Item::Comment(_))) {
         return Err("a comment sits between the RUNs");
     }
     open_ended(sa)?;
@@ -509,13 +513,9 @@ pub(crate) fn merge_dropping_tail(
             format!("{last}{line_end} {}{newline}", file.escape),
         ),
     }];
-    for item in &file.items {
-        let range = Dockerfile::item_range(item);
-        if range.start >= a.ins.range.end
-            && range.end <= b.ins.range.start
-            && matches!(item, Item::Blank(_))
-        {
-            edits.push(Edit::delete(range));
+    for item in between {
+        if matches!(item, Item::Blank(_)) {
+            edits.push(Edit::delete(Dockerfile::item_range(item)));
         }
     }
     edits.push(Edit::replace(
@@ -525,6 +525,17 @@ pub(crate) fn merge_dropping_tail(
     edits.extend(breaks);
     edits.extend(b_breaks);
     Ok(edits)
+}
+
+/// The top-level items that lie wholly within `start..end`, found by a binary search over
+/// the file's items (they are in source order and do not overlap).
+fn items_between(file: &Dockerfile, start: u32, end: u32) -> &[Item] {
+    let from = file
+        .items
+        .partition_point(|item| Dockerfile::item_range(item).start < start);
+    let to = from
+        + file.items[from..].partition_point(|item| Dockerfile::item_range(item).end <= end);
+    &file.items[from..to]
 }
 
 /// The RUN flags as BuildKit reads them, in a canonical order.

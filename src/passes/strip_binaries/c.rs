@@ -34,7 +34,7 @@ pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
     {
         return Vec::new();
     }
-    let model = Model::new(ctx.file);
+    let model = ctx.model();
     let runs = ctx.runs();
     let mut out = Vec::new();
     for run in &runs.all {
