@@ -437,7 +437,8 @@ fn refreshes_first(manager: &Manager, invocations: &[Invocation<'_>]) -> bool {
 fn runs_as_other_user(ctx: &PassContext<'_>, run: &Run<'_>) -> bool {
     // the last USER since the stage's FROM, from the stage's USERs found once per file
     if let Some(stage) = run.stage {
-        let user = tool_versions::last_user(ctx.runs(), stage, run.ins.range.start).flatten();
+        let user =
+            tool_versions::last_user(ctx.runs(), stage, run.ins.range.start).and_then(|u| u.name);
         return user.is_some_and(|u| {
             let name = u.split(':').next().unwrap_or(u);
             !matches!(name, "root" | "0")

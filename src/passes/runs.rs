@@ -78,7 +78,7 @@ pub(crate) struct Runs<'a> {
     /// Per stage, the positions in `all` of its RUNs.
     pub(super) by_stage: Vec<std::ops::Range<usize>>,
     /// Facts about the whole file that passes ask for once per RUN, kept for all of them.
-    pub(super) copied_names: std::cell::OnceCell<Vec<String>>,
+    pub(super) copied_names: std::cell::OnceCell<std::collections::HashSet<String>>,
     /// The `COPY --from`s of the file: position in [`Dockerfile::instructions`], the stage
     /// they copy from when it is one of the file's, and the instruction.
     pub(super) copies_from: std::cell::OnceCell<Vec<(usize, Option<usize>, &'a Instruction)>>,
@@ -94,7 +94,7 @@ pub(crate) struct Runs<'a> {
     pub(super) upgraders:
         std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<Vec<Option<usize>>>>>,
     /// Per stage, its `USER` instructions: where each starts and the user it names.
-    pub(super) users: std::cell::OnceCell<Vec<Vec<(u32, Option<&'a str>)>>>,
+    pub(super) users: std::cell::OnceCell<Vec<Vec<super::tool_versions::UserAt<'a>>>>,
 }
 
 impl<'a> Runs<'a> {
@@ -533,8 +533,8 @@ fn items_between(file: &Dockerfile, start: u32, end: u32) -> &[Item] {
     let from = file
         .items
         .partition_point(|item| Dockerfile::item_range(item).start < start);
-    let to = from
-        + file.items[from..].partition_point(|item| Dockerfile::item_range(item).end <= end);
+    let to =
+        from + file.items[from..].partition_point(|item| Dockerfile::item_range(item).end <= end);
     &file.items[from..to]
 }
 

@@ -120,16 +120,24 @@ pub(crate) fn known_root(runs: &Runs<'_>, pos: usize) -> bool {
     ordered.sort_unstable();
     let mut user: Option<&str> = None;
     for &stage in &ordered {
-        if let Some(named) = last_user(runs, stage, run.ins.range.start) {
-            user = named;
+        if let Some(found) = last_user(runs, stage, run.ins.range.start) {
+            user = found.name;
         }
     }
     user.is_none_or(|u| matches!(u.split(':').next().unwrap_or(u), "root" | "0"))
 }
 
-/// The last `USER` of stage `stage` that starts before `offset`: `Some(None)` for one that
-/// names no one. The stages' USERs are found once per file rather than walked per RUN.
-pub(crate) fn last_user<'a>(runs: &Runs<'a>, stage: usize, offset: u32) -> Option<Option<&'a str>> {
+/// A `USER` instruction of a stage: where it starts and the user it names (`None` when it
+/// names no one).
+#[derive(Clone, Copy)]
+pub(crate) struct UserAt<'a> {
+    start: u32,
+    pub(crate) name: Option<&'a str>,
+}
+
+/// The last `USER` of stage `stage` that starts before `offset`. The stages' USERs are found
+/// once per file rather than walked per RUN.
+pub(crate) fn last_user<'a>(runs: &Runs<'a>, stage: usize, offset: u32) -> Option<UserAt<'a>> {
     let users = runs.users.get_or_init(|| {
         runs.stages
             .iter()
@@ -138,14 +146,17 @@ pub(crate) fn last_user<'a>(runs: &Runs<'a>, stage: usize, offset: u32) -> Optio
                     .instructions
                     .iter()
                     .filter(|i| i.kind == Keyword::User)
-                    .map(|i| (i.range.start, i.words.first().map(|w| w.text.as_str())))
+                    .map(|i| UserAt {
+                        start: i.range.start,
+                        name: i.words.first().map(|w| w.text.as_str()),
+                    })
                     .collect()
             })
             .collect()
     });
     let users = users.get(stage)?;
-    let before = users.partition_point(|(start, _)| *start < offset);
-    before.checked_sub(1).map(|k| users[k].1)
+    let before = users.partition_point(|u| u.start < offset);
+    before.checked_sub(1).map(|k| users[k])
 }
 
 /// `pos`'s stage and the stages it is built from, nearest first.
@@ -235,9 +246,10 @@ fn upgraded_before(runs: &Runs<'_>, pos: usize, tool: &Tool, command_start: u32)
         .into_iter()
         .any(|s| first.get(s).copied().flatten().is_some_and(|at| at < pos));
     earlier
-        || run.all_invocations().iter().any(|(inv, _)| {
-            inv.command.range.start < command_start && upgrades_itself(inv, tool)
-        })
+        || run
+            .all_invocations()
+            .iter()
+            .any(|(inv, _)| inv.command.range.start < command_start && upgrades_itself(inv, tool))
 }
 
 /// Per stage, the position of its first RUN that upgrades `tool` (by its text or by a
@@ -258,8 +270,7 @@ fn first_upgraders(runs: &Runs<'_>, tool: &Tool) -> std::rc::Rc<Vec<Option<usize
         }
         let text = runs.file.slice(r.ins.range);
         if tool.upgraded_by.iter().any(|u| text.contains(u.as_str()))
-            || r
-                .all_invocations()
+            || r.all_invocations()
                 .iter()
                 .any(|(inv, _)| upgrades_itself(inv, tool))
         {

@@ -66,7 +66,7 @@ pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
             ));
             paths.extend(installed);
         }
-        if edits.is_empty() || !builds_c_with_strip(&model, run.stage, run.ins) {
+        if edits.is_empty() || !builds_c_with_strip(model, run.stage, run.ins) {
             continue;
         }
         out.extend(ctx.fix(
