@@ -241,6 +241,10 @@ fn glob(pattern: &str, text: &str) -> bool {
 /// the tool: `pip install --upgrade pip`, `get-pip.py`.
 fn upgraded_before(runs: &Runs<'_>, pos: usize, tool: &Tool, command_start: u32) -> bool {
     let run = &runs.all[pos];
+    // a RUN before any FROM belongs to no stage chain: nothing counts for it
+    if run.stage.is_none() {
+        return false;
+    }
     let first = first_upgraders(runs, tool);
     let earlier = stage_chain(runs, run.stage)
         .into_iter()
