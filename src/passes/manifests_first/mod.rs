@@ -759,6 +759,56 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::Arc;
 
+    /// The walk over every earlier ENV/ARG value that [`EnvValues::points_into`] replaces.
+    fn points_into_by_walk(
+        instructions: &[&Instruction],
+        at: usize,
+        dest: &str,
+        abs: bool,
+    ) -> bool {
+        instructions[..at]
+            .iter()
+            .filter(|i| matches!(i.kind, Keyword::Env | Keyword::Arg))
+            .flat_map(|i| i.value.iter())
+            .any(|v| {
+                v.contains("./") || (abs && (dest == "/" && v.contains('/') || v.contains(dest)))
+            })
+    }
+
+    #[test]
+    fn the_env_index_agrees_with_the_walk() {
+        let source = "FROM a\nENV P=/srv/app1 Q=x\nARG R=/srv/app10/c.txt\nWORKDIR /srv\n\
+                      ENV S=/opt\nARG T=rel/./x\nENV U=/srv/app\nCOPY . .\n";
+        let file = crate::syntax::parse(source).unwrap();
+        let instructions: Vec<&Instruction> = file.instructions().collect();
+        let env = EnvValues::new(&instructions);
+        let dests = [
+            "/",
+            "/srv",
+            "/srv/app",
+            "/srv/app1",
+            "/srv/app10",
+            "/srv/app2",
+            "/opt/x",
+        ];
+        let mut differs = 0;
+        for at in 0..=instructions.len() {
+            for dest in dests {
+                for abs in [false, true] {
+                    let walk = points_into_by_walk(&instructions, at, dest, abs);
+                    assert_eq!(
+                        env.points_into(at, dest, abs),
+                        walk,
+                        "{dest} before {at}, {abs}"
+                    );
+                    differs += usize::from(walk);
+                }
+            }
+        }
+        // the cases are not all one answer
+        assert!(differs > 0 && differs < (instructions.len() + 1) * dests.len() * 2);
+    }
+
     struct Fake(HashMap<&'static str, &'static str>);
 
     impl BuildContext for Fake {
