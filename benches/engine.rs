@@ -31,6 +31,10 @@ fn main() {
     if let Some(dump) = std::env::var_os("DFREWRITE_BENCH_DUMP") {
         dump_inputs(Path::new(&dump));
     }
+    // the machine may be shared: the load says how far to trust the figures
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average at start: {}", load.trim());
+    }
     growth_table();
     goal_rows(dir.path());
 }
@@ -152,12 +156,14 @@ fn growth_table() {
         threshold: Applicability::Unsafe,
         ..Settings::default()
     };
-    println!("growth (library rewrite, --unsafe tier, best of 3; flat ms/KB = linear):");
+    println!(
+        "growth (library rewrite, --unsafe tier, best of 3, one run over 1 MB; flat ms/KB = linear):"
+    );
     println!(
         "{:<12} {:>9} {:>9} {:>10} {:>8}",
         "input", "lines", "KB", "ms", "ms/KB"
     );
-    let families: [Family; 3] = [
+    let families: [Family; 4] = [
         ("synthetic", synthetic, &[100, 200, 400, 800, 1600]),
         (
             "realistic",
@@ -169,11 +175,19 @@ fn growth_table() {
             |kb| apt_pip(kb * 1000),
             &[50, 100, 200, 400, 800],
         ),
+        // realistic stages by size, from 50 KB to the 15 MB goal row's size
+        (
+            "by-size",
+            |kb| realistic_bytes(kb * 1000),
+            &[50, 200, 1_000, 4_000, 15_000],
+        ),
     ];
     for (name, make, sizes) in families {
         for &size in sizes {
             let text = make(size);
-            let seconds = time_rewrite(&text, &settings, 3);
+            // one run of the multi-megabyte inputs is enough to see the slope
+            let runs = if text.len() > 1_000_000 { 1 } else { 3 };
+            let seconds = time_rewrite(&text, &settings, runs);
             let kb = text.len() as f64 / 1000.0;
             println!(
                 "{name:<12} {:>9} {kb:>9.0} {:>10.1} {:>8.3}",

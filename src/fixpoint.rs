@@ -166,6 +166,8 @@ fn rewrite_with(
                 names(&wanted)
             )));
         }
+        // the old tree goes before the new one is built: two at once would double the peak
+        drop(file);
         file = syntax::parse(&result.text).map_err(|e| {
             Error::Internal(format!(
                 "rewrite by {} produced text that does not parse: {e}",

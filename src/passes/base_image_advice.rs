@@ -1,6 +1,6 @@
 use super::{FixAvailability, PassContext};
 use crate::semantic::images;
-use crate::semantic::{Base, Effect, Model, StageModel};
+use crate::semantic::{Base, Effect, StageModel};
 use crate::text::{Applicability, Edit, Fix};
 
 super::declare_pass! {
@@ -48,7 +48,7 @@ super::declare_pass! {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let model = Model::new(ctx.file);
+    let model = ctx.model();
     let Some(last) = model.stages.last() else {
         return Vec::new();
     };

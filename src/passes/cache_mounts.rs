@@ -511,7 +511,15 @@ fn refreshes_first(manager: &Manager, invocations: &[Invocation<'_>]) -> bool {
 
 /// Whether a `USER` other than root is in effect in the RUN's stage before it.
 fn runs_as_other_user(ctx: &PassContext<'_>, run: &Run<'_>) -> bool {
-    // the last USER since the stage's FROM: walked back from the RUN, not from the top
+    // the last USER since the stage's FROM, from the stage's USERs found once per file
+    if let Some(stage) = run.stage {
+        let user =
+            tool_versions::last_user(ctx.runs(), stage, run.ins.range.start).and_then(|u| u.name);
+        return user.is_some_and(|u| {
+            let name = u.split(':').next().unwrap_or(u);
+            !matches!(name, "root" | "0")
+        });
+    }
     let items = &ctx.file.items;
     let at = items.partition_point(|item| {
         crate::syntax::Dockerfile::item_range(item).start < run.ins.range.start
@@ -560,16 +568,20 @@ fn may_be_set_through(file: &crate::syntax::Dockerfile, index: usize, name: &str
         return runs::mentioned_through(file, index, name);
     }
     let part_of_name = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-    file.instructions().take(index + 1).any(|i| {
-        let text = file.slice(i.range);
-        text.match_indices(name).any(|(at, _)| {
-            let before = &text[..at];
-            // `ANDROID_HOME`, `HOMEBREW_X` are other variables
-            let other = part_of_name(before.chars().next_back())
-                || part_of_name(text[at + name.len()..].chars().next());
-            !(other || before.ends_with('$') || before.ends_with("${"))
+    // the first instruction that may set HOME, found once per file rather than per RUN
+    let first = file.memo.first("may-set:HOME", || {
+        file.instructions().position(|i| {
+            let text = file.slice(i.range);
+            text.match_indices(name).any(|(at, _)| {
+                let before = &text[..at];
+                // `ANDROID_HOME`, `HOMEBREW_X` are other variables
+                let other = part_of_name(before.chars().next_back())
+                    || part_of_name(text[at + name.len()..].chars().next());
+                !(other || before.ends_with('$') || before.ends_with("${"))
+            })
         })
-    })
+    });
+    first.is_some_and(|first| first <= index)
 }
 
 /// Whether `text` expands HOME itself (`$HOME`, `${HOME}`, not `$GNUPGHOME`).

@@ -214,7 +214,7 @@ fn runs_copied_script(file: &str) -> bool {
 /// The names of files that `COPY`/`ADD` take from the build context (the last component of
 /// every source and destination that looks like a file name: `install.sh`), which a RUN may
 /// then run by name from `PATH`.
-fn copied_names(runs: &Runs<'_>) -> Vec<String> {
+fn copied_names(runs: &Runs<'_>) -> std::collections::HashSet<String> {
     runs.file
         .instructions()
         .filter(|i| matches!(i.kind, Keyword::Copy | Keyword::Add) && i.copy_from().is_none())
@@ -232,7 +232,10 @@ fn copied_names(runs: &Runs<'_>) -> Vec<String> {
 
 /// Whether `command` runs a file the image did not get from a package: a path outside the
 /// system's program directories (`./install.sh`, `/tmp/setup`), or a name a COPY/ADD brought.
-fn runs_copied_file(command: &crate::shell::Command, copied: &[String]) -> bool {
+fn runs_copied_file(
+    command: &crate::shell::Command,
+    copied: &std::collections::HashSet<String>,
+) -> bool {
     let Some(name) = command.name.as_ref().and_then(|n| n.value.as_deref()) else {
         return false;
     };
@@ -243,5 +246,6 @@ fn runs_copied_file(command: &crate::shell::Command, copied: &[String]) -> bool 
         const SYSTEM: [&str; 4] = ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/"];
         return !SYSTEM.iter().any(|d| name.starts_with(d));
     }
-    copied.iter().any(|c| c == name)
+    // a set: the file may copy thousands of names, and every command of every RUN asks
+    copied.contains(name)
 }

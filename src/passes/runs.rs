@@ -78,7 +78,7 @@ pub(crate) struct Runs<'a> {
     /// Per stage, the positions in `all` of its RUNs.
     pub(super) by_stage: Vec<std::ops::Range<usize>>,
     /// Facts about the whole file that passes ask for once per RUN, kept for all of them.
-    pub(super) copied_names: std::cell::OnceCell<Vec<String>>,
+    pub(super) copied_names: std::cell::OnceCell<std::collections::HashSet<String>>,
     /// The `COPY --from`s of the file: position in [`Dockerfile::instructions`], the stage
     /// they copy from when it is one of the file's, and the instruction.
     pub(super) copies_from: std::cell::OnceCell<Vec<(usize, Option<usize>, &'a Instruction)>>,
@@ -89,6 +89,12 @@ pub(crate) struct Runs<'a> {
     pub(super) readers: std::cell::RefCell<
         std::collections::HashMap<usize, std::rc::Rc<super::index_users::Readers>>,
     >,
+    /// Per tool (by address), the first RUN of each stage that upgrades it: see
+    /// `tool_versions`.
+    pub(super) upgraders:
+        std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<Vec<Option<usize>>>>>,
+    /// Per stage, its `USER` instructions: where each starts and the user it names.
+    pub(super) users: std::cell::OnceCell<Vec<Vec<super::tool_versions::UserAt<'a>>>>,
 }
 
 impl<'a> Runs<'a> {
@@ -142,6 +148,8 @@ impl<'a> Runs<'a> {
             copies_from: std::cell::OnceCell::new(),
             copiers: std::cell::OnceCell::new(),
             readers: std::cell::RefCell::default(),
+            upgraders: std::cell::RefCell::default(),
+            users: std::cell::OnceCell::new(),
         }
     }
 
@@ -413,12 +421,8 @@ pub(crate) fn merge_dropping_tail(
     }
     // a comment between them would end up inside the merged RUN's continuation, where
     // uncommenting it later breaks the RUN
-    if file.items.iter().any(|item| {
-        let range = Dockerfile::item_range(item);
-        range.start >= a.ins.range.end
-            && range.end <= b.ins.range.start
-            && matches!(item, Item::Comment(_))
-    }) {
+    let between = items_between(file, a.ins.range.end, b.ins.range.start);
+    if between.iter().any(|item| matches!(item, Item::Comment(_))) {
         return Err("a comment sits between the RUNs");
     }
     open_ended(sa)?;
@@ -511,13 +515,9 @@ pub(crate) fn merge_dropping_tail(
             format!("{last}{line_end} {}{newline}", file.escape),
         ),
     }];
-    for item in &file.items {
-        let range = Dockerfile::item_range(item);
-        if range.start >= a.ins.range.end
-            && range.end <= b.ins.range.start
-            && matches!(item, Item::Blank(_))
-        {
-            edits.push(Edit::delete(range));
+    for item in between {
+        if matches!(item, Item::Blank(_)) {
+            edits.push(Edit::delete(Dockerfile::item_range(item)));
         }
     }
     edits.push(Edit::replace(
@@ -527,6 +527,17 @@ pub(crate) fn merge_dropping_tail(
     edits.extend(breaks);
     edits.extend(b_breaks);
     Ok(edits)
+}
+
+/// The top-level items that lie wholly within `start..end`, found by a binary search over
+/// the file's items (they are in source order and do not overlap).
+fn items_between(file: &Dockerfile, start: u32, end: u32) -> &[Item] {
+    let from = file
+        .items
+        .partition_point(|item| Dockerfile::item_range(item).start < start);
+    let to =
+        from + file.items[from..].partition_point(|item| Dockerfile::item_range(item).end <= end);
+    &file.items[from..to]
 }
 
 /// The RUN flags as BuildKit reads them, in a canonical order.

@@ -53,14 +53,30 @@ const NATIVE_INSTALLERS: &[&str] = &["pip", "npm", "yarn", "pnpm", "gem", "compo
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let model = ctx.model();
+    // the stages built directly on each stage, so that a stage's family is found from it
+    // down rather than by asking every stage of the file
+    let mut children = vec![Vec::new(); model.stages.len()];
+    for s in &model.stages {
+        if let Base::Stage(i) = s.base
+            && i < s.index
+            && let Some(list) = children.get_mut(i)
+        {
+            list.push(s.index);
+        }
+    }
     model
         .stages
         .iter()
-        .filter_map(|stage| fix_for(ctx, model, stage))
+        .filter_map(|stage| fix_for(ctx, model, &children, stage))
         .collect()
 }
 
-fn fix_for(_ctx: &PassContext<'_>, model: &Model<'_>, stage: &StageModel<'_>) -> Option<Fix> {
+fn fix_for(
+    _ctx: &PassContext<'_>,
+    model: &Model<'_>,
+    children: &[Vec<usize>],
+    stage: &StageModel<'_>,
+) -> Option<Fix> {
     let Base::Image(image) = &stage.base else {
         return None;
     };
@@ -77,11 +93,13 @@ fn fix_for(_ctx: &PassContext<'_>, model: &Model<'_>, stage: &StageModel<'_>) ->
     }
     let (repo, _) = word.text.rsplit_once(':')?;
     // this stage and every stage built on it run nothing that needs the full image
-    let family: Vec<&StageModel<'_>> = model
-        .stages
-        .iter()
-        .filter(|s| descends_from(model, s, stage.index))
-        .collect();
+    let mut family: Vec<usize> = vec![stage.index];
+    let mut at = 0;
+    while let Some(&next) = family.get(at) {
+        family.extend(children.get(next).into_iter().flatten());
+        at += 1;
+    }
+    let family: Vec<&StageModel<'_>> = family.iter().filter_map(|&i| model.stages.get(i)).collect();
     if family.iter().any(|s| needs_full(s, &facts.tools)) {
         return None;
     }
@@ -94,19 +112,6 @@ fn fix_for(_ctx: &PassContext<'_>, model: &Model<'_>, stage: &StageModel<'_>) ->
         vec![Edit::replace(word.range, format!("{repo}:{slim}"))],
     )
     .ok()
-}
-
-fn descends_from(model: &Model<'_>, stage: &StageModel<'_>, root: usize) -> bool {
-    let mut at = stage;
-    loop {
-        if at.index == root {
-            return true;
-        }
-        match at.base {
-            Base::Stage(i) if i < at.index => at = &model.stages[i],
-            _ => return false,
-        }
-    }
 }
 
 /// Whether a stage builds, installs what may compile, or uses a tool only the full image has.

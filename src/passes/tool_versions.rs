@@ -115,22 +115,48 @@ pub(crate) fn known_root(runs: &Runs<'_>, pos: usize) -> bool {
     }
     let run = &runs.all[pos];
     let chain = stage_chain(runs, run.stage);
-    let mut user: Option<&str> = None;
     // the USERs of the chain's stages before the RUN, in file order: the last one holds
     let mut ordered = chain.clone();
     ordered.sort_unstable();
-    for stage in ordered.iter().filter_map(|&s| runs.stages.get(s)) {
-        for ins in stage
-            .instructions
-            .iter()
-            .take_while(|i| i.range.start < run.ins.range.start)
-        {
-            if ins.kind == Keyword::User {
-                user = ins.words.first().map(|w| w.text.as_str());
-            }
+    let mut user: Option<&str> = None;
+    for &stage in &ordered {
+        if let Some(found) = last_user(runs, stage, run.ins.range.start) {
+            user = found.name;
         }
     }
     user.is_none_or(|u| matches!(u.split(':').next().unwrap_or(u), "root" | "0"))
+}
+
+/// A `USER` instruction of a stage: where it starts and the user it names (`None` when it
+/// names no one).
+#[derive(Clone, Copy)]
+pub(crate) struct UserAt<'a> {
+    start: u32,
+    pub(crate) name: Option<&'a str>,
+}
+
+/// The last `USER` of stage `stage` that starts before `offset`. The stages' USERs are found
+/// once per file rather than walked per RUN.
+pub(crate) fn last_user<'a>(runs: &Runs<'a>, stage: usize, offset: u32) -> Option<UserAt<'a>> {
+    let users = runs.users.get_or_init(|| {
+        runs.stages
+            .iter()
+            .map(|stage| {
+                stage
+                    .instructions
+                    .iter()
+                    .filter(|i| i.kind == Keyword::User)
+                    .map(|i| UserAt {
+                        start: i.range.start,
+                        name: i.words.first().map(|w| w.text.as_str()),
+                    })
+                    .collect()
+            })
+            .collect()
+    });
+    let users = users.get(stage)?;
+    let before = users.partition_point(|u| u.start < offset);
+    before.checked_sub(1).map(|k| users[k])
 }
 
 /// `pos`'s stage and the stages it is built from, nearest first.
@@ -215,29 +241,60 @@ fn glob(pattern: &str, text: &str) -> bool {
 /// the tool: `pip install --upgrade pip`, `get-pip.py`.
 fn upgraded_before(runs: &Runs<'_>, pos: usize, tool: &Tool, command_start: u32) -> bool {
     let run = &runs.all[pos];
-    let chain = stage_chain(runs, run.stage);
-    runs.all[..=pos]
-        .iter()
-        .filter(|r| r.stage.is_some_and(|s| chain.contains(&s)))
-        .any(|r| {
-            let same = std::ptr::eq(r, run);
-            let text = runs.file.slice(r.ins.range);
-            if !same && tool.upgraded_by.iter().any(|u| text.contains(u.as_str())) {
-                return true;
-            }
-            r.all_invocations().iter().any(|(inv, _)| {
-                if same && inv.command.range.start >= command_start {
-                    return false;
-                }
-                inv.manager.name == tool.manager
-                    && inv.action() == Some(managers::Action::Install)
-                    && inv.command.has_flag(&["-U", "--upgrade"])
-                    && inv.command.args.iter().any(|w| {
-                        w.value
-                            .as_deref()
-                            .is_some_and(|v| tool.upgrades_itself.iter().any(|u| u == v))
-                    })
-            })
+    // a RUN before any FROM belongs to no stage chain: nothing counts for it
+    if run.stage.is_none() {
+        return false;
+    }
+    let first = first_upgraders(runs, tool);
+    let earlier = stage_chain(runs, run.stage)
+        .into_iter()
+        .any(|s| first.get(s).copied().flatten().is_some_and(|at| at < pos));
+    earlier
+        || run
+            .all_invocations()
+            .iter()
+            .any(|(inv, _)| inv.command.range.start < command_start && upgrades_itself(inv, tool))
+}
+
+/// Per stage, the position of its first RUN that upgrades `tool` (by its text or by a
+/// command): found once per file for every RUN that asks, so that asking does not re-read
+/// every earlier RUN.
+fn first_upgraders(runs: &Runs<'_>, tool: &Tool) -> std::rc::Rc<Vec<Option<usize>>> {
+    let key = std::ptr::from_ref(tool) as usize;
+    if let Some(found) = runs.upgraders.borrow().get(&key) {
+        return found.clone();
+    }
+    let mut first = vec![None; runs.stages.len()];
+    for (pos, r) in runs.all.iter().enumerate() {
+        let Some(slot) = r.stage.and_then(|s| first.get_mut(s)) else {
+            continue;
+        };
+        if slot.is_some() {
+            continue;
+        }
+        let text = runs.file.slice(r.ins.range);
+        if tool.upgraded_by.iter().any(|u| text.contains(u.as_str()))
+            || r.all_invocations()
+                .iter()
+                .any(|(inv, _)| upgrades_itself(inv, tool))
+        {
+            *slot = Some(pos);
+        }
+    }
+    let first = std::rc::Rc::new(first);
+    runs.upgraders.borrow_mut().insert(key, first.clone());
+    first
+}
+
+/// Whether `inv` installs the tool's own package with an upgrade flag (`pip install -U pip`).
+fn upgrades_itself(inv: &managers::Invocation<'_>, tool: &Tool) -> bool {
+    inv.manager.name == tool.manager
+        && inv.action() == Some(managers::Action::Install)
+        && inv.command.has_flag(&["-U", "--upgrade"])
+        && inv.command.args.iter().any(|w| {
+            w.value
+                .as_deref()
+                .is_some_and(|v| tool.upgrades_itself.iter().any(|u| u == v))
         })
 }
 

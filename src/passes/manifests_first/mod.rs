@@ -121,6 +121,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         instructions: &instructions,
         cwds: &cwds,
         ignore: ctx.ignore_rules(),
+        env: EnvValues::new(&instructions),
     };
     (0..instructions.len())
         .filter_map(|at| finder.fix_at(at))
@@ -163,6 +164,66 @@ struct Finder<'a, 'b> {
     instructions: &'a [&'b Instruction],
     cwds: &'a [Option<ImageDir>],
     ignore: Option<&'a IgnoreRules>,
+    env: EnvValues<'b>,
+}
+
+/// The values of the file's `ENV`s and `ARG`s, indexed so that "does one before
+/// instruction `at` contain this path" is a binary search rather than a walk over every
+/// earlier instruction for each COPY.
+struct EnvValues<'b> {
+    /// The first instruction with a value containing `./`.
+    dot_slash: Option<usize>,
+    /// The first instruction with a value containing `/`.
+    slash: Option<usize>,
+    /// Every suffix of a value that starts at a `/`, with its instruction, sorted: a path
+    /// (which starts with `/`) occurs in a value exactly when it starts one of these.
+    suffixes: Vec<(&'b str, usize)>,
+}
+
+impl<'b> EnvValues<'b> {
+    fn new(instructions: &[&'b Instruction]) -> Self {
+        let mut env = Self {
+            dot_slash: None,
+            slash: None,
+            suffixes: Vec::new(),
+        };
+        for (at, ins) in instructions.iter().enumerate() {
+            if !matches!(ins.kind, Keyword::Env | Keyword::Arg) {
+                continue;
+            }
+            for v in &ins.value {
+                if v.contains("./") {
+                    env.dot_slash.get_or_insert(at);
+                }
+                for (p, _) in v.match_indices('/') {
+                    env.slash.get_or_insert(at);
+                    env.suffixes.push((&v[p..], at));
+                }
+            }
+        }
+        env.suffixes.sort_unstable();
+        env
+    }
+
+    /// Whether a value before instruction `at` contains `./`, or, for an absolute
+    /// destination, the path `dest` (which starts with `/`).
+    fn points_into(&self, at: usize, dest: &str, absolute: bool) -> bool {
+        let before = |first: Option<usize>| first.is_some_and(|f| f < at);
+        if before(self.dot_slash) {
+            return true;
+        }
+        if !absolute {
+            return false;
+        }
+        if dest == "/" {
+            return before(self.slash);
+        }
+        let lo = self.suffixes.partition_point(|(s, _)| *s < dest);
+        self.suffixes[lo..]
+            .iter()
+            .take_while(|(s, _)| s.starts_with(dest))
+            .any(|&(_, i)| i < at)
+    }
 }
 
 impl<'a, 'b> Finder<'a, 'b> {
@@ -219,14 +280,7 @@ impl<'a, 'b> Finder<'a, 'b> {
     /// (`ENV PIP_CONSTRAINT=/app/constraints.txt`, a relative path): the install might read it.
     fn env_may_point_into(&self, at: usize, copy: &SourceCopy<'_>) -> bool {
         let dest = format!("/{}", copy.dest.parts.join("/"));
-        self.instructions[..at]
-            .iter()
-            .filter(|i| matches!(i.kind, Keyword::Env | Keyword::Arg))
-            .flat_map(|i| i.value.iter())
-            .any(|v| {
-                v.contains("./")
-                    || (copy.dest.absolute && (dest == "/" && v.contains('/') || v.contains(&dest)))
-            })
+        self.env.points_into(at, &dest, copy.dest.absolute)
     }
 
     /// The instruction at `at` when it copies a whole context directory.
@@ -704,6 +758,56 @@ mod tests {
     use crate::Settings;
     use std::collections::HashMap;
     use std::sync::Arc;
+
+    /// The walk over every earlier ENV/ARG value that [`EnvValues::points_into`] replaces.
+    fn points_into_by_walk(
+        instructions: &[&Instruction],
+        at: usize,
+        dest: &str,
+        abs: bool,
+    ) -> bool {
+        instructions[..at]
+            .iter()
+            .filter(|i| matches!(i.kind, Keyword::Env | Keyword::Arg))
+            .flat_map(|i| i.value.iter())
+            .any(|v| {
+                v.contains("./") || (abs && (dest == "/" && v.contains('/') || v.contains(dest)))
+            })
+    }
+
+    #[test]
+    fn the_env_index_agrees_with_the_walk() {
+        let source = "FROM a\nENV P=/srv/app1 Q=x\nARG R=/srv/app10/c.txt\nWORKDIR /srv\n\
+                      ENV S=/opt\nARG T=rel/./x\nENV U=/srv/app\nCOPY . .\n";
+        let file = crate::syntax::parse(source).unwrap();
+        let instructions: Vec<&Instruction> = file.instructions().collect();
+        let env = EnvValues::new(&instructions);
+        let dests = [
+            "/",
+            "/srv",
+            "/srv/app",
+            "/srv/app1",
+            "/srv/app10",
+            "/srv/app2",
+            "/opt/x",
+        ];
+        let mut differs = 0;
+        for at in 0..=instructions.len() {
+            for dest in dests {
+                for abs in [false, true] {
+                    let walk = points_into_by_walk(&instructions, at, dest, abs);
+                    assert_eq!(
+                        env.points_into(at, dest, abs),
+                        walk,
+                        "{dest} before {at}, {abs}"
+                    );
+                    differs += usize::from(walk);
+                }
+            }
+        }
+        // the cases are not all one answer
+        assert!(differs > 0 && differs < (instructions.len() + 1) * dests.len() * 2);
+    }
 
     struct Fake(HashMap<&'static str, &'static str>);
 

@@ -34,7 +34,7 @@ pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
     {
         return Vec::new();
     }
-    let model = Model::new(ctx.file);
+    let model = ctx.model();
     let runs = ctx.runs();
     let mut out = Vec::new();
     for run in &runs.all {
@@ -66,7 +66,7 @@ pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
             ));
             paths.extend(installed);
         }
-        if edits.is_empty() || !builds_c_with_strip(&model, run.stage, run.ins) {
+        if edits.is_empty() || !builds_c_with_strip(model, run.stage, run.ins) {
             continue;
         }
         out.extend(ctx.fix(
