@@ -12,6 +12,7 @@ use super::{PassContext, Plan, program, shape, spec_words};
 use crate::semantic::images::{self, ImageFacts};
 use crate::semantic::{BuildKind, Effect, ImageRef, Model, RunCommand, StageModel};
 use crate::syntax::Keyword;
+use crate::text::Applicability;
 
 /// `transforms/split_python.toml`.
 #[derive(Debug, Deserialize)]
@@ -295,6 +296,13 @@ pub(super) fn plan(
         }
     }
     shape(stage, facts, facts, &keep, model)?;
+    if manifests_first_moves(ctx, stage) {
+        return None;
+    }
+    // a library loaded by name is not linked: the ldd walk would not bring it
+    if !matches!(super::python_dlopen::loads_by_name(ctx), Ok(None)) {
+        return None;
+    }
     // a shell-form command needs /bin/sh: every python image has it
     debug_assert!(facts.shell);
 
@@ -386,6 +394,22 @@ pub(super) fn plan(
         runtime_lines: lines,
         reason,
     })
+}
+
+/// Whether manifests-first moves a source COPY of this stage in this round. The split then
+/// waits one round: the COPY moved after the installs lands in the runtime stage, so a
+/// source change re-runs neither the installs nor the ldd walk over the whole venv (the
+/// walk would follow the COPY in the build stage otherwise).
+fn manifests_first_moves(ctx: &PassContext<'_>, stage: &StageModel<'_>) -> bool {
+    let first = &super::super::manifests_first::MANIFESTS_FIRST;
+    ctx.settings.threshold <= Applicability::Unsafe
+        && ctx.settings.runs(first.name)
+        && (first.run)(ctx).iter().any(|f| {
+            !ctx.held_back(f)
+                && f.edits()
+                    .iter()
+                    .any(|e| e.range.start >= stage.from.range.start)
+        })
 }
 
 /// Whether `path` is `dir` or inside it.
