@@ -127,7 +127,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     }
 }
 
-/// Whether split-stages runs and proposes a fix these settings apply.
+/// Whether split-stages runs and proposes a fix these settings apply, or waits a round to.
 fn split_pending(ctx: &PassContext<'_>) -> bool {
     let split = &super::split_stages::SPLIT_STAGES;
     ctx.settings.runs(split.name)
@@ -137,6 +137,9 @@ fn split_pending(ctx: &PassContext<'_>) -> bool {
                 && !f.edits().is_empty()
                 && !ctx.held_back(f)
         })
+        || (ctx.settings.runs(split.name)
+            && ctx.settings.threshold <= Applicability::Unsafe
+            && super::split_stages::waits(ctx))
 }
 
 /// The stages the final stage is built on, root first, the final stage last.

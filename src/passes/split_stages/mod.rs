@@ -141,6 +141,20 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         .collect()
 }
 
+/// Whether the split waits this round for another pass's edit of the final stage (Python:
+/// manifests-first moving the sources): a pass that waits for the split waits for this too.
+pub(crate) fn waits(ctx: &PassContext<'_>) -> bool {
+    let model = ctx.model();
+    let Some(stage) = model.stages.last() else {
+        return false;
+    };
+    let Base::Image(image) = &stage.base else {
+        return false;
+    };
+    images::facts(&image.repository)
+        .is_some_and(|f| f.language == "python" && python::waits(ctx, model, stage, image, f))
+}
+
 /// What a language module decided.
 pub(super) struct Plan {
     /// The runtime image reference.

@@ -4,7 +4,7 @@
 
 use crate::semantic::{Model, StageModel};
 use crate::syntax::{Dockerfile, Instruction, Keyword};
-use crate::text::Edit;
+use crate::text::{Edit, TextRange};
 
 /// The builder's name and the edits that give it: `(name, edits, runtime_name)`. The
 /// runtime stage gets the final stage's name as written (`runtime_name`), the builder the
@@ -38,14 +38,22 @@ pub(super) fn builder_name(
     if refs.iter().any(|r| r.eq_ignore_ascii_case(own)) {
         return None;
     }
-    // `FROM base AS name`: the third word is the name
-    let word = from.words.get(2)?;
-    let range = from.range_to_source(word.range);
+    let range = name_range(file, from)?;
     let written = file.slice(range).to_owned();
     if !written.eq_ignore_ascii_case(own) {
         return None;
     }
     Some((name.clone(), vec![Edit::replace(range, name)], Some(written)))
+}
+
+/// Where `FROM base AS name` writes its name: the last word of the instruction's text.
+fn name_range(file: &Dockerfile, from: &Instruction) -> Option<TextRange> {
+    let start = from.range.start;
+    let text = file.slice(TextRange::new(start, from.content_end())).trim_end();
+    let word = text.rsplit(char::is_whitespace).next()?;
+    let end = start + u32::try_from(text.len()).ok()?;
+    let len = u32::try_from(word.len()).ok()?;
+    Some(TextRange::new(end - len, end))
 }
 
 /// Every stage or image name the file refers to: FROM bases, `COPY`/`ADD --from`, RUN
@@ -75,5 +83,27 @@ fn collect(ins: &Instruction, out: &mut Vec<String>) {
         }
         Keyword::Run => out.extend(ins.mounts().into_iter().filter_map(|m| m.from)),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_name_word_maps_back_to_the_source() {
+        for text in [
+            "FROM golang:1.21 AS build\n",
+            "\u{feff}FROM golang:1.21 AS build\n",
+            "FROM golang:1.21 \\\n  as Build\n",
+            "FROM golang:1.21 AS build  \r\n",
+        ] {
+            let file = crate::syntax::parse(text).unwrap();
+            let from = file.instructions().next().unwrap();
+            let range = super::name_range(&file, from).unwrap();
+            assert!(
+                file.slice(range).eq_ignore_ascii_case("build"),
+                "{text:?}: {:?}",
+                file.slice(range)
+            );
+        }
     }
 }

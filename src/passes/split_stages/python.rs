@@ -62,6 +62,28 @@ pub(super) fn plan(
     image: &ImageRef,
     facts: &ImageFacts,
 ) -> Option<Plan> {
+    let plan = build(ctx, model, stage, image, facts)?;
+    (!manifests_first_moves(ctx, stage)).then_some(plan)
+}
+
+/// Whether the split would apply but waits a round for manifests-first.
+pub(super) fn waits(
+    ctx: &PassContext<'_>,
+    model: &Model<'_>,
+    stage: &StageModel<'_>,
+    image: &ImageRef,
+    facts: &ImageFacts,
+) -> bool {
+    build(ctx, model, stage, image, facts).is_some() && manifests_first_moves(ctx, stage)
+}
+
+fn build(
+    ctx: &PassContext<'_>,
+    model: &Model<'_>,
+    stage: &StageModel<'_>,
+    image: &ImageRef,
+    facts: &ImageFacts,
+) -> Option<Plan> {
     let data = &*DATA;
     let split = images::split();
     let tag_text = image.tag_or_latest();
@@ -296,9 +318,6 @@ pub(super) fn plan(
         }
     }
     shape(stage, facts, facts, &keep, model)?;
-    if manifests_first_moves(ctx, stage) {
-        return None;
-    }
     // a library loaded by name is not linked: the ldd walk would not bring it
     if !matches!(super::python_dlopen::loads_by_name(ctx), Ok(None)) {
         return None;
