@@ -80,7 +80,8 @@ fn split_stages_and_non_root_user_together() {
 /// changes.
 #[test]
 fn python_sources_land_in_the_runtime_stage() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/combined/py_sources_after_installs");
+    let root =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/combined/py_sources_after_installs");
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&root, tmp.path());
     let (code, _, said) = run(tmp.path(), &["--unsafe", "--apply"]);
@@ -97,7 +98,10 @@ fn python_sources_land_in_the_runtime_stage() {
             _ => false,
         })
     };
-    assert!(!copies_sources(&model.stages[0]), "sources in the build stage:\n{text}");
+    assert!(
+        !copies_sources(&model.stages[0]),
+        "sources in the build stage:\n{text}"
+    );
     assert!(copies_sources(&model.stages[1]), "sources lost:\n{text}");
 }
 
@@ -107,7 +111,10 @@ fn python_sources_land_in_the_runtime_stage() {
 #[test]
 fn python_user_install_keeps_root() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/combined_held/py_user_install");
-    for args in [&["--unsafe"][..], &["--unsafe", "--ignore", "split-stages"][..]] {
+    for args in [
+        &["--unsafe"][..],
+        &["--unsafe", "--ignore", "split-stages"][..],
+    ] {
         let tmp = tempfile::tempdir().unwrap();
         copy_dir(&root, tmp.path());
         let mut apply = args.to_vec();

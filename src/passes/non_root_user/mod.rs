@@ -63,8 +63,9 @@ super::declare_pass! {
     /// (udev, libusb, `/dev/tty…`, `--privileged`), a tool whose ENTRYPOINT works on a
     /// VOLUME with no port (a bind mount's files belong to the host's user), and a Django
     /// app with no database server in its ENV (the default `db.sqlite3` sits in the project
-    /// directory). A stage with no CMD or ENTRYPOINT
-    /// runs no application of its own (a base, or a build-only file): nothing is said.
+    /// directory), and files put in `/root` (`pip install --user` included: its packages sit
+    /// in `/root/.local`, mode 700 and on no other user's `sys.path`). A stage with no CMD or
+    /// ENTRYPOINT runs no application of its own (a base, or a build-only file): nothing is said.
     pub(crate) static NON_ROOT_USER = {
         name: "non-root-user",
         summary: "Runs the final stage as a user other than root that the base has or the distribution creates, owning only the directories the app writes",

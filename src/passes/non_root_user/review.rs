@@ -222,9 +222,7 @@ fn pip_user_install(c: &crate::semantic::RunCommand) -> bool {
             .position(|p| p == ["-m", "pip"])
             .map(|i| i + 1)
     });
-    pip.is_some_and(|i| {
-        words.get(i + 1) == Some(&"install") && words[i + 2..].contains(&"--user")
-    })
+    pip.is_some_and(|i| words.get(i + 1) == Some(&"install") && words[i + 2..].contains(&"--user"))
 }
 
 /// Whether a keep-alive program runs forever here: `sleep infinity` (or an hour and more),

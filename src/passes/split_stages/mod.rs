@@ -322,8 +322,9 @@ pub(super) fn program_targets(
     }
 }
 
-/// The edits: name the builder (the final stage's own name moves to the runtime stage), insert what the plan adds to it, then the runtime stage's
-/// FROM, the repeated config and the plan's lines after the last RUN.
+/// The edits: name the builder (the final stage's own name moves to the runtime stage),
+/// insert what the plan adds to it, then the runtime stage's FROM, the repeated config and
+/// the plan's lines after the last RUN.
 fn emit(
     ctx: &PassContext<'_>,
     model: &Model<'_>,

@@ -43,13 +43,19 @@ pub(super) fn builder_name(
     if !written.eq_ignore_ascii_case(own) {
         return None;
     }
-    Some((name.clone(), vec![Edit::replace(range, name)], Some(written)))
+    Some((
+        name.clone(),
+        vec![Edit::replace(range, name)],
+        Some(written),
+    ))
 }
 
 /// Where `FROM base AS name` writes its name: the last word of the instruction's text.
 fn name_range(file: &Dockerfile, from: &Instruction) -> Option<TextRange> {
     let start = from.range.start;
-    let text = file.slice(TextRange::new(start, from.content_end())).trim_end();
+    let text = file
+        .slice(TextRange::new(start, from.content_end()))
+        .trim_end();
     let word = text.rsplit(char::is_whitespace).next()?;
     let end = start + u32::try_from(text.len()).ok()?;
     let len = u32::try_from(word.len()).ok()?;
