@@ -104,8 +104,10 @@ super::declare_pass! {
     /// the application directory; the command runs the interpreter through PATH or a script
     /// pip installed (checked in the build stage: the build fails if it is not there); a
     /// HEALTHCHECK's tools must be installed packages; a digest-pinned base holds it back.
-    /// When manifests-first moves the source COPY after the installs, the split waits for it,
-    /// so the sources land in the runtime stage and a source change re-runs no install.
+    /// A stage with no CMD or ENTRYPOINT (a base for other builds, or run with any command)
+    /// is not split. When manifests-first moves the source COPY after the installs, the split
+    /// waits for it, so the sources land in the runtime stage and a source change re-runs no
+    /// install.
     /// Libraries loaded at run time without being linked (`ctypes`, `dlopen`) are not found by
     /// that walk: a `.py` file of the context that names them holds the split back (without a
     /// context this is not seen).

@@ -294,28 +294,30 @@ fn build(
         Target::System => format!("{}/bin", data.venv),
         Target::User => format!("{}/bin", data.user_base),
     };
+    // no command of its own: a base for other builds or a toolbox run with any command, which
+    // may need the full image's compilers and tools; nothing shows what the runtime needs
+    if stage.runtime.entrypoint.is_none() && stage.runtime.cmd.is_none() {
+        return None;
+    }
     // the program the image runs: the interpreter (through PATH), or a script pip installed
     // (checked in the build stage); a path or a shell would need reading
     let mut guard = None;
-    let runs = stage.runtime.entrypoint.is_some() || stage.runtime.cmd.is_some();
-    if runs {
-        let word = program(stage)?;
-        if word.contains('/') {
+    let word = program(stage)?;
+    if word.contains('/') {
+        return None;
+    }
+    if !is_interpreter(&word, data) {
+        if matches!(word.as_str(), "sh" | "bash" | "dash" | "env" | "exec")
+            || keep.iter().any(|k| k == &word)
+            || !word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
             return None;
         }
-        if !is_interpreter(&word, data) {
-            if matches!(word.as_str(), "sh" | "bash" | "dash" | "env" | "exec")
-                || keep.iter().any(|k| k == &word)
-                || !word
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-            {
-                return None;
-            }
-            guard = Some(format!(
-                "RUN test -x {bin}/{word}{{break}}|| {{ echo '{word} is not in {bin}: the runtime stage would not have it' >&2; exit 1; }}"
-            ));
-        }
+        guard = Some(format!(
+            "RUN test -x {bin}/{word}{{break}}|| {{ echo '{word} is not in {bin}: the runtime stage would not have it' >&2; exit 1; }}"
+        ));
     }
     shape(stage, facts, facts, &keep, model)?;
     // a library loaded by name is not linked: the ldd walk would not bring it
