@@ -73,3 +73,65 @@ fn split_stages_and_non_root_user_together() {
         );
     }
 }
+
+/// A Python app that copies its sources before the installs: manifests-first moves that COPY
+/// after them, and the split waits for it, so the sources land in the runtime stage and the
+/// build stage (the installs and the ldd walk over the venv) stays cached when a source
+/// changes.
+#[test]
+fn python_sources_land_in_the_runtime_stage() {
+    let root =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/combined/py_sources_after_installs");
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&root, tmp.path());
+    let (code, _, said) = run(tmp.path(), &["--unsafe", "--apply"]);
+    assert_eq!(code, 0, "--apply failed:\n{said}");
+    let text = std::fs::read_to_string(tmp.path().join("Dockerfile")).unwrap();
+    let file = dfrewrite::syntax::parse(&text).unwrap();
+    let model = Model::new(&file);
+    assert_eq!(model.stages.len(), 2, "not split:\n{text}");
+    let copies_sources = |stage: &dfrewrite::semantic::StageModel<'_>| {
+        stage.steps.iter().any(|s| match &s.effect {
+            dfrewrite::semantic::Effect::Copy(c) => {
+                c.from.is_none() && c.sources.iter().any(|src| src == "." || src == "./")
+            }
+            _ => false,
+        })
+    };
+    assert!(
+        !copies_sources(&model.stages[0]),
+        "sources in the build stage:\n{text}"
+    );
+    assert!(copies_sources(&model.stages[1]), "sources lost:\n{text}");
+}
+
+/// `pip install --user` puts the packages in /root/.local, which another user can neither
+/// read (/root is mode 700) nor find (its HOME differs): the split still applies, and
+/// non-root-user holds back, with or without the split.
+#[test]
+fn python_user_install_keeps_root() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/combined_held/py_user_install");
+    for args in [
+        &["--unsafe"][..],
+        &["--unsafe", "--ignore", "split-stages"][..],
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        copy_dir(&root, tmp.path());
+        let mut apply = args.to_vec();
+        apply.push("--apply");
+        let (code, _, said) = run(tmp.path(), &apply);
+        assert_eq!(code, 0, "{args:?}: --apply failed:\n{said}");
+        assert!(
+            said.lines()
+                .any(|l| l.contains(": non-root-user: ") && l.contains("held back (root-home)")),
+            "{args:?}: non-root-user not held back:\n{said}"
+        );
+        let split = said.lines().any(|l| l.contains(": split-stages: "));
+        assert_eq!(split, args.len() == 1, "{args:?}:\n{said}");
+        let text = std::fs::read_to_string(tmp.path().join("Dockerfile")).unwrap();
+        let file = dfrewrite::syntax::parse(&text).unwrap();
+        let model = Model::new(&file);
+        let user = model.stages.last().unwrap().runtime.user.clone();
+        assert!(user.is_none(), "{args:?}: final user {user:?}\n{text}");
+    }
+}

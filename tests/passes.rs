@@ -588,9 +588,14 @@ fn check_run(
                 continue;
             }
             let mut text = source.slice(ins.range);
-            // a pass that adds a stage names the FROM it splits (` AS build`)
+            // a pass that adds a stage names the FROM it splits (` AS build`), or renames it
+            // when the runtime stage takes its name
             if info.may.adds_stage && ins.kind == syntax::Keyword::From {
                 text = text.trim_end_matches(['\r', '\n']);
+                if let Some((_, Some(stage))) = ins.from_parts() {
+                    text = text.trim_end();
+                    text = &text[..text.len() - stage.len()];
+                }
             }
             let at = rest
                 .find(text)

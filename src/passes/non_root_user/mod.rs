@@ -63,8 +63,9 @@ super::declare_pass! {
     /// (udev, libusb, `/dev/tty…`, `--privileged`), a tool whose ENTRYPOINT works on a
     /// VOLUME with no port (a bind mount's files belong to the host's user), and a Django
     /// app with no database server in its ENV (the default `db.sqlite3` sits in the project
-    /// directory). A stage with no CMD or ENTRYPOINT
-    /// runs no application of its own (a base, or a build-only file): nothing is said.
+    /// directory), and files put in `/root` (`pip install --user` included: its packages sit
+    /// in `/root/.local`, mode 700 and on no other user's `sys.path`). A stage with no CMD or
+    /// ENTRYPOINT runs no application of its own (a base, or a build-only file): nothing is said.
     pub(crate) static NON_ROOT_USER = {
         name: "non-root-user",
         summary: "Runs the final stage as a user other than root that the base has or the distribution creates, owning only the directories the app writes",
@@ -127,7 +128,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     }
 }
 
-/// Whether split-stages runs and proposes a fix these settings apply.
+/// Whether split-stages runs and proposes a fix these settings apply, or waits a round to.
 fn split_pending(ctx: &PassContext<'_>) -> bool {
     let split = &super::split_stages::SPLIT_STAGES;
     ctx.settings.runs(split.name)
@@ -137,6 +138,9 @@ fn split_pending(ctx: &PassContext<'_>) -> bool {
                 && !f.edits().is_empty()
                 && !ctx.held_back(f)
         })
+        || (ctx.settings.runs(split.name)
+            && ctx.settings.threshold <= Applicability::Unsafe
+            && super::split_stages::waits(ctx))
 }
 
 /// The stages the final stage is built on, root first, the final stage last.

@@ -188,6 +188,9 @@ fn in_root_home(chain: &[&StageModel<'_>]) -> Option<String> {
                 .as_deref()
                 .filter(|d| names(d))
                 .map(|d| format!("a {} to {d}", if c.add { "ADD" } else { "COPY" })),
+            Effect::Run(r) if r.commands.iter().flatten().any(pip_user_install) => {
+                Some("a RUN `pip install --user`".to_owned())
+            }
             Effect::Run(r) => r
                 .commands
                 .iter()
@@ -202,6 +205,24 @@ fn in_root_home(chain: &[&StageModel<'_>]) -> Option<String> {
                 .map(|w| format!("a RUN naming {w}")),
             Effect::None => None,
         })
+}
+
+/// `pip install --user` (or `python -m pip install --user`): packages and scripts go to
+/// root's user base (`/root/.local`), which only root's HOME puts on `sys.path`.
+fn pip_user_install(c: &crate::semantic::RunCommand) -> bool {
+    let words: Vec<&str> = c.argv.iter().flatten().map(String::as_str).collect();
+    let pip = words.iter().position(|w| {
+        super::basename(w)
+            .strip_prefix("pip")
+            .is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+    });
+    let pip = pip.or_else(|| {
+        words
+            .windows(2)
+            .position(|p| p == ["-m", "pip"])
+            .map(|i| i + 1)
+    });
+    pip.is_some_and(|i| words.get(i + 1) == Some(&"install") && words[i + 2..].contains(&"--user"))
 }
 
 /// Whether a keep-alive program runs forever here: `sleep infinity` (or an hour and more),

@@ -10,14 +10,17 @@ use std::fmt::Write as _;
 mod c;
 mod go;
 mod libcopy;
+mod names;
 mod node;
 mod python;
+mod python_dlopen;
 
 super::declare_pass! {
     /// ## What it does
     /// Splits a final stage that builds a program and then runs it into a build stage (the
     /// original instructions up to the last RUN, named `build`) and a runtime stage that holds
-    /// only the program: Go binaries on `gcr.io/distroless/static-debian12` (cgo off) or a
+    /// only the program (and takes the final stage's name, if it had one, so `--target`
+    /// still builds what runs): Go binaries on `gcr.io/distroless/static-debian12` (cgo off) or a
     /// glibc runtime of the builder's Debian release (cgo on), C programs installed with
     /// `make install` or built with `-o` on the builder's `debian:<release>-slim` with the
     /// shared libraries they need (C++ that links only libstdc++ on distroless `cc`); a Go or C
@@ -101,7 +104,13 @@ super::declare_pass! {
     /// the application directory; the command runs the interpreter through PATH or a script
     /// pip installed (checked in the build stage: the build fails if it is not there); a
     /// HEALTHCHECK's tools must be installed packages; a digest-pinned base holds it back.
-    /// Libraries loaded at run time without being linked (`ctypes`) are not found.
+    /// A stage with no CMD or ENTRYPOINT (a base for other builds, or run with any command)
+    /// is not split. When manifests-first moves the source COPY after the installs, the split
+    /// waits for it, so the sources land in the runtime stage and a source change re-runs no
+    /// install.
+    /// Libraries loaded at run time without being linked (`ctypes`, `dlopen`) are not found by
+    /// that walk: a `.py` file of the context that names them holds the split back (without a
+    /// context this is not seen).
     pub(crate) static SPLIT_STAGES = {
         name: "split-stages",
         summary: "Splits a final stage that builds a Go, C or Node program (or installs a Python app) into a build stage and a runtime stage holding only what runs",
@@ -132,6 +141,20 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     plan.and_then(|p| emit(ctx, model, stage, &p))
         .into_iter()
         .collect()
+}
+
+/// Whether the split waits this round for another pass's edit of the final stage (Python:
+/// manifests-first moving the sources): a pass that waits for the split waits for this too.
+pub(crate) fn waits(ctx: &PassContext<'_>) -> bool {
+    let model = ctx.model();
+    let Some(stage) = model.stages.last() else {
+        return false;
+    };
+    let Base::Image(image) = &stage.base else {
+        return false;
+    };
+    images::facts(&image.repository)
+        .is_some_and(|f| f.language == "python" && python::waits(ctx, model, stage, image, f))
 }
 
 /// What a language module decided.
@@ -301,21 +324,9 @@ pub(super) fn program_targets(
     }
 }
 
-/// The builder's stage name: the FROM's own, else the first of `build`, `builder`,
-/// `build-stage` no stage uses.
-fn builder_name(model: &Model<'_>, stage: &StageModel<'_>) -> (String, bool) {
-    if let Some(n) = &stage.name {
-        return (n.clone(), false);
-    }
-    let name = ["build", "builder", "build-stage"]
-        .into_iter()
-        .find(|n| model.stages.iter().all(|s| s.name.as_deref() != Some(*n)))
-        .unwrap_or("build-stage");
-    (name.to_owned(), true)
-}
-
-/// The edits: name the builder, insert what the plan adds to it, then the runtime stage's
-/// FROM, the repeated config and the plan's lines after the last RUN.
+/// The edits: name the builder (the final stage's own name moves to the runtime stage),
+/// insert what the plan adds to it, then the runtime stage's FROM, the repeated config and
+/// the plan's lines after the last RUN.
 fn emit(
     ctx: &PassContext<'_>,
     model: &Model<'_>,
@@ -332,14 +343,7 @@ fn emit(
     let split = steps
         .iter()
         .rposition(|s| s.instruction.kind == Keyword::Run)?;
-    let (name, add_name) = builder_name(model, stage);
-    let mut edits = Vec::new();
-    if add_name {
-        edits.push(Edit::insert(
-            stage.from.content_end(),
-            format!(" AS {name}"),
-        ));
-    }
+    let (name, mut edits, runtime_name) = names::builder_name(file, model, stage)?;
     if let Some((at, text)) = &plan.before_build {
         let ins = steps[*at].instruction;
         edits.push(Edit::insert(ins.range.start, format!("{text}{newline}")));
@@ -360,7 +364,11 @@ fn emit(
         text.push_str(newline);
     }
     text.push_str(newline);
-    let _ = write!(text, "FROM {}{newline}", plan.runtime);
+    let _ = write!(text, "FROM {}", plan.runtime);
+    if let Some(own) = &runtime_name {
+        let _ = write!(text, " AS {own}");
+    }
+    text.push_str(newline);
     // WORKDIR first: later relative paths resolve against it
     if let Some(wd) = steps[split].workdir.as_ref().filter(|_| {
         steps[..=split]

@@ -12,6 +12,7 @@ use super::{PassContext, Plan, program, shape, spec_words};
 use crate::semantic::images::{self, ImageFacts};
 use crate::semantic::{BuildKind, Effect, ImageRef, Model, RunCommand, StageModel};
 use crate::syntax::Keyword;
+use crate::text::Applicability;
 
 /// `transforms/split_python.toml`.
 #[derive(Debug, Deserialize)]
@@ -54,6 +55,28 @@ enum Target {
 }
 
 pub(super) fn plan(
+    ctx: &PassContext<'_>,
+    model: &Model<'_>,
+    stage: &StageModel<'_>,
+    image: &ImageRef,
+    facts: &ImageFacts,
+) -> Option<Plan> {
+    let plan = build(ctx, model, stage, image, facts)?;
+    (!manifests_first_moves(ctx, stage)).then_some(plan)
+}
+
+/// Whether the split would apply but waits a round for manifests-first.
+pub(super) fn waits(
+    ctx: &PassContext<'_>,
+    model: &Model<'_>,
+    stage: &StageModel<'_>,
+    image: &ImageRef,
+    facts: &ImageFacts,
+) -> bool {
+    build(ctx, model, stage, image, facts).is_some() && manifests_first_moves(ctx, stage)
+}
+
+fn build(
     ctx: &PassContext<'_>,
     model: &Model<'_>,
     stage: &StageModel<'_>,
@@ -270,30 +293,36 @@ pub(super) fn plan(
         Target::System => format!("{}/bin", data.venv),
         Target::User => format!("{}/bin", data.user_base),
     };
+    // no command of its own: a base for other builds or a toolbox run with any command, which
+    // may need the full image's compilers and tools; nothing shows what the runtime needs
+    if stage.runtime.entrypoint.is_none() && stage.runtime.cmd.is_none() {
+        return None;
+    }
     // the program the image runs: the interpreter (through PATH), or a script pip installed
     // (checked in the build stage); a path or a shell would need reading
     let mut guard = None;
-    let runs = stage.runtime.entrypoint.is_some() || stage.runtime.cmd.is_some();
-    if runs {
-        let word = program(stage)?;
-        if word.contains('/') {
+    let word = program(stage)?;
+    if word.contains('/') {
+        return None;
+    }
+    if !is_interpreter(&word, data) {
+        if matches!(word.as_str(), "sh" | "bash" | "dash" | "env" | "exec")
+            || keep.iter().any(|k| k == &word)
+            || !word
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+        {
             return None;
         }
-        if !is_interpreter(&word, data) {
-            if matches!(word.as_str(), "sh" | "bash" | "dash" | "env" | "exec")
-                || keep.iter().any(|k| k == &word)
-                || !word
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-            {
-                return None;
-            }
-            guard = Some(format!(
-                "RUN test -x {bin}/{word}{{break}}|| {{ echo '{word} is not in {bin}: the runtime stage would not have it' >&2; exit 1; }}"
-            ));
-        }
+        guard = Some(format!(
+            "RUN test -x {bin}/{word}{{break}}|| {{ echo '{word} is not in {bin}: the runtime stage would not have it' >&2; exit 1; }}"
+        ));
     }
     shape(stage, facts, facts, &keep, model)?;
+    // a library loaded by name is not linked: the ldd walk would not bring it
+    if !matches!(super::python_dlopen::loads_by_name(ctx), Ok(None)) {
+        return None;
+    }
     // a shell-form command needs /bin/sh: every python image has it
     debug_assert!(facts.shell);
 
@@ -385,6 +414,22 @@ pub(super) fn plan(
         runtime_lines: lines,
         reason,
     })
+}
+
+/// Whether manifests-first moves a source COPY of this stage in this round. The split then
+/// waits one round: the COPY moved after the installs lands in the runtime stage, so a
+/// source change re-runs neither the installs nor the ldd walk over the whole venv (the
+/// walk would follow the COPY in the build stage otherwise).
+fn manifests_first_moves(ctx: &PassContext<'_>, stage: &StageModel<'_>) -> bool {
+    let first = &super::super::manifests_first::MANIFESTS_FIRST;
+    ctx.settings.threshold <= Applicability::Unsafe
+        && ctx.settings.runs(first.name)
+        && (first.run)(ctx).iter().any(|f| {
+            !ctx.held_back(f)
+                && f.edits()
+                    .iter()
+                    .any(|e| e.range.start >= stage.from.range.start)
+        })
 }
 
 /// Whether `path` is `dir` or inside it.
