@@ -265,7 +265,7 @@ fn decide(
     }
     read_later(runs, pos, manager, cache)?;
     named_later(runs, pos, manager, cache)?;
-    copied_out(runs, run, cache)?;
+    copied_out(ctx.model(), runs, run, cache)?;
     let mut tier = Applicability::from(cache.tier);
     if !cache.project_files.is_empty() || !cache.project_texts.is_empty() {
         match ctx.settings.context.as_deref() {
@@ -491,9 +491,8 @@ fn deferred_reads(text: &str, word: &str, cache: &CacheCleanup) -> bool {
 /// `/root` for root (no `USER`, or `USER root`/`0`, in the stage or a stage it is built
 /// from, as the semantic model carries it) unless an `ENV HOME` says otherwise; `None` when
 /// it cannot be known.
-fn static_home(file: &Dockerfile, index: usize) -> Option<String> {
+fn static_home(model: &Model<'_>, file: &Dockerfile, index: usize) -> Option<String> {
     let this = file.instructions().nth(index)?;
-    let model = Model::new(file);
     let (stage, at) = model.stages.iter().find_map(|s| {
         s.steps
             .iter()
@@ -567,7 +566,12 @@ fn derived_stages(file: &Dockerfile, stage: usize) -> Vec<usize> {
 
 /// Fails when a later `COPY --from` or `RUN --mount=from=` takes a path of the RUN's stage
 /// (or of one built from it) that holds the cache.
-fn copied_out(runs: &Runs<'_>, run: &Run<'_>, cache: &CacheCleanup) -> Result<(), &'static str> {
+fn copied_out(
+    model: &Model<'_>,
+    runs: &Runs<'_>,
+    run: &Run<'_>,
+    cache: &CacheCleanup,
+) -> Result<(), &'static str> {
     let Some(stage) = run.stage else {
         return Ok(());
     };
@@ -590,7 +594,7 @@ fn copied_out(runs: &Runs<'_>, run: &Run<'_>, cache: &CacheCleanup) -> Result<()
     // the cache's directories for the running user (built once a copy is found)
     let dirs = std::cell::OnceCell::new();
     let dirs_of = || -> Option<Vec<String>> {
-        let home = static_home(file, run.index);
+        let home = static_home(model, file, run.index);
         cache
             .dirs
             .iter()
@@ -754,7 +758,7 @@ mod tests {
         let home = |text: &str| {
             let file = crate::syntax::parse(text).unwrap();
             let last = file.instructions().count() - 1;
-            static_home(&file, last)
+            static_home(&Model::new(&file), &file, last)
         };
         assert_eq!(home("FROM a\nRUN x\n").as_deref(), Some("/root"));
         assert_eq!(home("FROM a\nUSER node\nRUN x\n"), None);
