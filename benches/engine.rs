@@ -22,6 +22,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+mod common;
+use common::{median, run_ms, synthetic};
+
 fn main() {
     // `cargo test --all-targets` runs bench targets without `--bench`: measure only here
     if !std::env::args().any(|a| a == "--bench") {
@@ -37,28 +40,6 @@ fn main() {
     }
     growth_table();
     goal_rows(dir.path());
-}
-
-/// `stages` stages of 10 instructions and a blank line, 4 RUNs each (issue 16's synthetic
-/// file; 200 stages make 2,200 lines).
-fn synthetic(stages: usize) -> String {
-    let mut out = String::new();
-    for i in 0..stages {
-        let _ = write!(
-            out,
-            "FROM debian:bookworm AS stage{i}\n\
-             WORKDIR /app\n\
-             ENV A=1\n\
-             COPY . .\n\
-             RUN apt-get update\n\
-             RUN apt-get install -y curl\n\
-             RUN pip install flask\n\
-             RUN echo built > /tmp/stage{i}\n\
-             EXPOSE 80\n\
-             CMD [\"sh\"]\n\n"
-        );
-    }
-    out
 }
 
 /// One stage as services are written: comments, ARG and ENV with continuations, an apt
@@ -199,24 +180,16 @@ fn growth_table() {
     }
 }
 
-/// Median milliseconds of `runs` runs of the binary on `path`, and the output of the last.
+/// Median milliseconds of `runs` runs of the binary on `path`.
 fn time_binary(path: &Path, args: &[&str], runs: usize) -> f64 {
-    let exe = env!("CARGO_BIN_EXE_dfrewrite");
     let mut times: Vec<f64> = (0..runs)
         .map(|_| {
-            let start = Instant::now();
-            Command::new(exe)
-                .args(args)
-                .arg(path)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .expect("run dfrewrite");
-            start.elapsed().as_secs_f64() * 1e3
+            let mut all: Vec<&std::ffi::OsStr> = args.iter().map(std::ffi::OsStr::new).collect();
+            all.push(path.as_os_str());
+            run_ms(&all)
         })
         .collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    median(&mut times)
 }
 
 /// Peak resident memory in KB of `dfrewrite --check path`, from `/usr/bin/time -v`.

@@ -11,12 +11,14 @@
 // a quantile index: non-negative and far below usize::MAX
 #![allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
 
-use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 
 use serde_json::{Value, json};
+
+mod common;
+use common::synthetic;
 
 fn main() {
     // `cargo test --all-targets` runs bench targets without `--bench`: measure only here
@@ -32,27 +34,6 @@ fn main() {
         std::fs::write(&path, &text).expect("write");
         measure(label, &path, &text, rounds);
     }
-}
-
-/// `stages` stages of 10 instructions and a blank line; 4 RUNs each, with fixes to find.
-fn synthetic(stages: usize) -> String {
-    let mut out = String::new();
-    for i in 0..stages {
-        let _ = write!(
-            out,
-            "FROM debian:bookworm AS stage{i}\n\
-             WORKDIR /app\n\
-             ENV A=1\n\
-             COPY . .\n\
-             RUN apt-get update\n\
-             RUN apt-get install -y curl\n\
-             RUN pip install flask\n\
-             RUN echo built > /tmp/stage{i}\n\
-             EXPOSE 80\n\
-             CMD [\"sh\"]\n\n"
-        );
-    }
-    out
 }
 
 struct Server {

@@ -11,8 +11,10 @@
 
 use dfrewrite::{Applicability, Settings, rewrite, shell, syntax};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
+
+mod common;
+use common::run_ms;
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench targets without
@@ -77,21 +79,15 @@ fn main() {
         texts.len() as f64 / best
     );
 
-    let exe = env!("CARGO_BIN_EXE_dfrewrite");
     let sample: Vec<&PathBuf> = files.iter().step_by(10).collect();
     let mut times: Vec<f64> = sample
         .iter()
         .map(|p| {
-            let start = Instant::now();
-            Command::new(exe)
-                .arg("--diff")
-                .arg("--unsafe")
-                .arg(p)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .expect("run dfrewrite");
-            start.elapsed().as_secs_f64() * 1e3
+            run_ms(&[
+                std::ffi::OsStr::new("--diff"),
+                "--unsafe".as_ref(),
+                p.as_os_str(),
+            ])
         })
         .collect();
     times.sort_by(f64::total_cmp);

@@ -574,11 +574,9 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_line_inserted_above_an_instruction_goes_above_its_pragmas() {
-        let src = "FROM a\n# dfrewrite: ignore=add-to-copy\nRUN x\n";
-        let p = pragmas(src);
-        let at = crate::text::to_u32(src.find("RUN").unwrap());
+    /// Where a line that manifests-first inserts before `before` in `src` ends up.
+    fn inserted_line_start(src: &str, before: &str) -> u32 {
+        let at = crate::text::to_u32(src.find(before).unwrap());
         let f = Fix::new(
             "manifests-first",
             crate::Applicability::Safe,
@@ -586,24 +584,20 @@ mod tests {
             vec![Edit::insert(at, "COPY a .\n")],
         )
         .unwrap();
-        let kept = p.filter(vec![f], &mut Used::new());
-        assert_eq!(kept[0].edits()[0].range.start, 7);
+        let kept = pragmas(src).filter(vec![f], &mut Used::new());
+        kept[0].edits()[0].range.start
+    }
+
+    #[test]
+    fn a_line_inserted_above_an_instruction_goes_above_its_pragmas() {
+        let src = "FROM a\n# dfrewrite: ignore=add-to-copy\nRUN x\n";
+        assert_eq!(inserted_line_start(src, "RUN"), 7);
     }
 
     #[test]
     fn a_line_inserted_between_a_pragma_and_a_comment_goes_above_the_pragma() {
         let src = "FROM a\n# dfrewrite: ignore=add-to-copy\n# why\nRUN x\n";
-        let p = pragmas(src);
-        let at = crate::text::to_u32(src.find("# why").unwrap());
-        let f = Fix::new(
-            "manifests-first",
-            crate::Applicability::Safe,
-            "m",
-            vec![Edit::insert(at, "COPY a .\n")],
-        )
-        .unwrap();
-        let kept = p.filter(vec![f], &mut Used::new());
-        assert_eq!(kept[0].edits()[0].range.start, 7);
+        assert_eq!(inserted_line_start(src, "# why"), 7);
     }
 
     #[test]

@@ -13,9 +13,16 @@ fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
-        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
     }
 }
+
+/// Apps of `corpus/` that are also combined cases, read from there rather than copied.
+const CORPUS_APPS: [&str; 1] = ["c-json"];
 
 fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
     let out = Command::new(BIN)
@@ -34,17 +41,24 @@ fn run(dir: &Path, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn split_stages_and_non_root_user_together() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/combined");
-    let mut names: Vec<_> = std::fs::read_dir(&root)
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.join("tests/combined");
+    let mut cases: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            (root.join(&name), name)
+        })
         .collect();
-    names.sort();
-    assert!(!names.is_empty());
-    for name in names {
+    cases.extend(
+        CORPUS_APPS.map(|app| (manifest.join("corpus").join(app), format!("corpus_{app}"))),
+    );
+    cases.sort();
+    assert!(!cases.is_empty());
+    for (source, name) in cases {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join(&name);
-        copy_dir(&root.join(&name), &dir);
+        copy_dir(&source, &dir);
         let (code, diff, said) = run(&dir, &["--unsafe", "--diff"]);
         assert_eq!(code, 1, "{name}: nothing to change?\n{said}");
         for pass in ["split-stages", "non-root-user"] {
