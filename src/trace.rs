@@ -40,13 +40,24 @@ pub struct Finding {
     pub fix: Option<Fix>,
     /// The proposed file, for a new-file proposal.
     pub file: Option<NewFile>,
+    /// For an applied fix, where each of its edits (in `fix.edits()` order) comes among the
+    /// edits its round splices into the text: splicing every applied edit of a round by
+    /// ascending place, an edit two fixes share once, gives the next round's text. Empty
+    /// for the rest.
+    pub order: Vec<u32>,
 }
 
 /// [`rewrite`](crate::rewrite), also locating every fix in `source`.
 pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error> {
     let mut rounds = Vec::new();
     let outcome = fixpoint::rewrite_recorded(source, settings, &mut rounds)?;
-    let maps: Vec<Vec<Shifted>> = rounds.iter().map(|r| shifted(&taken_edits(r))).collect();
+    let (maps, mut orders): (Vec<Vec<Shifted>>, Vec<Vec<Vec<u32>>>) = rounds
+        .iter()
+        .map(|r| {
+            let (taken, orders) = taken_edits(r);
+            (shifted(&taken), orders)
+        })
+        .unzip();
     let mut trace = Trace {
         outcome,
         findings: Vec::new(),
@@ -64,17 +75,18 @@ pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error>
         } = round;
         trace.texts.push(text);
         let is_last = k == last;
-        let chosen: Vec<(Fix, bool)> = if is_last {
-            fixes.into_iter().map(|f| (f, false)).collect()
+        let chosen: Vec<(Fix, bool, Vec<u32>)> = if is_last {
+            fixes.into_iter().map(|f| (f, false, Vec::new())).collect()
         } else {
             let mut taken: Vec<Option<Fix>> = fixes.into_iter().map(Some).collect();
+            let orders = std::mem::take(&mut orders[k]);
             applied
                 .iter()
-                .filter_map(|&i| taken[i].take())
-                .map(|f| (f, true))
+                .zip(orders)
+                .filter_map(|(&i, order)| Some((taken[i].take()?, true, order)))
                 .collect()
         };
-        for (fix, applied) in chosen {
+        for (fix, applied, order) in chosen {
             let range = trace.map_range(k, fix.range());
             trace.findings.push(Finding {
                 pass: fix.pass,
@@ -85,6 +97,7 @@ pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error>
                 applied,
                 fix: Some(fix),
                 file: None,
+                order,
             });
         }
         if is_last {
@@ -110,6 +123,7 @@ pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error>
             applied,
             fix: None,
             file: Some(file),
+            order: Vec::new(),
         });
     }
     Ok(trace)
@@ -142,6 +156,62 @@ impl Trace {
             .count()
     }
 
+    /// For each finding (in [`Trace::findings`] order), its fix's own edits on the source
+    /// when they can be applied there alone: always for round 0; for a later round, when no
+    /// earlier round changed the instructions the fix edits or the text at their edges.
+    /// Then those instructions are the same bytes in the source, and the edits only move
+    /// by what earlier rounds inserted or removed before them. `None` for a fix that needs
+    /// earlier fixes, and for a finding without a fix.
+    pub fn edits_on_source(&self) -> Vec<Option<Vec<Edit>>> {
+        // each round's instruction ranges, parsed when a finding of that round first asks
+        let mut instructions: Vec<Option<Option<Vec<TextRange>>>> = vec![None; self.texts.len()];
+        self.findings
+            .iter()
+            .map(|finding| {
+                let fix = finding.fix.as_ref()?;
+                if finding.round == 0 {
+                    return Some(fix.edits().to_vec());
+                }
+                let ranges = instructions[finding.round]
+                    .get_or_insert_with(|| {
+                        crate::syntax::parse(&self.texts[finding.round])
+                            .ok()
+                            .map(|file| file.instructions().map(|i| i.range).collect())
+                    })
+                    .as_deref()?;
+                self.shift_to_source(finding.round, widen(fix.range(), ranges), fix)
+            })
+            .collect()
+    }
+
+    /// `fix` (on the text of `round`) moved to the source, when no earlier round's edit
+    /// lies in or touches `place` (a range of that text around the fix).
+    fn shift_to_source(&self, round: usize, place: TextRange, fix: &Fix) -> Option<Vec<Edit>> {
+        let (mut start, mut end) = (i64::from(place.start), i64::from(place.end));
+        for map in self.maps[..round].iter().rev() {
+            // the first edit of the round whose new text ends at or after the place: it and
+            // every later one start after the place, or touch it
+            let first = map.partition_point(|e| e.new_end < start);
+            if map.get(first).is_some_and(|e| e.new_start <= end) {
+                return None;
+            }
+            let delta = first
+                .checked_sub(1)
+                .map_or(0, |before| map[before].delta_after);
+            start -= delta;
+            end -= delta;
+        }
+        let shift = i64::from(place.start) - start;
+        let moved = |at: u32| u32::try_from(i64::from(at) - shift).ok();
+        fix.edits()
+            .iter()
+            .map(|e| {
+                let range = TextRange::new(moved(e.range.start)?, moved(e.range.end)?);
+                Some(Edit { range, ..e.clone() })
+            })
+            .collect()
+    }
+
     /// Maps a range in the text of round `round` back to the source.
     fn map_range(&self, round: usize, range: TextRange) -> TextRange {
         let mut start = range.start;
@@ -155,8 +225,9 @@ impl Trace {
 }
 
 /// The edits a round applied, in the order `text::apply` splices them (identical edits of
-/// two fixes are applied once). Empty for the last round, which applies nothing.
-fn taken_edits(round: &Round) -> Vec<Edit> {
+/// two fixes are applied once), and for each applied fix (in `round.applied` order) the
+/// place of each of its edits in that list. Empty for the last round, which applies nothing.
+fn taken_edits(round: &Round) -> (Vec<Edit>, Vec<Vec<u32>>) {
     let mut taken: Vec<(&Edit, usize)> = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for &i in &round.applied {
@@ -167,7 +238,17 @@ fn taken_edits(round: &Round) -> Vec<Edit> {
         }
     }
     taken.sort_by_key(|(e, i)| (e.range.start, !e.range.is_empty(), e.side, e.range.end, *i));
-    taken.into_iter().map(|(e, _)| e.clone()).collect()
+    let place: std::collections::HashMap<&Edit, u32> = taken
+        .iter()
+        .enumerate()
+        .map(|(n, (e, _))| (*e, text::to_u32(n)))
+        .collect();
+    let orders = round
+        .applied
+        .iter()
+        .map(|&i| round.fixes[i].edits().iter().map(|e| place[e]).collect())
+        .collect();
+    (taken.into_iter().map(|(e, _)| e.clone()).collect(), orders)
 }
 
 #[derive(Clone, Copy)]
@@ -224,6 +305,17 @@ fn shifted(edits: &[Edit]) -> Vec<Shifted> {
             }
         })
         .collect()
+}
+
+/// `range` widened to every instruction (of `instructions`, sorted) it lies in or touches.
+fn widen(range: TextRange, instructions: &[TextRange]) -> TextRange {
+    let first = instructions.partition_point(|i| i.end < range.start);
+    let touched = instructions[first..]
+        .iter()
+        .take_while(|i| i.start <= range.end);
+    touched.fold(range, |hull, i| {
+        TextRange::new(hull.start.min(i.start), hull.end.max(i.end))
+    })
 }
 
 /// The range of 1-based line `line` of `text`, without its line break.

@@ -104,7 +104,7 @@ fn json_reports_each_fix_with_edits_that_reproduce_it() {
     // errors only on stderr: the fix lines are in the report
     assert_eq!(out.stderr, "");
     let doc = json(&out);
-    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["version"], 2);
     assert_eq!(doc["mode"], "diff");
     assert_eq!(doc["unsafe"], false);
     let file = &doc["files"][0];
@@ -117,11 +117,9 @@ fn json_reports_each_fix_with_edits_that_reproduce_it() {
     assert_eq!(fix["pass"], "add-to-copy");
     assert_eq!(fix["applicability"], "safe");
     assert_eq!(fix["applied"], true);
-    assert_eq!(
-        (fix["round"].as_u64(), fix["builds_on"].as_u64()),
-        (Some(0), Some(0))
-    );
+    assert_eq!(fix["round"].as_u64(), Some(0));
     let edits = fix["edits"].as_array().unwrap();
+    assert_eq!(edits[0]["order"].as_u64(), Some(0));
     assert_eq!(apply_edits(ADD, edits), "FROM alpine\nCOPY app.py /app/\n");
     assert_eq!(fix["range"]["start"]["line"], 2);
     for edit in edits {
@@ -177,40 +175,101 @@ fn json_columns_count_bytes_characters_and_utf16_units() {
 }
 
 #[test]
-fn json_fixes_found_after_earlier_rounds_carry_the_fixes_they_build_on() {
+fn json_fixes_found_after_earlier_rounds_are_on_the_text_of_their_round() {
     let dir = project(APT);
     let rewritten = run_env(dir.path(), &["-"], &[], Some(APT)).stdout;
     assert_ne!(rewritten, APT);
     let doc = json(&run(dir.path(), &["--output-format", "json", "."]));
     let fixes = doc["files"][0]["fixes"].as_array().unwrap();
     let applied: Vec<&Value> = fixes.iter().filter(|f| f["applied"] == true).collect();
-    assert!(applied.len() >= 2, "{fixes:?}");
-    let last_round = applied
-        .iter()
-        .map(|f| f["round"].as_u64().unwrap())
-        .max()
-        .unwrap();
+    let round = |f: &Value| f["round"].as_u64().unwrap();
+    let last_round = applied.iter().map(|f| round(f)).max().unwrap();
     assert!(
         last_round > 0,
-        "expected a fix found after an earlier round"
+        "expected a fix found after an earlier round: {fixes:?}"
     );
-    let last: Vec<&&Value> = applied
-        .iter()
-        .filter(|f| f["round"].as_u64() == Some(last_round))
-        .collect();
-    assert_eq!(last.len(), 1, "one fix in the last round of this file");
-    let fix = last[0];
-    assert_eq!(fix["builds_on"].as_u64(), Some(applied.len() as u64 - 1));
-    // its edits take the file as given to the rewrite (every earlier fix, then it)
-    assert_eq!(
-        apply_edits(APT, fix["edits"].as_array().unwrap()),
-        rewritten
-    );
-    // a round-0 fix alone: its own edits
-    for fix in applied.iter().filter(|f| f["round"] == 0) {
-        assert_eq!(fix["builds_on"], 0);
-        assert!(!fix["edits"].as_array().unwrap().is_empty());
+    // replay: each round's applied edits on the text of that round, by `order`
+    let mut text = APT.to_owned();
+    for r in 0..=last_round {
+        let mut edits: Vec<Value> = Vec::new();
+        for fix in applied.iter().filter(|f| round(f) == r) {
+            for edit in fix["edits"].as_array().unwrap() {
+                check_position(&text, &edit["range"]["start"]);
+                check_position(&text, &edit["range"]["end"]);
+                if !edits.iter().any(|e| e["order"] == edit["order"]) {
+                    edits.push(edit.clone());
+                }
+            }
+        }
+        edits.sort_by_key(|e| e["order"].as_u64().unwrap());
+        text = apply_edits(&text, &edits);
     }
+    assert_eq!(text, rewritten);
+    // the range stays on the file as given; fixes not applied have no order
+    for fix in fixes {
+        assert!(fix["range"]["end"]["offset"].as_u64().unwrap() <= APT.len() as u64);
+        if fix["applied"] == false {
+            for edit in fix["edits"].as_array().unwrap() {
+                assert!(edit["order"].is_null(), "{fix}");
+            }
+        }
+    }
+}
+
+/// SARIF's fixes apply to the file as given: a later round's fix whose instruction an
+/// earlier fix changed offers none and says it needs the earlier fixes; one elsewhere is its
+/// own edits, moved to the file as given.
+#[test]
+fn sarif_fixes_of_later_rounds_apply_to_the_file_as_given() {
+    let dir = project(APT);
+    let log: Value =
+        serde_json::from_str(&run(dir.path(), &["--output-format", "sarif", "."]).stdout).unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let later: Vec<&Value> = results
+        .iter()
+        .filter(|r| r["properties"]["round"].as_u64() > Some(0))
+        .collect();
+    assert!(!later.is_empty(), "{results:?}");
+    // the cleanup is found in the RUN the merge made
+    let cleanup = later
+        .iter()
+        .find(|r| r["ruleId"] == "same-layer-cleanup")
+        .expect("a later cleanup");
+    assert!(cleanup.get("fixes").is_none(), "{cleanup}");
+    assert_eq!(cleanup["properties"]["needsEarlierFixes"], true);
+    // a RUN no earlier fix touched: its later fix applies alone, on the file as given
+    let source = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\nFROM debian AS b\nRUN apt-get update && apt-get install -y git\n";
+    let dir = project(source);
+    let log: Value = serde_json::from_str(
+        &run(dir.path(), &["--unsafe", "--output-format", "sarif", "."]).stdout,
+    )
+    .unwrap();
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    let mut alone = 0;
+    for result in results {
+        let Some(change) = result["fixes"][0]["artifactChanges"][0].as_object() else {
+            continue;
+        };
+        let edits: Vec<Value> = change["replacements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let start = r["deletedRegion"]["byteOffset"].as_u64().unwrap();
+                let len = r["deletedRegion"]["byteLength"].as_u64().unwrap();
+                serde_json::json!({
+                    "range": {"start": {"offset": start}, "end": {"offset": start + len}},
+                    "content": r["insertedContent"]["text"],
+                })
+            })
+            .collect();
+        let after = apply_edits(source, &edits);
+        assert_ne!(after, source, "{result}");
+        if result["properties"]["round"].as_u64() > Some(0) {
+            alone += 1;
+        }
+    }
+    assert!(alone > 0, "no later fix applied alone: {results:?}");
 }
 
 #[test]
@@ -459,7 +518,7 @@ fn json_matches_its_schema() {
         assert_eq!(out.code, 2, "{args:?} {}", out.stderr);
         if let Some(errors) = schema_errors(
             &python,
-            "output-schema-v1.json",
+            "output-schema-v2.json",
             "Draft202012Validator",
             &out.stdout,
         ) {
@@ -480,18 +539,18 @@ fn json_matches_its_schema() {
     assert!(
         schema_errors(
             &python,
-            "output-schema-v1.json",
+            "output-schema-v2.json",
             "Draft202012Validator",
             &stdin.stdout
         )
         .is_none()
     );
     // the schema does reject a wrong document
-    let wrong = stdin.stdout.replacen("\"version\": 1", "\"version\": 2", 1);
+    let wrong = stdin.stdout.replacen("\"version\": 2", "\"version\": 1", 1);
     assert!(
         schema_errors(
             &python,
-            "output-schema-v1.json",
+            "output-schema-v2.json",
             "Draft202012Validator",
             &wrong
         )

@@ -14,9 +14,6 @@ mod document;
 mod ignore;
 mod text;
 
-// Machine output locates later-round fixes the way code actions do.
-pub(crate) use text::minimal_edits;
-
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::io::{self, Write as _};

@@ -3,10 +3,10 @@
 
 use serde::Serialize;
 
-use super::{Checked, FileRecord, Lines, Report, Span, applicability_name, source_edits};
+use super::{Checked, FileRecord, Lines, Report, Span, applicability_name, round_edits};
 
 /// Bumped when a field changes meaning or goes away (adding a field does not bump it).
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct Document<'a> {
@@ -53,8 +53,7 @@ struct Fix {
     range: Span,
     /// The rewrite round that found it (0: the file as given).
     round: usize,
-    /// How many fixes of earlier rounds `edits` include.
-    builds_on: usize,
+    /// On the text of round `round`.
     edits: Vec<Edit>,
 }
 
@@ -62,6 +61,8 @@ struct Fix {
 struct Edit {
     range: Span,
     content: String,
+    /// For an applied fix, the edit's place among the edits its round splices.
+    order: Option<u32>,
 }
 
 #[derive(Serialize)]
@@ -138,6 +139,9 @@ fn file<'a>(record: &'a FileRecord, unsafe_fixes: bool, summary: &mut Summary) -
         ..
     } = checked;
     let lines = Lines::new(source);
+    // the lines of each round's text, for the edits found in it
+    let mut round_lines: std::collections::HashMap<usize, Lines<'_>> =
+        std::collections::HashMap::new();
     let mut fixes = Vec::new();
     let mut new_files = Vec::new();
     for finding in super::by_position(trace) {
@@ -160,7 +164,18 @@ fn file<'a>(record: &'a FileRecord, unsafe_fixes: bool, summary: &mut Summary) -
             });
             continue;
         }
-        let (edits, builds_on) = source_edits(trace, source, finding);
+        let edits = round_edits(finding);
+        let on = round_lines
+            .entry(finding.round)
+            .or_insert_with(|| Lines::new(trace.text(finding.round)));
+        let edits = edits
+            .into_iter()
+            .map(|e| Edit {
+                range: on.span(e.range),
+                content: e.content,
+                order: e.order,
+            })
+            .collect();
         fixes.push(Fix {
             pass: finding.pass,
             applicability: applicability_name(finding.applicability),
@@ -168,14 +183,7 @@ fn file<'a>(record: &'a FileRecord, unsafe_fixes: bool, summary: &mut Summary) -
             message: finding.message.clone(),
             range: lines.span(finding.range),
             round: finding.round,
-            builds_on,
-            edits: edits
-                .into_iter()
-                .map(|e| Edit {
-                    range: lines.span(e.range),
-                    content: e.content,
-                })
-                .collect(),
+            edits,
         });
     }
     let changed = trace.outcome.has_changes();

@@ -3,9 +3,10 @@
 //! In these formats a run collects one [`FileRecord`] per input and prints one report on
 //! standard output at the end; the text output (diffs, file lists, `PATH:LINE:` lines) is not
 //! printed, errors still go to standard error. Every fix is located with
-//! [`dfrewrite::rewrite_traced`]: a fix found on the file as given has its own edits; one
-//! found only after earlier rounds of fixes carries the edits that take the file as given to
-//! the text with it applied, which include the earlier fixes it builds on (`builds_on`).
+//! [`dfrewrite::rewrite_traced`]. JSON gives each fix's edits on the text of the round that
+//! found it (replaying the rounds' applied fixes gives the rewrite); SARIF, whose fixes apply
+//! to the file as given, gives a later round's fix only where no earlier fix changed its
+//! place. Either way the output grows with the edits, not with fixes × earlier fixes.
 
 pub(crate) mod github;
 pub(crate) mod gitlab;
@@ -27,7 +28,7 @@ pub(crate) enum OutputFormat {
     #[default]
     #[value(alias = "human")]
     Text,
-    /// One JSON document (schema version 1, see the README).
+    /// One JSON document (schema version 2, see the README).
     Json,
     /// SARIF 2.1.0, for code scanning.
     Sarif,
@@ -184,52 +185,54 @@ pub(crate) struct Span {
     pub(crate) end: Position,
 }
 
-/// One replacement of a range of the file as given.
+/// One replacement of a range of a text: the file as given, or the text of a round.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SourceEdit {
     pub(crate) range: TextRange,
     pub(crate) content: String,
+    /// For an applied fix, the edit's place among the edits its round splices.
+    pub(crate) order: Option<u32>,
 }
 
-/// A finding's edits on the file as given, and how many earlier fixes they include.
-pub(crate) fn source_edits(
-    trace: &Trace,
-    source: &str,
-    finding: &Finding,
-) -> (Vec<SourceEdit>, usize) {
+/// A finding's edits on the text of its round, without the empty edits advice may carry
+/// only to mark its place (they change nothing).
+pub(crate) fn round_edits(finding: &Finding) -> Vec<SourceEdit> {
     let Some(fix) = &finding.fix else {
-        return (Vec::new(), 0);
+        return Vec::new();
     };
-    // Advice may carry an empty edit only to mark its place: that changes nothing.
-    if fix
-        .edits()
+    fix.edits()
         .iter()
-        .all(|e| e.range.is_empty() && e.content.is_empty())
-    {
-        return (Vec::new(), 0);
+        .enumerate()
+        .filter(|(_, e)| !(e.range.is_empty() && e.content.is_empty()))
+        .map(|(n, e)| SourceEdit {
+            range: e.range,
+            content: e.content.clone(),
+            order: finding.order.get(n).copied(),
+        })
+        .collect()
+}
+
+/// A finding's edits on the file as given, from [`Trace::edits_on_source`] (`on_source`
+/// is its entry for this finding): `None` for a later round's fix that needs earlier
+/// fixes; empty for a finding without edits.
+pub(crate) fn source_edits(
+    finding: &Finding,
+    on_source: Option<&Vec<dfrewrite::text::Edit>>,
+) -> Option<Vec<SourceEdit>> {
+    if round_edits(finding).is_empty() {
+        return Some(Vec::new());
     }
-    if finding.round == 0 {
-        let edits = fix
-            .edits()
+    Some(
+        on_source?
             .iter()
             .filter(|e| !(e.range.is_empty() && e.content.is_empty()))
             .map(|e| SourceEdit {
                 range: e.range,
                 content: e.content.clone(),
+                order: None,
             })
-            .collect();
-        return (edits, 0);
-    }
-    // Its own edits are on a text the file is not yet: give the edits that take the file to
-    // that text with this fix applied (the earlier rounds' fixes included).
-    let Some(after) = trace.apply_alone(finding) else {
-        return (Vec::new(), 0);
-    };
-    let edits = super::lsp::minimal_edits(source, &after)
-        .into_iter()
-        .map(|(range, content)| SourceEdit { range, content })
-        .collect();
-    (edits, trace.applied_before(finding.round))
+            .collect(),
+    )
 }
 
 /// Whether a finding is a fix `--unsafe` would add.
@@ -248,8 +251,16 @@ pub(crate) fn applicability_name(applicability: Applicability) -> &'static str {
 
 /// A trace's findings sorted by where they are, as the text output orders its lines.
 pub(crate) fn by_position(trace: &Trace) -> Vec<&Finding> {
-    let mut findings: Vec<&Finding> = trace.findings.iter().collect();
-    findings.sort_by_key(|f| (f.range.start, f.range.end));
+    indexed_by_position(trace)
+        .into_iter()
+        .map(|(_, f)| f)
+        .collect()
+}
+
+/// [`by_position`], each with its index in `trace.findings`.
+pub(crate) fn indexed_by_position(trace: &Trace) -> Vec<(usize, &Finding)> {
+    let mut findings: Vec<(usize, &Finding)> = trace.findings.iter().enumerate().collect();
+    findings.sort_by_key(|(_, f)| (f.range.start, f.range.end));
     findings
 }
 

@@ -35,7 +35,8 @@ pub(crate) fn render(report: &Report<'_>) -> String {
             }
         };
         let lines = Lines::new(&checked.source);
-        for finding in super::by_position(&checked.trace) {
+        let on_source = checked.trace.edits_on_source();
+        for (index, finding) in super::indexed_by_position(&checked.trace) {
             let rule_index = passes.iter().position(|p| p.name == finding.pass);
             let mut result = json!({
                 "ruleId": finding.pass,
@@ -69,34 +70,33 @@ pub(crate) fn render(report: &Report<'_>) -> String {
                     }],
                 }]);
             } else {
-                let (edits, builds_on) = source_edits(&checked.trace, &checked.source, finding);
                 // display-only advice is never applied: no suggested change (as in the LSP)
-                if !edits.is_empty() && finding.applicability != Applicability::DisplayOnly {
-                    let description = if builds_on == 0 {
-                        finding.message.clone()
-                    } else {
-                        format!(
-                            "{} (with the {builds_on} earlier fix{} it builds on)",
-                            finding.message,
-                            if builds_on == 1 { "" } else { "es" }
-                        )
-                    };
-                    let replacements: Vec<Value> = edits
-                        .iter()
-                        .map(|e| {
-                            json!({
-                                "deletedRegion": region(&lines.span(e.range)),
-                                "insertedContent": {"text": e.content},
+                let suggest = finding.applicability != Applicability::DisplayOnly;
+                match source_edits(finding, on_source[index].as_ref()) {
+                    Some(edits) if suggest && !edits.is_empty() => {
+                        let replacements: Vec<Value> = edits
+                            .iter()
+                            .map(|e| {
+                                json!({
+                                    "deletedRegion": region(&lines.span(e.range)),
+                                    "insertedContent": {"text": e.content},
+                                })
                             })
-                        })
-                        .collect();
-                    result["fixes"] = json!([{
-                        "description": {"text": description},
-                        "artifactChanges": [{
-                            "artifactLocation": {"uri": uri},
-                            "replacements": replacements,
-                        }],
-                    }]);
+                            .collect();
+                        result["fixes"] = json!([{
+                            "description": {"text": finding.message},
+                            "artifactChanges": [{
+                                "artifactLocation": {"uri": uri},
+                                "replacements": replacements,
+                            }],
+                        }]);
+                    }
+                    // an earlier fix changed the instructions it edits: no change on the
+                    // file as given would be this fix alone
+                    None if suggest => {
+                        result["properties"]["needsEarlierFixes"] = json!(true);
+                    }
+                    _ => {}
                 }
             }
             results.push(result);
