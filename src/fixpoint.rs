@@ -86,6 +86,8 @@ pub(crate) struct Round {
     /// Indexes into `fixes` of those applied; empty in the last round.
     pub(crate) applied: Vec<usize>,
     pub(crate) files: Vec<NewFile>,
+    /// Before the last round, the fixes it found but does not apply under the settings.
+    pub(crate) unwanted: Vec<Fix>,
 }
 
 /// [`rewrite`] with an explicit pass list (the registry's, or a test's).
@@ -139,6 +141,7 @@ fn rewrite_with(
                     fixes: rest,
                     applied: Vec::new(),
                     files: proposed.iter().chain(&withheld).cloned().collect(),
+                    unwanted: Vec::new(),
                 });
             }
             outcome.files = proposed;
@@ -181,6 +184,7 @@ fn rewrite_with(
                 fixes: wanted,
                 applied: result.applied,
                 files: Vec::new(),
+                unwanted: rest,
             });
         }
     }

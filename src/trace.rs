@@ -5,6 +5,8 @@
 //! buffer. [`rewrite_traced`] records every round and maps each fix's range back through the
 //! edits of the rounds before it.
 
+use std::collections::HashSet;
+
 use crate::fixpoint::{self, Round};
 use crate::text::{self, Applicability, Edit, Fix, TextRange};
 use crate::{Error, NewFile, Outcome, Settings};
@@ -21,6 +23,9 @@ pub struct Trace {
     texts: Vec<String>,
     /// `maps[k]` takes offsets in `texts[k + 1]` back to `texts[k]`.
     maps: Vec<Vec<Shifted>>,
+    /// The fixes round 0 found on the source but did not apply (they overlapped a fix it
+    /// applied, or the settings do not apply them), by pass and edits.
+    held: HashSet<(&'static str, Vec<Edit>)>,
 }
 
 /// One fix, piece of advice or new-file proposal of a rewrite.
@@ -63,6 +68,7 @@ pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error>
         findings: Vec::new(),
         texts: Vec::with_capacity(rounds.len()),
         maps,
+        held: HashSet::new(),
     };
     let last = rounds.len().saturating_sub(1);
     let mut last_files = Vec::new();
@@ -72,6 +78,7 @@ pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error>
             fixes,
             applied,
             files: round_files,
+            unwanted,
         } = round;
         trace.texts.push(text);
         let is_last = k == last;
@@ -80,11 +87,20 @@ pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error>
         } else {
             let mut taken: Vec<Option<Fix>> = fixes.into_iter().map(Some).collect();
             let orders = std::mem::take(&mut orders[k]);
-            applied
+            let chosen = applied
                 .iter()
                 .zip(orders)
                 .filter_map(|(&i, order)| Some((taken[i].take()?, true, order)))
-                .collect()
+                .collect();
+            if k == 0 {
+                trace.held = taken
+                    .into_iter()
+                    .flatten()
+                    .chain(unwanted)
+                    .map(|f| (f.pass, f.edits().to_vec()))
+                    .collect();
+            }
+            chosen
         };
         for (fix, applied, order) in chosen {
             let range = trace.map_range(k, fix.range());
@@ -156,60 +172,28 @@ impl Trace {
             .count()
     }
 
-    /// For each finding (in [`Trace::findings`] order), its fix's own edits on the source
-    /// when they can be applied there alone: always for round 0; for a later round, when no
-    /// earlier round changed the instructions the fix edits or the text at their edges.
-    /// Then those instructions are the same bytes in the source, and the edits only move
-    /// by what earlier rounds inserted or removed before them. `None` for a fix that needs
-    /// earlier fixes, and for a finding without a fix.
-    pub fn edits_on_source(&self) -> Vec<Option<Vec<Edit>>> {
-        // each round's instruction ranges, parsed when a finding of that round first asks
-        let mut instructions: Vec<Option<Option<Vec<TextRange>>>> = vec![None; self.texts.len()];
-        self.findings
-            .iter()
-            .map(|finding| {
-                let fix = finding.fix.as_ref()?;
-                if finding.round == 0 {
-                    return Some(fix.edits().to_vec());
-                }
-                let ranges = instructions[finding.round]
-                    .get_or_insert_with(|| {
-                        crate::syntax::parse(&self.texts[finding.round])
-                            .ok()
-                            .map(|file| file.instructions().map(|i| i.range).collect())
-                    })
-                    .as_deref()?;
-                self.shift_to_source(finding.round, widen(fix.range(), ranges), fix)
-            })
-            .collect()
-    }
-
-    /// `fix` (on the text of `round`) moved to the source, when no earlier round's edit
-    /// lies in or touches `place` (a range of that text around the fix).
-    fn shift_to_source(&self, round: usize, place: TextRange, fix: &Fix) -> Option<Vec<Edit>> {
-        let (mut start, mut end) = (i64::from(place.start), i64::from(place.end));
-        for map in self.maps[..round].iter().rev() {
-            // the first edit of the round whose new text ends at or after the place: it and
-            // every later one start after the place, or touch it
-            let first = map.partition_point(|e| e.new_end < start);
-            if map.get(first).is_some_and(|e| e.new_start <= end) {
-                return None;
-            }
-            let delta = first
-                .checked_sub(1)
-                .map_or(0, |before| map[before].delta_after);
-            start -= delta;
-            end -= delta;
+    /// A finding's edits on the source, when they are what its pass proposed there: a
+    /// round-0 fix's own edits, or a later round's fix that round 0 found with the same
+    /// edits (moved to the source) and did not apply (held back behind a fix it overlapped,
+    /// or not applied under the settings). `None` for a later fix that its pass found only
+    /// after earlier fixes (its change alone on the source was never checked), and for a
+    /// finding without a fix.
+    pub fn edits_on_source(&self, finding: &Finding) -> Option<Vec<Edit>> {
+        let fix = finding.fix.as_ref()?;
+        if finding.round == 0 {
+            return Some(fix.edits().to_vec());
         }
-        let shift = i64::from(place.start) - start;
-        let moved = |at: u32| u32::try_from(i64::from(at) - shift).ok();
-        fix.edits()
+        let moved: Vec<Edit> = fix
+            .edits()
             .iter()
-            .map(|e| {
-                let range = TextRange::new(moved(e.range.start)?, moved(e.range.end)?);
-                Some(Edit { range, ..e.clone() })
+            .map(|e| Edit {
+                range: self.map_range(finding.round, e.range),
+                ..e.clone()
             })
-            .collect()
+            .collect();
+        self.held
+            .contains(&(fix.pass, moved.clone()))
+            .then_some(moved)
     }
 
     /// Maps a range in the text of round `round` back to the source.
@@ -305,17 +289,6 @@ fn shifted(edits: &[Edit]) -> Vec<Shifted> {
             }
         })
         .collect()
-}
-
-/// `range` widened to every instruction (of `instructions`, sorted) it lies in or touches.
-fn widen(range: TextRange, instructions: &[TextRange]) -> TextRange {
-    let first = instructions.partition_point(|i| i.end < range.start);
-    let touched = instructions[first..]
-        .iter()
-        .take_while(|i| i.start <= range.end);
-    touched.fold(range, |hull, i| {
-        TextRange::new(hull.start.min(i.start), hull.end.max(i.end))
-    })
 }
 
 /// The range of 1-based line `line` of `text`, without its line break.

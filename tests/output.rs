@@ -216,60 +216,60 @@ fn json_fixes_found_after_earlier_rounds_are_on_the_text_of_their_round() {
     }
 }
 
-/// SARIF's fixes apply to the file as given: a later round's fix whose instruction an
-/// earlier fix changed offers none and says it needs the earlier fixes; one elsewhere is its
-/// own edits, moved to the file as given.
+/// The replacements of a SARIF result's one fix, as `(offset, length, text)`.
+fn replacements(result: &Value) -> Vec<(u64, u64, String)> {
+    result["fixes"][0]["artifactChanges"][0]["replacements"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fix: {result}"))
+        .iter()
+        .map(|r| {
+            (
+                r["deletedRegion"]["byteOffset"].as_u64().unwrap(),
+                r["deletedRegion"]["byteLength"].as_u64().unwrap(),
+                r["insertedContent"]["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// SARIF's fixes apply to the file as given. A later round's fix that its pass found only
+/// after an earlier fix offers none and says it needs the earlier fixes; one that round 0
+/// found on the file as given and did not apply (an unsafe fix without `--unsafe`) offers
+/// the edits it had there, the same as with `--unsafe`, where round 0 applies it.
 #[test]
 fn sarif_fixes_of_later_rounds_apply_to_the_file_as_given() {
     let dir = project(APT);
-    let log: Value =
-        serde_json::from_str(&run(dir.path(), &["--output-format", "sarif", "."]).stdout).unwrap();
-    let results = log["runs"][0]["results"].as_array().unwrap();
-    let later: Vec<&Value> = results
-        .iter()
-        .filter(|r| r["properties"]["round"].as_u64() > Some(0))
-        .collect();
-    assert!(!later.is_empty(), "{results:?}");
+    let sarif = |args: &[&str]| -> Vec<Value> {
+        let mut all = args.to_vec();
+        all.extend(["--output-format", "sarif", "."]);
+        let log: Value = serde_json::from_str(&run(dir.path(), &all).stdout).unwrap();
+        log["runs"][0]["results"].as_array().unwrap().clone()
+    };
+    let safe = sarif(&[]);
+    let round = |r: &Value| r["properties"]["round"].as_u64().unwrap();
+    let find = |results: &[Value], rule: &str| -> Value {
+        results
+            .iter()
+            .find(|r| r["ruleId"] == rule)
+            .unwrap_or_else(|| panic!("no {rule}: {results:?}"))
+            .clone()
+    };
     // the cleanup is found in the RUN the merge made
-    let cleanup = later
-        .iter()
-        .find(|r| r["ruleId"] == "same-layer-cleanup")
-        .expect("a later cleanup");
+    let cleanup = find(&safe, "same-layer-cleanup");
+    assert!(round(&cleanup) > 0, "{cleanup}");
     assert!(cleanup.get("fixes").is_none(), "{cleanup}");
     assert_eq!(cleanup["properties"]["needsEarlierFixes"], true);
-    // a RUN no earlier fix touched: its later fix applies alone, on the file as given
-    let source = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\nFROM debian AS b\nRUN apt-get update && apt-get install -y git\n";
-    let dir = project(source);
-    let log: Value = serde_json::from_str(
-        &run(dir.path(), &["--unsafe", "--output-format", "sarif", "."]).stdout,
-    )
-    .unwrap();
-    let results = log["runs"][0]["results"].as_array().unwrap();
-    let mut alone = 0;
-    for result in results {
-        let Some(change) = result["fixes"][0]["artifactChanges"][0].as_object() else {
-            continue;
-        };
-        let edits: Vec<Value> = change["replacements"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                let start = r["deletedRegion"]["byteOffset"].as_u64().unwrap();
-                let len = r["deletedRegion"]["byteLength"].as_u64().unwrap();
-                serde_json::json!({
-                    "range": {"start": {"offset": start}, "end": {"offset": start + len}},
-                    "content": r["insertedContent"]["text"],
-                })
-            })
-            .collect();
-        let after = apply_edits(source, &edits);
-        assert_ne!(after, source, "{result}");
-        if result["properties"]["round"].as_u64() > Some(0) {
-            alone += 1;
-        }
-    }
-    assert!(alone > 0, "no later fix applied alone: {results:?}");
+    // reported after the rounds, found on the file as given too
+    let later = find(&safe, "no-install-recommends");
+    assert_eq!(
+        (round(&later) > 0, later["properties"]["applied"].as_bool()),
+        (true, Some(false)),
+        "{later}"
+    );
+    assert!(later["properties"].get("needsEarlierFixes").is_none());
+    let first = find(&sarif(&["--unsafe"]), "no-install-recommends");
+    assert_eq!(round(&first), 0, "{first}");
+    assert_eq!(replacements(&later), replacements(&first));
 }
 
 #[test]

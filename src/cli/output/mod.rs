@@ -212,18 +212,15 @@ pub(crate) fn round_edits(finding: &Finding) -> Vec<SourceEdit> {
         .collect()
 }
 
-/// A finding's edits on the file as given, from [`Trace::edits_on_source`] (`on_source`
-/// is its entry for this finding): `None` for a later round's fix that needs earlier
-/// fixes; empty for a finding without edits.
-pub(crate) fn source_edits(
-    finding: &Finding,
-    on_source: Option<&Vec<dfrewrite::text::Edit>>,
-) -> Option<Vec<SourceEdit>> {
+/// A finding's edits on the file as given ([`Trace::edits_on_source`]): `None` for a
+/// later round's fix that needs earlier fixes; empty for a finding without edits.
+pub(crate) fn source_edits(trace: &Trace, finding: &Finding) -> Option<Vec<SourceEdit>> {
     if round_edits(finding).is_empty() {
         return Some(Vec::new());
     }
     Some(
-        on_source?
+        trace
+            .edits_on_source(finding)?
             .iter()
             .filter(|e| !(e.range.is_empty() && e.content.is_empty()))
             .map(|e| SourceEdit {
@@ -251,16 +248,8 @@ pub(crate) fn applicability_name(applicability: Applicability) -> &'static str {
 
 /// A trace's findings sorted by where they are, as the text output orders its lines.
 pub(crate) fn by_position(trace: &Trace) -> Vec<&Finding> {
-    indexed_by_position(trace)
-        .into_iter()
-        .map(|(_, f)| f)
-        .collect()
-}
-
-/// [`by_position`], each with its index in `trace.findings`.
-pub(crate) fn indexed_by_position(trace: &Trace) -> Vec<(usize, &Finding)> {
-    let mut findings: Vec<(usize, &Finding)> = trace.findings.iter().enumerate().collect();
-    findings.sort_by_key(|(_, f)| (f.range.start, f.range.end));
+    let mut findings: Vec<&Finding> = trace.findings.iter().collect();
+    findings.sort_by_key(|f| (f.range.start, f.range.end));
     findings
 }
 

@@ -35,8 +35,7 @@ pub(crate) fn render(report: &Report<'_>) -> String {
             }
         };
         let lines = Lines::new(&checked.source);
-        let on_source = checked.trace.edits_on_source();
-        for (index, finding) in super::indexed_by_position(&checked.trace) {
+        for finding in super::by_position(&checked.trace) {
             let rule_index = passes.iter().position(|p| p.name == finding.pass);
             let mut result = json!({
                 "ruleId": finding.pass,
@@ -72,7 +71,7 @@ pub(crate) fn render(report: &Report<'_>) -> String {
             } else {
                 // display-only advice is never applied: no suggested change (as in the LSP)
                 let suggest = finding.applicability != Applicability::DisplayOnly;
-                match source_edits(finding, on_source[index].as_ref()) {
+                match source_edits(&checked.trace, finding) {
                     Some(edits) if suggest && !edits.is_empty() => {
                         let replacements: Vec<Value> = edits
                             .iter()
@@ -91,8 +90,8 @@ pub(crate) fn render(report: &Report<'_>) -> String {
                             }],
                         }]);
                     }
-                    // an earlier fix changed the instructions it edits: no change on the
-                    // file as given would be this fix alone
+                    // found only after earlier fixes: no change on the file as given is
+                    // known to be this fix alone
                     None if suggest => {
                         result["properties"]["needsEarlierFixes"] = json!(true);
                     }
