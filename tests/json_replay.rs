@@ -8,7 +8,6 @@ use std::path::Path;
 use serde_json::Value;
 
 #[path = "../benches/common/mod.rs"]
-#[allow(dead_code)]
 mod bench;
 mod common;
 
