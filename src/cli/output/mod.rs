@@ -5,8 +5,9 @@
 //! printed, errors still go to standard error. Every fix is located with
 //! [`dfrewrite::rewrite_traced`]. JSON gives each fix's edits on the text of the round that
 //! found it (replaying the rounds' applied fixes gives the rewrite); SARIF, whose fixes apply
-//! to the file as given, gives a later round's fix only where no earlier fix changed its
-//! place. Either way the output grows with the edits, not with fixes × earlier fixes.
+//! to the file as given, gives a later round's fix only when round 0 found the same fix there
+//! and did not apply it. Either way the output grows with the edits, not with fixes × earlier
+//! fixes.
 
 pub(crate) mod github;
 pub(crate) mod gitlab;
