@@ -2,9 +2,13 @@
 //!
 //! `cargo bench --bench lsp` starts `dfrewrite lsp` once, opens a document, and then times
 //! one-character changes: from writing `didChange` to reading the `publishDiagnostics` for
-//! that version (process already running, framing and JSON included), and `formatting` after
-//! each change. Two documents: a 200-line Dockerfile and the 2,200-line synthetic file
+//! that version (process already running, framing and JSON included), then `formatting` and
+//! the code actions for a two-line range near the top (what an editor asks for when the
+//! cursor moves), each once per change. Two documents: a 200-line Dockerfile and the 2,200-line synthetic file
 //! (200 stages × 10 instructions and a blank line, 4 RUNs each).
+//!
+//! `DFREWRITE_BENCH_BIN=PATH` measures that binary instead of this build's (an older build,
+//! for a before/after with the same client).
 
 #![allow(clippy::print_stdout)]
 #![allow(clippy::cast_precision_loss)]
@@ -92,7 +96,9 @@ impl Server {
 }
 
 fn measure(label: &str, path: &std::path::Path, text: &str, rounds: usize) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dfrewrite"))
+    let binary = std::env::var_os("DFREWRITE_BENCH_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_dfrewrite").into());
+    let mut child = Command::new(binary)
         .arg("lsp")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -116,7 +122,7 @@ fn measure(label: &str, path: &std::path::Path, text: &str, rounds: usize) {
     let found = server.diagnostics(1);
     let open_ms = open.elapsed().as_secs_f64() * 1e3;
 
-    let (mut change_ms, mut format_ms) = (Vec::new(), Vec::new());
+    let (mut change_ms, mut format_ms, mut action_ms) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         // one character: the first `A=1` becomes `A=2` and back
         let version = i64::try_from(round).expect("small") + 2;
@@ -140,6 +146,17 @@ fn measure(label: &str, path: &std::path::Path, text: &str, rounds: usize) {
             "params": {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": true}}}));
         server.response(id);
         format_ms.push(start.elapsed().as_secs_f64() * 1e3);
+
+        let id = id + 1;
+        let start = Instant::now();
+        server.send(
+            &json!({"jsonrpc": "2.0", "id": id, "method": "textDocument/codeAction",
+            "params": {"textDocument": {"uri": uri},
+                "range": {"start": {"line": 4, "character": 0}, "end": {"line": 6, "character": 0}},
+                "context": {"diagnostics": []}}}),
+        );
+        server.response(id);
+        action_ms.push(start.elapsed().as_secs_f64() * 1e3);
     }
     server.send(&json!({"jsonrpc": "2.0", "id": 1, "method": "shutdown"}));
     server.response(1);
@@ -148,10 +165,11 @@ fn measure(label: &str, path: &std::path::Path, text: &str, rounds: usize) {
 
     println!(
         "{label} ({} lines, {found} diagnostics): open {open_ms:.1} ms; after a one-character \
-         change, diagnostics {}; formatting {}",
+         change, diagnostics {}; formatting {}; code actions {}",
         text.lines().count(),
         summary(&mut change_ms),
-        summary(&mut format_ms)
+        summary(&mut format_ms),
+        summary(&mut action_ms)
     );
 }
 

@@ -1,5 +1,6 @@
 //! One open document: its text, its analysis, and what the protocol asks of it.
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,6 +18,7 @@ use serde_json::Value;
 
 use super::FIX_ALL;
 use super::context::Contexts;
+use super::ignore::Instructions;
 use super::text::{Lines, minimal_edits, text_edits};
 
 /// Documents larger than this get one diagnostic and no rewrite: a Dockerfile that large
@@ -166,10 +168,29 @@ enum Problem {
     TooLarge(usize),
 }
 
+/// One rewrite of one text under one set of settings, and what requests derived from it.
+/// Diagnostics need only the trace; the rest is computed on the first request that needs it
+/// and kept until the text or the settings change (editors ask for code actions on every
+/// cursor move, and for formatting again on save).
 struct Analysis {
     result: Result<Trace, Problem>,
     /// Where the build context is, for new-file proposals.
     context_dir: Option<PathBuf>,
+    /// The whole rewrite as minimal edits of the text (formatting, fix-all).
+    rewrite_edits: OnceCell<Vec<TextEdit>>,
+    /// The text's instructions, for the ignore action; `None` inside when it does not parse.
+    instructions: OnceCell<Option<Instructions>>,
+}
+
+impl Analysis {
+    fn new(result: Result<Trace, Problem>, context_dir: Option<PathBuf>) -> Self {
+        Self {
+            result,
+            context_dir,
+            rewrite_edits: OnceCell::new(),
+            instructions: OnceCell::new(),
+        }
+    }
 }
 
 pub(crate) struct Document {
@@ -214,10 +235,7 @@ impl Document {
             return;
         }
         if self.text.len() > MAX_DOCUMENT_BYTES {
-            self.analysis = Some(Analysis {
-                result: Err(Problem::TooLarge(self.text.len())),
-                context_dir: None,
-            });
+            self.analysis = Some(Analysis::new(Err(Problem::TooLarge(self.text.len())), None));
             return;
         }
         let path = uri_to_path(&self.uri);
@@ -261,10 +279,7 @@ impl Document {
             },
             dfrewrite::Error::Internal(message) => Problem::Internal(message),
         });
-        self.analysis = Some(Analysis {
-            result,
-            context_dir,
-        });
+        self.analysis = Some(Analysis::new(result, context_dir));
     }
 
     fn analysis(&self) -> &Analysis {
@@ -311,13 +326,20 @@ impl Document {
 
     /// The rewrite as minimal edits; none when the text does not parse.
     pub(crate) fn formatting(&self) -> Vec<TextEdit> {
-        let Ok(trace) = &self.analysis().result else {
-            return Vec::new();
-        };
-        let Some(output) = &trace.outcome.output else {
-            return Vec::new();
-        };
-        text_edits(&Lines::new(&self.text), &minimal_edits(&self.text, output))
+        self.rewrite_edits()
+            .map(<[TextEdit]>::to_vec)
+            .unwrap_or_default()
+    }
+
+    /// The rewrite as minimal edits, computed once per analysis; `None` when the text does
+    /// not parse or the rewrite changes nothing.
+    fn rewrite_edits(&self) -> Option<&[TextEdit]> {
+        let analysis = self.analysis();
+        let output = analysis.result.as_ref().ok()?.outcome.output.as_ref()?;
+        let edits = analysis.rewrite_edits.get_or_init(|| {
+            text_edits(&Lines::new(&self.text), &minimal_edits(&self.text, output))
+        });
+        Some(edits)
     }
 
     pub(crate) fn code_actions(
@@ -358,12 +380,20 @@ impl Document {
             }
         }
         if wants(super::ignore::KIND) {
+            // parsed on the first finding that needs it: most cursor moves touch none
+            let instructions = || {
+                self.analysis()
+                    .instructions
+                    .get_or_init(|| Instructions::of(&self.text))
+                    .as_ref()
+            };
             for finding in &trace.findings {
                 let shown = shown_range(&self.text, finding.range);
                 if !(shown.start <= wanted.end && wanted.start <= shown.end) {
                     continue;
                 }
-                let Some(edit) = super::ignore::pragma_edit(&self.text, finding) else {
+                let Some(edit) = super::ignore::pragma_edit(&self.text, instructions, finding)
+                else {
                     continue;
                 };
                 actions.push(CodeActionOrCommand::CodeAction(CodeAction {
@@ -376,10 +406,10 @@ impl Document {
             }
         }
         if wants(FIX_ALL)
-            && let Some(output) = &trace.outcome.output
+            && let Some(edits) = self.rewrite_edits()
         {
             {
-                let edits = text_edits(&lines, &minimal_edits(&self.text, output));
+                let edits = edits.to_vec();
                 let title = if trace
                     .findings
                     .iter()
@@ -601,6 +631,120 @@ mod tests {
         assert_eq!(options.select, Some(vec!["add-to-copy".to_owned()]));
         assert_eq!(options.context, Some(PathBuf::from("ctx")));
         assert_eq!(warnings.len(), 1, "{warnings:?}");
+    }
+
+    /// A document that reads nothing from the disk (no path: no configuration, no context).
+    fn analysed(text: &str, options: &Options) -> Document {
+        let mut doc = Document::new("untitled:Dockerfile".parse().unwrap(), 1, text.to_owned());
+        doc.analyse(options, None, &mut Contexts::default());
+        doc
+    }
+
+    fn actions(doc: &Document, line: u32) -> Vec<CodeAction> {
+        let params: CodeActionParams = serde_json::from_value(serde_json::json!({
+            "textDocument": {"uri": "untitled:Dockerfile"},
+            "range": {"start": {"line": line, "character": 0}, "end": {"line": line, "character": 0}},
+            "context": {"diagnostics": []}
+        }))
+        .unwrap();
+        doc.code_actions(&params, false)
+            .into_iter()
+            .map(|a| match a {
+                CodeActionOrCommand::CodeAction(a) => a,
+                CodeActionOrCommand::Command(_) => panic!("commands are never offered"),
+            })
+            .collect()
+    }
+
+    fn edit_texts(action: &CodeAction) -> Vec<(Range, String)> {
+        let changes = action.edit.as_ref().unwrap().changes.as_ref().unwrap();
+        let edits = changes.values().next().unwrap();
+        edits
+            .iter()
+            .map(|e| (e.range, e.new_text.clone()))
+            .collect()
+    }
+
+    const APT: &str = "FROM debian\nRUN apt-get update\nRUN apt-get install -y curl\n";
+
+    #[test]
+    fn kept_edits_follow_the_text_and_the_settings() {
+        let mut doc = analysed(APT, &Options::default());
+        let first = doc.formatting();
+        assert!(!first.is_empty());
+        // asked again for the same text: the same edits
+        assert_eq!(doc.formatting(), first);
+        let fix_all = |doc: &Document| {
+            let actions = actions(doc, 0);
+            let all = actions
+                .iter()
+                .find(|a| a.kind == Some(CodeActionKind::from(FIX_ALL)))
+                .expect("a fix-all action");
+            edit_texts(all)
+        };
+        let as_pairs = |edits: &[TextEdit]| -> Vec<(Range, String)> {
+            edits
+                .iter()
+                .map(|e| (e.range, e.new_text.clone()))
+                .collect()
+        };
+        assert_eq!(fix_all(&doc), as_pairs(&first));
+
+        // a new text is rewritten afresh: its own edits, on its own lines
+        let moved = format!("# a comment\n{APT}");
+        doc.replace(2, moved.clone());
+        doc.analyse(&Options::default(), None, &mut Contexts::default());
+        let second = doc.formatting();
+        assert_ne!(second, first);
+        assert_eq!(second, analysed(&moved, &Options::default()).formatting());
+        assert_eq!(fix_all(&doc), as_pairs(&second));
+        // a text the rewrite leaves alone gets no edits
+        let done = dfrewrite::rewrite(&moved, &Settings::default())
+            .unwrap()
+            .output
+            .unwrap();
+        doc.replace(3, done);
+        doc.analyse(&Options::default(), None, &mut Contexts::default());
+        assert_eq!(doc.formatting(), Vec::new());
+
+        // new settings (the server invalidates every document) give the new settings' edits
+        let (unsafe_on, _) = Options::parse(&serde_json::json!({"unsafe": true}));
+        doc.replace(4, APT.to_owned());
+        doc.analyse(&Options::default(), None, &mut Contexts::default());
+        assert_eq!(doc.formatting(), first);
+        doc.invalidate();
+        doc.analyse(&unsafe_on, None, &mut Contexts::default());
+        let unsafe_edits = doc.formatting();
+        assert_ne!(unsafe_edits, first);
+        assert_eq!(unsafe_edits, analysed(APT, &unsafe_on).formatting());
+    }
+
+    #[test]
+    fn kept_instructions_follow_the_text() {
+        let pragma_line = |doc: &Document, line: u32| -> Vec<u32> {
+            actions(doc, line)
+                .iter()
+                .filter(|a| a.kind == Some(CodeActionKind::from(super::super::ignore::KIND)))
+                .flat_map(edit_texts)
+                .map(|(range, text)| {
+                    assert!(text.starts_with("# dfrewrite: ignore="), "{text}");
+                    range.start.line
+                })
+                .collect()
+        };
+        let mut doc = analysed(APT, &Options::default());
+        let before = pragma_line(&doc, 2);
+        assert!(!before.is_empty() && before.contains(&2), "{before:?}");
+        // two lines more above: the same instructions, two lines lower
+        let moved = format!("# one\n# two\n{APT}");
+        doc.replace(2, moved.clone());
+        doc.analyse(&Options::default(), None, &mut Contexts::default());
+        let after = pragma_line(&doc, 4);
+        assert_eq!(after, before.iter().map(|l| l + 2).collect::<Vec<_>>());
+        assert_eq!(
+            after,
+            pragma_line(&analysed(&moved, &Options::default()), 4)
+        );
     }
 
     #[test]
