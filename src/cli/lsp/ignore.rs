@@ -66,18 +66,15 @@ mod tests {
     fn the_instruction_holding_an_offset_is_found() {
         let text = "FROM a\n\n  RUN b \\\n  c\nCOPY d e\n";
         let ins = Instructions::of(text).unwrap();
-        let run = text.find("RUN").unwrap();
-        let copy = text.find("COPY").unwrap();
+        let at = |s: &str| u32::try_from(text.find(s).unwrap()).unwrap();
+        let (run, copy, len) = (at("RUN"), at("COPY"), u32::try_from(text.len()).unwrap());
         // the blank line between instructions, the indent, the continuation, the last byte
         assert_eq!(ins.holding(7), None);
-        assert_eq!(ins.holding(8).map(|s| s.1 as usize), Some(run));
-        assert_eq!(ins.holding(run as u32 + 9).map(|s| s.1 as usize), Some(run));
-        assert_eq!(ins.holding(copy as u32).map(|s| s.0 as usize), Some(copy));
-        assert_eq!(
-            ins.holding(text.len() as u32 - 1).map(|s| s.0 as usize),
-            Some(copy)
-        );
-        assert_eq!(ins.holding(text.len() as u32), None);
-        assert_eq!(ins.holding(0).map(|s| s.0), Some(0));
+        assert_eq!(ins.holding(8), Some((8, run, copy)));
+        assert_eq!(ins.holding(run + 9).map(|s| s.1), Some(run));
+        assert_eq!(ins.holding(copy), Some((copy, copy, len)));
+        assert_eq!(ins.holding(len - 1).map(|s| s.0), Some(copy));
+        assert_eq!(ins.holding(len), None);
+        assert_eq!(ins.holding(0), Some((0, 0, 7)));
     }
 }
