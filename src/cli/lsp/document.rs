@@ -657,8 +657,8 @@ mod tests {
     }
 
     fn edit_texts(action: &CodeAction) -> Vec<(Range, String)> {
-        let changes = action.edit.as_ref().unwrap().changes.as_ref().unwrap();
-        let edits = changes.values().next().unwrap();
+        let edit = action.edit.as_ref().unwrap();
+        let edits = edit.changes.iter().flat_map(|c| c.values()).next().unwrap();
         edits
             .iter()
             .map(|e| (e.range, e.new_text.clone()))
