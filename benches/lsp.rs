@@ -8,7 +8,9 @@
 //! (200 stages × 10 instructions and a blank line, 4 RUNs each).
 //!
 //! `DFREWRITE_BENCH_BIN=PATH` measures that binary instead of this build's (an older build,
-//! for a before/after with the same client).
+//! for a before/after with the same client, or a script that runs it under
+//! `valgrind --tool=callgrind` for instruction counts); `DFREWRITE_BENCH_ROUNDS=N` makes N
+//! changes per document instead of 101 and 31.
 
 #![allow(clippy::print_stdout)]
 #![allow(clippy::cast_precision_loss)]
@@ -33,7 +35,11 @@ fn main() {
     let stages = synthetic(200);
     assert_eq!(stages.lines().count(), 2200);
     let short: String = stages.split_inclusive('\n').take(200).collect();
-    for (label, text, rounds) in [("200-line", short, 101), ("2,200-line", stages, 31)] {
+    let rounds = std::env::var("DFREWRITE_BENCH_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok());
+    for (label, text, default) in [("200-line", short, 101), ("2,200-line", stages, 31)] {
+        let rounds = rounds.unwrap_or(default).max(1);
         let path = dir.path().join("Dockerfile");
         std::fs::write(&path, &text).expect("write");
         measure(label, &path, &text, rounds);
