@@ -1,14 +1,18 @@
-//! Turns each `transforms/*.toml` table into JSON at build time, so that a run reads its
-//! tables with serde_json (a few microseconds a table) instead of parsing TOML on every
-//! start (about a millisecond for all of them). The TOML files stay the source of truth:
-//! `src/transforms.rs` embeds what this writes, and its test checks that every table still
-//! reads the same from the TOML source.
+//! Turns the `transforms/*.toml` tables into Rust `static` data at build time: one array of
+//! fixed-size nodes and one string holding every string, which `src/transforms.rs` walks
+//! with serde. A run parses nothing (and the nodes hold offsets, not pointers, so the
+//! loader has nothing to relocate); it only allocates what the tables' Rust types own. The TOML files stay the
+//! source of truth: a syntax error stops the build naming the file and line, and a table
+//! that parses but does not fit its Rust type is reported (file and line) by the table's
+//! own `load` test.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
     println!("cargo::rerun-if-changed=transforms");
+    println!("cargo::rerun-if-changed=build.rs");
     let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
     let mut names: Vec<String> = std::fs::read_dir("transforms")
         .expect("transforms/ beside Cargo.toml")
@@ -18,27 +22,102 @@ fn main() {
         .collect();
     names.sort();
     let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let mut flat = Flat::default();
     let mut index = String::from(
-        "/// Every table by name: its JSON, and its TOML source for error messages.\n\
-         pub(crate) const TABLES: &[(&str, &str, &str)] = &[\n",
+        "/// Every table by name: its root node, and its TOML source for error messages.\n\
+         #[allow(clippy::unreadable_literal)]\n\
+         pub(crate) static TABLES: &[(&str, u32, &str)] = &[\n",
     );
     for name in &names {
         let text = std::fs::read_to_string(Path::new("transforms").join(format!("{name}.toml")))
             .unwrap_or_else(|e| panic!("transforms/{name}.toml: {e}"));
-        // A syntax error stops the build with the file's name; a table that parses but does
-        // not fit its Rust type is reported by the table's own `load` test.
         let value: toml::Value =
             toml::from_str(&text).unwrap_or_else(|e| panic!("transforms/{name}.toml: {e}"));
-        let json = serde_json::to_string(&value).expect("TOML values are JSON values");
-        std::fs::write(Path::new(&out).join(format!("{name}.json")), json)
-            .expect("OUT_DIR is writable");
+        let node = flat.node(&value, name);
+        let at = flat.nodes.len();
+        flat.nodes.push(node);
         let _ = writeln!(
             index,
-            "    ({name:?}, include_str!(concat!(env!(\"OUT_DIR\"), \"/{name}.json\")), \
-             include_str!({:?})),",
+            "    ({name:?}, {at}, include_str!({:?})),",
             format!("{root}/transforms/{name}.toml")
         );
     }
     index.push_str("];\n");
+    let _ = writeln!(
+        index,
+        "/// Every node of every table; a table's children are consecutive.\n\
+         #[allow(clippy::unreadable_literal)]\n\
+         pub(crate) static NODES: [Node; {}] = [",
+        flat.nodes.len()
+    );
+    for node in &flat.nodes {
+        let _ = writeln!(index, "    {node},");
+    }
+    index.push_str("];\n");
+    let _ = writeln!(
+        index,
+        "/// Every string of every table (keys and values), each once.\n\
+         pub(crate) static STRINGS: &str = {:?};",
+        flat.strings
+    );
     std::fs::write(Path::new(&out).join("transforms.rs"), index).expect("OUT_DIR is writable");
+}
+
+/// The nodes and strings written so far.
+#[derive(Default)]
+struct Flat {
+    /// Each node as the Rust expression that builds it.
+    nodes: Vec<String>,
+    strings: String,
+    /// Where each string already in `strings` starts.
+    placed: HashMap<String, usize>,
+}
+
+impl Flat {
+    /// The node for `value`, its children (if any) placed as one consecutive run.
+    fn node(&mut self, value: &toml::Value, name: &str) -> String {
+        match value {
+            toml::Value::String(s) => {
+                let (start, len) = self.string(s);
+                format!("Node::string({start}, {len})")
+            }
+            toml::Value::Integer(i) => format!("Node::integer({i})"),
+            toml::Value::Boolean(b) => format!("Node::boolean({b})"),
+            toml::Value::Array(items) => {
+                let start = self.reserve(items.len());
+                for (k, item) in items.iter().enumerate() {
+                    self.nodes[start + k] = self.node(item, name);
+                }
+                format!("Node::array({start}, {})", items.len())
+            }
+            toml::Value::Table(table) => {
+                let start = self.reserve(2 * table.len());
+                for (k, (key, item)) in table.iter().enumerate() {
+                    let (at, len) = self.string(key);
+                    self.nodes[start + 2 * k] = format!("Node::string({at}, {len})");
+                    self.nodes[start + 2 * k + 1] = self.node(item, name);
+                }
+                format!("Node::table({start}, {})", table.len())
+            }
+            // no table has one; src/transforms/tree.rs would need a kind of node for it
+            toml::Value::Float(_) | toml::Value::Datetime(_) => {
+                panic!("transforms/{name}.toml: a float or date, which no table reads: {value:?}")
+            }
+        }
+    }
+
+    fn reserve(&mut self, count: usize) -> usize {
+        let start = self.nodes.len();
+        self.nodes.resize(start + count, String::new());
+        start
+    }
+
+    fn string(&mut self, s: &str) -> (usize, usize) {
+        let start = *self.placed.entry(s.to_owned()).or_insert_with(|| {
+            let start = self.strings.len();
+            self.strings.push_str(s);
+            start
+        });
+        (start, s.len())
+    }
 }
