@@ -129,7 +129,12 @@ fn emit(
             runner.record_error(&name, None, message.clone());
             RunStatus::Error
         }
-        (None, Some(prepared)) => runner.emit(&target.path, &name, mode, prepared, p),
+        (None, Some(prepared)) => {
+            let status = runner.emit(&target.path, &name, mode, prepared, p);
+            // one write of the file's stderr lines, shown as soon as the file is done
+            p.flush_err();
+            status
+        }
         (None, None) => unreachable!("every readable target is prepared"),
     }
 }

@@ -39,7 +39,12 @@ pub(crate) fn display(path: &Path) -> String {
 pub(crate) struct Printer {
     out: AutoStream<StdoutLock<'static>>,
     color_out: bool,
-    err: AutoStream<io::StderrLock<'static>>,
+    /// Buffered: a run's fix lines reach stderr in one write per file (and before anything
+    /// on stdout, so `2>&1` keeps the order), not in the many small writes that formatting
+    /// through the colour filter makes.
+    err: AutoStream<Box<dyn Write>>,
+    /// Write every stderr line at once (`verify`, whose steps take minutes).
+    err_now: bool,
     out_state: OutState,
     /// A machine-readable report goes to stdout at the end: no diffs, lists or fix lines.
     machine: bool,
@@ -55,6 +60,9 @@ pub(crate) enum ColorWhen {
     Always,
     Never,
 }
+
+/// Stderr is written when this much is buffered, or sooner (see [`Printer::flush_err`]).
+const ERR_BUFFER: usize = 16 * 1024;
 
 /// Directory runs with at least this many files show a progress bar (on a terminal).
 const PROGRESS_FROM: usize = 20;
@@ -72,7 +80,10 @@ enum OutState {
 
 impl Printer {
     pub(crate) fn new() -> Self {
-        Self::with(ColorWhen::Auto, false)
+        Self {
+            err_now: true,
+            ..Self::with(ColorWhen::Auto, false)
+        }
     }
 
     /// A printer with `--color` and, for `machine`, only errors besides the final report.
@@ -95,7 +106,14 @@ impl Printer {
         Self {
             out,
             color_out,
-            err: AutoStream::new(io::stderr().lock(), err_choice),
+            err: AutoStream::new(
+                Box::new(io::BufWriter::with_capacity(
+                    ERR_BUFFER,
+                    io::stderr().lock(),
+                )),
+                err_choice,
+            ),
+            err_now: false,
             out_state: OutState::Open,
             machine,
             progress: None,
@@ -104,6 +122,7 @@ impl Printer {
 
     /// Starts a progress bar for `files` files, when the run is long and stderr a terminal.
     pub(crate) fn progress_start(&mut self, files: usize) {
+        self.flush_err();
         if files < PROGRESS_FROM || !io::stderr().is_terminal() {
             return;
         }
@@ -133,28 +152,42 @@ impl Printer {
         }
     }
 
-    /// Writes one line on stderr, clearing the progress bar around it.
+    /// Writes one line on stderr (buffered unless a progress bar is drawn), clearing the
+    /// progress bar around it.
     fn err_line(&mut self, line: std::fmt::Arguments<'_>) {
         let err = &mut self.err;
-        let write = |err: &mut AutoStream<io::StderrLock<'static>>| {
+        let write = |err: &mut AutoStream<Box<dyn Write>>| {
             let _ = err.write_fmt(line);
             let _ = err.write_all(b"\n");
-            // before the bar is drawn again
-            let _ = err.flush();
         };
         if let Some(bar) = &self.progress {
-            bar.suspend(|| write(err));
+            bar.suspend(|| {
+                write(err);
+                // before the bar is drawn again
+                let _ = err.flush();
+            });
         } else {
             write(err);
+            if self.err_now {
+                let _ = self.err.flush();
+            }
         }
     }
 
+    /// Writes the buffered stderr lines.
+    pub(crate) fn flush_err(&mut self) {
+        let _ = self.err.flush();
+    }
+
     pub(crate) fn flush(&mut self) -> io::Result<()> {
+        // stderr first: all of it was said before what stdout may still hold (a last line
+        // without its newline)
+        self.flush_err();
         let result = self.out.flush();
         if let Err(e) = &result {
             self.out_error(e);
         }
-        let _ = self.err.flush();
+        self.flush_err();
         match self.out_state {
             OutState::Failed => Err(io::Error::other("stdout write failed")),
             _ => Ok(()),
@@ -169,6 +202,8 @@ impl Printer {
     /// Writes to stdout. A closed pipe drops the text quietly; another failure makes the run
     /// an error.
     pub(crate) fn stdout_or_error(&mut self, text: &str) -> RunStatus {
+        // what stderr was told before comes before it (`2>&1`)
+        self.flush_err();
         if self.out_state == OutState::Open
             && let Err(e) = self.out.write_all(text.as_bytes())
         {
