@@ -144,7 +144,7 @@ pub(super) fn run_effect(
 /// path moves the rest; any other `cd` makes the rest unknown.
 fn shell_commands(commands: &[Command], workdir: Option<&str>) -> Vec<RunCommand> {
     let mut cwd = workdir.map(str::to_owned);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(commands.len());
     for c in commands {
         let ctx = c.context;
         let nested = ctx.in_substitution

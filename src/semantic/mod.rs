@@ -338,12 +338,13 @@ impl<'a> Model<'a> {
         }
         let posix = shell::posix_shells(file);
         let positions: Vec<&Instruction> = file.instructions().collect();
-        let mut stages: Vec<StageModel<'a>> = Vec::new();
+        let file_stages = file.stages();
+        let mut stages: Vec<StageModel<'a>> = Vec::with_capacity(file_stages.len());
         // the latest stage of each (lower-cased) name, and where the walk over `positions`
         // is: lookups, not scans, per stage and per instruction
         let mut named: HashMap<String, usize> = HashMap::new();
         let mut cursor = 0;
-        for stage in file.stages() {
+        for stage in file_stages {
             let written = stage.base.unwrap_or("");
             let base = match global.expand(written, escape) {
                 None => Base::Unresolved(written.to_owned()),
@@ -381,7 +382,7 @@ impl<'a> Model<'a> {
                     DEFAULT_SHELL.map(str::to_owned).to_vec(),
                 ),
             };
-            let mut steps = Vec::new();
+            let mut steps = Vec::with_capacity(stage.instructions.len());
             let mut cmd_set = false;
             for ins in &stage.instructions {
                 // a stage's instructions come in file order, after those of earlier stages

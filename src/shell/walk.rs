@@ -61,7 +61,25 @@ pub fn parse(text: &str) -> Result<Script, Opaque> {
         pending: Vec::new(),
     };
     walker.program(root)?;
-    Ok(walker.script)
+    Ok(shrunk(walker.script))
+}
+
+/// The script without the spare capacity its growing vectors left: it is kept (cached and
+/// copied into models) for every RUN of a file.
+fn shrunk(mut script: Script) -> Script {
+    script.commands.shrink_to_fit();
+    for command in &mut script.commands {
+        command.args.shrink_to_fit();
+        command.assignments.shrink_to_fit();
+        command.redirects.shrink_to_fit();
+    }
+    script.chains.shrink_to_fit();
+    for chain in &mut script.chains {
+        chain.operators.shrink_to_fit();
+    }
+    script.functions.shrink_to_fit();
+    script.backgrounds.shrink_to_fit();
+    script
 }
 
 /// Start of the first ERROR or MISSING node, following `has_error` down from the root.

@@ -122,6 +122,8 @@ pub fn effective(script: &Script) -> Effective {
     for command in &script.commands {
         push(&mut out, command.clone(), Via::default(), 0);
     }
+    // kept per RUN for the whole round: no spare capacity
+    out.commands.shrink_to_fit();
     out
 }
 

@@ -83,6 +83,41 @@ impl Instruction {
     }
 }
 
+impl Instruction {
+    /// Drops the spare capacity the parser's growing vectors and strings left: the tree of a
+    /// large file holds one instruction per line or two, so slack is a large share of it.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.flags.shrink_to_fit();
+        for flag in &mut self.flags {
+            flag.text.shrink_to_fit();
+        }
+        if let Args::Json { elems, .. } = &mut self.args {
+            elems.shrink_to_fit();
+            for elem in elems {
+                elem.value.shrink_to_fit();
+            }
+        }
+        self.words.shrink_to_fit();
+        for word in &mut self.words {
+            word.text.shrink_to_fit();
+        }
+        self.heredocs.shrink_to_fit();
+        for doc in &mut self.heredocs {
+            doc.content.shrink_to_fit();
+        }
+        if let Some(trigger) = &mut self.trigger {
+            trigger.shrink_to_fit();
+        }
+        self.line.shrink_to_fit();
+        self.segments.shrink_to_fit();
+        self.tokens.shrink_to_fit();
+        self.value.shrink_to_fit();
+        for value in &mut self.value {
+            value.shrink_to_fit();
+        }
+    }
+}
+
 pub(crate) fn segment_to_source(
     segments: &[Segment],
     joined: u32,

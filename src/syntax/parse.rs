@@ -119,6 +119,7 @@ impl<'s> Parser<'s> {
                 i = next;
             }
         }
+        self.items.shrink_to_fit();
         Ok(Dockerfile {
             source: self.src.to_owned(),
             escape: self.escape,
@@ -255,8 +256,11 @@ impl<'s> Parser<'s> {
         });
         let json = node.trigger.as_deref().unwrap_or(&node).args_json;
         let mut heredocs = Vec::new();
+        // a heredoc word holds `<<`, made of two `<` of the line (the lexer only drops
+        // characters, or adds a `$`): with fewer, the word split cannot find one
         if heredoc_kind.can_contain_heredoc()
             && !json
+            && joined.bytes().filter(|&b| b == b'<').nth(1).is_some()
             && let Some(words) = words::shell_words(&joined)
         {
             {
@@ -303,6 +307,7 @@ impl<'s> Parser<'s> {
         instruction.end_line = to_u32(i);
         instruction.line = joined;
         instruction.segments = segments;
+        instruction.shrink_to_fit();
         Ok((instruction, i))
     }
 
@@ -616,9 +621,20 @@ fn try_json(node: &mut Node, rest: &str, at: usize) -> Result<bool, String> {
 impl Node {
     fn into_instruction(self, segments: &[Segment], joined: &str) -> Instruction {
         let map = |r: &Range<usize>| map_range(segments, r.clone());
-        let flags = self
-            .flags
-            .iter()
+        let Node {
+            keyword,
+            kind,
+            flags,
+            args,
+            args_json,
+            json_elems,
+            words,
+            value,
+            trigger,
+        } = self;
+        // the node's strings move into the instruction: no copy per word or flag
+        let flags = flags
+            .into_iter()
             .map(|f| {
                 let raw = &joined[f.range.clone()];
                 let name_end = raw.find('=').unwrap_or(raw.len());
@@ -627,25 +643,20 @@ impl Node {
                     name: map(&(f.range.start + 2..f.range.start + name_end)),
                     value: (name_end < raw.len())
                         .then(|| map(&(f.range.start + name_end + 1..f.range.end))),
-                    text: f.text.clone(),
+                    text: f.text,
                 }
             })
             .collect();
-        let args = match &self.args {
+        let args = match &args {
             None => Args::None,
-            Some(r)
-                if self.args_json
-                    && self.trigger.is_none()
-                    && self.kind != Keyword::Healthcheck =>
-            {
+            Some(r) if args_json && trigger.is_none() && kind != Keyword::Healthcheck => {
                 Args::Json {
                     range: map(r),
-                    elems: self
-                        .json_elems
-                        .iter()
+                    elems: json_elems
+                        .into_iter()
                         .map(|(r, v)| JsonElem {
-                            range: map(r),
-                            value: v.clone(),
+                            range: map(&r),
+                            value: v,
                         })
                         .collect(),
                 }
@@ -655,15 +666,14 @@ impl Node {
                 joined: TextRange::from_usize(r.start, r.end),
             },
         };
-        let words = self
-            .words
-            .iter()
+        let words = words
+            .into_iter()
             .map(|(r, t)| Word {
-                range: map(r),
-                text: t.clone(),
+                range: map(&r),
+                text: t,
             })
             .collect();
-        let trigger = self.trigger.map(|t| {
+        let trigger = trigger.map(|t| {
             let mut child = t.into_instruction(segments, joined);
             let start = child.keyword.start;
             let end = match &child.args {
@@ -678,8 +688,8 @@ impl Node {
         });
         Instruction {
             range: TextRange::default(),
-            keyword: map(&self.keyword),
-            kind: self.kind,
+            keyword: map(&keyword),
+            kind,
             flags,
             args,
             words,
@@ -690,8 +700,8 @@ impl Node {
             tokens: Vec::new(),
             start_line: 0,
             end_line: 0,
-            value: self.value,
-            json: self.args_json,
+            value,
+            json: args_json,
         }
     }
 }
@@ -718,19 +728,29 @@ fn classify(tokens: &[Token], segments: &[Segment], node: &Node) -> Vec<Token> {
             .map_or(TokenKind::Whitespace, |(_, k)| *k)
     };
     let mut out = Vec::with_capacity(tokens.len() + 4);
+    let mut cuts: Vec<usize> = Vec::new();
+    // the content tokens and the segments are both in source order: one cursor, no rescan
+    let mut next_seg = 0;
     for t in tokens {
         if t.kind != TokenKind::Args {
             out.push(*t);
             continue;
         }
         // find the segment that starts here
-        let Some(seg) = segments.iter().find(|s| s.source == t.range.start) else {
+        while segments
+            .get(next_seg)
+            .is_some_and(|s| s.source < t.range.start)
+        {
+            next_seg += 1;
+        }
+        let Some(seg) = segments.get(next_seg).filter(|s| s.source == t.range.start) else {
             out.push(*t);
             continue;
         };
         let js = seg.joined as usize;
         let je = js + seg.len as usize;
-        let mut cuts: Vec<usize> = vec![js, je];
+        cuts.clear();
+        cuts.extend([js, je]);
         for (r, _) in &labels {
             for p in [r.start, r.end] {
                 if js < p && p < je {

@@ -141,7 +141,8 @@ pub(crate) fn parse_words(s: &str, escape: char) -> Vec<(Range<usize>, String)> 
             Phase::Word => {
                 if c.is_whitespace() {
                     if blank_ok || !word.is_empty() {
-                        out.push((start..pos, std::mem::take(&mut word)));
+                        // an exact-size copy; the buffer is reused for the next word
+                        out.push((start..pos, word.clone()));
                     }
                     word.clear();
                     blank_ok = false;
@@ -175,7 +176,7 @@ pub(crate) fn parse_words(s: &str, escape: char) -> Vec<(Range<usize>, String)> 
         }
     }
     if phase != Phase::Spaces && (blank_ok || !word.is_empty()) {
-        out.push((start..s.len(), word));
+        out.push((start..s.len(), word.as_str().to_owned()));
     }
     out
 }
