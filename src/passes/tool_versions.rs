@@ -214,27 +214,21 @@ fn matches(pattern: &str, image: &str) -> bool {
 
 /// `*` matches any run of characters.
 fn glob(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
+    let Some((head, tail)) = pattern.split_once('*') else {
         return pattern == text;
+    };
+    let Some(mut rest) = text.strip_prefix(head) else {
+        return false;
+    };
+    let (middle, last) = tail.rsplit_once('*').unwrap_or(("", tail));
+    // the parts between stars, each found after the one before (none without a second star)
+    for part in middle.split('*').filter(|_| tail.contains('*')) {
+        let Some(at) = rest.find(part) else {
+            return false;
+        };
+        rest = &rest[at + part.len()..];
     }
-    let mut rest = text;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else {
-                return false;
-            };
-            rest = r;
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            let Some(at) = rest.find(part) else {
-                return false;
-            };
-            rest = &rest[at + part.len()..];
-        }
-    }
-    true
+    rest.ends_with(last)
 }
 
 /// Whether an earlier RUN of the stage chain (or an earlier command of this RUN) upgraded
@@ -332,5 +326,7 @@ mod tests {
         assert!(!matches("centos:7*", &normalise("centos")));
         assert_eq!(normalise("localhost:5000/x"), "localhost:5000/x:latest");
         assert!(glob("a*b*c", "axxbyyc") && !glob("a*b*c", "axxbyy"));
+        assert!(glob("a*", "a") && glob("*", "") && glob("**", "x") && !glob("a*", "b"));
+        assert!(glob("a**c", "abc") && glob("*b*", "abc") && !glob("*b*", "ac"));
     }
 }
