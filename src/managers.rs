@@ -766,7 +766,12 @@ mod tests {
             "$PIP install x",
         ] {
             let c = first(text);
-            let found = invocation(&c).map(|i| (i.manager.name.as_str(), i.sub_value()));
+            let found = invocation(&c).map(|i| {
+                (
+                    i.manager.name.as_str(),
+                    i.sub.and_then(|w| w.value.as_deref()),
+                )
+            });
             assert_eq!(found, walk(&c), "{text}");
         }
     }

@@ -115,6 +115,10 @@ pub(crate) struct Runs<'a> {
     /// `tool_versions`.
     pub(super) upgraders:
         std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<Vec<Option<usize>>>>>,
+    /// The fixes of split-stages, which non-root-user asks for too.
+    pub(super) split: std::cell::OnceCell<Vec<crate::text::Fix>>,
+    /// Per stage, whether its base image is known to run as root: see `tool_versions`.
+    pub(super) root_bases: std::cell::RefCell<std::collections::HashMap<usize, bool>>,
     /// Per stage, its `USER` instructions: where each starts and the user it names.
     pub(super) users: std::cell::OnceCell<Vec<Vec<super::tool_versions::UserAt<'a>>>>,
 }
@@ -172,6 +176,8 @@ impl<'a> Runs<'a> {
             copiers: std::cell::OnceCell::new(),
             readers: std::cell::RefCell::default(),
             upgraders: std::cell::RefCell::default(),
+            root_bases: std::cell::RefCell::default(),
+            split: std::cell::OnceCell::new(),
             users: std::cell::OnceCell::new(),
         }
     }

@@ -107,13 +107,22 @@ fn judge(tool: &Tool, judgement: Judgement, why: &str) -> Version {
 /// Whether the base image of RUN `pos`'s stage is known to run as root: an official image,
 /// and no `USER` in the stage chain before the RUN names anyone but root.
 pub(crate) fn known_root(runs: &Runs<'_>, pos: usize) -> bool {
-    let Some(image) = base_image(runs, pos) else {
+    let run = &runs.all[pos];
+    // the base image's part, the same for every RUN of the stage: found once per stage
+    let Some(stage) = run.stage else {
         return false;
     };
-    if !DATA.root_images.iter().any(|p| matches(p, &image)) {
+    let root_base = *runs
+        .root_bases
+        .borrow_mut()
+        .entry(stage)
+        .or_insert_with(|| {
+            base_image(runs, pos)
+                .is_some_and(|image| DATA.root_images.iter().any(|p| matches(p, &image)))
+        });
+    if !root_base {
         return false;
     }
-    let run = &runs.all[pos];
     let chain = stage_chain(runs, run.stage);
     // the USERs of the chain's stages before the RUN, in file order: the last one holds
     let mut ordered = chain.clone();

@@ -121,6 +121,14 @@ super::declare_pass! {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
+    // non-root-user asks for the same fixes (to wait for a split): found once per round
+    if !ctx.settings.runs(super::non_root_user::NON_ROOT_USER.name) {
+        return split(ctx);
+    }
+    ctx.runs().split.get_or_init(|| split(ctx)).clone()
+}
+
+fn split(ctx: &PassContext<'_>) -> Vec<Fix> {
     let model = ctx.model();
     let Some(stage) = model.stages.last() else {
         return Vec::new();
@@ -437,14 +445,11 @@ pub(super) fn context_files(
 /// directory run shares the context between its Dockerfiles, and every round of every one
 /// of them asks again.
 #[derive(Default)]
-struct ContextWalks(
-    std::sync::Mutex<
-        std::collections::HashMap<
-            (usize, &'static [&'static str]),
-            Option<std::sync::Arc<Vec<String>>>,
-        >,
-    >,
-);
+struct ContextWalks(std::sync::Mutex<std::collections::HashMap<WalkKey, Walked>>);
+
+/// The limit and the skipped names of a walk.
+type WalkKey = (usize, &'static [&'static str]);
+type Walked = Option<std::sync::Arc<Vec<String>>>;
 
 /// [`context_files`] without descending into directories named in `skip` (`node_modules`).
 pub(super) fn context_files_except(
