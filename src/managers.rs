@@ -473,44 +473,82 @@ impl Manager {
     }
 }
 
-/// The manager `command` runs, with its subcommand.
-pub(crate) fn invocation(command: &Command) -> Option<Invocation<'_>> {
-    let program = command.program()?;
+/// Every manager's invocation patterns, indexed by program name: [`invocation`] runs for
+/// each command of each RUN, many times per file, and most commands run no manager.
+struct Patterns {
+    /// (manager, the words after the program), in the order of [`all`] and of each
+    /// manager's `invocations`: the first that matches wins.
+    entries: Vec<(&'static Manager, &'static [String])>,
+    /// Per literal program name, the positions in `entries` of its patterns, ascending.
+    literal: std::collections::HashMap<&'static str, Vec<usize>>,
+    /// The `prefix*` patterns (`pip*`): the prefix and the position in `entries`, ascending.
+    starred: Vec<(&'static str, usize)>,
+}
+
+static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
+    let mut patterns = Patterns {
+        entries: Vec::new(),
+        literal: std::collections::HashMap::new(),
+        starred: Vec::new(),
+    };
     for manager in all() {
         for words in &manager.invocations {
             let Some((first, rest)) = words.split_first() else {
                 continue;
             };
-            if !word_matches(first, program) || command.args.len() < rest.len() {
-                continue;
+            let at = patterns.entries.len();
+            patterns.entries.push((manager, rest));
+            match first.strip_suffix('*') {
+                Some(prefix) => patterns.starred.push((prefix, at)),
+                None => patterns.literal.entry(first).or_default().push(at),
             }
-            let prefix_ok = rest
-                .iter()
-                .zip(&command.args)
-                .all(|(want, got)| got.value.as_deref() == Some(want.as_str()));
-            if !prefix_ok {
-                continue;
-            }
-            let sub = subcommand(manager, &command.args[rest.len()..]);
-            return Some(Invocation {
-                manager,
-                command,
-                sub,
-            });
         }
     }
-    None
+    patterns
+});
+
+/// The manager `command` runs, with its subcommand.
+pub(crate) fn invocation(command: &Command) -> Option<Invocation<'_>> {
+    let program = command.program()?;
+    let patterns = &*PATTERNS;
+    // the first matching pattern in table order, of the literal and of the starred ones
+    let matching = |at: &usize| {
+        let rest = patterns.entries[*at].1;
+        command.args.len() >= rest.len()
+            && rest
+                .iter()
+                .zip(&command.args)
+                .all(|(want, got)| got.value.as_deref() == Some(want.as_str()))
+    };
+    let literal = patterns
+        .literal
+        .get(program)
+        .and_then(|ats| ats.iter().find(|at| matching(at)));
+    let starred = patterns
+        .starred
+        .iter()
+        .filter(|(prefix, _)| star_matches(prefix, program))
+        .map(|(_, at)| at)
+        .find(|at| matching(at));
+    let at = *match (literal, starred) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b)?,
+    };
+    let (manager, rest) = patterns.entries[at];
+    let sub = subcommand(manager, &command.args[rest.len()..]);
+    Some(Invocation {
+        manager,
+        command,
+        sub,
+    })
 }
 
-/// `pattern` against a command's basename: literal, or `prefix*` where the star stands for
+/// A `prefix*` pattern (its prefix) against a command's basename: the star stands for
 /// digits and dots only (`python3.11`, `pip3`).
-fn word_matches(pattern: &str, program: &str) -> bool {
-    match pattern.strip_suffix('*') {
-        Some(prefix) => program
-            .strip_prefix(prefix)
-            .is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit() || c == '.')),
-        None => pattern == program,
-    }
+fn star_matches(prefix: &str, program: &str) -> bool {
+    program
+        .strip_prefix(prefix)
+        .is_some_and(|rest| rest.bytes().all(|c| c.is_ascii_digit() || c == b'.'))
 }
 
 /// The first operand after the manager's options; `None` when an expansion comes first.
@@ -672,6 +710,69 @@ mod tests {
         );
         for text in ["python -m venv x", "python3 app.py", "apt-cache policy"] {
             assert!(invocation(&first(text)).is_none(), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_index_finds_what_a_walk_over_the_tables_finds() {
+        // the first pattern in table order whose program and following words match
+        fn walk(command: &Command) -> Option<(&'static str, Option<&str>)> {
+            let program = command.program()?;
+            for manager in all() {
+                for words in &manager.invocations {
+                    let Some((first, rest)) = words.split_first() else {
+                        continue;
+                    };
+                    let program_ok = first
+                        .strip_suffix('*')
+                        .map_or(first == program, |p| star_matches(p, program));
+                    if program_ok
+                        && command.args.len() >= rest.len()
+                        && rest
+                            .iter()
+                            .zip(&command.args)
+                            .all(|(w, g)| g.value.as_deref() == Some(w.as_str()))
+                    {
+                        let sub = subcommand(manager, &command.args[rest.len()..]);
+                        return Some((manager.name.as_str(), sub.and_then(|w| w.value.as_deref())));
+                    }
+                }
+            }
+            None
+        }
+        for text in [
+            "python3 -m pip install x",
+            "python3.11 -m pip install x",
+            "python -m venv x",
+            "python3x -m pip install x",
+            "pip3 install x",
+            "pip3.11 install x",
+            "pip3a install x",
+            "pip",
+            "uv pip install x",
+            "uv sync",
+            "uv",
+            "php composer.phar install",
+            "php -v",
+            "composer.phar install",
+            "/usr/local/bin/composer install",
+            "dnf5 install -y x",
+            "bundle install",
+            "bundler install",
+            "/usr/bin/apt-get -qq update",
+            "apt install x",
+            "yarn",
+            "echo hi",
+            "$PIP install x",
+        ] {
+            let c = first(text);
+            let found = invocation(&c).map(|i| {
+                (
+                    i.manager.name.as_str(),
+                    i.sub.and_then(|w| w.value.as_deref()),
+                )
+            });
+            assert_eq!(found, walk(&c), "{text}");
         }
     }
 

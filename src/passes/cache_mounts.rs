@@ -168,6 +168,16 @@ fn fix_for(
         return None;
     }
 
+    // a new mount of an index's manager needs the RUN to refresh the index itself, and
+    // nothing later to need the lists it no longer leaves in the image (checked before the
+    // edits are built: most RUNs stop here)
+    if !missing.is_empty()
+        && manager.index.is_some()
+        && (!refreshes_first(manager, invocations) || ctx.runs().index_needed_later(pos, manager))
+    {
+        return None;
+    }
+
     let mut edits = Vec::new();
     for inv in invocations
         .iter()
@@ -222,13 +232,6 @@ fn fix_for(
     edits.extend(removals);
 
     if !missing.is_empty() {
-        if manager.index.is_some() && !refreshes_first(manager, invocations) {
-            return None;
-        }
-        // the lists this RUN no longer leaves in the image
-        if manager.index.is_some() && ctx.runs().index_needed_later(pos, manager) {
-            return None;
-        }
         // text added at both ends goes on lines of its own, as a reviewer would write it
         let both = recipe.before.is_some() && recipe.after.is_some();
         if let Some(before) = &recipe.before {

@@ -187,8 +187,21 @@ impl Runs<'_> {
 }
 
 /// The words by which a body may run something that reads `manager`'s index: every manager
-/// sharing the index, and the index's other readers.
-fn index_words(manager: &Manager) -> Vec<&'static str> {
+/// sharing the index, and the index's other readers. Asked for every RUN, so computed once
+/// per manager of the tables.
+fn index_words(manager: &Manager) -> std::borrow::Cow<'static, [&'static str]> {
+    static WORDS: std::sync::LazyLock<std::collections::HashMap<usize, Vec<&'static str>>> =
+        std::sync::LazyLock::new(|| {
+            managers::all()
+                .map(|m| (std::ptr::from_ref(m) as usize, words_for(m)))
+                .collect()
+        });
+    WORDS
+        .get(&(std::ptr::from_ref(manager) as usize))
+        .map_or_else(|| words_for(manager).into(), |w| w.as_slice().into())
+}
+
+fn words_for(manager: &Manager) -> Vec<&'static str> {
     let mut words: Vec<&'static str> = Vec::new();
     for m in managers::all().filter(|m| m.shares_index_with(manager)) {
         for invocation in &m.invocations {

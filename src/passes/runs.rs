@@ -20,6 +20,10 @@ pub(crate) struct Run<'a> {
     pub(crate) script: Result<RunScript<'a>, Skip>,
     /// What the body runs with wrappers resolved (see [`Run::effective`]).
     effective: std::cell::OnceCell<Option<shell::wrappers::Effective>>,
+    /// The manager commands of the body (see [`Run::invocations`]), looked up once for the
+    /// many passes that ask: the command's position in the script, its manager, and the
+    /// position of its subcommand among its arguments.
+    found: std::cell::OnceCell<Vec<(usize, &'static managers::Manager, Option<usize>)>>,
 }
 
 impl Run<'_> {
@@ -48,16 +52,34 @@ impl Run<'_> {
 
     /// The manager commands of the body, in source order (empty when it cannot be read).
     pub(crate) fn invocations(&self) -> Vec<Invocation<'_>> {
-        self.script.as_ref().map_or_else(
-            |_| Vec::new(),
-            |s| {
-                s.script
-                    .commands
-                    .iter()
-                    .filter_map(managers::invocation)
-                    .collect()
-            },
-        )
+        let Ok(s) = &self.script else {
+            return Vec::new();
+        };
+        let commands = &s.script.commands;
+        let found = self.found.get_or_init(|| {
+            commands
+                .iter()
+                .enumerate()
+                .filter_map(|(at, command)| {
+                    let inv = managers::invocation(command)?;
+                    let sub = inv
+                        .sub
+                        .and_then(|w| command.args.iter().position(|a| std::ptr::eq(a, w)));
+                    Some((at, inv.manager, sub))
+                })
+                .collect()
+        });
+        found
+            .iter()
+            .map(|&(at, manager, sub)| {
+                let command = &commands[at];
+                Invocation {
+                    manager,
+                    command,
+                    sub: sub.map(|i| &command.args[i]),
+                }
+            })
+            .collect()
     }
 }
 
@@ -93,6 +115,10 @@ pub(crate) struct Runs<'a> {
     /// `tool_versions`.
     pub(super) upgraders:
         std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<Vec<Option<usize>>>>>,
+    /// The fixes of split-stages, which non-root-user asks for too.
+    pub(super) split: std::cell::OnceCell<Vec<crate::text::Fix>>,
+    /// Per stage, whether its base image is known to run as root: see `tool_versions`.
+    pub(super) root_bases: std::cell::RefCell<std::collections::HashMap<usize, bool>>,
     /// Per stage, its `USER` instructions: where each starts and the user it names.
     pub(super) users: std::cell::OnceCell<Vec<Vec<super::tool_versions::UserAt<'a>>>>,
 }
@@ -114,6 +140,7 @@ impl<'a> Runs<'a> {
                     ins,
                     script: shell::run_script_using(ins, posix[index], |t| scripts.parse(t)),
                     effective: std::cell::OnceCell::new(),
+                    found: std::cell::OnceCell::new(),
                 }),
                 Keyword::Onbuild | Keyword::Cmd | Keyword::Entrypoint | Keyword::Healthcheck => {
                     deferred.push((stage, ins));
@@ -149,6 +176,8 @@ impl<'a> Runs<'a> {
             copiers: std::cell::OnceCell::new(),
             readers: std::cell::RefCell::default(),
             upgraders: std::cell::RefCell::default(),
+            root_bases: std::cell::RefCell::default(),
+            split: std::cell::OnceCell::new(),
             users: std::cell::OnceCell::new(),
         }
     }

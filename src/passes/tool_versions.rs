@@ -107,13 +107,22 @@ fn judge(tool: &Tool, judgement: Judgement, why: &str) -> Version {
 /// Whether the base image of RUN `pos`'s stage is known to run as root: an official image,
 /// and no `USER` in the stage chain before the RUN names anyone but root.
 pub(crate) fn known_root(runs: &Runs<'_>, pos: usize) -> bool {
-    let Some(image) = base_image(runs, pos) else {
+    let run = &runs.all[pos];
+    // the base image's part, the same for every RUN of the stage: found once per stage
+    let Some(stage) = run.stage else {
         return false;
     };
-    if !DATA.root_images.iter().any(|p| matches(p, &image)) {
+    let root_base = *runs
+        .root_bases
+        .borrow_mut()
+        .entry(stage)
+        .or_insert_with(|| {
+            base_image(runs, pos)
+                .is_some_and(|image| DATA.root_images.iter().any(|p| matches(p, &image)))
+        });
+    if !root_base {
         return false;
     }
-    let run = &runs.all[pos];
     let chain = stage_chain(runs, run.stage);
     // the USERs of the chain's stages before the RUN, in file order: the last one holds
     let mut ordered = chain.clone();
@@ -214,27 +223,21 @@ fn matches(pattern: &str, image: &str) -> bool {
 
 /// `*` matches any run of characters.
 fn glob(pattern: &str, text: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
+    let Some((head, tail)) = pattern.split_once('*') else {
         return pattern == text;
+    };
+    let Some(mut rest) = text.strip_prefix(head) else {
+        return false;
+    };
+    let (middle, last) = tail.rsplit_once('*').unwrap_or(("", tail));
+    // the parts between stars, each found after the one before (none without a second star)
+    for part in middle.split('*').filter(|_| tail.contains('*')) {
+        let Some(at) = rest.find(part) else {
+            return false;
+        };
+        rest = &rest[at + part.len()..];
     }
-    let mut rest = text;
-    for (i, part) in parts.iter().enumerate() {
-        if i == 0 {
-            let Some(r) = rest.strip_prefix(part) else {
-                return false;
-            };
-            rest = r;
-        } else if i == parts.len() - 1 {
-            return rest.ends_with(part);
-        } else {
-            let Some(at) = rest.find(part) else {
-                return false;
-            };
-            rest = &rest[at + part.len()..];
-        }
-    }
-    true
+    rest.ends_with(last)
 }
 
 /// Whether an earlier RUN of the stage chain (or an earlier command of this RUN) upgraded
@@ -332,5 +335,7 @@ mod tests {
         assert!(!matches("centos:7*", &normalise("centos")));
         assert_eq!(normalise("localhost:5000/x"), "localhost:5000/x:latest");
         assert!(glob("a*b*c", "axxbyyc") && !glob("a*b*c", "axxbyy"));
+        assert!(glob("a*", "a") && glob("*", "") && glob("**", "x") && !glob("a*", "b"));
+        assert!(glob("a**c", "abc") && glob("*b*", "abc") && !glob("*b*", "ac"));
     }
 }

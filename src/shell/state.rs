@@ -23,6 +23,9 @@ pub fn leaves_state(text: &str, script: &Script) -> Option<&'static str> {
     if builtin {
         return Some("a builtin that changes the shell's state");
     }
+    if !may_loop(text) {
+        return None;
+    }
     let mut parser = Parser::new();
     if parser
         .set_language(&tree_sitter_bash::LANGUAGE.into())
@@ -34,6 +37,18 @@ pub fn leaves_state(text: &str, script: &Script) -> Option<&'static str> {
         return Some("the body cannot be read again");
     };
     loop_in_current_shell(tree.root_node(), 0).then_some("a loop variable stays set after the loop")
+}
+
+/// Whether `text` holds `for` or `select` as a word of its own: a loop's keyword, which
+/// most bodies lack, so that they are not parsed a second time.
+fn may_loop(text: &str) -> bool {
+    let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+    ["for", "select"].iter().any(|keyword| {
+        text.match_indices(keyword).any(|(at, _)| {
+            !word(text[..at].chars().next_back())
+                && !word(text[at + keyword.len()..].chars().next())
+        })
+    })
 }
 
 /// Whether a `for`/`select`/`for ((…))` loop may run in the current shell (not in a subshell
@@ -71,6 +86,8 @@ mod tests {
             "if true; then for f in *; do :; done; fi",
             "shift",
             "set -- a b && shift",
+            "echo x;for y in a; do :; done",
+            "true&&select y in a; do break; done",
         ] {
             assert!(leaks(text), "{text}");
         }
@@ -79,6 +96,7 @@ mod tests {
             "echo $(for x in a; do echo $x; done)",
             "apt-get install -y curl",
             "while true; do break; done",
+            "pip install --force-reinstall platform_for",
         ] {
             assert!(!leaks(text), "{text}");
         }

@@ -121,6 +121,14 @@ super::declare_pass! {
 }
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
+    // non-root-user asks for the same fixes (to wait for a split): found once per round
+    if !ctx.settings.runs(super::non_root_user::NON_ROOT_USER.name) {
+        return split(ctx);
+    }
+    ctx.runs().split.get_or_init(|| split(ctx)).clone()
+}
+
+fn split(ctx: &PassContext<'_>) -> Vec<Fix> {
     let model = ctx.model();
     let Some(stage) = model.stages.last() else {
         return Vec::new();
@@ -426,17 +434,56 @@ pub(super) fn builder_path(stage: &StageModel<'_>, facts: &ImageFacts) -> Option
 
 /// Every file of the build context, as paths relative to its root (at most `limit`; `None`
 /// beyond that or when the context cannot be listed).
-pub(super) fn context_files(ctx: &PassContext<'_>, limit: usize) -> Option<Vec<String>> {
+pub(super) fn context_files(
+    ctx: &PassContext<'_>,
+    limit: usize,
+) -> Option<std::sync::Arc<Vec<String>>> {
     context_files_except(ctx, limit, &[])
 }
+
+/// The walks [`context_files_except`] made of one context, by limit and skipped names: a
+/// directory run shares the context between its Dockerfiles, and every round of every one
+/// of them asks again.
+#[derive(Default)]
+struct ContextWalks(std::sync::Mutex<std::collections::HashMap<WalkKey, Walked>>);
+
+/// The limit and the skipped names of a walk.
+type WalkKey = (usize, &'static [&'static str]);
+type Walked = Option<std::sync::Arc<Vec<String>>>;
 
 /// [`context_files`] without descending into directories named in `skip` (`node_modules`).
 pub(super) fn context_files_except(
     ctx: &PassContext<'_>,
     limit: usize,
+    skip: &'static [&'static str],
+) -> Option<std::sync::Arc<Vec<String>>> {
+    let context = ctx.settings.context.as_deref()?;
+    let walks = crate::context::shared(context, ContextWalks::default);
+    let known = |walks: &ContextWalks| {
+        let map = walks
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(&(limit, skip)).cloned()
+    };
+    if let Some(found) = known(&walks) {
+        return found;
+    }
+    // walked outside the lock: two workers may both walk, and find the same
+    let walked = walk_context(context, limit, skip).map(std::sync::Arc::new);
+    walks
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert((limit, skip), walked.clone());
+    walked
+}
+
+fn walk_context(
+    context: &dyn crate::BuildContext,
+    limit: usize,
     skip: &[&str],
 ) -> Option<Vec<String>> {
-    let context = ctx.settings.context.as_ref()?;
     let mut out = Vec::new();
     let mut dirs = vec![String::new()];
     while let Some(dir) = dirs.pop() {

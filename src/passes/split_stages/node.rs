@@ -110,7 +110,7 @@ enum Manager {
 /// What the pass learnt from the context and the builder's RUNs.
 struct Facts<'a> {
     packages: Vec<Package>,
-    files: Vec<String>,
+    files: std::sync::Arc<Vec<String>>,
     read: &'a dyn Fn(&str) -> Option<String>,
     /// Global installs: package names (without version) and the command to run again.
     globals: Vec<(Vec<String>, String)>,

@@ -27,14 +27,17 @@ const STRIP_PACKAGES: &[&str] = &[
 const STRIP_PROGRAMS: &[&str] = &["gcc", "cc", "g++", "c++", "clang", "clang++"];
 
 pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
-    let lower = ctx.file.source.to_ascii_lowercase();
-    if ["gdb", "valgrind", "--enable-debug"]
-        .iter()
-        .any(|w| lower.contains(w))
-    {
-        return Vec::new();
-    }
-    let model = ctx.model();
+    // a file that debugs its binaries gets no fix; asked only once a RUN installs one, as
+    // the answer needs a lowercase copy of the whole text
+    let debugs = std::cell::OnceCell::new();
+    let debugs = || {
+        *debugs.get_or_init(|| {
+            let lower = ctx.file.source.to_ascii_lowercase();
+            ["gdb", "valgrind", "--enable-debug"]
+                .iter()
+                .any(|w| lower.contains(w))
+        })
+    };
     let runs = ctx.runs();
     let mut out = Vec::new();
     for run in &runs.all {
@@ -66,7 +69,13 @@ pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
             ));
             paths.extend(installed);
         }
-        if edits.is_empty() || !builds_c_with_strip(model, run.stage, run.ins) {
+        if edits.is_empty() {
+            continue;
+        }
+        if debugs() {
+            return Vec::new();
+        }
+        if !builds_c_with_strip(ctx.model(), run.stage, run.ins) {
             continue;
         }
         out.extend(ctx.fix(
