@@ -16,7 +16,7 @@
 // sizes and counts here are far below 2^52: f64 holds them exactly
 #![allow(clippy::cast_precision_loss)]
 
-use dfrewrite::{Applicability, Settings, rewrite};
+use dfrewrite::{Applicability, Settings, rewrite, rewrite_traced};
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -129,6 +129,20 @@ fn time_rewrite(text: &str, settings: &Settings, runs: usize) -> f64 {
     best
 }
 
+/// How many rounds the fix loop ran on `text`: one per round that applied fixes (each
+/// applies at least one), plus the last one that found nothing more to apply.
+fn rounds(text: &str, settings: &Settings) -> usize {
+    let trace = rewrite_traced(text, settings).expect("the generated input rewrites");
+    trace
+        .findings
+        .iter()
+        .filter(|f| f.applied && f.fix.is_some())
+        .map(|f| f.round + 1)
+        .max()
+        .unwrap_or(0)
+        + 1
+}
+
 /// A family of inputs: its name, how to make one of a size, and the sizes.
 type Family = (&'static str, fn(usize) -> String, &'static [usize]);
 
@@ -141,8 +155,8 @@ fn growth_table() {
         "growth (library rewrite, --unsafe tier, best of 3, one run over 1 MB; flat ms/KB = linear):"
     );
     println!(
-        "{:<12} {:>9} {:>9} {:>10} {:>8}",
-        "input", "lines", "KB", "ms", "ms/KB"
+        "{:<12} {:>9} {:>9} {:>10} {:>8} {:>7}",
+        "input", "lines", "KB", "ms", "ms/KB", "rounds"
     );
     let families: [Family; 4] = [
         ("synthetic", synthetic, &[100, 200, 400, 800, 1600]),
@@ -170,8 +184,14 @@ fn growth_table() {
             let runs = if text.len() > 1_000_000 { 1 } else { 3 };
             let seconds = time_rewrite(&text, &settings, runs);
             let kb = text.len() as f64 / 1000.0;
+            // tracing records every round's text: counted only below 1 MB
+            let rounds = if text.len() > 1_000_000 {
+                "-".to_owned()
+            } else {
+                rounds(&text, &settings).to_string()
+            };
             println!(
-                "{name:<12} {:>9} {kb:>9.0} {:>10.1} {:>8.3}",
+                "{name:<12} {:>9} {kb:>9.0} {:>10.1} {:>8.3} {rounds:>7}",
                 text.lines().count(),
                 seconds * 1e3,
                 seconds * 1e3 / kb
