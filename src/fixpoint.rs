@@ -120,13 +120,17 @@ fn rewrite_with(
         } else {
             Pragmas::default()
         };
-        let fixes = collect_fixes(&file, settings, all, &scripts, &lines, &pragmas)?;
+        // one context per round: the last round's side files read the models its fixes built
+        let ctx = PassContext::new(&file, settings, &scripts)
+            .with_original_lines(&lines)
+            .with_pragmas(&pragmas);
+        let fixes = collect_fixes(&ctx, settings, all)?;
         let fixes = pragmas.filter(fixes, &mut used);
         let (wanted, mut rest): (Vec<Fix>, Vec<Fix>) = fixes
             .into_iter()
             .partition(|f| f.applicability >= settings.threshold && is_applicable(f));
         if wanted.is_empty() {
-            let proposals = collect_files(&file, settings, all, &scripts, &lines, &pragmas);
+            let proposals = collect_files(&ctx, settings, all);
             let proposals = pragmas.filter_files(proposals, &mut used);
             rest.extend(pragma_reports(&pragmas, &used, settings));
             outcome.advice = rest.iter().map(|f| rounds.describe(f)).collect();
@@ -170,6 +174,7 @@ fn rewrite_with(
             )));
         }
         // the old tree goes before the new one is built: two at once would double the peak
+        drop(ctx);
         drop(file);
         file = syntax::parse(&result.text).map_err(|e| {
             Error::Internal(format!(
@@ -228,20 +233,14 @@ fn pragma_reports(pragmas: &Pragmas, used: &pragma::Used, settings: &Settings) -
 }
 
 fn collect_fixes(
-    file: &Dockerfile,
+    ctx: &PassContext<'_>,
     settings: &Settings,
     all: &[&passes::PassInfo],
-    scripts: &passes::ScriptCache,
-    lines: &[u32],
-    pragmas: &Pragmas,
 ) -> Result<Vec<Fix>, Error> {
-    let ctx = PassContext::new(file, settings, scripts)
-        .with_original_lines(lines)
-        .with_pragmas(pragmas);
     let fixes = all
         .iter()
         .filter(|p| settings.runs(p.name))
-        .flat_map(|p| (p.run)(&ctx))
+        .flat_map(|p| (p.run)(ctx))
         .collect();
     let bugs = ctx.take_bugs();
     if bugs.is_empty() {
@@ -256,20 +255,14 @@ fn collect_fixes(
 
 /// The side files of passes that propose them, for the final text.
 fn collect_files(
-    file: &Dockerfile,
+    ctx: &PassContext<'_>,
     settings: &Settings,
     all: &[&passes::PassInfo],
-    scripts: &passes::ScriptCache,
-    lines: &[u32],
-    pragmas: &Pragmas,
 ) -> Vec<NewFile> {
-    let ctx = PassContext::new(file, settings, scripts)
-        .with_original_lines(lines)
-        .with_pragmas(pragmas);
     all.iter()
         .filter(|p| settings.runs(p.name))
         .filter_map(|p| p.files)
-        .flat_map(|files| files(&ctx))
+        .flat_map(|files| files(ctx))
         .collect()
 }
 

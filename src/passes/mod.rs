@@ -24,6 +24,9 @@ mod split_stages;
 mod strip_binaries;
 mod tool_versions;
 
+use std::rc::Rc;
+use std::sync::Arc;
+
 use crate::Settings;
 use crate::context::ignore::IgnoreRules;
 use crate::syntax::Dockerfile;
@@ -240,22 +243,48 @@ impl<'a> PassContext<'a> {
 }
 
 /// Parsed RUN bodies by text, kept across the rounds of one rewrite: most bodies do not
-/// change between rounds, and tree-sitter parsing is the expensive step.
+/// change between rounds, and tree-sitter parsing is the expensive step. Each round shares
+/// the entry of an unchanged body rather than copying or recomputing it.
 #[derive(Default)]
-pub(crate) struct ScriptCache(
-    std::cell::RefCell<
-        std::collections::HashMap<String, Result<crate::shell::Script, crate::shell::Opaque>>,
-    >,
-);
+pub(crate) struct ScriptCache(std::cell::RefCell<std::collections::HashMap<String, Rc<Body>>>);
+
+/// One RUN body's parse and what follows from the body's text alone.
+pub(crate) struct Body {
+    script: Result<Arc<crate::shell::Script>, crate::shell::Opaque>,
+    /// What it runs with wrappers resolved, on first use.
+    effective: std::cell::OnceCell<crate::shell::wrappers::Effective>,
+}
+
+impl Body {
+    /// Every command the body runs, wrappers resolved; `None` when it does not parse.
+    pub(crate) fn effective(&self) -> Option<&crate::shell::wrappers::Effective> {
+        let script = self.script.as_ref().ok()?;
+        Some(
+            self.effective
+                .get_or_init(|| crate::shell::wrappers::effective(script)),
+        )
+    }
+}
 
 impl ScriptCache {
-    pub(crate) fn parse(&self, text: &str) -> Result<crate::shell::Script, crate::shell::Opaque> {
+    pub(crate) fn parse(
+        &self,
+        text: &str,
+    ) -> Result<Arc<crate::shell::Script>, crate::shell::Opaque> {
+        self.body(text).script.clone()
+    }
+
+    /// The entry of `text`, parsed on first use.
+    pub(crate) fn body(&self, text: &str) -> Rc<Body> {
         if let Some(found) = self.0.borrow().get(text) {
-            return found.clone();
+            return Rc::clone(found);
         }
-        let parsed = crate::shell::parse(text);
-        self.0.borrow_mut().insert(text.to_owned(), parsed.clone());
-        parsed
+        let body = Rc::new(Body {
+            script: crate::shell::parse(text).map(Arc::new),
+            effective: std::cell::OnceCell::new(),
+        });
+        self.0.borrow_mut().insert(text.to_owned(), Rc::clone(&body));
+        body
     }
 }
 

@@ -18,8 +18,9 @@ pub(crate) struct Run<'a> {
     pub(crate) stage: Option<usize>,
     pub(crate) ins: &'a Instruction,
     pub(crate) script: Result<RunScript<'a>, Skip>,
-    /// What the body runs with wrappers resolved (see [`Run::effective`]).
-    effective: std::cell::OnceCell<Option<shell::wrappers::Effective>>,
+    /// The body's entry in the script cache, shared with the other rounds (`None` when the
+    /// body was not parsed: exec form, heredoc, not POSIX).
+    body: Option<std::rc::Rc<super::Body>>,
     /// The manager commands of the body (see [`Run::invocations`]), looked up once for the
     /// many passes that ask: the command's position in the script, its manager, and the
     /// position of its subcommand among its arguments.
@@ -30,14 +31,7 @@ impl Run<'_> {
     /// Every command the body runs, those behind `sudo`, `env`, `sh -c`, … included; `None`
     /// when the body cannot be read. For checks only: passes edit the script's own commands.
     pub(crate) fn effective(&self) -> Option<&shell::wrappers::Effective> {
-        self.effective
-            .get_or_init(|| {
-                self.script
-                    .as_ref()
-                    .ok()
-                    .map(|s| shell::wrappers::effective(&s.script))
-            })
-            .as_ref()
+        self.body.as_ref()?.effective()
     }
 
     /// The manager commands the body runs, wrapped ones included, with how each is reached.
@@ -134,14 +128,23 @@ impl<'a> Runs<'a> {
         for (index, ins) in file.instructions().enumerate() {
             match ins.kind {
                 Keyword::From => stage = Some(stage.map_or(0, |s| s + 1)),
-                Keyword::Run => runs.push(Run {
-                    index,
-                    stage,
-                    ins,
-                    script: shell::run_script_using(ins, posix[index], |t| scripts.parse(t)),
-                    effective: std::cell::OnceCell::new(),
-                    found: std::cell::OnceCell::new(),
-                }),
+                Keyword::Run => {
+                    let mut body = None;
+                    let script = shell::run_script_using(ins, posix[index], |t| {
+                        let found = scripts.body(t);
+                        let script = found.script.clone();
+                        body = Some(found);
+                        script
+                    });
+                    runs.push(Run {
+                        index,
+                        stage,
+                        ins,
+                        script,
+                        body,
+                        found: std::cell::OnceCell::new(),
+                    });
+                }
                 Keyword::Onbuild | Keyword::Cmd | Keyword::Entrypoint | Keyword::Healthcheck => {
                     deferred.push((stage, ins));
                 }

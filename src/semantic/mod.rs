@@ -317,7 +317,7 @@ const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
 impl<'a> Model<'a> {
     /// Builds the model of `file`.
     pub fn new(file: &'a Dockerfile) -> Self {
-        Self::with_parser(file, &shell::parse)
+        Self::with_parser(file, &|text| shell::parse(text).map(std::sync::Arc::new))
     }
 
     /// [`Self::new`], parsing RUN bodies with `parse` (the engine passes its cache, which

@@ -1,6 +1,8 @@
 //! The Dockerfile side of the shell layer: which RUN bodies are POSIX shell at all, and
 //! their scripts with ranges mapped back to source bytes.
 
+use std::sync::Arc;
+
 use super::{Opaque, Script};
 use crate::syntax::{Args, Dockerfile, Instruction, Keyword};
 use crate::text::{JoinedRange, TextRange};
@@ -25,7 +27,8 @@ pub enum Skip {
 #[derive(Debug)]
 pub struct RunScript<'a> {
     pub instruction: &'a Instruction,
-    pub script: Script,
+    /// Shared, not copied: the engine hands every round the same parse of an unchanged body.
+    pub script: Arc<Script>,
     joined_start: u32,
 }
 
@@ -39,14 +42,14 @@ impl RunScript<'_> {
 
 /// Parses a shell-form RUN whose shell is POSIX (`posix` from [`posix_shells`]).
 pub fn run_script(instruction: &Instruction, posix: bool) -> Result<RunScript<'_>, Skip> {
-    run_script_using(instruction, posix, super::parse)
+    run_script_using(instruction, posix, |text| super::parse(text).map(Arc::new))
 }
 
 /// [`run_script`] with the shell parser given (a memoising one, say).
 pub fn run_script_using(
     instruction: &Instruction,
     posix: bool,
-    parse: impl FnOnce(&str) -> Result<Script, Opaque>,
+    parse: impl FnOnce(&str) -> Result<Arc<Script>, Opaque>,
 ) -> Result<RunScript<'_>, Skip> {
     if instruction.kind != Keyword::Run {
         return Err(Skip::NoBody);
