@@ -176,6 +176,7 @@ fn rewrite_with(
         // the old tree goes before the new one is built: two at once would double the peak
         drop(ctx);
         drop(file);
+        scripts.next_round();
         file = syntax::parse(&result.text).map_err(|e| {
             Error::Internal(format!(
                 "rewrite by {} produced text that does not parse: {e}",

@@ -244,9 +244,16 @@ impl<'a> PassContext<'a> {
 
 /// Parsed RUN bodies by text, kept across the rounds of one rewrite: most bodies do not
 /// change between rounds, and tree-sitter parsing is the expensive step. Each round shares
-/// the entry of an unchanged body rather than copying or recomputing it.
+/// the entry of an unchanged body rather than copying or recomputing it. Entries that a
+/// round did not ask for are dropped after it ([`Self::next_round`]): the text they parsed
+/// was rewritten, and keeping every version would grow memory with each round.
 #[derive(Default)]
-pub(crate) struct ScriptCache(std::cell::RefCell<std::collections::HashMap<String, Rc<Body>>>);
+pub(crate) struct ScriptCache {
+    /// The entries asked for in this round.
+    current: std::cell::RefCell<std::collections::HashMap<String, Rc<Body>>>,
+    /// The entries of the round before that this one has not asked for (yet).
+    previous: std::cell::RefCell<std::collections::HashMap<String, Rc<Body>>>,
+}
 
 /// One RUN body's parse and what follows from the body's text alone.
 pub(crate) struct Body {
@@ -276,15 +283,26 @@ impl ScriptCache {
 
     /// The entry of `text`, parsed on first use.
     pub(crate) fn body(&self, text: &str) -> Rc<Body> {
-        if let Some(found) = self.0.borrow().get(text) {
+        if let Some(found) = self.current.borrow().get(text) {
             return Rc::clone(found);
         }
-        let body = Rc::new(Body {
-            script: crate::shell::parse(text).map(Arc::new),
-            effective: std::cell::OnceCell::new(),
+        let kept = self.previous.borrow_mut().remove_entry(text);
+        let (key, body) = kept.unwrap_or_else(|| {
+            let body = Body {
+                script: crate::shell::parse(text).map(Arc::new),
+                effective: std::cell::OnceCell::new(),
+            };
+            (text.to_owned(), Rc::new(body))
         });
-        self.0.borrow_mut().insert(text.to_owned(), Rc::clone(&body));
+        self.current.borrow_mut().insert(key, Rc::clone(&body));
         body
+    }
+
+    /// Ends a round: the entries the round did not ask for are dropped, and those it asked
+    /// for are kept for the next.
+    pub(crate) fn next_round(&self) {
+        let asked = self.current.take();
+        drop(self.previous.replace(asked));
     }
 }
 
@@ -343,7 +361,25 @@ pub fn pass_by_name(name: &str) -> Option<&'static PassInfo> {
 
 #[cfg(test)]
 mod tests {
-    use super::passes;
+    use super::{ScriptCache, passes};
+    use std::rc::Rc;
+
+    #[test]
+    fn the_script_cache_keeps_what_each_round_asks_for() {
+        let cache = ScriptCache::default();
+        let kept = cache.body("apt-get update");
+        let dropped = cache.body("echo old");
+        assert!(Rc::ptr_eq(&kept, &cache.body("apt-get update")));
+        cache.next_round();
+        // asked again in the next round: the same parse, not a new one
+        assert!(Rc::ptr_eq(&kept, &cache.body("apt-get update")));
+        cache.next_round();
+        // not asked for in a round: gone, parsed anew
+        assert!(!Rc::ptr_eq(&dropped, &cache.body("echo old")));
+        assert!(Rc::ptr_eq(&kept, &cache.body("apt-get update")));
+        assert!(kept.effective().is_some());
+        assert!(cache.body("echo 'unterminated").effective().is_none());
+    }
 
     #[test]
     fn a_pass_proposes_files_exactly_when_it_says_so() {
