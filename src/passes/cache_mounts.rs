@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use super::runs::{self, Run};
 use super::{FixAvailability, PassContext, layout, tool_versions};
 use crate::managers::{Action, CacheMount, Invocation, Manager};
@@ -282,30 +284,21 @@ fn fix_for(
         )
     };
     let (in_tmpfs, in_cache): (Vec<_>, Vec<_>) = dropped.into_iter().partition(|(_, t)| *t);
-    if !in_cache.is_empty() {
-        message.push_str("; no longer removes ");
-        message.push_str(
-            &in_cache
-                .iter()
-                .map(|(w, _)| w.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
-        message.push_str(" (it is in the cache mount now, and a mount point cannot be removed)");
-    }
-    if !in_tmpfs.is_empty() {
-        message.push_str("; no longer removes ");
-        message.push_str(
-            &in_tmpfs
-                .iter()
-                .map(|(w, _)| w.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
-        message.push_str(
-            " (it is in a tmpfs mount now, which never reaches the image, and a mount point \
-             cannot be removed)",
-        );
+    for (words, why) in [
+        (
+            in_cache,
+            "it is in the cache mount now, and a mount point cannot be removed",
+        ),
+        (
+            in_tmpfs,
+            "it is in a tmpfs mount now, which never reaches the image, and a mount point \
+             cannot be removed",
+        ),
+    ] {
+        if !words.is_empty() {
+            let words: Vec<&str> = words.iter().map(|(w, _)| w.as_str()).collect();
+            let _ = write!(message, "; no longer removes {} ({why})", words.join(" "));
+        }
     }
     ctx.fix(CACHE_MOUNTS.name, Applicability::Unsafe, message, edits)
 }
