@@ -25,6 +25,10 @@ use std::time::Instant;
 mod common;
 use common::{median, run_ms, synthetic};
 
+// The binary's allocator (src/main.rs), so in-process figures match the CLI's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // `cargo test --all-targets` runs bench targets without `--bench`: measure only here
     if !std::env::args().any(|a| a == "--bench") {

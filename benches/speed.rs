@@ -16,6 +16,10 @@ use std::time::Instant;
 mod common;
 use common::run_ms;
 
+// The binary's allocator (src/main.rs), so in-process figures match the CLI's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --all-targets` runs bench targets without
     // it (Cargo's `test = false` does not apply to them): measure only when benchmarking

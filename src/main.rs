@@ -11,6 +11,14 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// mimalloc instead of glibc's malloc: a third of the engine's instructions were malloc/free
+// (many small, short-lived strings and vectors per round). Measured on the release binary:
+// 15 MB file 19.8 -> 11.2 s user and 1,080 -> 995 MB peak; 12k-line file 0.20 -> 0.10 s but
+// 28 -> 74 MB peak (mimalloc keeps freed pages for reuse); `--version` +0.24 M instructions.
+// The library leaves the choice of allocator to whoever links it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let words: Vec<OsString> = std::env::args_os().collect();
     // `verify` as the first word selects the subcommand; everything else is the flat CLI
