@@ -298,11 +298,15 @@ impl<'s> Rounds<'s> {
 
     /// Records the edits one round applied (identical edits of two fixes are applied once).
     fn push<'e>(&mut self, edits: impl Iterator<Item = &'e text::Edit>) {
-        let mut round: Vec<(TextRange, u32)> = edits
-            .map(|e| (e.range, text::to_u32(e.content.len())))
-            .collect();
+        // `text::apply` applies an edit two fixes share once, but two different insertions
+        // at one offset both: deduplicate whole edits, not (range, length) pairs.
+        let mut round: Vec<&text::Edit> = edits.collect();
         round.sort_unstable();
         round.dedup();
+        let round: Vec<(TextRange, u32)> = round
+            .into_iter()
+            .map(|e| (e.range, text::to_u32(e.content.len())))
+            .collect();
         self.edits.push(shifted(&round));
     }
 
@@ -384,6 +388,21 @@ mod tests {
     use super::*;
     use crate::passes::{FixAvailability, MayDo, PassInfo};
     use crate::text::Edit;
+
+    #[test]
+    fn two_same_length_insertions_at_one_offset_both_shift_later_lines() {
+        let source = "A\nB\nC\n";
+        let mut rounds = Rounds::new(source);
+        let at = TextRange::new(2, 2);
+        let one = Edit::replace(at, "x\n");
+        let two = Edit::replace(at, "y\n");
+        // the same edit twice (two fixes sharing it) is applied once
+        rounds.push([&one, &two, &one].into_iter());
+        let current = "A\nx\ny\nB\nC\n";
+        // lines 2 and 3 are inserted text (traced to the line they were inserted at, 2);
+        // B is line 2 of the original and C line 3
+        assert_eq!(rounds.original_lines(current), vec![1, 2, 2, 2, 3, 4]);
+    }
 
     fn pass(name: &'static str, run: fn(&PassContext<'_>) -> Vec<Fix>) -> PassInfo {
         PassInfo {
