@@ -35,7 +35,7 @@ impl BuildContext for DirContext {
         }
     }
 
-    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+    fn list(&self, dir: &str) -> Option<dfrewrite::context::DirEntries> {
         let entries = std::fs::read_dir(self.0.join(dir)).ok()?;
         entries
             .map(|e| {
@@ -106,9 +106,9 @@ impl BuildContext for MemContext {
         }
     }
 
-    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+    fn list(&self, dir: &str) -> Option<dfrewrite::context::DirEntries> {
         let mut found: BTreeMap<String, EntryKind> = match &self.base {
-            Some(base) => base.list(dir)?.into_iter().collect(),
+            Some(base) => base.list(dir)?.iter().cloned().collect(),
             None => BTreeMap::new(),
         };
         for (path, kind) in &self.entries {

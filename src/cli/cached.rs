@@ -11,8 +11,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use dfrewrite::context::Memo;
-use dfrewrite::{BuildContext, ContextEntry, EntryKind};
+use dfrewrite::context::{DirEntries, Memo};
+use dfrewrite::{BuildContext, ContextEntry};
 
 use super::fsio::{FsContext, Listing};
 
@@ -86,7 +86,7 @@ impl BuildContext for CachedContext {
         bytes
     }
 
-    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+    fn list(&self, dir: &str) -> Option<DirEntries> {
         let cached = lock(&self.lists).get(dir).cloned();
         let listing = cached.unwrap_or_else(|| {
             let listing = self.inner.list_bounded(dir);
@@ -159,8 +159,8 @@ mod tests {
         assert_eq!(ctx.list(&deep), None);
         // one level less is listed: it holds the last `d`
         assert_eq!(
-            ctx.list(&deep[2..]),
-            Some(vec![("d".to_owned(), EntryKind::Directory)])
+            ctx.list(&deep[2..]).as_deref(),
+            Some(&[("d".to_owned(), dfrewrite::EntryKind::Directory)][..])
         );
         assert_eq!(ctx.too_large(), Some((deep, 1)));
     }

@@ -4,7 +4,7 @@ use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
-use dfrewrite::context::{HEAD_BYTES, READ_LIMIT};
+use dfrewrite::context::{DirEntries, HEAD_BYTES, READ_LIMIT};
 use dfrewrite::{BuildContext, ContextEntry, EntryKind, MAX_INPUT_BYTES};
 
 /// Why one input could not be processed.
@@ -168,7 +168,7 @@ impl BuildContext for FsContext {
         }
     }
 
-    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+    fn list(&self, dir: &str) -> Option<DirEntries> {
         match self.list_bounded(dir) {
             Listing::Entries(entries) => Some(entries),
             Listing::TooLarge | Listing::Unreadable => None,
@@ -185,7 +185,7 @@ pub(crate) const MAX_LIST_ENTRIES: usize = 20_000;
 /// A directory's entries, or why there are none.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Listing {
-    Entries(Vec<(String, EntryKind)>),
+    Entries(DirEntries),
     /// Deeper than [`MAX_LIST_DEPTH`] or holding more than [`MAX_LIST_ENTRIES`] entries.
     TooLarge,
     /// Absent, outside the root, not a directory, or not readable.
@@ -243,7 +243,7 @@ impl FsContext {
             };
             entries.push((name, kind));
         }
-        Listing::Entries(entries)
+        Listing::Entries(entries.into())
     }
 }
 
@@ -297,11 +297,14 @@ mod tests {
         let ctx = FsContext::new(dir.path()).unwrap();
         assert!(matches!(ctx.list_within("a", 3, 4), Listing::Entries(e) if e.len() == 4));
         assert_eq!(ctx.list_within("a", 3, 3), Listing::TooLarge);
-        assert_eq!(ctx.list_within("a/b/c", 3, 4), Listing::Entries(Vec::new()));
+        assert_eq!(
+            ctx.list_within("a/b/c", 3, 4),
+            Listing::Entries(Vec::new().into())
+        );
         assert_eq!(ctx.list_within("a/b/c", 2, 4), Listing::TooLarge);
         assert_eq!(ctx.list_within("a/nope", 3, 4), Listing::Unreadable);
         assert_eq!(ctx.list_within("..", 3, 4), Listing::Unreadable);
-        assert_eq!(ctx.list("a/b/c"), Some(Vec::new()));
+        assert_eq!(ctx.list("a/b/c").as_deref(), Some(&[][..]));
     }
 
     #[test]
@@ -310,7 +313,7 @@ mod tests {
         fs::create_dir_all(dir.path().join("sub/inner")).unwrap();
         fs::write(dir.path().join("sub/a.txt"), b"x").unwrap();
         let ctx = FsContext::new(dir.path()).unwrap();
-        let mut sub = ctx.list("sub").unwrap();
+        let mut sub = ctx.list("sub").unwrap().to_vec();
         sub.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(
             sub,

@@ -42,9 +42,11 @@ pub trait BuildContext: Send + Sync {
     }
 
     /// The entries of the directory `dir` (relative to the context root, cleaned as for
-    /// [`Self::probe`]; `""` is the root): each name with what it is, symlinks not followed.
-    /// `None` when the directory cannot be listed; the default lists nothing.
-    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+    /// [`Self::probe`]; `""` is the root): each name with what it is, symlinks not followed,
+    /// in no particular order. `None` when the directory cannot be listed; the default lists
+    /// nothing. Shared, not copied: a context that keeps its listings hands every caller the
+    /// same one.
+    fn list(&self, dir: &str) -> Option<DirEntries> {
         let _ = dir;
         None
     }
@@ -56,6 +58,9 @@ pub trait BuildContext: Send + Sync {
         None
     }
 }
+
+/// A directory's entries as [`BuildContext::list`] gives them: each name with its kind.
+pub type DirEntries = std::sync::Arc<[(String, EntryKind)]>;
 
 /// What a directory entry is, as [`BuildContext::list`] reports it (symlinks not followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

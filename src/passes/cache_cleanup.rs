@@ -655,30 +655,50 @@ fn holds_any(source: &str, dirs: &[String]) -> bool {
 
 /// Whether the build context shows a project that may run from the cache: one of
 /// `project_files`, or a `package.json` holding one of `project_texts`. `None` when the
-/// context cannot be walked completely.
+/// context cannot be walked completely. Every RUN of every round of every Dockerfile
+/// sharing the context asks again: the answer is kept with the context, by table entry.
 fn project_uses_cache(context: &dyn BuildContext, cache: &CacheCleanup) -> Option<bool> {
+    let known = crate::context::shared(context, ProjectWalks::default);
+    // the manager table is loaded once for the process: an entry's address names it
+    let key = std::ptr::from_ref(cache) as usize;
+    let lock = || {
+        known
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(found) = lock().get(&key) {
+        return *found;
+    }
+    // walked outside the lock: two workers may both walk, and find the same
+    let found = walk_project(context, cache);
+    lock().insert(key, found);
+    found
+}
+
+/// [`project_uses_cache`]'s answers for one context, by table entry.
+#[derive(Default)]
+struct ProjectWalks(std::sync::Mutex<std::collections::HashMap<usize, Option<bool>>>);
+
+fn walk_project(context: &dyn BuildContext, cache: &CacheCleanup) -> Option<bool> {
     const MAX_ENTRIES: usize = 20_000;
     const SKIP: [&str; 2] = ["node_modules", ".git"];
     let mut pending = vec![String::new()];
     let mut seen = 0;
     while let Some(dir) = pending.pop() {
-        for (name, kind) in context.list(&dir)? {
+        for (name, kind) in context.list(&dir)?.iter() {
             seen += 1;
             if seen > MAX_ENTRIES {
                 return None;
             }
-            let path = if dir.is_empty() {
-                name.clone()
-            } else {
-                format!("{dir}/{name}")
-            };
-            if cache.project_files.contains(&name) {
+            if cache.project_files.contains(name) {
                 return Some(true);
             }
+            let path = || crate::context::join(&dir, name);
             match kind {
-                EntryKind::Directory if !SKIP.contains(&name.as_str()) => pending.push(path),
+                EntryKind::Directory if !SKIP.contains(&name.as_str()) => pending.push(path()),
                 EntryKind::File if name == "package.json" => {
-                    let text = context.read(&path)?;
+                    let text = context.read(&path())?;
                     let text = String::from_utf8_lossy(&text);
                     if cache
                         .project_texts
@@ -689,7 +709,7 @@ fn project_uses_cache(context: &dyn BuildContext, cache: &CacheCleanup) -> Optio
                     }
                 }
                 EntryKind::Symlink | EntryKind::Other => {
-                    if matches!(context.probe(&path), ContextEntry::Directory) {
+                    if matches!(context.probe(&path()), ContextEntry::Directory) {
                         return None;
                     }
                 }

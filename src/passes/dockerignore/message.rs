@@ -50,10 +50,10 @@ pub(super) fn new_file(
         }
     }
     let siblings: Vec<&str> = tree
-        .entries
+        .entries()
         .iter()
         .filter(|(p, k)| {
-            **k == EntryKind::File
+            *k == EntryKind::File
                 && p.as_str() != dockerfile
                 && crate::context::is_dockerfile_name(base(p))
         })

@@ -121,6 +121,10 @@ fn propose_for(ctx: &PassContext<'_>) -> Option<NewFile> {
     let sources = expand(context, tree, &uses)?;
 
     let mut chosen = choose(tree);
+    // nothing to keep out: the proposal below would end empty
+    if chosen.is_empty() {
+        return None;
+    }
     let mut exceptions: Vec<String> = Vec::new();
     // Keep every source: add exceptions or drop patterns until none is excluded.
     loop {
@@ -155,9 +159,9 @@ fn propose_for(ctx: &PassContext<'_>) -> Option<NewFile> {
     for (_, pats) in &mut chosen {
         pats.retain(|p| {
             let pattern = parse(p);
-            tree.entries
-                .keys()
-                .any(|e| pattern.matches(e) && ignore.excludes(e))
+            tree.entries()
+                .iter()
+                .any(|(e, _)| pattern.matches(e) && ignore.excludes(e))
         });
     }
     chosen.retain(|(_, pats)| !pats.is_empty());
@@ -265,10 +269,12 @@ mod tests {
             }
         }
 
-        fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+        // in reverse path order: what the pass proposes must not depend on the listing's
+        fn list(&self, dir: &str) -> Option<crate::context::DirEntries> {
             Some(
                 self.0
                     .iter()
+                    .rev()
                     .filter_map(|(p, k)| {
                         let name = if dir.is_empty() {
                             p.as_str()

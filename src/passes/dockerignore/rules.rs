@@ -128,7 +128,7 @@ pub(super) fn choose(tree: &Tree) -> Vec<(usize, Vec<String>)> {
         }
         let anywhere = format!("**/{}", rule.name);
         let pattern = parse(&anywhere);
-        let over = tree.entries.keys().any(|e| {
+        let over = tree.entries().iter().any(|(e, _)| {
             pattern.matches(e)
                 && !taken
                     .iter()

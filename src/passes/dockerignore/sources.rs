@@ -100,7 +100,7 @@ pub(super) fn expand(
             expand_glob(context, "", &u.path, &mut found)?;
             found
         };
-        if paths.iter().any(|p| tree.through_symlink(p)) {
+        if tree.through_symlink(paths.iter().map(String::as_str)) {
             return None;
         }
         let takes_new_file = u.path.is_empty()
@@ -136,9 +136,9 @@ pub(super) fn expand_glob(
         let glob = Pattern::segment(segment);
         context
             .list(dir)?
-            .into_iter()
+            .iter()
             .filter(|(name, _)| glob.matches(name))
-            .map(|(name, _)| join(dir, &name))
+            .map(|(name, _)| join(dir, name))
             .collect()
     } else {
         let path = join(dir, segment);

@@ -1,76 +1,136 @@
 //! The walk of the build context: every entry outside the directories a rule takes.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::MAX_ENTRIES;
 use super::rules::{RULES, takes};
 use crate::context::ignore::{IgnoreFile, Pattern};
 use crate::context::join;
-use crate::context::{BuildContext, EntryKind};
+use crate::context::{BuildContext, DirEntries, EntryKind};
 
 /// The walked context: every entry outside the directories a rule takes, which are listed
-/// but not entered.
+/// but not entered. The listings are the context's own (shared, not copied); the one index
+/// of every entry by path is built only when a proposal needs it, which a context where no
+/// rule takes anything (one Dockerfile in a folder of 2000) never does.
 pub(super) struct Tree {
-    pub(super) entries: BTreeMap<String, EntryKind>,
-    /// Per rule, the entries it takes.
+    /// The listing of every directory the walk entered, by path (`""` is the root).
+    dirs: HashMap<String, DirEntries>,
+    /// Per rule, the entries it takes, in the order of a walk that lists each directory
+    /// sorted by name and enters the last-pushed directory first.
     pub(super) matches: Vec<Vec<String>>,
+    /// Every entry by path, in path order.
+    index: OnceLock<Vec<(String, EntryKind)>>,
 }
+
+/// Up to this many paths are looked up by scanning their directory's listing; more build
+/// the index: a few sources named in a Dockerfile are cheaper to find than a sort of the
+/// whole context, a wildcard matching thousands is not.
+const SCANS_BEFORE_INDEX: usize = 16;
 
 impl Tree {
     pub(super) fn walk(context: &dyn BuildContext) -> Option<Self> {
         let mut tree = Tree {
-            entries: BTreeMap::new(),
+            dirs: HashMap::new(),
             matches: vec![Vec::new(); RULES.len()],
+            index: OnceLock::new(),
         };
         // compiled once: the walk asks every rule about every entry
         let names: Vec<Pattern> = RULES.iter().map(|r| Pattern::segment(r.name)).collect();
+        let ends = Ends::new();
+        let mut seen = 0;
         let mut stack = vec![String::new()];
         while let Some(dir) = stack.pop() {
-            let mut children = context.list(&dir)?;
-            children.sort_by(|a, b| a.0.cmp(&b.0));
-            for (name, kind) in &children {
-                let path = join(&dir, name);
-                if tree.entries.len() >= MAX_ENTRIES {
-                    return None;
-                }
-                tree.entries.insert(path.clone(), *kind);
-                // the first rule that takes it (the walk asks every entry: no list built)
-                let taken = RULES
-                    .iter()
-                    .enumerate()
-                    .position(|(i, r)| takes(context, r, &names[i], &dir, name, *kind, &children));
-                if let Some(first) = taken {
-                    tree.matches[first].push(path);
-                } else if *kind == EntryKind::Directory {
-                    stack.push(path);
+            let children = context.list(&dir)?;
+            seen += children.len();
+            if seen > MAX_ENTRIES {
+                return None;
+            }
+            // Only what a rule takes and the directories entered need an order: sorting
+            // those few by name gives the walk's order without sorting the listing.
+            let mut taken: Vec<(&str, usize)> = Vec::new();
+            let mut enter: Vec<&str> = Vec::new();
+            for (name, kind) in children.iter() {
+                // the first rule that takes it, asking only those its ends allow
+                let candidates = ends.candidates(name);
+                let first = (0..RULES.len()).find(|&i| {
+                    candidates & (1 << i) != 0
+                        && takes(context, &RULES[i], &names[i], &dir, name, *kind, &children)
+                });
+                match first {
+                    Some(rule) => taken.push((name, rule)),
+                    None if *kind == EntryKind::Directory => enter.push(name),
+                    None => {}
                 }
             }
+            taken.sort_unstable();
+            for (name, rule) in taken {
+                tree.matches[rule].push(join(&dir, name));
+            }
+            enter.sort_unstable();
+            stack.extend(enter.into_iter().map(|name| join(&dir, name)));
+            tree.dirs.insert(dir, children);
         }
         Some(tree)
     }
 
-    pub(super) fn kind(&self, path: &str) -> Option<EntryKind> {
-        self.entries.get(path).copied()
+    /// Every entry the walk saw, by path in path order.
+    pub(super) fn entries(&self) -> &[(String, EntryKind)] {
+        self.index.get_or_init(|| {
+            let mut all: Vec<(String, EntryKind)> = self
+                .dirs
+                .iter()
+                .flat_map(|(dir, listing)| {
+                    listing.iter().map(|(name, kind)| (join(dir, name), *kind))
+                })
+                .collect();
+            all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            all
+        })
     }
 
-    /// Whether `path` or one of its parents is a symlink the walk saw.
-    pub(super) fn through_symlink(&self, path: &str) -> bool {
-        let mut at = path;
-        loop {
-            if self.kind(at) == Some(EntryKind::Symlink) {
-                return true;
-            }
-            match at.rsplit_once('/') {
-                Some((parent, _)) => at = parent,
-                None => return false,
-            }
+    pub(super) fn kind(&self, path: &str) -> Option<EntryKind> {
+        if let Some(index) = self.index.get() {
+            return index
+                .binary_search_by(|(p, _)| p.as_str().cmp(path))
+                .ok()
+                .map(|at| index[at].1);
         }
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        self.dirs
+            .get(dir)?
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, kind)| *kind)
+    }
+
+    /// Whether any of `paths` or one of their parents is a symlink the walk saw.
+    pub(super) fn through_symlink<'a>(
+        &self,
+        paths: impl ExactSizeIterator<Item = &'a str>,
+    ) -> bool {
+        if paths.len() > SCANS_BEFORE_INDEX {
+            self.entries();
+        }
+        paths.into_iter().any(|path| {
+            let mut at = path;
+            loop {
+                if self.kind(at) == Some(EntryKind::Symlink) {
+                    return true;
+                }
+                match at.rsplit_once('/') {
+                    Some((parent, _)) => at = parent,
+                    None => return false,
+                }
+            }
+        })
     }
 
     /// The excluded entries whose parent is not excluded, in order.
     pub(super) fn top_excluded(&self, ignore: &IgnoreFile) -> Vec<&str> {
-        self.entries
-            .keys()
+        self.entries()
+            .iter()
+            .map(|(p, _)| p)
             .filter(|p| {
                 ignore.excludes(p)
                     && p.rsplit_once('/')
@@ -78,5 +138,90 @@ impl Tree {
             })
             .map(String::as_str)
             .collect()
+    }
+}
+
+/// Which rules could take a name, by its first and last byte: a rule's glob that starts (or
+/// ends) with a literal character takes only names that do. Most entries of a context
+/// (source files) end the walk's questions here, before any glob is matched.
+struct Ends {
+    first: [u32; 256],
+    last: [u32; 256],
+}
+
+// one bit per rule
+const _: () = assert!(RULES.len() <= 32);
+
+impl Ends {
+    fn new() -> Self {
+        let mut ends = Ends {
+            first: [0; 256],
+            last: [0; 256],
+        };
+        for (i, rule) in RULES.iter().enumerate() {
+            let bit = 1 << i;
+            let glob = rule.name.as_bytes();
+            for (table, end) in [
+                (&mut ends.first, glob.first()),
+                (&mut ends.last, glob.last()),
+            ] {
+                match end {
+                    Some(&c) if !matches!(c, b'*' | b'?' | b'[' | b']' | b'\\') => {
+                        table[usize::from(c)] |= bit;
+                    }
+                    // a wildcard, a class or an escape there: any byte may match
+                    _ => table.iter_mut().for_each(|rules| *rules |= bit),
+                }
+            }
+        }
+        ends
+    }
+
+    /// The rules (one bit each, in table order) that may take `name`.
+    fn candidates(&self, name: &str) -> u32 {
+        match (name.as_bytes().first(), name.as_bytes().last()) {
+            (Some(&first), Some(&last)) => {
+                self.first[usize::from(first)] & self.last[usize::from(last)]
+            }
+            _ => u32::MAX,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ends_never_rule_out_a_rule_whose_glob_matches() {
+        let ends = Ends::new();
+        let mut names: Vec<String> = [
+            "0000.Dockerfile",
+            "a.pyc",
+            ".pyc",
+            "x.log",
+            ".env",
+            ".env.local",
+            "main.rs",
+            ".DS_Store",
+            "é.log",
+            "ß",
+            "build.gradle",
+        ]
+        .iter()
+        .map(|n| (*n).to_owned())
+        .collect();
+        names.extend(RULES.iter().map(|r| r.name.replace('*', "x")));
+        for name in &names {
+            let candidates = ends.candidates(name);
+            for (i, rule) in RULES.iter().enumerate() {
+                if Pattern::segment(rule.name).matches(name) {
+                    assert!(candidates & (1 << i) != 0, "{} on {name}", rule.name);
+                }
+            }
+        }
+        // and rule out what cannot match
+        assert_eq!(ends.candidates("0000.Dockerfile"), 0);
+        assert_eq!(ends.candidates("main.rs"), 0);
     }
 }

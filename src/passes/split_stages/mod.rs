@@ -487,9 +487,9 @@ fn walk_context(
     let mut out = Vec::new();
     let mut dirs = vec![String::new()];
     while let Some(dir) = dirs.pop() {
-        for (name, kind) in context.list(&dir)? {
+        for (name, kind) in context.list(&dir)?.iter() {
             let path = if dir.is_empty() {
-                name
+                name.clone()
             } else {
                 format!("{dir}/{name}")
             };
