@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::MAX_ENTRIES;
 use super::rules::{RULES, takes};
@@ -21,12 +22,15 @@ pub(super) struct Tree {
     pub(super) matches: Vec<Vec<String>>,
     /// Every entry by path, in path order.
     index: OnceLock<Vec<(String, EntryKind)>>,
+    /// Paths looked up by scanning so far (by every Dockerfile sharing the context).
+    scans: AtomicUsize,
 }
 
-/// Up to this many paths are looked up by scanning their directory's listing; more build
-/// the index: a few sources named in a Dockerfile are cheaper to find than a sort of the
-/// whole context, a wildcard matching thousands is not.
-const SCANS_BEFORE_INDEX: usize = 16;
+/// Up to this many paths are looked up by scanning their directory's listing; then the
+/// index is built: the few sources one Dockerfile names are cheaper to find than a sort of
+/// the whole context, a wildcard matching thousands or a folder of Dockerfiles sharing the
+/// context are not.
+const SCANS_BEFORE_INDEX: usize = 32;
 
 impl Tree {
     pub(super) fn walk(context: &dyn BuildContext) -> Option<Self> {
@@ -34,6 +38,7 @@ impl Tree {
             dirs: HashMap::new(),
             matches: vec![Vec::new(); RULES.len()],
             index: OnceLock::new(),
+            scans: AtomicUsize::new(0),
         };
         // compiled once: the walk asks every rule about every entry
         let names: Vec<Pattern> = RULES.iter().map(|r| Pattern::segment(r.name)).collect();
@@ -90,7 +95,14 @@ impl Tree {
     }
 
     pub(super) fn kind(&self, path: &str) -> Option<EntryKind> {
-        if let Some(index) = self.index.get() {
+        let index = match self.index.get() {
+            Some(index) => Some(index.as_slice()),
+            None if self.scans.fetch_add(1, Ordering::Relaxed) >= SCANS_BEFORE_INDEX => {
+                Some(self.entries())
+            }
+            None => None,
+        };
+        if let Some(index) = index {
             return index
                 .binary_search_by(|(p, _)| p.as_str().cmp(path))
                 .ok()
@@ -105,14 +117,8 @@ impl Tree {
     }
 
     /// Whether any of `paths` or one of their parents is a symlink the walk saw.
-    pub(super) fn through_symlink<'a>(
-        &self,
-        paths: impl ExactSizeIterator<Item = &'a str>,
-    ) -> bool {
-        if paths.len() > SCANS_BEFORE_INDEX {
-            self.entries();
-        }
-        paths.into_iter().any(|path| {
+    pub(super) fn through_symlink<'a>(&self, mut paths: impl Iterator<Item = &'a str>) -> bool {
+        paths.any(|path| {
             let mut at = path;
             loop {
                 if self.kind(at) == Some(EntryKind::Symlink) {
@@ -223,5 +229,55 @@ mod tests {
         // and rule out what cannot match
         assert_eq!(ends.candidates("0000.Dockerfile"), 0);
         assert_eq!(ends.candidates("main.rs"), 0);
+    }
+
+    /// A context of a root holding `a/` (with `b` and `.git/`), the symlink `l` and `f`.
+    struct Small;
+
+    impl BuildContext for Small {
+        fn probe(&self, _: &str) -> crate::ContextEntry {
+            crate::ContextEntry::Missing
+        }
+        fn list(&self, dir: &str) -> Option<DirEntries> {
+            let entries: &[(&str, EntryKind)] = match dir {
+                "" => &[
+                    ("l", EntryKind::Symlink),
+                    ("f", EntryKind::File),
+                    ("a", EntryKind::Directory),
+                ],
+                "a" => &[("b", EntryKind::File), (".git", EntryKind::Directory)],
+                "a/.git" => &[],
+                _ => return None,
+            };
+            Some(entries.iter().map(|(n, k)| ((*n).to_owned(), *k)).collect())
+        }
+    }
+
+    #[test]
+    fn kinds_are_the_same_before_and_after_the_index_is_built() {
+        let tree = Tree::walk(&Small).unwrap();
+        // `.git` is taken (and not entered) only at the root: inside `a` it is walked
+        assert!(tree.matches.iter().all(Vec::is_empty));
+        let expected = [
+            ("a", Some(EntryKind::Directory)),
+            ("a/b", Some(EntryKind::File)),
+            ("a/.git", Some(EntryKind::Directory)),
+            ("l", Some(EntryKind::Symlink)),
+            ("f", Some(EntryKind::File)),
+            ("x", None),
+            ("a/x", None),
+            ("", None),
+            ("a/", None),
+        ];
+        for round in 0..=SCANS_BEFORE_INDEX / expected.len() + 1 {
+            for (path, kind) in expected {
+                assert_eq!(tree.kind(path), kind, "{path} in round {round}");
+            }
+        }
+        assert!(tree.index.get().is_some());
+        assert!(tree.through_symlink(["f", "l/x"].into_iter()));
+        assert!(!tree.through_symlink(["a/b", "f"].into_iter()));
+        let paths: Vec<&str> = tree.entries().iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["a", "a/.git", "a/b", "f", "l"]);
     }
 }
