@@ -203,7 +203,7 @@ impl BuildContext for Context {
         path.contains('.').then(|| b"requests==2.31.0\n".to_vec())
     }
 
-    fn list(&self, dir: &str) -> Option<Vec<(String, EntryKind)>> {
+    fn list(&self, dir: &str) -> Option<dfrewrite::context::DirEntries> {
         let entries: &[(&str, EntryKind)] = if dir.is_empty() {
             &[
                 (".git", EntryKind::Directory),

@@ -147,6 +147,8 @@ mod tests {
         let ctx = CachedContext::new(FsContext::new(dir.path()).unwrap());
         assert_eq!(ctx.read("a.txt").as_deref(), Some(&b"one"[..]));
         assert_eq!(ctx.list("").map(|l| l.len()), Some(1));
+        // every caller gets the one listing, not a copy
+        assert!(Arc::ptr_eq(&ctx.list("").unwrap(), &ctx.list("").unwrap()));
         fs::write(dir.path().join("a.txt"), b"two").unwrap();
         fs::write(dir.path().join("b.txt"), b"").unwrap();
         // the run sees the context as it first read it

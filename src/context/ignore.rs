@@ -5,6 +5,9 @@
 //! `!` exceptions, patterns cleaned and a leading `/` dropped, and a pattern that matches a
 //! directory excluding everything under it. The last pattern that matches a path decides.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use super::{BuildContext, ContextEntry};
 
 /// Whether a context path is sent to the builder.
@@ -22,15 +25,20 @@ pub(crate) struct IgnoreRules {
     /// The ignore file that applies, relative to the context root; `None` when there is none.
     file: Option<String>,
     /// Its patterns; `None` when they cannot be known.
-    patterns: Option<IgnoreFile>,
+    patterns: Option<Arc<IgnoreFile>>,
 }
+
+/// The ignore files of one context parsed so far, by path: every Dockerfile sharing the
+/// context (and every round of each) reads the same `.dockerignore`.
+#[derive(Default)]
+struct Parsed(Mutex<HashMap<String, Option<Arc<IgnoreFile>>>>);
 
 impl Default for IgnoreRules {
     /// No ignore file: everything is sent.
     fn default() -> Self {
         Self {
             file: None,
-            patterns: Some(IgnoreFile::default()),
+            patterns: Some(Arc::default()),
         }
     }
 }
@@ -50,10 +58,7 @@ impl IgnoreRules {
         for name in [own.as_str(), ROOT_IGNORE_FILE] {
             let patterns = match context.probe(name) {
                 ContextEntry::Missing => continue,
-                ContextEntry::File { .. } => context
-                    .read(name)
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .map(|text| IgnoreFile::parse(&text)),
+                ContextEntry::File { .. } => parsed(context, name),
                 _ => None,
             };
             return Self {
@@ -69,7 +74,7 @@ impl IgnoreRules {
     pub(crate) fn parse(text: &str) -> Self {
         Self {
             file: Some(ROOT_IGNORE_FILE.to_owned()),
-            patterns: Some(IgnoreFile::parse(text)),
+            patterns: Some(Arc::new(IgnoreFile::parse(text))),
         }
     }
 
@@ -86,6 +91,21 @@ impl IgnoreRules {
             Some(_) => Inclusion::Included,
         }
     }
+}
+
+/// The patterns of the ignore file at `name` (a regular file), parsed once per context.
+fn parsed(context: &dyn BuildContext, name: &str) -> Option<Arc<IgnoreFile>> {
+    let known = super::shared(context, Parsed::default);
+    let lock = || known.0.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(found) = lock().get(name) {
+        return found.clone();
+    }
+    let patterns = context
+        .read(name)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .map(|text| Arc::new(IgnoreFile::parse(&text)));
+    lock().insert(name.to_owned(), patterns.clone());
+    patterns
 }
 
 /// The ignore file at the context root.
@@ -600,5 +620,45 @@ mod tests {
             IgnoreRules::for_dockerfile(&both, None).status("x"),
             Inclusion::Unsure
         );
+    }
+
+    /// [`Files`] kept for a run: with a memo, counting its reads.
+    struct Kept(Files, crate::context::Memo, std::sync::atomic::AtomicUsize);
+
+    impl BuildContext for Kept {
+        fn probe(&self, path: &str) -> ContextEntry {
+            self.0.probe(path)
+        }
+        fn read(&self, path: &str) -> Option<Vec<u8>> {
+            self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            self.0.read(path)
+        }
+        fn memo(&self) -> Option<&crate::context::Memo> {
+            Some(&self.1)
+        }
+    }
+
+    #[test]
+    fn a_kept_context_reads_and_parses_each_ignore_file_once() {
+        let kept = Kept(
+            Files(&[
+                ("api.Dockerfile.dockerignore", "dist\n"),
+                (".dockerignore", "node_modules\n"),
+            ]),
+            crate::context::Memo::default(),
+            std::sync::atomic::AtomicUsize::new(0),
+        );
+        for _ in 0..3 {
+            for (dockerfile, excluded) in [
+                ("Dockerfile", "node_modules"),
+                ("api.Dockerfile", "dist"),
+                ("web.Dockerfile", "node_modules"),
+            ] {
+                let rules = IgnoreRules::for_dockerfile(&kept, Some(dockerfile));
+                assert_eq!(rules.status(excluded), Inclusion::Excluded, "{dockerfile}");
+                assert_eq!(rules.status("src"), Inclusion::Included, "{dockerfile}");
+            }
+        }
+        assert_eq!(kept.2.load(std::sync::atomic::Ordering::SeqCst), 2);
     }
 }
