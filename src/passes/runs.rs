@@ -197,21 +197,21 @@ impl<'a> Runs<'a> {
         child == stage
     }
 
-    /// The RUNs whose layers sit on top of run `pos`: later RUNs of its stage and the RUNs of
-    /// every stage built `FROM` it.
-    pub(crate) fn later(&self, pos: usize) -> Box<dyn Iterator<Item = &Run<'a>> + '_> {
+    /// Whether a RUN whose layer sits on top of run `pos` (a later RUN of its stage, or a RUN
+    /// of a stage built `FROM` it) is marked, where `next[i]` is the first marked position at
+    /// or after `i` (see [`next_marked`]): one lookup per stage rather than one per later RUN,
+    /// for a question asked of every RUN.
+    pub(crate) fn any_later_marked(&self, pos: usize, next: &[usize]) -> bool {
         let this = &self.all[pos];
         let Some(family) = self.family(this.stage) else {
-            return Box::new(
-                self.all[pos + 1..]
-                    .iter()
-                    .filter(move |r| self.derives_from(r.stage, this.stage)),
-            );
+            return (pos + 1..self.all.len())
+                .any(|q| next[q] == q && self.derives_from(self.all[q].stage, this.stage));
         };
-        Box::new(family.into_iter().flat_map(move |s| {
-            let range = self.by_stage[s].clone();
-            self.all[range.start.max(pos + 1)..range.end.max(pos + 1)].iter()
-        }))
+        family.into_iter().any(|s| {
+            let range = &self.by_stage[s];
+            let start = range.start.max(pos + 1);
+            start < range.end && next[start] < range.end
+        })
     }
 
     /// The deferred commands (ONBUILD, CMD, ENTRYPOINT, HEALTHCHECK) of run `pos`'s stage
@@ -257,6 +257,21 @@ impl<'a> Runs<'a> {
             .filter(|w| w[0].index + 1 == w[1].index)
             .map(|w| (&w[0], &w[1]))
     }
+}
+
+/// For each RUN position `i` from `from` on (and one past the last), the first position at
+/// or after `i` whose RUN is `marked`, `runs.len()` when none is: what
+/// [`Runs::any_later_marked`] reads. The RUNs before `from` are not asked (`runs.len()`).
+pub(crate) fn next_marked(
+    runs: &[Run<'_>],
+    from: usize,
+    marked: impl Fn(&Run<'_>) -> bool,
+) -> Vec<usize> {
+    let mut next = vec![runs.len(); runs.len() + 1];
+    for i in (from.min(runs.len())..runs.len()).rev() {
+        next[i] = if marked(&runs[i]) { i } else { next[i + 1] };
+    }
+    next
 }
 
 /// Whether `command` is an `rm` of (something inside) `dir`, or of a directory holding it.
