@@ -139,6 +139,11 @@ pub(crate) struct Runs<'a> {
         std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<Vec<Option<usize>>>>>,
     /// The fixes of split-stages, which non-root-user asks for too.
     pub(super) split: std::cell::OnceCell<Vec<crate::text::Fix>>,
+    /// Per tool (by address) and base image (normalised; `None`: not known), how the
+    /// image's tool fits: see `tool_versions::tool_version`.
+    pub(super) versions: std::cell::RefCell<
+        std::collections::HashMap<(usize, Option<String>), super::tool_versions::Version>,
+    >,
     /// Per stage, whether its base image is known to run as root: see `tool_versions`.
     pub(super) root_bases: std::cell::RefCell<std::collections::HashMap<usize, bool>>,
     /// Per stage, its `USER` instructions: where each starts and the user it names.
@@ -210,6 +215,7 @@ impl<'a> Runs<'a> {
             readers: std::cell::RefCell::default(),
             upgraders: std::cell::RefCell::default(),
             root_bases: std::cell::RefCell::default(),
+            versions: std::cell::RefCell::default(),
             split: std::cell::OnceCell::new(),
             users: std::cell::OnceCell::new(),
         }
