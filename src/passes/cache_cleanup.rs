@@ -433,7 +433,10 @@ fn reads(runs: &Runs<'_>, later: &Run<'_>, manager: &Manager, cache: &CacheClean
 /// on top of it, so it is answered once per round (from the first RUN that asks), not once
 /// per writing RUN (which grew with the square of the file).
 #[derive(Default)]
-struct Later(std::cell::RefCell<std::collections::HashMap<(usize, Question), Rc<Vec<usize>>>>);
+struct Later(std::cell::RefCell<Answers>);
+
+/// The positions of [`Later`], by cache address and question.
+type Answers = std::collections::HashMap<(usize, Question), Rc<Vec<usize>>>;
 
 /// What [`Later`] asks of a RUN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
