@@ -1,3 +1,5 @@
+use std::rc::Rc;
+
 use super::runs::{self, Run, Runs};
 use super::{FixAvailability, PassContext};
 use crate::context::{BuildContext, ContextEntry, EntryKind};
@@ -70,10 +72,11 @@ super::declare_pass! {
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let runs = ctx.runs();
     let mut fixes = Vec::new();
+    let later = Later::default();
     for (pos, run) in runs.all.iter().enumerate() {
         let mut by_tier: Vec<(Applicability, Vec<String>, Vec<String>)> = Vec::new();
         for (manager, cache) in written_caches(run) {
-            let Ok(tier) = decide(ctx, runs, pos, manager, cache) else {
+            let Ok(tier) = decide(ctx, runs, pos, manager, cache, &later) else {
                 continue;
             };
             let command = removal(cache);
@@ -230,6 +233,7 @@ fn decide(
     pos: usize,
     manager: &Manager,
     cache: &CacheCleanup,
+    later: &Later,
 ) -> Result<Applicability, &'static str> {
     let run = &runs.all[pos];
     let file = ctx.file;
@@ -263,9 +267,9 @@ fn decide(
     if sets_home(run) {
         return Err("the body sets HOME");
     }
-    read_later(runs, pos, manager, cache)?;
-    named_later(runs, pos, manager, cache)?;
-    copied_out(ctx.model(), runs, run, cache)?;
+    read_later(runs, pos, manager, cache, later)?;
+    named_later(runs, pos, manager, cache, later)?;
+    copied_out(ctx, runs, run, cache)?;
     let mut tier = Applicability::from(cache.tier);
     if !cache.project_files.is_empty() || !cache.project_texts.is_empty() {
         match ctx.settings.context.as_deref() {
@@ -376,42 +380,17 @@ fn read_later(
     pos: usize,
     manager: &Manager,
     cache: &CacheCleanup,
+    later: &Later,
 ) -> Result<(), &'static str> {
     if cache.readers.is_empty() {
         return Ok(());
     }
     let word = manager_word(manager);
-    let names = |text: &str| {
-        word_count(text, word) > 0 || cache.runners.iter().any(|r| word_count(text, r) > 0)
-    };
-    for later in runs.later(pos) {
-        let text = runs.file.slice(later.ins.range);
-        let (Some(effective), Ok(script)) = (later.effective(), &later.script) else {
-            if names(text) {
-                return Err("a later RUN names the manager where it cannot be read");
-            }
-            continue;
-        };
-        if effective.opaque.iter().any(|t| names(t))
-            || (script.script.has_dynamic_command().is_some() && names(text))
-        {
-            return Err("a later RUN names the manager where it cannot be read");
-        }
-        let runner = effective.commands.iter().any(|r| {
-            r.command
-                .program()
-                .is_some_and(|p| cache.runners.iter().any(|x| x == p))
-        });
-        if runner {
-            return Err("a later RUN runs a program that reads the cache");
-        }
-        let reads = later
-            .all_invocations()
-            .iter()
-            .any(|(i, _)| std::ptr::eq(i.manager, manager) && cache.read_by(i.sub_value()));
-        if reads {
-            return Err("a later RUN may read the cache");
-        }
+    let marks = later.marks((cache, Question::Reads), runs, pos, |run| {
+        reads(runs, run, manager, cache)
+    });
+    if runs.any_later_marked(pos, &marks) {
+        return Err("a later RUN may read the cache");
     }
     for ins in runs.deferred(pos) {
         if deferred_reads(runs.file.slice(ins.range), word, cache) {
@@ -419,6 +398,73 @@ fn read_later(
         }
     }
     Ok(())
+}
+
+/// Whether RUN `later` may read `cache` (see [`read_later`]): it names the manager where it
+/// cannot be read, runs a program that reads the cache, or a reading subcommand.
+fn reads(runs: &Runs<'_>, later: &Run<'_>, manager: &Manager, cache: &CacheCleanup) -> bool {
+    let word = manager_word(manager);
+    let names = |text: &str| {
+        word_count(text, word) > 0 || cache.runners.iter().any(|r| word_count(text, r) > 0)
+    };
+    let text = runs.file.slice(later.ins.range);
+    let (Some(effective), Ok(script)) = (later.effective(), &later.script) else {
+        return names(text);
+    };
+    if effective.opaque.iter().any(|t| names(t))
+        || (script.script.has_dynamic_command().is_some() && names(text))
+    {
+        return true;
+    }
+    let runner = effective.commands.iter().any(|r| {
+        r.command
+            .program()
+            .is_some_and(|p| cache.runners.iter().any(|x| x == p))
+    });
+    runner
+        || later
+            .all_invocations()
+            .iter()
+            .any(|(i, _)| std::ptr::eq(i.manager, manager) && cache.read_by(i.sub_value()))
+}
+
+/// Per cache (by address) and question, the RUNs for which the answer is yes, as
+/// [`runs::next_marked`] positions: every RUN that writes the cache asks it of all the RUNs
+/// on top of it, so it is answered once per round (from the first RUN that asks), not once
+/// per writing RUN (which grew with the square of the file).
+#[derive(Default)]
+struct Later(std::cell::RefCell<Answers>);
+
+/// The positions of [`Later`], by cache address and question.
+type Answers = std::collections::HashMap<(usize, Question), Rc<Vec<usize>>>;
+
+/// What [`Later`] asks of a RUN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Question {
+    /// [`reads`]
+    Reads,
+    /// Whether it names the directory (see [`named_later`]).
+    Names,
+}
+
+impl Later {
+    /// The positions of `question` about `cache`, found with `marked` the first time;
+    /// `pos` is the asking RUN (the RUNs before it are never asked about).
+    fn marks(
+        &self,
+        (cache, question): (&CacheCleanup, Question),
+        runs: &Runs<'_>,
+        pos: usize,
+        marked: impl Fn(&Run<'_>) -> bool,
+    ) -> Rc<Vec<usize>> {
+        let key = (std::ptr::from_ref(cache) as usize, question);
+        if let Some(found) = self.0.borrow().get(&key) {
+            return found.clone();
+        }
+        let marks = Rc::new(runs::next_marked(&runs.all, pos + 1, marked));
+        self.0.borrow_mut().insert(key, marks.clone());
+        marks
+    }
 }
 
 /// How a cache directory is named in a command: the part below HOME (`.npm`), or the whole
@@ -434,10 +480,11 @@ fn named_later(
     pos: usize,
     manager: &Manager,
     cache: &CacheCleanup,
+    later: &Later,
 ) -> Result<(), &'static str> {
     let names = |text: &str| cache.dirs.iter().any(|d| word_count(text, marker(d)) > 0);
-    for later in runs.later(pos) {
-        let mentioned = match &later.script {
+    let marks = later.marks((cache, Question::Names), runs, pos, |later| {
+        match &later.script {
             Ok(script) => script.script.commands.iter().any(|c| {
                 !removes(c, manager, cache)
                     && c.name
@@ -447,10 +494,10 @@ fn named_later(
                         .any(|w| names(&w.text))
             }),
             Err(_) => names(runs.file.slice(later.ins.range)),
-        };
-        if mentioned {
-            return Err("a later RUN names the cache directory");
         }
+    });
+    if runs.any_later_marked(pos, &marks) {
+        return Err("a later RUN names the cache directory");
     }
     if runs.deferred(pos).any(|i| names(runs.file.slice(i.range))) {
         return Err("a command run later by the image names the cache directory");
@@ -567,7 +614,7 @@ fn derived_stages(file: &Dockerfile, stage: usize) -> Vec<usize> {
 /// Fails when a later `COPY --from` or `RUN --mount=from=` takes a path of the RUN's stage
 /// (or of one built from it) that holds the cache.
 fn copied_out(
-    model: &Model<'_>,
+    ctx: &PassContext<'_>,
     runs: &Runs<'_>,
     run: &Run<'_>,
     cache: &CacheCleanup,
@@ -594,7 +641,7 @@ fn copied_out(
     // the cache's directories for the running user (built once a copy is found)
     let dirs = std::cell::OnceCell::new();
     let dirs_of = || -> Option<Vec<String>> {
-        let home = static_home(model, file, run.index);
+        let home = static_home(ctx.model(), file, run.index);
         cache
             .dirs
             .iter()

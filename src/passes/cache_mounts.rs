@@ -341,7 +341,7 @@ fn mount_flags(
     if layout::line_length_with(ctx.file, at, &inline) + shared <= layout::limit(ctx.file) {
         return Some(vec![Edit::insert(at, inline)]);
     }
-    let layout = layout::Layout::of(ctx.file, run.ins);
+    let layout = run.layout(ctx.file);
     let source = &ctx.file.source[at as usize..];
     let blanks = source.len() - source.trim_start_matches([' ', '\t']).len();
     let rest = &source[blanks..];
@@ -369,7 +369,7 @@ fn mount_flags(
             .map_or(ctx.file.source.len(), |i| start as usize + i);
         edits = layout::fit(
             ctx.file,
-            (script, &layout),
+            (script, layout),
             (start, layout.indent.chars().count()),
             (crate::text::to_u32(line_end), 0),
             avoid,

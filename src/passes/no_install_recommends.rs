@@ -117,10 +117,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 // after the flag moved the rest of the line down, that rest is the line
                 let fits_below = moved
                     && same_line
-                    && super::layout::Layout::of(ctx.file, run.ins)
-                        .indent
-                        .chars()
-                        .count()
+                    && run.layout(ctx.file).indent.chars().count()
                         + ctx.file.source[at as usize..line_end(after)]
                             .trim()
                             .chars()

@@ -25,6 +25,10 @@ pub(crate) struct Run<'a> {
     /// many passes that ask: the command's position in the script, its manager, and the
     /// position of its subcommand among its arguments.
     found: std::cell::OnceCell<Vec<(usize, &'static managers::Manager, Option<usize>)>>,
+    /// The same for the wrapper-resolved commands (see [`Run::all_invocations`]).
+    found_all: std::cell::OnceCell<Vec<(usize, &'static managers::Manager, Option<usize>)>>,
+    /// The continuation layout of the RUN, which several edits of one fix ask for.
+    layout: std::cell::OnceCell<layout::Layout>,
 }
 
 impl Run<'_> {
@@ -36,12 +40,31 @@ impl Run<'_> {
 
     /// The manager commands the body runs, wrapped ones included, with how each is reached.
     pub(crate) fn all_invocations(&self) -> Vec<(Invocation<'_>, shell::wrappers::Via)> {
-        self.effective().map_or_else(Vec::new, |e| {
-            e.commands
-                .iter()
-                .filter_map(|r| managers::invocation(&r.command).map(|i| (i, r.via)))
-                .collect()
-        })
+        let Some(effective) = self.effective() else {
+            return Vec::new();
+        };
+        let found = self
+            .found_all
+            .get_or_init(|| found(effective.commands.iter().map(|r| &r.command)));
+        found
+            .iter()
+            .map(|&(at, manager, sub)| {
+                let resolved = &effective.commands[at];
+                let command = &resolved.command;
+                let inv = Invocation {
+                    manager,
+                    command,
+                    sub: sub.map(|i| &command.args[i]),
+                };
+                (inv, resolved.via)
+            })
+            .collect()
+    }
+
+    /// The layout of the RUN's continuation lines ([`layout::Layout::of`]), found once.
+    pub(crate) fn layout(&self, file: &Dockerfile) -> &layout::Layout {
+        self.layout
+            .get_or_init(|| layout::Layout::of(file, self.ins))
     }
 
     /// The manager commands of the body, in source order (empty when it cannot be read).
@@ -50,19 +73,7 @@ impl Run<'_> {
             return Vec::new();
         };
         let commands = &s.script.commands;
-        let found = self.found.get_or_init(|| {
-            commands
-                .iter()
-                .enumerate()
-                .filter_map(|(at, command)| {
-                    let inv = managers::invocation(command)?;
-                    let sub = inv
-                        .sub
-                        .and_then(|w| command.args.iter().position(|a| std::ptr::eq(a, w)));
-                    Some((at, inv.manager, sub))
-                })
-                .collect()
-        });
+        let found = self.found.get_or_init(|| found(commands.iter()));
         found
             .iter()
             .map(|&(at, manager, sub)| {
@@ -75,6 +86,23 @@ impl Run<'_> {
             })
             .collect()
     }
+}
+
+/// The manager commands among `commands`: each one's position, its manager, and the
+/// position of its subcommand among its arguments.
+fn found<'c>(
+    commands: impl Iterator<Item = &'c Command>,
+) -> Vec<(usize, &'static managers::Manager, Option<usize>)> {
+    commands
+        .enumerate()
+        .filter_map(|(at, command)| {
+            let inv = managers::invocation(command)?;
+            let sub = inv
+                .sub
+                .and_then(|w| command.args.iter().position(|a| std::ptr::eq(a, w)));
+            Some((at, inv.manager, sub))
+        })
+        .collect()
 }
 
 /// The RUNs of a file and how its stages derive from each other.
@@ -111,6 +139,11 @@ pub(crate) struct Runs<'a> {
         std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<Vec<Option<usize>>>>>,
     /// The fixes of split-stages, which non-root-user asks for too.
     pub(super) split: std::cell::OnceCell<Vec<crate::text::Fix>>,
+    /// Per tool (by address) and base image (normalised; `None`: not known), how the
+    /// image's tool fits: see `tool_versions::tool_version`.
+    pub(super) versions: std::cell::RefCell<
+        std::collections::HashMap<(usize, Option<String>), super::tool_versions::Version>,
+    >,
     /// Per stage, whether its base image is known to run as root: see `tool_versions`.
     pub(super) root_bases: std::cell::RefCell<std::collections::HashMap<usize, bool>>,
     /// Per stage, its `USER` instructions: where each starts and the user it names.
@@ -143,6 +176,8 @@ impl<'a> Runs<'a> {
                         script,
                         body,
                         found: std::cell::OnceCell::new(),
+                        found_all: std::cell::OnceCell::new(),
+                        layout: std::cell::OnceCell::new(),
                     });
                 }
                 Keyword::Onbuild | Keyword::Cmd | Keyword::Entrypoint | Keyword::Healthcheck => {
@@ -180,6 +215,7 @@ impl<'a> Runs<'a> {
             readers: std::cell::RefCell::default(),
             upgraders: std::cell::RefCell::default(),
             root_bases: std::cell::RefCell::default(),
+            versions: std::cell::RefCell::default(),
             split: std::cell::OnceCell::new(),
             users: std::cell::OnceCell::new(),
         }
@@ -197,21 +233,21 @@ impl<'a> Runs<'a> {
         child == stage
     }
 
-    /// The RUNs whose layers sit on top of run `pos`: later RUNs of its stage and the RUNs of
-    /// every stage built `FROM` it.
-    pub(crate) fn later(&self, pos: usize) -> Box<dyn Iterator<Item = &Run<'a>> + '_> {
+    /// Whether a RUN whose layer sits on top of run `pos` (a later RUN of its stage, or a RUN
+    /// of a stage built `FROM` it) is marked, where `next[i]` is the first marked position at
+    /// or after `i` (see [`next_marked`]): one lookup per stage rather than one per later RUN,
+    /// for a question asked of every RUN.
+    pub(crate) fn any_later_marked(&self, pos: usize, next: &[usize]) -> bool {
         let this = &self.all[pos];
         let Some(family) = self.family(this.stage) else {
-            return Box::new(
-                self.all[pos + 1..]
-                    .iter()
-                    .filter(move |r| self.derives_from(r.stage, this.stage)),
-            );
+            return (pos + 1..self.all.len())
+                .any(|q| next[q] == q && self.derives_from(self.all[q].stage, this.stage));
         };
-        Box::new(family.into_iter().flat_map(move |s| {
-            let range = self.by_stage[s].clone();
-            self.all[range.start.max(pos + 1)..range.end.max(pos + 1)].iter()
-        }))
+        family.into_iter().any(|s| {
+            let range = &self.by_stage[s];
+            let start = range.start.max(pos + 1);
+            start < range.end && next[start] < range.end
+        })
     }
 
     /// The deferred commands (ONBUILD, CMD, ENTRYPOINT, HEALTHCHECK) of run `pos`'s stage
@@ -259,6 +295,21 @@ impl<'a> Runs<'a> {
     }
 }
 
+/// For each RUN position `i` from `from` on (and one past the last), the first position at
+/// or after `i` whose RUN is `marked`, `runs.len()` when none is: what
+/// [`Runs::any_later_marked`] reads. The RUNs before `from` are not asked (`runs.len()`).
+pub(crate) fn next_marked(
+    runs: &[Run<'_>],
+    from: usize,
+    marked: impl Fn(&Run<'_>) -> bool,
+) -> Vec<usize> {
+    let mut next = vec![runs.len(); runs.len() + 1];
+    for i in (from.min(runs.len())..runs.len()).rev() {
+        next[i] = if marked(&runs[i]) { i } else { next[i + 1] };
+    }
+    next
+}
+
 /// Whether `command` is an `rm` of (something inside) `dir`, or of a directory holding it.
 pub(crate) fn removes_dir(command: &Command, dir: &str) -> bool {
     command.is("rm")
@@ -293,8 +344,10 @@ pub(crate) fn cache_mount_covers(ins: &Instruction, dir: &str) -> bool {
 /// Whether instruction `index` (in file order) or one before it mentions `needle` in its
 /// text: a conservative "may this setting be in effect here".
 pub(crate) fn mentioned_through(file: &Dockerfile, index: usize, needle: &str) -> bool {
+    // the needle is the memo's key as it is (no string built per call): the file's other
+    // question, `may-set:HOME` (cache-mounts), is no name a table or pass looks for
     file.memo
-        .first(&format!("mention:{needle}"), || {
+        .first(needle, || {
             file.instructions()
                 .position(|i| file.slice(i.range).contains(needle))
         })
@@ -377,7 +430,7 @@ pub(crate) fn append(
     let inline = format!(" && {command}");
     let multiline = run.ins.start_line != run.ins.end_line;
     if own_line || multiline || layout::line_length_with(file, end, &inline) > layout::limit(file) {
-        let layout = layout::Layout::of(file, run.ins);
+        let layout = run.layout(file);
         if layout.indent.chars().count() + command.chars().count() + 3 > layout::limit(file) {
             return Err("the command does not fit on a line of its own");
         }
@@ -385,7 +438,7 @@ pub(crate) fn append(
         let from = crate::text::to_u32(line_start).max(args.start);
         let prefix = file.source[line_start..from as usize].chars().count();
         let extra = if layout.leading_ops { 2 } else { 5 };
-        let mut edits = layout::fit(file, (script, &layout), (from, prefix), (end, extra), avoid)
+        let mut edits = layout::fit(file, (script, layout), (from, prefix), (end, extra), avoid)
             .ok_or("the last line would grow past the limit")?;
         edits.push(Edit::insert(
             end,
@@ -486,7 +539,7 @@ pub(crate) fn merge_dropping_tail(
         .next_back()
         .ok_or("empty body")?;
     let last_start = a_end - crate::text::to_u32(last.len_utf8());
-    let layout = layout::Layout::of(file, a.ins);
+    let layout = a.layout(file);
     let cut_at = tail.filter(|c| *c < last_start).unwrap_or(a_end);
     // the line at the cut ends with ` && \` (or ` \`, `&&` starting the next line): break
     // it earlier where it would grow past the limit, and prefer the file's style to a
@@ -511,7 +564,7 @@ pub(crate) fn merge_dropping_tail(
             let extra = if leading { 2 } else { 5 };
             layout::fit(
                 file,
-                (sa, &layout),
+                (sa, layout),
                 (line_start, prefix),
                 (cut_at, extra),
                 &[],
@@ -531,7 +584,7 @@ pub(crate) fn merge_dropping_tail(
     let b_prefix = layout.indent.chars().count() + next_start.len();
     let b_breaks = layout::fit(
         file,
-        (sb, &layout),
+        (sb, layout),
         (b_start, b_prefix),
         (crate::text::to_u32(b_line_end), 0),
         &[],
@@ -613,7 +666,7 @@ pub(crate) fn prepend(
     let start = args_range(run.ins).ok_or("not shell form")?.start;
     let inline = format!("{command} && ");
     if own_line || layout::line_length_with(file, start, &inline) > layout::limit(file) {
-        let layout = layout::Layout::of(file, run.ins);
+        let layout = run.layout(file);
         // on its own line, behind the indentation
         if layout.indent.chars().count() + command.chars().count() + 5 > layout::limit(file) {
             return Err("the command does not fit on a line of its own");
@@ -625,7 +678,7 @@ pub(crate) fn prepend(
         let lead = layout.indent.chars().count() + if layout.leading_ops { 3 } else { 0 };
         let mut edits = layout::fit(
             file,
-            (script, &layout),
+            (script, layout),
             (start, lead),
             (crate::text::to_u32(line_end), 0),
             avoid,

@@ -64,18 +64,23 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             list.push(s.index);
         }
     }
+    // the slim variant per repository and tag: stages often share a base
+    let mut slim_tags = std::collections::HashMap::new();
     model
         .stages
         .iter()
-        .filter_map(|stage| fix_for(ctx, model, &children, stage))
+        .filter_map(|stage| fix_for(ctx, model, (&children, &mut slim_tags), stage))
         .collect()
 }
 
-fn fix_for(
+/// Slim variants already found, by repository and tag.
+type SlimTags<'m> = std::collections::HashMap<(&'m str, &'m str), Option<String>>;
+
+fn fix_for<'m>(
     _ctx: &PassContext<'_>,
-    model: &Model<'_>,
-    children: &[Vec<usize>],
-    stage: &StageModel<'_>,
+    model: &'m Model<'_>,
+    (children, slim_tags): (&[Vec<usize>], &mut SlimTags<'m>),
+    stage: &'m StageModel<'_>,
 ) -> Option<Fix> {
     let Base::Image(image) = &stage.base else {
         return None;
@@ -85,7 +90,10 @@ fn fix_for(
     }
     let tag = image.tag.as_deref()?;
     let facts = images::facts(&image.repository)?;
-    let slim = facts.slim_tag(tag)?;
+    let slim = slim_tags
+        .entry((image.repository.as_str(), tag))
+        .or_insert_with(|| facts.slim_tag(tag))
+        .clone()?;
     let word = stage.from.words.first()?;
     // only a base written out, not through a variable
     if word.text != image.reference {

@@ -79,8 +79,19 @@ pub(crate) fn tool_version(
     if upgraded_before(runs, pos, tool, command_start) {
         return Version::New;
     }
-    let image = base_image(runs, pos);
-    let Some(image) = image.as_deref() else {
+    // the rest depends on the stage's base image only: judged once per tool and image
+    let key = (std::ptr::from_ref(tool) as usize, base_image(runs, pos));
+    if let Some(version) = runs.versions.borrow().get(&key) {
+        return version.clone();
+    }
+    let version = judge_image(tool, key.1.as_deref());
+    runs.versions.borrow_mut().insert(key, version.clone());
+    version
+}
+
+/// How `tool` fits a stage built on `image` (normalised; `None`: not known).
+fn judge_image(tool: &Tool, image: Option<&str>) -> Version {
+    let Some(image) = image else {
         return judge(tool, tool.unknown, "the base image is not known");
     };
     if tool.new.iter().any(|p| matches(p, image)) {

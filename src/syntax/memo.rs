@@ -18,7 +18,8 @@ pub(crate) struct Memo {
     /// The most common indentation of the RUNs' command lines, when `&&` ends a line
     /// (`[0]`) or starts one (`[1]`).
     pub(crate) command_indent: [OnceLock<Option<String>>; 2],
-    /// Per question (`mention:NAME`), the first instruction in file order that answers it.
+    /// Per question (a NAME mentioned, `may-set:HOME`), the first instruction in file order
+    /// that answers it.
     first: Mutex<HashMap<String, Option<usize>>>,
 }
 
