@@ -13,6 +13,7 @@ mod literal;
 mod model;
 pub mod query;
 mod run;
+mod simple;
 pub mod state;
 mod walk;
 pub mod wrappers;

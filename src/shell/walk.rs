@@ -82,6 +82,15 @@ impl<'t> Kids<'t> {
 /// [`Opaque`] when the tree has an `ERROR` or `MISSING` node, or nests deeper than the walker
 /// follows.
 pub fn parse(text: &str) -> Result<Script, Opaque> {
+    if let Some(script) = super::simple::parse(text) {
+        debug_assert_eq!(Ok(&script), parse_tree(text).as_ref(), "{text}");
+        return Ok(script);
+    }
+    parse_tree(text)
+}
+
+/// [`parse`] with tree-sitter, whatever the body.
+pub(super) fn parse_tree(text: &str) -> Result<Script, Opaque> {
     let tree = PARSER.with(|parser| parser.borrow_mut().parse(text, None));
     // `parse` only returns `None` when cancelled or without a language; neither happens here.
     let Some(tree) = tree else {
@@ -283,9 +292,7 @@ impl<'t> Walker<'t> {
             Kind::CompoundStatement if first_kind_is(node, Kind::DoubleParen) => {
                 self.children(node, ctx)
             }
-            Kind::CompoundStatement => {
-                self.children(node, ctx.with(|f| f.in_brace_group = true))
-            }
+            Kind::CompoundStatement => self.children(node, ctx.with(|f| f.in_brace_group = true)),
             Kind::CommandSubstitution | Kind::ProcessSubstitution => {
                 self.children(node, ctx.with(|f| f.in_substitution = true))
             }
