@@ -220,8 +220,8 @@ mod tests {
                 names.contains(&name),
                 "{name} is not a tree-sitter-bash kind"
             );
-            let named = Kind::of_name(name);
-            assert!(named != Kind::Other && found.contains(&named), "{name}");
+            let wanted = Kind::of_name(name);
+            assert!(wanted != Kind::Other && found.contains(&wanted), "{name}");
         }
     }
 

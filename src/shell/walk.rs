@@ -528,7 +528,8 @@ impl<'t> Walker<'t> {
             self.redirect(*redirect, &mut redirects, &mut args, &mut piped);
         }
         args.sort_by_key(|w| w.range.start);
-        let exact_args: Vec<Word> = args.drain(..).collect();
+        let mut exact_args = Vec::with_capacity(args.len());
+        exact_args.append(&mut args);
         self.args = args;
         let args = exact_args;
         let start = range_of(node).start;
