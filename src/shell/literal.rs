@@ -2,6 +2,9 @@
 
 use tree_sitter::Node;
 
+use super::kinds::{Kind, kind};
+use super::walk::Kids;
+
 /// A word's value after quote removal, built alongside its "shape": the unquoted characters,
 /// with quoted or escaped ones replaced by NUL, so tilde and brace expansion can be detected.
 #[derive(Default)]
@@ -12,6 +15,12 @@ struct Literal {
 
 impl Literal {
     fn unquoted(&mut self, text: &str) {
+        // Most words hold no backslash: copy them whole rather than char by char.
+        if !text.contains('\\') {
+            self.value.push_str(text);
+            self.shape.push_str(text);
+            return;
+        }
         let mut chars = text.chars();
         while let Some(c) = chars.next() {
             if c == '\\' {
@@ -35,58 +44,70 @@ impl Literal {
     }
 }
 
-pub(super) fn literal(node: Node<'_>, src: &str) -> Option<String> {
-    let mut lit = Literal::default();
-    if !build_literal(node, src, &mut lit) {
+pub(super) fn literal<'t>(node: Node<'t>, src: &str, kids: &mut Kids<'t>) -> Option<String> {
+    // Quote removal never lengthens a word: one allocation each, of the word's length.
+    let len = node.end_byte() - node.start_byte();
+    let mut lit = Literal {
+        value: String::with_capacity(len),
+        shape: String::with_capacity(len),
+    };
+    if !build_literal(node, src, &mut lit, kids) {
         return None;
     }
     let expands = lit.shape.starts_with('~') || brace_expands(&lit.shape);
     (!expands).then_some(lit.value)
 }
 
-fn build_literal(node: Node<'_>, src: &str, out: &mut Literal) -> bool {
+fn build_literal<'t>(node: Node<'t>, src: &str, out: &mut Literal, kids: &mut Kids<'t>) -> bool {
     let text = &src[node.byte_range()];
     if !node.is_named() {
         out.unquoted(text);
         return true;
     }
-    match node.kind() {
-        "word" | "extglob_pattern" | "variable_name" | "test_operator" | "heredoc_start" => {
+    match kind(node) {
+        Kind::Word
+        | Kind::ExtglobPattern
+        | Kind::VariableName
+        | Kind::TestOperator
+        | Kind::HeredocStart => {
             out.unquoted(text);
             true
         }
-        "number" if node.named_child_count() == 0 => {
+        Kind::Number if node.named_child_count() == 0 => {
             out.unquoted(text);
             true
         }
-        "raw_string" => {
+        Kind::RawString => {
             out.quoted(text.get(1..text.len().saturating_sub(1)).unwrap_or(""));
             true
         }
-        "string" => {
-            let mut cursor = node.walk();
-            if node
-                .named_children(&mut cursor)
-                .any(|c| c.kind() != "string_content")
-            {
+        Kind::String => {
+            let children = kids.of(node);
+            let expands = children
+                .iter()
+                .any(|c| c.is_named() && kind(*c) != Kind::StringContent);
+            kids.give_back(children);
+            if expands {
                 return false;
             }
             let inner = text.get(1..text.len().saturating_sub(1)).unwrap_or("");
             out.quoted(&unescape_double_quoted(inner));
             true
         }
-        "concatenation" | "command_name" => {
-            let mut cursor = node.walk();
-            node.children(&mut cursor)
-                .all(|c| build_literal(c, src, out))
+        Kind::Concatenation | Kind::CommandName => {
+            let children = kids.of(node);
+            let known = children.iter().all(|c| build_literal(*c, src, out, kids));
+            kids.give_back(children);
+            known
         }
-        "variable_assignment" => {
-            let mut cursor = node.walk();
-            for child in node.children(&mut cursor) {
-                if node.child_by_field_name("value") == Some(child) {
+        Kind::VariableAssignment => {
+            let value_node = node.child_by_field_name("value");
+            let children = kids.of(node);
+            let known = children.iter().all(|&child| {
+                if value_node == Some(child) {
                     // Tilde expansion also applies right after `=` in an assignment.
                     let mut value = Literal::default();
-                    if !build_literal(child, src, &mut value)
+                    if !build_literal(child, src, &mut value, kids)
                         || value.shape.starts_with('~')
                         || value.shape.contains(":~")
                     {
@@ -94,11 +115,13 @@ fn build_literal(node: Node<'_>, src: &str, out: &mut Literal) -> bool {
                     }
                     out.value.push_str(&value.value);
                     out.shape.push_str(&value.shape);
-                } else if !build_literal(child, src, out) {
-                    return false;
+                    true
+                } else {
+                    build_literal(child, src, out, kids)
                 }
-            }
-            true
+            });
+            kids.give_back(children);
+            known
         }
         _ => false,
     }

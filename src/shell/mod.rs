@@ -8,10 +8,12 @@
 //! `model` holds the types, `walk` the tree-sitter walker, `literal` the value of a word
 //! after quote removal, [`query`] the questions passes ask, `run` the Dockerfile side.
 
+mod kinds;
 mod literal;
 mod model;
 pub mod query;
 mod run;
+mod simple;
 pub mod state;
 mod walk;
 pub mod wrappers;

@@ -12,8 +12,9 @@
 
 use std::cell::RefCell;
 
-use tree_sitter::{Node, Parser};
+use tree_sitter::{Node, Parser, TreeCursor};
 
+use super::kinds::{Kind, kind};
 use super::literal::literal;
 use super::model::{
     AndOr, Chain, Command, CommandContext, Function, Opaque, Script, Separator, Word,
@@ -37,6 +38,43 @@ fn new_parser() -> Parser {
     parser
 }
 
+/// One tree cursor and a pool of child lists, reused for every node of a tree: `Node::walk`
+/// allocates a cursor each time, and the walker lists the children of almost every node.
+pub(super) struct Kids<'t> {
+    cursor: TreeCursor<'t>,
+    pool: Vec<Vec<Node<'t>>>,
+}
+
+impl<'t> Kids<'t> {
+    pub(super) fn new(root: Node<'t>) -> Self {
+        Self {
+            cursor: root.walk(),
+            pool: Vec::new(),
+        }
+    }
+
+    /// The children of `node`, named and anonymous, in order; hand the list back with
+    /// [`Self::give_back`].
+    pub(super) fn of(&mut self, node: Node<'t>) -> Vec<Node<'t>> {
+        let mut out = self.pool.pop().unwrap_or_default();
+        self.cursor.reset(node);
+        if self.cursor.goto_first_child() {
+            loop {
+                out.push(self.cursor.node());
+                if !self.cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    pub(super) fn give_back(&mut self, mut list: Vec<Node<'t>>) {
+        list.clear();
+        self.pool.push(list);
+    }
+}
+
 /// Parses the joined text of a shell-form RUN.
 ///
 /// # Errors
@@ -44,6 +82,15 @@ fn new_parser() -> Parser {
 /// [`Opaque`] when the tree has an `ERROR` or `MISSING` node, or nests deeper than the walker
 /// follows.
 pub fn parse(text: &str) -> Result<Script, Opaque> {
+    if let Some(script) = super::simple::parse(text) {
+        debug_assert_eq!(Ok(&script), parse_tree(text).as_ref(), "{text}");
+        return Ok(script);
+    }
+    parse_tree(text)
+}
+
+/// [`parse`] with tree-sitter, whatever the body.
+pub(super) fn parse_tree(text: &str) -> Result<Script, Opaque> {
     let tree = PARSER.with(|parser| parser.borrow_mut().parse(text, None));
     // `parse` only returns `None` when cancelled or without a language; neither happens here.
     let Some(tree) = tree else {
@@ -59,6 +106,8 @@ pub fn parse(text: &str) -> Result<Script, Opaque> {
         src: text,
         script: Script::default(),
         pending: Vec::new(),
+        kids: Kids::new(root),
+        args: Vec::new(),
     };
     walker.program(root)?;
     Ok(shrunk(walker.script))
@@ -108,40 +157,40 @@ fn range_of(node: Node<'_>) -> JoinedRange {
     JoinedRange::from_usize(node.start_byte(), node.end_byte())
 }
 
-fn is_redirect(kind: &str) -> bool {
+fn is_redirect(kind: Kind) -> bool {
     matches!(
         kind,
-        "file_redirect" | "heredoc_redirect" | "herestring_redirect"
+        Kind::FileRedirect | Kind::HeredocRedirect | Kind::HerestringRedirect
     )
 }
 
-fn is_command_like(kind: &str) -> bool {
+fn is_command_like(kind: Kind) -> bool {
     matches!(
         kind,
-        "command"
-            | "declaration_command"
-            | "unset_command"
-            | "test_command"
-            | "variable_assignment"
-            | "variable_assignments"
+        Kind::Command
+            | Kind::DeclarationCommand
+            | Kind::UnsetCommand
+            | Kind::TestCommand
+            | Kind::VariableAssignment
+            | Kind::VariableAssignments
     )
 }
 
 /// Parents in which an anonymous `&` terminates a list (elsewhere it is arithmetic).
-fn is_list_parent(kind: &str) -> bool {
+fn is_list_parent(kind: Kind) -> bool {
     matches!(
         kind,
-        "program"
-            | "subshell"
-            | "compound_statement"
-            | "do_group"
-            | "if_statement"
-            | "elif_clause"
-            | "else_clause"
-            | "case_item"
-            | "while_statement"
-            | "command_substitution"
-            | "process_substitution"
+        Kind::Program
+            | Kind::Subshell
+            | Kind::CompoundStatement
+            | Kind::DoGroup
+            | Kind::IfStatement
+            | Kind::ElifClause
+            | Kind::ElseClause
+            | Kind::CaseItem
+            | Kind::WhileStatement
+            | Kind::CommandSubstitution
+            | Kind::ProcessSubstitution
     )
 }
 
@@ -165,6 +214,9 @@ struct Walker<'t> {
     /// Redirects the tree hung on a list or pipeline, waiting for the command (by node id)
     /// they belong to, with the context their heredoc continuations run in.
     pending: Vec<(usize, Vec<Node<'t>>, Ctx)>,
+    kids: Kids<'t>,
+    /// The arguments of the command being built (see [`Self::command_of`]).
+    args: Vec<Word>,
 }
 
 impl<'t> Walker<'t> {
@@ -173,12 +225,8 @@ impl<'t> Walker<'t> {
             flags: CommandContext::default(),
             depth: 0,
         };
-        let children: Vec<Node<'t>> = {
-            let mut cursor = root.walk();
-            root.children(&mut cursor)
-                .filter(|n| n.kind() != "comment")
-                .collect()
-        };
+        let mut children = self.kids.of(root);
+        children.retain(|n| kind(*n) != Kind::Comment);
         let mut i = 0;
         while i < children.len() {
             let node = children[i];
@@ -196,9 +244,9 @@ impl<'t> Walker<'t> {
             let separator = match children.get(i) {
                 Some(next) if !next.is_named() => {
                     i += 1;
-                    match next.kind() {
-                        ";" => Some((Separator::Semicolon, range_of(*next))),
-                        "&" => {
+                    match kind(*next) {
+                        Kind::Semicolon => Some((Separator::Semicolon, range_of(*next))),
+                        Kind::Ampersand => {
                             self.script.backgrounds.push(range_of(*next));
                             Some((Separator::Background, range_of(*next)))
                         }
@@ -215,6 +263,7 @@ impl<'t> Walker<'t> {
             entry.separator = separator;
             entry.operators.sort_by_key(|(_, r)| r.start);
         }
+        self.kids.give_back(children);
         Ok(())
     }
 
@@ -232,60 +281,69 @@ impl<'t> Walker<'t> {
         if ctx.depth > MAX_DEPTH {
             return Err(Opaque::TooDeep);
         }
-        match node.kind() {
+        match kind(node) {
             kind if is_command_like(kind) => self.command(node, &[], ctx, ctx),
-            "redirected_statement" => self.redirected(node, ctx),
-            "list" => self.list(node, ctx, ctx),
-            "pipeline" => self.pipeline(node, ctx),
-            "heredoc_redirect" => self.heredoc(node, ctx),
-            "negated_command" => self.children(node, ctx.with(|f| f.negated = true)),
-            "subshell" => self.children(node, ctx.with(|f| f.in_subshell = true)),
-            "compound_statement" if first_kind_is(node, "((") => self.children(node, ctx),
-            "compound_statement" => self.children(node, ctx.with(|f| f.in_brace_group = true)),
-            "command_substitution" | "process_substitution" => {
+            Kind::RedirectedStatement => self.redirected(node, ctx),
+            Kind::List => self.list(node, ctx, ctx),
+            Kind::Pipeline => self.pipeline(node, ctx),
+            Kind::HeredocRedirect => self.heredoc(node, ctx),
+            Kind::NegatedCommand => self.children(node, ctx.with(|f| f.negated = true)),
+            Kind::Subshell => self.children(node, ctx.with(|f| f.in_subshell = true)),
+            Kind::CompoundStatement if first_kind_is(node, Kind::DoubleParen) => {
+                self.children(node, ctx)
+            }
+            Kind::CompoundStatement => self.children(node, ctx.with(|f| f.in_brace_group = true)),
+            Kind::CommandSubstitution | Kind::ProcessSubstitution => {
                 self.children(node, ctx.with(|f| f.in_substitution = true))
             }
-            "if_statement"
-            | "elif_clause"
-            | "else_clause"
-            | "for_statement"
-            | "c_style_for_statement"
-            | "while_statement"
-            | "case_statement"
-            | "case_item"
-            | "do_group" => self.children(node, ctx.with(|f| f.in_control_flow = true)),
-            "function_definition" => {
+            Kind::IfStatement
+            | Kind::ElifClause
+            | Kind::ElseClause
+            | Kind::ForStatement
+            | Kind::CStyleForStatement
+            | Kind::WhileStatement
+            | Kind::CaseStatement
+            | Kind::CaseItem
+            | Kind::DoGroup => self.children(node, ctx.with(|f| f.in_control_flow = true)),
+            Kind::FunctionDefinition => {
                 if let Some(name) = node.child_by_field_name("name") {
+                    let name = self.word(name);
                     self.script.functions.push(Function {
-                        name: self.word(name),
+                        name,
                         range: range_of(node),
                         context: ctx.flags,
                     });
                 }
                 self.children(node, ctx.with(|f| f.in_control_flow = true))
             }
-            "comment" => Ok(()),
+            Kind::Comment => Ok(()),
             _ => self.children(node, ctx),
         }
     }
 
     /// Walks all children; records `&` where it ends a list.
     fn children(&mut self, node: Node<'t>, ctx: Ctx) -> Result<(), Opaque> {
-        let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
+        let list_parent = is_list_parent(kind(node));
+        let children = self.kids.of(node);
+        let mut result = Ok(());
+        for &child in &children {
             if child.is_named() {
-                self.node(child, ctx)?;
-            } else if child.kind() == "&" && is_list_parent(node.kind()) {
+                result = self.node(child, ctx);
+                if result.is_err() {
+                    break;
+                }
+            } else if list_parent && kind(child) == Kind::Ampersand {
                 self.script.backgrounds.push(range_of(child));
             }
         }
-        Ok(())
+        self.kids.give_back(children);
+        result
     }
 
     fn operator(&mut self, token: Node<'t>, ctx: Ctx) {
-        let op = match token.kind() {
-            "&&" => AndOr::And,
-            "||" => AndOr::Or,
+        let op = match kind(token) {
+            Kind::AndAnd => AndOr::And,
+            Kind::OrOr => AndOr::Or,
             _ => return,
         };
         if ctx.flags.is_top_level()
@@ -302,13 +360,14 @@ impl<'t> Walker<'t> {
         let mut stack = vec![node];
         let mut seen_element = false;
         while let Some(item) = stack.pop() {
-            if item.kind() == "list" {
-                let mut cursor = item.walk();
-                let kids: Vec<Node<'t>> = item.children(&mut cursor).collect();
-                stack.extend(kids.into_iter().rev());
+            let item_kind = kind(item);
+            if item_kind == Kind::List {
+                let kids = self.kids.of(item);
+                stack.extend(kids.iter().rev());
+                self.kids.give_back(kids);
             } else if !item.is_named() {
                 self.operator(item, rest);
-            } else if item.kind() != "comment" {
+            } else if item_kind != Kind::Comment {
                 let ctx = if seen_element { rest } else { first };
                 seen_element = true;
                 self.node(item, ctx)?;
@@ -318,54 +377,69 @@ impl<'t> Walker<'t> {
     }
 
     fn pipeline(&mut self, node: Node<'t>, ctx: Ctx) -> Result<(), Opaque> {
-        let negated = first_named_kind_is(node, "negated_command");
+        let negated = first_named_kind_is(node, Kind::NegatedCommand);
         let element = ctx.with(|f| {
             f.in_pipeline = true;
             f.negated |= negated;
         });
-        let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
-            match child.kind() {
+        let children = self.kids.of(node);
+        let mut result = Ok(());
+        for &child in &children {
+            result = match kind(child) {
                 // `a | b | c && d` comes out as `a | (b | c && d)`.
-                "list" => self.list(child, element, ctx)?,
-                "comment" => {}
-                _ if child.is_named() => self.node(child, element)?,
-                _ => {}
+                Kind::List => self.list(child, element, ctx),
+                Kind::Comment => Ok(()),
+                _ if child.is_named() => self.node(child, element),
+                _ => Ok(()),
+            };
+            if result.is_err() {
+                break;
             }
         }
-        Ok(())
+        self.kids.give_back(children);
+        result
     }
 
     /// Tokens that follow a heredoc start on its line: `&& cmd`, `| cmd`, more redirects.
     fn heredoc(&mut self, node: Node<'t>, ctx: Ctx) -> Result<(), Opaque> {
-        let mut cursor = node.walk();
-        for child in node.children(&mut cursor) {
-            match child.kind() {
-                "&&" | "||" => self.operator(child, ctx),
-                "pipeline" => self.pipeline(child, ctx)?,
-                _ if child.is_named() => self.node(child, ctx)?,
-                _ => {}
+        let children = self.kids.of(node);
+        let mut result = Ok(());
+        for &child in &children {
+            result = match kind(child) {
+                Kind::AndAnd | Kind::OrOr => {
+                    self.operator(child, ctx);
+                    Ok(())
+                }
+                Kind::Pipeline => self.pipeline(child, ctx),
+                _ if child.is_named() => self.node(child, ctx),
+                _ => Ok(()),
+            };
+            if result.is_err() {
+                break;
             }
         }
-        Ok(())
+        self.kids.give_back(children);
+        result
     }
 
     fn redirected(&mut self, node: Node<'t>, ctx: Ctx) -> Result<(), Opaque> {
         let mut redirects = Vec::new();
         let mut body = None;
-        let mut cursor = node.walk();
-        for child in node.named_children(&mut cursor) {
-            if is_redirect(child.kind()) {
+        let children = self.kids.of(node);
+        for &child in children.iter().filter(|c| c.is_named()) {
+            let child_kind = kind(child);
+            if is_redirect(child_kind) {
                 redirects.push(child);
-            } else if child.kind() != "comment" && body.is_none() {
+            } else if child_kind != Kind::Comment && body.is_none() {
                 body = Some(child);
             }
         }
+        self.kids.give_back(children);
         let Some(body) = body else {
             // Redirects with nothing to attach to still may hold substitutions.
             return redirects.into_iter().try_for_each(|r| self.node(r, ctx));
         };
-        if is_command_like(body.kind()) {
+        if is_command_like(kind(body)) {
             return self.command(body, &redirects, ctx, ctx);
         }
         if let Some(target) = last_command(body) {
@@ -386,25 +460,35 @@ impl<'t> Walker<'t> {
         ctx: Ctx,
         andor: Ctx,
     ) -> Result<(), Opaque> {
+        let parts = self.kids.of(node);
+        let result = self.command_of(node, &parts, outer, ctx, andor);
+        self.kids.give_back(parts);
+        result
+    }
+
+    fn command_of(
+        &mut self,
+        node: Node<'t>,
+        parts: &[Node<'t>],
+        outer: &[Node<'t>],
+        ctx: Ctx,
+        andor: Ctx,
+    ) -> Result<(), Opaque> {
         let mut redirect_nodes: Vec<(Node<'t>, Ctx)> = Vec::new();
         let mut name = None;
-        let mut args = Vec::new();
+        // Filled in a buffer kept across commands, then moved out at its exact length.
+        let mut args = std::mem::take(&mut self.args);
         let mut assignments = Vec::new();
-        let mut parts = Vec::new();
-        {
-            let mut cursor = node.walk();
-            for child in node.children(&mut cursor) {
-                parts.push(child);
-            }
-        }
-        match node.kind() {
-            "variable_assignment" => assignments.push(self.word(node)),
-            "variable_assignments" => {
-                for part in parts.iter().filter(|p| p.kind() == "variable_assignment") {
-                    assignments.push(self.word(*part));
+        match kind(node) {
+            Kind::VariableAssignment => assignments.push(self.word(node)),
+            Kind::VariableAssignments => {
+                for part in parts {
+                    if kind(*part) == Kind::VariableAssignment {
+                        assignments.push(self.word(*part));
+                    }
                 }
             }
-            "test_command" => {
+            Kind::TestCommand => {
                 // `[`/`[[` is the name; operands and operators are flattened into argv.
                 for (index, part) in parts.iter().enumerate() {
                     if index == 0 {
@@ -415,18 +499,18 @@ impl<'t> Walker<'t> {
                 }
             }
             _ => {
-                for part in &parts {
-                    let kind = part.kind();
-                    if is_redirect(kind) {
+                for part in parts {
+                    let part_kind = kind(*part);
+                    if is_redirect(part_kind) {
                         redirect_nodes.push((*part, andor));
-                    } else if kind == "variable_assignment" && name.is_none() {
+                    } else if part_kind == Kind::VariableAssignment && name.is_none() {
                         assignments.push(self.word(*part));
-                    } else if kind == "command_name"
+                    } else if part_kind == Kind::CommandName
                         || (name.is_none() && !part.is_named() && args.is_empty())
                     {
                         // `command_name`, or the keyword of `export`/`unset`/`local`/….
                         name = Some(self.word(*part));
-                    } else if part.is_named() && kind != "comment" {
+                    } else if part.is_named() && part_kind != Kind::Comment {
                         args.push(self.word(*part));
                     }
                 }
@@ -444,6 +528,10 @@ impl<'t> Walker<'t> {
             self.redirect(*redirect, &mut redirects, &mut args, &mut piped);
         }
         args.sort_by_key(|w| w.range.start);
+        let mut exact_args = Vec::with_capacity(args.len());
+        exact_args.append(&mut args);
+        self.args = args;
+        let args = exact_args;
         let start = range_of(node).start;
         let end = args
             .iter()
@@ -467,15 +555,15 @@ impl<'t> Walker<'t> {
             chain,
         });
 
-        for part in parts
-            .iter()
-            .filter(|p| p.is_named() && !is_redirect(p.kind()))
-        {
-            // An assignment part is a word here, not a bare-assignment command.
-            if part.kind() == "variable_assignment" {
-                self.children(*part, ctx)?;
-            } else {
-                self.node(*part, ctx)?;
+        for part in parts {
+            if !part.is_named() {
+                continue;
+            }
+            match kind(*part) {
+                redirect if is_redirect(redirect) => {}
+                // An assignment part is a word here, not a bare-assignment command.
+                Kind::VariableAssignment => self.children(*part, ctx)?,
+                _ => self.node(*part, ctx)?,
             }
         }
         for (redirect, redirect_ctx) in redirect_nodes {
@@ -487,7 +575,7 @@ impl<'t> Walker<'t> {
     /// Records one redirect's range; words the tree hung on it after its target are
     /// arguments. `piped` is set when a heredoc line continues with `| cmd`.
     fn redirect(
-        &self,
+        &mut self,
         node: Node<'t>,
         ranges: &mut Vec<JoinedRange>,
         args: &mut Vec<Word>,
@@ -495,17 +583,18 @@ impl<'t> Walker<'t> {
     ) {
         let start = node.start_byte();
         let mut end = node.end_byte();
-        let mut cursor = node.walk();
-        if node.kind() == "heredoc_redirect" {
+        let children = self.kids.of(node);
+        if kind(node) == Kind::HeredocRedirect {
             let mut nested = Vec::new();
-            for child in node.children(&mut cursor) {
-                match child.kind() {
-                    "heredoc_start" => end = child.end_byte(),
-                    "pipeline" => *piped = true,
-                    kind if is_redirect(kind) => nested.push(child),
+            for &child in &children {
+                match kind(child) {
+                    Kind::HeredocStart => end = child.end_byte(),
+                    Kind::Pipeline => *piped = true,
+                    child_kind if is_redirect(child_kind) => nested.push(child),
                     _ => {}
                 }
             }
+            self.kids.give_back(children);
             ranges.push(JoinedRange::from_usize(start, end));
             for child in nested {
                 self.redirect(child, ranges, args, piped);
@@ -513,8 +602,8 @@ impl<'t> Walker<'t> {
             return;
         }
         let mut target_seen = false;
-        for child in node.named_children(&mut cursor) {
-            if child.kind() == "file_descriptor" || child.kind() == "comment" {
+        for &child in children.iter().filter(|c| c.is_named()) {
+            if matches!(kind(child), Kind::FileDescriptor | Kind::Comment) {
                 continue;
             }
             if target_seen {
@@ -524,43 +613,45 @@ impl<'t> Walker<'t> {
                 end = child.end_byte();
             }
         }
+        self.kids.give_back(children);
         ranges.push(JoinedRange::from_usize(start, end));
     }
 
     /// Flattens a test expression into argv words (`[ -f x ]` → `-f`, `x`, `]`).
-    fn test_words(&self, node: Node<'t>, out: &mut Vec<Word>) {
-        match node.kind() {
-            "unary_expression"
-            | "binary_expression"
-            | "parenthesized_expression"
-            | "ternary_expression"
-            | "postfix_expression" => {
-                let mut cursor = node.walk();
-                for child in node.children(&mut cursor) {
+    fn test_words(&mut self, node: Node<'t>, out: &mut Vec<Word>) {
+        match kind(node) {
+            Kind::UnaryExpression
+            | Kind::BinaryExpression
+            | Kind::ParenthesizedExpression
+            | Kind::TernaryExpression
+            | Kind::PostfixExpression => {
+                let children = self.kids.of(node);
+                for &child in &children {
                     self.test_words(child, out);
                 }
+                self.kids.give_back(children);
             }
-            "comment" => {}
+            Kind::Comment => {}
             _ => out.push(self.word(node)),
         }
     }
 
-    fn word(&self, node: Node<'t>) -> Word {
+    fn word(&mut self, node: Node<'t>) -> Word {
         let range = range_of(node);
         Word {
             range,
             text: range.slice(self.src).to_owned(),
-            value: literal(node, self.src),
+            value: literal(node, self.src, &mut self.kids),
         }
     }
 }
 
-fn first_kind_is(node: Node<'_>, kind: &str) -> bool {
-    node.child(0).is_some_and(|n| n.kind() == kind)
+fn first_kind_is(node: Node<'_>, wanted: Kind) -> bool {
+    node.child(0).is_some_and(|n| kind(n) == wanted)
 }
 
-fn first_named_kind_is(node: Node<'_>, kind: &str) -> bool {
-    node.named_child(0).is_some_and(|n| n.kind() == kind)
+fn first_named_kind_is(node: Node<'_>, wanted: Kind) -> bool {
+    node.named_child(0).is_some_and(|n| kind(n) == wanted)
 }
 
 /// The command a redirect after `body` belongs to: the last command of a list or pipeline.
@@ -568,13 +659,13 @@ fn first_named_kind_is(node: Node<'_>, kind: &str) -> bool {
 fn last_command(body: Node<'_>) -> Option<Node<'_>> {
     let mut node = body;
     loop {
-        match node.kind() {
-            kind if is_command_like(kind) => return Some(node),
-            "list" | "pipeline" | "negated_command" => {
+        match kind(node) {
+            node_kind if is_command_like(node_kind) => return Some(node),
+            Kind::List | Kind::Pipeline | Kind::NegatedCommand => {
                 let mut cursor = node.walk();
                 let last = node
                     .named_children(&mut cursor)
-                    .filter(|n| n.kind() != "comment")
+                    .filter(|n| kind(*n) != Kind::Comment)
                     .last()?;
                 node = last;
             }
