@@ -12,6 +12,7 @@ mod expand;
 pub mod images;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use crate::shell;
 use crate::syntax::{Dockerfile, Instruction, Keyword, Mount};
@@ -138,16 +139,17 @@ impl Scope {
     }
 }
 
-/// An instruction and the state it runs in.
+/// An instruction and the state it runs in. The state is shared with the steps around it
+/// until an instruction changes it: a model holds one step per instruction of the file.
 #[derive(Debug, Clone)]
 pub struct Step<'a> {
     pub instruction: &'a Instruction,
     /// The working directory it runs in (absolute), when known.
-    pub workdir: Option<String>,
+    pub workdir: Option<Arc<str>>,
     /// `USER` in effect as written (expanded when possible); `None`: the base image's.
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     /// The shell RUN uses here (`SHELL`, else `/bin/sh -c`).
-    pub shell: Vec<String>,
+    pub shell: Arc<[String]>,
     pub effect: Effect,
 }
 
@@ -156,8 +158,9 @@ pub struct Step<'a> {
 pub enum Effect {
     /// Config only (ENV, CMD, …) or nothing the model reads.
     None,
-    Copy(CopyEffect),
-    Run(RunEffect),
+    /// Boxed, as is [`Self::Run`]: most steps have no effect and stay small.
+    Copy(Box<CopyEffect>),
+    Run(Box<RunEffect>),
 }
 
 /// A `COPY` or `ADD`.
@@ -205,7 +208,7 @@ pub struct RunCommand {
     /// `VAR=value` prefixes, as written.
     pub assignments: Vec<String>,
     /// The directory it runs in, when known (a `cd` earlier in the same RUN counts).
-    pub cwd: Option<String>,
+    pub cwd: Option<Arc<str>>,
     /// Inside a subshell, substitution, control flow or pipeline.
     pub nested: bool,
 }
@@ -364,11 +367,11 @@ impl<'a> Model<'a> {
                             ..p.scope.clone()
                         },
                         p.workdir.clone(),
-                        p.runtime.user.clone(),
+                        p.runtime.user.as_deref().map(Arc::from),
                         p.runtime
                             .shell
-                            .clone()
-                            .unwrap_or_else(|| DEFAULT_SHELL.map(str::to_owned).to_vec()),
+                            .as_deref()
+                            .map_or_else(default_shell, Arc::from),
                     )
                 }
                 other => (
@@ -379,9 +382,11 @@ impl<'a> Model<'a> {
                     },
                     initial_workdir(other, &stages),
                     None,
-                    DEFAULT_SHELL.map(str::to_owned).to_vec(),
+                    default_shell(),
                 ),
             };
+            // what the steps share until an instruction changes it
+            let mut step_workdir: Option<Arc<str>> = workdir.as_deref().map(Arc::from);
             let mut steps = Vec::with_capacity(stage.instructions.len());
             let mut cmd_set = false;
             for ins in &stage.instructions {
@@ -427,15 +432,17 @@ impl<'a> Model<'a> {
                             .expand(&raw, escape)
                             .and_then(|w| join(workdir.as_deref(), &w));
                         workdir.clone_from(&resolved);
+                        step_workdir = workdir.as_deref().map(Arc::from);
                         runtime.workdir = Some(resolved.unwrap_or(raw));
                     }
                     Keyword::User => {
                         let raw = ins.value.first().cloned().unwrap_or_default();
-                        user = Some(scope.expand(&raw, escape).unwrap_or(raw));
-                        runtime.user.clone_from(&user);
+                        let expanded = scope.expand(&raw, escape).unwrap_or(raw);
+                        user = Some(Arc::from(expanded.as_str()));
+                        runtime.user = Some(expanded);
                     }
                     Keyword::Shell => {
-                        shell_argv.clone_from(&ins.value);
+                        shell_argv = Arc::from(ins.value.as_slice());
                         runtime.shell = Some(ins.value.clone());
                     }
                     Keyword::Cmd => {
@@ -486,29 +493,29 @@ impl<'a> Model<'a> {
                         runtime.onbuild.push(text);
                     }
                     Keyword::Copy | Keyword::Add => {
-                        effect = Effect::Copy(copy_effect(
+                        effect = Effect::Copy(Box::new(copy_effect(
                             ins,
                             &scope,
                             escape,
                             workdir.as_deref(),
                             &stages,
-                        ));
+                        )));
                     }
                     Keyword::Run => {
-                        effect = Effect::Run(run_effect(
+                        effect = Effect::Run(Box::new(run_effect(
                             ins,
                             posix.get(pos).copied().unwrap_or(true),
-                            workdir.as_deref(),
+                            step_workdir.as_ref(),
                             parse,
-                        ));
+                        )));
                     }
                     _ => {}
                 }
                 steps.push(Step {
                     instruction: ins,
-                    workdir: workdir.clone(),
+                    workdir: step_workdir.clone(),
                     user: user.clone(),
-                    shell: shell_argv.clone(),
+                    shell: Arc::clone(&shell_argv),
                     effect,
                 });
             }
@@ -580,6 +587,10 @@ impl<'a> Model<'a> {
                 })
         })
     }
+}
+
+fn default_shell() -> Arc<[String]> {
+    DEFAULT_SHELL.map(str::to_owned).into()
 }
 
 /// The working directory a stage starts in: its parent's, or the image data's.
