@@ -397,7 +397,7 @@ fn read_later(
         {
             return Err("a later RUN names the manager where it cannot be read");
         }
-        let runner = effective.commands.iter().any(|r| {
+        let runner = effective.commands().any(|r| {
             r.command
                 .program()
                 .is_some_and(|p| cache.runners.iter().any(|x| x == p))

@@ -30,16 +30,15 @@ pub(crate) struct Run<'a> {
 impl Run<'_> {
     /// Every command the body runs, those behind `sudo`, `env`, `sh -c`, … included; `None`
     /// when the body cannot be read. For checks only: passes edit the script's own commands.
-    pub(crate) fn effective(&self) -> Option<&shell::wrappers::Effective> {
+    pub(crate) fn effective(&self) -> Option<shell::wrappers::Effective<'_>> {
         self.body.as_ref()?.effective()
     }
 
     /// The manager commands the body runs, wrapped ones included, with how each is reached.
     pub(crate) fn all_invocations(&self) -> Vec<(Invocation<'_>, shell::wrappers::Via)> {
         self.effective().map_or_else(Vec::new, |e| {
-            e.commands
-                .iter()
-                .filter_map(|r| managers::invocation(&r.command).map(|i| (i, r.via)))
+            e.commands()
+                .filter_map(|r| managers::invocation(r.command).map(|i| (i, r.via)))
                 .collect()
         })
     }
