@@ -237,7 +237,10 @@ impl<'a> PassContext<'a> {
     /// the script cache).
     pub(crate) fn model(&self) -> &crate::semantic::Model<'a> {
         self.model.get_or_init(|| {
-            crate::semantic::Model::with_parser(self.file, &|text| self.scripts.parse(text))
+            let runs = self.runs();
+            crate::semantic::Model::with_parts(self.file, &runs.stages, &runs.posix, &|text| {
+                self.scripts.parse(text)
+            })
         })
     }
 }

@@ -90,6 +90,9 @@ pub(crate) struct Runs<'a> {
     children: Vec<Vec<usize>>,
     /// The file's stages, found once.
     pub(crate) stages: Vec<crate::syntax::Stage<'a>>,
+    /// Per instruction, whether its RUN shell is POSIX ([`shell::posix_shells`]), found once
+    /// (the semantic model reads it too).
+    pub(crate) posix: Vec<bool>,
     /// Per stage, the positions in `all` of its RUNs.
     pub(super) by_stage: Vec<std::ops::Range<usize>>,
     /// Facts about the whole file that passes ask for once per RUN, kept for all of them.
@@ -172,6 +175,7 @@ impl<'a> Runs<'a> {
             deferred,
             children,
             stages,
+            posix,
             by_stage,
             copied_names: std::cell::OnceCell::new(),
             copies_from: std::cell::OnceCell::new(),

@@ -10,8 +10,9 @@
 mod effects;
 mod expand;
 pub mod images;
+mod vars;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::shell;
@@ -20,6 +21,7 @@ use crate::syntax::{Dockerfile, Instruction, Keyword, Mount};
 pub use effects::join;
 use effects::{copy_effect, run_effect};
 pub(crate) use expand::{Var, expand};
+pub use vars::Vars;
 
 /// The model of a whole file.
 #[derive(Debug, Clone)]
@@ -113,10 +115,10 @@ pub struct StageModel<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
     /// ENV values set by the file (expanded, `None` when that depends on the unknown).
-    pub env: BTreeMap<String, Option<String>>,
+    pub env: Vars,
     /// ARGs declared in the stage: the default or global value (`None` when unknown or given
     /// only at build time).
-    pub args: BTreeMap<String, Option<String>>,
+    pub args: Vars,
     /// Whether variables the file does not set are unset (scratch, or a stage of scratch)
     /// rather than unknown (an image's ENV).
     pub base_known: bool,
@@ -326,6 +328,17 @@ impl<'a> Model<'a> {
     /// [`Self::new`], parsing RUN bodies with `parse` (the engine passes its cache, which
     /// keeps each body's parse across passes and rounds).
     pub(crate) fn with_parser(file: &'a Dockerfile, parse: &effects::Parser<'_>) -> Self {
+        Self::with_parts(file, &file.stages(), &shell::posix_shells(file), parse)
+    }
+
+    /// [`Self::with_parser`], with the file's stages and [`shell::posix_shells`] already
+    /// found (the engine finds them once per round for all passes).
+    pub(crate) fn with_parts(
+        file: &'a Dockerfile,
+        file_stages: &[crate::syntax::Stage<'a>],
+        posix: &[bool],
+        parse: &effects::Parser<'_>,
+    ) -> Self {
         let escape = file.escape;
         let mut global = Scope {
             base_known: true,
@@ -339,9 +352,7 @@ impl<'a> Model<'a> {
                 global_args.push((name, value));
             }
         }
-        let posix = shell::posix_shells(file);
         let positions: Vec<&Instruction> = file.instructions().collect();
-        let file_stages = file.stages();
         let mut stages: Vec<StageModel<'a>> = Vec::with_capacity(file_stages.len());
         // the latest stage of each (lower-cased) name, and where the walk over `positions`
         // is: lookups, not scans, per stage and per instruction
@@ -363,7 +374,7 @@ impl<'a> Model<'a> {
                     (
                         p.runtime.clone(),
                         Scope {
-                            args: BTreeMap::new(),
+                            args: Vars::default(),
                             ..p.scope.clone()
                         },
                         p.workdir.clone(),
