@@ -108,13 +108,13 @@ fn rewrite_with(
     {
         return Ok(outcome);
     }
-    let mut current = source.to_owned();
+    // the round's text is the tree's own copy (`file.source`), never a second one
     let scripts = passes::ScriptCache::default();
     let mut rounds = Rounds::new(source);
     // which pragmas held a fix back, over all rounds (for `unused-pragma`)
     let mut used = pragma::Used::new();
     for _round in 0..MAX_ROUNDS {
-        let lines = rounds.original_lines(&current);
+        let lines = rounds.original_lines(&file.source);
         let pragmas = if settings.inline_ignores {
             Pragmas::read(&file)
         } else {
@@ -141,7 +141,7 @@ fn rewrite_with(
                 });
             if let Some(rounds) = record {
                 rounds.push(Round {
-                    text: current.clone(),
+                    text: file.source.clone(),
                     fixes: rest,
                     applied: Vec::new(),
                     files: proposed.iter().chain(&withheld).cloned().collect(),
@@ -157,42 +157,45 @@ fn rewrite_with(
                     message: f.message,
                     line: f.line,
                 }));
-            if current != source {
-                outcome.output = Some(current);
+            drop(ctx);
+            if file.source != source {
+                outcome.output = Some(std::mem::take(&mut file.source));
             }
             return Ok(outcome);
         }
-        let result = text::apply(&current, &wanted);
+        let result = text::apply(&file.source, &wanted);
         outcome
             .applied
             .extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
         rounds.push(result.applied.iter().flat_map(|&i| wanted[i].edits()));
-        if result.text == current {
+        if result.text == file.source {
             return Err(Error::Internal(format!(
                 "fixes from {} made no change but kept being proposed",
                 names(&wanted)
             )));
         }
-        // the old tree goes before the new one is built: two at once would double the peak
+        let applied_by = names(&wanted);
+        // the old tree, its text and the round's fixes go before the new tree is built: kept,
+        // they would add to the peak
         drop(ctx);
+        let previous = std::mem::take(&mut file.source);
         drop(file);
-        scripts.next_round();
-        file = syntax::parse(&result.text).map_err(|e| {
-            Error::Internal(format!(
-                "rewrite by {} produced text that does not parse: {e}",
-                names(&wanted)
-            ))
-        })?;
-        let previous = std::mem::replace(&mut current, result.text);
-        if let Some(rounds) = record.as_deref_mut() {
-            rounds.push(Round {
+        match record.as_deref_mut() {
+            Some(rounds) => rounds.push(Round {
                 text: previous,
                 fixes: wanted,
                 applied: result.applied,
                 files: Vec::new(),
                 unwanted: rest,
-            });
+            }),
+            None => drop((previous, wanted, rest)),
         }
+        scripts.next_round();
+        file = syntax::parse(&result.text).map_err(|e| {
+            Error::Internal(format!(
+                "rewrite by {applied_by} produced text that does not parse: {e}"
+            ))
+        })?;
     }
     Err(Error::Internal(format!(
         "rewrite did not converge after {MAX_ROUNDS} rounds"

@@ -416,7 +416,7 @@ fn reads(runs: &Runs<'_>, later: &Run<'_>, manager: &Manager, cache: &CacheClean
     {
         return true;
     }
-    let runner = effective.commands.iter().any(|r| {
+    let runner = effective.commands().any(|r| {
         r.command
             .program()
             .is_some_and(|p| cache.runners.iter().any(|x| x == p))

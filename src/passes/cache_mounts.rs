@@ -415,7 +415,7 @@ fn rm_of_targets(
     let only_tmpfs = |path: &str| !reaches(path, &cached);
     // behind a wrapper (`sudo rm`, `sh -c "rm …"`) the words cannot be dropped exactly
     let effective = run.effective()?;
-    for resolved in effective.commands.iter().filter(|r| r.via.wrapped) {
+    for resolved in effective.commands().filter(|r| r.via.wrapped) {
         if resolved.command.is("rm")
             && resolved
                 .command

@@ -113,8 +113,8 @@ impl Runs<'_> {
             ));
         }
         let mut refreshed = false;
-        for resolved in &effective.commands {
-            let command = &resolved.command;
+        for resolved in effective.commands() {
+            let command = resolved.command;
             if let Some(program) = command.program()
                 && (index.readers.iter().any(|r| r == program))
                 && !refreshed

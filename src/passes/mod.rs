@@ -237,7 +237,10 @@ impl<'a> PassContext<'a> {
     /// the script cache).
     pub(crate) fn model(&self) -> &crate::semantic::Model<'a> {
         self.model.get_or_init(|| {
-            crate::semantic::Model::with_parser(self.file, &|text| self.scripts.parse(text))
+            let runs = self.runs();
+            crate::semantic::Model::with_parts(self.file, &runs.stages, &runs.posix, &|text| {
+                self.scripts.parse(text)
+            })
         })
     }
 }
@@ -258,18 +261,18 @@ pub(crate) struct ScriptCache {
 /// One RUN body's parse and what follows from the body's text alone.
 pub(crate) struct Body {
     script: Result<Arc<crate::shell::Script>, crate::shell::Opaque>,
-    /// What it runs with wrappers resolved, on first use.
-    effective: std::cell::OnceCell<crate::shell::wrappers::Effective>,
+    /// What it runs through wrappers, on first use.
+    wrapped: std::cell::OnceCell<crate::shell::wrappers::Wrapped>,
 }
 
 impl Body {
     /// Every command the body runs, wrappers resolved; `None` when it does not parse.
-    pub(crate) fn effective(&self) -> Option<&crate::shell::wrappers::Effective> {
+    pub(crate) fn effective(&self) -> Option<crate::shell::wrappers::Effective<'_>> {
         let script = self.script.as_ref().ok()?;
-        Some(
-            self.effective
-                .get_or_init(|| crate::shell::wrappers::effective(script)),
-        )
+        let wrapped = self
+            .wrapped
+            .get_or_init(|| crate::shell::wrappers::wrapped(script));
+        Some(crate::shell::wrappers::Effective::new(script, wrapped))
     }
 }
 
@@ -290,7 +293,7 @@ impl ScriptCache {
         let (key, body) = kept.unwrap_or_else(|| {
             let body = Body {
                 script: crate::shell::parse(text).map(Arc::new),
-                effective: std::cell::OnceCell::new(),
+                wrapped: std::cell::OnceCell::new(),
             };
             (text.to_owned(), Rc::new(body))
         });

@@ -34,7 +34,7 @@ pub(crate) struct Run<'a> {
 impl Run<'_> {
     /// Every command the body runs, those behind `sudo`, `env`, `sh -c`, … included; `None`
     /// when the body cannot be read. For checks only: passes edit the script's own commands.
-    pub(crate) fn effective(&self) -> Option<&shell::wrappers::Effective> {
+    pub(crate) fn effective(&self) -> Option<shell::wrappers::Effective<'_>> {
         self.body.as_ref()?.effective()
     }
 
@@ -43,14 +43,15 @@ impl Run<'_> {
         let Some(effective) = self.effective() else {
             return Vec::new();
         };
+        let commands: Vec<_> = effective.commands().collect();
         let found = self
             .found_all
-            .get_or_init(|| found(effective.commands.iter().map(|r| &r.command)));
+            .get_or_init(|| found(commands.iter().map(|r| r.command)));
         found
             .iter()
             .map(|&(at, manager, sub)| {
-                let resolved = &effective.commands[at];
-                let command = &resolved.command;
+                let resolved = &commands[at];
+                let command = resolved.command;
                 let inv = Invocation {
                     manager,
                     command,
@@ -119,6 +120,9 @@ pub(crate) struct Runs<'a> {
     children: Vec<Vec<usize>>,
     /// The file's stages, found once.
     pub(crate) stages: Vec<crate::syntax::Stage<'a>>,
+    /// Per instruction, whether its RUN shell is POSIX ([`shell::posix_shells`]), found once
+    /// (the semantic model reads it too).
+    pub(crate) posix: Vec<bool>,
     /// Per stage, the positions in `all` of its RUNs.
     pub(super) by_stage: Vec<std::ops::Range<usize>>,
     /// Facts about the whole file that passes ask for once per RUN, kept for all of them.
@@ -208,6 +212,7 @@ impl<'a> Runs<'a> {
             deferred,
             children,
             stages,
+            posix,
             by_stage,
             copied_names: std::cell::OnceCell::new(),
             copies_from: std::cell::OnceCell::new(),

@@ -1,6 +1,8 @@
 //! What an instruction does: COPY/ADD sources and destination, and a RUN's commands with the
 //! directory each runs in, what they install and what they build.
 
+use std::sync::Arc;
+
 use crate::managers::{self, Action};
 use crate::shell::{self, Command};
 use crate::syntax::{Instruction, Keyword};
@@ -88,7 +90,7 @@ pub(crate) type Parser<'p> =
 pub(super) fn run_effect(
     ins: &Instruction,
     posix: bool,
-    workdir: Option<&str>,
+    workdir: Option<&Arc<str>>,
     parse: &Parser<'_>,
 ) -> RunEffect {
     let mounts = ins.mounts();
@@ -102,7 +104,7 @@ pub(super) fn run_effect(
         Some(vec![RunCommand {
             argv: ins.value.iter().cloned().map(Some).collect(),
             assignments: Vec::new(),
-            cwd: workdir.map(str::to_owned),
+            cwd: workdir.cloned(),
             nested: false,
         }])
     } else {
@@ -143,8 +145,8 @@ pub(super) fn run_effect(
 
 /// The commands of a script with the directory each runs in: a top-level `cd` to a literal
 /// path moves the rest; any other `cd` makes the rest unknown.
-fn shell_commands(commands: &[Command], workdir: Option<&str>) -> Vec<RunCommand> {
-    let mut cwd = workdir.map(str::to_owned);
+fn shell_commands(commands: &[Command], workdir: Option<&Arc<str>>) -> Vec<RunCommand> {
+    let mut cwd = workdir.cloned();
     let mut out = Vec::with_capacity(commands.len());
     for c in commands {
         let ctx = c.context;
@@ -153,7 +155,7 @@ fn shell_commands(commands: &[Command], workdir: Option<&str>) -> Vec<RunCommand
             || ctx.in_brace_group
             || ctx.in_control_flow
             || ctx.in_pipeline;
-        let mut argv: Vec<Option<String>> = Vec::new();
+        let mut argv: Vec<Option<String>> = Vec::with_capacity(c.args.len() + 1);
         if let Some(name) = &c.name {
             argv.push(name.value.clone());
         }
@@ -168,7 +170,9 @@ fn shell_commands(commands: &[Command], workdir: Option<&str>) -> Vec<RunCommand
         {
             let target = c.args.first().and_then(|a| a.value.as_deref());
             cwd = match (nested, target, c.args.len()) {
-                (false, Some(t), 1) if !t.starts_with('-') => join(cwd.as_deref(), t),
+                (false, Some(t), 1) if !t.starts_with('-') => {
+                    join(cwd.as_deref(), t).map(Arc::from)
+                }
                 _ => None,
             };
         }

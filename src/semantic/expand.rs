@@ -14,8 +14,12 @@ pub(crate) enum Var {
 
 /// Expands one word as BuildKit does; `None` when the result depends on an unknown variable.
 pub(crate) fn expand(word: &str, escape: char, lookup: &dyn Fn(&str) -> Var) -> Option<String> {
+    // most words have nothing to expand or remove: one exact copy, no char buffer
+    if !word.contains([escape, '$', '\'', '"']) {
+        return Some(word.to_owned());
+    }
     let chars: Vec<char> = word.chars().collect();
-    let mut out = String::new();
+    let mut out = String::with_capacity(word.len());
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];

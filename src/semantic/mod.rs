@@ -10,8 +10,10 @@
 mod effects;
 mod expand;
 pub mod images;
+mod vars;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::shell;
 use crate::syntax::{Dockerfile, Instruction, Keyword, Mount};
@@ -19,6 +21,7 @@ use crate::syntax::{Dockerfile, Instruction, Keyword, Mount};
 pub use effects::join;
 use effects::{copy_effect, run_effect};
 pub(crate) use expand::{Var, expand};
+pub use vars::Vars;
 
 /// The model of a whole file.
 #[derive(Debug, Clone)]
@@ -112,10 +115,10 @@ pub struct StageModel<'a> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Scope {
     /// ENV values set by the file (expanded, `None` when that depends on the unknown).
-    pub env: BTreeMap<String, Option<String>>,
+    pub env: Vars,
     /// ARGs declared in the stage: the default or global value (`None` when unknown or given
     /// only at build time).
-    pub args: BTreeMap<String, Option<String>>,
+    pub args: Vars,
     /// Whether variables the file does not set are unset (scratch, or a stage of scratch)
     /// rather than unknown (an image's ENV).
     pub base_known: bool,
@@ -138,16 +141,17 @@ impl Scope {
     }
 }
 
-/// An instruction and the state it runs in.
+/// An instruction and the state it runs in. The state is shared with the steps around it
+/// until an instruction changes it: a model holds one step per instruction of the file.
 #[derive(Debug, Clone)]
 pub struct Step<'a> {
     pub instruction: &'a Instruction,
     /// The working directory it runs in (absolute), when known.
-    pub workdir: Option<String>,
+    pub workdir: Option<Arc<str>>,
     /// `USER` in effect as written (expanded when possible); `None`: the base image's.
-    pub user: Option<String>,
+    pub user: Option<Arc<str>>,
     /// The shell RUN uses here (`SHELL`, else `/bin/sh -c`).
-    pub shell: Vec<String>,
+    pub shell: Arc<[String]>,
     pub effect: Effect,
 }
 
@@ -156,8 +160,9 @@ pub struct Step<'a> {
 pub enum Effect {
     /// Config only (ENV, CMD, …) or nothing the model reads.
     None,
-    Copy(CopyEffect),
-    Run(RunEffect),
+    /// Boxed, as is [`Self::Run`]: most steps have no effect and stay small.
+    Copy(Box<CopyEffect>),
+    Run(Box<RunEffect>),
 }
 
 /// A `COPY` or `ADD`.
@@ -205,7 +210,7 @@ pub struct RunCommand {
     /// `VAR=value` prefixes, as written.
     pub assignments: Vec<String>,
     /// The directory it runs in, when known (a `cd` earlier in the same RUN counts).
-    pub cwd: Option<String>,
+    pub cwd: Option<Arc<str>>,
     /// Inside a subshell, substitution, control flow or pipeline.
     pub nested: bool,
 }
@@ -323,6 +328,17 @@ impl<'a> Model<'a> {
     /// [`Self::new`], parsing RUN bodies with `parse` (the engine passes its cache, which
     /// keeps each body's parse across passes and rounds).
     pub(crate) fn with_parser(file: &'a Dockerfile, parse: &effects::Parser<'_>) -> Self {
+        Self::with_parts(file, &file.stages(), &shell::posix_shells(file), parse)
+    }
+
+    /// [`Self::with_parser`], with the file's stages and [`shell::posix_shells`] already
+    /// found (the engine finds them once per round for all passes).
+    pub(crate) fn with_parts(
+        file: &'a Dockerfile,
+        file_stages: &[crate::syntax::Stage<'a>],
+        posix: &[bool],
+        parse: &effects::Parser<'_>,
+    ) -> Self {
         let escape = file.escape;
         let mut global = Scope {
             base_known: true,
@@ -336,9 +352,7 @@ impl<'a> Model<'a> {
                 global_args.push((name, value));
             }
         }
-        let posix = shell::posix_shells(file);
         let positions: Vec<&Instruction> = file.instructions().collect();
-        let file_stages = file.stages();
         let mut stages: Vec<StageModel<'a>> = Vec::with_capacity(file_stages.len());
         // the latest stage of each (lower-cased) name, and where the walk over `positions`
         // is: lookups, not scans, per stage and per instruction
@@ -360,15 +374,15 @@ impl<'a> Model<'a> {
                     (
                         p.runtime.clone(),
                         Scope {
-                            args: BTreeMap::new(),
+                            args: Vars::default(),
                             ..p.scope.clone()
                         },
                         p.workdir.clone(),
-                        p.runtime.user.clone(),
+                        p.runtime.user.as_deref().map(Arc::from),
                         p.runtime
                             .shell
-                            .clone()
-                            .unwrap_or_else(|| DEFAULT_SHELL.map(str::to_owned).to_vec()),
+                            .as_deref()
+                            .map_or_else(default_shell, Arc::from),
                     )
                 }
                 other => (
@@ -379,9 +393,11 @@ impl<'a> Model<'a> {
                     },
                     initial_workdir(other, &stages),
                     None,
-                    DEFAULT_SHELL.map(str::to_owned).to_vec(),
+                    default_shell(),
                 ),
             };
+            // what the steps share until an instruction changes it
+            let mut step_workdir: Option<Arc<str>> = workdir.as_deref().map(Arc::from);
             let mut steps = Vec::with_capacity(stage.instructions.len());
             let mut cmd_set = false;
             for ins in &stage.instructions {
@@ -427,15 +443,17 @@ impl<'a> Model<'a> {
                             .expand(&raw, escape)
                             .and_then(|w| join(workdir.as_deref(), &w));
                         workdir.clone_from(&resolved);
+                        step_workdir = workdir.as_deref().map(Arc::from);
                         runtime.workdir = Some(resolved.unwrap_or(raw));
                     }
                     Keyword::User => {
                         let raw = ins.value.first().cloned().unwrap_or_default();
-                        user = Some(scope.expand(&raw, escape).unwrap_or(raw));
-                        runtime.user.clone_from(&user);
+                        let expanded = scope.expand(&raw, escape).unwrap_or(raw);
+                        user = Some(Arc::from(expanded.as_str()));
+                        runtime.user = Some(expanded);
                     }
                     Keyword::Shell => {
-                        shell_argv.clone_from(&ins.value);
+                        shell_argv = Arc::from(ins.value.as_slice());
                         runtime.shell = Some(ins.value.clone());
                     }
                     Keyword::Cmd => {
@@ -486,29 +504,29 @@ impl<'a> Model<'a> {
                         runtime.onbuild.push(text);
                     }
                     Keyword::Copy | Keyword::Add => {
-                        effect = Effect::Copy(copy_effect(
+                        effect = Effect::Copy(Box::new(copy_effect(
                             ins,
                             &scope,
                             escape,
                             workdir.as_deref(),
                             &stages,
-                        ));
+                        )));
                     }
                     Keyword::Run => {
-                        effect = Effect::Run(run_effect(
+                        effect = Effect::Run(Box::new(run_effect(
                             ins,
                             posix.get(pos).copied().unwrap_or(true),
-                            workdir.as_deref(),
+                            step_workdir.as_ref(),
                             parse,
-                        ));
+                        )));
                     }
                     _ => {}
                 }
                 steps.push(Step {
                     instruction: ins,
-                    workdir: workdir.clone(),
+                    workdir: step_workdir.clone(),
                     user: user.clone(),
-                    shell: shell_argv.clone(),
+                    shell: Arc::clone(&shell_argv),
                     effect,
                 });
             }
@@ -580,6 +598,10 @@ impl<'a> Model<'a> {
                 })
         })
     }
+}
+
+fn default_shell() -> Arc<[String]> {
+    DEFAULT_SHELL.map(str::to_owned).into()
 }
 
 /// The working directory a stage starts in: its parent's, or the image data's.

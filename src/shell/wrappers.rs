@@ -93,55 +93,119 @@ pub struct Via {
 }
 
 /// A command that runs, with how it is reached.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub command: Command,
+#[derive(Debug, Clone, Copy)]
+pub struct Resolved<'a> {
+    pub command: &'a Command,
     pub via: Via,
 }
 
-/// Every command a script runs, wrapped ones resolved.
+/// What a script runs beyond its own commands, read with the script through
+/// [`Effective`]. Kept per RUN body for the whole rewrite, so the script's own commands
+/// are not copied into it: most scripts run no wrapper, and this is then empty.
 #[derive(Debug, Clone, Default)]
-pub struct Effective {
-    /// In source order: each command of the script, then what it runs through a wrapper.
-    /// A resolved command takes its wrapper's range, chain and context.
-    pub commands: Vec<Resolved>,
+pub struct Wrapped {
+    /// The commands wrappers run, in source order, each with the index of the script's
+    /// command it is reached from.
+    commands: Vec<(usize, Command, Via)>,
+    opaque: Vec<String>,
+    files: Vec<String>,
+}
+
+/// Every command a script runs, wrapped ones resolved.
+#[derive(Debug, Clone, Copy)]
+pub struct Effective<'a> {
+    script: &'a Script,
+    wrapped: &'a Wrapped,
     /// Shell text that runs but cannot be read (`sh -c "$SCRIPT"`, a string that does not
     /// parse), as written.
-    pub opaque: Vec<String>,
+    pub opaque: &'a [String],
     /// Script files run by a shell or `.`/`source` (`sh install.sh`), as written; `-` for a
     /// script read from standard input (`curl … | sh`).
-    pub files: Vec<String>,
+    pub files: &'a [String],
+}
+
+impl<'a> Effective<'a> {
+    /// `wrapped` must be [`wrapped`] of `script`.
+    pub fn new(script: &'a Script, wrapped: &'a Wrapped) -> Self {
+        Self {
+            script,
+            wrapped,
+            opaque: &wrapped.opaque,
+            files: &wrapped.files,
+        }
+    }
+
+    /// In source order: each command of the script, then what it runs through a wrapper.
+    /// A resolved command takes its wrapper's range, chain and context.
+    pub fn commands(&self) -> impl Iterator<Item = Resolved<'a>> + use<'a> {
+        Commands {
+            own: &self.script.commands,
+            next_own: 0,
+            wrapped: &self.wrapped.commands,
+            next_wrapped: 0,
+        }
+    }
+}
+
+/// [`Effective::commands`]: after each command of the script, the wrapped ones reached
+/// from it.
+struct Commands<'a> {
+    own: &'a [Command],
+    next_own: usize,
+    wrapped: &'a [(usize, Command, Via)],
+    next_wrapped: usize,
+}
+
+impl<'a> Iterator for Commands<'a> {
+    type Item = Resolved<'a>;
+
+    fn next(&mut self) -> Option<Resolved<'a>> {
+        if let Some((from, command, via)) = self.wrapped.get(self.next_wrapped)
+            && *from + 1 == self.next_own
+        {
+            self.next_wrapped += 1;
+            return Some(Resolved { command, via: *via });
+        }
+        let command = self.own.get(self.next_own)?;
+        self.next_own += 1;
+        Some(Resolved {
+            command,
+            via: Via::default(),
+        })
+    }
 }
 
 /// Nested wrappers and strings beyond this are treated as unreadable.
 const MAX_DEPTH: u32 = 8;
 
-/// Every command `script` runs, wrappers resolved.
-pub fn effective(script: &Script) -> Effective {
-    let mut out = Effective::default();
-    for command in &script.commands {
-        push(&mut out, command.clone(), Via::default(), 0);
+/// What `script` runs through wrappers.
+pub fn wrapped(script: &Script) -> Wrapped {
+    let mut out = Wrapped::default();
+    for (at, command) in script.commands.iter().enumerate() {
+        for (next, next_via) in resolve(command, Via::default(), &mut out) {
+            push(&mut out, at, next, next_via, 1);
+        }
     }
-    // kept per RUN for the whole round: no spare capacity
+    // kept per RUN for the whole rewrite: no spare capacity
     out.commands.shrink_to_fit();
     out
 }
 
-fn push(out: &mut Effective, command: Command, via: Via, depth: u32) {
+fn push(out: &mut Wrapped, from: usize, command: Command, via: Via, depth: u32) {
     if depth > MAX_DEPTH {
         out.opaque.push(words_text(&command));
         return;
     }
     let inner = resolve(&command, via, out);
-    out.commands.push(Resolved { command, via });
+    out.commands.push((from, command, via));
     for (next, next_via) in inner {
-        push(out, next, next_via, depth + 1);
+        push(out, from, next, next_via, depth + 1);
     }
 }
 
 /// The command `command` runs through a wrapper, or the commands of a shell string it runs.
 /// Unreadable text and script files go to `out`.
-fn resolve(command: &Command, via: Via, out: &mut Effective) -> Vec<(Command, Via)> {
+fn resolve(command: &Command, via: Via, out: &mut Wrapped) -> Vec<(Command, Via)> {
     let Some(program) = command.program() else {
         return Vec::new();
     };
@@ -234,7 +298,7 @@ fn shell_runs(
     shell: &Shell,
     command: &Command,
     via: Via,
-    out: &mut Effective,
+    out: &mut Wrapped,
 ) -> Vec<(Command, Via)> {
     let mut script_mode = false;
     let mut at = 0;
@@ -280,7 +344,7 @@ fn string_runs(
     command: &Command,
     script: &Word,
     via: Via,
-    out: &mut Effective,
+    out: &mut Wrapped,
 ) -> Vec<(Command, Via)> {
     let Some(text) = script.value.as_deref() else {
         out.opaque.push(script.text.clone());
@@ -355,12 +419,12 @@ mod tests {
 
     fn programs(text: &str) -> Vec<(String, Via)> {
         let script = super::super::parse(text).unwrap();
-        effective(&script)
-            .commands
-            .iter()
+        let wrapped = wrapped(&script);
+        Effective::new(&script, &wrapped)
+            .commands()
             .filter(|r| r.via.wrapped)
             .map(|r| {
-                let c = &r.command;
+                let c = r.command;
                 let words: Vec<&str> = c
                     .name
                     .iter()
@@ -467,23 +531,23 @@ mod tests {
         let script =
             super::super::parse("sh -c \"$SCRIPT\"; sudo $CMD; env -S 'a b'; sh -c 'if then'")
                 .unwrap();
-        let e = effective(&script);
+        let e = wrapped(&script);
         assert_eq!(e.opaque, ["\"$SCRIPT\"", "$CMD", "-S 'a b'", "if then"]);
         let script =
             super::super::parse("sh ./install.sh && curl x | bash && . /etc/profile").unwrap();
         assert_eq!(
-            effective(&script).files,
+            wrapped(&script).files,
             ["./install.sh", "-", "/etc/profile"]
         );
         let script = super::super::parse("bash -c 'echo hi'").unwrap();
-        assert!(effective(&script).files.is_empty());
+        assert!(wrapped(&script).files.is_empty());
     }
 
     #[test]
     fn nesting_is_bounded() {
         let text = format!("{}apt-get update", "sudo ".repeat(20));
         let script = super::super::parse(&text).unwrap();
-        let e = effective(&script);
+        let e = wrapped(&script);
         assert_eq!(e.opaque.len(), 1);
     }
 }

@@ -250,7 +250,7 @@ pub(super) fn plan(
                     let env_omits =
                         production_env && c.assignments.iter().all(|a| !a.starts_with("NODE_ENV="));
                     installs_dev |= !(omits || env_omits);
-                    let cwd = c.cwd.clone()?;
+                    let cwd = c.cwd.as_deref()?.to_owned();
                     if app.get_or_insert_with(|| cwd.clone()) != &cwd
                         || manager.get_or_insert(m) != &m
                     {

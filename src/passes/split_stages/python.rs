@@ -125,7 +125,7 @@ fn build(
         .iter()
         .any(|s| s.instruction.kind == Keyword::Workdir)
     {
-        Some(steps[split_at].workdir.clone()?).filter(|w| w != "/")
+        Some(steps[split_at].workdir.as_deref()?.to_owned()).filter(|w| w != "/")
     } else {
         None
     };
