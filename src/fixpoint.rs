@@ -173,16 +173,18 @@ fn rewrite_with(
                 names(&wanted)
             )));
         }
-        // the old tree goes before the new one is built: two at once would double the peak
+        // the new tree reuses the old one's untouched instructions: the two are never whole
+        // at once
         drop(ctx);
-        drop(file);
         scripts.next_round();
-        file = syntax::parse(&result.text).map_err(|e| {
-            Error::Internal(format!(
-                "rewrite by {} produced text that does not parse: {e}",
-                names(&wanted)
-            ))
-        })?;
+        file = file
+            .reparse(&result.text, &rounds.last_edits())
+            .map_err(|e| {
+                Error::Internal(format!(
+                    "rewrite by {} produced text that does not parse: {e}",
+                    names(&wanted)
+                ))
+            })?;
         let previous = std::mem::replace(&mut current, result.text);
         if let Some(rounds) = record.as_deref_mut() {
             rounds.push(Round {
@@ -308,6 +310,13 @@ impl<'s> Rounds<'s> {
             .map(|e| (e.range, text::to_u32(e.content.len())))
             .collect();
         self.edits.push(shifted(&round));
+    }
+
+    /// The last round's edits: each range of its input and the length inserted there.
+    fn last_edits(&self) -> Vec<(TextRange, u32)> {
+        self.edits.last().map_or_else(Vec::new, |round| {
+            round.iter().map(|e| (e.range, e.inserted)).collect()
+        })
     }
 
     /// For each line of `current` (the text after the rounds so far), the original line;

@@ -5,7 +5,7 @@ use super::{Args, Flag, Heredoc, Keyword, Segment, Token, TokenKind, Word};
 use crate::text::TextRange;
 
 /// An instruction with its typed view.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instruction {
     /// Whole lines, from the first line's start to the end of the last line (heredoc bodies
     /// and terminators included), line break included.
