@@ -74,6 +74,8 @@ fn incremental(old: Dockerfile, source: &str, edits: &[(TextRange, u32)]) -> Opt
         return None;
     }
 
+    // the new tree has about as many items: no doubling of a growing vector
+    parser.items.reserve(old_items.len());
     let mut k = head;
     // the first edit that ends at or after item k's start, and the shift of those before it
     let mut next_edit = 0;
@@ -97,6 +99,8 @@ fn incremental(old: Dockerfile, source: &str, edits: &[(TextRange, u32)]) -> Opt
                 .is_some_and(|(edit, _)| edit.start <= range.end);
             let new_start = i64::from(range.start) + delta;
             if touched || new_start < at as i64 {
+                // passed for good: its memory goes now, not with the whole old tree
+                old_items[k] = Item::Blank(TextRange::default());
                 k += 1;
                 continue;
             }
