@@ -82,6 +82,7 @@ fn incremental(old: Dockerfile, source: &str, edits: &[(TextRange, u32)]) -> Opt
     let mut delta: i64 = 0;
     while line < parser.line_count() {
         let at = parser.line_start(line);
+        let at_wide = i64::try_from(at).ok()?;
         // skip the old items the new parse has passed, and those an edit touches
         let reusable = loop {
             let Some(item) = old_items.get(k) else {
@@ -98,13 +99,13 @@ fn incremental(old: Dockerfile, source: &str, edits: &[(TextRange, u32)]) -> Opt
                 .get(next_edit)
                 .is_some_and(|(edit, _)| edit.start <= range.end);
             let new_start = i64::from(range.start) + delta;
-            if touched || new_start < at as i64 {
+            if touched || new_start < at_wide {
                 // passed for good: its memory goes now, not with the whole old tree
                 old_items[k] = Item::Blank(TextRange::default());
                 k += 1;
                 continue;
             }
-            break new_start == at as i64;
+            break new_start == at_wide;
         };
         if !reusable {
             line = parser.item(line).ok()?;
@@ -227,20 +228,17 @@ mod tests {
         };
         let (new, ranges) = splice(old, edits);
         let full = parse(&new);
-        match incremental(file.clone(), &new, &ranges) {
-            Some(inc) => {
-                let full = full.unwrap_or_else(|e| {
-                    panic!("incremental parse of {new:?} succeeded, full parse: {e}")
-                });
-                assert!(same(&inc, &full), "{old:?} → {new:?}:\n{inc:#?}\n{full:#?}");
-                true
-            }
-            None => {
-                // the public entry point then parses in full
-                let re = file.reparse(&new, &ranges);
-                assert_eq!(re.is_ok(), full.is_ok());
-                false
-            }
+        if let Some(inc) = incremental(file.clone(), &new, &ranges) {
+            let full = full.unwrap_or_else(|e| {
+                panic!("incremental parse of {new:?} succeeded, full parse: {e}")
+            });
+            assert!(same(&inc, &full), "{old:?} → {new:?}:\n{inc:#?}\n{full:#?}");
+            true
+        } else {
+            // the public entry point then parses in full
+            let re = file.reparse(&new, &ranges);
+            assert_eq!(re.is_ok(), full.is_ok());
+            false
         }
     }
 
@@ -272,7 +270,7 @@ mod tests {
         assert!(check(ob, &[(7, 12, "RUN longer one")]));
         // a BOM and directives stay as they were
         let bom = "\u{feff}# escape=`\nFROM a\nRUN x `\n  y\nRUN z\n";
-        let z = bom.find("z").unwrap();
+        let z = bom.find('z').unwrap();
         assert!(check(bom, &[(z, z + 1, "zz `\n  more")]));
     }
 
