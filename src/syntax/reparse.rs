@@ -141,6 +141,9 @@ fn incremental(old: Dockerfile, source: &str, edits: &[(TextRange, u32)]) -> Opt
         line += lines;
         k += 1;
     }
+    // the old text and what is left of the old tree go before the new text is copied
+    drop(old_items);
+    drop(old_source);
     Some(parser.finish())
 }
 
