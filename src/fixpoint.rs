@@ -175,27 +175,32 @@ fn rewrite_with(
             )));
         }
         let applied_by = names(&wanted);
-        // the old tree, its text and the round's fixes go before the new tree is built: kept,
-        // they would add to the peak
+        // the old tree's untouched instructions move into the new one, so the two are never
+        // whole at once; the round's fixes go first unless recorded (kept, they add to the peak)
         drop(ctx);
-        let previous = std::mem::take(&mut file.source);
-        drop(file);
-        match record.as_deref_mut() {
-            Some(rounds) => rounds.push(Round {
-                text: previous,
-                fixes: wanted,
+        scripts.next_round();
+        let kept = if record.is_some() {
+            Some((file.source.clone(), wanted, rest))
+        } else {
+            drop((wanted, rest));
+            None
+        };
+        file = file
+            .reparse(&result.text, &rounds.last_edits())
+            .map_err(|e| {
+                Error::Internal(format!(
+                    "rewrite by {applied_by} produced text that does not parse: {e}"
+                ))
+            })?;
+        if let (Some(rounds), Some((text, fixes, unwanted))) = (record.as_deref_mut(), kept) {
+            rounds.push(Round {
+                text,
+                fixes,
                 applied: result.applied,
                 files: Vec::new(),
-                unwanted: rest,
-            }),
-            None => drop((previous, wanted, rest)),
+                unwanted,
+            });
         }
-        scripts.next_round();
-        file = syntax::parse(&result.text).map_err(|e| {
-            Error::Internal(format!(
-                "rewrite by {applied_by} produced text that does not parse: {e}"
-            ))
-        })?;
     }
     Err(Error::Internal(format!(
         "rewrite did not converge after {MAX_ROUNDS} rounds"
@@ -311,6 +316,13 @@ impl<'s> Rounds<'s> {
             .map(|e| (e.range, text::to_u32(e.content.len())))
             .collect();
         self.edits.push(shifted(&round));
+    }
+
+    /// The last round's edits: each range of its input and the length inserted there.
+    fn last_edits(&self) -> Vec<(TextRange, u32)> {
+        self.edits.last().map_or_else(Vec::new, |round| {
+            round.iter().map(|e| (e.range, e.inserted)).collect()
+        })
     }
 
     /// For each line of `current` (the text after the rounds so far), the original line;

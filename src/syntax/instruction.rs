@@ -5,7 +5,7 @@ use super::{Args, Flag, Heredoc, Keyword, Segment, Token, TokenKind, Word};
 use crate::text::TextRange;
 
 /// An instruction with its typed view.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instruction {
     /// Whole lines, from the first line's start to the end of the last line (heredoc bodies
     /// and terminators included), line break included.
@@ -148,12 +148,12 @@ impl Instruction {
         if self.kind != Keyword::From {
             return None;
         }
-        let words: Vec<&str> = self.words.iter().map(|w| w.text.as_str()).collect();
-        let name = match words.as_slice() {
-            [_, kw, name] if kw.eq_ignore_ascii_case("as") => Some(*name),
+        // no list of the words: passes ask this of every FROM, several times a round
+        let name = match self.words.as_slice() {
+            [_, kw, name] if kw.text.eq_ignore_ascii_case("as") => Some(name.text.as_str()),
             _ => None,
         };
-        Some((words.first().copied().unwrap_or(""), name))
+        Some((self.words.first().map_or("", |w| w.text.as_str()), name))
     }
 
     /// The value of the first flag called `name` (`--from=build` → `build`), quotes removed.

@@ -6,6 +6,7 @@
 mod instruction;
 mod memo;
 mod parse;
+mod reparse;
 mod stages;
 mod words;
 pub(crate) mod workdir;
@@ -38,7 +39,7 @@ pub struct Dockerfile {
 }
 
 /// A top-level item. Every item's range covers whole lines, line terminators included.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Item {
     /// The UTF-8 byte-order mark at offset 0.
     Bom(TextRange),
@@ -52,7 +53,7 @@ pub enum Item {
     Instruction(Box<Instruction>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Directive {
     pub range: TextRange,
     pub key: TextRange,

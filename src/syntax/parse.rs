@@ -56,15 +56,15 @@ pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
     Parser::new(source).run()
 }
 
-struct Parser<'s> {
+pub(super) struct Parser<'s> {
     src: &'s str,
     lines: Vec<Line>,
-    escape: char,
-    items: Vec<Item>,
+    pub(super) escape: char,
+    pub(super) items: Vec<Item>,
 }
 
 impl<'s> Parser<'s> {
-    fn new(src: &'s str) -> Self {
+    pub(super) fn new(src: &'s str) -> Self {
         let body_start = if src.starts_with(BOM) { BOM.len() } else { 0 };
         Self {
             src,
@@ -99,33 +99,59 @@ impl<'s> Parser<'s> {
     }
 
     fn run(mut self) -> Result<Dockerfile, ParseError> {
+        let mut i = self.header()?;
+        while i < self.lines.len() {
+            i = self.item(i)?;
+        }
+        Ok(self.finish())
+    }
+
+    /// The BOM item, if any, and the parser directives; returns the index of the first
+    /// other line.
+    pub(super) fn header(&mut self) -> Result<usize, ParseError> {
         if self.src.starts_with(BOM) {
             self.items
                 .push(Item::Bom(TextRange::from_usize(0, BOM.len())));
         }
-        let mut i = self.directives()?;
-        while i < self.lines.len() {
-            let line = self.lines[i];
-            let range = TextRange::from_usize(line.start, line.end);
-            if self.is_comment(line) {
-                self.items.push(Item::Comment(range));
-                i += 1;
-            } else if self.is_blank(line) {
-                self.items.push(Item::Blank(range));
-                i += 1;
-            } else {
-                let (instruction, next) = self.instruction(i)?;
-                self.items.push(Item::Instruction(Box::new(instruction)));
-                i = next;
-            }
+        self.directives()
+    }
+
+    /// Parses the item (comment, blank line or instruction) starting at line `i`; returns
+    /// the index of the line after it.
+    pub(super) fn item(&mut self, i: usize) -> Result<usize, ParseError> {
+        let line = self.lines[i];
+        let range = TextRange::from_usize(line.start, line.end);
+        if self.is_comment(line) {
+            self.items.push(Item::Comment(range));
+            Ok(i + 1)
+        } else if self.is_blank(line) {
+            self.items.push(Item::Blank(range));
+            Ok(i + 1)
+        } else {
+            let (instruction, next) = self.instruction(i)?;
+            self.items.push(Item::Instruction(Box::new(instruction)));
+            Ok(next)
         }
+    }
+
+    /// The number of physical lines.
+    pub(super) fn line_count(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// The start of line `i` (the source's length past the last line).
+    pub(super) fn line_start(&self, i: usize) -> usize {
+        self.lines.get(i).map_or(self.src.len(), |l| l.start)
+    }
+
+    pub(super) fn finish(mut self) -> Dockerfile {
         self.items.shrink_to_fit();
-        Ok(Dockerfile {
+        Dockerfile {
             source: self.src.to_owned(),
             escape: self.escape,
             items: self.items,
             memo: super::memo::Memo::default(),
-        })
+        }
     }
 
     /// Parser directives at the very top; returns the index of the first other line.
