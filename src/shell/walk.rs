@@ -324,20 +324,15 @@ impl<'t> Walker<'t> {
     /// Walks all children; records `&` where it ends a list.
     fn children(&mut self, node: Node<'t>, ctx: Ctx) -> Result<(), Opaque> {
         let list_parent = is_list_parent(kind(node));
-        let children = self.kids.of(node);
-        let mut result = Ok(());
-        for &child in &children {
+        self.each_child(node, |walk, child| {
             if child.is_named() {
-                result = self.node(child, ctx);
-                if result.is_err() {
-                    break;
-                }
-            } else if list_parent && kind(child) == Kind::Ampersand {
-                self.script.backgrounds.push(range_of(child));
+                return walk.node(child, ctx);
             }
-        }
-        self.kids.give_back(children);
-        result
+            if list_parent && kind(child) == Kind::Ampersand {
+                walk.script.backgrounds.push(range_of(child));
+            }
+            Ok(())
+        })
     }
 
     fn operator(&mut self, token: Node<'t>, ctx: Ctx) {
@@ -382,42 +377,37 @@ impl<'t> Walker<'t> {
             f.in_pipeline = true;
             f.negated |= negated;
         });
-        let children = self.kids.of(node);
-        let mut result = Ok(());
-        for &child in &children {
-            result = match kind(child) {
-                // `a | b | c && d` comes out as `a | (b | c && d)`.
-                Kind::List => self.list(child, element, ctx),
-                Kind::Comment => Ok(()),
-                _ if child.is_named() => self.node(child, element),
-                _ => Ok(()),
-            };
-            if result.is_err() {
-                break;
-            }
-        }
-        self.kids.give_back(children);
-        result
+        self.each_child(node, |walk, child| match kind(child) {
+            // `a | b | c && d` comes out as `a | (b | c && d)`.
+            Kind::List => walk.list(child, element, ctx),
+            Kind::Comment => Ok(()),
+            _ if child.is_named() => walk.node(child, element),
+            _ => Ok(()),
+        })
     }
 
     /// Tokens that follow a heredoc start on its line: `&& cmd`, `| cmd`, more redirects.
     fn heredoc(&mut self, node: Node<'t>, ctx: Ctx) -> Result<(), Opaque> {
-        let children = self.kids.of(node);
-        let mut result = Ok(());
-        for &child in &children {
-            result = match kind(child) {
-                Kind::AndAnd | Kind::OrOr => {
-                    self.operator(child, ctx);
-                    Ok(())
-                }
-                Kind::Pipeline => self.pipeline(child, ctx),
-                _ if child.is_named() => self.node(child, ctx),
-                _ => Ok(()),
-            };
-            if result.is_err() {
-                break;
+        self.each_child(node, |walk, child| match kind(child) {
+            Kind::AndAnd | Kind::OrOr => {
+                walk.operator(child, ctx);
+                Ok(())
             }
-        }
+            Kind::Pipeline => walk.pipeline(child, ctx),
+            _ if child.is_named() => walk.node(child, ctx),
+            _ => Ok(()),
+        })
+    }
+
+    /// Calls `f` on each child of `node` (named and anonymous) in order, stopping at the
+    /// first error; the child list goes back to the pool either way.
+    fn each_child(
+        &mut self,
+        node: Node<'t>,
+        mut f: impl FnMut(&mut Self, Node<'t>) -> Result<(), Opaque>,
+    ) -> Result<(), Opaque> {
+        let children = self.kids.of(node);
+        let result = children.iter().try_for_each(|&child| f(self, child));
         self.kids.give_back(children);
         result
     }
