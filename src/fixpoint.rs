@@ -124,16 +124,23 @@ fn rewrite_with(
         let ctx = PassContext::new(&file, settings, &scripts)
             .with_original_lines(&lines)
             .with_pragmas(&pragmas);
-        let fixes = collect_fixes(&ctx, settings, all)?;
-        let fixes = pragmas.filter(fixes, &mut used);
-        let (wanted, mut rest): (Vec<Fix>, Vec<Fix>) = fixes
-            .into_iter()
-            .partition(|f| f.applicability >= settings.threshold && is_applicable(f));
+        // a pass whose fixes are all below the threshold cannot change the text: it runs
+        // only on the final text, unless every round's fixes are recorded or a pragma may
+        // note that it held one of them back
+        let lazy = record.is_none() && pragmas.is_empty();
+        let mut found = collect_fixes(&ctx, settings, all, lazy)?;
+        if found.skipped && !found.iter().any(|f| wants(f, settings)) {
+            found.run_skipped(&ctx)?;
+        }
+        let fixes = pragmas.filter(found.into_fixes(), &mut used);
+        let (wanted, mut rest): (Vec<Fix>, Vec<Fix>) =
+            fixes.into_iter().partition(|f| wants(f, settings));
         if wanted.is_empty() {
             let proposals = collect_files(&ctx, settings, all);
             let proposals = pragmas.filter_files(proposals, &mut used);
             rest.extend(pragma_reports(&pragmas, &used, settings));
-            outcome.advice = rest.iter().map(|f| rounds.describe(f)).collect();
+            let keep = record.is_some();
+            outcome.advice = rest.iter_mut().map(|f| rounds.describe(f, keep)).collect();
             let (proposed, withheld): (Vec<NewFile>, Vec<NewFile>) =
                 proposals.into_iter().partition(|f| {
                     f.applicability >= settings.threshold
@@ -164,9 +171,14 @@ fn rewrite_with(
             return Ok(outcome);
         }
         let result = text::apply(&file.source, &wanted);
-        outcome
-            .applied
-            .extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
+        let mut wanted = wanted;
+        let keep = record.is_some();
+        outcome.applied.extend(
+            result
+                .applied
+                .iter()
+                .map(|&i| rounds.describe(&mut wanted[i], keep)),
+        );
         rounds.push(result.applied.iter().flat_map(|&i| wanted[i].edits()));
         if result.text == file.source {
             return Err(Error::Internal(format!(
@@ -241,19 +253,79 @@ fn pragma_reports(pragmas: &Pragmas, used: &pragma::Used, settings: &Settings) -
         .collect()
 }
 
-fn collect_fixes(
+/// The fixes of a round, per selected pass; `None` for a pass left out as below the
+/// threshold (see [`PassInfo::tier`](passes::PassInfo)).
+struct Found<'p> {
+    by_pass: Vec<(&'p passes::PassInfo, Option<Vec<Fix>>)>,
+    skipped: bool,
+}
+
+impl Found<'_> {
+    fn iter(&self) -> impl Iterator<Item = &Fix> {
+        self.by_pass
+            .iter()
+            .filter_map(|(_, f)| f.as_ref())
+            .flatten()
+    }
+
+    /// The fixes, in pass order.
+    fn into_fixes(self) -> Vec<Fix> {
+        self.by_pass
+            .into_iter()
+            .filter_map(|(_, fixes)| fixes)
+            .flatten()
+            .collect()
+    }
+
+    /// Runs the passes left out (on the final text).
+    fn run_skipped(&mut self, ctx: &PassContext<'_>) -> Result<(), Error> {
+        for (pass, fixes) in &mut self.by_pass {
+            if fixes.is_none() {
+                *fixes = Some((pass.run)(ctx));
+            }
+        }
+        self.skipped = false;
+        bugs(ctx)
+    }
+}
+
+fn wants(fix: &Fix, settings: &Settings) -> bool {
+    fix.applicability >= settings.threshold && is_applicable(fix)
+}
+
+fn collect_fixes<'p>(
     ctx: &PassContext<'_>,
     settings: &Settings,
-    all: &[&passes::PassInfo],
-) -> Result<Vec<Fix>, Error> {
-    let fixes = all
+    all: &[&'p passes::PassInfo],
+    lazy: bool,
+) -> Result<Found<'p>, Error> {
+    let mut skipped = false;
+    let by_pass = all
         .iter()
         .filter(|p| settings.runs(p.name))
-        .flat_map(|p| (p.run)(ctx))
+        .map(|&p| {
+            if lazy && p.tier < settings.threshold {
+                skipped = true;
+                return (p, None);
+            }
+            let fixes = (p.run)(ctx);
+            debug_assert!(
+                fixes.iter().all(|f| f.applicability <= p.tier),
+                "{} proposes a fix above its declared tier",
+                p.name
+            );
+            (p, Some(fixes))
+        })
         .collect();
+    bugs(ctx)?;
+    Ok(Found { by_pass, skipped })
+}
+
+/// The bugs the passes recorded, as an error.
+fn bugs(ctx: &PassContext<'_>) -> Result<(), Error> {
     let bugs = ctx.take_bugs();
     if bugs.is_empty() {
-        Ok(fixes)
+        Ok(())
     } else {
         Err(Error::Internal(format!(
             "a pass built a fix it cannot apply: {}",
@@ -347,11 +419,17 @@ impl<'s> Rounds<'s> {
         self.index.line_col(self.source, offset).0
     }
 
-    fn describe(&self, fix: &Fix) -> AppliedFix {
+    /// The report of `fix`; its message is moved out unless the fix is `kept` (recorded).
+    fn describe(&self, fix: &mut Fix, kept: bool) -> AppliedFix {
+        let message = if kept {
+            fix.message.clone()
+        } else {
+            std::mem::take(&mut fix.message)
+        };
         AppliedFix {
             pass: fix.pass,
             applicability: fix.applicability,
-            message: fix.message.clone(),
+            message,
             line: self.original_line(fix.range().start),
         }
     }
@@ -428,6 +506,7 @@ mod tests {
             may: MayDo::NOTHING_ELSE,
             run,
             files: None,
+            tier: Applicability::Safe,
         }
     }
 

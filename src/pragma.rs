@@ -199,6 +199,11 @@ impl Pragmas {
         })
     }
 
+    /// Whether the text has no pragma that could hold a fix back.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
     /// Whether the pragmas hold `fix` back (for a pass that looks at another pass's fixes).
     pub(crate) fn holds_back(&self, fix: &Fix) -> bool {
         self.suppressor(fix).is_some() || self.breaks_a_pragma(fix)

@@ -583,14 +583,13 @@ fn static_home(model: &Model<'_>, file: &Dockerfile, index: usize) -> Option<Str
 }
 
 /// The stages whose filesystem holds stage `stage`'s: itself and those built `FROM` it.
-fn derived_stages(file: &Dockerfile, stage: usize) -> Vec<usize> {
-    let stages = file.stages();
+fn derived_stages(stages: &[crate::syntax::Stage<'_>], stage: usize) -> Vec<usize> {
     let mut out = vec![stage];
     let mut derived = vec![false; stages.len()];
     derived[stage] = true;
     // the latest named stage by lower-cased name: a lookup per FROM, not a scan
     let mut named: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for s in &stages {
+    for s in stages {
         if let Some(base) = s.base {
             // the latest earlier named stage that `is_named(base)`: by name, or by index
             let by_name = named.get(&base.to_ascii_lowercase()).copied();
@@ -635,8 +634,8 @@ fn copied_out(
     if first_after == copiers.len() {
         return Ok(());
     }
-    let stages = file.stages();
-    let derived = derived_stages(file, stage);
+    let stages = &runs.stages;
+    let derived = derived_stages(stages, stage);
     let names_ours = |reference: &str| derived.iter().any(|s| stages[*s].is_named(reference));
     // the cache's directories for the running user (built once a copy is found)
     let dirs = std::cell::OnceCell::new();

@@ -72,6 +72,7 @@ super::declare_pass! {
         fix: FixAvailability::Sometimes,
         may: [],
         run: run,
+        tier: Unsafe,
     };
 }
 
@@ -94,9 +95,11 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 continue;
             }
             seen.push(manager);
-            if let Some(fix) = fix_for(ctx, pos, run, manager, recipe, &invocations) {
-                fixes.push(fix);
-            }
+            // built already when cache-cleanup asked whether there is one
+            let asked = runs.mount_fixes.borrow_mut().remove(&key(pos, manager));
+            let fix =
+                asked.unwrap_or_else(|| fix_for(ctx, pos, run, manager, recipe, &invocations));
+            fixes.extend(fix);
         }
     }
     fixes
@@ -110,11 +113,27 @@ pub(super) fn mounts(ctx: &PassContext<'_>, pos: usize, manager: &Manager) -> bo
         return false;
     };
     let invocations = run.invocations();
-    invocations.iter().any(|i| {
+    if !invocations.iter().any(|i| {
         std::ptr::eq(i.manager, manager)
             && i.sub_value()
                 .is_some_and(|s| recipe.on.iter().any(|o| o == s))
-    }) && fix_for(ctx, pos, run, manager, recipe, &invocations).is_some()
+    }) {
+        return false;
+    }
+    // the fix is kept for this pass's own run in the same round, rather than built twice
+    let key = key(pos, manager);
+    if let Some(fix) = ctx.runs().mount_fixes.borrow().get(&key) {
+        return fix.is_some();
+    }
+    let fix = fix_for(ctx, pos, run, manager, recipe, &invocations);
+    let mounts = fix.is_some();
+    ctx.runs().mount_fixes.borrow_mut().insert(key, fix);
+    mounts
+}
+
+/// The key of a RUN's fix for `manager` in [`runs::Runs`]'s `mount_fixes`.
+fn key(pos: usize, manager: &Manager) -> (usize, usize) {
+    (pos, std::ptr::from_ref(manager) as usize)
 }
 
 fn fix_for(
@@ -566,7 +585,11 @@ fn may_be_set_through(file: &crate::syntax::Dockerfile, index: usize, name: &str
     let part_of_name = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
     // the first instruction that may set HOME, found once per file rather than per RUN
     let first = file.memo.first("may-set:HOME", || {
+        let end = file.source.find(name)? + name.len();
         file.instructions().position(|i| {
+            if (i.range.end as usize) < end {
+                return false;
+            }
             let text = file.slice(i.range);
             text.match_indices(name).any(|(at, _)| {
                 let before = &text[..at];

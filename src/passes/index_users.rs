@@ -147,7 +147,7 @@ impl Runs<'_> {
     fn copied_out(&self, pos: usize, dirs: &[String]) -> Option<String> {
         let run = &self.all[pos];
         let copies = self.copies_from.get_or_init(|| {
-            let stages = self.file.stages();
+            let stages = &self.stages;
             self.file
                 .instructions()
                 .enumerate()

@@ -103,6 +103,9 @@ pub struct PassInfo {
     /// For a pass that proposes new files beside the Dockerfile (not edits of it): run once,
     /// on the final text, after the edits have converged.
     pub(crate) files: Option<fn(&PassContext<'_>) -> Vec<crate::NewFile>>,
+    /// The most applicable tier of the pass's fixes: below the settings' threshold, the
+    /// engine runs it only on the final text (see `fixpoint`), where its fixes are reported.
+    pub(crate) tier: Applicability,
 }
 
 impl PassInfo {
@@ -263,6 +266,10 @@ pub(crate) struct Body {
     script: Result<Arc<crate::shell::Script>, crate::shell::Opaque>,
     /// What it runs through wrappers, on first use.
     wrapped: std::cell::OnceCell<crate::shell::wrappers::Wrapped>,
+    /// The manager commands of the script and of what it runs through wrappers (see
+    /// `runs::Run::invocations`), on first use: kept across rounds with the parse.
+    found: std::cell::OnceCell<runs::Found>,
+    found_all: std::cell::OnceCell<runs::Found>,
 }
 
 impl Body {
@@ -294,6 +301,8 @@ impl ScriptCache {
             let body = Body {
                 script: crate::shell::parse(text).map(Arc::new),
                 wrapped: std::cell::OnceCell::new(),
+                found: std::cell::OnceCell::new(),
+                found_all: std::cell::OnceCell::new(),
             };
             (text.to_owned(), Rc::new(body))
         });
@@ -321,7 +330,8 @@ macro_rules! declare_pass {
             fix: $fix:expr,
             may: [$($may:ident),* $(,)?],
             run: $run:path
-            $(, files: $files:path)? $(,)?
+            $(, files: $files:path)?
+            $(, tier: $tier:ident)? $(,)?
         };
     ) => {
         $(#[doc = $doc])*
@@ -336,6 +346,7 @@ macro_rules! declare_pass {
             },
             run: $run,
             files: $crate::passes::optional_files!($($files)?),
+            tier: $crate::passes::tier!($($tier)?),
         };
     };
 }
@@ -351,6 +362,17 @@ macro_rules! optional_files {
     };
 }
 pub(crate) use optional_files;
+
+/// The tier a pass declares with `tier:` (`Unsafe`, `DisplayOnly`), `Safe` otherwise.
+macro_rules! tier {
+    () => {
+        $crate::text::Applicability::Safe
+    };
+    ($tier:ident) => {
+        $crate::text::Applicability::$tier
+    };
+}
+pub(crate) use tier;
 
 /// All passes, in the order they run.
 pub fn passes() -> &'static [&'static PassInfo] {

@@ -44,6 +44,7 @@ super::declare_pass! {
         fix: FixAvailability::Sometimes,
         may: [changes_package_set],
         run: run,
+        tier: Unsafe,
     };
 }
 

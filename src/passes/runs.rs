@@ -21,12 +21,6 @@ pub(crate) struct Run<'a> {
     /// The body's entry in the script cache, shared with the other rounds (`None` when the
     /// body was not parsed: exec form, heredoc, not POSIX).
     body: Option<std::rc::Rc<super::Body>>,
-    /// The manager commands of the body (see [`Run::invocations`]), looked up once for the
-    /// many passes that ask: the command's position in the script, its manager, and the
-    /// position of its subcommand among its arguments.
-    found: std::cell::OnceCell<Vec<(usize, &'static managers::Manager, Option<usize>)>>,
-    /// The same for the wrapper-resolved commands (see [`Run::all_invocations`]).
-    found_all: std::cell::OnceCell<Vec<(usize, &'static managers::Manager, Option<usize>)>>,
     /// The continuation layout of the RUN, which several edits of one fix ask for.
     layout: std::cell::OnceCell<layout::Layout>,
 }
@@ -44,9 +38,16 @@ impl Run<'_> {
             return Vec::new();
         };
         let commands: Vec<_> = effective.commands().collect();
-        let found = self
-            .found_all
-            .get_or_init(|| found(commands.iter().map(|r| r.command)));
+        let local;
+        let found = match &self.body {
+            Some(body) => body
+                .found_all
+                .get_or_init(|| found(commands.iter().map(|r| r.command))),
+            None => {
+                local = found(commands.iter().map(|r| r.command));
+                &local
+            }
+        };
         found
             .iter()
             .map(|&(at, manager, sub)| {
@@ -74,7 +75,15 @@ impl Run<'_> {
             return Vec::new();
         };
         let commands = &s.script.commands;
-        let found = self.found.get_or_init(|| found(commands.iter()));
+        // kept with the body's parse: an unchanged body is not looked up again next round
+        let local;
+        let found = match &self.body {
+            Some(body) => body.found.get_or_init(|| found(commands.iter())),
+            None => {
+                local = found(commands.iter());
+                &local
+            }
+        };
         found
             .iter()
             .map(|&(at, manager, sub)| {
@@ -89,11 +98,12 @@ impl Run<'_> {
     }
 }
 
-/// The manager commands among `commands`: each one's position, its manager, and the
-/// position of its subcommand among its arguments.
-fn found<'c>(
-    commands: impl Iterator<Item = &'c Command>,
-) -> Vec<(usize, &'static managers::Manager, Option<usize>)> {
+/// The manager commands of a body: each one's position, its manager, and the position of
+/// its subcommand among its arguments.
+pub(super) type Found = Vec<(usize, &'static managers::Manager, Option<usize>)>;
+
+/// The manager commands among `commands` (see [`Found`]).
+fn found<'c>(commands: impl Iterator<Item = &'c Command>) -> Found {
     commands
         .enumerate()
         .filter_map(|(at, command)| {
@@ -143,6 +153,10 @@ pub(crate) struct Runs<'a> {
         std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<Vec<Option<usize>>>>>,
     /// The fixes of split-stages, which non-root-user asks for too.
     pub(super) split: std::cell::OnceCell<Vec<crate::text::Fix>>,
+    /// Per RUN position and manager (by address), cache-mounts' fix, when cache-cleanup
+    /// asked first whether there is one: see `cache_mounts::mounts`.
+    pub(super) mount_fixes:
+        std::cell::RefCell<std::collections::HashMap<(usize, usize), Option<crate::text::Fix>>>,
     /// Per tool (by address) and base image (normalised; `None`: not known), how the
     /// image's tool fits: see `tool_versions::tool_version`.
     pub(super) versions: std::cell::RefCell<
@@ -156,8 +170,8 @@ pub(crate) struct Runs<'a> {
 
 impl<'a> Runs<'a> {
     pub(crate) fn new(file: &'a Dockerfile, scripts: &super::ScriptCache) -> Self {
-        let posix = shell::posix_shells(file);
         let stages = file.stages();
+        let posix = shell::posix_shells_in(file, &stages);
         let parents: Vec<Option<usize>> = stages.iter().map(|s| s.parent).collect();
         let mut runs = Vec::new();
         let mut deferred = Vec::new();
@@ -179,8 +193,6 @@ impl<'a> Runs<'a> {
                         ins,
                         script,
                         body,
-                        found: std::cell::OnceCell::new(),
-                        found_all: std::cell::OnceCell::new(),
                         layout: std::cell::OnceCell::new(),
                     });
                 }
@@ -222,6 +234,7 @@ impl<'a> Runs<'a> {
             root_bases: std::cell::RefCell::default(),
             versions: std::cell::RefCell::default(),
             split: std::cell::OnceCell::new(),
+            mount_fixes: std::cell::RefCell::default(),
             users: std::cell::OnceCell::new(),
         }
     }
@@ -353,8 +366,11 @@ pub(crate) fn mentioned_through(file: &Dockerfile, index: usize, needle: &str) -
     // question, `may-set:HOME` (cache-mounts), is no name a table or pass looks for
     file.memo
         .first(needle, || {
+            // one search of the whole text: most needles are in no instruction at all, and
+            // none ends before the text's first mention
+            let end = file.source.find(needle)? + needle.len();
             file.instructions()
-                .position(|i| file.slice(i.range).contains(needle))
+                .position(|i| i.range.end as usize >= end && file.slice(i.range).contains(needle))
         })
         .is_some_and(|first| first <= index)
 }

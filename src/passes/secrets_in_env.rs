@@ -49,6 +49,7 @@ super::declare_pass! {
         fix: FixAvailability::Never,
         may: [],
         run: run,
+        tier: DisplayOnly,
     };
 }
 

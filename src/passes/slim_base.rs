@@ -45,6 +45,7 @@ super::declare_pass! {
         fix: FixAvailability::Sometimes,
         may: [changes_base, changes_package_set],
         run: run,
+        tier: Unsafe,
     };
 }
 

@@ -19,6 +19,7 @@ mod walk;
 pub mod wrappers;
 
 pub use model::{AndOr, Chain, Command, CommandContext, Function, Opaque, Script, Separator, Word};
+pub(crate) use run::posix_shells_in;
 pub use run::{RunScript, Skip, posix_shells, run_script, run_script_using};
 pub use walk::parse;
 

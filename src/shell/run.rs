@@ -79,6 +79,11 @@ pub fn run_script_using(
 /// there runs under a POSIX shell: not after a non-POSIX `SHELL`, not on a Windows base,
 /// and not in a stage built `FROM` a stage that was not POSIX.
 pub fn posix_shells(file: &Dockerfile) -> Vec<bool> {
+    posix_shells_in(file, &file.stages())
+}
+
+/// [`posix_shells`] with the file's stages given (a caller that has them already).
+pub(crate) fn posix_shells_in(file: &Dockerfile, stages: &[crate::syntax::Stage<'_>]) -> Vec<bool> {
     // instructions before the first FROM (global ARGs) run no shell
     let mut out: Vec<bool> = file
         .instructions()
@@ -86,7 +91,7 @@ pub fn posix_shells(file: &Dockerfile) -> Vec<bool> {
         .map(|_| true)
         .collect();
     let mut stage_final: Vec<bool> = Vec::new();
-    for stage in file.stages() {
+    for stage in stages {
         let mut current = match stage.parent {
             Some(parent) => stage_final[parent],
             None => !is_windows_image(stage.base.unwrap_or("")),

@@ -109,6 +109,7 @@ super::declare_pass! {
         fix: FixAvailability::Sometimes,
         may: [moves],
         run: run,
+        tier: Unsafe,
     };
 }
 
@@ -343,9 +344,11 @@ impl<'a, 'b> Finder<'a, 'b> {
         for (index, ins) in self.instructions.iter().enumerate().skip(at + 1) {
             match ins.kind {
                 Keyword::Run => {
-                    let Some(run) = runs.all.iter().find(|r| r.index == index) else {
+                    // the RUNs are in file order: a search, not a walk from the first
+                    let Ok(found) = runs.all.binary_search_by_key(&index, |r| r.index) else {
                         break;
                     };
+                    let run = &runs.all[found];
                     let Some(uses) = self.uses(run) else {
                         break;
                     };

@@ -72,6 +72,7 @@ super::declare_pass! {
         fix: FixAvailability::Sometimes,
         may: [changes_user],
         run: run,
+        tier: Unsafe,
     };
 }
 

@@ -117,6 +117,7 @@ super::declare_pass! {
         fix: FixAvailability::Sometimes,
         may: [adds_stage, changes_package_set],
         run: run,
+        tier: Unsafe,
     };
 }
 

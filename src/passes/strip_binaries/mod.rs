@@ -53,6 +53,7 @@ super::declare_pass! {
         fix: FixAvailability::Sometimes,
         may: [],
         run: run,
+        tier: Unsafe,
     };
 }
 
