@@ -7,6 +7,7 @@
 
 pub mod context;
 mod fixpoint;
+mod hash;
 mod managers;
 pub mod passes;
 mod pragma;

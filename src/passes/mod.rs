@@ -256,9 +256,9 @@ impl<'a> PassContext<'a> {
 #[derive(Default)]
 pub(crate) struct ScriptCache {
     /// The entries asked for in this round.
-    current: std::cell::RefCell<std::collections::HashMap<String, Rc<Body>>>,
+    current: std::cell::RefCell<crate::hash::FxMap<String, Rc<Body>>>,
     /// The entries of the round before that this one has not asked for (yet).
-    previous: std::cell::RefCell<std::collections::HashMap<String, Rc<Body>>>,
+    previous: std::cell::RefCell<crate::hash::FxMap<String, Rc<Body>>>,
 }
 
 /// One RUN body's parse and what follows from the body's text alone.

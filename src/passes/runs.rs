@@ -144,26 +144,25 @@ pub(crate) struct Runs<'a> {
     /// with their position in [`Dockerfile::instructions`].
     pub(super) copiers: std::cell::OnceCell<Vec<(usize, &'a Instruction)>>,
     /// Per manager (by address), who may read its index: see `index_users`.
-    pub(super) readers: std::cell::RefCell<
-        std::collections::HashMap<usize, std::rc::Rc<super::index_users::Readers>>,
-    >,
+    pub(super) readers:
+        std::cell::RefCell<crate::hash::FxMap<usize, std::rc::Rc<super::index_users::Readers>>>,
     /// Per tool (by address), the first RUN of each stage that upgrades it: see
     /// `tool_versions`.
     pub(super) upgraders:
-        std::cell::RefCell<std::collections::HashMap<usize, std::rc::Rc<Vec<Option<usize>>>>>,
+        std::cell::RefCell<crate::hash::FxMap<usize, std::rc::Rc<Vec<Option<usize>>>>>,
     /// The fixes of split-stages, which non-root-user asks for too.
     pub(super) split: std::cell::OnceCell<Vec<crate::text::Fix>>,
     /// Per RUN position and manager (by address), cache-mounts' fix, when cache-cleanup
     /// asked first whether there is one: see `cache_mounts::mounts`.
     pub(super) mount_fixes:
-        std::cell::RefCell<std::collections::HashMap<(usize, usize), Option<crate::text::Fix>>>,
+        std::cell::RefCell<crate::hash::FxMap<(usize, usize), Option<crate::text::Fix>>>,
     /// Per tool (by address) and base image (normalised; `None`: not known), how the
     /// image's tool fits: see `tool_versions::tool_version`.
     pub(super) versions: std::cell::RefCell<
-        std::collections::HashMap<(usize, Option<String>), super::tool_versions::Version>,
+        crate::hash::FxMap<(usize, Option<String>), super::tool_versions::Version>,
     >,
     /// Per stage, whether its base image is known to run as root: see `tool_versions`.
-    pub(super) root_bases: std::cell::RefCell<std::collections::HashMap<usize, bool>>,
+    pub(super) root_bases: std::cell::RefCell<crate::hash::FxMap<usize, bool>>,
     /// Per stage, its `USER` instructions: where each starts and the user it names.
     pub(super) users: std::cell::OnceCell<Vec<Vec<super::tool_versions::UserAt<'a>>>>,
 }

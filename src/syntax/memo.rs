@@ -2,7 +2,6 @@
 //! line, the continuation style, where a name is first mentioned): computed on first use and
 //! kept with the text, so that asking for each of many instructions stays linear in the file.
 
-use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// The memo of a [`super::Dockerfile`]. Cloning it gives an empty one: everything in it is
@@ -20,7 +19,7 @@ pub(crate) struct Memo {
     pub(crate) command_indent: [OnceLock<Option<String>>; 2],
     /// Per question (a NAME mentioned, `may-set:HOME`), the first instruction in file order
     /// that answers it.
-    first: Mutex<HashMap<String, Option<usize>>>,
+    first: Mutex<crate::hash::FxMap<String, Option<usize>>>,
 }
 
 impl Clone for Memo {
