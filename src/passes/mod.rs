@@ -320,7 +320,9 @@ impl ScriptCache {
 
 /// Declares a pass, capturing its doc comment as its documentation. `may: [...]` lists the
 /// [`MayDo`] facts that hold (`may: [merges]`); `files:` names the function proposing new
-/// files, for a pass that may `proposes_file`.
+/// files, for a pass that may `proposes_file`; `tier: Unsafe` (or `DisplayOnly`) says that
+/// no fix of the pass is more applicable than that (a debug build checks it), so that the
+/// engine runs the pass only on the final text when the threshold is above it.
 macro_rules! declare_pass {
     (
         $(#[doc = $doc:literal])*
