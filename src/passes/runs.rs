@@ -39,14 +39,12 @@ impl Run<'_> {
         };
         let commands: Vec<_> = effective.commands().collect();
         let local;
-        let found = match &self.body {
-            Some(body) => body
-                .found_all
-                .get_or_init(|| found(commands.iter().map(|r| r.command))),
-            None => {
-                local = found(commands.iter().map(|r| r.command));
-                &local
-            }
+        let found = if let Some(body) = &self.body {
+            body.found_all
+                .get_or_init(|| found(commands.iter().map(|r| r.command)))
+        } else {
+            local = found(commands.iter().map(|r| r.command));
+            &local
         };
         found
             .iter()
@@ -77,12 +75,11 @@ impl Run<'_> {
         let commands = &s.script.commands;
         // kept with the body's parse: an unchanged body is not looked up again next round
         let local;
-        let found = match &self.body {
-            Some(body) => body.found.get_or_init(|| found(commands.iter())),
-            None => {
-                local = found(commands.iter());
-                &local
-            }
+        let found = if let Some(body) = &self.body {
+            body.found.get_or_init(|| found(commands.iter()))
+        } else {
+            local = found(commands.iter());
+            &local
         };
         found
             .iter()
