@@ -74,7 +74,9 @@ pub(crate) fn is_refresh_then_install(a: &runs::Run<'_>, b: &runs::Run<'_>) -> b
     let [only] = sa.script.commands.as_slice() else {
         return false;
     };
-    let Some(refresh) = crate::managers::invocation(only) else {
+    // the RUN's one command, as the RUN's kept manager lookup found it
+    let invocations = a.invocations();
+    let Some(refresh) = invocations.first() else {
         return false;
     };
     if refresh.action() != Some(Action::Refresh)

@@ -121,12 +121,14 @@ impl Runs<'_> {
             {
                 return Some(format!("line {line} runs {program}, which reads the index"));
             }
-            if runs_copied_file(command, copied) {
+            // looked up once: both checks below ask
+            let inv = managers::invocation(command);
+            if runs_copied_file(command, inv.is_some(), copied) {
                 return Some(format!(
                     "line {line} runs a file copied into the image, which cannot be read"
                 ));
             }
-            let Some(inv) = managers::invocation(command) else {
+            let Some(inv) = inv else {
                 continue;
             };
             if !inv.manager.shares_index_with(manager) {
@@ -245,14 +247,16 @@ fn copied_names(runs: &Runs<'_>) -> std::collections::HashSet<String> {
 
 /// Whether `command` runs a file the image did not get from a package: a path outside the
 /// system's program directories (`./install.sh`, `/tmp/setup`), or a name a COPY/ADD brought.
+/// A package manager's command (`is_manager`) runs none.
 fn runs_copied_file(
     command: &crate::shell::Command,
+    is_manager: bool,
     copied: &std::collections::HashSet<String>,
 ) -> bool {
     let Some(name) = command.name.as_ref().and_then(|n| n.value.as_deref()) else {
         return false;
     };
-    if managers::invocation(command).is_some() {
+    if is_manager {
         return false;
     }
     if name.contains('/') {

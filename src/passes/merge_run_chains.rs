@@ -134,15 +134,21 @@ fn reason(a: &Run<'_>, b: &Run<'_>) -> Option<String> {
     }
     // package management only: `go build` or `npm run build` read the sources, and a RUN
     // that only downloads dependencies is worth its own cached layer before them
-    let only = |script: &crate::shell::Script, m: &Manager| {
+    // each command's manager, from the RUN's kept lookup (`invocations` is in command order)
+    let only = |run: &runs::Run<'_>, script: &crate::shell::Script, m: &Manager| {
+        let invocations = run.invocations();
         script.commands.iter().all(|c| {
-            crate::managers::invocation(c).is_some_and(|i| {
-                std::ptr::eq(i.manager, m) && i.action().is_some_and(|a| a != Action::Other)
-            }) || m.state_dirs().any(|d| runs::removes_dir(c, d))
+            invocations
+                .iter()
+                .find(|i| std::ptr::eq(i.command, c))
+                .is_some_and(|i| {
+                    std::ptr::eq(i.manager, m) && i.action().is_some_and(|a| a != Action::Other)
+                })
+                || m.state_dirs().any(|d| runs::removes_dir(c, d))
         })
     };
     let first = a.invocations().first().map(|i| i.manager)?;
-    (only(&sa.script, first) && only(&sb.script, first))
+    (only(a, &sa.script, first) && only(b, &sb.script, first))
         .then(|| format!("both only run {}", first.name))
 }
 
