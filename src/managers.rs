@@ -480,39 +480,15 @@ struct Patterns {
     /// manager's `invocations`: the first that matches wins.
     entries: Vec<(&'static Manager, &'static [String])>,
     /// Per literal program name, the positions in `entries` of its patterns, ascending.
-    literal: std::collections::HashMap<&'static str, Vec<usize>, BuildFnv>,
+    literal: crate::hash::FxMap<&'static str, Vec<usize>>,
     /// The `prefix*` patterns (`pip*`): the prefix and the position in `entries`, ascending.
     starred: Vec<(&'static str, usize)>,
-}
-
-/// FNV-1a for [`Patterns::literal`]: its keys are a few dozen short names, and every
-/// command of every RUN is looked up, most of them in vain; SipHash cost more than the rest
-/// of the lookup.
-type BuildFnv = std::hash::BuildHasherDefault<Fnv>;
-
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
 }
 
 static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     let mut patterns = Patterns {
         entries: Vec::new(),
-        literal: std::collections::HashMap::default(),
+        literal: crate::hash::FxMap::default(),
         starred: Vec::new(),
     };
     for manager in all() {
