@@ -170,6 +170,8 @@ fn rewrite_with(
             }
             return Ok(outcome);
         }
+        // the passes' round data (model, runs, memos) goes before the new text is built
+        drop(ctx);
         let result = text::apply(&file.source, &wanted);
         let mut wanted = wanted;
         let keep = record.is_some();
@@ -189,7 +191,6 @@ fn rewrite_with(
         let applied_by = names(&wanted);
         // the old tree's untouched instructions move into the new one, so the two are never
         // whole at once; the round's fixes go first unless recorded (kept, they add to the peak)
-        drop(ctx);
         scripts.next_round();
         let kept = if record.is_some() {
             Some((file.source.clone(), wanted, rest))

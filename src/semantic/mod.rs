@@ -206,7 +206,8 @@ pub struct RunEffect {
 pub struct RunCommand {
     /// argv as far as each word is known without running anything (`None` words hold an
     /// expansion or substitution).
-    pub argv: Vec<Option<String>>,
+    /// Shared with every RUN of the same body.
+    pub argv: Arc<[Option<String>]>,
     /// `VAR=value` prefixes, as written.
     pub assignments: Vec<String>,
     /// The directory it runs in, when known (a `cd` earlier in the same RUN counts).

@@ -24,6 +24,30 @@ pub struct Script {
     pub functions: Vec<Function>,
     /// Every `&` that puts a list in the background, at any depth.
     pub(crate) backgrounds: Vec<JoinedRange>,
+    /// Each command's argv, built on first use and shared by the model of every RUN with
+    /// this body (a large file repeats bodies; each copy of the words added to the peak).
+    pub(crate) argvs: std::sync::OnceLock<Vec<Argv>>,
+}
+
+/// A command's name and arguments, each `None` when its value is not known.
+pub(crate) type Argv = std::sync::Arc<[Option<String>]>;
+
+impl Script {
+    /// Each command's argv ([`Word::value`] of its name and arguments), in command order.
+    pub(crate) fn argvs(&self) -> &[Argv] {
+        self.argvs.get_or_init(|| {
+            self.commands
+                .iter()
+                .map(|c| {
+                    c.name
+                        .iter()
+                        .chain(&c.args)
+                        .map(|w| w.value.clone())
+                        .collect()
+                })
+                .collect()
+        })
+    }
 }
 
 /// A word as written, with its value when that is known without running anything.

@@ -14,7 +14,9 @@ pub struct Instruction {
     pub kind: Keyword,
     pub flags: Vec<Flag>,
     pub args: Args,
-    /// The arguments split into words as BuildKit splits them (quotes kept).
+    /// The arguments split into words as BuildKit splits them (quotes kept). Empty for
+    /// shell-form RUN, CMD, ENTRYPOINT and SHELL, whose words no pass reads (a large file's
+    /// tree would hold a second copy of every shell body): [`Self::split_words`] splits them.
     pub words: Vec<Word>,
     pub heredocs: Vec<Heredoc>,
     /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
@@ -46,6 +48,31 @@ impl Instruction {
             Args::Shell { joined, .. } => Some(joined.slice(&self.line)),
             _ => None,
         }
+    }
+
+    /// The arguments split into words as BuildKit splits them (quotes kept): [`Self::words`],
+    /// or for shell-form RUN, CMD, ENTRYPOINT and SHELL, the words of the shell text, split
+    /// now with the file's escape character.
+    pub fn split_words(&self, escape: char) -> Vec<Word> {
+        let shell_kind = matches!(
+            self.kind,
+            Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell
+        );
+        let Args::Shell { joined, .. } = self.args else {
+            return self.words.clone();
+        };
+        // an ONBUILD trigger has no joined line of its own and keeps its words
+        if !shell_kind || !self.words.is_empty() || self.line.is_empty() {
+            return self.words.clone();
+        }
+        let start = joined.start as usize;
+        super::words::parse_words(joined.slice(&self.line), escape)
+            .into_iter()
+            .map(|(r, text)| Word {
+                range: super::parse::map_range(&self.segments, r.start + start..r.end + start),
+                text,
+            })
+            .collect()
     }
 
     /// Maps a joined-line offset to a source offset. At a point where two segments meet,

@@ -431,7 +431,7 @@ fn directive(line: &str) -> Option<(Range<usize>, Range<usize>)> {
 }
 
 /// Maps a range of the joined line to source bytes.
-fn map_range(segments: &[Segment], r: Range<usize>) -> TextRange {
+pub(super) fn map_range(segments: &[Segment], r: Range<usize>) -> TextRange {
     use crate::text::InsertionSide::{After, Before};
     let start = super::segment_to_source(segments, to_u32(r.start), After);
     if r.is_empty() {
@@ -505,12 +505,10 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
     };
     match kind {
         Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell => {
+            // no pass reads the words of shell text (the shell model does): they are split
+            // on demand by `Instruction::split_words`, not kept for every RUN of a file
             if !rest.is_empty() && !try_json(&mut node, rest, args.start)? {
                 node.value.push(rest.to_owned());
-                node.words = words::parse_words(rest, escape)
-                    .into_iter()
-                    .map(|(r, t)| (off(r), t))
-                    .collect();
             }
         }
         Keyword::Add | Keyword::Copy | Keyword::Volume => {
@@ -584,7 +582,17 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
         }
         Keyword::Onbuild => {
             if !rest.is_empty() {
-                let child = node_from_line(line, args.start, escape)?;
+                let mut child = node_from_line(line, args.start, escape)?;
+                // a trigger has no joined line of its own to split later: its words now
+                if let (Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell, false) =
+                    (child.kind, child.args_json)
+                    && let Some(at) = child.args.clone()
+                {
+                    child.words = words::parse_words(&line[at.clone()], escape)
+                        .into_iter()
+                        .map(|(r, t)| (r.start + at.start..r.end + at.start, t))
+                        .collect();
+                }
                 node.value.clone_from(&child.value);
                 node.trigger = Some(Box::new(child));
             }
