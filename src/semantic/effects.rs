@@ -135,6 +135,9 @@ pub(super) fn run_effect(
             }
         }
     }
+    // a RUN installs or builds with one command or two: a pushed-to vector holds four
+    installs.shrink_to_fit();
+    builds.shrink_to_fit();
     RunEffect {
         commands,
         mounts,

@@ -189,11 +189,11 @@ impl<'s> Parser<'s> {
                 };
             }
             seen.push(name);
-            self.items.push(Item::Directive(Directive {
+            self.items.push(Item::Directive(Box::new(Directive {
                 range: TextRange::from_usize(line.start, line.end),
                 key: key_range,
                 value: shift(value, line.start),
-            }));
+            })));
         }
         Ok(self.lines.len())
     }
