@@ -137,6 +137,8 @@ fn rewrite_with(
             fixes.into_iter().partition(|f| wants(f, settings));
         if wanted.is_empty() {
             let proposals = collect_files(&ctx, settings, all);
+            // the passes' round data goes before the report copies the messages
+            drop(ctx);
             let proposals = pragmas.filter_files(proposals, &mut used);
             rest.extend(pragma_reports(&pragmas, &used, settings));
             let keep = record.is_some();
@@ -164,7 +166,6 @@ fn rewrite_with(
                     message: f.message,
                     line: f.line,
                 }));
-            drop(ctx);
             if file.source != source {
                 outcome.output = Some(std::mem::take(&mut file.source));
             }

@@ -14,9 +14,10 @@ pub struct Instruction {
     pub kind: Keyword,
     pub flags: Vec<Flag>,
     pub args: Args,
-    /// The arguments split into words as BuildKit splits them (quotes kept). Empty for
-    /// shell-form RUN, CMD, ENTRYPOINT and SHELL, whose words no pass reads (a large file's
-    /// tree would hold a second copy of every shell body): [`Self::split_words`] splits them.
+    /// The arguments split into words as BuildKit splits them (quotes kept). Empty for RUN,
+    /// CMD, ENTRYPOINT and SHELL (outside ONBUILD), whose words no pass reads (a large file's
+    /// tree would hold a second copy of every shell body, or of the JSON array's strings):
+    /// [`Self::split_words`] gives them.
     pub words: Vec<Word>,
     pub heredocs: Vec<Heredoc>,
     /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
@@ -51,20 +52,30 @@ impl Instruction {
     }
 
     /// The arguments split into words as BuildKit splits them (quotes kept): [`Self::words`],
-    /// or for shell-form RUN, CMD, ENTRYPOINT and SHELL, the words of the shell text, split
-    /// now with the file's escape character.
+    /// or for RUN, CMD, ENTRYPOINT and SHELL, the JSON array's strings or the words of the
+    /// shell text, split now with the file's escape character.
     pub fn split_words(&self, escape: char) -> Vec<Word> {
         let shell_kind = matches!(
             self.kind,
             Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell
         );
-        let Args::Shell { joined, .. } = self.args else {
-            return self.words.clone();
-        };
         // an ONBUILD trigger has no joined line of its own and keeps its words
         if !shell_kind || !self.words.is_empty() || self.line.is_empty() {
             return self.words.clone();
         }
+        let joined = match &self.args {
+            Args::Shell { joined, .. } => *joined,
+            Args::Json { elems, .. } => {
+                return elems
+                    .iter()
+                    .map(|e| Word {
+                        range: e.range,
+                        text: e.value.clone(),
+                    })
+                    .collect();
+            }
+            Args::None => return Vec::new(),
+        };
         let start = joined.start as usize;
         super::words::parse_words(joined.slice(&self.line), escape)
             .into_iter()

@@ -507,8 +507,13 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
         Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell => {
             // no pass reads the words of shell text (the shell model does): they are split
             // on demand by `Instruction::split_words`, not kept for every RUN of a file
-            if !rest.is_empty() && !try_json(&mut node, rest, args.start)? {
-                node.value.push(rest.to_owned());
+            if !rest.is_empty() {
+                if try_json(&mut node, rest, args.start)? {
+                    // the same strings as `Args::Json`'s elements
+                    node.words = Vec::new();
+                } else {
+                    node.value.push(rest.to_owned());
+                }
             }
         }
         Keyword::Add | Keyword::Copy | Keyword::Volume => {
@@ -584,10 +589,13 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
             if !rest.is_empty() {
                 let mut child = node_from_line(line, args.start, escape)?;
                 // a trigger has no joined line of its own to split later: its words now
-                if let (Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell, false) =
-                    (child.kind, child.args_json)
-                    && let Some(at) = child.args.clone()
-                {
+                let shell_kind = matches!(
+                    child.kind,
+                    Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell
+                );
+                if shell_kind && child.args_json {
+                    child.words.clone_from(&child.json_elems);
+                } else if shell_kind && let Some(at) = child.args.clone() {
                     child.words = words::parse_words(&line[at.clone()], escape)
                         .into_iter()
                         .map(|(r, t)| (r.start + at.start..r.end + at.start, t))
