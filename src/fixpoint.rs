@@ -137,7 +137,7 @@ fn rewrite_with(
             fixes.into_iter().partition(|f| wants(f, settings));
         if wanted.is_empty() {
             let proposals = collect_files(&ctx, settings, all);
-            // the passes' round data goes before the report copies the messages
+            // the passes' round data goes before the report is built
             drop(ctx);
             let proposals = pragmas.filter_files(proposals, &mut used);
             rest.extend(pragma_reports(&pragmas, &used, settings));
