@@ -137,6 +137,8 @@ fn rewrite_with(
             fixes.into_iter().partition(|f| wants(f, settings));
         if wanted.is_empty() {
             let proposals = collect_files(&ctx, settings, all);
+            // the passes' round data goes before the report is built
+            drop(ctx);
             let proposals = pragmas.filter_files(proposals, &mut used);
             rest.extend(pragma_reports(&pragmas, &used, settings));
             let keep = record.is_some();
@@ -164,12 +166,13 @@ fn rewrite_with(
                     message: f.message,
                     line: f.line,
                 }));
-            drop(ctx);
             if file.source != source {
                 outcome.output = Some(std::mem::take(&mut file.source));
             }
             return Ok(outcome);
         }
+        // the passes' round data (model, runs, memos) goes before the new text is built
+        drop(ctx);
         let result = text::apply(&file.source, &wanted);
         let mut wanted = wanted;
         let keep = record.is_some();
@@ -189,7 +192,6 @@ fn rewrite_with(
         let applied_by = names(&wanted);
         // the old tree's untouched instructions move into the new one, so the two are never
         // whole at once; the round's fixes go first unless recorded (kept, they add to the peak)
-        drop(ctx);
         scripts.next_round();
         let kept = if record.is_some() {
             Some((file.source.clone(), wanted, rest))

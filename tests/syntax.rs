@@ -125,7 +125,7 @@ fn dump(file: &Dockerfile) -> String {
                     )
                     .unwrap();
                 }
-                for w in &i.words {
+                for w in &i.split_words(file.escape) {
                     writeln!(out, "  word {:?}", file.slice(w.range)).unwrap();
                 }
                 for h in &i.heredocs {

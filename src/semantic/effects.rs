@@ -111,7 +111,7 @@ pub(super) fn run_effect(
         script
             .as_ref()
             .and_then(|s| s.as_ref().ok())
-            .map(|run| shell_commands(&run.script.commands, workdir))
+            .map(|run| shell_commands(&run.script, workdir))
     };
     let mut installs = Vec::new();
     let mut builds = Vec::new();
@@ -135,6 +135,9 @@ pub(super) fn run_effect(
             }
         }
     }
+    // a RUN installs or builds with one command or two: a pushed-to vector holds four
+    installs.shrink_to_fit();
+    builds.shrink_to_fit();
     RunEffect {
         commands,
         mounts,
@@ -145,23 +148,18 @@ pub(super) fn run_effect(
 
 /// The commands of a script with the directory each runs in: a top-level `cd` to a literal
 /// path moves the rest; any other `cd` makes the rest unknown.
-fn shell_commands(commands: &[Command], workdir: Option<&Arc<str>>) -> Vec<RunCommand> {
+fn shell_commands(script: &shell::Script, workdir: Option<&Arc<str>>) -> Vec<RunCommand> {
     let mut cwd = workdir.cloned();
-    let mut out = Vec::with_capacity(commands.len());
-    for c in commands {
+    let mut out = Vec::with_capacity(script.commands.len());
+    for (c, argv) in script.commands.iter().zip(script.argvs()) {
         let ctx = c.context;
         let nested = ctx.in_substitution
             || ctx.in_subshell
             || ctx.in_brace_group
             || ctx.in_control_flow
             || ctx.in_pipeline;
-        let mut argv: Vec<Option<String>> = Vec::with_capacity(c.args.len() + 1);
-        if let Some(name) = &c.name {
-            argv.push(name.value.clone());
-        }
-        argv.extend(c.args.iter().map(|a| a.value.clone()));
         out.push(RunCommand {
-            argv,
+            argv: Arc::clone(argv),
             assignments: c.assignments.iter().map(|a| a.text.clone()).collect(),
             cwd: cwd.clone(),
             nested,

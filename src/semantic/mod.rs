@@ -206,7 +206,8 @@ pub struct RunEffect {
 pub struct RunCommand {
     /// argv as far as each word is known without running anything (`None` words hold an
     /// expansion or substitution).
-    pub argv: Vec<Option<String>>,
+    /// Shared with every RUN of the same body.
+    pub argv: Arc<[Option<String>]>,
     /// `VAR=value` prefixes, as written.
     pub assignments: Vec<String>,
     /// The directory it runs in, when known (a `cd` earlier in the same RUN counts).
@@ -309,6 +310,14 @@ pub enum ExecSpec {
 }
 
 impl RuntimeConfig {
+    fn shrink_to_fit(&mut self) {
+        self.env.shrink_to_fit();
+        self.expose.shrink_to_fit();
+        self.volumes.shrink_to_fit();
+        self.labels.shrink_to_fit();
+        self.onbuild.shrink_to_fit();
+    }
+
     fn set_pair(list: &mut Vec<(String, String)>, name: &str, value: &str) {
         match list.iter_mut().find(|(n, _)| n == name) {
             Some(entry) => value.clone_into(&mut entry.1),
@@ -538,6 +547,10 @@ impl<'a> Model<'a> {
             if let Some(name) = stage.name {
                 named.insert(name.to_ascii_lowercase(), stages.len());
             }
+            // kept for every stage of the file: no spare capacity from the pushes
+            scope.env.shrink_to_fit();
+            scope.args.shrink_to_fit();
+            runtime.shrink_to_fit();
             stages.push(StageModel {
                 index: stage.index,
                 name: stage.name.map(str::to_ascii_lowercase),

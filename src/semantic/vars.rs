@@ -32,6 +32,11 @@ impl Vars {
         self.0.iter().map(|(n, v)| (n, v))
     }
 
+    /// Drops the spare capacity of the inserts: the model keeps two lists per stage.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

@@ -24,6 +24,49 @@ pub struct Script {
     pub functions: Vec<Function>,
     /// Every `&` that puts a list in the background, at any depth.
     pub(crate) backgrounds: Vec<JoinedRange>,
+    /// Each command's argv, built on first use and shared by the model of every RUN with
+    /// this body (a large file repeats bodies; each copy of the words added to the peak).
+    pub(crate) argvs: Argvs,
+}
+
+/// A command's name and arguments, each `None` when its value is not known.
+pub(crate) type Argv = std::sync::Arc<[Option<String>]>;
+
+/// [`Script::argvs`]'s cache: derived from the commands, so it takes no part in comparing
+/// or printing a script (a script compares equal whether or not a model has read it).
+#[derive(Clone, Default)]
+pub(crate) struct Argvs(std::sync::OnceLock<Vec<Argv>>);
+
+impl PartialEq for Argvs {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Argvs {}
+
+impl std::fmt::Debug for Argvs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Argvs")
+    }
+}
+
+impl Script {
+    /// Each command's argv ([`Word::value`] of its name and arguments), in command order.
+    pub(crate) fn argvs(&self) -> &[Argv] {
+        self.argvs.0.get_or_init(|| {
+            self.commands
+                .iter()
+                .map(|c| {
+                    c.name
+                        .iter()
+                        .chain(&c.args)
+                        .map(|w| w.value.clone())
+                        .collect()
+                })
+                .collect()
+        })
+    }
 }
 
 /// A word as written, with its value when that is known without running anything.
@@ -124,4 +167,16 @@ pub struct Function {
     pub name: Word,
     pub range: JoinedRange,
     pub context: CommandContext,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn argvs_are_the_word_values_and_take_no_part_in_equality() {
+        let read = crate::shell::parse("apt-get install -y \"$PKG\"").unwrap();
+        let fresh = read.clone();
+        let argv: Vec<Option<&str>> = read.argvs()[0].iter().map(Option::as_deref).collect();
+        assert_eq!(argv, [Some("apt-get"), Some("install"), Some("-y"), None]);
+        assert_eq!(read, fresh);
+    }
 }

@@ -87,7 +87,7 @@ pub(super) fn parse(text: &str) -> Option<Script> {
             separator: None,
         }],
         functions: Vec::new(),
-        backgrounds: Vec::new(),
+        ..Script::default()
     })
 }
 

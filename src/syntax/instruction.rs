@@ -14,7 +14,10 @@ pub struct Instruction {
     pub kind: Keyword,
     pub flags: Vec<Flag>,
     pub args: Args,
-    /// The arguments split into words as BuildKit splits them (quotes kept).
+    /// The arguments split into words as BuildKit splits them (quotes kept). Empty for RUN,
+    /// CMD, ENTRYPOINT and SHELL (outside ONBUILD), whose words no pass reads (a large file's
+    /// tree would hold a second copy of every shell body, or of the JSON array's strings):
+    /// [`Self::split_words`] gives them.
     pub words: Vec<Word>,
     pub heredocs: Vec<Heredoc>,
     /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
@@ -46,6 +49,41 @@ impl Instruction {
             Args::Shell { joined, .. } => Some(joined.slice(&self.line)),
             _ => None,
         }
+    }
+
+    /// The arguments split into words as BuildKit splits them (quotes kept): [`Self::words`],
+    /// or for RUN, CMD, ENTRYPOINT and SHELL, the JSON array's strings or the words of the
+    /// shell text, split now with the file's escape character.
+    pub fn split_words(&self, escape: char) -> Vec<Word> {
+        let shell_kind = matches!(
+            self.kind,
+            Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell
+        );
+        // an ONBUILD trigger has no joined line of its own and keeps its words
+        if !shell_kind || !self.words.is_empty() || self.line.is_empty() {
+            return self.words.clone();
+        }
+        let joined = match &self.args {
+            Args::Shell { joined, .. } => *joined,
+            Args::Json { elems, .. } => {
+                return elems
+                    .iter()
+                    .map(|e| Word {
+                        range: e.range,
+                        text: e.value.clone(),
+                    })
+                    .collect();
+            }
+            Args::None => return Vec::new(),
+        };
+        let start = joined.start as usize;
+        super::words::parse_words(joined.slice(&self.line), escape)
+            .into_iter()
+            .map(|(r, text)| Word {
+                range: super::parse::map_range(&self.segments, r.start + start..r.end + start),
+                text,
+            })
+            .collect()
     }
 
     /// Maps a joined-line offset to a source offset. At a point where two segments meet,

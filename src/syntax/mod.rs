@@ -43,8 +43,9 @@ pub struct Dockerfile {
 pub enum Item {
     /// The UTF-8 byte-order mark at offset 0.
     Bom(TextRange),
-    /// A parser directive line (`# escape=\``).
-    Directive(Directive),
+    /// A parser directive line (`# escape=\``). Boxed, as is an instruction: an item is
+    /// then 16 bytes, and a large file has one per line or two.
+    Directive(Box<Directive>),
     /// A comment line outside any instruction.
     Comment(TextRange),
     /// An empty or whitespace-only line outside any instruction.

@@ -189,11 +189,11 @@ impl<'s> Parser<'s> {
                 };
             }
             seen.push(name);
-            self.items.push(Item::Directive(Directive {
+            self.items.push(Item::Directive(Box::new(Directive {
                 range: TextRange::from_usize(line.start, line.end),
                 key: key_range,
                 value: shift(value, line.start),
-            }));
+            })));
         }
         Ok(self.lines.len())
     }
@@ -431,7 +431,7 @@ fn directive(line: &str) -> Option<(Range<usize>, Range<usize>)> {
 }
 
 /// Maps a range of the joined line to source bytes.
-fn map_range(segments: &[Segment], r: Range<usize>) -> TextRange {
+pub(super) fn map_range(segments: &[Segment], r: Range<usize>) -> TextRange {
     use crate::text::InsertionSide::{After, Before};
     let start = super::segment_to_source(segments, to_u32(r.start), After);
     if r.is_empty() {
@@ -505,12 +505,15 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
     };
     match kind {
         Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell => {
-            if !rest.is_empty() && !try_json(&mut node, rest, args.start)? {
-                node.value.push(rest.to_owned());
-                node.words = words::parse_words(rest, escape)
-                    .into_iter()
-                    .map(|(r, t)| (off(r), t))
-                    .collect();
+            // no pass reads the words of shell text (the shell model does): they are split
+            // on demand by `Instruction::split_words`, not kept for every RUN of a file
+            if !rest.is_empty() {
+                if try_json(&mut node, rest, args.start)? {
+                    // the same strings as `Args::Json`'s elements
+                    node.words = Vec::new();
+                } else {
+                    node.value.push(rest.to_owned());
+                }
             }
         }
         Keyword::Add | Keyword::Copy | Keyword::Volume => {
@@ -584,7 +587,20 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
         }
         Keyword::Onbuild => {
             if !rest.is_empty() {
-                let child = node_from_line(line, args.start, escape)?;
+                let mut child = node_from_line(line, args.start, escape)?;
+                // a trigger has no joined line of its own to split later: its words now
+                let shell_kind = matches!(
+                    child.kind,
+                    Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell
+                );
+                if shell_kind && child.args_json {
+                    child.words.clone_from(&child.json_elems);
+                } else if shell_kind && let Some(at) = child.args.clone() {
+                    child.words = words::parse_words(&line[at.clone()], escape)
+                        .into_iter()
+                        .map(|(r, t)| (r.start + at.start..r.end + at.start, t))
+                        .collect();
+                }
                 node.value.clone_from(&child.value);
                 node.trigger = Some(Box::new(child));
             }

@@ -412,7 +412,12 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
             *index,
         )
     });
-    let mut out = String::with_capacity(source.len() + 64);
+    drop(line_starts);
+    // the exact length: on a large file a doubling `String` would hold up to twice the text
+    let len = taken.iter().fold(source.len(), |len, (edit, _)| {
+        len + edit.content.len() - edit.range.as_usize().len()
+    });
+    let mut out = String::with_capacity(len);
     let mut cursor = 0usize;
     for (edit, _) in taken {
         let range = edit.range.as_usize();
