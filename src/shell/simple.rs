@@ -47,6 +47,7 @@ pub(super) fn parse(text: &str) -> Option<Script> {
         at: 0,
         script: Script::default(),
         words: Vec::new(),
+        assignments: Vec::new(),
         redirects: Vec::new(),
         pipeline: 0,
         chain_start: None,
@@ -68,6 +69,7 @@ struct Reader<'a> {
     script: Script,
     /// The words and redirects of the command being read.
     words: Vec<Word>,
+    assignments: Vec<Word>,
     redirects: Vec<JoinedRange>,
     /// Index in `script.commands` of the first command of the current pipeline.
     pipeline: usize,
@@ -165,15 +167,32 @@ impl Reader<'_> {
 
     fn push_word(&mut self, word: Word) -> Option<()> {
         if self.words.is_empty() {
-            // A first word with `=` is an assignment, not a command name; tree-sitter-bash
-            // drops a name such as `-` or `%` after `&&` and fails `a%` or `a@`; a redirect
-            // first is declined.
             let bytes = word.text.as_bytes();
+            // `NAME=value` before the command name is an assignment.
+            if let Some(eq) = word.text.find('=')
+                && eq > 0
+                && is_name_start(bytes[0])
+                && bytes[..eq].iter().all(|&b| is_name(b))
+            {
+                if !self.redirects.is_empty() {
+                    return None;
+                }
+                self.assignments.push(word);
+                return Some(());
+            }
+            // Any other first word with `=` is declined; tree-sitter-bash drops a name such
+            // as `-` or `%` after `&&`, fails `a%` or `a@`, and reads `export$A` as
+            // `export $A` (so `$` only at the start); a redirect first is declined.
             if !self.redirects.is_empty()
-                || !(bytes[0].is_ascii_alphanumeric() || matches!(bytes[0], b'_' | b'.' | b'/'))
+                || word.text.get(1..).is_some_and(|rest| rest.contains('$'))
+                || !(bytes[0].is_ascii_alphanumeric()
+                    || matches!(bytes[0], b'_' | b'.' | b'/' | b'$'))
                 || !bytes.iter().all(|&b| {
                     b.is_ascii_alphanumeric()
-                        || matches!(b, b'_' | b'.' | b'/' | b'-' | b'+' | b':')
+                        || matches!(
+                            b,
+                            b'_' | b'.' | b'/' | b'-' | b'+' | b':' | b'$' | b'{' | b'}'
+                        )
                 })
             {
                 return None;
@@ -319,15 +338,19 @@ impl Reader<'_> {
     /// Closes the command read since the last operator; `None` when it has no words.
     fn end_command(&mut self) -> Option<()> {
         let mut drained = self.words.drain(..);
+        // Bare assignments (no command name) are declined.
         let name = drained.next()?;
         let args: Vec<Word> = drained.collect();
         let redirects = std::mem::take(&mut self.redirects);
+        let assignments = std::mem::take(&mut self.assignments);
         let end = args
             .iter()
             .map(|w| w.range.end)
             .chain(redirects.iter().map(|r| r.end))
             .fold(name.range.end, std::cmp::max);
-        let start = name.range.start;
+        let start = assignments
+            .first()
+            .map_or(name.range.start, |w| w.range.start);
         if self.chain_start.is_none() {
             self.chain_start = Some((start, Vec::new()));
         }
@@ -336,7 +359,7 @@ impl Reader<'_> {
             range: JoinedRange::new(start, end),
             name: Some(name),
             args,
-            assignments: Vec::new(),
+            assignments,
             redirects,
             context: CommandContext::default(),
             chain,
@@ -399,6 +422,9 @@ mod tests {
             "make -j4 && make install DESTDIR=/out PREFIX=/usr",
             "apk add --no-cache 1 2 3",
             "cmd --x= --=y =",
+            "A=1 make",
+            "apt-get update && DEBIAN_FRONTEND=noninteractive A='x y' B=$C apt-get install -y a",
+            "$INST_SCRIPTS/x.sh ${A}/b",
             "echo 'a'",
             "echo $HOME",
             "echo a > b",
@@ -425,7 +451,6 @@ mod tests {
         for text in [
             "",
             "   ",
-            "A=1 make",
             "a && && b",
             "&& a",
             "a &&",
@@ -442,6 +467,9 @@ mod tests {
             "time make",
             "test a == b",
             "x && - a=",
+            "A=1",
+            "A=1 && b",
+            "A=1 > f b",
             ": && true",
             "a ;; b",
             "a ; ; b",
@@ -464,7 +492,8 @@ mod tests {
             "echo 'a",
             "echo \"a",
             "echo a#b",
-            "$A b",
+            "export$A",
+            "a$A b",
             "x ==$A",
             "x $A/b$B.c",
             "x \"$A\"/b$B.c",
@@ -605,6 +634,6 @@ mod tests {
                 checked += 1;
             }
         }
-        assert!(checked > 6000, "{checked} of {}", bodies.len());
+        assert!(checked > 6500, "{checked} of {}", bodies.len());
     }
 }
