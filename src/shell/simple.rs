@@ -3,11 +3,12 @@
 //! /dev/null 2>&1`), which most real RUN bodies are. Parsing such a body with tree-sitter costs
 //! tens of thousands of instructions, most of them fixed per parse; reading it here costs a scan.
 //!
-//! Words are plain bytes (`*`/`?` globs included), `'…'`, `"…"` without backslash, backtick or
-//! `!`, and `$NAME`/`${NAME}`; redirects are `>`, `>>`, `<` with a target word and `N>&M`, after
-//! the command name. Anything else gets `None` and goes to tree-sitter: other expansions,
-//! backslashes, brackets, braces, tildes, `#`, newlines, a lone `&`, heredocs, an operator not
-//! surrounded by blanks (`&&`/`||`), a reserved or declaration word, an assignment, an odd
+//! Words are plain bytes (`*`/`?` globs and `~` included), `'…'`, `"…"` without backslash,
+//! backtick or `!`, and `$NAME`/`${NAME}`; `NAME=value` words may precede the command name;
+//! redirects are `>`, `>>`, `<` with a target word and `N>&M`, after the command name.
+//! Anything else gets `None` and goes to tree-sitter: other expansions, backslashes,
+//! brackets, braces, a tilde in an assignment, `#`, newlines, a lone `&`, heredocs, `&&`/`||`
+//! without blanks around them, a reserved or declaration word, a bare assignment, an odd
 //! command name, and the shapes where tree-sitter-bash 0.25.1 builds a tree that differs from
 //! the shell's reading (each is named where it is declined). The result must equal
 //! tree-sitter's script exactly; debug builds check every body against it, and the tests
@@ -174,7 +175,8 @@ impl Reader<'_> {
                 && is_name_start(bytes[0])
                 && bytes[..eq].iter().all(|&b| is_name(b))
             {
-                if !self.redirects.is_empty() {
+                // Tildes after `=` or `:` expand in an assignment: declined.
+                if !self.redirects.is_empty() || word.text.contains('~') {
                     return None;
                 }
                 self.assignments.push(word);
@@ -295,7 +297,7 @@ impl Reader<'_> {
                     }
                     known = false;
                 }
-                _ if is_plain(byte) => {
+                _ if is_plain(byte) || byte == b'~' => {
                     value.push(char::from(byte));
                     self.at += 1;
                 }
@@ -306,6 +308,10 @@ impl Reader<'_> {
             return None;
         }
         let text = &self.text[start..self.at];
+        // A leading unquoted `~` is a tilde expansion.
+        if text.starts_with('~') {
+            known = false;
+        }
         Some(Word {
             range: JoinedRange::from_usize(start, self.at),
             text: text.to_owned(),
@@ -425,6 +431,7 @@ mod tests {
             "A=1 make",
             "apt-get update && DEBIAN_FRONTEND=noninteractive A='x y' B=$C apt-get install -y a",
             "$INST_SCRIPTS/x.sh ${A}/b",
+            "cp a ~/x ~ a~b '~' --prefix=~/x",
             "echo 'a'",
             "echo $HOME",
             "echo a > b",
@@ -458,7 +465,8 @@ mod tests {
             "export A=1",
             "unset A",
             "for x in a; do b; done",
-            "echo ~/x",
+            "A=~/x b",
+            "~/x b",
             "echo {a,b}",
             "a\nb",
             "ls [ab].txt",
@@ -634,6 +642,6 @@ mod tests {
                 checked += 1;
             }
         }
-        assert!(checked > 6500, "{checked} of {}", bodies.len());
+        assert!(checked > 6700, "{checked} of {}", bodies.len());
     }
 }
