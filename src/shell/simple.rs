@@ -5,7 +5,10 @@
 //!
 //! Words are plain bytes (`*`/`?` globs and `~` included), `'…'`, `"…"` without backslash,
 //! backtick or `!`, and `$NAME`/`${NAME}`; `NAME=value` words may precede the command name;
-//! redirects are `>`, `>>`, `<` with a target word and `N>&M`, after the command name.
+//! redirects are `>`, `>>`, `<` with a target word and `N>&M`, after the command name. A
+//! chain element may also be a brace group `{ …; }` of such lists (not nested, not piped, no
+//! redirect), and a command may be a one-letter test `[ -e WORD ]` or `[ ! -e WORD ]`: the
+//! shape of dfrewrite's own apt cache-mount rewrite.
 //! Anything else gets `None` and goes to tree-sitter: other expansions, backslashes,
 //! brackets, braces, a tilde in an assignment, `#`, newlines, a lone `&`, heredocs, `&&`/`||`
 //! without blanks around them, a reserved or declaration word, a bare assignment, an odd
@@ -52,6 +55,10 @@ pub(super) fn parse(text: &str) -> Option<Script> {
         redirects: Vec::new(),
         pipeline: 0,
         chain_start: None,
+        last_end: 0,
+        brace: false,
+        brace_ready: false,
+        closed_brace: false,
     };
     reader.script()?;
     let mut script = reader.script;
@@ -76,6 +83,13 @@ struct Reader<'a> {
     pipeline: usize,
     /// Operators of the chain being read, and where it starts.
     chain_start: Option<(u32, Vec<(AndOr, JoinedRange)>)>,
+    /// Where the last command or brace group read ends.
+    last_end: u32,
+    /// Inside `{ …; }`; `brace_ready` once a `;` allows the `}`.
+    brace: bool,
+    brace_ready: bool,
+    /// A `{ …; }` just closed: the current element, with no command of its own.
+    closed_brace: bool,
 }
 
 impl Reader<'_> {
@@ -108,16 +122,21 @@ impl Reader<'_> {
                     {
                         return None;
                     }
-                    self.end_command()?;
+                    self.end_element()?;
                     self.end_pipeline();
                     let op = if byte == b'&' { AndOr::And } else { AndOr::Or };
                     let range = JoinedRange::from_usize(start, self.at);
-                    self.chain_start.as_mut()?.1.push((op, range));
+                    let operators = &mut self.chain_start.as_mut()?.1;
+                    // Inside braces they belong to no top-level chain.
+                    if !self.brace {
+                        operators.push((op, range));
+                    }
                 }
                 b'|' => {
                     self.at += 1;
                     // tree-sitter-bash reads `a && b >f | c` as `(a && b >f) | c`.
                     if matches!(self.peek(), Some(b'&'))
+                        || self.closed_brace
                         || (!self.redirects.is_empty()
                             && self
                                 .chain_start
@@ -133,7 +152,13 @@ impl Reader<'_> {
                     if matches!(self.peek(), Some(b';' | b'&')) {
                         return None;
                     }
-                    self.end_command()?;
+                    if self.brace {
+                        self.end_command()?;
+                        self.end_pipeline();
+                        self.brace_ready = true;
+                        continue;
+                    }
+                    self.end_element()?;
                     self.end_pipeline();
                     self.end_chain(Some((
                         Separator::Semicolon,
@@ -144,8 +169,24 @@ impl Reader<'_> {
                         return Some(());
                     }
                 }
-                b'>' | b'<' => self.redirect(start)?,
+                b'>' | b'<' if !self.closed_brace => self.redirect(start)?,
+                b'{' if self.blank_after(start) => self.open_brace(start)?,
+                b'}' if self.brace && self.brace_ready && self.words.is_empty() => {
+                    self.at += 1;
+                    if !matches!(self.peek(), None | Some(b' ' | b'\t' | b';')) {
+                        return None;
+                    }
+                    self.brace = false;
+                    self.brace_ready = false;
+                    self.closed_brace = true;
+                    self.last_end = crate::text::to_u32(self.at);
+                }
+                b'[' if self.blank_after(start) => self.test(start)?,
                 _ => {
+                    if self.closed_brace {
+                        return None;
+                    }
+                    self.brace_ready = false;
                     let word = self.word()?;
                     match self.peek() {
                         // `2>&1`: a descriptor; any other word directly before `>` is declined.
@@ -200,8 +241,10 @@ impl Reader<'_> {
                 return None;
             }
         }
-        // tree-sitter-bash drops a leading `==` before an expansion (`==$A`).
+        // tree-sitter-bash drops a leading `==` before an expansion (`==$A`) and fails a word
+        // starting `=~`.
         if word.text.starts_with("==")
+            || word.text.starts_with("=~")
             || SPECIAL_WORDS.contains(&word.text.as_str())
             || word
                 .value
@@ -341,6 +384,85 @@ impl Reader<'_> {
         Some(braced)
     }
 
+    fn blank_after(&self, at: usize) -> bool {
+        matches!(self.bytes.get(at + 1), Some(b' ' | b'\t'))
+    }
+
+    /// Closes the current element: a command, or a brace group already closed.
+    fn end_element(&mut self) -> Option<()> {
+        if self.closed_brace {
+            self.closed_brace = false;
+            return Some(());
+        }
+        self.end_command()
+    }
+
+    /// `{` at the start of a top-level chain element (not in a pipeline, not nested).
+    fn open_brace(&mut self, start: usize) -> Option<()> {
+        if self.brace
+            || self.closed_brace
+            || !self.words.is_empty()
+            || !self.assignments.is_empty()
+            || !self.redirects.is_empty()
+            || self.pipeline != self.script.commands.len()
+        {
+            return None;
+        }
+        if self.chain_start.is_none() {
+            self.chain_start = Some((crate::text::to_u32(start), Vec::new()));
+        }
+        self.brace = true;
+        self.brace_ready = false;
+        self.at += 1;
+        Some(())
+    }
+
+    /// `[ -e WORD ]` or `[ ! -e WORD ]` (any one-letter test) as a whole command; `&&`, `||`,
+    /// `;` or the end must follow.
+    fn test(&mut self, start: usize) -> Option<()> {
+        if self.closed_brace || !self.words.is_empty() || !self.assignments.is_empty() {
+            return None;
+        }
+        let fixed = |from: usize, text: &str| Word {
+            range: JoinedRange::from_usize(from, from + 1),
+            text: text.to_owned(),
+            value: Some(text.to_owned()),
+        };
+        self.brace_ready = false;
+        self.words.push(fixed(start, "["));
+        self.at += 1;
+        self.skip_blanks();
+        if self.peek() == Some(b'!') && self.blank_after(self.at) {
+            self.words.push(fixed(self.at, "!"));
+            self.at += 1;
+            self.skip_blanks();
+        }
+        let op = self.word()?;
+        let op_bytes = op.text.as_bytes();
+        if op_bytes.len() != 2 || op_bytes[0] != b'-' || !op_bytes[1].is_ascii_lowercase() {
+            return None;
+        }
+        self.words.push(op);
+        self.skip_blanks();
+        let operand = self.word()?;
+        if operand.value.is_none() || operand.text.starts_with('-') {
+            return None;
+        }
+        self.words.push(operand);
+        self.skip_blanks();
+        if self.peek() != Some(b']') {
+            return None;
+        }
+        self.words.push(fixed(self.at, "]"));
+        self.at += 1;
+        self.skip_blanks();
+        match self.peek() {
+            None | Some(b';') => Some(()),
+            Some(b'&' | b'|') if self.bytes.get(self.at + 1) == self.peek().as_ref() => Some(()),
+            _ => None,
+        }
+    }
+
     /// Closes the command read since the last operator; `None` when it has no words.
     fn end_command(&mut self) -> Option<()> {
         let mut drained = self.words.drain(..);
@@ -357,6 +479,7 @@ impl Reader<'_> {
         let start = assignments
             .first()
             .map_or(name.range.start, |w| w.range.start);
+        self.last_end = end;
         if self.chain_start.is_none() {
             self.chain_start = Some((start, Vec::new()));
         }
@@ -367,7 +490,10 @@ impl Reader<'_> {
             args,
             assignments,
             redirects,
-            context: CommandContext::default(),
+            context: CommandContext {
+                in_brace_group: self.brace,
+                ..CommandContext::default()
+            },
             chain,
         });
         Some(())
@@ -386,11 +512,14 @@ impl Reader<'_> {
 
     fn end_chain(&mut self, separator: Option<(Separator, JoinedRange)>) -> Option<()> {
         if separator.is_none() {
-            self.end_command()?;
+            if self.brace {
+                return None;
+            }
+            self.end_element()?;
             self.end_pipeline();
         }
         let (start, operators) = self.chain_start.take()?;
-        let end = self.script.commands.last()?.range.end;
+        let end = self.last_end;
         self.script.chains.push(Chain {
             range: JoinedRange::new(start, end),
             operators,
@@ -432,6 +561,8 @@ mod tests {
             "apt-get update && DEBIAN_FRONTEND=noninteractive A='x y' B=$C apt-get install -y a",
             "$INST_SCRIPTS/x.sh ${A}/b",
             "cp a ~/x ~ a~b '~' --prefix=~/x",
+            "{ [ ! -e /etc/apt/apt.conf.d/docker-clean ] || mv /etc/apt/apt.conf.d/docker-clean /etc/apt/; } && apt-get update && apt-get install --no-install-recommends -y pkg0 lib0-dev && { [ ! -e /etc/apt/docker-clean ] || mv /etc/apt/docker-clean /etc/apt/apt.conf.d/; }",
+            "[ -f x ] && { a | b; c; }; d",
             "echo 'a'",
             "echo $HOME",
             "echo a > b",
@@ -470,7 +601,15 @@ mod tests {
             "echo {a,b}",
             "a\nb",
             "ls [ab].txt",
-            "[ -f x ]",
+            "[ -f x ] y",
+            "[ x ]",
+            "{ a; } b",
+            "{ a; } | b",
+            "a | { b; }",
+            "{ a; }> f",
+            "{ { a; }; }",
+            "{ a }",
+            "{ a; ",
             "echo a\\ b",
             "time make",
             "test a == b",
@@ -582,22 +721,73 @@ mod tests {
             "\"é\t\"",
             "a-",
         ];
+        // Newer shapes: every sequence of up to three of these, and each beside every token above.
+        let newer = [
+            "A=1",
+            "A=$B",
+            "A='x y'",
+            "A=",
+            "$A/b",
+            "A+=1",
+            "_a=b",
+            "${A}/b",
+            "A=a$B.c",
+            "~",
+            "~/x",
+            "a~b",
+            "~a",
+            "'~'",
+            "a=~/x",
+            "--prefix=~/x:~/y",
+            "A=~/x",
+            "=~",
+            "{",
+            "}",
+            "a;",
+            "[",
+            "]",
+            "!",
+            "-e",
+            "[ -e a ]",
+            "{ a;",
+            "[ ! -f a ]",
+        ];
         let mut accepted = 0;
-        for a in tokens {
-            for b in tokens {
-                for c in tokens {
-                    for text in [
-                        format!("{a} {b}"),
-                        format!("{a} {b} {c}"),
-                        format!("x {a} {b} {c}"),
-                        format!("x {a}{b} {c}"),
-                        format!("x {a} {b}{c}"),
-                    ] {
-                        if let Some(fast) = parse(&text) {
-                            assert_eq!(Some(fast), tree_sitter(&text), "{text}");
-                            accepted += 1;
-                        }
+        let mut check = |text: String| {
+            if let Some(fast) = parse(&text) {
+                assert_eq!(Some(fast), tree_sitter(&text), "{text}");
+                accepted += 1;
+            }
+        };
+        for set in [&tokens[..], &newer[..]] {
+            for a in set {
+                for b in set {
+                    for c in set {
+                        check(format!("{a} {b}"));
+                        check(format!("{a} {b} {c}"));
+                        check(format!("x {a} {b} {c}"));
+                        check(format!("x {a}{b} {c}"));
+                        check(format!("x {a} {b}{c}"));
                     }
+                }
+            }
+        }
+        for a in tokens {
+            for b in newer {
+                for text in [
+                    format!("{a} {b}"),
+                    format!("{b} {a}"),
+                    format!("x {a} {b}"),
+                    format!("x {b} {a}"),
+                    format!("{b} {a} ; }}"),
+                    format!("a && {b} {a} x"),
+                    format!("{b} || a {a} x"),
+                    format!("{{ a; }} {a} {b} x"),
+                    format!("{b} x; }} {a} x"),
+                    format!("{{ {b} && a; }} {a} x"),
+                    format!("{{ a || {b}; }}"),
+                ] {
+                    check(text);
                 }
             }
         }
