@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 use dfrewrite::context::{DirEntries, HEAD_BYTES, READ_LIMIT};
-use dfrewrite::{BuildContext, ContextEntry, EntryKind, MAX_INPUT_BYTES};
+use dfrewrite::{BuildContext, ContextEntry, MAX_INPUT_BYTES};
 
 /// Why one input could not be processed.
 #[derive(Debug)]
@@ -212,44 +212,31 @@ impl FsContext {
         if depth > max_depth {
             return Listing::TooLarge;
         }
-        // The directory itself is resolved like probe does, so it stays inside the root.
-        let Ok(resolved) = fs::canonicalize(self.root.join(rel)) else {
-            return Listing::Unreadable;
+        // The directory itself is resolved like probe does, so it stays inside the root
+        // (the root is canonical already).
+        let resolved = if depth == 0 {
+            self.root.clone()
+        } else {
+            let Ok(resolved) = fs::canonicalize(self.root.join(rel)) else {
+                return Listing::Unreadable;
+            };
+            resolved
         };
         if !resolved.starts_with(&self.root) {
             return Listing::Unreadable;
         }
-        let Ok(read) = fs::read_dir(&resolved) else {
-            return Listing::Unreadable;
-        };
-        let mut entries = Vec::new();
-        for entry in read {
-            if entries.len() == max_entries {
-                return Listing::TooLarge;
-            }
-            let Ok(entry) = entry else {
-                return Listing::Unreadable;
-            };
-            // A name that is not UTF-8 cannot be written in a .dockerignore we generate.
-            let Ok(name) = entry.file_name().into_string() else {
-                return Listing::Unreadable;
-            };
-            let kind = match entry.file_type() {
-                Ok(t) if t.is_symlink() => EntryKind::Symlink,
-                Ok(t) if t.is_dir() => EntryKind::Directory,
-                Ok(t) if t.is_file() => EntryKind::File,
-                Ok(_) => EntryKind::Other,
-                Err(_) => return Listing::Unreadable,
-            };
-            entries.push((name, kind));
+        match super::listdir::entries(&resolved, max_entries) {
+            Ok(entries) => Listing::Entries(entries.into()),
+            Err(super::listdir::Stop::TooMany) => Listing::TooLarge,
+            Err(super::listdir::Stop::Unreadable) => Listing::Unreadable,
         }
-        Listing::Entries(entries.into())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dfrewrite::EntryKind;
 
     #[test]
     fn probe_stays_inside_the_root() {

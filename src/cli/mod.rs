@@ -9,6 +9,7 @@ mod contain;
 mod dirrun;
 mod fsio;
 pub(crate) mod generate;
+mod listdir;
 pub(crate) mod lsp;
 mod output;
 mod patch_path;
