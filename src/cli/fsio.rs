@@ -49,7 +49,10 @@ pub(crate) fn read_dockerfile(path: &Path) -> Result<Vec<u8>, Failure> {
     if meta.len() > MAX_INPUT_BYTES as u64 {
         return Err(Failure::Rewrite(too_large(Some(meta.len()))));
     }
-    let mut bytes = Vec::new();
+    // Sized from the metadata (one byte over, to see the end in the same read): through
+    // `take` read_to_end cannot see the size, and from empty it reads 32, 32, 64, ... bytes.
+    #[allow(clippy::cast_possible_truncation)] // at most MAX_INPUT_BYTES, checked above
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     File::open(path)
         .and_then(|f| f.take(MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut bytes))
         .map_err(Failure::Io)?;
@@ -139,7 +142,9 @@ impl BuildContext for FsContext {
         if !meta.is_file() || meta.len() > READ_LIMIT as u64 {
             return None;
         }
-        let mut bytes = Vec::new();
+        // sized from the metadata, as read_dockerfile does
+        #[allow(clippy::cast_possible_truncation)] // at most READ_LIMIT, checked above
+        let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
         File::open(&resolved)
             .and_then(|f| f.take(READ_LIMIT as u64 + 1).read_to_end(&mut bytes))
             .ok()?;
