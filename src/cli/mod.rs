@@ -7,6 +7,7 @@ mod cached;
 mod config;
 mod contain;
 mod dirrun;
+mod errstream;
 mod fsio;
 pub(crate) mod generate;
 mod listdir;
