@@ -108,8 +108,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("sub")).unwrap();
         for i in 0..700 {
-            std::fs::write(dir.path().join(format!("file-{i:04}-{}", "x".repeat(i % 90))), b"")
-                .unwrap();
+            std::fs::write(
+                dir.path()
+                    .join(format!("file-{i:04}-{}", "x".repeat(i % 90))),
+                b"",
+            )
+            .unwrap();
         }
         #[cfg(unix)]
         {
