@@ -34,29 +34,55 @@ pub(crate) fn entries(dir: &Path, max: usize) -> Result<Vec<(String, EntryKind)>
     // glibc's readdir reads 32 KiB at a time too; an entry takes at most 280 bytes.
     let mut buf = Vec::with_capacity(32 * 1024);
     let mut raw = RawDir::new(&fd, buf.spare_capacity_mut());
-    let mut entries = Vec::new();
+    // Every name, each followed by a NUL (which no name holds), checked as UTF-8 in one
+    // go at the end: a dangling byte of one name cannot join the next across the NUL, so the
+    // whole is UTF-8 exactly when every name is. (Checked one by one, the short names
+    // cost 0.29 M instructions for the 2,000 of the corpus folder.)
+    let mut names: Vec<u8> = Vec::new();
+    let mut found: Vec<(usize, EntryKind)> = Vec::new();
+    // A name that is not UTF-8 cannot be written in a .dockerignore we generate.
+    let utf8 = |names: &[u8]| std::str::from_utf8(names).is_ok();
     while let Some(entry) = raw.next() {
         let entry = entry.map_err(|_| Stop::Unreadable)?;
         let name = entry.file_name().to_bytes();
         if name == b"." || name == b".." {
             continue;
         }
-        if entries.len() == max {
-            return Err(Stop::TooMany);
+        if found.len() == max {
+            // a name before the limit that is not UTF-8 says so first, as it did one by one
+            return Err(if utf8(&names) {
+                Stop::TooMany
+            } else {
+                Stop::Unreadable
+            });
         }
-        // A name that is not UTF-8 cannot be written in a .dockerignore we generate.
-        let name = std::str::from_utf8(name).map_err(|_| Stop::Unreadable)?;
         let kind = match entry.file_type() {
             FileType::Symlink => EntryKind::Symlink,
             FileType::Directory => EntryKind::Directory,
             FileType::RegularFile => EntryKind::File,
             // Some filesystems leave the type out of the listing: ask, as std does.
-            FileType::Unknown => kind_of(&dir.join(name))?,
+            FileType::Unknown => {
+                use std::os::unix::ffi::OsStrExt as _;
+                kind_of(&dir.join(std::ffi::OsStr::from_bytes(name)))?
+            }
             _ => EntryKind::Other,
         };
-        entries.push((name.to_owned(), kind));
+        names.extend_from_slice(name);
+        names.push(0);
+        found.push((names.len() - 1, kind));
     }
-    Ok(entries)
+    let Ok(names) = std::str::from_utf8(&names) else {
+        return Err(Stop::Unreadable);
+    };
+    let mut start = 0;
+    Ok(found
+        .into_iter()
+        .map(|(end, kind)| {
+            let name = names[start..end].to_owned();
+            start = end + 1;
+            (name, kind)
+        })
+        .collect())
 }
 
 /// What is at `path`, symlinks not followed.
@@ -158,6 +184,24 @@ mod tests {
         // some filesystems refuse such names; then there is nothing to test
         if std::fs::write(dir.path().join(name), b"").is_ok() {
             assert_eq!(entries(dir.path(), 10), Err(Stop::Unreadable));
+            // with a limit: what std's order meets first decides, as one by one
+            for i in 0..6 {
+                std::fs::write(dir.path().join(format!("good-{i}")), b"").unwrap();
+            }
+            let order: Vec<std::ffi::OsString> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .collect();
+            let bad = order.iter().position(|n| n == name).unwrap();
+            for max in 0..order.len() {
+                let expected = if bad < max {
+                    Stop::Unreadable
+                } else {
+                    Stop::TooMany
+                };
+                assert_eq!(entries(dir.path(), max), Err(expected), "{max}");
+            }
+            assert_eq!(entries(dir.path(), order.len()), Err(Stop::Unreadable));
         }
     }
 }
