@@ -5,7 +5,7 @@ use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 use dfrewrite::context::{DirEntries, HEAD_BYTES, READ_LIMIT};
-use dfrewrite::{BuildContext, ContextEntry, EntryKind, MAX_INPUT_BYTES};
+use dfrewrite::{BuildContext, ContextEntry, MAX_INPUT_BYTES};
 
 /// Why one input could not be processed.
 #[derive(Debug)]
@@ -49,7 +49,10 @@ pub(crate) fn read_dockerfile(path: &Path) -> Result<Vec<u8>, Failure> {
     if meta.len() > MAX_INPUT_BYTES as u64 {
         return Err(Failure::Rewrite(too_large(Some(meta.len()))));
     }
-    let mut bytes = Vec::new();
+    // Sized from the metadata (one byte over, to see the end in the same read): through
+    // `take` read_to_end cannot see the size, and from empty it reads 32, 32, 64, ... bytes.
+    #[allow(clippy::cast_possible_truncation)] // at most MAX_INPUT_BYTES, checked above
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     File::open(path)
         .and_then(|f| f.take(MAX_INPUT_BYTES as u64 + 1).read_to_end(&mut bytes))
         .map_err(Failure::Io)?;
@@ -139,7 +142,9 @@ impl BuildContext for FsContext {
         if !meta.is_file() || meta.len() > READ_LIMIT as u64 {
             return None;
         }
-        let mut bytes = Vec::new();
+        // sized from the metadata, as read_dockerfile does
+        #[allow(clippy::cast_possible_truncation)] // at most READ_LIMIT, checked above
+        let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
         File::open(&resolved)
             .and_then(|f| f.take(READ_LIMIT as u64 + 1).read_to_end(&mut bytes))
             .ok()?;
@@ -212,44 +217,31 @@ impl FsContext {
         if depth > max_depth {
             return Listing::TooLarge;
         }
-        // The directory itself is resolved like probe does, so it stays inside the root.
-        let Ok(resolved) = fs::canonicalize(self.root.join(rel)) else {
-            return Listing::Unreadable;
+        // The directory itself is resolved like probe does, so it stays inside the root
+        // (the root is canonical already).
+        let resolved = if depth == 0 {
+            self.root.clone()
+        } else {
+            let Ok(resolved) = fs::canonicalize(self.root.join(rel)) else {
+                return Listing::Unreadable;
+            };
+            resolved
         };
         if !resolved.starts_with(&self.root) {
             return Listing::Unreadable;
         }
-        let Ok(read) = fs::read_dir(&resolved) else {
-            return Listing::Unreadable;
-        };
-        let mut entries = Vec::new();
-        for entry in read {
-            if entries.len() == max_entries {
-                return Listing::TooLarge;
-            }
-            let Ok(entry) = entry else {
-                return Listing::Unreadable;
-            };
-            // A name that is not UTF-8 cannot be written in a .dockerignore we generate.
-            let Ok(name) = entry.file_name().into_string() else {
-                return Listing::Unreadable;
-            };
-            let kind = match entry.file_type() {
-                Ok(t) if t.is_symlink() => EntryKind::Symlink,
-                Ok(t) if t.is_dir() => EntryKind::Directory,
-                Ok(t) if t.is_file() => EntryKind::File,
-                Ok(_) => EntryKind::Other,
-                Err(_) => return Listing::Unreadable,
-            };
-            entries.push((name, kind));
+        match super::listdir::entries(&resolved, max_entries) {
+            Ok(entries) => Listing::Entries(entries.into()),
+            Err(super::listdir::Stop::TooMany) => Listing::TooLarge,
+            Err(super::listdir::Stop::Unreadable) => Listing::Unreadable,
         }
-        Listing::Entries(entries.into())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dfrewrite::EntryKind;
 
     #[test]
     fn probe_stays_inside_the_root() {

@@ -10,6 +10,7 @@ use dfrewrite::{Applicability, AppliedFix, FixAvailability, NewFile, Outcome, Pa
 use similar::TextDiff;
 
 use super::RunStatus;
+use super::errstream::{ErrStream, Plain};
 use super::fsio::{self, Failure};
 use super::write::WriteError;
 
@@ -42,7 +43,7 @@ pub(crate) struct Printer {
     /// Buffered: a run's fix lines reach stderr in one write per file (and before anything
     /// on stdout, so `2>&1` keeps the order), not in the many small writes that formatting
     /// through the colour filter makes.
-    err: AutoStream<Box<dyn Write>>,
+    err: ErrStream,
     /// Write every stderr line at once (`verify`, whose steps take minutes).
     err_now: bool,
     out_state: OutState,
@@ -106,13 +107,18 @@ impl Printer {
         Self {
             out,
             color_out,
-            err: AutoStream::new(
-                Box::new(io::BufWriter::with_capacity(
+            err: {
+                let raw: Box<dyn Write> = Box::new(io::BufWriter::with_capacity(
                     ERR_BUFFER,
                     io::stderr().lock(),
-                )),
-                err_choice,
-            ),
+                ));
+                // without colour, stripped by errstream (the same bytes, faster)
+                if err_choice == ColorChoice::Never {
+                    ErrStream::Plain(Plain::new(raw))
+                } else {
+                    ErrStream::Styled(AutoStream::new(raw, err_choice))
+                }
+            },
             err_now: false,
             out_state: OutState::Open,
             machine,
@@ -156,10 +162,7 @@ impl Printer {
     /// progress bar around it.
     fn err_line(&mut self, line: std::fmt::Arguments<'_>) {
         let err = &mut self.err;
-        let write = |err: &mut AutoStream<Box<dyn Write>>| {
-            let _ = err.write_fmt(line);
-            let _ = err.write_all(b"\n");
-        };
+        let write = |err: &mut ErrStream| err.line(line);
         if let Some(bar) = &self.progress {
             bar.suspend(|| {
                 write(err);
