@@ -71,15 +71,28 @@ fn fix_for(ctx: &PassContext<'_>, ins: &Instruction) -> Option<Fix> {
     if sources.is_empty() || !sources.iter().all(|s| is_plain_local(s)) {
         return None;
     }
-    let applicability = classify(ctx, sources)?;
+    let proof = classify(ctx, sources)?;
+    let applicability = if matches!(proof, Proof::Proven) {
+        Applicability::Safe
+    } else {
+        Applicability::Unsafe
+    };
+    let message = match proof {
+        Proof::Proven => "use COPY: the sources are local and not archives".to_owned(),
+        Proof::NoContext => "use COPY: the sources look local, but the build context could not \
+                             be read to prove none is a tar archive that ADD would unpack"
+            .to_owned(),
+        Proof::Absent(source) => format!(
+            "use COPY: the sources look local, but `{source}` is not in the build context, so \
+             nothing proves it is not a tar archive that ADD would unpack"
+        ),
+        Proof::Unreadable(source) => format!(
+            "use COPY: the sources look local, but `{source}` could not be read to prove it is \
+             not a tar archive that ADD would unpack"
+        ),
+    };
     let keyword = ctx.file.slice(ins.keyword);
     let replacement = match_case(keyword, "COPY");
-    let message = match applicability {
-        Applicability::Safe => "use COPY: the sources are local and not archives".to_owned(),
-        _ => "use COPY: the sources look local, but the build context could not be read to \
-              prove none is a tar archive that ADD would unpack"
-            .to_owned(),
-    };
     ctx.fix(
         ADD_TO_COPY.name,
         applicability,
@@ -88,11 +101,28 @@ fn fix_for(ctx: &PassContext<'_>, ins: &Instruction) -> Option<Fix> {
     )
 }
 
-/// Safe when the context proves every source is not an archive; unsafe when it cannot be
-/// read and the names do not look like archives; `None` when an archive is possible.
-fn classify(ctx: &PassContext<'_>, sources: &[&str]) -> Option<Applicability> {
-    let mut proven = ctx.settings.context.is_some();
-    for source in sources {
+/// What the context proved about the sources, when none can be an archive.
+enum Proof<'a> {
+    /// Every source is a directory or a file that is not an archive: safe.
+    Proven,
+    /// No context was given: unsafe.
+    NoContext,
+    /// This source is not in the context (the first such): unsafe.
+    Absent(&'a str),
+    /// This source exists but could not be read: unsafe.
+    Unreadable(&'a str),
+}
+
+/// [`Proof::Proven`] when the context proves every source is not an archive; another proof
+/// (unsafe) when it cannot and the names do not look like archives; `None` when an archive
+/// is possible.
+fn classify<'a>(ctx: &PassContext<'_>, sources: &[&'a str]) -> Option<Proof<'a>> {
+    let mut proof = if ctx.settings.context.is_some() {
+        Proof::Proven
+    } else {
+        Proof::NoContext
+    };
+    for &source in sources {
         let entry = match (&ctx.settings.context, crate::context::context_path(source)) {
             (Some(context), Some(path)) => context.probe(&path),
             (Some(_), None) => return None,
@@ -102,19 +132,22 @@ fn classify(ctx: &PassContext<'_>, sources: &[&str]) -> Option<Applicability> {
             ContextEntry::Directory => {}
             ContextEntry::File { head } if !maybe_archive(&head) => {}
             ContextEntry::File { .. } => return None,
-            ContextEntry::Missing | ContextEntry::Unreadable => {
-                if has_archive_name(source) {
-                    return None;
+            ContextEntry::Missing | ContextEntry::Unreadable if has_archive_name(source) => {
+                return None;
+            }
+            ContextEntry::Missing => {
+                if matches!(proof, Proof::Proven) {
+                    proof = Proof::Absent(source);
                 }
-                proven = false;
+            }
+            ContextEntry::Unreadable => {
+                if matches!(proof, Proof::Proven) {
+                    proof = Proof::Unreadable(source);
+                }
             }
         }
     }
-    Some(if proven {
-        Applicability::Safe
-    } else {
-        Applicability::Unsafe
-    })
+    Some(proof)
 }
 
 /// A source `COPY` would treat the same: a plain path inside the context, not a URL or a
@@ -277,6 +310,29 @@ mod tests {
         assert_eq!(rewrite(src, None, true), "FROM a\nCOPY app.py /app/\n");
         let archive = "FROM a\nADD rootfs.tar.gz /\n";
         assert_eq!(rewrite(archive, None, true), archive);
+    }
+
+    #[test]
+    fn the_message_names_what_could_not_be_proven() {
+        let message = |src: &str, ctx: Option<Vec<(&'static str, ContextEntry)>>| {
+            let settings = Settings {
+                context: ctx.map(|e| Arc::new(Fake(e)) as Arc<dyn BuildContext>),
+                ..Settings::default()
+            };
+            let result = crate::rewrite(src, &settings).unwrap();
+            let fix = result
+                .advice
+                .iter()
+                .find(|f| f.pass == "add-to-copy")
+                .unwrap();
+            fix.message.clone()
+        };
+        let src = "FROM a\nADD app.py assets /app/\n";
+        let present = vec![("app.py", file(b"x"))];
+        assert!(message(src, None).contains("the build context could not be read"));
+        assert!(message(src, Some(present)).contains("`assets` is not in the build context"));
+        let unreadable = vec![("app.py", file(b"x")), ("assets", ContextEntry::Unreadable)];
+        assert!(message(src, Some(unreadable)).contains("`assets` could not be read"));
     }
 
     #[test]
