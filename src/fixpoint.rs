@@ -129,7 +129,7 @@ fn rewrite_with(
         // note that it held one of them back
         let lazy = record.is_none() && pragmas.is_empty();
         let mut found = collect_fixes(&ctx, settings, all, lazy)?;
-        if found.skipped && !found.iter().any(|f| wants(f, settings)) {
+        if found.skipped() && !found.iter().any(|f| wants(f, settings)) {
             found.run_skipped(&ctx)?;
         }
         let fixes = pragmas.filter(found.into_fixes(), &mut used);
@@ -259,10 +259,14 @@ fn pragma_reports(pragmas: &Pragmas, used: &pragma::Used, settings: &Settings) -
 /// threshold (see [`PassInfo::tier`](passes::PassInfo)).
 struct Found<'p> {
     by_pass: Vec<(&'p passes::PassInfo, Option<Vec<Fix>>)>,
-    skipped: bool,
 }
 
 impl Found<'_> {
+    /// Whether a pass was left out.
+    fn skipped(&self) -> bool {
+        self.by_pass.iter().any(|(_, fixes)| fixes.is_none())
+    }
+
     fn iter(&self) -> impl Iterator<Item = &Fix> {
         self.by_pass
             .iter()
@@ -286,7 +290,6 @@ impl Found<'_> {
                 *fixes = Some((pass.run)(ctx));
             }
         }
-        self.skipped = false;
         bugs(ctx)
     }
 }
@@ -301,13 +304,11 @@ fn collect_fixes<'p>(
     all: &[&'p passes::PassInfo],
     lazy: bool,
 ) -> Result<Found<'p>, Error> {
-    let mut skipped = false;
     let by_pass = all
         .iter()
         .filter(|p| settings.runs(p.name))
         .map(|&p| {
             if lazy && p.tier < settings.threshold {
-                skipped = true;
                 return (p, None);
             }
             let fixes = (p.run)(ctx);
@@ -320,7 +321,7 @@ fn collect_fixes<'p>(
         })
         .collect();
     bugs(ctx)?;
-    Ok(Found { by_pass, skipped })
+    Ok(Found { by_pass })
 }
 
 /// The bugs the passes recorded, as an error.

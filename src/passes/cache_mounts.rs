@@ -585,12 +585,7 @@ fn may_be_set_through(file: &crate::syntax::Dockerfile, index: usize, name: &str
     let part_of_name = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
     // the first instruction that may set HOME, found once per file rather than per RUN
     let first = file.memo.first("may-set:HOME", || {
-        let end = file.source.find(name)? + name.len();
-        file.instructions().position(|i| {
-            if (i.range.end as usize) < end {
-                return false;
-            }
-            let text = file.slice(i.range);
+        runs::first_mentioning(file, name, |text| {
             text.match_indices(name).any(|(at, _)| {
                 let before = &text[..at];
                 // `ANDROID_HOME`, `HOMEBREW_X` are other variables

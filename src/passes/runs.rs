@@ -34,18 +34,17 @@ impl Run<'_> {
 
     /// The manager commands the body runs, wrapped ones included, with how each is reached.
     pub(crate) fn all_invocations(&self) -> Vec<(Invocation<'_>, shell::wrappers::Via)> {
-        let Some(effective) = self.effective() else {
+        // only a parsed body (which the cache keeps) has effective commands
+        let Some(body) = &self.body else {
+            return Vec::new();
+        };
+        let Some(effective) = body.effective() else {
             return Vec::new();
         };
         let commands: Vec<_> = effective.commands().collect();
-        let local;
-        let found = if let Some(body) = &self.body {
-            body.found_all
-                .get_or_init(|| found(commands.iter().map(|r| r.command)))
-        } else {
-            local = found(commands.iter().map(|r| r.command));
-            &local
-        };
+        let found = body
+            .found_all
+            .get_or_init(|| found(commands.iter().map(|r| r.command)));
         found
             .iter()
             .map(|&(at, manager, sub)| {
@@ -362,13 +361,22 @@ pub(crate) fn mentioned_through(file: &Dockerfile, index: usize, needle: &str) -
     // question, `may-set:HOME` (cache-mounts), is no name a table or pass looks for
     file.memo
         .first(needle, || {
-            // one search of the whole text: most needles are in no instruction at all, and
-            // none ends before the text's first mention
-            let end = file.source.find(needle)? + needle.len();
-            file.instructions()
-                .position(|i| i.range.end as usize >= end && file.slice(i.range).contains(needle))
+            first_mentioning(file, needle, |text| text.contains(needle))
         })
         .is_some_and(|first| first <= index)
+}
+
+/// The position of the first instruction that mentions `needle` in a way `holds` accepts
+/// (`holds` gets the instruction's text). The whole text is searched once first: most
+/// needles are in no instruction at all, and none ends before the text's first mention.
+pub(super) fn first_mentioning(
+    file: &Dockerfile,
+    needle: &str,
+    holds: impl Fn(&str) -> bool,
+) -> Option<usize> {
+    let end = file.source.find(needle)? + needle.len();
+    file.instructions()
+        .position(|i| i.range.end as usize >= end && holds(file.slice(i.range)))
 }
 
 /// The source range of the shell arguments of a RUN.
