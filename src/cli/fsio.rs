@@ -108,8 +108,9 @@ impl FsContext {
 }
 
 impl FsContext {
-    /// `path` resolved inside the root; `Err` with the entry to report otherwise.
-    fn resolve(&self, path: &str) -> Result<PathBuf, ContextEntry> {
+    /// `path` resolved inside the root, with its metadata (symlinks followed) when it was
+    /// found on the way; `Err` with the entry to report otherwise.
+    fn resolve(&self, path: &str) -> Result<(PathBuf, Option<fs::Metadata>), ContextEntry> {
         let rel = Path::new(path);
         // The library cleans paths already; refuse anything else rather than trust it.
         if !rel
@@ -118,8 +119,8 @@ impl FsContext {
         {
             return Err(ContextEntry::Missing);
         }
-        let resolved = match fs::canonicalize(self.root.join(rel)) {
-            Ok(resolved) => resolved,
+        let (resolved, meta) = match self.canonical(rel) {
+            Ok(found) => found,
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                 return Err(ContextEntry::Unreadable);
             }
@@ -130,14 +131,40 @@ impl FsContext {
         if !resolved.starts_with(&self.root) {
             return Err(ContextEntry::Missing);
         }
-        Ok(resolved)
+        Ok((resolved, meta))
+    }
+
+    /// `rel` (only normal components) below the root, canonical as `fs::canonicalize` makes
+    /// it, with its metadata unless a symlink was on the way. The root is canonical, so a
+    /// path without a symlink below it is canonical already: one `lstat` per component
+    /// below the root shows it, where `canonicalize` asks `readlink` of every component
+    /// from `/` (five failing calls per probe in the corpus folder).
+    fn canonical(&self, rel: &Path) -> io::Result<(PathBuf, Option<fs::Metadata>)> {
+        let mut path = self.root.clone();
+        let mut meta = None;
+        for part in rel.components() {
+            if let Component::Normal(part) = part {
+                path.push(part);
+                let found = fs::symlink_metadata(&path)?;
+                if found.is_symlink() {
+                    return Ok((fs::canonicalize(self.root.join(rel))?, None));
+                }
+                meta = Some(found);
+            }
+        }
+        Ok((path, meta))
+    }
+
+    /// The metadata `resolve` found, or that of the resolved path.
+    fn metadata(resolved: &Path, found: Option<fs::Metadata>) -> Option<fs::Metadata> {
+        found.or_else(|| fs::metadata(resolved).ok())
     }
 }
 
 impl BuildContext for FsContext {
     fn read(&self, path: &str) -> Option<Vec<u8>> {
-        let resolved = self.resolve(path).ok()?;
-        let meta = fs::metadata(&resolved).ok()?;
+        let (resolved, found) = self.resolve(path).ok()?;
+        let meta = Self::metadata(&resolved, found)?;
         // Never open FIFOs or devices; skip what is too large to be a manifest.
         if !meta.is_file() || meta.len() > READ_LIMIT as u64 {
             return None;
@@ -152,11 +179,11 @@ impl BuildContext for FsContext {
     }
 
     fn probe(&self, path: &str) -> ContextEntry {
-        let resolved = match self.resolve(path) {
+        let (resolved, found) = match self.resolve(path) {
             Ok(resolved) => resolved,
             Err(entry) => return entry,
         };
-        let Ok(meta) = fs::metadata(&resolved) else {
+        let Some(meta) = Self::metadata(&resolved, found) else {
             return ContextEntry::Unreadable;
         };
         if meta.is_dir() {
@@ -222,7 +249,7 @@ impl FsContext {
         let resolved = if depth == 0 {
             self.root.clone()
         } else {
-            let Ok(resolved) = fs::canonicalize(self.root.join(rel)) else {
+            let Ok((resolved, _)) = self.canonical(rel) else {
                 return Listing::Unreadable;
             };
             resolved
@@ -231,7 +258,7 @@ impl FsContext {
             return Listing::Unreadable;
         }
         match super::listdir::entries(&resolved, max_entries) {
-            Ok(entries) => Listing::Entries(entries.into()),
+            Ok(entries) => Listing::Entries(entries),
             Err(super::listdir::Stop::TooMany) => Listing::TooLarge,
             Err(super::listdir::Stop::Unreadable) => Listing::Unreadable,
         }
@@ -276,6 +303,15 @@ mod tests {
             assert_eq!(ctx.probe("sub/up/secret"), ContextEntry::Missing);
             assert!(matches!(ctx.probe("inside"), ContextEntry::File { .. }));
             assert_eq!(ctx.probe("dangling"), ContextEntry::Missing);
+            // through a symlinked directory that stays inside
+            std::os::unix::fs::symlink("sub", root.join("alias")).unwrap();
+            fs::write(root.join("sub/in.txt"), b"in").unwrap();
+            assert!(
+                matches!(ctx.probe("alias/in.txt"), ContextEntry::File { head } if head == b"in")
+            );
+            assert_eq!(ctx.read("alias/in.txt").as_deref(), Some(&b"in"[..]));
+            assert_eq!(ctx.probe("alias"), ContextEntry::Directory);
+            assert_eq!(ctx.probe("app.py/x"), ContextEntry::Missing);
         }
     }
 
