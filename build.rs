@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 
 fn main() {
     println!("cargo::rerun-if-changed=transforms");
@@ -18,6 +19,7 @@ fn main() {
     // load address for the binary's own code (libraries and the stack stay randomised).
     if std::env::var("CARGO_CFG_TARGET_OS").is_ok_and(|os| os == "linux") {
         println!("cargo::rustc-link-arg-bins=-no-pie");
+        link_glibc_statically();
     }
     let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
     let mut names: Vec<String> = std::fs::read_dir("transforms")
@@ -126,4 +128,75 @@ impl Flat {
         });
         (start, s.len())
     }
+}
+
+/// Links the binary (not the library or tests) with the static glibc when this machine has
+/// it: a process then starts without the dynamic loader opening, mapping and relocating
+/// libc, libm and libgcc_s (measured in the README). rustc links statically only with
+/// `-C target-feature=+crt-static`, which cargo also applies to proc-macros unless
+/// `--target` is given (they then fail to build), so it cannot be set for a plain
+/// `cargo build`. Instead the binary's link gets `-static`, and the libraries rustc names
+/// for a dynamic link (`-lgcc_s -lutil -lrt -lpthread -lm -ldl -lc`) are found first in a
+/// directory of linker scripts that name the static archives. Anything missing (another
+/// libc, a cross build, no static archives installed: Debian's libc6-dev has them, Fedora
+/// needs glibc-static) keeps the dynamic link; so does DFREWRITE_DYNAMIC=1.
+fn link_glibc_statically() {
+    println!("cargo::rerun-if-env-changed=DFREWRITE_DYNAMIC");
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    if var("CARGO_CFG_TARGET_ENV") != "gnu"
+        || var("TARGET") != var("HOST")
+        || var("CARGO_CFG_TARGET_FEATURE")
+            .split(',')
+            .any(|f| f == "crt-static")
+        || std::env::var_os("DFREWRITE_DYNAMIC").is_some_and(|v| v == "1")
+    {
+        return;
+    }
+    // Where the C compiler (rustc's linker driver) finds an archive, quoted for a linker
+    // script; it echoes the bare name when it has none.
+    let archive = |name: &str| -> Option<String> {
+        let out = Command::new("cc")
+            .arg(format!("-print-file-name={name}"))
+            .output()
+            .ok()?;
+        let path = PathBuf::from(String::from_utf8(out.stdout).ok()?.trim());
+        if !path.is_absolute() {
+            return None;
+        }
+        let path = std::fs::canonicalize(path).ok()?;
+        let text = path.to_str().filter(|t| !t.contains('"'))?;
+        Some(format!("\"{text}\""))
+    };
+    let scripts = [
+        // the unwinder, and the compiler's helpers libc.a may call
+        ("gcc_s", vec!["libgcc_eh.a"]),
+        ("c", vec!["libc.a", "libgcc.a", "libgcc_eh.a"]),
+        ("m", vec!["libm.a"]),
+        ("pthread", vec!["libpthread.a"]),
+        ("dl", vec!["libdl.a"]),
+        ("rt", vec!["librt.a"]),
+        ("util", vec!["libutil.a"]),
+    ];
+    let dir = PathBuf::from(var("OUT_DIR")).join("static-glibc");
+    let mut written = Vec::new();
+    for (lib, archives) in scripts {
+        let Some(paths) = archives
+            .iter()
+            .map(|a| archive(a))
+            .collect::<Option<Vec<_>>>()
+        else {
+            return;
+        };
+        written.push((
+            format!("lib{lib}.so"),
+            format!("GROUP({})\n", paths.join(" ")),
+        ));
+    }
+    std::fs::create_dir_all(&dir).expect("OUT_DIR is writable");
+    for (name, text) in written {
+        std::fs::write(dir.join(name), text).expect("OUT_DIR is writable");
+    }
+    println!("cargo::rustc-link-arg-bins=-static");
+    // Searched before the system's directories (whatever the position: -L applies to every -l).
+    println!("cargo::rustc-link-arg-bins=-L{}", dir.display());
 }
