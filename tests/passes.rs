@@ -108,7 +108,11 @@ impl BuildContext for MemContext {
 
     fn list(&self, dir: &str) -> Option<dfrewrite::context::DirEntries> {
         let mut found: BTreeMap<String, EntryKind> = match &self.base {
-            Some(base) => base.list(dir)?.iter().cloned().collect(),
+            Some(base) => base
+                .list(dir)?
+                .iter()
+                .map(|(n, k)| (n.to_owned(), k))
+                .collect(),
             None => BTreeMap::new(),
         };
         for (path, kind) in &self.entries {

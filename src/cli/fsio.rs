@@ -327,12 +327,12 @@ mod tests {
         assert_eq!(ctx.list_within("a", 3, 3), Listing::TooLarge);
         assert_eq!(
             ctx.list_within("a/b/c", 3, 4),
-            Listing::Entries(Vec::new().into())
+            Listing::Entries(DirEntries::default())
         );
         assert_eq!(ctx.list_within("a/b/c", 2, 4), Listing::TooLarge);
         assert_eq!(ctx.list_within("a/nope", 3, 4), Listing::Unreadable);
         assert_eq!(ctx.list_within("..", 3, 4), Listing::Unreadable);
-        assert_eq!(ctx.list("a/b/c").as_deref(), Some(&[][..]));
+        assert_eq!(ctx.list("a/b/c").map(|l| l.len()), Some(0));
     }
 
     #[test]
@@ -341,7 +341,12 @@ mod tests {
         fs::create_dir_all(dir.path().join("sub/inner")).unwrap();
         fs::write(dir.path().join("sub/a.txt"), b"x").unwrap();
         let ctx = FsContext::new(dir.path()).unwrap();
-        let mut sub = ctx.list("sub").unwrap().to_vec();
+        let mut sub: Vec<(String, EntryKind)> = ctx
+            .list("sub")
+            .unwrap()
+            .iter()
+            .map(|(n, k)| (n.to_owned(), k))
+            .collect();
         sub.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(
             sub,
@@ -359,7 +364,8 @@ mod tests {
             assert!(
                 ctx.list("")
                     .unwrap()
-                    .contains(&("link".to_owned(), EntryKind::Symlink))
+                    .iter()
+                    .any(|e| e == ("link", EntryKind::Symlink))
             );
         }
         assert_eq!(

@@ -2,9 +2,11 @@
 //! the [`BuildContext`] the CLI implements, which paths of it reach the builder (`ignore`),
 //! and the few questions about context paths that more than one pass asks.
 
+mod entries;
 pub(crate) mod ignore;
 mod memo;
 
+pub use entries::DirEntries;
 pub use memo::Memo;
 pub(crate) use memo::shared;
 
@@ -58,9 +60,6 @@ pub trait BuildContext: Send + Sync {
         None
     }
 }
-
-/// A directory's entries as [`BuildContext::list`] gives them: each name with its kind.
-pub type DirEntries = std::sync::Arc<[(String, EntryKind)]>;
 
 /// What a directory entry is, as [`BuildContext::list`] reports it (symlinks not followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -737,12 +737,12 @@ fn walk_project(context: &dyn BuildContext, cache: &CacheCleanup) -> Option<bool
             if seen > MAX_ENTRIES {
                 return None;
             }
-            if cache.project_files.contains(name) {
+            if cache.project_files.iter().any(|f| f == name) {
                 return Some(true);
             }
             let path = || crate::context::join(&dir, name);
             match kind {
-                EntryKind::Directory if !SKIP.contains(&name.as_str()) => pending.push(path()),
+                EntryKind::Directory if !SKIP.contains(&name) => pending.push(path()),
                 EntryKind::File if name == "package.json" => {
                     let text = context.read(&path())?;
                     let text = String::from_utf8_lossy(&text);

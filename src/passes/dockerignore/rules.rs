@@ -5,7 +5,7 @@ use super::parse;
 use super::tree::Tree;
 use crate::context::ignore::Pattern;
 use crate::context::join;
-use crate::context::{BuildContext, ContextEntry, EntryKind};
+use crate::context::{BuildContext, ContextEntry, DirEntries, EntryKind};
 
 /// What an entry must be for a rule to take it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +91,7 @@ pub(super) fn takes(
     dir: &str,
     name: &str,
     kind: EntryKind,
-    children: &[(String, EntryKind)],
+    children: &DirEntries,
 ) -> bool {
     let kind_ok = match rule.want {
         Want::Dir => kind == EntryKind::Directory,
@@ -105,7 +105,7 @@ pub(super) fn takes(
         Needs::Nothing => true,
         Needs::Beside(file) => children
             .iter()
-            .any(|(n, k)| n == file && *k == EntryKind::File),
+            .any(|(n, k)| n == file && k == EntryKind::File),
         Needs::Inside(file) => matches!(
             context.probe(&join(&join(dir, name), file)),
             ContextEntry::File { .. }

@@ -60,11 +60,11 @@ impl Tree {
                 let candidates = ends.candidates(name);
                 let first = (0..RULES.len()).find(|&i| {
                     candidates & (1 << i) != 0
-                        && takes(context, &RULES[i], &names[i], &dir, name, *kind, &children)
+                        && takes(context, &RULES[i], &names[i], &dir, name, kind, &children)
                 });
                 match first {
                     Some(rule) => taken.push((name, rule)),
-                    None if *kind == EntryKind::Directory => enter.push(name),
+                    None if kind == EntryKind::Directory => enter.push(name),
                     None => {}
                 }
             }
@@ -86,7 +86,7 @@ impl Tree {
                 .dirs
                 .iter()
                 .flat_map(|(dir, listing)| {
-                    listing.iter().map(|(name, kind)| (join(dir, name), *kind))
+                    listing.iter().map(|(name, kind)| (join(dir, name), kind))
                 })
                 .collect();
             all.sort_unstable_by(|a, b| a.0.cmp(&b.0));
@@ -112,8 +112,8 @@ impl Tree {
         self.dirs
             .get(dir)?
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, kind)| *kind)
+            .find(|(n, _)| *n == name)
+            .map(|(_, kind)| kind)
     }
 
     /// Whether any of `paths` or one of their parents is a symlink the walk saw.

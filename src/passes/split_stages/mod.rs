@@ -490,7 +490,7 @@ fn walk_context(
     while let Some(dir) = dirs.pop() {
         for (name, kind) in context.list(&dir)?.iter() {
             let path = if dir.is_empty() {
-                name.clone()
+                name.to_owned()
             } else {
                 format!("{dir}/{name}")
             };
