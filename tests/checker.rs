@@ -254,7 +254,7 @@ fn downstream(file: &Dockerfile) -> Vec<Vec<usize>> {
 
 fn body(ins: &Instruction) -> String {
     ins.shell_text()
-        .map_or_else(|| ins.value.join(" "), str::to_owned)
+        .map_or_else(|| ins.value().join(" "), str::to_owned)
 }
 
 /// deleted-read findings of one rewrite.

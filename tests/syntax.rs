@@ -109,7 +109,11 @@ fn dump(file: &Dockerfile) -> String {
                 writeln!(
                     out,
                     "INSTRUCTION lines {}-{} {:?} json={} value={:?}",
-                    i.start_line, i.end_line, i.kind, i.json, i.value
+                    i.start_line,
+                    i.end_line,
+                    i.kind,
+                    i.json,
+                    i.value()
                 )
                 .unwrap();
                 for t in &i.tokens {
@@ -183,7 +187,7 @@ fn tricky_shapes() {
     assert!(!ins[1].is_json());
     assert_eq!(ins[1].shell_text(), Some("[not-json]"));
     assert!(ins[2].is_json());
-    assert_eq!(ins[2].value, Vec::<String>::new());
+    assert_eq!(ins[2].value(), Vec::<&str>::new());
 }
 
 fn fragment() -> impl Strategy<Value = String> {

@@ -102,7 +102,11 @@ pub(super) fn run_effect(
     };
     let commands = if ins.is_json() {
         Some(vec![RunCommand {
-            argv: ins.value.iter().cloned().map(Some).collect(),
+            argv: ins
+                .value()
+                .into_iter()
+                .map(|v| Some(v.to_owned()))
+                .collect(),
             assignments: Vec::new(),
             cwd: workdir.cloned(),
             nested: false,

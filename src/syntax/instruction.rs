@@ -31,8 +31,6 @@ pub struct Instruction {
     /// 1-based first and last line, as BuildKit numbers them.
     pub start_line: u32,
     pub end_line: u32,
-    /// BuildKit's value for this instruction (what `dockerfile.parse` reports).
-    pub value: Vec<String>,
     /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
     pub json: bool,
 }
@@ -84,6 +82,94 @@ impl Instruction {
                 text,
             })
             .collect()
+    }
+
+    /// BuildKit's value for this instruction (what `dockerfile.parse` reports), built from the
+    /// words, the JSON strings and the joined line: not kept, as for a RUN it would be a
+    /// third copy of the shell text. An ONBUILD trigger has no value of its own (its
+    /// ONBUILD's is the trigger's).
+    pub fn value(&self) -> Vec<&str> {
+        self.value_in(&self.line)
+    }
+
+    /// The value, with `line` the joined line the argument ranges point into (an ONBUILD
+    /// trigger's are in its ONBUILD's line).
+    fn value_in<'a>(&'a self, line: &'a str) -> Vec<&'a str> {
+        let texts = || self.words.iter().map(|w| w.text.as_str()).collect();
+        let rest = match self.args {
+            Args::Shell { joined, .. } => line.get(joined.as_usize()).unwrap_or_default(),
+            _ => "",
+        };
+        match self.kind {
+            Keyword::Run
+            | Keyword::Cmd
+            | Keyword::Entrypoint
+            | Keyword::Shell
+            | Keyword::Add
+            | Keyword::Copy
+            | Keyword::Volume => match &self.args {
+                Args::Json { elems, .. } => elems.iter().map(|e| e.value.as_str()).collect(),
+                Args::Shell { .. }
+                    if matches!(
+                        self.kind,
+                        Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell
+                    ) =>
+                {
+                    vec![rest]
+                }
+                Args::Shell { .. } => texts(),
+                Args::None => Vec::new(),
+            },
+            Keyword::Expose | Keyword::From | Keyword::Arg => texts(),
+            Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
+                if rest.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![rest]
+                }
+            }
+            Keyword::Env | Keyword::Label => {
+                let Some(first) = self.words.first() else {
+                    return Vec::new();
+                };
+                if first.text.contains('=') {
+                    // the parse checked that every word has one
+                    self.words
+                        .iter()
+                        .flat_map(|w| {
+                            let (k, v) = w.text.split_once('=').unwrap_or((&w.text, ""));
+                            [k, v]
+                        })
+                        .collect()
+                } else {
+                    let split = rest
+                        .find(super::words::is_split_space)
+                        .unwrap_or(rest.len());
+                    let value = rest[split..].trim_start_matches(super::words::is_split_space);
+                    vec![&rest[..split], value]
+                }
+            }
+            Keyword::Healthcheck => {
+                if self.json {
+                    return texts();
+                }
+                let sep = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                if sep == 0 {
+                    return Vec::new();
+                }
+                let cmd = rest[sep..].trim_start_matches(char::is_whitespace);
+                let mut out = vec![&rest[..sep]];
+                if !cmd.is_empty() {
+                    out.push(cmd);
+                }
+                out
+            }
+            Keyword::Onbuild => self
+                .trigger
+                .as_ref()
+                .map_or_else(Vec::new, |t| t.value_in(line)),
+            Keyword::Unknown => vec![""],
+        }
     }
 
     /// Maps a joined-line offset to a source offset. At a point where two segments meet,
@@ -149,10 +235,6 @@ impl Instruction {
         self.line.shrink_to_fit();
         self.segments.shrink_to_fit();
         self.tokens.shrink_to_fit();
-        self.value.shrink_to_fit();
-        for value in &mut self.value {
-            value.shrink_to_fit();
-        }
     }
 }
 

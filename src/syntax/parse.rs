@@ -453,7 +453,6 @@ struct Node {
     args_json: bool,
     json_elems: Vec<(Range<usize>, String)>,
     words: Vec<(Range<usize>, String)>,
-    value: Vec<String>,
     trigger: Option<Box<Node>>,
 }
 
@@ -490,7 +489,6 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
         args_json: false,
         json_elems: Vec::new(),
         words: Vec::new(),
-        value: Vec::new(),
         trigger: None,
     };
     let rest = args_trim;
@@ -498,7 +496,6 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
     let whitespace_list = |node: &mut Node| {
         if !rest.is_empty() {
             for r in words::split_whitespace_delimited(rest) {
-                node.value.push(rest[r.clone()].to_owned());
                 node.words.push((off(r.clone()), rest[r].to_owned()));
             }
         }
@@ -507,13 +504,9 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
         Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell => {
             // no pass reads the words of shell text (the shell model does): they are split
             // on demand by `Instruction::split_words`, not kept for every RUN of a file
-            if !rest.is_empty() {
-                if try_json(&mut node, rest, args.start)? {
-                    // the same strings as `Args::Json`'s elements
-                    node.words = Vec::new();
-                } else {
-                    node.value.push(rest.to_owned());
-                }
+            if !rest.is_empty() && try_json(&mut node, rest, args.start)? {
+                // the same strings as `Args::Json`'s elements
+                node.words = Vec::new();
             }
         }
         Keyword::Add | Keyword::Copy | Keyword::Volume => {
@@ -529,38 +522,27 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
                 .iter()
                 .map(|(r, t)| (off(r.clone()), t.clone()))
                 .collect();
+            // the errors BuildKit reports; `Instruction::value` splits the same way
             if let Some((_, first)) = ws.first() {
                 if first.contains('=') {
-                    for (_, w) in &ws {
-                        let Some((k, v)) = w.split_once('=') else {
-                            return Err(format!(
-                                "Syntax error - can't find = in {w:?}. Must be of the form: name=value"
-                            ));
-                        };
-                        node.value.push(k.to_owned());
-                        node.value.push(v.to_owned());
+                    if let Some((_, w)) = ws.iter().find(|(_, w)| !w.contains('=')) {
+                        return Err(format!(
+                            "Syntax error - can't find = in {w:?}. Must be of the form: name=value"
+                        ));
                     }
-                } else {
-                    let Some(split) = rest.find(words::is_split_space) else {
-                        return Err(format!("{name} must have two arguments"));
-                    };
-                    let value_from = split + rest[split..].len()
-                        - rest[split..]
-                            .trim_start_matches(words::is_split_space)
-                            .len();
-                    node.value.push(rest[..split].to_owned());
-                    node.value.push(rest[value_from..].to_owned());
+                } else if !rest.contains(words::is_split_space) {
+                    return Err(format!("{name} must have two arguments"));
                 }
             }
         }
         Keyword::Arg => {
-            let ws = words::parse_words(rest, escape);
-            node.value = ws.iter().map(|(_, t)| t.clone()).collect();
-            node.words = ws.into_iter().map(|(r, t)| (off(r), t)).collect();
+            node.words = words::parse_words(rest, escape)
+                .into_iter()
+                .map(|(r, t)| (off(r), t))
+                .collect();
         }
         Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
             if !rest.is_empty() {
-                node.value.push(rest.to_owned());
                 node.words = words::parse_words(rest, escape)
                     .into_iter()
                     .map(|(r, t)| (off(r), t))
@@ -570,18 +552,12 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
         Keyword::Healthcheck => {
             let sep = rest.find(char::is_whitespace).unwrap_or(rest.len());
             if sep > 0 {
-                node.value.push(rest[..sep].to_owned());
                 node.words.push((off(0..sep), rest[..sep].to_owned()));
                 let cmd = trim_start_ws(&rest[sep..]);
                 let cmd_off = args.start + rest.len() - cmd.len();
-                if !cmd.is_empty() {
-                    if try_json(&mut node, cmd, cmd_off)? {
-                        node.value.insert(0, rest[..sep].to_owned());
-                        node.words.insert(0, (off(0..sep), rest[..sep].to_owned()));
-                        node.args = Some(args.clone());
-                    } else {
-                        node.value.push(cmd.to_owned());
-                    }
+                if !cmd.is_empty() && try_json(&mut node, cmd, cmd_off)? {
+                    node.words.insert(0, (off(0..sep), rest[..sep].to_owned()));
+                    node.args = Some(args.clone());
                 }
             }
         }
@@ -601,11 +577,10 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
                         .map(|(r, t)| (r.start + at.start..r.end + at.start, t))
                         .collect();
                 }
-                node.value.clone_from(&child.value);
                 node.trigger = Some(Box::new(child));
             }
         }
-        Keyword::Unknown => node.value.push(String::new()),
+        Keyword::Unknown => {}
     }
     Ok(node)
 }
@@ -652,7 +627,6 @@ fn try_json(node: &mut Node, rest: &str, at: usize) -> Result<bool, String> {
             pos += 1;
         }
     }
-    node.value = elems.iter().map(|(_, v)| v.clone()).collect();
     node.words.clone_from(&elems);
     node.json_elems = elems;
     node.args_json = true;
@@ -671,7 +645,6 @@ impl Node {
             args_json,
             json_elems,
             words,
-            value,
             trigger,
         } = self;
         // the node's strings move into the instruction: no copy per word or flag
@@ -742,7 +715,6 @@ impl Node {
             tokens: Vec::new(),
             start_line: 0,
             end_line: 0,
-            value,
             json: args_json,
         }
     }

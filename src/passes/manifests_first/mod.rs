@@ -192,7 +192,7 @@ impl<'b> EnvValues<'b> {
             if !matches!(ins.kind, Keyword::Env | Keyword::Arg) {
                 continue;
             }
-            for v in &ins.value {
+            for v in &ins.value() {
                 if v.contains("./") {
                     env.dot_slash.get_or_insert(at);
                 }
@@ -772,7 +772,7 @@ mod tests {
         instructions[..at]
             .iter()
             .filter(|i| matches!(i.kind, Keyword::Env | Keyword::Arg))
-            .flat_map(|i| i.value.iter())
+            .flat_map(|i| i.value())
             .any(|v| {
                 v.contains("./") || (abs && (dest == "/" && v.contains('/') || v.contains(dest)))
             })

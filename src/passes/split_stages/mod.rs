@@ -226,11 +226,13 @@ pub(super) fn shape(
                     return None;
                 }
             }
-            Keyword::User if !runtime.has_user(ins.value.first().map_or("", String::as_str)) => {
+            Keyword::User
+                if !runtime.has_user(ins.value().first().copied().unwrap_or_default()) =>
+            {
                 return None;
             }
             Keyword::Env | Keyword::Label | Keyword::Expose | Keyword::Volume
-                if i <= split && ins.value.iter().any(|v| v.contains('$')) =>
+                if i <= split && ins.value().iter().any(|v| v.contains('$')) =>
             {
                 return None;
             }
