@@ -50,7 +50,7 @@ fn assert_views(file: &Dockerfile) {
                 assert!(s.starts_with('"') && s.ends_with('"'), "json elem {s:?}");
             }
         }
-        for h in &ins.heredocs {
+        for h in ins.heredocs() {
             let term = file.slice(h.terminator);
             let term = term.trim_end_matches(['\r', '\n']);
             let term = if h.chomp {
@@ -132,7 +132,7 @@ fn dump(file: &Dockerfile) -> String {
                 for w in &i.split_words(file.escape) {
                     writeln!(out, "  word {:?}", file.slice(w.range)).unwrap();
                 }
-                for h in &i.heredocs {
+                for h in i.heredocs() {
                     writeln!(
                         out,
                         "  heredoc {:?} chomp={} quoted={} content={:?}",
@@ -140,7 +140,7 @@ fn dump(file: &Dockerfile) -> String {
                     )
                     .unwrap();
                 }
-                if let Some(t) = &i.trigger {
+                if let Some(t) = i.trigger() {
                     writeln!(out, "  trigger {:?} {:?}", t.kind, file.slice(t.range)).unwrap();
                 }
                 if let Some(text) = i.shell_text() {
@@ -174,7 +174,7 @@ fn tricky_shapes() {
     let file = syntax::parse(text).unwrap();
     let ins: Vec<_> = file.instructions().collect();
     assert_eq!(ins.len(), 3);
-    assert!(ins[1].heredocs.is_empty());
+    assert!(ins[1].heredocs().is_empty());
     assert_eq!(ins[2].start_line, 3);
     assert_eq!(ins[2].shell_text(), Some("b"));
     // unterminated heredoc is an error pointing at the marker

@@ -59,7 +59,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
 }
 
 fn fix_for(ctx: &PassContext<'_>, ins: &Instruction) -> Option<Fix> {
-    if !ins.heredocs.is_empty() {
+    if !ins.heredocs().is_empty() {
         return None;
     }
     let shared = |f: &&crate::syntax::Flag| SHARED_FLAGS.contains(&ctx.file.slice(f.name));

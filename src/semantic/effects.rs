@@ -79,7 +79,7 @@ pub(super) fn copy_effect(
         }),
         dest_is_dir,
         flags: ins.flags.iter().map(|f| f.text.clone()).collect(),
-        heredoc: !ins.heredocs.is_empty(),
+        heredoc: !ins.heredocs().is_empty(),
     }
 }
 

@@ -511,7 +511,7 @@ impl<'a> Model<'a> {
                         runtime.stopsignal = ins.value().first().map(|v| (*v).to_owned());
                     }
                     Keyword::Onbuild => {
-                        let text = ins.trigger.as_ref().map_or_else(String::new, |t| {
+                        let text = ins.trigger().map_or_else(String::new, |t| {
                             file.slice(t.range).trim_end().to_owned()
                         });
                         runtime.onbuild.push(text);

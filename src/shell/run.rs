@@ -64,7 +64,7 @@ pub fn run_script_using(
     if !posix {
         return Err(Skip::NotPosix);
     }
-    if !instruction.heredocs.is_empty() {
+    if !instruction.heredocs().is_empty() {
         return Err(Skip::Heredoc);
     }
     let script = parse(joined.slice(&instruction.line)).map_err(Skip::Opaque)?;

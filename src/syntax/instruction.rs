@@ -4,7 +4,8 @@
 use super::{Args, Flag, Heredoc, Keyword, Segment, Token, TokenKind, Word};
 use crate::text::TextRange;
 
-/// An instruction with its typed view.
+/// An instruction with its typed view. Lists are boxed slices and the rarely present parts
+/// share one box: a large file's tree holds one instruction per line or two.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instruction {
     /// Whole lines, from the first line's start to the end of the last line (heredoc bodies
@@ -12,27 +13,45 @@ pub struct Instruction {
     pub range: TextRange,
     pub keyword: TextRange,
     pub kind: Keyword,
-    pub flags: Vec<Flag>,
+    /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
+    pub json: bool,
+    /// 1-based first and last line, as BuildKit numbers them.
+    pub start_line: u32,
+    pub end_line: u32,
+    pub flags: Box<[Flag]>,
     pub args: Args,
     /// The arguments split into words as BuildKit splits them (quotes kept). Empty for RUN,
     /// CMD, ENTRYPOINT and SHELL (outside ONBUILD), whose words no pass reads (a large file's
     /// tree would hold a second copy of every shell body, or of the JSON array's strings):
     /// [`Self::split_words`] gives them.
-    pub words: Vec<Word>,
-    pub heredocs: Vec<Heredoc>,
-    /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
-    pub trigger: Option<Box<Instruction>>,
+    pub words: Box<[Word]>,
     /// The joined line (continuations and interior comment lines removed), from the keyword.
-    pub line: String,
+    pub line: Box<str>,
     /// Map from [`Self::line`] offsets back to the source.
-    pub segments: Vec<Segment>,
+    pub segments: Box<[Segment]>,
     /// Every byte of `range`, classified.
-    pub tokens: Vec<Token>,
-    /// 1-based first and last line, as BuildKit numbers them.
-    pub start_line: u32,
-    pub end_line: u32,
-    /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
-    pub json: bool,
+    pub tokens: Box<[Token]>,
+    /// Heredocs and the ONBUILD trigger, when there are any.
+    pub(super) rare: Option<Box<Rare>>,
+}
+
+/// The parts few instructions have.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Rare {
+    pub(super) heredocs: Box<[Heredoc]>,
+    pub(super) trigger: Option<Instruction>,
+}
+
+impl Instruction {
+    /// The heredocs, in the order their markers appear.
+    pub fn heredocs(&self) -> &[Heredoc] {
+        self.rare.as_ref().map_or(&[], |r| &r.heredocs)
+    }
+
+    /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
+    pub fn trigger(&self) -> Option<&Instruction> {
+        self.rare.as_ref().and_then(|r| r.trigger.as_ref())
+    }
 }
 
 impl Instruction {
@@ -59,7 +78,7 @@ impl Instruction {
         );
         // an ONBUILD trigger has no joined line of its own and keeps its words
         if !shell_kind || !self.words.is_empty() || self.line.is_empty() {
-            return self.words.clone();
+            return self.words.to_vec();
         }
         let joined = match &self.args {
             Args::Shell { joined, .. } => *joined,
@@ -164,10 +183,7 @@ impl Instruction {
                 }
                 out
             }
-            Keyword::Onbuild => self
-                .trigger
-                .as_ref()
-                .map_or_else(Vec::new, |t| t.value_in(line)),
+            Keyword::Onbuild => self.trigger().map_or_else(Vec::new, |t| t.value_in(line)),
             Keyword::Unknown => vec![""],
         }
     }
@@ -207,37 +223,6 @@ impl Instruction {
     }
 }
 
-impl Instruction {
-    /// Drops the spare capacity the parser's growing vectors and strings left: the tree of a
-    /// large file holds one instruction per line or two, so slack is a large share of it.
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.flags.shrink_to_fit();
-        for flag in &mut self.flags {
-            flag.text.shrink_to_fit();
-        }
-        if let Args::Json { elems, .. } = &mut self.args {
-            elems.shrink_to_fit();
-            for elem in elems {
-                elem.value.shrink_to_fit();
-            }
-        }
-        self.words.shrink_to_fit();
-        for word in &mut self.words {
-            word.text.shrink_to_fit();
-        }
-        self.heredocs.shrink_to_fit();
-        for doc in &mut self.heredocs {
-            doc.content.shrink_to_fit();
-        }
-        if let Some(trigger) = &mut self.trigger {
-            trigger.shrink_to_fit();
-        }
-        self.line.shrink_to_fit();
-        self.segments.shrink_to_fit();
-        self.tokens.shrink_to_fit();
-    }
-}
-
 pub(crate) fn segment_to_source(
     segments: &[Segment],
     joined: u32,
@@ -269,7 +254,7 @@ impl Instruction {
             return None;
         }
         // no list of the words: passes ask this of every FROM, several times a round
-        let name = match self.words.as_slice() {
+        let name = match &*self.words {
             [_, kw, name] if kw.text.eq_ignore_ascii_case("as") => Some(name.text.as_str()),
             _ => None,
         };
@@ -376,5 +361,20 @@ mod tests {
             (mounts[1].source.as_deref(), mounts[1].from.as_deref()),
             (None, None)
         );
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// The tree of a large file is mostly instructions: a field added inline costs its size
+    /// once per instruction (rarely present parts go in `Rare`).
+    #[test]
+    fn instruction_stays_small() {
+        assert!(
+            size_of::<super::Instruction>() <= 152,
+            "{}",
+            size_of::<super::Instruction>()
+        );
+        assert_eq!(size_of::<crate::syntax::Item>(), 16);
     }
 }

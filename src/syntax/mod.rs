@@ -165,7 +165,7 @@ pub enum Args {
     /// A JSON string array (exec form): the array's source range and its elements.
     Json {
         range: TextRange,
-        elems: Vec<JsonElem>,
+        elems: Box<[JsonElem]>,
     },
     /// Shell form (or plain words): the arguments' source range (first to last non-blank
     /// byte, continuations inside) and the joined range in [`Instruction::line`].

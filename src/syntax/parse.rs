@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::instruction::Rare;
 use super::words::{self, RawFlag};
 use super::{
     Args, Directive, Dockerfile, Flag, Heredoc, Instruction, Item, JsonElem, Keyword, ParseError,
@@ -327,13 +328,23 @@ impl<'s> Parser<'s> {
             instruction.keyword =
                 TextRange::from_usize(start_line.start + indent, start_line.start + indent);
         }
-        instruction.tokens = classified;
-        instruction.heredocs = heredocs;
+        instruction.tokens = classified.into_boxed_slice();
+        if !heredocs.is_empty() {
+            let heredocs = heredocs.into_boxed_slice();
+            match &mut instruction.rare {
+                Some(rare) => rare.heredocs = heredocs,
+                None => {
+                    instruction.rare = Some(Box::new(Rare {
+                        heredocs,
+                        trigger: None,
+                    }));
+                }
+            }
+        }
         instruction.start_line = to_u32(first + 1);
         instruction.end_line = to_u32(i);
-        instruction.line = joined;
-        instruction.segments = segments;
-        instruction.shrink_to_fit();
+        instruction.line = joined.into_boxed_str();
+        instruction.segments = segments.into_boxed_slice();
         Ok((instruction, i))
     }
 
@@ -360,7 +371,11 @@ impl<'s> Parser<'s> {
                     fd: h.fd,
                     body: TextRange::from_usize(body_start, line.start),
                     terminator: TextRange::from_usize(line.start, line.end),
-                    content,
+                    content: {
+                        let mut content = content;
+                        content.shrink_to_fit();
+                        content
+                    },
                 };
                 return Ok((doc, i + 1));
             }
@@ -658,7 +673,7 @@ impl Node {
                     name: map(&(f.range.start + 2..f.range.start + name_end)),
                     value: (name_end < raw.len())
                         .then(|| map(&(f.range.start + name_end + 1..f.range.end))),
-                    text: f.text,
+                    text: shrunk(f.text),
                 }
             })
             .collect();
@@ -671,7 +686,7 @@ impl Node {
                         .into_iter()
                         .map(|(r, v)| JsonElem {
                             range: map(&r),
-                            value: v,
+                            value: shrunk(v),
                         })
                         .collect(),
                 }
@@ -685,7 +700,7 @@ impl Node {
             .into_iter()
             .map(|(r, t)| Word {
                 range: map(&r),
-                text: t,
+                text: shrunk(t),
             })
             .collect();
         let trigger = trigger.map(|t| {
@@ -699,25 +714,33 @@ impl Node {
                 Args::Json { range, .. } | Args::Shell { range, .. } => range.end,
             };
             child.range = TextRange::new(start, end.max(start));
-            Box::new(child)
+            Box::new(Rare {
+                heredocs: Box::new([]),
+                trigger: Some(child),
+            })
         });
         Instruction {
             range: TextRange::default(),
             keyword: map(&keyword),
             kind,
+            json: args_json,
+            start_line: 0,
+            end_line: 0,
             flags,
             args,
             words,
-            heredocs: Vec::new(),
-            trigger,
-            line: String::new(),
-            segments: Vec::new(),
-            tokens: Vec::new(),
-            start_line: 0,
-            end_line: 0,
-            json: args_json,
+            line: Box::default(),
+            segments: Box::default(),
+            tokens: Box::default(),
+            rare: trigger,
         }
     }
+}
+
+/// A string without the spare capacity its building left (the tree keeps it for good).
+fn shrunk(mut s: String) -> String {
+    s.shrink_to_fit();
+    s
 }
 
 /// Splits the content tokens (provisionally `Args`) into keyword, flag, args and whitespace

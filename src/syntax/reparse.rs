@@ -178,13 +178,15 @@ impl Instruction {
         for word in &mut self.words {
             shift(&mut word.range, by);
         }
-        for doc in &mut self.heredocs {
-            shift(&mut doc.marker, by);
-            shift(&mut doc.body, by);
-            shift(&mut doc.terminator, by);
-        }
-        if let Some(trigger) = &mut self.trigger {
-            trigger.shift(by);
+        if let Some(rare) = &mut self.rare {
+            for doc in &mut rare.heredocs {
+                shift(&mut doc.marker, by);
+                shift(&mut doc.body, by);
+                shift(&mut doc.terminator, by);
+            }
+            if let Some(trigger) = &mut rare.trigger {
+                trigger.shift(by);
+            }
         }
         for segment in &mut self.segments {
             segment.source = segment.source.wrapping_add_signed(by);

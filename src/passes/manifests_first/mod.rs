@@ -288,7 +288,7 @@ impl<'a, 'b> Finder<'a, 'b> {
     fn source_copy(&self, at: usize) -> Option<SourceCopy<'b>> {
         let ins = self.instructions[at];
         let file = self.ctx.file;
-        if !matches!(ins.kind, Keyword::Copy | Keyword::Add) || !ins.heredocs.is_empty() {
+        if !matches!(ins.kind, Keyword::Copy | Keyword::Add) || !ins.heredocs().is_empty() {
             return None;
         }
         let flags_ok = ins

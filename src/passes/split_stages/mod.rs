@@ -222,7 +222,7 @@ pub(super) fn shape(
                 {
                     return None;
                 }
-                if ins.flag_value("from").is_some() && !ins.heredocs.is_empty() {
+                if ins.flag_value("from").is_some() && !ins.heredocs().is_empty() {
                     return None;
                 }
             }
