@@ -116,7 +116,7 @@ fn dump(file: &Dockerfile) -> String {
                     i.value()
                 )
                 .unwrap();
-                for t in &i.tokens {
+                for t in i.tokens() {
                     writeln!(out, "  {:?} {:?}", t.kind, file.slice(t.range)).unwrap();
                 }
                 for f in &i.flags {

@@ -29,10 +29,19 @@ pub struct Instruction {
     pub line: Box<str>,
     /// Map from [`Self::line`] offsets back to the source.
     pub segments: Box<[Segment]>,
-    /// Every byte of `range`, classified.
-    pub tokens: Box<[Token]>,
+    /// Every byte of `range`, classified: each token's kind and start (it ends where the
+    /// next starts); [`Self::tokens`] gives them whole.
+    pub(super) tokens: Box<[TokenStart]>,
     /// Heredocs and the ONBUILD trigger, when there are any.
     pub(super) rare: Option<Box<Rare>>,
+}
+
+/// A token without its end, which is the next token's start (or the instruction's end): a
+/// large file has several per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TokenStart {
+    pub(super) start: u32,
+    pub(super) kind: TokenKind,
 }
 
 /// The parts few instructions have.
@@ -43,6 +52,18 @@ pub(super) struct Rare {
 }
 
 impl Instruction {
+    /// Every byte of [`Self::range`], classified, in order (none for an ONBUILD trigger,
+    /// whose bytes are its ONBUILD's).
+    pub fn tokens(&self) -> impl DoubleEndedIterator<Item = Token> + ExactSizeIterator + '_ {
+        (0..self.tokens.len()).map(|i| {
+            let end = self.tokens.get(i + 1).map_or(self.range.end, |t| t.start);
+            Token {
+                kind: self.tokens[i].kind,
+                range: TextRange::new(self.tokens[i].start, end),
+            }
+        })
+    }
+
     /// The heredocs, in the order their markers appear.
     pub fn heredocs(&self) -> &[Heredoc] {
         self.rare.as_ref().map_or(&[], |r| &r.heredocs)
@@ -210,8 +231,7 @@ impl Instruction {
     /// The offset just before the line break of the last line of the instruction proper
     /// (before any heredoc body): where text appended to the arguments goes.
     pub fn content_end(&self) -> u32 {
-        self.tokens
-            .iter()
+        self.tokens()
             .rev()
             .find(|t| {
                 !matches!(

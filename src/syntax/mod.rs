@@ -247,7 +247,7 @@ impl Dockerfile {
         let mut out = Vec::new();
         for item in &self.items {
             match item {
-                Item::Instruction(i) => out.extend_from_slice(&i.tokens),
+                Item::Instruction(i) => out.extend(i.tokens()),
                 Item::Bom(r) | Item::Blank(r) => out.push(Token {
                     kind: TokenKind::Whitespace,
                     range: *r,

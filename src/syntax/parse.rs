@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::instruction::Rare;
+use super::instruction::{Rare, TokenStart};
 use super::words::{self, RawFlag};
 use super::{
     Args, Directive, Dockerfile, Flag, Heredoc, Instruction, Item, JsonElem, Keyword, ParseError,
@@ -328,7 +328,26 @@ impl<'s> Parser<'s> {
             instruction.keyword =
                 TextRange::from_usize(start_line.start + indent, start_line.start + indent);
         }
-        instruction.tokens = classified.into_boxed_slice();
+        // only starts are kept: the tokens must tile the instruction
+        debug_assert!(
+            classified
+                .first()
+                .is_none_or(|t| t.range.start == instruction.range.start)
+                && classified
+                    .windows(2)
+                    .all(|w| w[0].range.end == w[1].range.start)
+                && classified
+                    .last()
+                    .is_none_or(|t| t.range.end == instruction.range.end),
+            "tokens do not tile the instruction"
+        );
+        instruction.tokens = classified
+            .iter()
+            .map(|t| TokenStart {
+                start: t.range.start,
+                kind: t.kind,
+            })
+            .collect();
         if !heredocs.is_empty() {
             let heredocs = heredocs.into_boxed_slice();
             match &mut instruction.rare {

@@ -192,7 +192,7 @@ impl Instruction {
             segment.source = segment.source.wrapping_add_signed(by);
         }
         for token in &mut self.tokens {
-            shift(&mut token.range, by);
+            token.start = token.start.wrapping_add_signed(by);
         }
     }
 }
