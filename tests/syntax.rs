@@ -63,7 +63,7 @@ fn assert_views(file: &Dockerfile) {
         }
         if let Some(text) = ins.shell_text() {
             // every segment of the joined line is the source text it claims to be
-            for s in &ins.segments {
+            for s in ins.segments().iter() {
                 let joined = &ins.line[s.joined as usize..(s.joined + s.len) as usize];
                 let source = &file.source[s.source as usize..(s.source + s.len) as usize];
                 assert_eq!(joined, source);

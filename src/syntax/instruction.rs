@@ -27,8 +27,9 @@ pub struct Instruction {
     pub words: Box<[Word]>,
     /// The joined line (continuations and interior comment lines removed), from the keyword.
     pub line: Box<str>,
-    /// Map from [`Self::line`] offsets back to the source.
-    pub segments: Box<[Segment]>,
+    /// Map from [`Self::line`] offsets back to the source; empty when it is the one segment
+    /// from the keyword on (most instructions): [`Self::segments`] gives it.
+    pub(super) segments: Box<[Segment]>,
     /// Every byte of `range`, classified: each token's kind and start (it ends where the
     /// next starts); [`Self::tokens`] gives them whole.
     pub(super) tokens: Box<[TokenStart]>,
@@ -52,6 +53,31 @@ pub(super) struct Rare {
 }
 
 impl Instruction {
+    /// Map from [`Self::line`] offsets back to the source, in order.
+    pub fn segments(&self) -> std::borrow::Cow<'_, [Segment]> {
+        match self.implicit_segment() {
+            Some(one) => std::borrow::Cow::Owned(vec![one]),
+            None => std::borrow::Cow::Borrowed(&self.segments),
+        }
+    }
+
+    /// The one segment not stored: the whole line, from the keyword.
+    fn implicit_segment(&self) -> Option<Segment> {
+        (self.segments.is_empty() && !self.line.is_empty()).then(|| Segment {
+            joined: 0,
+            source: self.keyword.start,
+            len: crate::text::to_u32(self.line.len()),
+        })
+    }
+
+    /// Applies `f` to the segments, without building a list for the implicit one.
+    fn with_segments<T>(&self, f: impl FnOnce(&[Segment]) -> T) -> T {
+        match self.implicit_segment() {
+            Some(one) => f(&[one]),
+            None => f(&self.segments),
+        }
+    }
+
     /// Every byte of [`Self::range`], classified, in order (none for an ONBUILD trigger,
     /// whose bytes are its ONBUILD's).
     pub fn tokens(&self) -> impl DoubleEndedIterator<Item = Token> + ExactSizeIterator + '_ {
@@ -118,7 +144,9 @@ impl Instruction {
         super::words::parse_words(joined.slice(&self.line), escape)
             .into_iter()
             .map(|(r, text)| Word {
-                range: super::parse::map_range(&self.segments, r.start + start..r.end + start),
+                range: self.with_segments(|segments| {
+                    super::parse::map_range(segments, r.start + start..r.end + start)
+                }),
                 text,
             })
             .collect()
@@ -212,7 +240,7 @@ impl Instruction {
     /// Maps a joined-line offset to a source offset. At a point where two segments meet,
     /// `side` picks the end of the earlier segment (`Before`) or the start of the later one.
     pub fn to_source(&self, joined: u32, side: crate::text::InsertionSide) -> u32 {
-        segment_to_source(&self.segments, joined, side)
+        self.with_segments(|segments| segment_to_source(segments, joined, side))
     }
 
     /// Maps a joined-line range to the source range from its first to its last byte.

@@ -363,7 +363,16 @@ impl<'s> Parser<'s> {
         instruction.start_line = to_u32(first + 1);
         instruction.end_line = to_u32(i);
         instruction.line = joined.into_boxed_str();
-        instruction.segments = segments.into_boxed_slice();
+        // one segment from the keyword on is implied by the line (`Instruction::segments`)
+        let implicit = matches!(
+            segments.as_slice(),
+            [one] if one.joined == 0
+                && one.source == instruction.keyword.start
+                && one.len as usize == instruction.line.len()
+        );
+        if !implicit {
+            instruction.segments = segments.into_boxed_slice();
+        }
         Ok((instruction, i))
     }
 
