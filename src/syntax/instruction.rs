@@ -31,7 +31,8 @@ pub struct Instruction {
     /// from the keyword on (most instructions): [`Self::segments`] gives it.
     pub(super) segments: Box<[Segment]>,
     /// Every byte of `range`, classified: each token's kind and start (it ends where the
-    /// next starts); [`Self::tokens`] gives them whole.
+    /// next starts); [`Self::tokens`] gives them whole. Empty when they follow from the
+    /// keyword, flag and argument ranges (a one-line instruction, most of a large file).
     pub(super) tokens: Box<[TokenStart]>,
     /// Heredocs and the ONBUILD trigger, when there are any.
     pub(super) rare: Option<Box<Rare>>,
@@ -81,13 +82,60 @@ impl Instruction {
     /// Every byte of [`Self::range`], classified, in order (none for an ONBUILD trigger,
     /// whose bytes are its ONBUILD's).
     pub fn tokens(&self) -> impl DoubleEndedIterator<Item = Token> + ExactSizeIterator + '_ {
-        (0..self.tokens.len()).map(|i| {
-            let end = self.tokens.get(i + 1).map_or(self.range.end, |t| t.start);
-            Token {
-                kind: self.tokens[i].kind,
-                range: TextRange::new(self.tokens[i].start, end),
-            }
+        let starts = if self.tokens.is_empty() && !self.line.is_empty() {
+            std::borrow::Cow::Owned(self.implied_token_starts())
+        } else {
+            std::borrow::Cow::Borrowed(&*self.tokens)
+        };
+        let end = self.range.end;
+        (0..starts.len()).map(move |i| Token {
+            kind: starts[i].kind,
+            range: TextRange::new(starts[i].start, starts.get(i + 1).map_or(end, |t| t.start)),
         })
+    }
+
+    /// The tokens of a one-line instruction, from its keyword, flag and argument ranges:
+    /// blanks between them, and the line break after the line's content. The parse keeps
+    /// the tokens it found wherever these differ.
+    pub(super) fn implied_token_starts(&self) -> Vec<TokenStart> {
+        let args = match &self.args {
+            Args::None => None,
+            Args::Json { range, .. } | Args::Shell { range, .. } => Some(*range),
+        };
+        let parts = std::iter::once((TokenKind::Keyword, self.keyword))
+            .chain(self.flags.iter().map(|f| (TokenKind::Flag, f.range)))
+            .chain(args.map(|r| (TokenKind::Args, r)));
+        let mut out = Vec::with_capacity(6 + 2 * self.flags.len());
+        let mut at = self.range.start;
+        for (kind, range) in parts {
+            if at < range.start {
+                out.push(TokenStart {
+                    start: at,
+                    kind: TokenKind::Whitespace,
+                });
+            }
+            if range.start < range.end {
+                out.push(TokenStart {
+                    start: range.start,
+                    kind,
+                });
+            }
+            at = at.max(range.end);
+        }
+        let content_end = self.keyword.start + crate::text::to_u32(self.line.len());
+        if at < content_end {
+            out.push(TokenStart {
+                start: at,
+                kind: TokenKind::Whitespace,
+            });
+        }
+        if content_end.max(at) < self.range.end {
+            out.push(TokenStart {
+                start: content_end.max(at),
+                kind: TokenKind::Newline,
+            });
+        }
+        out
     }
 
     /// The heredocs, in the order their markers appear.
@@ -424,5 +472,18 @@ mod size {
             size_of::<super::Instruction>()
         );
         assert_eq!(size_of::<crate::syntax::Item>(), 16);
+    }
+
+    /// One-line instructions keep neither tokens nor segments: both follow from the ranges.
+    #[test]
+    fn one_line_instructions_keep_no_token_list() {
+        let text = "FROM a AS b\n  RUN --mount=type=cache,target=/c  x  \r\nCOPY [\"a\", \"b\"]\nRUN y \\\n z\n";
+        let file = crate::syntax::parse(text).unwrap();
+        let kept: Vec<(usize, usize)> = file
+            .instructions()
+            .map(|i| (i.tokens.len(), i.segments.len()))
+            .collect();
+        assert_eq!(kept, [(0, 0), (0, 0), (0, 0), (6, 2)]);
+        assert_eq!(file.print(), text);
     }
 }

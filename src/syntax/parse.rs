@@ -341,7 +341,7 @@ impl<'s> Parser<'s> {
                     .is_none_or(|t| t.range.end == instruction.range.end),
             "tokens do not tile the instruction"
         );
-        instruction.tokens = classified
+        let starts: Vec<TokenStart> = classified
             .iter()
             .map(|t| TokenStart {
                 start: t.range.start,
@@ -372,6 +372,10 @@ impl<'s> Parser<'s> {
         );
         if !implicit {
             instruction.segments = segments.into_boxed_slice();
+        }
+        // tokens that follow from the ranges are not kept (`Instruction::tokens`)
+        if instruction.line.is_empty() || instruction.implied_token_starts() != starts {
+            instruction.tokens = starts.into_boxed_slice();
         }
         Ok((instruction, i))
     }
