@@ -288,7 +288,7 @@ fn deleted_reads(input: &Dockerfile, output: &Dockerfile) -> Vec<String> {
             &before,
             &format!(
                 "{} {text}",
-                run.flags
+                run.flags()
                     .iter()
                     .map(|f| f.text.as_str())
                     .collect::<Vec<_>>()
@@ -537,7 +537,7 @@ fn cache_mounts(text: &str) -> std::collections::BTreeSet<(usize, String)> {
     file.instructions()
         .zip(stages)
         .flat_map(|(i, stage)| {
-            i.flags
+            i.flags()
                 .iter()
                 .filter_map(|f| f.text.strip_prefix("--mount="))
                 .filter(|m| m.split(',').any(|kv| kv == "type=cache"))

@@ -314,13 +314,17 @@ fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str
             "{name}: unexpected {text:?}"
         );
         assert!(
-            ins.flags.iter().all(|f| !f.text.starts_with("--from")),
+            ins.flags().iter().all(|f| !f.text.starts_with("--from")),
             "{name}: inserted COPY --from"
         );
-        let flags: Vec<&str> = ins.flags.iter().map(|f| f.text.as_str()).collect();
+        let flags: Vec<&str> = ins.flags().iter().map(|f| f.text.as_str()).collect();
         let source_copy = out_others[at + 1..].iter().find(|i| {
             matches!(i.kind, syntax::Keyword::Copy | syntax::Keyword::Add)
-                && i.flags.iter().map(|f| f.text.as_str()).collect::<Vec<_>>() == flags
+                && i.flags()
+                    .iter()
+                    .map(|f| f.text.as_str())
+                    .collect::<Vec<_>>()
+                    == flags
                 && others_in.iter().any(|o| o == out.slice(i.range))
         });
         assert!(

@@ -36,7 +36,7 @@ fn assert_views(file: &Dockerfile) {
         // a keyword may be split by a continuation, but never starts with a blank
         assert!(!kw.starts_with(char::is_whitespace), "keyword {kw:?}");
         assert!(ins.range.contains_range(ins.keyword));
-        for f in &ins.flags {
+        for f in ins.flags() {
             assert!(
                 file.slice(f.range).starts_with("--"),
                 "flag {:?}",
@@ -119,7 +119,7 @@ fn dump(file: &Dockerfile) -> String {
                 for t in i.tokens() {
                     writeln!(out, "  {:?} {:?}", t.kind, file.slice(t.range)).unwrap();
                 }
-                for f in &i.flags {
+                for f in i.flags() {
                     writeln!(
                         out,
                         "  flag {:?} name={:?} value={:?}",

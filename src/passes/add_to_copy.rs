@@ -63,7 +63,7 @@ fn fix_for(ctx: &PassContext<'_>, ins: &Instruction) -> Option<Fix> {
         return None;
     }
     let shared = |f: &&crate::syntax::Flag| SHARED_FLAGS.contains(&ctx.file.slice(f.name));
-    if !ins.flags.iter().all(|f| shared(&f)) {
+    if !ins.flags().iter().all(|f| shared(&f)) {
         return None;
     }
     let paths = ins.paths();

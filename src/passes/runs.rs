@@ -650,7 +650,7 @@ fn items_between(file: &Dockerfile, start: u32, end: u32) -> &[Item] {
 
 /// The RUN flags as BuildKit reads them, in a canonical order.
 fn sorted_flags(i: &Instruction) -> Vec<&str> {
-    let mut f: Vec<&str> = i.flags.iter().map(|f| f.text.as_str()).collect();
+    let mut f: Vec<&str> = i.flags().iter().map(|f| f.text.as_str()).collect();
     f.sort_unstable();
     f
 }

@@ -78,7 +78,7 @@ pub(super) fn copy_effect(
             })
         }),
         dest_is_dir,
-        flags: ins.flags.iter().map(|f| f.text.clone()).collect(),
+        flags: ins.flags().iter().map(|f| f.text.clone()).collect(),
         heredoc: !ins.heredocs().is_empty(),
     }
 }

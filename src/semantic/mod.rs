@@ -494,7 +494,7 @@ impl<'a> Model<'a> {
                         }
                     }
                     Keyword::Healthcheck => {
-                        let flags = ins.flags.iter().map(|f| f.text.clone()).collect();
+                        let flags = ins.flags().iter().map(|f| f.text.clone()).collect();
                         let test = match ins.value().split_first() {
                             Some((kind, rest)) if kind.eq_ignore_ascii_case("CMD") => {
                                 Some(if ins.is_json() {
@@ -545,7 +545,7 @@ impl<'a> Model<'a> {
             }
             let platform = stage
                 .from
-                .flags
+                .flags()
                 .iter()
                 .find_map(|f| f.text.strip_prefix("--platform=").map(str::to_owned));
             if let Some(name) = stage.name {

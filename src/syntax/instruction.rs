@@ -18,7 +18,6 @@ pub struct Instruction {
     /// 1-based first and last line, as BuildKit numbers them.
     pub start_line: u32,
     pub end_line: u32,
-    pub flags: Box<[Flag]>,
     pub args: Args,
     /// The arguments split into words as BuildKit splits them (quotes kept). Empty for RUN,
     /// CMD, ENTRYPOINT and SHELL (outside ONBUILD), whose words no pass reads (a large file's
@@ -27,14 +26,12 @@ pub struct Instruction {
     pub words: Box<[Word]>,
     /// The joined line (continuations and interior comment lines removed), from the keyword.
     pub line: Box<str>,
-    /// Map from [`Self::line`] offsets back to the source; empty when it is the one segment
-    /// from the keyword on (most instructions): [`Self::segments`] gives it.
-    pub(super) segments: Box<[Segment]>,
     /// Every byte of `range`, classified: each token's kind and start (it ends where the
     /// next starts); [`Self::tokens`] gives them whole. Empty when they follow from the
     /// keyword, flag and argument ranges (a one-line instruction, most of a large file).
     pub(super) tokens: Box<[TokenStart]>,
-    /// Heredocs and the ONBUILD trigger, when there are any.
+    /// Flags, the segments of a multi-line instruction, heredocs and the ONBUILD trigger,
+    /// when there are any.
     pub(super) rare: Option<Box<Rare>>,
 }
 
@@ -47,10 +44,14 @@ pub(super) struct TokenStart {
 }
 
 /// The parts few instructions have.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Rare {
+    pub(super) flags: Box<[Flag]>,
+    /// Map from [`Instruction::line`] offsets back to the source; empty when it is the one
+    /// segment from the keyword on (a one-line instruction): [`Instruction::segments`].
+    pub(super) segments: Box<[Segment]>,
     pub(super) heredocs: Box<[Heredoc]>,
-    pub(super) trigger: Option<Instruction>,
+    pub(super) trigger: Option<Box<Instruction>>,
 }
 
 impl Instruction {
@@ -58,13 +59,13 @@ impl Instruction {
     pub fn segments(&self) -> std::borrow::Cow<'_, [Segment]> {
         match self.implicit_segment() {
             Some(one) => std::borrow::Cow::Owned(vec![one]),
-            None => std::borrow::Cow::Borrowed(&self.segments),
+            None => std::borrow::Cow::Borrowed(self.stored_segments()),
         }
     }
 
     /// The one segment not stored: the whole line, from the keyword.
     fn implicit_segment(&self) -> Option<Segment> {
-        (self.segments.is_empty() && !self.line.is_empty()).then(|| Segment {
+        (self.stored_segments().is_empty() && !self.line.is_empty()).then(|| Segment {
             joined: 0,
             source: self.keyword.start,
             len: crate::text::to_u32(self.line.len()),
@@ -75,7 +76,7 @@ impl Instruction {
     fn with_segments<T>(&self, f: impl FnOnce(&[Segment]) -> T) -> T {
         match self.implicit_segment() {
             Some(one) => f(&[one]),
-            None => f(&self.segments),
+            None => f(self.stored_segments()),
         }
     }
 
@@ -103,9 +104,9 @@ impl Instruction {
             Args::Json { range, .. } | Args::Shell { range, .. } => Some(*range),
         };
         let parts = std::iter::once((TokenKind::Keyword, self.keyword))
-            .chain(self.flags.iter().map(|f| (TokenKind::Flag, f.range)))
+            .chain(self.flags().iter().map(|f| (TokenKind::Flag, f.range)))
             .chain(args.map(|r| (TokenKind::Args, r)));
-        let mut out = Vec::with_capacity(6 + 2 * self.flags.len());
+        let mut out = Vec::with_capacity(6 + 2 * self.flags().len());
         let mut at = self.range.start;
         for (kind, range) in parts {
             if at < range.start {
@@ -138,6 +139,20 @@ impl Instruction {
         out
     }
 
+    fn stored_segments(&self) -> &[Segment] {
+        self.rare.as_ref().map_or(&[], |r| &r.segments)
+    }
+
+    /// The parts few instructions have, made on first use.
+    pub(super) fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_default()
+    }
+
+    /// The `--name[=value]` flags after the keyword.
+    pub fn flags(&self) -> &[Flag] {
+        self.rare.as_ref().map_or(&[], |r| &r.flags)
+    }
+
     /// The heredocs, in the order their markers appear.
     pub fn heredocs(&self) -> &[Heredoc] {
         self.rare.as_ref().map_or(&[], |r| &r.heredocs)
@@ -145,7 +160,7 @@ impl Instruction {
 
     /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
     pub fn trigger(&self) -> Option<&Instruction> {
-        self.rare.as_ref().and_then(|r| r.trigger.as_ref())
+        self.rare.as_ref().and_then(|r| r.trigger.as_deref())
     }
 }
 
@@ -359,7 +374,7 @@ impl Instruction {
 
     /// The value of the first flag called `name` (`--from=build` → `build`), quotes removed.
     pub fn flag_value(&self, name: &str) -> Option<&str> {
-        self.flags.iter().find_map(|f| {
+        self.flags().iter().find_map(|f| {
             let text = f.text.strip_prefix("--")?;
             match text.split_once('=') {
                 Some((n, v)) if n == name => Some(v),
@@ -388,7 +403,7 @@ impl Instruction {
 
     /// The `--mount` flags of a RUN, read as BuildKit reads their CSV options.
     pub fn mounts(&self) -> Vec<Mount> {
-        self.flags
+        self.flags()
             .iter()
             .filter_map(|f| f.text.strip_prefix("--mount="))
             .map(Mount::parse)
@@ -467,7 +482,7 @@ mod size {
     #[test]
     fn instruction_stays_small() {
         assert!(
-            size_of::<super::Instruction>() <= 152,
+            size_of::<super::Instruction>() <= 120,
             "{}",
             size_of::<super::Instruction>()
         );
@@ -481,7 +496,7 @@ mod size {
         let file = crate::syntax::parse(text).unwrap();
         let kept: Vec<(usize, usize)> = file
             .instructions()
-            .map(|i| (i.tokens.len(), i.segments.len()))
+            .map(|i| (i.tokens.len(), i.stored_segments().len()))
             .collect();
         assert_eq!(kept, [(0, 0), (0, 0), (0, 0), (6, 2)]);
         assert_eq!(file.print(), text);

@@ -350,15 +350,7 @@ impl<'s> Parser<'s> {
             .collect();
         if !heredocs.is_empty() {
             let heredocs = heredocs.into_boxed_slice();
-            match &mut instruction.rare {
-                Some(rare) => rare.heredocs = heredocs,
-                None => {
-                    instruction.rare = Some(Box::new(Rare {
-                        heredocs,
-                        trigger: None,
-                    }));
-                }
-            }
+            instruction.rare_mut().heredocs = heredocs;
         }
         instruction.start_line = to_u32(first + 1);
         instruction.end_line = to_u32(i);
@@ -371,7 +363,7 @@ impl<'s> Parser<'s> {
                 && one.len as usize == instruction.line.len()
         );
         if !implicit {
-            instruction.segments = segments.into_boxed_slice();
+            instruction.rare_mut().segments = segments.into_boxed_slice();
         }
         // tokens that follow from the ranges are not kept (`Instruction::tokens`)
         if instruction.line.is_empty() || instruction.implied_token_starts() != starts {
@@ -740,15 +732,20 @@ impl Node {
             let start = child.keyword.start;
             let end = match &child.args {
                 Args::None => child
-                    .flags
+                    .flags()
                     .last()
                     .map_or(child.keyword.end, |f| f.range.end),
                 Args::Json { range, .. } | Args::Shell { range, .. } => range.end,
             };
             child.range = TextRange::new(start, end.max(start));
+            Box::new(child)
+        });
+        let flags: Box<[Flag]> = flags;
+        let rare = (!flags.is_empty() || trigger.is_some()).then(|| {
             Box::new(Rare {
-                heredocs: Box::new([]),
-                trigger: Some(child),
+                flags,
+                trigger,
+                ..Rare::default()
             })
         });
         Instruction {
@@ -758,13 +755,11 @@ impl Node {
             json: args_json,
             start_line: 0,
             end_line: 0,
-            flags,
             args,
             words,
             line: Box::default(),
-            segments: Box::default(),
             tokens: Box::default(),
-            rare: trigger,
+            rare,
         }
     }
 }

@@ -157,13 +157,6 @@ impl Instruction {
     fn shift(&mut self, by: i32) {
         shift(&mut self.range, by);
         shift(&mut self.keyword, by);
-        for flag in &mut self.flags {
-            shift(&mut flag.range, by);
-            shift(&mut flag.name, by);
-            if let Some(value) = &mut flag.value {
-                shift(value, by);
-            }
-        }
         match &mut self.args {
             Args::None => {}
             Args::Json { range, elems } => {
@@ -179,6 +172,16 @@ impl Instruction {
             shift(&mut word.range, by);
         }
         if let Some(rare) = &mut self.rare {
+            for flag in &mut rare.flags {
+                shift(&mut flag.range, by);
+                shift(&mut flag.name, by);
+                if let Some(value) = &mut flag.value {
+                    shift(value, by);
+                }
+            }
+            for segment in &mut rare.segments {
+                segment.source = segment.source.wrapping_add_signed(by);
+            }
             for doc in &mut rare.heredocs {
                 shift(&mut doc.marker, by);
                 shift(&mut doc.body, by);
@@ -187,9 +190,6 @@ impl Instruction {
             if let Some(trigger) = &mut rare.trigger {
                 trigger.shift(by);
             }
-        }
-        for segment in &mut self.segments {
-            segment.source = segment.source.wrapping_add_signed(by);
         }
         for token in &mut self.tokens {
             token.start = token.start.wrapping_add_signed(by);

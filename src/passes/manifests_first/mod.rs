@@ -292,7 +292,7 @@ impl<'a, 'b> Finder<'a, 'b> {
             return None;
         }
         let flags_ok = ins
-            .flags
+            .flags()
             .iter()
             .all(|f| matches!(file.slice(f.name), "chown" | "chmod" | "link"));
         if !flags_ok {
@@ -439,7 +439,7 @@ impl<'a, 'b> Finder<'a, 'b> {
     fn run_flags_ok(&self, ins: &Instruction) -> bool {
         let file = self.ctx.file;
         let names_ok = ins
-            .flags
+            .flags()
             .iter()
             .all(|f| matches!(file.slice(f.name), "mount" | "network"));
         names_ok
@@ -680,7 +680,12 @@ impl<'a, 'b> Finder<'a, 'b> {
         } else {
             "Copy"
         };
-        let flags: Vec<&str> = copy.ins.flags.iter().map(|f| file.slice(f.range)).collect();
+        let flags: Vec<&str> = copy
+            .ins
+            .flags()
+            .iter()
+            .map(|f| file.slice(f.range))
+            .collect();
         let mut inserted = String::new();
         for (dir, sources) in &plan.groups {
             let dest = destination(copy.dest_text, dir);
