@@ -1,7 +1,7 @@
 //! One instruction: its tokens and typed view, the map from its joined line back to the
 //! source, and the views passes read (`FROM` parts, flags, `COPY`/`ADD` paths, mounts).
 
-use super::{Args, Flag, Heredoc, Keyword, Segment, Token, TokenKind, Word};
+use super::{Args, Flag, Heredoc, JsonElem, Keyword, Segment, Token, TokenKind, Word};
 use crate::text::TextRange;
 
 /// An instruction with its typed view. Lists are boxed slices and the rarely present parts
@@ -52,6 +52,8 @@ pub(super) struct Rare {
     pub(super) segments: Box<[Segment]>,
     pub(super) heredocs: Box<[Heredoc]>,
     pub(super) trigger: Option<Box<Instruction>>,
+    /// The strings of [`Args::Json`].
+    pub(super) elems: Box<[JsonElem]>,
 }
 
 impl Instruction {
@@ -153,6 +155,11 @@ impl Instruction {
         self.rare.as_ref().map_or(&[], |r| &r.flags)
     }
 
+    /// The strings of a JSON array argument ([`Args::Json`]), in order.
+    pub fn json_elems(&self) -> &[JsonElem] {
+        self.rare.as_ref().map_or(&[], |r| &r.elems)
+    }
+
     /// The heredocs, in the order their markers appear.
     pub fn heredocs(&self) -> &[Heredoc] {
         self.rare.as_ref().map_or(&[], |r| &r.heredocs)
@@ -192,8 +199,9 @@ impl Instruction {
         }
         let joined = match &self.args {
             Args::Shell { joined, .. } => *joined,
-            Args::Json { elems, .. } => {
-                return elems
+            Args::Json { .. } => {
+                return self
+                    .json_elems()
                     .iter()
                     .map(|e| Word {
                         range: e.range,
@@ -239,7 +247,7 @@ impl Instruction {
             | Keyword::Add
             | Keyword::Copy
             | Keyword::Volume => match &self.args {
-                Args::Json { elems, .. } => elems.iter().map(|e| e.value.as_str()).collect(),
+                Args::Json { .. } => self.json_elems().iter().map(|e| e.value.as_str()).collect(),
                 Args::Shell { .. }
                     if matches!(
                         self.kind,
@@ -395,7 +403,7 @@ impl Instruction {
     /// as written (quotes kept); the sources, then the destination. Empty without arguments.
     pub fn paths(&self) -> Vec<&str> {
         match &self.args {
-            Args::Json { elems, .. } => elems.iter().map(|e| e.value.as_str()).collect(),
+            Args::Json { .. } => self.json_elems().iter().map(|e| e.value.as_str()).collect(),
             Args::Shell { .. } => self.words.iter().map(|w| w.text.as_str()).collect(),
             Args::None => Vec::new(),
         }
@@ -482,7 +490,7 @@ mod size {
     #[test]
     fn instruction_stays_small() {
         assert!(
-            size_of::<super::Instruction>() <= 120,
+            size_of::<super::Instruction>() <= 104,
             "{}",
             size_of::<super::Instruction>()
         );

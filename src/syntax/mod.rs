@@ -162,11 +162,9 @@ pub struct JsonElem {
 pub enum Args {
     /// No arguments.
     None,
-    /// A JSON string array (exec form): the array's source range and its elements.
-    Json {
-        range: TextRange,
-        elems: Box<[JsonElem]>,
-    },
+    /// A JSON string array (exec form): the array's source range (its elements are
+    /// [`Instruction::json_elems`]).
+    Json { range: TextRange },
     /// Shell form (or plain words): the arguments' source range (first to last non-blank
     /// byte, continuations inside) and the joined range in [`Instruction::line`].
     Shell { range: TextRange, joined: TextRange },

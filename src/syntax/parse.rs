@@ -701,19 +701,18 @@ impl Node {
                 }
             })
             .collect();
+        let mut elems: Box<[JsonElem]> = Box::default();
         let args = match &args {
             None => Args::None,
             Some(r) if args_json && trigger.is_none() && kind != Keyword::Healthcheck => {
-                Args::Json {
-                    range: map(r),
-                    elems: json_elems
-                        .into_iter()
-                        .map(|(r, v)| JsonElem {
-                            range: map(&r),
-                            value: shrunk(v),
-                        })
-                        .collect(),
-                }
+                elems = json_elems
+                    .into_iter()
+                    .map(|(r, v)| JsonElem {
+                        range: map(&r),
+                        value: shrunk(v),
+                    })
+                    .collect();
+                Args::Json { range: map(r) }
             }
             Some(r) => Args::Shell {
                 range: map(r),
@@ -741,10 +740,11 @@ impl Node {
             Box::new(child)
         });
         let flags: Box<[Flag]> = flags;
-        let rare = (!flags.is_empty() || trigger.is_some()).then(|| {
+        let rare = (!flags.is_empty() || trigger.is_some() || !elems.is_empty()).then(|| {
             Box::new(Rare {
                 flags,
                 trigger,
+                elems,
                 ..Rare::default()
             })
         });

@@ -159,14 +159,8 @@ impl Instruction {
         shift(&mut self.keyword, by);
         match &mut self.args {
             Args::None => {}
-            Args::Json { range, elems } => {
-                shift(range, by);
-                for elem in elems {
-                    shift(&mut elem.range, by);
-                }
-            }
             // `joined` is an offset into the joined line, which does not move
-            Args::Shell { range, .. } => shift(range, by),
+            Args::Json { range } | Args::Shell { range, .. } => shift(range, by),
         }
         for word in &mut self.words {
             shift(&mut word.range, by);
@@ -178,6 +172,9 @@ impl Instruction {
                 if let Some(value) = &mut flag.value {
                     shift(value, by);
                 }
+            }
+            for elem in &mut rare.elems {
+                shift(&mut elem.range, by);
             }
             for segment in &mut rare.segments {
                 segment.source = segment.source.wrapping_add_signed(by);
