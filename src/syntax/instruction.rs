@@ -205,7 +205,7 @@ impl Instruction {
                     .iter()
                     .map(|e| Word {
                         range: e.range,
-                        text: e.value.clone(),
+                        text: e.value.as_str().into(),
                     })
                     .collect();
             }
@@ -218,7 +218,7 @@ impl Instruction {
                 range: self.with_segments(|segments| {
                     super::parse::map_range(segments, r.start + start..r.end + start)
                 }),
-                text,
+                text: text.into_boxed_str(),
             })
             .collect()
     }
@@ -234,7 +234,7 @@ impl Instruction {
     /// The value, with `line` the joined line the argument ranges point into (an ONBUILD
     /// trigger's are in its ONBUILD's line).
     fn value_in<'a>(&'a self, line: &'a str) -> Vec<&'a str> {
-        let texts = || self.words.iter().map(|w| w.text.as_str()).collect();
+        let texts = || self.words.iter().map(|w| &*w.text).collect();
         let rest = match self.args {
             Args::Shell { joined, .. } => line.get(joined.as_usize()).unwrap_or_default(),
             _ => "",
@@ -374,10 +374,10 @@ impl Instruction {
         }
         // no list of the words: passes ask this of every FROM, several times a round
         let name = match &*self.words {
-            [_, kw, name] if kw.text.eq_ignore_ascii_case("as") => Some(name.text.as_str()),
+            [_, kw, name] if kw.text.eq_ignore_ascii_case("as") => Some(&*name.text),
             _ => None,
         };
-        Some((self.words.first().map_or("", |w| w.text.as_str()), name))
+        Some((self.words.first().map_or("", |w| &*w.text), name))
     }
 
     /// The value of the first flag called `name` (`--from=build` → `build`), quotes removed.
@@ -404,7 +404,7 @@ impl Instruction {
     pub fn paths(&self) -> Vec<&str> {
         match &self.args {
             Args::Json { .. } => self.json_elems().iter().map(|e| e.value.as_str()).collect(),
-            Args::Shell { .. } => self.words.iter().map(|w| w.text.as_str()).collect(),
+            Args::Shell { .. } => self.words.iter().map(|w| &*w.text).collect(),
             Args::None => Vec::new(),
         }
     }

@@ -145,7 +145,7 @@ pub struct Flag {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
     pub range: TextRange,
-    pub text: String,
+    pub text: Box<str>,
 }
 
 /// One string of a JSON array.

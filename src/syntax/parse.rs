@@ -723,7 +723,7 @@ impl Node {
             .into_iter()
             .map(|(r, t)| Word {
                 range: map(&r),
-                text: shrunk(t),
+                text: t.into_boxed_str(),
             })
             .collect();
         let trigger = trigger.map(|t| {
