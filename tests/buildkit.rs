@@ -15,7 +15,7 @@ use serde_json::Value;
 const KNOWN_DIFFERENCES: &[(&str, &str)] = &[];
 
 fn ours(i: &Instruction, text: &str) -> Value {
-    let sub = i.trigger.as_deref();
+    let sub = i.trigger();
     let shown = sub.unwrap_or(i);
     serde_json::json!({
         "cmd": i.keyword.slice(text).to_ascii_uppercase(),
@@ -23,10 +23,10 @@ fn ours(i: &Instruction, text: &str) -> Value {
         "json": shown.is_json(),
         "start_line": i.start_line,
         "end_line": i.end_line,
-        "flags": if sub.is_some() { vec![] } else { i.flags.iter().map(|f| f.text.clone()).collect::<Vec<_>>() },
-        "value": i.value,
+        "flags": if sub.is_some() { vec![] } else { i.flags().iter().map(|f| f.text.clone()).collect::<Vec<_>>() },
+        "value": i.value(),
         "heredocs": if sub.is_some() { vec![] } else {
-            i.heredocs.iter().map(|h| serde_json::json!({"name": h.name, "fd": h.fd, "content": h.content})).collect::<Vec<_>>()
+            i.heredocs().iter().map(|h| serde_json::json!({"name": h.name, "fd": h.fd, "content": h.content})).collect::<Vec<_>>()
         },
     })
 }

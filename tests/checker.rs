@@ -254,7 +254,7 @@ fn downstream(file: &Dockerfile) -> Vec<Vec<usize>> {
 
 fn body(ins: &Instruction) -> String {
     ins.shell_text()
-        .map_or_else(|| ins.value.join(" "), str::to_owned)
+        .map_or_else(|| ins.value().join(" "), str::to_owned)
 }
 
 /// deleted-read findings of one rewrite.
@@ -288,7 +288,7 @@ fn deleted_reads(input: &Dockerfile, output: &Dockerfile) -> Vec<String> {
             &before,
             &format!(
                 "{} {text}",
-                run.flags
+                run.flags()
                     .iter()
                     .map(|f| f.text.as_str())
                     .collect::<Vec<_>>()
@@ -316,7 +316,7 @@ fn deleted_reads(input: &Dockerfile, output: &Dockerfile) -> Vec<String> {
                 if let Some(from) = from_stage
                     && down[stage].contains(&from)
                 {
-                    let paths: Vec<&str> = later.words.iter().map(|w| w.text.as_str()).collect();
+                    let paths: Vec<&str> = later.words.iter().map(|w| &*w.text).collect();
                     let sources = &paths[..paths.len().saturating_sub(1)];
                     if sources
                         .iter()
@@ -537,7 +537,7 @@ fn cache_mounts(text: &str) -> std::collections::BTreeSet<(usize, String)> {
     file.instructions()
         .zip(stages)
         .flat_map(|(i, stage)| {
-            i.flags
+            i.flags()
                 .iter()
                 .filter_map(|f| f.text.strip_prefix("--mount="))
                 .filter(|m| m.split(',').any(|kv| kv == "type=cache"))

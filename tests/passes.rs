@@ -318,13 +318,17 @@ fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str
             "{name}: unexpected {text:?}"
         );
         assert!(
-            ins.flags.iter().all(|f| !f.text.starts_with("--from")),
+            ins.flags().iter().all(|f| !f.text.starts_with("--from")),
             "{name}: inserted COPY --from"
         );
-        let flags: Vec<&str> = ins.flags.iter().map(|f| f.text.as_str()).collect();
+        let flags: Vec<&str> = ins.flags().iter().map(|f| f.text.as_str()).collect();
         let source_copy = out_others[at + 1..].iter().find(|i| {
             matches!(i.kind, syntax::Keyword::Copy | syntax::Keyword::Add)
-                && i.flags.iter().map(|f| f.text.as_str()).collect::<Vec<_>>() == flags
+                && i.flags()
+                    .iter()
+                    .map(|f| f.text.as_str())
+                    .collect::<Vec<_>>()
+                    == flags
                 && others_in.iter().any(|o| o == out.slice(i.range))
         });
         assert!(
@@ -371,7 +375,7 @@ fn user_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
             "{name}: unexpected new or changed instruction {text:?}"
         );
         assert!(
-            !text.contains("777") && !ins.value.iter().any(|v| v == "root" || v == "0"),
+            !text.contains("777") && !ins.value().iter().any(|v| *v == "root" || *v == "0"),
             "{name}: {text:?}"
         );
     }
@@ -425,7 +429,7 @@ fn metadata_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) 
         assert!(
             b.kind == syntax::Keyword::Maintainer
                 && a.kind == syntax::Keyword::Label
-                && a.value.first().map(String::as_str) == Some("org.opencontainers.image.authors"),
+                && a.value().first().copied() == Some("org.opencontainers.image.authors"),
             "{name}: {:?} became {:?}",
             source.slice(b.range),
             out.slice(a.range)

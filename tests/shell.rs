@@ -34,7 +34,7 @@ fn command_words_map_back_to_their_source_bytes() {
             for cmd in &run.script.commands {
                 for w in cmd.name.iter().chain(&cmd.args).chain(&cmd.assignments) {
                     let source = run.to_source(w.range);
-                    let crosses = ins.tokens.iter().any(|t| {
+                    let crosses = ins.tokens().any(|t| {
                         matches!(
                             t.kind,
                             TokenKind::Continuation | TokenKind::Comment | TokenKind::Blank
@@ -45,8 +45,7 @@ fn command_words_map_back_to_their_source_bytes() {
                         // a word split by a continuation: joining the pieces gives the word
                         spanning += 1;
                         let joined: String = ins
-                            .tokens
-                            .iter()
+                            .tokens()
                             .filter(|t| {
                                 !matches!(
                                     t.kind,

@@ -36,21 +36,21 @@ fn assert_views(file: &Dockerfile) {
         // a keyword may be split by a continuation, but never starts with a blank
         assert!(!kw.starts_with(char::is_whitespace), "keyword {kw:?}");
         assert!(ins.range.contains_range(ins.keyword));
-        for f in &ins.flags {
+        for f in ins.flags() {
             assert!(
                 file.slice(f.range).starts_with("--"),
                 "flag {:?}",
                 file.slice(f.range)
             );
         }
-        if let Args::Json { elems, range } = &ins.args {
+        if let Args::Json { range } = &ins.args {
             assert!(file.slice(*range).starts_with('['));
-            for e in elems {
+            for e in ins.json_elems() {
                 let s = file.slice(e.range);
                 assert!(s.starts_with('"') && s.ends_with('"'), "json elem {s:?}");
             }
         }
-        for h in &ins.heredocs {
+        for h in ins.heredocs() {
             let term = file.slice(h.terminator);
             let term = term.trim_end_matches(['\r', '\n']);
             let term = if h.chomp {
@@ -63,7 +63,7 @@ fn assert_views(file: &Dockerfile) {
         }
         if let Some(text) = ins.shell_text() {
             // every segment of the joined line is the source text it claims to be
-            for s in &ins.segments {
+            for s in ins.segments().iter() {
                 let joined = &ins.line[s.joined as usize..(s.joined + s.len) as usize];
                 let source = &file.source[s.source as usize..(s.source + s.len) as usize];
                 assert_eq!(joined, source);
@@ -109,13 +109,17 @@ fn dump(file: &Dockerfile) -> String {
                 writeln!(
                     out,
                     "INSTRUCTION lines {}-{} {:?} json={} value={:?}",
-                    i.start_line, i.end_line, i.kind, i.json, i.value
+                    i.start_line,
+                    i.end_line,
+                    i.kind,
+                    i.json,
+                    i.value()
                 )
                 .unwrap();
-                for t in &i.tokens {
+                for t in i.tokens() {
                     writeln!(out, "  {:?} {:?}", t.kind, file.slice(t.range)).unwrap();
                 }
-                for f in &i.flags {
+                for f in i.flags() {
                     writeln!(
                         out,
                         "  flag {:?} name={:?} value={:?}",
@@ -128,7 +132,7 @@ fn dump(file: &Dockerfile) -> String {
                 for w in &i.split_words(file.escape) {
                     writeln!(out, "  word {:?}", file.slice(w.range)).unwrap();
                 }
-                for h in &i.heredocs {
+                for h in i.heredocs() {
                     writeln!(
                         out,
                         "  heredoc {:?} chomp={} quoted={} content={:?}",
@@ -136,7 +140,7 @@ fn dump(file: &Dockerfile) -> String {
                     )
                     .unwrap();
                 }
-                if let Some(t) = &i.trigger {
+                if let Some(t) = i.trigger() {
                     writeln!(out, "  trigger {:?} {:?}", t.kind, file.slice(t.range)).unwrap();
                 }
                 if let Some(text) = i.shell_text() {
@@ -170,7 +174,7 @@ fn tricky_shapes() {
     let file = syntax::parse(text).unwrap();
     let ins: Vec<_> = file.instructions().collect();
     assert_eq!(ins.len(), 3);
-    assert!(ins[1].heredocs.is_empty());
+    assert!(ins[1].heredocs().is_empty());
     assert_eq!(ins[2].start_line, 3);
     assert_eq!(ins[2].shell_text(), Some("b"));
     // unterminated heredoc is an error pointing at the marker
@@ -183,7 +187,7 @@ fn tricky_shapes() {
     assert!(!ins[1].is_json());
     assert_eq!(ins[1].shell_text(), Some("[not-json]"));
     assert!(ins[2].is_json());
-    assert_eq!(ins[2].value, Vec::<String>::new());
+    assert_eq!(ins[2].value(), Vec::<&str>::new());
 }
 
 fn fragment() -> impl Strategy<Value = String> {

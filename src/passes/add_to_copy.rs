@@ -59,11 +59,11 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
 }
 
 fn fix_for(ctx: &PassContext<'_>, ins: &Instruction) -> Option<Fix> {
-    if !ins.heredocs.is_empty() {
+    if !ins.heredocs().is_empty() {
         return None;
     }
     let shared = |f: &&crate::syntax::Flag| SHARED_FLAGS.contains(&ctx.file.slice(f.name));
-    if !ins.flags.iter().all(|f| shared(&f)) {
+    if !ins.flags().iter().all(|f| shared(&f)) {
         return None;
     }
     let paths = ins.paths();

@@ -67,7 +67,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let Some(word) = root.from.words.first() else {
         return Vec::new();
     };
-    if image.digest.is_some() || word.text != image.reference {
+    if image.digest.is_some() || *word.text != *image.reference {
         return Vec::new();
     }
     let Some(facts) = images::facts(&image.repository) else {
@@ -80,10 +80,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     if parsed.other_os {
         return Vec::new();
     }
-    let repo = word
-        .text
-        .rsplit_once(':')
-        .map_or(word.text.as_str(), |(r, _)| r);
+    let repo = word.text.rsplit_once(':').map_or(&*word.text, |(r, _)| r);
     let family: Vec<&StageModel<'_>> = model
         .stages
         .iter()

@@ -564,15 +564,15 @@ fn static_home(model: &Model<'_>, file: &Dockerfile, index: usize) -> Option<Str
         let ins = step.instruction;
         match ins.kind {
             Keyword::Env => {
-                for pair in ins.value.chunks(2) {
+                for pair in ins.value().chunks(2) {
                     if let [key, value] = pair
-                        && key == "HOME"
+                        && *key == "HOME"
                     {
                         home = Some(Some(value.trim_matches(['"', '\'']).to_owned()));
                     }
                 }
             }
-            Keyword::Arg if ins.value.iter().any(|v| v.starts_with("HOME")) => home = Some(None),
+            Keyword::Arg if ins.value().iter().any(|v| v.starts_with("HOME")) => home = Some(None),
             _ => {}
         }
     }

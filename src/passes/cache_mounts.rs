@@ -182,7 +182,7 @@ fn fix_for(
     if locks
         && run
             .ins
-            .flags
+            .flags()
             .iter()
             .any(|f| f.text.starts_with("--mount=") && f.text.contains("sharing=locked"))
     {
@@ -351,7 +351,7 @@ fn mount_flags(
     // after the flags already there, so that a flag written before stays on its line
     let at = run
         .ins
-        .flags
+        .flags()
         .iter()
         .map(|f| f.range.end)
         .max()
@@ -547,7 +547,7 @@ fn runs_as_other_user(ctx: &PassContext<'_>, run: &Run<'_>) -> bool {
         match ins.kind {
             Keyword::From => break,
             Keyword::User => {
-                user = ins.words.first().map(|w| w.text.as_str());
+                user = ins.words.first().map(|w| &*w.text);
                 break;
             }
             _ => {}

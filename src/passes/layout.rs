@@ -38,7 +38,7 @@ pub(crate) fn insert_words_sharing(
     words: &str,
     shared: usize,
 ) -> Edit {
-    if line_length_with(file, at, words) + shared <= limit(file) || !ins.heredocs.is_empty() {
+    if line_length_with(file, at, words) + shared <= limit(file) || !ins.heredocs().is_empty() {
         return Edit::insert(at, words.to_owned());
     }
     let rest = &file.source[at as usize..];
@@ -198,7 +198,7 @@ fn gaps(file: &Dockerfile, script: &RunScript<'_>, leading_ops: bool) -> Vec<Gap
         from < to && source[from..to].bytes().all(|b| b == b' ' || b == b'\t')
     };
     let mut out = Vec::new();
-    if !script.instruction.heredocs.is_empty() {
+    if !script.instruction.heredocs().is_empty() {
         return out;
     }
     for chain in &script.script.chains {
@@ -300,7 +300,7 @@ fn code_continuations<'f>(file: &'f Dockerfile, ins: &Instruction) -> Vec<&'f st
             let t = l.trim();
             !t.is_empty() && !t.starts_with('#')
         })
-        .take_while(|_| ins.heredocs.is_empty())
+        .take_while(|_| ins.heredocs().is_empty())
         .collect()
 }
 

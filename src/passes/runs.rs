@@ -389,8 +389,7 @@ fn args_range(ins: &Instruction) -> Option<TextRange> {
 
 /// Whether only blanks and the final line break follow `offset` in the instruction.
 fn only_blanks_after(ins: &Instruction, offset: u32) -> bool {
-    ins.tokens
-        .iter()
+    ins.tokens()
         .filter(|t| t.range.start >= offset)
         .all(|t| matches!(t.kind, TokenKind::Whitespace | TokenKind::Newline))
 }
@@ -542,8 +541,7 @@ pub(crate) fn merge_dropping_tail(
     let b_start = args_range(b.ins).ok_or("not shell form")?.start;
     // `RUN \` + a comment line + the body: the comment would go with the keyword
     if b.ins
-        .tokens
-        .iter()
+        .tokens()
         .any(|t| t.range.end <= b_start && matches!(t.kind, TokenKind::Comment | TokenKind::Blank))
     {
         return Err("the second RUN has a comment before its body");
@@ -652,7 +650,7 @@ fn items_between(file: &Dockerfile, start: u32, end: u32) -> &[Item] {
 
 /// The RUN flags as BuildKit reads them, in a canonical order.
 fn sorted_flags(i: &Instruction) -> Vec<&str> {
-    let mut f: Vec<&str> = i.flags.iter().map(|f| f.text.as_str()).collect();
+    let mut f: Vec<&str> = i.flags().iter().map(|f| f.text.as_str()).collect();
     f.sort_unstable();
     f
 }

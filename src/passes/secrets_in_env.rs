@@ -113,19 +113,19 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
 fn variables(ins: &Instruction) -> Vec<(String, Option<String>)> {
     match ins.kind {
         Keyword::Env => ins
-            .value
+            .value()
             .chunks(2)
             .filter_map(|p| match p {
-                [n, v] => Some((n.clone(), Some(v.clone()))),
+                [n, v] => Some(((*n).to_owned(), Some((*v).to_owned()))),
                 _ => None,
             })
             .collect(),
         Keyword::Arg => ins
-            .value
-            .iter()
+            .value()
+            .into_iter()
             .map(|w| match w.split_once('=') {
                 Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
-                None => (w.clone(), None),
+                None => (w.to_owned(), None),
             })
             .collect(),
         _ => Vec::new(),

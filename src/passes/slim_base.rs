@@ -97,7 +97,7 @@ fn fix_for<'m>(
         .clone()?;
     let word = stage.from.words.first()?;
     // only a base written out, not through a variable
-    if word.text != image.reference {
+    if *word.text != *image.reference {
         return None;
     }
     let (repo, _) = word.text.rsplit_once(':')?;

@@ -78,8 +78,8 @@ pub(super) fn copy_effect(
             })
         }),
         dest_is_dir,
-        flags: ins.flags.iter().map(|f| f.text.clone()).collect(),
-        heredoc: !ins.heredocs.is_empty(),
+        flags: ins.flags().iter().map(|f| f.text.clone()).collect(),
+        heredoc: !ins.heredocs().is_empty(),
     }
 }
 
@@ -102,7 +102,11 @@ pub(super) fn run_effect(
     };
     let commands = if ins.is_json() {
         Some(vec![RunCommand {
-            argv: ins.value.iter().cloned().map(Some).collect(),
+            argv: ins
+                .value()
+                .into_iter()
+                .map(|v| Some(v.to_owned()))
+                .collect(),
             assignments: Vec::new(),
             cwd: workdir.cloned(),
             nested: false,

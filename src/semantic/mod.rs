@@ -431,23 +431,23 @@ impl<'a> Model<'a> {
                         }
                     }
                     Keyword::Env => {
-                        for pair in ins.value.chunks(2) {
+                        for pair in ins.value().chunks(2) {
                             if let [name, value] = pair {
                                 let expanded = scope.expand(value, escape);
-                                scope.env.insert(name.clone(), expanded);
+                                scope.env.insert((*name).to_owned(), expanded);
                                 RuntimeConfig::set_pair(&mut runtime.env, name, value);
                             }
                         }
                     }
                     Keyword::Label => {
-                        for pair in ins.value.chunks(2) {
+                        for pair in ins.value().chunks(2) {
                             if let [name, value] = pair {
                                 RuntimeConfig::set_pair(&mut runtime.labels, name, value);
                             }
                         }
                     }
                     Keyword::Workdir => {
-                        let raw = ins.value.first().cloned().unwrap_or_default();
+                        let raw = ins.value().first().copied().unwrap_or_default().to_owned();
                         let resolved = scope
                             .expand(&raw, escape)
                             .and_then(|w| join(workdir.as_deref(), &w));
@@ -456,14 +456,16 @@ impl<'a> Model<'a> {
                         runtime.workdir = Some(resolved.unwrap_or(raw));
                     }
                     Keyword::User => {
-                        let raw = ins.value.first().cloned().unwrap_or_default();
+                        let raw = ins.value().first().copied().unwrap_or_default().to_owned();
                         let expanded = scope.expand(&raw, escape).unwrap_or(raw);
                         user = Some(Arc::from(expanded.as_str()));
                         runtime.user = Some(expanded);
                     }
                     Keyword::Shell => {
-                        shell_argv = Arc::from(ins.value.as_slice());
-                        runtime.shell = Some(ins.value.clone());
+                        let argv: Vec<String> =
+                            ins.value().into_iter().map(str::to_owned).collect();
+                        shell_argv = Arc::from(argv.as_slice());
+                        runtime.shell = Some(argv);
                     }
                     Keyword::Cmd => {
                         runtime.cmd = Some(exec_spec(ins));
@@ -477,26 +479,26 @@ impl<'a> Model<'a> {
                         }
                     }
                     Keyword::Expose => {
-                        for port in &ins.value {
-                            let port = scope.expand(port, escape).unwrap_or(port.clone());
+                        for port in ins.value() {
+                            let port = scope.expand(port, escape).unwrap_or(port.to_owned());
                             if !runtime.expose.contains(&port) {
                                 runtime.expose.push(port);
                             }
                         }
                     }
                     Keyword::Volume => {
-                        for v in &ins.value {
-                            if !runtime.volumes.contains(v) {
-                                runtime.volumes.push(v.clone());
+                        for v in ins.value() {
+                            if !runtime.volumes.iter().any(|known| known == v) {
+                                runtime.volumes.push(v.to_owned());
                             }
                         }
                     }
                     Keyword::Healthcheck => {
-                        let flags = ins.flags.iter().map(|f| f.text.clone()).collect();
-                        let test = match ins.value.split_first() {
+                        let flags = ins.flags().iter().map(|f| f.text.clone()).collect();
+                        let test = match ins.value().split_first() {
                             Some((kind, rest)) if kind.eq_ignore_ascii_case("CMD") => {
                                 Some(if ins.is_json() {
-                                    ExecSpec::Exec(rest.to_vec())
+                                    ExecSpec::Exec(rest.iter().map(|v| (*v).to_owned()).collect())
                                 } else {
                                     ExecSpec::Shell(rest.join(" "))
                                 })
@@ -505,9 +507,11 @@ impl<'a> Model<'a> {
                         };
                         runtime.healthcheck = Some(Healthcheck { test, flags });
                     }
-                    Keyword::Stopsignal => runtime.stopsignal = ins.value.first().cloned(),
+                    Keyword::Stopsignal => {
+                        runtime.stopsignal = ins.value().first().map(|v| (*v).to_owned());
+                    }
                     Keyword::Onbuild => {
-                        let text = ins.trigger.as_ref().map_or_else(String::new, |t| {
+                        let text = ins.trigger().map_or_else(String::new, |t| {
                             file.slice(t.range).trim_end().to_owned()
                         });
                         runtime.onbuild.push(text);
@@ -541,7 +545,7 @@ impl<'a> Model<'a> {
             }
             let platform = stage
                 .from
-                .flags
+                .flags()
                 .iter()
                 .find_map(|f| f.text.strip_prefix("--platform=").map(str::to_owned));
             if let Some(name) = stage.name {
@@ -629,20 +633,20 @@ fn initial_workdir(base: &Base, stages: &[StageModel<'_>]) -> Option<String> {
 
 /// `ARG a=1 b` → `[("a", Some("1")), ("b", None)]`; defaults as written.
 fn arg_pairs(ins: &Instruction) -> Vec<(String, Option<String>)> {
-    ins.value
-        .iter()
+    ins.value()
+        .into_iter()
         .map(|w| match w.split_once('=') {
             Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
-            None => (w.clone(), None),
+            None => (w.to_owned(), None),
         })
         .collect()
 }
 
 fn exec_spec(ins: &Instruction) -> ExecSpec {
     if ins.is_json() {
-        ExecSpec::Exec(ins.value.clone())
+        ExecSpec::Exec(ins.value().into_iter().map(str::to_owned).collect())
     } else {
-        ExecSpec::Shell(ins.value.first().cloned().unwrap_or_default())
+        ExecSpec::Shell(ins.value().first().copied().unwrap_or_default().to_owned())
     }
 }
 

@@ -64,7 +64,7 @@ pub fn run_script_using(
     if !posix {
         return Err(Skip::NotPosix);
     }
-    if !instruction.heredocs.is_empty() {
+    if !instruction.heredocs().is_empty() {
         return Err(Skip::Heredoc);
     }
     let script = parse(joined.slice(&instruction.line)).map_err(Skip::Opaque)?;
@@ -99,7 +99,7 @@ pub(crate) fn posix_shells_in(file: &Dockerfile, stages: &[crate::syntax::Stage<
         out.push(current);
         for ins in &stage.instructions {
             if ins.kind == Keyword::Shell {
-                current = is_posix_shell(&ins.value);
+                current = is_posix_shell(&ins.value());
             }
             out.push(current);
         }
@@ -120,7 +120,7 @@ fn is_windows_image(base: &str) -> bool {
     .any(|w| lower.contains(w))
 }
 
-fn is_posix_shell(argv: &[String]) -> bool {
+fn is_posix_shell(argv: &[&str]) -> bool {
     let Some(first) = argv.first() else {
         return false;
     };

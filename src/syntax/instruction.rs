@@ -1,10 +1,11 @@
 //! One instruction: its tokens and typed view, the map from its joined line back to the
 //! source, and the views passes read (`FROM` parts, flags, `COPY`/`ADD` paths, mounts).
 
-use super::{Args, Flag, Heredoc, Keyword, Segment, Token, TokenKind, Word};
+use super::{Args, Flag, Heredoc, JsonElem, Keyword, Segment, Token, TokenKind, Word};
 use crate::text::TextRange;
 
-/// An instruction with its typed view.
+/// An instruction with its typed view. Lists are boxed slices and the rarely present parts
+/// share one box: a large file's tree holds one instruction per line or two.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Instruction {
     /// Whole lines, from the first line's start to the end of the last line (heredoc bodies
@@ -12,29 +13,162 @@ pub struct Instruction {
     pub range: TextRange,
     pub keyword: TextRange,
     pub kind: Keyword,
-    pub flags: Vec<Flag>,
+    /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
+    pub json: bool,
+    /// 1-based first and last line, as BuildKit numbers them.
+    pub start_line: u32,
+    pub end_line: u32,
     pub args: Args,
     /// The arguments split into words as BuildKit splits them (quotes kept). Empty for RUN,
     /// CMD, ENTRYPOINT and SHELL (outside ONBUILD), whose words no pass reads (a large file's
     /// tree would hold a second copy of every shell body, or of the JSON array's strings):
     /// [`Self::split_words`] gives them.
-    pub words: Vec<Word>,
-    pub heredocs: Vec<Heredoc>,
-    /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
-    pub trigger: Option<Box<Instruction>>,
+    pub words: Box<[Word]>,
     /// The joined line (continuations and interior comment lines removed), from the keyword.
-    pub line: String,
-    /// Map from [`Self::line`] offsets back to the source.
-    pub segments: Vec<Segment>,
-    /// Every byte of `range`, classified.
-    pub tokens: Vec<Token>,
-    /// 1-based first and last line, as BuildKit numbers them.
-    pub start_line: u32,
-    pub end_line: u32,
-    /// BuildKit's value for this instruction (what `dockerfile.parse` reports).
-    pub value: Vec<String>,
-    /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
-    pub json: bool,
+    pub line: Box<str>,
+    /// Every byte of `range`, classified: each token's kind and start (it ends where the
+    /// next starts); [`Self::tokens`] gives them whole. Empty when they follow from the
+    /// keyword, flag and argument ranges (a one-line instruction, most of a large file).
+    pub(super) tokens: Box<[TokenStart]>,
+    /// Flags, the segments of a multi-line instruction, heredocs and the ONBUILD trigger,
+    /// when there are any.
+    pub(super) rare: Option<Box<Rare>>,
+}
+
+/// A token without its end, which is the next token's start (or the instruction's end): a
+/// large file has several per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct TokenStart {
+    pub(super) start: u32,
+    pub(super) kind: TokenKind,
+}
+
+/// The parts few instructions have.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct Rare {
+    pub(super) flags: Box<[Flag]>,
+    /// Map from [`Instruction::line`] offsets back to the source; empty when it is the one
+    /// segment from the keyword on (a one-line instruction): [`Instruction::segments`].
+    pub(super) segments: Box<[Segment]>,
+    pub(super) heredocs: Box<[Heredoc]>,
+    pub(super) trigger: Option<Box<Instruction>>,
+    /// The strings of [`Args::Json`].
+    pub(super) elems: Box<[JsonElem]>,
+}
+
+impl Instruction {
+    /// Map from [`Self::line`] offsets back to the source, in order.
+    pub fn segments(&self) -> std::borrow::Cow<'_, [Segment]> {
+        match self.implicit_segment() {
+            Some(one) => std::borrow::Cow::Owned(vec![one]),
+            None => std::borrow::Cow::Borrowed(self.stored_segments()),
+        }
+    }
+
+    /// The one segment not stored: the whole line, from the keyword.
+    fn implicit_segment(&self) -> Option<Segment> {
+        (self.stored_segments().is_empty() && !self.line.is_empty()).then(|| Segment {
+            joined: 0,
+            source: self.keyword.start,
+            len: crate::text::to_u32(self.line.len()),
+        })
+    }
+
+    /// Applies `f` to the segments, without building a list for the implicit one.
+    fn with_segments<T>(&self, f: impl FnOnce(&[Segment]) -> T) -> T {
+        match self.implicit_segment() {
+            Some(one) => f(&[one]),
+            None => f(self.stored_segments()),
+        }
+    }
+
+    /// Every byte of [`Self::range`], classified, in order (none for an ONBUILD trigger,
+    /// whose bytes are its ONBUILD's).
+    pub fn tokens(&self) -> impl DoubleEndedIterator<Item = Token> + ExactSizeIterator + '_ {
+        let starts = if self.tokens.is_empty() && !self.line.is_empty() {
+            std::borrow::Cow::Owned(self.implied_token_starts())
+        } else {
+            std::borrow::Cow::Borrowed(&*self.tokens)
+        };
+        let end = self.range.end;
+        (0..starts.len()).map(move |i| Token {
+            kind: starts[i].kind,
+            range: TextRange::new(starts[i].start, starts.get(i + 1).map_or(end, |t| t.start)),
+        })
+    }
+
+    /// The tokens of a one-line instruction, from its keyword, flag and argument ranges:
+    /// blanks between them, and the line break after the line's content. The parse keeps
+    /// the tokens it found wherever these differ.
+    pub(super) fn implied_token_starts(&self) -> Vec<TokenStart> {
+        let args = match &self.args {
+            Args::None => None,
+            Args::Json { range, .. } | Args::Shell { range, .. } => Some(*range),
+        };
+        let parts = std::iter::once((TokenKind::Keyword, self.keyword))
+            .chain(self.flags().iter().map(|f| (TokenKind::Flag, f.range)))
+            .chain(args.map(|r| (TokenKind::Args, r)));
+        let mut out = Vec::with_capacity(6 + 2 * self.flags().len());
+        let mut at = self.range.start;
+        for (kind, range) in parts {
+            if at < range.start {
+                out.push(TokenStart {
+                    start: at,
+                    kind: TokenKind::Whitespace,
+                });
+            }
+            if range.start < range.end {
+                out.push(TokenStart {
+                    start: range.start,
+                    kind,
+                });
+            }
+            at = at.max(range.end);
+        }
+        let content_end = self.keyword.start + crate::text::to_u32(self.line.len());
+        if at < content_end {
+            out.push(TokenStart {
+                start: at,
+                kind: TokenKind::Whitespace,
+            });
+        }
+        if content_end.max(at) < self.range.end {
+            out.push(TokenStart {
+                start: content_end.max(at),
+                kind: TokenKind::Newline,
+            });
+        }
+        out
+    }
+
+    fn stored_segments(&self) -> &[Segment] {
+        self.rare.as_ref().map_or(&[], |r| &r.segments)
+    }
+
+    /// The parts few instructions have, made on first use.
+    pub(super) fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_default()
+    }
+
+    /// The `--name[=value]` flags after the keyword.
+    pub fn flags(&self) -> &[Flag] {
+        self.rare.as_ref().map_or(&[], |r| &r.flags)
+    }
+
+    /// The strings of a JSON array argument ([`Args::Json`]), in order.
+    pub fn json_elems(&self) -> &[JsonElem] {
+        self.rare.as_ref().map_or(&[], |r| &r.elems)
+    }
+
+    /// The heredocs, in the order their markers appear.
+    pub fn heredocs(&self) -> &[Heredoc] {
+        self.rare.as_ref().map_or(&[], |r| &r.heredocs)
+    }
+
+    /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
+    pub fn trigger(&self) -> Option<&Instruction> {
+        self.rare.as_ref().and_then(|r| r.trigger.as_deref())
+    }
 }
 
 impl Instruction {
@@ -61,16 +195,17 @@ impl Instruction {
         );
         // an ONBUILD trigger has no joined line of its own and keeps its words
         if !shell_kind || !self.words.is_empty() || self.line.is_empty() {
-            return self.words.clone();
+            return self.words.to_vec();
         }
         let joined = match &self.args {
             Args::Shell { joined, .. } => *joined,
-            Args::Json { elems, .. } => {
-                return elems
+            Args::Json { .. } => {
+                return self
+                    .json_elems()
                     .iter()
                     .map(|e| Word {
                         range: e.range,
-                        text: e.value.clone(),
+                        text: e.value.as_str().into(),
                     })
                     .collect();
             }
@@ -80,16 +215,103 @@ impl Instruction {
         super::words::parse_words(joined.slice(&self.line), escape)
             .into_iter()
             .map(|(r, text)| Word {
-                range: super::parse::map_range(&self.segments, r.start + start..r.end + start),
-                text,
+                range: self.with_segments(|segments| {
+                    super::parse::map_range(segments, r.start + start..r.end + start)
+                }),
+                text: text.into_boxed_str(),
             })
             .collect()
+    }
+
+    /// BuildKit's value for this instruction (what `dockerfile.parse` reports), built from the
+    /// words, the JSON strings and the joined line: not kept, as for a RUN it would be a
+    /// third copy of the shell text. An ONBUILD trigger has no value of its own (its
+    /// ONBUILD's is the trigger's).
+    pub fn value(&self) -> Vec<&str> {
+        self.value_in(&self.line)
+    }
+
+    /// The value, with `line` the joined line the argument ranges point into (an ONBUILD
+    /// trigger's are in its ONBUILD's line).
+    fn value_in<'a>(&'a self, line: &'a str) -> Vec<&'a str> {
+        let texts = || self.words.iter().map(|w| &*w.text).collect();
+        let rest = match self.args {
+            Args::Shell { joined, .. } => line.get(joined.as_usize()).unwrap_or_default(),
+            _ => "",
+        };
+        match self.kind {
+            Keyword::Run
+            | Keyword::Cmd
+            | Keyword::Entrypoint
+            | Keyword::Shell
+            | Keyword::Add
+            | Keyword::Copy
+            | Keyword::Volume => match &self.args {
+                Args::Json { .. } => self.json_elems().iter().map(|e| e.value.as_str()).collect(),
+                Args::Shell { .. }
+                    if matches!(
+                        self.kind,
+                        Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell
+                    ) =>
+                {
+                    vec![rest]
+                }
+                Args::Shell { .. } => texts(),
+                Args::None => Vec::new(),
+            },
+            Keyword::Expose | Keyword::From | Keyword::Arg => texts(),
+            Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
+                if rest.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![rest]
+                }
+            }
+            Keyword::Env | Keyword::Label => {
+                let Some(first) = self.words.first() else {
+                    return Vec::new();
+                };
+                if first.text.contains('=') {
+                    // the parse checked that every word has one
+                    self.words
+                        .iter()
+                        .flat_map(|w| {
+                            let (k, v) = w.text.split_once('=').unwrap_or((&w.text, ""));
+                            [k, v]
+                        })
+                        .collect()
+                } else {
+                    let split = rest
+                        .find(super::words::is_split_space)
+                        .unwrap_or(rest.len());
+                    let value = rest[split..].trim_start_matches(super::words::is_split_space);
+                    vec![&rest[..split], value]
+                }
+            }
+            Keyword::Healthcheck => {
+                if self.json {
+                    return texts();
+                }
+                let sep = rest.find(char::is_whitespace).unwrap_or(rest.len());
+                if sep == 0 {
+                    return Vec::new();
+                }
+                let cmd = rest[sep..].trim_start_matches(char::is_whitespace);
+                let mut out = vec![&rest[..sep]];
+                if !cmd.is_empty() {
+                    out.push(cmd);
+                }
+                out
+            }
+            Keyword::Onbuild => self.trigger().map_or_else(Vec::new, |t| t.value_in(line)),
+            Keyword::Unknown => vec![""],
+        }
     }
 
     /// Maps a joined-line offset to a source offset. At a point where two segments meet,
     /// `side` picks the end of the earlier segment (`Before`) or the start of the later one.
     pub fn to_source(&self, joined: u32, side: crate::text::InsertionSide) -> u32 {
-        segment_to_source(&self.segments, joined, side)
+        self.with_segments(|segments| segment_to_source(segments, joined, side))
     }
 
     /// Maps a joined-line range to the source range from its first to its last byte.
@@ -108,8 +330,7 @@ impl Instruction {
     /// The offset just before the line break of the last line of the instruction proper
     /// (before any heredoc body): where text appended to the arguments goes.
     pub fn content_end(&self) -> u32 {
-        self.tokens
-            .iter()
+        self.tokens()
             .rev()
             .find(|t| {
                 !matches!(
@@ -118,41 +339,6 @@ impl Instruction {
                 )
             })
             .map_or(self.range.end, |t| t.range.end)
-    }
-}
-
-impl Instruction {
-    /// Drops the spare capacity the parser's growing vectors and strings left: the tree of a
-    /// large file holds one instruction per line or two, so slack is a large share of it.
-    pub(crate) fn shrink_to_fit(&mut self) {
-        self.flags.shrink_to_fit();
-        for flag in &mut self.flags {
-            flag.text.shrink_to_fit();
-        }
-        if let Args::Json { elems, .. } = &mut self.args {
-            elems.shrink_to_fit();
-            for elem in elems {
-                elem.value.shrink_to_fit();
-            }
-        }
-        self.words.shrink_to_fit();
-        for word in &mut self.words {
-            word.text.shrink_to_fit();
-        }
-        self.heredocs.shrink_to_fit();
-        for doc in &mut self.heredocs {
-            doc.content.shrink_to_fit();
-        }
-        if let Some(trigger) = &mut self.trigger {
-            trigger.shrink_to_fit();
-        }
-        self.line.shrink_to_fit();
-        self.segments.shrink_to_fit();
-        self.tokens.shrink_to_fit();
-        self.value.shrink_to_fit();
-        for value in &mut self.value {
-            value.shrink_to_fit();
-        }
     }
 }
 
@@ -187,16 +373,16 @@ impl Instruction {
             return None;
         }
         // no list of the words: passes ask this of every FROM, several times a round
-        let name = match self.words.as_slice() {
-            [_, kw, name] if kw.text.eq_ignore_ascii_case("as") => Some(name.text.as_str()),
+        let name = match &*self.words {
+            [_, kw, name] if kw.text.eq_ignore_ascii_case("as") => Some(&*name.text),
             _ => None,
         };
-        Some((self.words.first().map_or("", |w| w.text.as_str()), name))
+        Some((self.words.first().map_or("", |w| &*w.text), name))
     }
 
     /// The value of the first flag called `name` (`--from=build` → `build`), quotes removed.
     pub fn flag_value(&self, name: &str) -> Option<&str> {
-        self.flags.iter().find_map(|f| {
+        self.flags().iter().find_map(|f| {
             let text = f.text.strip_prefix("--")?;
             match text.split_once('=') {
                 Some((n, v)) if n == name => Some(v),
@@ -217,15 +403,15 @@ impl Instruction {
     /// as written (quotes kept); the sources, then the destination. Empty without arguments.
     pub fn paths(&self) -> Vec<&str> {
         match &self.args {
-            Args::Json { elems, .. } => elems.iter().map(|e| e.value.as_str()).collect(),
-            Args::Shell { .. } => self.words.iter().map(|w| w.text.as_str()).collect(),
+            Args::Json { .. } => self.json_elems().iter().map(|e| e.value.as_str()).collect(),
+            Args::Shell { .. } => self.words.iter().map(|w| &*w.text).collect(),
             Args::None => Vec::new(),
         }
     }
 
     /// The `--mount` flags of a RUN, read as BuildKit reads their CSV options.
     pub fn mounts(&self) -> Vec<Mount> {
-        self.flags
+        self.flags()
             .iter()
             .filter_map(|f| f.text.strip_prefix("--mount="))
             .map(Mount::parse)
@@ -294,5 +480,33 @@ mod tests {
             (mounts[1].source.as_deref(), mounts[1].from.as_deref()),
             (None, None)
         );
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// The tree of a large file is mostly instructions: a field added inline costs its size
+    /// once per instruction (rarely present parts go in `Rare`).
+    #[test]
+    fn instruction_stays_small() {
+        assert!(
+            size_of::<super::Instruction>() <= 104,
+            "{}",
+            size_of::<super::Instruction>()
+        );
+        assert_eq!(size_of::<crate::syntax::Item>(), 16);
+    }
+
+    /// One-line instructions keep neither tokens nor segments: both follow from the ranges.
+    #[test]
+    fn one_line_instructions_keep_no_token_list() {
+        let text = "FROM a AS b\n  RUN --mount=type=cache,target=/c  x  \r\nCOPY [\"a\", \"b\"]\nRUN y \\\n z\n";
+        let file = crate::syntax::parse(text).unwrap();
+        let kept: Vec<(usize, usize)> = file
+            .instructions()
+            .map(|i| (i.tokens.len(), i.stored_segments().len()))
+            .collect();
+        assert_eq!(kept, [(0, 0), (0, 0), (0, 0), (6, 2)]);
+        assert_eq!(file.print(), text);
     }
 }

@@ -145,7 +145,7 @@ pub struct Flag {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
     pub range: TextRange,
-    pub text: String,
+    pub text: Box<str>,
 }
 
 /// One string of a JSON array.
@@ -162,11 +162,9 @@ pub struct JsonElem {
 pub enum Args {
     /// No arguments.
     None,
-    /// A JSON string array (exec form): the array's source range and its elements.
-    Json {
-        range: TextRange,
-        elems: Vec<JsonElem>,
-    },
+    /// A JSON string array (exec form): the array's source range (its elements are
+    /// [`Instruction::json_elems`]).
+    Json { range: TextRange },
     /// Shell form (or plain words): the arguments' source range (first to last non-blank
     /// byte, continuations inside) and the joined range in [`Instruction::line`].
     Shell { range: TextRange, joined: TextRange },
@@ -247,7 +245,7 @@ impl Dockerfile {
         let mut out = Vec::new();
         for item in &self.items {
             match item {
-                Item::Instruction(i) => out.extend_from_slice(&i.tokens),
+                Item::Instruction(i) => out.extend(i.tokens()),
                 Item::Bom(r) | Item::Blank(r) => out.push(Token {
                     kind: TokenKind::Whitespace,
                     range: *r,

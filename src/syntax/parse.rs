@@ -2,6 +2,7 @@
 
 use std::ops::Range;
 
+use super::instruction::{Rare, TokenStart};
 use super::words::{self, RawFlag};
 use super::{
     Args, Directive, Dockerfile, Flag, Heredoc, Instruction, Item, JsonElem, Keyword, ParseError,
@@ -327,13 +328,47 @@ impl<'s> Parser<'s> {
             instruction.keyword =
                 TextRange::from_usize(start_line.start + indent, start_line.start + indent);
         }
-        instruction.tokens = classified;
-        instruction.heredocs = heredocs;
+        // only starts are kept: the tokens must tile the instruction
+        debug_assert!(
+            classified
+                .first()
+                .is_none_or(|t| t.range.start == instruction.range.start)
+                && classified
+                    .windows(2)
+                    .all(|w| w[0].range.end == w[1].range.start)
+                && classified
+                    .last()
+                    .is_none_or(|t| t.range.end == instruction.range.end),
+            "tokens do not tile the instruction"
+        );
+        let starts: Vec<TokenStart> = classified
+            .iter()
+            .map(|t| TokenStart {
+                start: t.range.start,
+                kind: t.kind,
+            })
+            .collect();
+        if !heredocs.is_empty() {
+            let heredocs = heredocs.into_boxed_slice();
+            instruction.rare_mut().heredocs = heredocs;
+        }
         instruction.start_line = to_u32(first + 1);
         instruction.end_line = to_u32(i);
-        instruction.line = joined;
-        instruction.segments = segments;
-        instruction.shrink_to_fit();
+        instruction.line = joined.into_boxed_str();
+        // one segment from the keyword on is implied by the line (`Instruction::segments`)
+        let implicit = matches!(
+            segments.as_slice(),
+            [one] if one.joined == 0
+                && one.source == instruction.keyword.start
+                && one.len as usize == instruction.line.len()
+        );
+        if !implicit {
+            instruction.rare_mut().segments = segments.into_boxed_slice();
+        }
+        // tokens that follow from the ranges are not kept (`Instruction::tokens`)
+        if instruction.line.is_empty() || instruction.implied_token_starts() != starts {
+            instruction.tokens = starts.into_boxed_slice();
+        }
         Ok((instruction, i))
     }
 
@@ -360,7 +395,11 @@ impl<'s> Parser<'s> {
                     fd: h.fd,
                     body: TextRange::from_usize(body_start, line.start),
                     terminator: TextRange::from_usize(line.start, line.end),
-                    content,
+                    content: {
+                        let mut content = content;
+                        content.shrink_to_fit();
+                        content
+                    },
                 };
                 return Ok((doc, i + 1));
             }
@@ -453,7 +492,6 @@ struct Node {
     args_json: bool,
     json_elems: Vec<(Range<usize>, String)>,
     words: Vec<(Range<usize>, String)>,
-    value: Vec<String>,
     trigger: Option<Box<Node>>,
 }
 
@@ -490,7 +528,6 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
         args_json: false,
         json_elems: Vec::new(),
         words: Vec::new(),
-        value: Vec::new(),
         trigger: None,
     };
     let rest = args_trim;
@@ -498,7 +535,6 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
     let whitespace_list = |node: &mut Node| {
         if !rest.is_empty() {
             for r in words::split_whitespace_delimited(rest) {
-                node.value.push(rest[r.clone()].to_owned());
                 node.words.push((off(r.clone()), rest[r].to_owned()));
             }
         }
@@ -507,13 +543,9 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
         Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell => {
             // no pass reads the words of shell text (the shell model does): they are split
             // on demand by `Instruction::split_words`, not kept for every RUN of a file
-            if !rest.is_empty() {
-                if try_json(&mut node, rest, args.start)? {
-                    // the same strings as `Args::Json`'s elements
-                    node.words = Vec::new();
-                } else {
-                    node.value.push(rest.to_owned());
-                }
+            if !rest.is_empty() && try_json(&mut node, rest, args.start)? {
+                // the same strings as `Args::Json`'s elements
+                node.words = Vec::new();
             }
         }
         Keyword::Add | Keyword::Copy | Keyword::Volume => {
@@ -529,38 +561,27 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
                 .iter()
                 .map(|(r, t)| (off(r.clone()), t.clone()))
                 .collect();
+            // the errors BuildKit reports; `Instruction::value` splits the same way
             if let Some((_, first)) = ws.first() {
                 if first.contains('=') {
-                    for (_, w) in &ws {
-                        let Some((k, v)) = w.split_once('=') else {
-                            return Err(format!(
-                                "Syntax error - can't find = in {w:?}. Must be of the form: name=value"
-                            ));
-                        };
-                        node.value.push(k.to_owned());
-                        node.value.push(v.to_owned());
+                    if let Some((_, w)) = ws.iter().find(|(_, w)| !w.contains('=')) {
+                        return Err(format!(
+                            "Syntax error - can't find = in {w:?}. Must be of the form: name=value"
+                        ));
                     }
-                } else {
-                    let Some(split) = rest.find(words::is_split_space) else {
-                        return Err(format!("{name} must have two arguments"));
-                    };
-                    let value_from = split + rest[split..].len()
-                        - rest[split..]
-                            .trim_start_matches(words::is_split_space)
-                            .len();
-                    node.value.push(rest[..split].to_owned());
-                    node.value.push(rest[value_from..].to_owned());
+                } else if !rest.contains(words::is_split_space) {
+                    return Err(format!("{name} must have two arguments"));
                 }
             }
         }
         Keyword::Arg => {
-            let ws = words::parse_words(rest, escape);
-            node.value = ws.iter().map(|(_, t)| t.clone()).collect();
-            node.words = ws.into_iter().map(|(r, t)| (off(r), t)).collect();
+            node.words = words::parse_words(rest, escape)
+                .into_iter()
+                .map(|(r, t)| (off(r), t))
+                .collect();
         }
         Keyword::Maintainer | Keyword::Stopsignal | Keyword::User | Keyword::Workdir => {
             if !rest.is_empty() {
-                node.value.push(rest.to_owned());
                 node.words = words::parse_words(rest, escape)
                     .into_iter()
                     .map(|(r, t)| (off(r), t))
@@ -570,18 +591,12 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
         Keyword::Healthcheck => {
             let sep = rest.find(char::is_whitespace).unwrap_or(rest.len());
             if sep > 0 {
-                node.value.push(rest[..sep].to_owned());
                 node.words.push((off(0..sep), rest[..sep].to_owned()));
                 let cmd = trim_start_ws(&rest[sep..]);
                 let cmd_off = args.start + rest.len() - cmd.len();
-                if !cmd.is_empty() {
-                    if try_json(&mut node, cmd, cmd_off)? {
-                        node.value.insert(0, rest[..sep].to_owned());
-                        node.words.insert(0, (off(0..sep), rest[..sep].to_owned()));
-                        node.args = Some(args.clone());
-                    } else {
-                        node.value.push(cmd.to_owned());
-                    }
+                if !cmd.is_empty() && try_json(&mut node, cmd, cmd_off)? {
+                    node.words.insert(0, (off(0..sep), rest[..sep].to_owned()));
+                    node.args = Some(args.clone());
                 }
             }
         }
@@ -601,11 +616,10 @@ fn node_from_line(line: &str, base: usize, escape: char) -> Result<Node, String>
                         .map(|(r, t)| (r.start + at.start..r.end + at.start, t))
                         .collect();
                 }
-                node.value.clone_from(&child.value);
                 node.trigger = Some(Box::new(child));
             }
         }
-        Keyword::Unknown => node.value.push(String::new()),
+        Keyword::Unknown => {}
     }
     Ok(node)
 }
@@ -652,7 +666,6 @@ fn try_json(node: &mut Node, rest: &str, at: usize) -> Result<bool, String> {
             pos += 1;
         }
     }
-    node.value = elems.iter().map(|(_, v)| v.clone()).collect();
     node.words.clone_from(&elems);
     node.json_elems = elems;
     node.args_json = true;
@@ -671,7 +684,6 @@ impl Node {
             args_json,
             json_elems,
             words,
-            value,
             trigger,
         } = self;
         // the node's strings move into the instruction: no copy per word or flag
@@ -685,23 +697,22 @@ impl Node {
                     name: map(&(f.range.start + 2..f.range.start + name_end)),
                     value: (name_end < raw.len())
                         .then(|| map(&(f.range.start + name_end + 1..f.range.end))),
-                    text: f.text,
+                    text: shrunk(f.text),
                 }
             })
             .collect();
+        let mut elems: Box<[JsonElem]> = Box::default();
         let args = match &args {
             None => Args::None,
             Some(r) if args_json && trigger.is_none() && kind != Keyword::Healthcheck => {
-                Args::Json {
-                    range: map(r),
-                    elems: json_elems
-                        .into_iter()
-                        .map(|(r, v)| JsonElem {
-                            range: map(&r),
-                            value: v,
-                        })
-                        .collect(),
-                }
+                elems = json_elems
+                    .into_iter()
+                    .map(|(r, v)| JsonElem {
+                        range: map(&r),
+                        value: shrunk(v),
+                    })
+                    .collect();
+                Args::Json { range: map(r) }
             }
             Some(r) => Args::Shell {
                 range: map(r),
@@ -712,7 +723,7 @@ impl Node {
             .into_iter()
             .map(|(r, t)| Word {
                 range: map(&r),
-                text: t,
+                text: t.into_boxed_str(),
             })
             .collect();
         let trigger = trigger.map(|t| {
@@ -720,7 +731,7 @@ impl Node {
             let start = child.keyword.start;
             let end = match &child.args {
                 Args::None => child
-                    .flags
+                    .flags()
                     .last()
                     .map_or(child.keyword.end, |f| f.range.end),
                 Args::Json { range, .. } | Args::Shell { range, .. } => range.end,
@@ -728,24 +739,35 @@ impl Node {
             child.range = TextRange::new(start, end.max(start));
             Box::new(child)
         });
+        let flags: Box<[Flag]> = flags;
+        let rare = (!flags.is_empty() || trigger.is_some() || !elems.is_empty()).then(|| {
+            Box::new(Rare {
+                flags,
+                trigger,
+                elems,
+                ..Rare::default()
+            })
+        });
         Instruction {
             range: TextRange::default(),
             keyword: map(&keyword),
             kind,
-            flags,
-            args,
-            words,
-            heredocs: Vec::new(),
-            trigger,
-            line: String::new(),
-            segments: Vec::new(),
-            tokens: Vec::new(),
+            json: args_json,
             start_line: 0,
             end_line: 0,
-            value,
-            json: args_json,
+            args,
+            words,
+            line: Box::default(),
+            tokens: Box::default(),
+            rare,
         }
     }
+}
+
+/// A string without the spare capacity its building left (the tree keeps it for good).
+fn shrunk(mut s: String) -> String {
+    s.shrink_to_fit();
+    s
 }
 
 /// Splits the content tokens (provisionally `Args`) into keyword, flag, args and whitespace

@@ -157,40 +157,39 @@ impl Instruction {
     fn shift(&mut self, by: i32) {
         shift(&mut self.range, by);
         shift(&mut self.keyword, by);
-        for flag in &mut self.flags {
-            shift(&mut flag.range, by);
-            shift(&mut flag.name, by);
-            if let Some(value) = &mut flag.value {
-                shift(value, by);
-            }
-        }
         match &mut self.args {
             Args::None => {}
-            Args::Json { range, elems } => {
-                shift(range, by);
-                for elem in elems {
-                    shift(&mut elem.range, by);
-                }
-            }
             // `joined` is an offset into the joined line, which does not move
-            Args::Shell { range, .. } => shift(range, by),
+            Args::Json { range } | Args::Shell { range, .. } => shift(range, by),
         }
         for word in &mut self.words {
             shift(&mut word.range, by);
         }
-        for doc in &mut self.heredocs {
-            shift(&mut doc.marker, by);
-            shift(&mut doc.body, by);
-            shift(&mut doc.terminator, by);
-        }
-        if let Some(trigger) = &mut self.trigger {
-            trigger.shift(by);
-        }
-        for segment in &mut self.segments {
-            segment.source = segment.source.wrapping_add_signed(by);
+        if let Some(rare) = &mut self.rare {
+            for flag in &mut rare.flags {
+                shift(&mut flag.range, by);
+                shift(&mut flag.name, by);
+                if let Some(value) = &mut flag.value {
+                    shift(value, by);
+                }
+            }
+            for elem in &mut rare.elems {
+                shift(&mut elem.range, by);
+            }
+            for segment in &mut rare.segments {
+                segment.source = segment.source.wrapping_add_signed(by);
+            }
+            for doc in &mut rare.heredocs {
+                shift(&mut doc.marker, by);
+                shift(&mut doc.body, by);
+                shift(&mut doc.terminator, by);
+            }
+            if let Some(trigger) = &mut rare.trigger {
+                trigger.shift(by);
+            }
         }
         for token in &mut self.tokens {
-            shift(&mut token.range, by);
+            token.start = token.start.wrapping_add_signed(by);
         }
     }
 }

@@ -67,7 +67,7 @@ pub(crate) fn working_dirs(instructions: &[&Instruction]) -> Vec<Option<ImageDir
             match ins.kind {
                 Keyword::From => cwd = Some(ImageDir::start()),
                 Keyword::Workdir => {
-                    cwd = match ins.value.as_slice() {
+                    cwd = match ins.value().as_slice() {
                         [path] if plain(path, '\\') => match &cwd {
                             Some(dir) => dir.join(path),
                             None if path.starts_with('/') => ImageDir::start().join(path),

@@ -56,7 +56,7 @@ pub(super) fn copy_sources(ins: &Instruction, uses: &mut Vec<ContextRead>) -> Op
         "COPY"
     };
     for source in sources {
-        if (!ins.heredocs.is_empty() && source.starts_with("<<"))
+        if (!ins.heredocs().is_empty() && source.starts_with("<<"))
             || source.contains("://")
             || source.starts_with("git@")
         {

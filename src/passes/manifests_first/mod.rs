@@ -192,7 +192,7 @@ impl<'b> EnvValues<'b> {
             if !matches!(ins.kind, Keyword::Env | Keyword::Arg) {
                 continue;
             }
-            for v in &ins.value {
+            for v in &ins.value() {
                 if v.contains("./") {
                     env.dot_slash.get_or_insert(at);
                 }
@@ -288,11 +288,11 @@ impl<'a, 'b> Finder<'a, 'b> {
     fn source_copy(&self, at: usize) -> Option<SourceCopy<'b>> {
         let ins = self.instructions[at];
         let file = self.ctx.file;
-        if !matches!(ins.kind, Keyword::Copy | Keyword::Add) || !ins.heredocs.is_empty() {
+        if !matches!(ins.kind, Keyword::Copy | Keyword::Add) || !ins.heredocs().is_empty() {
             return None;
         }
         let flags_ok = ins
-            .flags
+            .flags()
             .iter()
             .all(|f| matches!(file.slice(f.name), "chown" | "chmod" | "link"));
         if !flags_ok {
@@ -439,7 +439,7 @@ impl<'a, 'b> Finder<'a, 'b> {
     fn run_flags_ok(&self, ins: &Instruction) -> bool {
         let file = self.ctx.file;
         let names_ok = ins
-            .flags
+            .flags()
             .iter()
             .all(|f| matches!(file.slice(f.name), "mount" | "network"));
         names_ok
@@ -680,7 +680,12 @@ impl<'a, 'b> Finder<'a, 'b> {
         } else {
             "Copy"
         };
-        let flags: Vec<&str> = copy.ins.flags.iter().map(|f| file.slice(f.range)).collect();
+        let flags: Vec<&str> = copy
+            .ins
+            .flags()
+            .iter()
+            .map(|f| file.slice(f.range))
+            .collect();
         let mut inserted = String::new();
         for (dir, sources) in &plan.groups {
             let dest = destination(copy.dest_text, dir);
@@ -772,7 +777,7 @@ mod tests {
         instructions[..at]
             .iter()
             .filter(|i| matches!(i.kind, Keyword::Env | Keyword::Arg))
-            .flat_map(|i| i.value.iter())
+            .flat_map(|i| i.value())
             .any(|v| {
                 v.contains("./") || (abs && (dest == "/" && v.contains('/') || v.contains(dest)))
             })

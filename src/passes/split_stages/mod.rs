@@ -222,15 +222,17 @@ pub(super) fn shape(
                 {
                     return None;
                 }
-                if ins.flag_value("from").is_some() && !ins.heredocs.is_empty() {
+                if ins.flag_value("from").is_some() && !ins.heredocs().is_empty() {
                     return None;
                 }
             }
-            Keyword::User if !runtime.has_user(ins.value.first().map_or("", String::as_str)) => {
+            Keyword::User
+                if !runtime.has_user(ins.value().first().copied().unwrap_or_default()) =>
+            {
                 return None;
             }
             Keyword::Env | Keyword::Label | Keyword::Expose | Keyword::Volume
-                if i <= split && ins.value.iter().any(|v| v.contains('$')) =>
+                if i <= split && ins.value().iter().any(|v| v.contains('$')) =>
             {
                 return None;
             }

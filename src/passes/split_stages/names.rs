@@ -68,7 +68,7 @@ fn references(file: &Dockerfile) -> Vec<String> {
     let mut out = Vec::new();
     for ins in file.instructions() {
         collect(ins, &mut out);
-        if let Some(t) = &ins.trigger {
+        if let Some(t) = ins.trigger() {
             collect(t, &mut out);
         }
     }

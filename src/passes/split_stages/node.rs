@@ -226,11 +226,11 @@ pub(super) fn plan(
     for step in steps {
         let ins = step.instruction;
         if ins.kind == crate::syntax::Keyword::Env {
-            for pair in ins.value.chunks(2) {
+            for pair in ins.value().chunks(2) {
                 if let [name, value] = pair
-                    && name == "NODE_ENV"
+                    && *name == "NODE_ENV"
                 {
-                    production_env = value == "production";
+                    production_env = *value == "production";
                 }
             }
         }
@@ -276,7 +276,7 @@ pub(super) fn plan(
     // what a later step writes into a volume
     if steps.iter().any(|s| {
         s.instruction.kind == crate::syntax::Keyword::Volume
-            && s.instruction.value.iter().any(|v| {
+            && s.instruction.value().iter().any(|v| {
                 let v = v.trim_end_matches('/');
                 inside(v) || app.starts_with(&format!("{v}/")) || v.is_empty()
             })

@@ -143,13 +143,13 @@ fn build(
         match s.instruction.kind {
             Keyword::Env => s
                 .instruction
-                .value
+                .value()
                 .chunks(2)
-                .map(|p| p[0].clone())
+                .map(|p| p[0].to_owned())
                 .collect(),
             Keyword::Arg => s
                 .instruction
-                .value
+                .value()
                 .iter()
                 .map(|w| w.split('=').next().unwrap_or(w).to_owned())
                 .collect(),
@@ -165,7 +165,7 @@ fn build(
     }
     if steps[split_at + 1..].iter().any(|s| {
         s.instruction.kind == Keyword::Env
-            && s.instruction.value.chunks(2).any(|p| {
+            && s.instruction.value().chunks(2).any(|p| {
                 p[0] == "PATH"
                     && !p
                         .get(1)
@@ -181,7 +181,7 @@ fn build(
     if declares_arg
         && steps[split_at + 1..]
             .iter()
-            .any(|s| s.instruction.value.iter().any(|v| v.contains('$')))
+            .any(|s| s.instruction.value().iter().any(|v| v.contains('$')))
     {
         return None;
     }
