@@ -647,8 +647,11 @@ impl<'a> Model<'a> {
     }
 }
 
+/// `/bin/sh -c`, one allocation shared by every stage that does not set a `SHELL`.
 fn default_shell() -> Arc<[String]> {
-    DEFAULT_SHELL.map(str::to_owned).into()
+    static SHELL: std::sync::LazyLock<Arc<[String]>> =
+        std::sync::LazyLock::new(|| DEFAULT_SHELL.map(str::to_owned).into());
+    Arc::clone(&SHELL)
 }
 
 /// The working directory a stage starts in: its parent's, or the image data's.
