@@ -185,6 +185,8 @@ fn rewrite_with(
         let result = text::apply(&file.source, &wanted);
         let mut wanted = wanted;
         let keep = record.is_some();
+        // exactly: a later round's few fixes would double a large file's list
+        outcome.applied.reserve_exact(result.applied.len());
         outcome.applied.extend(
             result
                 .applied
