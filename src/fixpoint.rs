@@ -128,13 +128,19 @@ fn rewrite_with(
         // only on the final text, unless every round's fixes are recorded or a pragma may
         // note that it held one of them back
         let lazy = record.is_none() && pragmas.is_empty();
-        let mut found = collect_fixes(&ctx, settings, all, lazy)?;
-        if found.skipped() && !found.iter().any(|f| wants(f, settings)) {
-            found.run_skipped(&ctx)?;
-        }
-        let fixes = pragmas.filter(found.into_fixes(), &mut used);
-        let (wanted, mut rest): (Vec<Fix>, Vec<Fix>) =
-            fixes.into_iter().partition(|f| wants(f, settings));
+        let found = collect_fixes(&ctx, settings, all, lazy)?;
+        // with a pass left out and nothing to apply, this is the final text: every fix is
+        // advice, and the left-out passes run now, each one's fixes described as it returns
+        // them, so that their edits go before the next pass builds its data
+        let (wanted, mut rest, described) =
+            if found.skipped() && !found.iter().any(|f| wants(f, settings)) {
+                (Vec::new(), Vec::new(), found.describe_all(&ctx, &rounds)?)
+            } else {
+                let fixes = pragmas.filter(found.into_fixes(), &mut used);
+                let (wanted, rest): (Vec<Fix>, Vec<Fix>) =
+                    fixes.into_iter().partition(|f| wants(f, settings));
+                (wanted, rest, Vec::new())
+            };
         if wanted.is_empty() {
             let proposals = collect_files(&ctx, settings, all);
             // the passes' round data goes before the report is built
@@ -142,7 +148,10 @@ fn rewrite_with(
             let proposals = pragmas.filter_files(proposals, &mut used);
             rest.extend(pragma_reports(&pragmas, &used, settings));
             let keep = record.is_some();
-            outcome.advice = rest.iter_mut().map(|f| rounds.describe(f, keep)).collect();
+            outcome.advice = described;
+            outcome
+                .advice
+                .extend(rest.iter_mut().map(|f| rounds.describe(f, keep)));
             let (proposed, withheld): (Vec<NewFile>, Vec<NewFile>) =
                 proposals.into_iter().partition(|f| {
                     f.applicability >= settings.threshold
@@ -176,6 +185,8 @@ fn rewrite_with(
         let result = text::apply(&file.source, &wanted);
         let mut wanted = wanted;
         let keep = record.is_some();
+        // exactly: a later round's few fixes would double a large file's list
+        outcome.applied.reserve_exact(result.applied.len());
         outcome.applied.extend(
             result
                 .applied
@@ -283,14 +294,24 @@ impl Found<'_> {
             .collect()
     }
 
-    /// Runs the passes left out (on the final text).
-    fn run_skipped(&mut self, ctx: &PassContext<'_>) -> Result<(), Error> {
-        for (pass, fixes) in &mut self.by_pass {
-            if fixes.is_none() {
-                *fixes = Some((pass.run)(ctx));
-            }
+    /// The reports of every fix, in pass order, the passes left out run now (on the final
+    /// text, where nothing is applied and no round is recorded). Only the reports are kept.
+    fn describe_all(
+        self,
+        ctx: &PassContext<'_>,
+        rounds: &Rounds<'_>,
+    ) -> Result<Vec<AppliedFix>, Error> {
+        let mut reports = Vec::new();
+        for (pass, fixes) in self.by_pass {
+            let fixes = fixes.unwrap_or_else(|| (pass.run)(ctx));
+            reports.extend(
+                fixes
+                    .into_iter()
+                    .map(|mut f| rounds.describe(&mut f, false)),
+            );
         }
-        bugs(ctx)
+        bugs(ctx)?;
+        Ok(reports)
     }
 }
 

@@ -546,7 +546,7 @@ fn static_home(model: &Model<'_>, file: &Dockerfile, index: usize) -> Option<Str
             .position(|step| std::ptr::eq(step.instruction, this))
             .map(|at| (s, at))
     })?;
-    let user = stage.steps[at].user.as_deref();
+    let user = stage.steps[at].user();
     let root = user.is_none_or(|u| matches!(u.split(':').next().unwrap_or(u), "root" | "0"));
     // HOME as the stage's own ENV/ARG set it before the RUN, else as its parent stage ended
     let mut home: Option<Option<String>> = match stage.base {

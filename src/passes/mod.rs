@@ -230,8 +230,13 @@ impl<'a> PassContext<'a> {
 
     /// The RUNs of the file with their parsed shell, computed once for all passes.
     pub(crate) fn runs(&self) -> &runs::Runs<'a> {
-        self.runs
-            .get_or_init(|| runs::Runs::new(self.file, self.scripts))
+        self.runs.get_or_init(|| {
+            let runs = runs::Runs::new(self.file, self.scripts);
+            // every RUN body of the round has been asked for: what the last round parsed and
+            // this one did not ask for is a rewritten body, which nothing reads again
+            self.scripts.forget_unasked();
+            runs
+        })
     }
 }
 
@@ -308,6 +313,11 @@ impl ScriptCache {
         });
         self.current.borrow_mut().insert(key, Rc::clone(&body));
         body
+    }
+
+    /// Drops the entries of the round before that this one has not asked for.
+    pub(crate) fn forget_unasked(&self) {
+        drop(self.previous.take());
     }
 
     /// Ends a round: the entries the round did not ask for are dropped, and those it asked

@@ -168,7 +168,12 @@ impl<'a> Runs<'a> {
         let stages = file.stages();
         let posix = shell::posix_shells_in(file, &stages);
         let parents: Vec<Option<usize>> = stages.iter().map(|s| s.parent).collect();
-        let mut runs = Vec::new();
+        // sized exactly: on a large file a doubling Vec of RUNs is a good part of the peak
+        let count = file
+            .instructions()
+            .filter(|i| i.kind == Keyword::Run)
+            .count();
+        let mut runs = Vec::with_capacity(count);
         let mut deferred = Vec::new();
         let mut stage: Option<usize> = None;
         for (index, ins) in file.instructions().enumerate() {

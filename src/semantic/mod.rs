@@ -146,13 +146,37 @@ impl Scope {
 #[derive(Debug, Clone)]
 pub struct Step<'a> {
     pub instruction: &'a Instruction,
-    /// The working directory it runs in (absolute), when known.
+    /// The working directory, user and shell, one allocation for the steps that share them.
+    pub state: Arc<StepState>,
+    pub effect: Effect,
+}
+
+/// What a step runs with (see [`Step`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepState {
+    /// The working directory (absolute), when known.
     pub workdir: Option<Arc<str>>,
     /// `USER` in effect as written (expanded when possible); `None`: the base image's.
     pub user: Option<Arc<str>>,
-    /// The shell RUN uses here (`SHELL`, else `/bin/sh -c`).
+    /// The shell RUN uses (`SHELL`, else `/bin/sh -c`).
     pub shell: Arc<[String]>,
-    pub effect: Effect,
+}
+
+impl Step<'_> {
+    /// The working directory it runs in (absolute), when known.
+    pub fn workdir(&self) -> Option<&str> {
+        self.state.workdir.as_deref()
+    }
+
+    /// `USER` in effect as written (expanded when possible); `None`: the base image's.
+    pub fn user(&self) -> Option<&str> {
+        self.state.user.as_deref()
+    }
+
+    /// The shell RUN uses here (`SHELL`, else `/bin/sh -c`).
+    pub fn shell(&self) -> &[String] {
+        &self.state.shell
+    }
 }
 
 /// What an instruction does to the filesystem.
@@ -407,6 +431,8 @@ impl<'a> Model<'a> {
             };
             // what the steps share until an instruction changes it
             let mut step_workdir: Option<Arc<str>> = workdir.as_deref().map(Arc::from);
+            // the state of the steps so far, until WORKDIR, USER or SHELL changes it
+            let mut state: Option<Arc<StepState>> = None;
             let mut steps = Vec::with_capacity(stage.instructions.len());
             let mut cmd_set = false;
             for ins in &stage.instructions {
@@ -453,18 +479,21 @@ impl<'a> Model<'a> {
                             .and_then(|w| join(workdir.as_deref(), &w));
                         workdir.clone_from(&resolved);
                         step_workdir = workdir.as_deref().map(Arc::from);
+                        state = None;
                         runtime.workdir = Some(resolved.unwrap_or(raw));
                     }
                     Keyword::User => {
                         let raw = ins.value().first().copied().unwrap_or_default().to_owned();
                         let expanded = scope.expand(&raw, escape).unwrap_or(raw);
                         user = Some(Arc::from(expanded.as_str()));
+                        state = None;
                         runtime.user = Some(expanded);
                     }
                     Keyword::Shell => {
                         let argv: Vec<String> =
                             ins.value().into_iter().map(str::to_owned).collect();
                         shell_argv = Arc::from(argv.as_slice());
+                        state = None;
                         runtime.shell = Some(argv);
                     }
                     Keyword::Cmd => {
@@ -535,11 +564,16 @@ impl<'a> Model<'a> {
                     }
                     _ => {}
                 }
+                let state = state.get_or_insert_with(|| {
+                    Arc::new(StepState {
+                        workdir: step_workdir.clone(),
+                        user: user.clone(),
+                        shell: Arc::clone(&shell_argv),
+                    })
+                });
                 steps.push(Step {
                     instruction: ins,
-                    workdir: step_workdir.clone(),
-                    user: user.clone(),
-                    shell: Arc::clone(&shell_argv),
+                    state: Arc::clone(state),
                     effect,
                 });
             }
@@ -617,8 +651,11 @@ impl<'a> Model<'a> {
     }
 }
 
+/// `/bin/sh -c`, one allocation shared by every stage that does not set a `SHELL`.
 fn default_shell() -> Arc<[String]> {
-    DEFAULT_SHELL.map(str::to_owned).into()
+    static SHELL: std::sync::LazyLock<Arc<[String]>> =
+        std::sync::LazyLock::new(|| DEFAULT_SHELL.map(str::to_owned).into());
+    Arc::clone(&SHELL)
 }
 
 /// The working directory a stage starts in: its parent's, or the image data's.

@@ -60,11 +60,11 @@ fn scope_workdir_user_shell_per_step() {
     // GOPATH comes from the image: unknown, not empty
     assert_eq!(s.scope.env["GOPATH_X"], None);
     let run = s.steps.last().unwrap();
-    assert_eq!(run.workdir.as_deref(), Some("/srv/2/sub"));
-    assert_eq!(run.user.as_deref(), Some("2:0"));
-    assert_eq!(run.shell[..], ["/bin/bash", "-c"]);
+    assert_eq!(run.workdir(), Some("/srv/2/sub"));
+    assert_eq!(run.user(), Some("2:0"));
+    assert_eq!(run.shell(), ["/bin/bash", "-c"]);
     // the first step runs in the image's WORKDIR, from the image data
-    assert_eq!(s.steps[0].workdir.as_deref(), Some("/go"));
+    assert_eq!(s.steps[0].workdir(), Some("/go"));
     assert_eq!(s.runtime.workdir.as_deref(), Some("/srv/2/sub"));
     assert_eq!(s.runtime.user.as_deref(), Some("2:0"));
 }

@@ -601,7 +601,7 @@ fn build_fix(
     }
     if let Some(step) = last.steps.last()
         && !matches!(
-            step.shell.first().map(|s| basename(s)),
+            step.shell().first().map(|s| basename(s)),
             Some("sh" | "bash" | "ash" | "dash")
         )
         && !commands.is_empty()

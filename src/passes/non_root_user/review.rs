@@ -67,11 +67,16 @@ pub(super) fn doubtful(
             ),
         ));
     }
-    let lower = file.source.to_ascii_lowercase();
-    if let Some(w) = data
-        .device_words
+    let django_words = ["manage.py", "django-admin"];
+    let words: Vec<&str> = (data.device_words.iter().map(String::as_str))
+        .chain(django_words)
+        .collect();
+    let found = mentioned(&file.source, &words);
+    let (device_found, django_found) = found.split_at(data.device_words.len());
+    if let Some(w) = words
         .iter()
-        .find(|w| lower.contains(w.as_str()))
+        .zip(device_found)
+        .find_map(|(w, &f)| f.then_some(w))
     {
         return Err(hold(
             "device-access",
@@ -128,8 +133,7 @@ pub(super) fn doubtful(
     // 4. Django: the default database is db.sqlite3 next to manage.py
     let django = start_words.iter().any(|w| w.ends_with("manage.py"))
         || installed.iter().any(|p| p == "django")
-        || lower.contains("manage.py")
-        || lower.contains("django-admin");
+        || django_found.contains(&true);
     let other_database = runtime.env.iter().any(|(name, value)| {
         let value = value.trim_matches(['"', '\'']);
         name.to_ascii_uppercase().contains("DATABASE")
@@ -255,6 +259,36 @@ fn start_words(entrypoint: Option<&ExecSpec>, cmd: Option<&ExecSpec>) -> Vec<Str
         .collect()
 }
 
+/// Which of `words` `text` lowercased (ASCII) contains: lowercased a slice of whole lines at
+/// a time (no word holds a line break), not as a copy of the whole text, which would add a
+/// file's worth to the peak of a large file.
+fn mentioned(text: &str, words: &[&str]) -> Vec<bool> {
+    const SLICE: usize = 1 << 16;
+    debug_assert!(words.iter().all(|w| !w.contains('\n')));
+    let mut found = vec![false; words.len()];
+    let mut lower = String::with_capacity(text.len().min(SLICE));
+    let mut rest = text;
+    loop {
+        let end = if rest.len() <= SLICE {
+            rest.len()
+        } else {
+            let line_end = rest.as_bytes()[SLICE..].iter().position(|&b| b == b'\n');
+            line_end.map_or(rest.len(), |i| SLICE + i + 1)
+        };
+        let (slice, after) = rest.split_at(end);
+        lower.clear();
+        lower.push_str(slice);
+        lower.make_ascii_lowercase();
+        for (word, f) in words.iter().zip(&mut found) {
+            *f = *f || lower.contains(word);
+        }
+        if after.is_empty() {
+            return found;
+        }
+        rest = after;
+    }
+}
+
 /// Package names (lowercased, versions cut) the stages install.
 fn installed_packages(chain: &[&StageModel<'_>]) -> Vec<String> {
     chain
@@ -272,4 +306,25 @@ fn installed_packages(chain: &[&StageModel<'_>]) -> Vec<String> {
                 .to_ascii_lowercase()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mentioned_reads_every_slice_as_a_lowercased_copy_would() {
+        // words on both sides of the first slice's end, a long line, multibyte text
+        let mut text = "é".repeat(40_000);
+        text.push_str("\nDjango-Admin x\n");
+        text.push_str(&"a".repeat(70_000));
+        text.push_str("/DEV/snd\nmanage.PY");
+        let words = ["django-admin", "/dev/snd", "manage.py", "nvidia", ""];
+        let lower = text.to_ascii_lowercase();
+        let expected: Vec<bool> = words.iter().map(|w| lower.contains(w)).collect();
+        assert_eq!(expected, [true, true, true, false, true]);
+        assert_eq!(super::mentioned(&text, &words), expected);
+        assert_eq!(
+            super::mentioned("", &words),
+            [false, false, false, false, true]
+        );
+    }
 }

@@ -381,7 +381,7 @@ fn emit(
     }
     text.push_str(newline);
     // WORKDIR first: later relative paths resolve against it
-    if let Some(wd) = steps[split].workdir.as_ref().filter(|_| {
+    if let Some(wd) = steps[split].workdir().filter(|_| {
         steps[..=split]
             .iter()
             .any(|s| s.instruction.kind == Keyword::Workdir)

@@ -204,8 +204,7 @@ pub(super) fn plan(
     let steps = &stage.steps[..=split];
     // files are copied across as they are: ownership set during the build is not shown here
     if steps.iter().any(|s| {
-        s.user
-            .as_deref()
+        s.user()
             .is_some_and(|u| !matches!(u, "root" | "0" | "0:0" | "root:root"))
     }) {
         return None;
@@ -331,7 +330,7 @@ pub(super) fn plan(
     }
 
     let any_dev = installs_dev && known.packages.iter().any(|p| !p.dev.is_empty());
-    let workdir = stage.steps[split].workdir.as_deref();
+    let workdir = stage.steps[split].workdir();
     let cd = if workdir == Some(app.as_str()) {
         String::new()
     } else {

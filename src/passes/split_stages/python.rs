@@ -125,7 +125,7 @@ fn build(
         .iter()
         .any(|s| s.instruction.kind == Keyword::Workdir)
     {
-        Some(steps[split_at].workdir.as_deref()?.to_owned()).filter(|w| w != "/")
+        Some(steps[split_at].workdir()?.to_owned()).filter(|w| w != "/")
     } else {
         None
     };
@@ -195,7 +195,7 @@ fn build(
     let mut installs_app = false;
     for step in build_part {
         // root builds: another user's HOME and file owners would follow it
-        if step.user.is_some() {
+        if step.user().is_some() {
             return None;
         }
         match &step.effect {
