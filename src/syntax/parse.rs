@@ -395,11 +395,7 @@ impl<'s> Parser<'s> {
                     fd: h.fd,
                     body: TextRange::from_usize(body_start, line.start),
                     terminator: TextRange::from_usize(line.start, line.end),
-                    content: {
-                        let mut content = content;
-                        content.shrink_to_fit();
-                        content
-                    },
+                    content: shrunk(content),
                 };
                 return Ok((doc, i + 1));
             }

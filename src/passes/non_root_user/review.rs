@@ -259,34 +259,18 @@ fn start_words(entrypoint: Option<&ExecSpec>, cmd: Option<&ExecSpec>) -> Vec<Str
         .collect()
 }
 
-/// Which of `words` `text` lowercased (ASCII) contains: lowercased a slice of whole lines at
-/// a time (no word holds a line break), not as a copy of the whole text, which would add a
-/// file's worth to the peak of a large file.
+/// Which of `words` (lowercase) `text` contains, ASCII case ignored: one pass over the text,
+/// no lowercased copy of it (a large file's worth at the peak).
 fn mentioned(text: &str, words: &[&str]) -> Vec<bool> {
-    const SLICE: usize = 1 << 16;
-    debug_assert!(words.iter().all(|w| !w.contains('\n')));
     let mut found = vec![false; words.len()];
-    let mut lower = String::with_capacity(text.len().min(SLICE));
-    let mut rest = text;
-    loop {
-        let end = if rest.len() <= SLICE {
-            rest.len()
-        } else {
-            let line_end = rest.as_bytes()[SLICE..].iter().position(|&b| b == b'\n');
-            line_end.map_or(rest.len(), |i| SLICE + i + 1)
-        };
-        let (slice, after) = rest.split_at(end);
-        lower.clear();
-        lower.push_str(slice);
-        lower.make_ascii_lowercase();
-        for (word, f) in words.iter().zip(&mut found) {
-            *f = *f || lower.contains(word);
-        }
-        if after.is_empty() {
-            return found;
-        }
-        rest = after;
+    let searcher = aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(words)
+        .expect("a few short words from the image table always build");
+    for m in searcher.find_overlapping_iter(text) {
+        found[m.pattern().as_usize()] = true;
     }
+    found
 }
 
 /// Package names (lowercased, versions cut) the stages install.
@@ -311,8 +295,8 @@ fn installed_packages(chain: &[&StageModel<'_>]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn mentioned_reads_every_slice_as_a_lowercased_copy_would() {
-        // words on both sides of the first slice's end, a long line, multibyte text
+    fn mentioned_finds_what_a_lowercased_copy_would() {
+        // words far apart, a long line, multibyte text
         let mut text = "é".repeat(40_000);
         text.push_str("\nDjango-Admin x\n");
         text.push_str(&"a".repeat(70_000));
