@@ -1,10 +1,11 @@
 //! One directory's entries, read for [`super::fsio::FsContext::list_bounded`].
 //!
 //! On Linux the entries come straight from `getdents64` into one buffer (rustix's
-//! `RawDir`), each name copied once into the listing's one buffer of names. std's `read_dir` copies every name
-//! twice (a `CString` per entry, then the `OsString` of `file_name`) and frees the first:
-//! for a one-file run whose context is a folder of 2,000 files that was about 0.4 M
-//! instructions of the listing's 1.2 M. Elsewhere std's `read_dir` is used.
+//! `RawDir`), each name copied once into the listing's one buffer of names. std's
+//! `read_dir` copies every name twice (a `CString` per entry, then the `OsString` of
+//! `file_name`) and frees the first: for a one-file run whose context is a folder of 2,000
+//! files that was about 0.4 M instructions of the listing's 1.2 M. Elsewhere std's
+//! `read_dir` is used.
 
 use std::path::Path;
 

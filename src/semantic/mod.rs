@@ -431,7 +431,7 @@ impl<'a> Model<'a> {
             };
             // what the steps share until an instruction changes it
             let mut step_workdir: Option<Arc<str>> = workdir.as_deref().map(Arc::from);
-            // the state of the steps so far, until WORKDIR, USER or SHELL changes it
+            // the state of the steps so far, shared until what it holds changes
             let mut state: Option<Arc<StepState>> = None;
             let mut steps = Vec::with_capacity(stage.instructions.len());
             let mut cmd_set = false;
@@ -479,21 +479,18 @@ impl<'a> Model<'a> {
                             .and_then(|w| join(workdir.as_deref(), &w));
                         workdir.clone_from(&resolved);
                         step_workdir = workdir.as_deref().map(Arc::from);
-                        state = None;
                         runtime.workdir = Some(resolved.unwrap_or(raw));
                     }
                     Keyword::User => {
                         let raw = ins.value().first().copied().unwrap_or_default().to_owned();
                         let expanded = scope.expand(&raw, escape).unwrap_or(raw);
                         user = Some(Arc::from(expanded.as_str()));
-                        state = None;
                         runtime.user = Some(expanded);
                     }
                     Keyword::Shell => {
                         let argv: Vec<String> =
                             ins.value().into_iter().map(str::to_owned).collect();
                         shell_argv = Arc::from(argv.as_slice());
-                        state = None;
                         runtime.shell = Some(argv);
                     }
                     Keyword::Cmd => {
@@ -564,16 +561,27 @@ impl<'a> Model<'a> {
                     }
                     _ => {}
                 }
-                let state = state.get_or_insert_with(|| {
-                    Arc::new(StepState {
-                        workdir: step_workdir.clone(),
-                        user: user.clone(),
-                        shell: Arc::clone(&shell_argv),
-                    })
-                });
+                let state = match &state {
+                    Some(same)
+                        if same.workdir == step_workdir
+                            && same.user == user
+                            && Arc::ptr_eq(&same.shell, &shell_argv) =>
+                    {
+                        Arc::clone(same)
+                    }
+                    _ => {
+                        let new = Arc::new(StepState {
+                            workdir: step_workdir.clone(),
+                            user: user.clone(),
+                            shell: Arc::clone(&shell_argv),
+                        });
+                        state = Some(Arc::clone(&new));
+                        new
+                    }
+                };
                 steps.push(Step {
                     instruction: ins,
-                    state: Arc::clone(state),
+                    state,
                     effect,
                 });
             }
