@@ -9,14 +9,10 @@ use super::runs::Runs;
 use crate::managers::{self, Action, Manager};
 use crate::syntax::{Instruction, Keyword};
 
-/// What [`Runs::index_readers`] finds for one manager: kept for every RUN of the file, so
-/// only the RUNs that may read the index have an entry.
+/// What [`Runs::index_readers`] finds for one manager.
 pub(super) struct Readers {
-    /// The RUNs that may read the index (positions in `all`, in order), with what in them may.
-    verdicts: Vec<(usize, String)>,
-    /// Per position, the entry in `verdicts` of the first such RUN of the same stage from
-    /// there on.
-    next: Vec<Option<u32>>,
+    verdicts: Vec<Option<String>>,
+    next: Vec<Option<usize>>,
 }
 
 impl Runs<'_> {
@@ -40,15 +36,16 @@ impl Runs<'_> {
             for stage in family {
                 let range = self.by_stage[stage].clone();
                 let first = range.start.max(pos + 1);
-                if let Some(&Some(k)) = readers.next.get(first).filter(|_| first < range.end) {
-                    return Some(readers.verdicts[k as usize].1.clone());
+                if let Some(&Some(at)) = readers.next.get(first).filter(|_| first < range.end) {
+                    return readers.verdicts[at].clone();
                 }
             }
         } else {
             let stage = self.all[pos].stage;
-            let later = readers.verdicts.partition_point(|(at, _)| *at <= pos);
-            for (at, reason) in &readers.verdicts[later..] {
-                if self.derives_from(self.all[*at].stage, stage) {
+            for at in pos + 1..self.all.len() {
+                if self.derives_from(self.all[at].stage, stage)
+                    && let Some(reason) = &readers.verdicts[at]
+                {
                     return Some(reason.clone());
                 }
             }
@@ -70,21 +67,19 @@ impl Runs<'_> {
         if let Some(found) = self.readers.borrow().get(&key) {
             return found.clone();
         }
-        let mut verdicts: Vec<(usize, String)> = (self.all.iter().enumerate())
-            .filter_map(|(at, run)| Some((at, self.reads_index(run, manager)?)))
+        let verdicts: Vec<Option<String>> = self
+            .all
+            .iter()
+            .map(|run| self.reads_index(run, manager))
             .collect();
-        verdicts.shrink_to_fit();
         let mut next = vec![None; self.all.len()];
         for range in &self.by_stage {
-            // the first entry at or after `at`, as `at` walks the stage backwards
-            let mut k = verdicts.partition_point(|(p, _)| *p < range.end);
+            let mut after = None;
             for at in range.clone().rev() {
-                while k > 0 && verdicts[k - 1].0 >= at {
-                    k -= 1;
+                if verdicts[at].is_some() {
+                    after = Some(at);
                 }
-                if verdicts.get(k).is_some_and(|(p, _)| *p < range.end) {
-                    next[at] = Some(crate::text::to_u32(k));
-                }
+                next[at] = after;
             }
         }
         // RUNs before any FROM are read through `verdicts` only
