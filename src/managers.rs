@@ -22,9 +22,9 @@ const SOURCES: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub(crate) struct Family {
     #[serde(rename = "family")]
-    pub(crate) name: String,
+    pub(crate) name: &'static str,
     #[expect(dead_code, reason = "documentation in the data file")]
-    pub(crate) distributions: Vec<String>,
+    pub(crate) distributions: Vec<&'static str>,
     #[serde(rename = "manager")]
     pub(crate) managers: Vec<Manager>,
 }
@@ -32,19 +32,19 @@ pub(crate) struct Family {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Manager {
-    pub(crate) name: String,
-    pub(crate) invocations: Vec<Vec<String>>,
-    pub(crate) value_options: Vec<String>,
-    pub(crate) install: Vec<String>,
-    pub(crate) refresh: Vec<String>,
-    pub(crate) upgrade: Vec<String>,
-    pub(crate) remove: Vec<String>,
-    pub(crate) clean: Vec<String>,
+    pub(crate) name: &'static str,
+    pub(crate) invocations: Vec<Vec<&'static str>>,
+    pub(crate) value_options: Vec<&'static str>,
+    pub(crate) install: Vec<&'static str>,
+    pub(crate) refresh: Vec<&'static str>,
+    pub(crate) upgrade: Vec<&'static str>,
+    pub(crate) remove: Vec<&'static str>,
+    pub(crate) clean: Vec<&'static str>,
     #[cfg_attr(
         not(test),
         expect(dead_code, reason = "data for the passes of issue 6")
     )]
-    pub(crate) assume_yes: Vec<String>,
+    pub(crate) assume_yes: Vec<&'static str>,
     pub(crate) no_recommends: Option<NoRecommends>,
     pub(crate) index: Option<Index>,
     pub(crate) cache: Option<Cache>,
@@ -63,12 +63,13 @@ pub(crate) struct Manager {
 pub(crate) struct CacheCleanup {
     /// Where the cache lives for root; a directory under `/root/` lies under the HOME of the
     /// user that runs the manager.
-    pub(crate) dirs: Vec<String>,
+    #[serde(borrow)]
+    pub(crate) dirs: Vec<&'static str>,
     /// The command that removes it, when `rm -rf` of `dirs` is not the way.
     #[serde(default)]
-    pub(crate) command: Option<String>,
+    pub(crate) command: Option<&'static str>,
     /// Subcommands that write it; empty: every command of the manager.
-    pub(crate) on: Vec<String>,
+    pub(crate) on: Vec<&'static str>,
     /// Whether the manager without a subcommand writes it (`yarn` installs).
     #[serde(default)]
     pub(crate) bare_writes: bool,
@@ -77,27 +78,27 @@ pub(crate) struct CacheCleanup {
     #[serde(default)]
     pub(crate) unless_no_cache: bool,
     /// Subcommands that may read it when run later (`*`: any command of the manager).
-    pub(crate) readers: Vec<String>,
+    pub(crate) readers: Vec<&'static str>,
     /// Other programs that read it (`npx`).
     #[serde(default)]
-    pub(crate) runners: Vec<String>,
+    pub(crate) runners: Vec<&'static str>,
     /// Flags of the writing command that move the cache or make the install live in it.
-    pub(crate) moved_by: Vec<String>,
+    pub(crate) moved_by: Vec<&'static str>,
     /// Text whose mention in the RUN or an earlier instruction means no fix: variables that
     /// move the cache or change how it is read, configuration files, tools that swap the
     /// manager.
-    pub(crate) mentions: Vec<String>,
+    pub(crate) mentions: Vec<&'static str>,
     /// Files or directories that, in the build context, mean the project may use the cache
     /// as its install (Yarn Berry's `.yarnrc.yml`).
     #[serde(default)]
-    pub(crate) project_files: Vec<String>,
+    pub(crate) project_files: Vec<&'static str>,
     /// Text that, in a `package.json` of the build context, means the same.
     #[serde(default)]
-    pub(crate) project_texts: Vec<String>,
+    pub(crate) project_texts: Vec<&'static str>,
     pub(crate) tier: Tier,
     /// Why the fix is unsafe (required with `tier = "unsafe"`).
     #[serde(default)]
-    pub(crate) reason: Option<String>,
+    pub(crate) reason: Option<&'static str>,
 }
 
 impl CacheCleanup {
@@ -107,7 +108,7 @@ impl CacheCleanup {
             return true;
         }
         match sub {
-            Some(s) => self.on.iter().any(|o| o == s),
+            Some(s) => self.on.contains(&s),
             None => !bare || self.bare_writes,
         }
     }
@@ -115,13 +116,13 @@ impl CacheCleanup {
     /// Whether a later command with subcommand `sub` (`None`: none, or unreadable) may read
     /// the cache.
     pub(crate) fn read_by(&self, sub: Option<&str>) -> bool {
-        if self.readers.iter().any(|r| r == "*") {
+        if self.readers.contains(&"*") {
             return true;
         }
         if self.readers.is_empty() {
             return false;
         }
-        sub.is_none_or(|s| self.readers.iter().any(|r| r == s))
+        sub.is_none_or(|s| self.readers.contains(&s))
     }
 }
 
@@ -132,22 +133,23 @@ impl CacheCleanup {
 pub(crate) struct CacheMount {
     /// What the mount keeps, for messages (default: the download cache).
     #[serde(default)]
-    pub(crate) what: Option<String>,
-    pub(crate) targets: Vec<String>,
+    pub(crate) what: Option<&'static str>,
+    #[serde(borrow)]
+    pub(crate) targets: Vec<&'static str>,
     #[serde(default)]
-    pub(crate) sharing: Option<String>,
+    pub(crate) sharing: Option<&'static str>,
     /// Directories the RUN needs only while it runs, mounted as tmpfs rather than cached
     /// (apt's lists: a second locked cache mount hangs older buildah; see transforms/apt.toml).
     #[serde(default)]
-    pub(crate) tmpfs: Vec<String>,
-    pub(crate) on: Vec<String>,
-    pub(crate) drop_flags: Vec<String>,
-    pub(crate) drop_commands: Vec<String>,
-    pub(crate) env: Vec<String>,
+    pub(crate) tmpfs: Vec<&'static str>,
+    pub(crate) on: Vec<&'static str>,
+    pub(crate) drop_flags: Vec<&'static str>,
+    pub(crate) drop_commands: Vec<&'static str>,
+    pub(crate) env: Vec<&'static str>,
     #[serde(default)]
-    pub(crate) before: Option<String>,
+    pub(crate) before: Option<&'static str>,
     #[serde(default)]
-    pub(crate) after: Option<String>,
+    pub(crate) after: Option<&'static str>,
 }
 
 /// `[manager.manifests]`: how an install reads only dependency manifests (manifests-first).
@@ -155,45 +157,46 @@ pub(crate) struct CacheMount {
 #[serde(deny_unknown_fields)]
 pub(crate) struct Manifests {
     /// Subcommands (words after the options, space-separated) that install from manifests.
-    pub(crate) commands: Vec<String>,
+    #[serde(borrow)]
+    pub(crate) commands: Vec<&'static str>,
     /// Options whose value names a manifest (`pip install -r FILE`).
     #[serde(default)]
-    pub(crate) file_options: Vec<String>,
+    pub(crate) file_options: Vec<&'static str>,
     /// Manifests read from the working directory when no option names one; all must exist.
     #[serde(default)]
-    pub(crate) files: Vec<String>,
+    pub(crate) files: Vec<&'static str>,
     /// Read from the working directory when present.
     #[serde(default)]
-    pub(crate) optional: Vec<String>,
+    pub(crate) optional: Vec<&'static str>,
     /// Lockfiles: `locked` subcommands and `locked_flags` fail without one of them.
     #[serde(default)]
-    pub(crate) lockfiles: Vec<String>,
+    pub(crate) lockfiles: Vec<&'static str>,
     #[serde(default)]
-    pub(crate) locked: Vec<String>,
+    pub(crate) locked: Vec<&'static str>,
     #[serde(default)]
-    pub(crate) locked_flags: Vec<String>,
+    pub(crate) locked_flags: Vec<&'static str>,
     /// Lifecycle scripts of the root package that an install runs, and flags that stop them.
     #[serde(default)]
-    pub(crate) scripts: Vec<String>,
+    pub(crate) scripts: Vec<&'static str>,
     #[serde(default)]
-    pub(crate) script_flags: Vec<String>,
+    pub(crate) script_flags: Vec<&'static str>,
     /// Flags the command must carry for it to read only the manifests.
     #[serde(default)]
-    pub(crate) required_flags: Vec<String>,
+    pub(crate) required_flags: Vec<&'static str>,
     /// Flags the command may carry; any other flag means no fix.
-    pub(crate) flags: Vec<String>,
+    pub(crate) flags: Vec<&'static str>,
     /// Of `flags`, those that take the next word as their value when written apart.
     #[serde(default)]
-    pub(crate) value_flags: Vec<String>,
+    pub(crate) value_flags: Vec<&'static str>,
     /// Whether package names may be given as operands (fetched from the index).
     #[serde(default)]
     pub(crate) packages: bool,
     /// What the install writes into the working directory.
     #[serde(default)]
-    pub(crate) writes: Vec<String>,
+    pub(crate) writes: Vec<&'static str>,
     /// Paths that, present in the working directory, mean the install reads more.
     #[serde(default)]
-    pub(crate) needs_more: Vec<String>,
+    pub(crate) needs_more: Vec<&'static str>,
     /// How to read the manifest for local references.
     pub(crate) format: ManifestFormat,
     /// Whether nothing can be said without reading the manifest.
@@ -201,7 +204,7 @@ pub(crate) struct Manifests {
     pub(crate) requires_context: bool,
     /// What to copy when the build context cannot be read.
     #[serde(default)]
-    pub(crate) fallback: Vec<String>,
+    pub(crate) fallback: Vec<&'static str>,
 }
 
 /// The manifest formats the manifests-first pass can read.
@@ -221,57 +224,58 @@ pub(crate) enum ManifestFormat {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NoRecommends {
-    pub(crate) flag: String,
-    pub(crate) decided: Vec<String>,
-    pub(crate) config_keys: Vec<String>,
-    pub(crate) config_paths: Vec<String>,
+    pub(crate) flag: &'static str,
+    pub(crate) decided: Vec<&'static str>,
+    pub(crate) config_keys: Vec<&'static str>,
+    pub(crate) config_paths: Vec<&'static str>,
     /// Package → recommended packages its everyday use needs (added by name).
     #[serde(default)]
-    pub(crate) companions: std::collections::BTreeMap<String, Vec<String>>,
+    pub(crate) companions: std::collections::BTreeMap<&'static str, Vec<&'static str>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Index {
-    pub(crate) dirs: Vec<String>,
-    pub(crate) cleanup: String,
-    pub(crate) needed_by: Vec<String>,
+    pub(crate) dirs: Vec<&'static str>,
+    pub(crate) cleanup: &'static str,
+    pub(crate) needed_by: Vec<&'static str>,
     #[serde(default)]
-    pub(crate) refresh_flags: Vec<String>,
+    pub(crate) refresh_flags: Vec<&'static str>,
     #[serde(default)]
-    pub(crate) fresh_flags: Vec<String>,
+    pub(crate) fresh_flags: Vec<&'static str>,
     #[serde(default)]
     pub(crate) auto_refresh: bool,
     /// Other programs that read this index whatever their arguments (`aptitude`, `apt-cache`).
     #[serde(default)]
-    pub(crate) readers: Vec<String>,
+    pub(crate) readers: Vec<&'static str>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Cache {
-    pub(crate) dirs: Vec<String>,
+    #[serde(borrow)]
+    pub(crate) dirs: Vec<&'static str>,
     #[serde(default)]
-    pub(crate) cleanup: Option<String>,
+    pub(crate) cleanup: Option<&'static str>,
     #[serde(default)]
     #[cfg_attr(
         not(test),
         expect(dead_code, reason = "data for the cache-mounts pass")
     )]
-    pub(crate) env: Vec<String>,
+    pub(crate) env: Vec<&'static str>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NoCache {
-    pub(crate) flag: String,
-    pub(crate) on: Vec<String>,
-    pub(crate) decided: Vec<String>,
-    pub(crate) env: Vec<String>,
+    pub(crate) flag: &'static str,
+    pub(crate) on: Vec<&'static str>,
+    pub(crate) decided: Vec<&'static str>,
+    pub(crate) env: Vec<&'static str>,
     pub(crate) tier: Tier,
     /// For an unsafe flag: what may change, said in the fix's message.
     #[serde(default)]
-    pub(crate) may_change: Option<String>,
+    pub(crate) may_change: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -333,7 +337,7 @@ pub(crate) fn removable_dirs() -> Vec<&'static str> {
             .flat_map(|c| c.targets.iter().chain(&c.tmpfs));
         let cleaned = m.cache_cleanup.iter().flat_map(|c| c.dirs.iter());
         for dir in index.chain(no_cache).chain(mounted).chain(cleaned) {
-            if !dirs.contains(&dir.as_str()) {
+            if !dirs.contains(dir) {
                 dirs.push(dir);
             }
         }
@@ -362,9 +366,9 @@ pub(crate) fn cache_locations() -> Vec<(&'static str, String)> {
             .flat_map(|c| c.targets.iter().chain(&c.tmpfs));
         let cleaned = m.cache_cleanup.iter().flat_map(|c| c.dirs.iter());
         for dir in index.chain(cache).chain(mounted).chain(cleaned) {
-            for place in std::iter::once(dir.clone()).chain(home_pattern(dir)) {
+            for place in std::iter::once((*dir).to_owned()).chain(home_pattern(dir)) {
                 if !out.iter().any(|(n, d)| *n == m.name && *d == place) {
-                    out.push((m.name.as_str(), place));
+                    out.push((m.name, place));
                 }
             }
         }
@@ -403,7 +407,7 @@ impl Invocation<'_> {
     pub(crate) fn action(&self) -> Option<Action> {
         let sub = self.sub_value()?;
         let m = self.manager;
-        let has = |list: &[String]| list.iter().any(|s| s == sub);
+        let has = |list: &[&str]| list.contains(&sub);
         Some(if has(&m.install) {
             Action::Install
         } else if has(&m.refresh) {
@@ -420,8 +424,8 @@ impl Invocation<'_> {
     }
 
     /// Whether any of `flags` is given (see [`Command::has_flag`]).
-    pub(crate) fn has_any(&self, flags: &[String]) -> bool {
-        flags.iter().any(|f| self.command.has_flag(&[f.as_str()]))
+    pub(crate) fn has_any(&self, flags: &[&str]) -> bool {
+        flags.iter().any(|f| self.command.has_flag(&[f]))
     }
 
     /// Whether this command needs the package index as left by earlier commands: its
@@ -434,7 +438,7 @@ impl Invocation<'_> {
             // an unreadable subcommand may be anything
             return !index.needed_by.is_empty();
         };
-        index.needed_by.iter().any(|s| s == sub)
+        index.needed_by.contains(&sub)
             && !self.has_any(&index.refresh_flags)
             && !self.has_any(&index.fresh_flags)
     }
@@ -466,10 +470,10 @@ impl Manager {
     }
 
     /// Every directory the manager keeps an index or a cache in.
-    pub(crate) fn state_dirs(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn state_dirs(&self) -> impl Iterator<Item = &'static str> {
         let index = self.index.iter().flat_map(|i| i.dirs.iter());
         let cache = self.cache.iter().flat_map(|c| c.dirs.iter());
-        index.chain(cache).map(String::as_str)
+        index.chain(cache).copied()
     }
 }
 
@@ -478,7 +482,7 @@ impl Manager {
 struct Patterns {
     /// (manager, the words after the program), in the order of [`all`] and of each
     /// manager's `invocations`: the first that matches wins.
-    entries: Vec<(&'static Manager, &'static [String])>,
+    entries: Vec<(&'static Manager, &'static [&'static str])>,
     /// Per literal program name, the positions in `entries` of its patterns, ascending.
     literal: crate::hash::FxMap<&'static str, Vec<usize>>,
     /// The `prefix*` patterns (`pip*`): the prefix and the position in `entries`, ascending.
@@ -518,7 +522,7 @@ pub(crate) fn invocation(command: &Command) -> Option<Invocation<'_>> {
             && rest
                 .iter()
                 .zip(&command.args)
-                .all(|(want, got)| got.value.as_deref() == Some(want.as_str()))
+                .all(|(want, got)| got.value.as_deref() == Some(*want))
     };
     let literal = patterns
         .literal
@@ -564,7 +568,7 @@ fn subcommand<'a>(manager: &Manager, args: &'a [Word]) -> Option<&'a Word> {
             return None;
         }
         if value.starts_with('-') && value != "-" {
-            skip_next = manager.value_options.iter().any(|o| o == value);
+            skip_next = manager.value_options.contains(&value);
             continue;
         }
         return Some(word);
@@ -622,7 +626,7 @@ mod tests {
                 );
             }
         }
-        let names: Vec<&str> = all().map(|m| m.name.as_str()).collect();
+        let names: Vec<&str> = all().map(|m| m.name).collect();
         for want in [
             "apt-get", "apt", "apk", "dnf", "yum", "microdnf", "zypper", "pip", "uv-pip", "npm",
             "yarn", "pnpm", "gem", "bundler", "composer", "go", "cargo", "poetry", "uv", "pipenv",
@@ -705,7 +709,7 @@ mod tests {
             assert_eq!(inv.action(), action, "{text}");
         }
         assert_ne!(
-            invocation(&first("pipenv install")).map(|i| i.manager.name.as_str()),
+            invocation(&first("pipenv install")).map(|i| i.manager.name),
             Some("pip")
         );
         for text in ["python -m venv x", "python3 app.py", "apt-cache policy"] {
@@ -725,16 +729,16 @@ mod tests {
                     };
                     let program_ok = first
                         .strip_suffix('*')
-                        .map_or(first == program, |p| star_matches(p, program));
+                        .map_or(*first == program, |p| star_matches(p, program));
                     if program_ok
                         && command.args.len() >= rest.len()
                         && rest
                             .iter()
                             .zip(&command.args)
-                            .all(|(w, g)| g.value.as_deref() == Some(w.as_str()))
+                            .all(|(w, g)| g.value.as_deref() == Some(*w))
                     {
                         let sub = subcommand(manager, &command.args[rest.len()..]);
-                        return Some((manager.name.as_str(), sub.and_then(|w| w.value.as_deref())));
+                        return Some((manager.name, sub.and_then(|w| w.value.as_deref())));
                     }
                 }
             }
@@ -766,12 +770,8 @@ mod tests {
             "$PIP install x",
         ] {
             let c = first(text);
-            let found = invocation(&c).map(|i| {
-                (
-                    i.manager.name.as_str(),
-                    i.sub.and_then(|w| w.value.as_deref()),
-                )
-            });
+            let found =
+                invocation(&c).map(|i| (i.manager.name, i.sub.and_then(|w| w.value.as_deref())));
             assert_eq!(found, walk(&c), "{text}");
         }
     }

@@ -6,14 +6,15 @@
 
 mod tree;
 
-use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use tree::Node;
 
 include!(concat!(env!("OUT_DIR"), "/transforms.rs"));
 
-/// The table `transforms/NAME.toml` read into `T`; an error names the TOML file.
-pub(crate) fn table<T: DeserializeOwned>(name: &str) -> Result<T, String> {
+/// The table `transforms/NAME.toml` read into `T`; an error names the TOML file. `T` may
+/// borrow its strings (`&'static str`): they stay in the binary, with nothing allocated.
+pub(crate) fn table<T: Deserialize<'static>>(name: &str) -> Result<T, String> {
     let Some(&(_, root, source)) = TABLES.iter().find(|(n, _, _)| *n == name) else {
         return Err(format!("transforms/{name}.toml: no such table"));
     };
@@ -29,7 +30,6 @@ pub(crate) fn table<T: DeserializeOwned>(name: &str) -> Result<T, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde::Deserialize as _;
 
     #[test]
     fn every_table_reads_as_its_toml_source() {

@@ -81,7 +81,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             };
             let command = removal(cache);
             let why = match (tier, &cache.reason) {
-                (Applicability::Unsafe, Some(reason)) => reason.clone(),
+                (Applicability::Unsafe, Some(reason)) => (*reason).to_owned(),
                 (Applicability::Unsafe, None) => CONTEXT_UNREAD.to_owned(),
                 _ => String::new(),
             };
@@ -195,14 +195,14 @@ fn home_relative(dir: &str) -> Option<&str> {
 /// The command that removes `cache` for the user running the RUN.
 fn removal(cache: &CacheCleanup) -> String {
     if let Some(command) = &cache.command {
-        return command.clone();
+        return (*command).to_owned();
     }
     let dirs: Vec<String> = cache
         .dirs
         .iter()
         .map(|d| match home_relative(d) {
             Some(rest) => format!("\"$HOME/{rest}\""),
-            None => d.clone(),
+            None => (*d).to_owned(),
         })
         .collect();
     format!("rm -rf {}", dirs.join(" "))
@@ -324,8 +324,7 @@ fn no_cache_flag_everywhere(
         .iter()
         .filter(|i| std::ptr::eq(i.manager, manager) && writes(i, cache))
         .all(|i| {
-            i.has_any(&nc.decided)
-                || pass_adds && i.sub_value().is_some_and(|s| nc.on.iter().any(|o| o == s))
+            i.has_any(&nc.decided) || pass_adds && i.sub_value().is_some_and(|s| nc.on.contains(&s))
         })
 }
 
@@ -368,7 +367,7 @@ fn manager_word(manager: &Manager) -> &str {
         .invocations
         .first()
         .and_then(|words| words.first())
-        .map_or(manager.name.as_str(), |w| w.trim_end_matches('*'))
+        .map_or(manager.name, |w| w.trim_end_matches('*'))
 }
 
 /// Fails when a later RUN of the stage (or of a stage built from it), or a deferred command,
@@ -419,7 +418,7 @@ fn reads(runs: &Runs<'_>, later: &Run<'_>, manager: &Manager, cache: &CacheClean
     let runner = effective.commands().any(|r| {
         r.command
             .program()
-            .is_some_and(|p| cache.runners.iter().any(|x| x == p))
+            .is_some_and(|p| cache.runners.contains(&p))
     });
     runner
         || later
@@ -520,7 +519,7 @@ fn deferred_reads(text: &str, word: &str, cache: &CacheCleanup) -> bool {
         .collect();
     tokens.iter().enumerate().any(|(at, token)| {
         let program = token.rsplit('/').next().unwrap_or(token);
-        if cache.runners.iter().any(|r| r == program) {
+        if cache.runners.contains(&program) {
             return true;
         }
         if program != word {
@@ -648,7 +647,7 @@ fn copied_out(
                 Some(rest) => home
                     .as_ref()
                     .map(|h| format!("{}/{rest}", h.trim_end_matches('/'))),
-                None => Some(d.clone()),
+                None => Some((*d).to_owned()),
             })
             .collect()
     };
@@ -737,7 +736,7 @@ fn walk_project(context: &dyn BuildContext, cache: &CacheCleanup) -> Option<bool
             if seen > MAX_ENTRIES {
                 return None;
             }
-            if cache.project_files.iter().any(|f| f == name) {
+            if cache.project_files.contains(&name) {
                 return Some(true);
             }
             let path = || crate::context::join(&dir, name);
@@ -746,11 +745,7 @@ fn walk_project(context: &dyn BuildContext, cache: &CacheCleanup) -> Option<bool
                 EntryKind::File if name == "package.json" => {
                     let text = context.read(&path())?;
                     let text = String::from_utf8_lossy(&text);
-                    if cache
-                        .project_texts
-                        .iter()
-                        .any(|t| text.contains(t.as_str()))
-                    {
+                    if cache.project_texts.iter().any(|t| text.contains(*t)) {
                         return Some(true);
                     }
                 }

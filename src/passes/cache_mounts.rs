@@ -88,9 +88,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 continue;
             };
             if seen.iter().any(|m| std::ptr::eq(*m, manager))
-                || !inv
-                    .sub_value()
-                    .is_some_and(|s| recipe.on.iter().any(|o| o == s))
+                || !inv.sub_value().is_some_and(|s| recipe.on.contains(&s))
             {
                 continue;
             }
@@ -114,9 +112,7 @@ pub(super) fn mounts(ctx: &PassContext<'_>, pos: usize, manager: &Manager) -> bo
     };
     let invocations = run.invocations();
     if !invocations.iter().any(|i| {
-        std::ptr::eq(i.manager, manager)
-            && i.sub_value()
-                .is_some_and(|s| recipe.on.iter().any(|o| o == s))
+        std::ptr::eq(i.manager, manager) && i.sub_value().is_some_and(|s| recipe.on.contains(&s))
     }) {
         return false;
     }
@@ -174,11 +170,11 @@ fn fix_for(
         }) {
             Some(m) if m.kind == "cache" || (tmpfs && m.kind == "tmpfs") => {}
             Some(_) => return None,
-            None => missing.push((target.as_str(), tmpfs)),
+            None => missing.push((*target, tmpfs)),
         }
     }
     // one locked mount per RUN: buildah <= 1.28 releases only the last (containers/buildah#4342)
-    let locks = recipe.sharing.as_deref() == Some("locked") && missing.iter().any(|(_, t)| !t);
+    let locks = recipe.sharing == Some("locked") && missing.iter().any(|(_, t)| !t);
     if locks
         && run
             .ins
@@ -208,7 +204,7 @@ fn fix_for(
             if word
                 .value
                 .as_deref()
-                .is_some_and(|v| recipe.drop_flags.iter().any(|f| f == v))
+                .is_some_and(|v| recipe.drop_flags.contains(&v))
             {
                 edits.push(Edit::delete(
                     script.to_source(runs::drop_word(script, word)),
@@ -277,7 +273,7 @@ fn fix_for(
     if edits.is_empty() {
         return None;
     }
-    let what = recipe.what.as_deref().unwrap_or("download cache");
+    let what = recipe.what.unwrap_or("download cache");
     let tmpfs: Vec<&str> = missing
         .iter()
         .filter(|(_, t)| *t)
@@ -337,7 +333,6 @@ fn mount_flags(
 ) -> Option<Vec<Edit>> {
     let sharing = recipe
         .sharing
-        .as_deref()
         .map(|s| format!(",sharing={s}"))
         .unwrap_or_default();
     let flags: Vec<String> = targets
@@ -420,12 +415,17 @@ fn rm_of_targets(
     home: Option<&str>,
     keep_lines: bool,
 ) -> Option<Removals> {
-    let targets: Vec<&String> = recipe.targets.iter().chain(&recipe.tmpfs).collect();
+    let targets: Vec<&str> = recipe
+        .targets
+        .iter()
+        .chain(&recipe.tmpfs)
+        .copied()
+        .collect();
     let script = run.script.as_ref().ok()?;
     let mut edits = Vec::new();
     let mut dropped = Vec::new();
-    let cached: Vec<&String> = recipe.targets.iter().collect();
-    let reaches = |path: &str, targets: &[&String]| {
+    let cached: &[&str] = &recipe.targets;
+    let reaches = |path: &str, targets: &[&str]| {
         let path = path.trim_end_matches('*').trim_end_matches('/');
         let path = if path.is_empty() { "/" } else { path };
         targets
@@ -433,7 +433,7 @@ fn rm_of_targets(
             .any(|t| crate::managers::covers(path, t) || crate::managers::covers(t, path))
     };
     let hits = |path: &str| reaches(path, &targets);
-    let only_tmpfs = |path: &str| !reaches(path, &cached);
+    let only_tmpfs = |path: &str| !reaches(path, cached);
     // behind a wrapper (`sudo rm`, `sh -c "rm …"`) the words cannot be dropped exactly
     let effective = run.effective()?;
     for resolved in effective.commands().filter(|r| r.via.wrapped) {

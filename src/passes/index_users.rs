@@ -116,7 +116,7 @@ impl Runs<'_> {
         for resolved in effective.commands() {
             let command = resolved.command;
             if let Some(program) = command.program()
-                && (index.readers.iter().any(|r| r == program))
+                && (index.readers.contains(&program))
                 && !refreshed
             {
                 return Some(format!("line {line} runs {program}, which reads the index"));
@@ -146,7 +146,7 @@ impl Runs<'_> {
 
     /// A `COPY --from` of RUN `pos`'s stage (or a stage built `FROM` it), after the RUN,
     /// whose source is one of `dirs`, inside one, or holds one (`COPY --from=base / /`).
-    fn copied_out(&self, pos: usize, dirs: &[String]) -> Option<String> {
+    fn copied_out(&self, pos: usize, dirs: &[&str]) -> Option<String> {
         let run = &self.all[pos];
         let copies = self.copies_from.get_or_init(|| {
             let stages = &self.stages;
@@ -212,7 +212,7 @@ fn words_for(manager: &Manager) -> Vec<&'static str> {
             }
         }
         if let Some(index) = &m.index {
-            words.extend(index.readers.iter().map(String::as_str));
+            words.extend(index.readers.iter().copied());
         }
     }
     words.sort_unstable();

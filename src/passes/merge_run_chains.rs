@@ -179,7 +179,7 @@ fn repeated_cleanup(a: &Run<'_>, b: &Run<'_>) -> Option<u32> {
     let sb = b.script.as_ref().ok()?;
     let cleans = |c: &crate::shell::Command, m: &Manager| {
         m.index.as_ref().is_some_and(|i| {
-            i.dirs.iter().any(|d| runs::removes_dir(c, d)) || runs::runs_one_of(c, &i.cleanup)
+            i.dirs.iter().any(|d| runs::removes_dir(c, d)) || runs::runs_one_of(c, i.cleanup)
         })
     };
     // `b` refreshes the index before anything else of the manager, and cleans it at its end

@@ -98,7 +98,7 @@ fn candidate(
     let inv = &invocations[at];
     let nc = inv.manager.no_cache.as_ref()?;
     let sub = inv.sub_value()?;
-    if !nc.on.iter().any(|s| s == sub) || inv.has_any(&nc.decided) {
+    if !nc.on.contains(&sub) || inv.has_any(&nc.decided) {
         return None;
     }
     let env_set = nc
@@ -121,8 +121,7 @@ fn candidate(
     if cleaned || (inv.manager.index.is_some() && runs.index_needed_later(pos, inv.manager)) {
         return None;
     }
-    let version =
-        tool_versions::tool_version(runs, pos, &inv.manager.name, inv.command.range.start);
+    let version = tool_versions::tool_version(runs, pos, inv.manager.name, inv.command.range.start);
     if matches!(version, Version::Old(_)) && nc.tier == Tier::Unsafe {
         // already unsafe for other reasons; on the old tool the flag fails the build
         return None;
@@ -141,7 +140,7 @@ fn candidate(
     );
     if nc.tier == Tier::Unsafe && nc.may_change.is_some() {
         message.push_str(" (");
-        message.push_str(nc.may_change.as_deref().unwrap_or_default());
+        message.push_str(nc.may_change.unwrap_or_default());
         message.push(')');
     }
     let refresh = refresh_before(&script.script, invocations, at);

@@ -74,7 +74,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             let version = super::tool_versions::tool_version(
                 runs,
                 pos,
-                &inv.manager.name,
+                inv.manager.name,
                 inv.command.range.start,
             );
             if matches!(version, super::tool_versions::Version::Old(_)) {
@@ -146,7 +146,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
 }
 
 /// Whether a `COPY`/`ADD` before instruction `index` may write into one of `paths`.
-fn config_copied_before(file: &Dockerfile, index: usize, paths: &[String]) -> bool {
+fn config_copied_before(file: &Dockerfile, index: usize, paths: &[&str]) -> bool {
     // the first such COPY/ADD, found once per file and list of paths
     let first = file
         .memo
@@ -158,7 +158,7 @@ fn config_copied_before(file: &Dockerfile, index: usize, paths: &[String]) -> bo
                     dest.is_none_or(|d| {
                         !d.starts_with('/')
                             || d.contains('$')
-                            || paths.iter().any(|p| d.starts_with(p.as_str()))
+                            || paths.iter().any(|p| d.starts_with(p))
                     })
                 }
             })
@@ -187,7 +187,7 @@ fn companions(
         if skip_next {
             skip_next = false;
         } else if value.starts_with('-') {
-            skip_next = inv.manager.value_options.iter().any(|o| o == value);
+            skip_next = inv.manager.value_options.contains(&value);
         } else {
             packages.push(word);
         }
@@ -200,9 +200,9 @@ fn companions(
     let listed: Vec<String> = packages.iter().filter_map(|w| name(w)).collect();
     let mut added: Vec<String> = Vec::new();
     for package in &listed {
-        for companion in nr.companions.get(package).into_iter().flatten() {
-            if !listed.contains(companion) && !added.contains(companion) {
-                added.push(companion.clone());
+        for companion in nr.companions.get(package.as_str()).into_iter().flatten() {
+            if !listed.iter().any(|l| l == companion) && !added.iter().any(|a| a == companion) {
+                added.push((*companion).to_owned());
             }
         }
     }

@@ -78,7 +78,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 .runs(super::no_cache_flags::NO_CACHE_FLAGS.name)
                 && super::no_cache_flags::drops_refresh(runs, pos, manager);
             if replaced
-                || cleanups.contains(&index.cleanup.as_str())
+                || cleanups.contains(&index.cleanup)
                 || index
                     .dirs
                     .iter()
@@ -87,7 +87,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             {
                 continue;
             }
-            cleanups.push(&index.cleanup);
+            cleanups.push(index.cleanup);
         }
         if cleanups.is_empty() {
             continue;
@@ -131,7 +131,7 @@ fn managers_to_clean(run: &Run<'_>) -> Vec<&'static Manager> {
             c.range.start > last_write
                 && index.is_some_and(|i| {
                     i.dirs.iter().any(|d| runs::removes_dir(c, d))
-                        || runs::runs_one_of(c, &i.cleanup)
+                        || runs::runs_one_of(c, i.cleanup)
                 })
         });
         if !cleaned {

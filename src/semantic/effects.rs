@@ -207,7 +207,7 @@ fn install_of(command: &Command) -> Option<Install> {
             continue;
         };
         if v.starts_with('-') {
-            skip_next = inv.manager.value_options.iter().any(|o| o == v)
+            skip_next = inv.manager.value_options.contains(&v)
                 || matches!(v, "-r" | "--requirement" | "-c" | "--constraint" | "-e");
             if matches!(v, "-r" | "--requirement" | "-e" | "--editable") {
                 complete = false;
@@ -217,7 +217,7 @@ fn install_of(command: &Command) -> Option<Install> {
         packages.push(v.to_owned());
     }
     Some(Install {
-        manager: inv.manager.name.clone(),
+        manager: inv.manager.name.to_owned(),
         packages,
         complete,
     })

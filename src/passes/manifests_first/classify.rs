@@ -61,14 +61,14 @@ pub(super) fn classify(command: &Command) -> Option<CommandUse<'_>> {
             let first = &words[0];
             let first_ok = match first.strip_suffix('*') {
                 Some(stem) => program.starts_with(stem),
-                None => program == first,
+                None => program == *first,
             };
             first_ok
                 && words.len() - 1 <= command.args.len()
                 && words[1..]
                     .iter()
                     .zip(&command.args)
-                    .all(|(want, got)| got.value.as_deref() == Some(want.as_str()))
+                    .all(|(want, got)| got.value.as_deref() == Some(*want))
         })
         .map_or(0, |words| words.len() - 1);
     if sub_at != prefix {
@@ -99,7 +99,7 @@ pub(super) fn classify(command: &Command) -> Option<CommandUse<'_>> {
                 Some((n, v)) if n.starts_with("--") => (n, Some(v)),
                 _ => (word, None),
             };
-            if data.file_options.iter().any(|o| o == name) {
+            if data.file_options.contains(&name) {
                 let value = match inline {
                     Some(v) => v,
                     None => rest.next()?,
@@ -107,12 +107,12 @@ pub(super) fn classify(command: &Command) -> Option<CommandUse<'_>> {
                 install.named.push(value);
                 continue;
             }
-            if !data.flags.iter().any(|f| f == name) {
+            if !data.flags.contains(&name) {
                 return None;
             }
             let value = match inline {
                 Some(v) => Some(v),
-                None if data.value_flags.iter().any(|f| f == name) => Some(*rest.next()?),
+                None if data.value_flags.contains(&name) => Some(*rest.next()?),
                 None => None,
             };
             if value.is_some_and(|v| v.starts_with('.') || v.contains("file:")) {
@@ -125,21 +125,11 @@ pub(super) fn classify(command: &Command) -> Option<CommandUse<'_>> {
             return None;
         }
     }
-    if !data
-        .required_flags
-        .iter()
-        .all(|f| flags.contains(&f.as_str()))
-    {
+    if !data.required_flags.iter().all(|f| flags.contains(f)) {
         return None;
     }
-    install.locked |= data
-        .locked_flags
-        .iter()
-        .any(|f| flags.contains(&f.as_str()));
-    install.scripts_off = data
-        .script_flags
-        .iter()
-        .any(|f| flags.contains(&f.as_str()));
+    install.locked |= data.locked_flags.iter().any(|f| flags.contains(f));
+    install.scripts_off = data.script_flags.iter().any(|f| flags.contains(f));
     let is_install = subcommand.is_some();
     if is_install && (!install.named.is_empty() || data.file_options.is_empty()) {
         // the words given as named manifests are literal paths

@@ -131,7 +131,12 @@ fn package_json(text: &str, install: &Install<'_>) -> bool {
         let Some(scripts) = scripts.as_object() else {
             return false;
         };
-        if install.data.scripts.iter().any(|s| scripts.contains_key(s)) {
+        if install
+            .data
+            .scripts
+            .iter()
+            .any(|s| scripts.contains_key(*s))
+        {
             return false;
         }
     }

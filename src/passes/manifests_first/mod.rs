@@ -514,7 +514,7 @@ impl<'a, 'b> Finder<'a, 'b> {
                 return None;
             }
             let names: Vec<&str> = if install.named.is_empty() {
-                data.fallback.iter().map(String::as_str).collect()
+                data.fallback.clone()
             } else {
                 install.named.clone()
             };
