@@ -10,16 +10,15 @@ use dfrewrite::{Applicability, AppliedFix, FixAvailability, NewFile, Outcome, Pa
 use similar::TextDiff;
 
 use super::RunStatus;
-use super::errstream::{ErrStream, Plain};
+use super::errstream::{ErrStream, Line, Palette, Plain};
 use super::fsio::{self, Failure};
 use super::write::WriteError;
 
-const BOLD: Style = Style::new().bold();
+// the diff's styles (stderr's are errstream's `Palette`)
+const BOLD: Style = Palette::COLOURED.bold;
 const RED: Style = AnsiColor::Red.on_default();
 const GREEN: Style = AnsiColor::Green.on_default();
-const CYAN: Style = AnsiColor::Cyan.on_default();
-const ERROR: Style = AnsiColor::Red.on_default().bold();
-const WARNING: Style = AnsiColor::Yellow.on_default().bold();
+const CYAN: Style = Palette::COLOURED.cyan;
 
 /// A path as shown to the user: as given, without a leading `./` (walking `.` adds one, and
 /// `a/./Dockerfile` in a diff header would not name the file for `git apply`).
@@ -116,7 +115,7 @@ impl Printer {
                 if err_choice == ColorChoice::Never {
                     ErrStream::Plain(Plain::new(raw))
                 } else {
-                    ErrStream::Styled(AutoStream::new(raw, err_choice))
+                    ErrStream::Styled(AutoStream::new(raw, err_choice), String::new())
                 }
             },
             err_now: false,
@@ -160,7 +159,7 @@ impl Printer {
 
     /// Writes one line on stderr (buffered unless a progress bar is drawn), clearing the
     /// progress bar around it.
-    fn err_line(&mut self, line: std::fmt::Arguments<'_>) {
+    fn err_line(&mut self, line: Line<'_>) {
         let err = &mut self.err;
         let write = |err: &mut ErrStream| err.line(line);
         if let Some(bar) = &self.progress {
@@ -284,10 +283,14 @@ impl Printer {
         if self.machine {
             return;
         }
-        self.err_line(format_args!(
-            "{BOLD}{name}:{}:{BOLD:#} {CYAN}{}{CYAN:#}: {}{note}",
-            file.line, file.pass, file.message
-        ));
+        self.err_line(&|p, out| {
+            let Palette { bold, cyan, .. } = *p;
+            write!(
+                out,
+                "{bold}{name}:{}:{bold:#} {cyan}{}{cyan:#}: {}{note}",
+                file.line, file.pass, file.message
+            )
+        });
     }
 
     /// Reports applied fixes and remaining advice, one `PATH:LINE: pass: message` each,
@@ -318,30 +321,41 @@ impl Printer {
     }
 
     fn fix_line(&mut self, name: &str, fix: &AppliedFix, note: &str) {
-        self.err_line(format_args!(
-            "{BOLD}{name}:{}:{BOLD:#} {CYAN}{}{CYAN:#}: {}{note}",
-            fix.line, fix.pass, fix.message
-        ));
+        self.err_line(&|p, out| {
+            let Palette { bold, cyan, .. } = *p;
+            write!(
+                out,
+                "{bold}{name}:{}:{bold:#} {cyan}{}{cyan:#}: {}{note}",
+                fix.line, fix.pass, fix.message
+            )
+        });
     }
 
     /// One progress line on stderr.
     pub(crate) fn note(&mut self, text: &str) {
-        self.err_line(format_args!("{text}"));
+        self.err_line(&|_, out| out.write_str(text));
     }
 
     /// One line on stderr: `NAME: error: MESSAGE`, or `error: MESSAGE` without a name.
     pub(crate) fn error_line(&mut self, name: Option<&str>, message: &str) {
-        let prefix = name
-            .map(|n| format!("{BOLD}{n}:{BOLD:#} "))
-            .unwrap_or_default();
-        self.err_line(format_args!("{prefix}{ERROR}error:{ERROR:#} {message}"));
+        self.err_line(&|p, out| {
+            let Palette { bold, error, .. } = *p;
+            if let Some(name) = name {
+                write!(out, "{bold}{name}:{bold:#} ")?;
+            }
+            write!(out, "{error}error:{error:#} {message}")
+        });
     }
 
     /// One line on stderr: `NAME: warning: MESSAGE`.
     pub(crate) fn warning_line(&mut self, name: &str, message: &str) {
-        self.err_line(format_args!(
-            "{BOLD}{name}:{BOLD:#} {WARNING}warning:{WARNING:#} {message}"
-        ));
+        self.err_line(&|p, out| {
+            let Palette { bold, warning, .. } = *p;
+            write!(
+                out,
+                "{bold}{name}:{bold:#} {warning}warning:{warning:#} {message}"
+            )
+        });
     }
 
     /// Why `--apply` did not write a file.
@@ -364,14 +378,22 @@ impl Printer {
                 column,
                 message,
             }) => {
-                self.err_line(format_args!(
-                    "{BOLD}{name}:{line}:{column}:{BOLD:#} {ERROR}error:{ERROR:#} {message}"
-                ));
+                self.err_line(&|p, out| {
+                    let Palette { bold, error, .. } = *p;
+                    write!(
+                        out,
+                        "{bold}{name}:{line}:{column}:{bold:#} {error}error:{error:#} {message}"
+                    )
+                });
             }
             Failure::Rewrite(dfrewrite::Error::Internal(message)) => {
-                self.err_line(format_args!(
-                    "{BOLD}{name}:{BOLD:#} {ERROR}internal error:{ERROR:#} {message} (please report)"
-                ));
+                self.err_line(&|p, out| {
+                    let Palette { bold, error, .. } = *p;
+                    write!(
+                        out,
+                        "{bold}{name}:{bold:#} {error}internal error:{error:#} {message} (please report)"
+                    )
+                });
             }
         }
     }
