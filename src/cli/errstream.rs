@@ -41,6 +41,11 @@ impl Palette {
         error: Style::new(),
         warning: Style::new(),
     };
+
+    /// Whether these are the styles that write nothing.
+    pub(crate) fn is_plain(&self) -> bool {
+        self.bold == Style::new()
+    }
 }
 
 /// A line to write: formats itself (without its newline) with the given styles.
@@ -100,6 +105,11 @@ impl<W: Write> Plain<W> {
             plain & matches!(b, b' '..=b'~' | b'\t' | b'\n')
         });
         if plain && self.strip == StripBytes::new() {
+            debug_assert_eq!(self.text, {
+                let mut coloured = String::new();
+                let _ = line(&Palette::COLOURED, &mut coloured);
+                format!("{}\n", anstream::adapter::strip_str(&coloured))
+            });
             let _ = self.raw.write_all(self.text.as_bytes());
             return;
         }

@@ -322,6 +322,18 @@ impl Printer {
 
     fn fix_line(&mut self, name: &str, fix: &AppliedFix, note: &str) {
         self.err_line(&|p, out| {
+            if p.is_plain() {
+                // most lines of a run: the same text without the formatting machinery
+                // (errstream's debug assertion checks that it is)
+                for piece in [name, ":"] {
+                    out.push_str(piece);
+                }
+                write!(out, "{}", fix.line)?;
+                for piece in [": ", fix.pass, ": ", &fix.message, note] {
+                    out.push_str(piece);
+                }
+                return Ok(());
+            }
             let Palette { bold, cyan, .. } = *p;
             write!(
                 out,
