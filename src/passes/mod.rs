@@ -138,6 +138,8 @@ pub(crate) struct PassContext<'a> {
     original_lines: &'a [u32],
     /// The inline pragmas of the text, when the settings honour them.
     pragmas: Option<&'a crate::pragma::Pragmas>,
+    /// The rewrite's messages, which equal messages of fixes share.
+    messages: Option<&'a crate::text::Messages>,
 }
 
 impl<'a> PassContext<'a> {
@@ -156,7 +158,14 @@ impl<'a> PassContext<'a> {
             bugs: std::cell::RefCell::new(Vec::new()),
             original_lines: &[],
             pragmas: None,
+            messages: None,
         }
+    }
+
+    /// The same context, its fixes' messages shared through `messages`.
+    pub(crate) fn with_messages(mut self, messages: &'a crate::text::Messages) -> Self {
+        self.messages = Some(messages);
+        self
     }
 
     /// The same context, with the text's inline pragmas.
@@ -196,9 +205,13 @@ impl<'a> PassContext<'a> {
         &self,
         pass: &'static str,
         applicability: Applicability,
-        message: impl Into<String>,
+        message: impl AsRef<str>,
         edits: Vec<crate::text::Edit>,
     ) -> Option<Fix> {
+        let message = message.as_ref();
+        let message = self
+            .messages
+            .map_or_else(|| Arc::from(message), |m| m.get(message));
         Fix::new(pass, applicability, message, edits)
             .map_err(|e| self.bugs.borrow_mut().push(format!("{pass}: {e}")))
             .ok()

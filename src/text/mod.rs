@@ -7,9 +7,13 @@ mod line_index;
 
 pub use line_index::LineIndex;
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::hash::FxSet;
 
 /// A half-open byte range `[start, end)` into a text; `S` says which text, so that the
 /// compiler keeps ranges of the source apart from ranges of a RUN's joined shell text.
@@ -238,6 +242,29 @@ impl fmt::Display for Applicability {
     }
 }
 
+/// The messages of one rewrite's fixes by text, each kept once: equal messages share it.
+#[derive(Default)]
+pub(crate) struct Messages(RefCell<FxSet<Arc<str>>>);
+
+impl Messages {
+    /// The shared copy of `text`.
+    pub(crate) fn get(&self, text: &str) -> Arc<str> {
+        let mut set = self.0.borrow_mut();
+        if let Some(found) = set.get(text) {
+            return Arc::clone(found);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        set.insert(Arc::clone(&shared));
+        shared
+    }
+
+    /// Drops the messages no fix or report holds any more (a round's fixes that were
+    /// neither applied nor reported).
+    pub(crate) fn forget_unused(&self) {
+        self.0.borrow_mut().retain(|m| Arc::strong_count(m) > 1);
+    }
+}
+
 /// Error returned when a fix is built from edits that overlap each other.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("overlapping edits in one fix: {first:?} and {second:?}")]
@@ -251,7 +278,9 @@ pub struct OverlappingEdits {
 pub struct Fix {
     edits: Vec<Edit>,
     pub applicability: Applicability,
-    pub message: String,
+    /// Shared between equal messages (see [`Messages`]): a large file's report repeats the
+    /// same few messages for every RUN.
+    pub message: Arc<str>,
     pub pass: &'static str,
 }
 
@@ -260,7 +289,7 @@ impl Fix {
     pub fn new(
         pass: &'static str,
         applicability: Applicability,
-        message: impl Into<String>,
+        message: impl Into<Arc<str>>,
         mut edits: Vec<Edit>,
     ) -> Result<Self, OverlappingEdits> {
         edits.sort();
