@@ -306,11 +306,22 @@ impl Found<'_> {
         ctx: &PassContext<'_>,
         rounds: &Rounds<'_>,
     ) -> Result<Vec<Vec<AppliedFix>>, Error> {
-        // per pass, each list sized exactly: joined once the round's data is gone
-        let mut reports = Vec::with_capacity(self.by_pass.len());
+        // per pass, each list sized exactly (joined once the round's data is gone); the
+        // fixes found so far are described first, so that their edits go before the
+        // left-out passes build theirs
+        let mut reports: Vec<Vec<AppliedFix>> = Vec::with_capacity(self.by_pass.len());
+        let mut left_out = Vec::new();
         for (pass, fixes) in self.by_pass {
-            let fixes = fixes.unwrap_or_else(|| (pass.run)(ctx));
-            reports.push(fixes.iter().map(|f| rounds.describe(f)).collect());
+            if let Some(fixes) = fixes {
+                reports.push(fixes.iter().map(|f| rounds.describe(f)).collect());
+            } else {
+                left_out.push((reports.len(), pass));
+                reports.push(Vec::new());
+            }
+        }
+        ctx.report_only();
+        for (at, pass) in left_out {
+            reports[at] = (pass.run)(ctx).iter().map(|f| rounds.describe(f)).collect();
         }
         bugs(ctx)?;
         Ok(reports)

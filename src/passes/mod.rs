@@ -140,6 +140,9 @@ pub(crate) struct PassContext<'a> {
     pragmas: Option<&'a crate::pragma::Pragmas>,
     /// The rewrite's messages, which equal messages of fixes share.
     messages: Option<&'a crate::text::Messages>,
+    /// Whether the fixes built now are only reported, never applied nor read by another
+    /// pass (see [`Self::report_only`]).
+    report_only: std::cell::Cell<bool>,
 }
 
 impl<'a> PassContext<'a> {
@@ -159,7 +162,16 @@ impl<'a> PassContext<'a> {
             original_lines: &[],
             pragmas: None,
             messages: None,
+            report_only: std::cell::Cell::new(false),
         }
+    }
+
+    /// From now on, the fixes built are only reported (the final text's passes below the
+    /// threshold, which the engine runs last, after every pass that could read their
+    /// edits): each keeps only what its report reads, so that a large file's fixes do not
+    /// all hold their edits at once.
+    pub(crate) fn report_only(&self) {
+        self.report_only.set(true);
     }
 
     /// The same context, its fixes' messages shared through `messages`.
@@ -212,9 +224,14 @@ impl<'a> PassContext<'a> {
         let message = self
             .messages
             .map_or_else(|| Arc::from(message), |m| m.get(message));
-        Fix::new(pass, applicability, message, edits)
+        let fix = Fix::new(pass, applicability, message, edits)
             .map_err(|e| self.bugs.borrow_mut().push(format!("{pass}: {e}")))
-            .ok()
+            .ok()?;
+        Some(if self.report_only.get() {
+            fix.for_report()
+        } else {
+            fix
+        })
     }
 
     /// The bugs recorded so far.
