@@ -141,9 +141,10 @@ fn rewrite_with(
             if found.skipped() && !found.iter().any(|f| wants(f, settings)) {
                 (Vec::new(), Vec::new(), found.describe_all(&ctx, &rounds)?)
             } else {
-                let fixes = pragmas.filter(found.into_fixes(), &mut used);
-                let (wanted, rest): (Vec<Fix>, Vec<Fix>) =
-                    fixes.into_iter().partition(|f| wants(f, settings));
+                let mut wanted = pragmas.filter(found.into_fixes(), &mut used);
+                // the few left are taken out in place: a second list of every fix would be
+                // the round's peak on a large file
+                let rest: Vec<Fix> = wanted.extract_if(.., |f| !wants(f, settings)).collect();
                 (wanted, rest, Vec::new())
             };
         if wanted.is_empty() {

@@ -370,9 +370,11 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
     let mut occupied = Occupied::default();
     let mut applied = Vec::new();
     let mut skipped = Vec::new();
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    // sized exactly: a large file has a line per RUN edited
+    let breaks = memchr::memchr_iter(b'\n', source.as_bytes()).count();
+    let mut line_starts: Vec<usize> = Vec::with_capacity(breaks + 1);
+    line_starts.push(0);
+    line_starts.extend(memchr::memchr_iter(b'\n', source.as_bytes()).map(|i| i + 1));
     let line_of = |offset: u32| line_starts.partition_point(|&s| s <= offset as usize) - 1;
     let width = |line: usize| {
         let end = line_starts.get(line + 1).map_or(source.len(), |e| e - 1);
@@ -394,10 +396,10 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
             )
         })
     };
-    // per line: (characters added, fix) of each taken edit that adds text there; indexed by
-    // line so the check stays linear in the number of fixes
-    let mut grown_lines: std::collections::HashMap<usize, Vec<(usize, usize)>> =
-        std::collections::HashMap::new();
+    // per line, the characters the taken edits add there (each fix is checked once, before
+    // its own edits are counted, so all of them are other fixes'); indexed by line so the
+    // check stays linear in the number of fixes
+    let mut grown_lines: Vec<u32> = vec![0; line_starts.len()];
     for index in order {
         let fix = &fixes[index];
         let mut fresh = Vec::new();
@@ -408,12 +410,7 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
             }
             let shares_line = grown(edit).is_some_and(|(a, b, added)| {
                 [a, b].into_iter().any(|line| {
-                    let others = grown_lines.get(&line).map_or(0, |v| {
-                        v.iter()
-                            .filter(|&&(_, other)| other != index)
-                            .map(|&(n, _)| n)
-                            .sum()
-                    });
+                    let others = grown_lines[line] as usize;
                     others > 0 && width(line) + added + others > limit
                 })
             });
@@ -424,10 +421,10 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
             fresh.push((edit, index));
         }
         if !conflict {
-            for (e, i) in &fresh {
+            for (e, _) in &fresh {
                 if let Some((a, b, n)) = grown(e) {
-                    for line in a..=b {
-                        grown_lines.entry(line).or_default().push((n, *i));
+                    for added in &mut grown_lines[a..=b] {
+                        *added = added.saturating_add(to_u32(n));
                     }
                 }
             }
