@@ -299,8 +299,9 @@ pub(crate) struct ScriptCache {
 /// One RUN body's parse and what follows from the body's text alone.
 pub(crate) struct Body {
     script: Result<Arc<crate::shell::Script>, crate::shell::Opaque>,
-    /// What it runs through wrappers, on first use.
-    wrapped: std::cell::OnceCell<crate::shell::wrappers::Wrapped>,
+    /// What it runs through wrappers, on first use; `None` for nothing (most bodies: the
+    /// cache keeps every distinct body of a large file).
+    wrapped: std::cell::OnceCell<Option<Box<crate::shell::wrappers::Wrapped>>>,
     /// The manager commands of the script and of what it runs through wrappers (see
     /// `runs::Run::invocations`), on first use: kept across rounds with the parse.
     found: std::cell::OnceCell<runs::Found>,
@@ -311,9 +312,13 @@ impl Body {
     /// Every command the body runs, wrappers resolved; `None` when it does not parse.
     pub(crate) fn effective(&self) -> Option<crate::shell::wrappers::Effective<'_>> {
         let script = self.script.as_ref().ok()?;
-        let wrapped = self
-            .wrapped
-            .get_or_init(|| crate::shell::wrappers::wrapped(script));
+        let wrapped = self.wrapped.get_or_init(|| {
+            let wrapped = crate::shell::wrappers::wrapped(script);
+            (!wrapped.is_empty()).then(|| Box::new(wrapped))
+        });
+        let wrapped = wrapped
+            .as_deref()
+            .unwrap_or(crate::shell::wrappers::Wrapped::NONE);
         Some(crate::shell::wrappers::Effective::new(script, wrapped))
     }
 }
