@@ -5,6 +5,7 @@ use crate::pragma::{self, Pragmas};
 use crate::syntax::{self, Dockerfile};
 use crate::text::{self, Applicability, Fix, LineIndex, TextRange};
 use crate::{Error, Settings};
+use std::sync::Arc;
 
 /// Rounds after which a rewrite that still changes is reported as a bug.
 pub(crate) const MAX_ROUNDS: usize = 10;
@@ -14,7 +15,9 @@ pub(crate) const MAX_ROUNDS: usize = 10;
 pub struct AppliedFix {
     pub pass: &'static str,
     pub applicability: Applicability,
-    pub message: String,
+    /// Shared between equal messages: a large file's report repeats a few messages for
+    /// every RUN.
+    pub message: Arc<str>,
     /// 1-based line of the fix's first edit, in the original text (an edit of a later round
     /// is traced back through the earlier rounds' edits; inside text an earlier round
     /// inserted, it is where that insertion was made).
@@ -110,6 +113,7 @@ fn rewrite_with(
     }
     // the round's text is the tree's own copy (`file.source`), never a second one
     let scripts = passes::ScriptCache::default();
+    let messages = text::Messages::default();
     let mut rounds = Rounds::new(source);
     // which pragmas held a fix back, over all rounds (for `unused-pragma`)
     let mut used = pragma::Used::new();
@@ -123,7 +127,8 @@ fn rewrite_with(
         // one context per round: the last round's side files read the models its fixes built
         let ctx = PassContext::new(&file, settings, &scripts)
             .with_original_lines(&lines)
-            .with_pragmas(&pragmas);
+            .with_pragmas(&pragmas)
+            .with_messages(&messages);
         // a pass whose fixes are all below the threshold cannot change the text: it runs
         // only on the final text, unless every round's fixes are recorded or a pragma may
         // note that it held one of them back
@@ -136,9 +141,10 @@ fn rewrite_with(
             if found.skipped() && !found.iter().any(|f| wants(f, settings)) {
                 (Vec::new(), Vec::new(), found.describe_all(&ctx, &rounds)?)
             } else {
-                let fixes = pragmas.filter(found.into_fixes(), &mut used);
-                let (wanted, rest): (Vec<Fix>, Vec<Fix>) =
-                    fixes.into_iter().partition(|f| wants(f, settings));
+                let mut wanted = pragmas.filter(found.into_fixes(), &mut used);
+                // the few left are taken out in place: a second list of every fix would be
+                // the round's peak on a large file
+                let rest: Vec<Fix> = wanted.extract_if(.., |f| !wants(f, settings)).collect();
                 (wanted, rest, Vec::new())
             };
         if wanted.is_empty() {
@@ -147,16 +153,19 @@ fn rewrite_with(
             drop(ctx);
             let proposals = pragmas.filter_files(proposals, &mut used);
             rest.extend(pragma_reports(&pragmas, &used, settings));
-            let keep = record.is_some();
-            outcome.advice = described;
-            outcome
-                .advice
-                .extend(rest.iter_mut().map(|f| rounds.describe(f, keep)));
             let (proposed, withheld): (Vec<NewFile>, Vec<NewFile>) =
                 proposals.into_iter().partition(|f| {
                     f.applicability >= settings.threshold
                         && f.applicability > Applicability::DisplayOnly
                 });
+            let described_len: usize = described.iter().map(Vec::len).sum();
+            outcome.advice = Vec::with_capacity(described_len + rest.len() + withheld.len());
+            for reports in described {
+                outcome.advice.extend(reports);
+            }
+            outcome
+                .advice
+                .extend(rest.iter().map(|f| rounds.describe(f)));
             if let Some(rounds) = record {
                 rounds.push(Round {
                     text: file.source.clone(),
@@ -172,7 +181,7 @@ fn rewrite_with(
                 .extend(withheld.into_iter().map(|f| AppliedFix {
                     pass: f.pass,
                     applicability: f.applicability,
-                    message: f.message,
+                    message: f.message.into(),
                     line: f.line,
                 }));
             if file.source != source {
@@ -183,16 +192,11 @@ fn rewrite_with(
         // the passes' round data (model, runs, memos) goes before the new text is built
         drop(ctx);
         let result = text::apply(&file.source, &wanted);
-        let mut wanted = wanted;
-        let keep = record.is_some();
         // exactly: a later round's few fixes would double a large file's list
         outcome.applied.reserve_exact(result.applied.len());
-        outcome.applied.extend(
-            result
-                .applied
-                .iter()
-                .map(|&i| rounds.describe(&mut wanted[i], keep)),
-        );
+        outcome
+            .applied
+            .extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
         rounds.push(result.applied.iter().flat_map(|&i| wanted[i].edits()));
         if result.text == file.source {
             return Err(Error::Internal(format!(
@@ -210,6 +214,8 @@ fn rewrite_with(
             drop((wanted, rest));
             None
         };
+        // the messages of fixes neither applied nor kept
+        messages.forget_unused();
         file = file
             .reparse(&result.text, &rounds.last_edits())
             .map_err(|e| {
@@ -300,15 +306,23 @@ impl Found<'_> {
         self,
         ctx: &PassContext<'_>,
         rounds: &Rounds<'_>,
-    ) -> Result<Vec<AppliedFix>, Error> {
-        let mut reports = Vec::new();
+    ) -> Result<Vec<Vec<AppliedFix>>, Error> {
+        // per pass, each list sized exactly (joined once the round's data is gone); the
+        // fixes found so far are described first, so that their edits go before the
+        // left-out passes build theirs
+        let mut reports: Vec<Vec<AppliedFix>> = Vec::with_capacity(self.by_pass.len());
+        let mut left_out = Vec::new();
         for (pass, fixes) in self.by_pass {
-            let fixes = fixes.unwrap_or_else(|| (pass.run)(ctx));
-            reports.extend(
-                fixes
-                    .into_iter()
-                    .map(|mut f| rounds.describe(&mut f, false)),
-            );
+            if let Some(fixes) = fixes {
+                reports.push(fixes.iter().map(|f| rounds.describe(f)).collect());
+            } else {
+                left_out.push((reports.len(), pass));
+                reports.push(Vec::new());
+            }
+        }
+        ctx.report_only();
+        for (at, pass) in left_out {
+            reports[at] = (pass.run)(ctx).iter().map(|f| rounds.describe(f)).collect();
         }
         bugs(ctx)?;
         Ok(reports)
@@ -380,15 +394,21 @@ struct Rounds<'s> {
     edits: Vec<Vec<Shifted>>,
 }
 
-/// One applied edit of a round: its range in the round's input, the length it inserted,
-/// where it starts in the round's output and the output's shift past it, so that an offset
-/// is traced back by a binary search rather than a walk over every edit of the round.
+/// One applied edit of a round: its range in the round's input, the length it inserted and
+/// where it starts in the round's output, so that an offset is traced back by a binary
+/// search rather than a walk over every edit of the round.
 #[derive(Clone, Copy)]
 struct Shifted {
     range: TextRange,
     inserted: u32,
-    out_start: i64,
-    shift_after: i64,
+    out_start: u32,
+}
+
+impl Shifted {
+    /// The output's shift past the edit (output offset minus input offset).
+    fn shift_after(&self) -> i64 {
+        i64::from(self.out_start) + i64::from(self.inserted) - i64::from(self.range.end)
+    }
 }
 
 impl<'s> Rounds<'s> {
@@ -443,17 +463,12 @@ impl<'s> Rounds<'s> {
         self.index.line_col(self.source, offset).0
     }
 
-    /// The report of `fix`; its message is moved out unless the fix is `kept` (recorded).
-    fn describe(&self, fix: &mut Fix, kept: bool) -> AppliedFix {
-        let message = if kept {
-            fix.message.clone()
-        } else {
-            std::mem::take(&mut fix.message)
-        };
+    /// The report of `fix` (its message shared).
+    fn describe(&self, fix: &Fix) -> AppliedFix {
         AppliedFix {
             pass: fix.pass,
             applicability: fix.applicability,
-            message,
+            message: Arc::clone(&fix.message),
             line: self.original_line(fix.range().start),
         }
     }
@@ -470,8 +485,8 @@ fn shifted(edits: &[(TextRange, u32)]) -> Vec<Shifted> {
             Shifted {
                 range,
                 inserted,
-                out_start,
-                shift_after: shift,
+                // an output offset, which is a u32 like every offset of a text
+                out_start: u32::try_from(out_start).unwrap_or(u32::MAX),
             }
         })
         .collect()
@@ -482,15 +497,14 @@ fn shifted(edits: &[(TextRange, u32)]) -> Vec<Shifted> {
 /// decrease and their inserted texts do not overlap, so only the last edit starting at or
 /// before `offset` can hold it.
 fn before_round(offset: u32, edits: &[Shifted]) -> u32 {
-    let at = i64::from(offset);
-    let before = edits.partition_point(|e| e.out_start <= at);
+    let before = edits.partition_point(|e| e.out_start <= offset);
     let Some(edit) = before.checked_sub(1).map(|k| &edits[k]) else {
         return offset;
     };
-    if at < edit.out_start + i64::from(edit.inserted) {
+    if i64::from(offset) < i64::from(edit.out_start) + i64::from(edit.inserted) {
         return edit.range.start;
     }
-    u32::try_from(at - edit.shift_after).unwrap_or(0)
+    u32::try_from(i64::from(offset) - edit.shift_after()).unwrap_or(0)
 }
 
 fn names(fixes: &[Fix]) -> String {
@@ -637,7 +651,7 @@ mod tests {
         // the second round's edit is on line 4 of its text, line 2 of the original
         assert_eq!(lines, [1, 2]);
         // and its message names FROM's original line (line 3 of the round's text)
-        assert_eq!(out.applied[1].message, "FROM on line 1");
+        assert_eq!(&*out.applied[1].message, "FROM on line 1");
     }
 
     #[test]

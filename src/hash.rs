@@ -7,3 +7,6 @@
 
 /// A `HashMap` hashed with foldhash's fast, fixed-seed hasher.
 pub(crate) type FxMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::FixedState>;
+
+/// A `HashSet` hashed the same way.
+pub(crate) type FxSet<T> = std::collections::HashSet<T, foldhash::fast::FixedState>;

@@ -107,7 +107,7 @@ pub fn rewrite_traced(source: &str, settings: &Settings) -> Result<Trace, Error>
             trace.findings.push(Finding {
                 pass: fix.pass,
                 applicability: fix.applicability,
-                message: fix.message.clone(),
+                message: fix.message.to_string(),
                 range,
                 round: k,
                 applied,

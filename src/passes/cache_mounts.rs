@@ -315,8 +315,6 @@ fn fix_for(
             let _ = write!(message, "; no longer removes {} ({why})", words.join(" "));
         }
     }
-    // appending doubled the capacity, and a large file's messages are all kept for the report
-    message.shrink_to_fit();
     ctx.fix(CACHE_MOUNTS.name, Applicability::Unsafe, message, edits)
 }
 

@@ -138,6 +138,11 @@ pub(crate) struct PassContext<'a> {
     original_lines: &'a [u32],
     /// The inline pragmas of the text, when the settings honour them.
     pragmas: Option<&'a crate::pragma::Pragmas>,
+    /// The rewrite's messages, which equal messages of fixes share.
+    messages: Option<&'a crate::text::Messages>,
+    /// Whether the fixes built now are only reported, never applied nor read by another
+    /// pass (see [`Self::report_only`]).
+    report_only: std::cell::Cell<bool>,
 }
 
 impl<'a> PassContext<'a> {
@@ -156,7 +161,23 @@ impl<'a> PassContext<'a> {
             bugs: std::cell::RefCell::new(Vec::new()),
             original_lines: &[],
             pragmas: None,
+            messages: None,
+            report_only: std::cell::Cell::new(false),
         }
+    }
+
+    /// From now on, the fixes built are only reported (the final text's passes below the
+    /// threshold, which the engine runs last, after every pass that could read their
+    /// edits): each keeps only what its report reads, so that a large file's fixes do not
+    /// all hold their edits at once.
+    pub(crate) fn report_only(&self) {
+        self.report_only.set(true);
+    }
+
+    /// The same context, its fixes' messages shared through `messages`.
+    pub(crate) fn with_messages(mut self, messages: &'a crate::text::Messages) -> Self {
+        self.messages = Some(messages);
+        self
     }
 
     /// The same context, with the text's inline pragmas.
@@ -196,12 +217,21 @@ impl<'a> PassContext<'a> {
         &self,
         pass: &'static str,
         applicability: Applicability,
-        message: impl Into<String>,
+        message: impl AsRef<str>,
         edits: Vec<crate::text::Edit>,
     ) -> Option<Fix> {
-        Fix::new(pass, applicability, message, edits)
+        let message = message.as_ref();
+        let message = self
+            .messages
+            .map_or_else(|| Arc::from(message), |m| m.get(message));
+        let fix = Fix::new(pass, applicability, message, edits)
             .map_err(|e| self.bugs.borrow_mut().push(format!("{pass}: {e}")))
-            .ok()
+            .ok()?;
+        Some(if self.report_only.get() {
+            fix.for_report()
+        } else {
+            fix
+        })
     }
 
     /// The bugs recorded so far.
@@ -269,8 +299,9 @@ pub(crate) struct ScriptCache {
 /// One RUN body's parse and what follows from the body's text alone.
 pub(crate) struct Body {
     script: Result<Arc<crate::shell::Script>, crate::shell::Opaque>,
-    /// What it runs through wrappers, on first use.
-    wrapped: std::cell::OnceCell<crate::shell::wrappers::Wrapped>,
+    /// What it runs through wrappers, on first use; `None` for nothing (most bodies: the
+    /// cache keeps every distinct body of a large file).
+    wrapped: std::cell::OnceCell<Option<Box<crate::shell::wrappers::Wrapped>>>,
     /// The manager commands of the script and of what it runs through wrappers (see
     /// `runs::Run::invocations`), on first use: kept across rounds with the parse.
     found: std::cell::OnceCell<runs::Found>,
@@ -281,9 +312,13 @@ impl Body {
     /// Every command the body runs, wrappers resolved; `None` when it does not parse.
     pub(crate) fn effective(&self) -> Option<crate::shell::wrappers::Effective<'_>> {
         let script = self.script.as_ref().ok()?;
-        let wrapped = self
-            .wrapped
-            .get_or_init(|| crate::shell::wrappers::wrapped(script));
+        let wrapped = self.wrapped.get_or_init(|| {
+            let wrapped = crate::shell::wrappers::wrapped(script);
+            (!wrapped.is_empty()).then(|| Box::new(wrapped))
+        });
+        let wrapped = wrapped
+            .as_deref()
+            .unwrap_or(crate::shell::wrappers::Wrapped::NONE);
         Some(crate::shell::wrappers::Effective::new(script, wrapped))
     }
 }

@@ -111,6 +111,20 @@ pub struct Wrapped {
     files: Vec<String>,
 }
 
+impl Wrapped {
+    /// What a script that runs no wrapper runs beyond its own commands: nothing.
+    pub(crate) const NONE: &'static Self = &Self {
+        commands: Vec::new(),
+        opaque: Vec::new(),
+        files: Vec::new(),
+    };
+
+    /// Whether the script runs nothing beyond its own commands.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.commands.is_empty() && self.opaque.is_empty() && self.files.is_empty()
+    }
+}
+
 /// Every command a script runs, wrapped ones resolved.
 #[derive(Debug, Clone, Copy)]
 pub struct Effective<'a> {

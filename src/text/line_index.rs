@@ -13,13 +13,11 @@ pub struct LineIndex {
 
 impl LineIndex {
     pub fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(
-            text.bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| super::to_u32(i + 1)),
-        );
+        // sized exactly: a large file's index is kept for the whole rewrite
+        let breaks = memchr::memchr_iter(b'\n', text.as_bytes());
+        let mut starts = Vec::with_capacity(1 + breaks.count());
+        starts.push(0);
+        starts.extend(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| super::to_u32(i + 1)));
         Self { starts }
     }
 

@@ -7,9 +7,13 @@ mod line_index;
 
 pub use line_index::LineIndex;
 
+use std::cell::RefCell;
 use std::cmp::Ordering;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::Arc;
+
+use crate::hash::FxSet;
 
 /// A half-open byte range `[start, end)` into a text; `S` says which text, so that the
 /// compiler keeps ranges of the source apart from ranges of a RUN's joined shell text.
@@ -238,6 +242,29 @@ impl fmt::Display for Applicability {
     }
 }
 
+/// The messages of one rewrite's fixes by text, each kept once: equal messages share it.
+#[derive(Default)]
+pub(crate) struct Messages(RefCell<FxSet<Arc<str>>>);
+
+impl Messages {
+    /// The shared copy of `text`.
+    pub(crate) fn get(&self, text: &str) -> Arc<str> {
+        let mut set = self.0.borrow_mut();
+        if let Some(found) = set.get(text) {
+            return Arc::clone(found);
+        }
+        let shared: Arc<str> = Arc::from(text);
+        set.insert(Arc::clone(&shared));
+        shared
+    }
+
+    /// Drops the messages no fix or report holds any more (a round's fixes that were
+    /// neither applied nor reported).
+    pub(crate) fn forget_unused(&self) {
+        self.0.borrow_mut().retain(|m| Arc::strong_count(m) > 1);
+    }
+}
+
 /// Error returned when a fix is built from edits that overlap each other.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("overlapping edits in one fix: {first:?} and {second:?}")]
@@ -251,7 +278,9 @@ pub struct OverlappingEdits {
 pub struct Fix {
     edits: Vec<Edit>,
     pub applicability: Applicability,
-    pub message: String,
+    /// Shared between equal messages (see [`Messages`]): a large file's report repeats the
+    /// same few messages for every RUN.
+    pub message: Arc<str>,
     pub pass: &'static str,
 }
 
@@ -260,7 +289,7 @@ impl Fix {
     pub fn new(
         pass: &'static str,
         applicability: Applicability,
-        message: impl Into<String>,
+        message: impl Into<Arc<str>>,
         mut edits: Vec<Edit>,
     ) -> Result<Self, OverlappingEdits> {
         edits.sort();
@@ -283,6 +312,17 @@ impl Fix {
 
     pub fn edits(&self) -> &[Edit] {
         &self.edits
+    }
+
+    /// The fix as far as a report reads it (pass, applicability, message and where it
+    /// starts): only its first edit is kept, without its text.
+    pub(crate) fn for_report(mut self) -> Self {
+        self.edits.truncate(1);
+        if let Some(first) = self.edits.first_mut() {
+            first.content = String::new();
+        }
+        self.edits.shrink_to_fit();
+        self
     }
 
     /// The smallest range that covers every edit.
@@ -330,9 +370,11 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
     let mut occupied = Occupied::default();
     let mut applied = Vec::new();
     let mut skipped = Vec::new();
-    let line_starts: Vec<usize> = std::iter::once(0)
-        .chain(source.match_indices('\n').map(|(i, _)| i + 1))
-        .collect();
+    // sized exactly: a large file has a line per RUN edited
+    let breaks = memchr::memchr_iter(b'\n', source.as_bytes()).count();
+    let mut line_starts: Vec<usize> = Vec::with_capacity(breaks + 1);
+    line_starts.push(0);
+    line_starts.extend(memchr::memchr_iter(b'\n', source.as_bytes()).map(|i| i + 1));
     let line_of = |offset: u32| line_starts.partition_point(|&s| s <= offset as usize) - 1;
     let width = |line: usize| {
         let end = line_starts.get(line + 1).map_or(source.len(), |e| e - 1);
@@ -354,10 +396,10 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
             )
         })
     };
-    // per line: (characters added, fix) of each taken edit that adds text there; indexed by
-    // line so the check stays linear in the number of fixes
-    let mut grown_lines: std::collections::HashMap<usize, Vec<(usize, usize)>> =
-        std::collections::HashMap::new();
+    // per line, the characters the taken edits add there (each fix is checked once, before
+    // its own edits are counted, so all of them are other fixes'); indexed by line so the
+    // check stays linear in the number of fixes
+    let mut grown_lines: Vec<u32> = vec![0; line_starts.len()];
     for index in order {
         let fix = &fixes[index];
         let mut fresh = Vec::new();
@@ -368,12 +410,7 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
             }
             let shares_line = grown(edit).is_some_and(|(a, b, added)| {
                 [a, b].into_iter().any(|line| {
-                    let others = grown_lines.get(&line).map_or(0, |v| {
-                        v.iter()
-                            .filter(|&&(_, other)| other != index)
-                            .map(|&(n, _)| n)
-                            .sum()
-                    });
+                    let others = grown_lines[line] as usize;
                     others > 0 && width(line) + added + others > limit
                 })
             });
@@ -384,10 +421,10 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
             fresh.push((edit, index));
         }
         if !conflict {
-            for (e, i) in &fresh {
+            for (e, _) in &fresh {
                 if let Some((a, b, n)) = grown(e) {
-                    for line in a..=b {
-                        grown_lines.entry(line).or_default().push((n, *i));
+                    for added in &mut grown_lines[a..=b] {
+                        *added = added.saturating_add(to_u32(n));
                     }
                 }
             }

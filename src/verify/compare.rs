@@ -534,7 +534,7 @@ mod tests {
         AppliedFix {
             pass,
             applicability: Applicability::Unsafe,
-            message: String::new(),
+            message: "".into(),
             line: 1,
         }
     }
