@@ -78,7 +78,7 @@ fn split_stages_and_non_root_user_together() {
         let text = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
         let file = dfrewrite::syntax::parse(&text).unwrap();
         let model = Model::new(&file);
-        let user = model.stages.last().unwrap().runtime.user.clone();
+        let user = model.last().unwrap().runtime.user.clone();
         let user = user.unwrap_or_default();
         let who = user.split(':').next().unwrap_or_default();
         assert!(
@@ -145,7 +145,7 @@ fn python_user_install_keeps_root() {
         let text = std::fs::read_to_string(tmp.path().join("Dockerfile")).unwrap();
         let file = dfrewrite::syntax::parse(&text).unwrap();
         let model = Model::new(&file);
-        let user = model.stages.last().unwrap().runtime.user.clone();
+        let user = model.last().unwrap().runtime.user.clone();
         assert!(user.is_none(), "{args:?}: final user {user:?}\n{text}");
     }
 }
