@@ -510,10 +510,16 @@ impl<'a> Model<'a> {
         (0..self.len()).filter_map(|i| self.stage(i))
     }
 
-    /// Calls `f` with stage `index`; a stage not built yet is built for the call and not
-    /// kept (for a reader that walks every stage once: the whole file's model is not held).
+    /// Calls `f` with stage `index`; in a large file a stage not built yet is built for the
+    /// call and not kept (for a reader that walks every stage: the whole file's model is not
+    /// held). A small file's stages are kept: building one again costs more than it holds.
     pub fn with_stage<R>(&self, index: usize, f: impl FnOnce(&StageModel<'a>) -> R) -> Option<R> {
+        /// Instructions below which every stage built is kept.
+        const KEEP_ALL_BELOW: usize = 20_000;
         let cell = self.stages.get(index)?;
+        if self.source.posix.len() < KEEP_ALL_BELOW {
+            return Some(f(self.stage(index)?));
+        }
         Some(match cell.get() {
             Some(built) => f(built),
             None => f(&self.build(index)),
