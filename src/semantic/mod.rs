@@ -528,10 +528,10 @@ impl<'a> Model<'a> {
 
     /// Builds the model of stage `index` (its parent from the cache).
     fn build(&self, index: usize) -> StageModel<'a> {
-        let src = &self.source;
-        let file = src.file;
+        let source = &self.source;
+        let file = source.file;
         let escape = file.escape;
-        let stage = &src.file_stages[index];
+        let written = &source.file_stages[index];
         let base = self.heads[index].0.clone();
         let parent = match base {
             Base::Stage(i) if i < index => self.stage(i),
@@ -566,11 +566,11 @@ impl<'a> Model<'a> {
         let mut step_workdir: Option<Arc<str>> = workdir.as_deref().map(Arc::from);
         // the state of the steps so far, shared until what it holds changes
         let mut state: Option<Arc<StepState>> = None;
-        let mut steps = Vec::with_capacity(stage.instructions.len());
+        let mut steps = Vec::with_capacity(written.instructions.len());
         let mut cmd_set = false;
-        for (k, ins) in stage.instructions.iter().enumerate() {
+        for (k, ins) in written.instructions.iter().enumerate() {
             // a stage's instructions follow its FROM in the file
-            let pos = src.starts[index] + k;
+            let pos = source.starts[index] + k;
             let mut effect = Effect::None;
             match ins.kind {
                 Keyword::Arg => {
@@ -578,7 +578,7 @@ impl<'a> Model<'a> {
                         let value = match default {
                             Some(d) => scope.expand(&d, escape),
                             // a bare ARG brings a global one's value into the stage
-                            None => src.global.args.get(&name).cloned().flatten(),
+                            None => source.global.args.get(&name).cloned().flatten(),
                         };
                         scope.args.insert(name, value);
                     }
@@ -680,9 +680,9 @@ impl<'a> Model<'a> {
                 Keyword::Run => {
                     effect = Effect::Run(Box::new(run_effect(
                         ins,
-                        src.posix.get(pos).copied().unwrap_or(true),
+                        source.posix.get(pos).copied().unwrap_or(true),
                         step_workdir.as_ref(),
-                        &*src.parse,
+                        &*source.parse,
                     )));
                 }
                 _ => {}
@@ -711,7 +711,7 @@ impl<'a> Model<'a> {
                 effect,
             });
         }
-        let platform = stage
+        let platform = written
             .from
             .flags()
             .iter()
@@ -721,9 +721,9 @@ impl<'a> Model<'a> {
         scope.args.shrink_to_fit();
         runtime.shrink_to_fit();
         StageModel {
-            index: stage.index,
+            index: written.index,
             name: self.heads[index].1.clone(),
-            from: stage.from,
+            from: written.from,
             base,
             platform,
             steps,
@@ -789,10 +789,9 @@ fn default_shell() -> Arc<[String]> {
 fn initial_workdir(base: &Base) -> Option<String> {
     match base {
         Base::Scratch => Some("/".to_owned()),
-        // a stage's parent is built first (a later stage's name is an image)
-        Base::Stage(_) => None,
         Base::Image(r) => images::facts(&r.repository).map(|f| f.workdir.clone()),
-        Base::Unresolved(_) => None,
+        // a stage's workdir comes from its parent's model (built first)
+        Base::Stage(_) | Base::Unresolved(_) => None,
     }
 }
 

@@ -138,11 +138,11 @@ fn node_and_python_builds() {
             .collect()
     };
     assert_eq!(
-        kinds(&m.stage(0).unwrap()),
+        kinds(m.stage(0).unwrap()),
         vec![BuildKind::NodeScript, BuildKind::NodeScript]
     );
     assert_eq!(
-        kinds(&m.stage(1).unwrap()),
+        kinds(m.stage(1).unwrap()),
         vec![BuildKind::PipInstall, BuildKind::PipInstall]
     );
 }
