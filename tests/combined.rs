@@ -78,7 +78,7 @@ fn split_stages_and_non_root_user_together() {
         let text = std::fs::read_to_string(dir.join("Dockerfile")).unwrap();
         let file = dfrewrite::syntax::parse(&text).unwrap();
         let model = Model::new(&file);
-        let user = model.stages.last().unwrap().runtime.user.clone();
+        let user = model.last().unwrap().runtime.user.clone();
         let user = user.unwrap_or_default();
         let who = user.split(':').next().unwrap_or_default();
         assert!(
@@ -103,7 +103,7 @@ fn python_sources_land_in_the_runtime_stage() {
     let text = std::fs::read_to_string(tmp.path().join("Dockerfile")).unwrap();
     let file = dfrewrite::syntax::parse(&text).unwrap();
     let model = Model::new(&file);
-    assert_eq!(model.stages.len(), 2, "not split:\n{text}");
+    assert_eq!(model.len(), 2, "not split:\n{text}");
     let copies_sources = |stage: &dfrewrite::semantic::StageModel<'_>| {
         stage.steps.iter().any(|s| match &s.effect {
             dfrewrite::semantic::Effect::Copy(c) => {
@@ -113,10 +113,13 @@ fn python_sources_land_in_the_runtime_stage() {
         })
     };
     assert!(
-        !copies_sources(&model.stages[0]),
+        !copies_sources(model.stage(0).unwrap()),
         "sources in the build stage:\n{text}"
     );
-    assert!(copies_sources(&model.stages[1]), "sources lost:\n{text}");
+    assert!(
+        copies_sources(model.stage(1).unwrap()),
+        "sources lost:\n{text}"
+    );
 }
 
 /// `pip install --user` puts the packages in /root/.local, which another user can neither
@@ -145,7 +148,7 @@ fn python_user_install_keeps_root() {
         let text = std::fs::read_to_string(tmp.path().join("Dockerfile")).unwrap();
         let file = dfrewrite::syntax::parse(&text).unwrap();
         let model = Model::new(&file);
-        let user = model.stages.last().unwrap().runtime.user.clone();
+        let user = model.last().unwrap().runtime.user.clone();
         assert!(user.is_none(), "{args:?}: final user {user:?}\n{text}");
     }
 }

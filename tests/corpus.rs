@@ -16,11 +16,8 @@ use std::fmt::Write as _;
 
 /// Per stage, the runtime config it ends with, from the semantic model.
 fn runtime_config(file: &Dockerfile) -> Vec<RuntimeConfig> {
-    Model::new(file)
-        .stages
-        .into_iter()
-        .map(|s| s.runtime)
-        .collect()
+    let model = Model::new(file);
+    model.stages().map(|s| s.runtime.clone()).collect()
 }
 
 /// How many RUN bodies the shell layer cannot read: a rewrite must never add one (a merge or

@@ -1,6 +1,6 @@
 use super::{FixAvailability, PassContext};
 use crate::semantic::images;
-use crate::semantic::{Base, Effect, StageModel};
+use crate::semantic::{Base, Effect};
 use crate::text::{Applicability, Edit, Fix};
 
 super::declare_pass! {
@@ -50,13 +50,13 @@ super::declare_pass! {
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let model = ctx.model();
-    let Some(last) = model.stages.last() else {
+    let Some(last) = model.last() else {
         return Vec::new();
     };
     // the stage whose FROM names the image the final stage is built on
     let mut root = last;
     while let Base::Stage(i) = root.base {
-        match model.stages.get(i) {
+        match model.stage(i) {
             Some(s) if i < root.index => root = s,
             _ => return Vec::new(),
         }
@@ -81,16 +81,16 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         return Vec::new();
     }
     let repo = word.text.rsplit_once(':').map_or(&*word.text, |(r, _)| r);
-    let family: Vec<&StageModel<'_>> = model
-        .stages
-        .iter()
-        .filter(|s| s.index >= root.index)
-        .collect();
-    let uses_apt = family.iter().any(|s| {
-        s.steps.iter().any(|step| match &step.effect {
-            Effect::Run(r) => r.installs.iter().any(|i| i.manager.starts_with("apt")),
-            _ => false,
-        })
+    // the stages from the root on, each built for the question only
+    let uses_apt = (root.index..model.len()).any(|i| {
+        model
+            .with_stage(i, |s| {
+                s.steps.iter().any(|step| match &step.effect {
+                    Effect::Run(r) => r.installs.iter().any(|i| i.manager.starts_with("apt")),
+                    _ => false,
+                })
+            })
+            .unwrap_or(false)
     });
     // slim-base already proposes the slim move for this FROM: not said twice
     let slim_proposed = (super::slim_base::SLIM_BASE.run)(ctx)

@@ -6,7 +6,7 @@ use crate::context::{BuildContext, ContextEntry, EntryKind};
 use crate::managers::{self, CacheCleanup, Invocation, Manager, Tier};
 use crate::semantic::{Base, Model};
 use crate::shell::Command;
-use crate::syntax::{Dockerfile, Keyword};
+use crate::syntax::Keyword;
 use crate::text::{Applicability, Fix};
 
 super::declare_pass! {
@@ -537,20 +537,14 @@ fn deferred_reads(text: &str, word: &str, cache: &CacheCleanup) -> bool {
 /// `/root` for root (no `USER`, or `USER root`/`0`, in the stage or a stage it is built
 /// from, as the semantic model carries it) unless an `ENV HOME` says otherwise; `None` when
 /// it cannot be known.
-fn static_home(model: &Model<'_>, file: &Dockerfile, index: usize) -> Option<String> {
-    let this = file.instructions().nth(index)?;
-    let (stage, at) = model.stages.iter().find_map(|s| {
-        s.steps
-            .iter()
-            .position(|step| std::ptr::eq(step.instruction, this))
-            .map(|at| (s, at))
-    })?;
+fn static_home(model: &Model<'_>, index: usize) -> Option<String> {
+    let (stage, at) = model.step_at(index)?;
     let user = stage.steps[at].user();
     let root = user.is_none_or(|u| matches!(u.split(':').next().unwrap_or(u), "root" | "0"));
     // HOME as the stage's own ENV/ARG set it before the RUN, else as its parent stage ended
     let mut home: Option<Option<String>> = match stage.base {
         Base::Stage(parent) => {
-            let scope = &model.stages[parent].scope;
+            let scope = &model.stage(parent)?.scope;
             if scope.args.contains_key("HOME") {
                 Some(None)
             } else {
@@ -639,7 +633,7 @@ fn copied_out(
     // the cache's directories for the running user (built once a copy is found)
     let dirs = std::cell::OnceCell::new();
     let dirs_of = || -> Option<Vec<String>> {
-        let home = static_home(ctx.model(), file, run.index);
+        let home = static_home(ctx.model(), run.index);
         cache
             .dirs
             .iter()
@@ -819,7 +813,7 @@ mod tests {
         let home = |text: &str| {
             let file = crate::syntax::parse(text).unwrap();
             let last = file.instructions().count() - 1;
-            static_home(&Model::new(&file), &file, last)
+            static_home(&Model::new(&file), last)
         };
         assert_eq!(home("FROM a\nRUN x\n").as_deref(), Some("/root"));
         assert_eq!(home("FROM a\nUSER node\nRUN x\n"), None);

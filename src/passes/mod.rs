@@ -276,9 +276,13 @@ impl<'a> PassContext<'a> {
     pub(crate) fn model(&self) -> &crate::semantic::Model<'a> {
         self.model.get_or_init(|| {
             let runs = self.runs();
-            crate::semantic::Model::with_parts(self.file, &runs.stages, &runs.posix, &|text| {
-                self.scripts.parse(text)
-            })
+            let scripts = self.scripts;
+            crate::semantic::Model::with_parts(
+                self.file,
+                &runs.stages,
+                &runs.posix,
+                Box::new(|text| scripts.parse(text)),
+            )
         })
     }
 }

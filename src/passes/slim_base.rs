@@ -56,20 +56,18 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let model = ctx.model();
     // the stages built directly on each stage, so that a stage's family is found from it
     // down rather than by asking every stage of the file
-    let mut children = vec![Vec::new(); model.stages.len()];
-    for s in &model.stages {
-        if let Base::Stage(i) = s.base
-            && i < s.index
+    let mut children = vec![Vec::new(); model.len()];
+    for s in 0..model.len() {
+        if let Some(&Base::Stage(i)) = model.base(s)
+            && i < s
             && let Some(list) = children.get_mut(i)
         {
-            list.push(s.index);
+            list.push(s);
         }
     }
     // the slim variant per repository and tag: stages often share a base
     let mut slim_tags = std::collections::HashMap::new();
-    model
-        .stages
-        .iter()
+    (0..model.len())
         .filter_map(|stage| fix_for(ctx, model, (&children, &mut slim_tags), stage))
         .collect()
 }
@@ -81,9 +79,9 @@ fn fix_for<'m>(
     _ctx: &PassContext<'_>,
     model: &'m Model<'_>,
     (children, slim_tags): (&[Vec<usize>], &mut SlimTags<'m>),
-    stage: &'m StageModel<'_>,
+    stage: usize,
 ) -> Option<Fix> {
-    let Base::Image(image) = &stage.base else {
+    let Some(Base::Image(image)) = model.base(stage) else {
         return None;
     };
     if image.digest.is_some() {
@@ -95,21 +93,24 @@ fn fix_for<'m>(
         .entry((image.repository.as_str(), tag))
         .or_insert_with(|| facts.slim_tag(tag))
         .clone()?;
-    let word = stage.from.words.first()?;
+    let word = model.from(stage)?.words.first()?;
     // only a base written out, not through a variable
     if *word.text != *image.reference {
         return None;
     }
     let (repo, _) = word.text.rsplit_once(':')?;
     // this stage and every stage built on it run nothing that needs the full image
-    let mut family: Vec<usize> = vec![stage.index];
+    let mut family: Vec<usize> = vec![stage];
     let mut at = 0;
     while let Some(&next) = family.get(at) {
         family.extend(children.get(next).into_iter().flatten());
         at += 1;
     }
-    let family: Vec<&StageModel<'_>> = family.iter().filter_map(|&i| model.stages.get(i)).collect();
-    if family.iter().any(|s| needs_full(s, &facts.tools)) {
+    // each stage built for the question only: this walk does not hold the whole file's model
+    if family
+        .iter()
+        .any(|&i| model.with_stage(i, |s| needs_full(s, &facts.tools)) == Some(true))
+    {
         return None;
     }
     Fix::new(

@@ -7,9 +7,7 @@ use crate::managers::{self, Action};
 use crate::shell::{self, Command};
 use crate::syntax::{Instruction, Keyword};
 
-use super::{
-    Build, BuildKind, CopyEffect, CopySource, Install, RunCommand, RunEffect, Scope, StageModel,
-};
+use super::{Build, BuildKind, CopyEffect, CopySource, Install, RunCommand, RunEffect, Scope};
 
 /// `path` against the directory `base` (absolute), with `.` and `..` resolved.
 pub fn join(base: Option<&str>, path: &str) -> Option<String> {
@@ -36,7 +34,7 @@ pub(super) fn copy_effect(
     scope: &Scope,
     escape: char,
     workdir: Option<&str>,
-    stages: &[StageModel<'_>],
+    earlier: &[(super::Base, Option<String>)],
 ) -> CopyEffect {
     let paths = ins.paths();
     let expanded: Vec<String> = paths
@@ -56,12 +54,10 @@ pub(super) fn copy_effect(
     let dest_is_dir = dest_raw.as_deref().is_some_and(|d| d.ends_with('/')) || sources.len() > 1;
     let from = ins.flag_value("from").map(|f| {
         let lower = f.to_ascii_lowercase();
-        stages
+        earlier
             .iter()
-            .rev()
-            .find(|s| s.name.as_deref() == Some(lower.as_str()))
-            .map(|s| s.index)
-            .or_else(|| f.parse::<usize>().ok().filter(|i| *i < stages.len()))
+            .rposition(|(_, n)| n.as_deref() == Some(lower.as_str()))
+            .or_else(|| f.parse::<usize>().ok().filter(|i| *i < earlier.len()))
             .map_or_else(|| CopySource::Image(f.to_owned()), CopySource::Stage)
     });
     CopyEffect {

@@ -23,12 +23,37 @@ use effects::{copy_effect, run_effect};
 pub(crate) use expand::{Var, expand};
 pub use vars::Vars;
 
-/// The model of a whole file.
-#[derive(Debug, Clone)]
+/// The model of a whole file. A stage's model is built on first use (with the stages it is
+/// built on), so that a reader of one stage does not pay for the whole file.
 pub struct Model<'a> {
     /// `ARG`s before the first `FROM`: name and default (as expanded), in order.
     pub global_args: Vec<(String, Option<String>)>,
-    pub stages: Vec<StageModel<'a>>,
+    /// Per stage: what it is built on and its name (lowercased), found for every stage.
+    heads: Vec<(Base, Option<String>)>,
+    stages: Vec<std::cell::OnceCell<StageModel<'a>>>,
+    source: Source<'a>,
+}
+
+/// What a stage's model is built from.
+struct Source<'a> {
+    file: &'a Dockerfile,
+    file_stages: Vec<crate::syntax::Stage<'a>>,
+    /// Per instruction of the file, whether RUN's shell is POSIX.
+    posix: Vec<bool>,
+    /// Per stage, the position of its first instruction after `FROM` among the file's.
+    starts: Vec<usize>,
+    /// The global ARGs.
+    global: Scope,
+    parse: Box<effects::Parser<'a>>,
+}
+
+impl std::fmt::Debug for Model<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("global_args", &self.global_args)
+            .field("stages", &self.heads.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a stage is built on.
@@ -355,22 +380,26 @@ const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
 impl<'a> Model<'a> {
     /// Builds the model of `file`.
     pub fn new(file: &'a Dockerfile) -> Self {
-        Self::with_parser(file, &|text| shell::parse(text).map(std::sync::Arc::new))
+        Self::with_parser(
+            file,
+            Box::new(|text| shell::parse(text).map(std::sync::Arc::new)),
+        )
     }
 
     /// [`Self::new`], parsing RUN bodies with `parse` (the engine passes its cache, which
     /// keeps each body's parse across passes and rounds).
-    pub(crate) fn with_parser(file: &'a Dockerfile, parse: &effects::Parser<'_>) -> Self {
+    pub(crate) fn with_parser(file: &'a Dockerfile, parse: Box<effects::Parser<'a>>) -> Self {
         Self::with_parts(file, &file.stages(), &shell::posix_shells(file), parse)
     }
 
     /// [`Self::with_parser`], with the file's stages and [`shell::posix_shells`] already
-    /// found (the engine finds them once per round for all passes).
+    /// found (the engine finds them once per round for all passes). Only what every stage
+    /// needs is found here (bases and names); the rest on first use of a stage.
     pub(crate) fn with_parts(
         file: &'a Dockerfile,
         file_stages: &[crate::syntax::Stage<'a>],
         posix: &[bool],
-        parse: &effects::Parser<'_>,
+        parse: Box<effects::Parser<'a>>,
     ) -> Self {
         let escape = file.escape;
         let mut global = Scope {
@@ -385,257 +414,346 @@ impl<'a> Model<'a> {
                 global_args.push((name, value));
             }
         }
-        let positions: Vec<&Instruction> = file.instructions().collect();
-        let mut stages: Vec<StageModel<'a>> = Vec::with_capacity(file_stages.len());
-        // the latest stage of each (lower-cased) name, and where the walk over `positions`
-        // is: lookups, not scans, per stage and per instruction
+        let mut heads: Vec<(Base, Option<String>)> = Vec::with_capacity(file_stages.len());
+        let mut starts = Vec::with_capacity(file_stages.len());
+        // the latest stage of each (lower-cased) name: a lookup, not a scan, per stage
         let mut named: HashMap<String, usize> = HashMap::new();
-        let mut cursor = 0;
+        // the instructions before the first FROM, then each stage's FROM and instructions
+        let mut at = file
+            .instructions()
+            .position(|i| file_stages.first().is_some_and(|s| std::ptr::eq(i, s.from)))
+            .unwrap_or(0);
         for stage in file_stages {
+            starts.push(at + 1);
+            at += 1 + stage.instructions.len();
             let written = stage.base.unwrap_or("");
             let base = match global.expand(written, escape) {
                 None => Base::Unresolved(written.to_owned()),
                 Some(b) if b.eq_ignore_ascii_case("scratch") => Base::Scratch,
-                Some(b) => match named.get(&b.to_ascii_lowercase()).map(|&i| &stages[i]) {
-                    Some(parent) => Base::Stage(parent.index),
+                Some(b) => match named.get(&b.to_ascii_lowercase()) {
+                    Some(&parent) => Base::Stage(parent),
                     None => Base::Image(ImageRef::parse(&b)),
                 },
             };
-            let (mut runtime, mut scope, mut workdir, mut user, mut shell_argv) = match &base {
-                Base::Stage(i) => {
-                    let p = &stages[*i];
-                    (
-                        p.runtime.clone(),
-                        Scope {
-                            args: Vars::default(),
-                            ..p.scope.clone()
-                        },
-                        p.workdir.clone(),
-                        p.runtime.user.as_deref().map(Arc::from),
-                        p.runtime
-                            .shell
-                            .as_deref()
-                            .map_or_else(default_shell, Arc::from),
-                    )
-                }
-                other => (
-                    RuntimeConfig::default(),
-                    Scope {
-                        base_known: matches!(other, Base::Scratch),
-                        ..Scope::default()
-                    },
-                    initial_workdir(other, &stages),
-                    None,
-                    default_shell(),
-                ),
-            };
-            // what the steps share until an instruction changes it
-            let mut step_workdir: Option<Arc<str>> = workdir.as_deref().map(Arc::from);
-            // the state of the steps so far, shared until what it holds changes
-            let mut state: Option<Arc<StepState>> = None;
-            let mut steps = Vec::with_capacity(stage.instructions.len());
-            let mut cmd_set = false;
-            for ins in &stage.instructions {
-                // a stage's instructions come in file order, after those of earlier stages
-                let pos = positions[cursor..]
-                    .iter()
-                    .position(|p| std::ptr::eq(*p, *ins))
-                    .map_or(0, |k| {
-                        cursor += k;
-                        cursor
-                    });
-                let mut effect = Effect::None;
-                match ins.kind {
-                    Keyword::Arg => {
-                        for (name, default) in arg_pairs(ins) {
-                            let value = match default {
-                                Some(d) => scope.expand(&d, escape),
-                                // a bare ARG brings a global one's value into the stage
-                                None => global.args.get(&name).cloned().flatten(),
-                            };
-                            scope.args.insert(name, value);
-                        }
-                    }
-                    Keyword::Env => {
-                        for pair in ins.value().chunks(2) {
-                            if let [name, value] = pair {
-                                let expanded = scope.expand(value, escape);
-                                scope.env.insert((*name).to_owned(), expanded);
-                                RuntimeConfig::set_pair(&mut runtime.env, name, value);
-                            }
-                        }
-                    }
-                    Keyword::Label => {
-                        for pair in ins.value().chunks(2) {
-                            if let [name, value] = pair {
-                                RuntimeConfig::set_pair(&mut runtime.labels, name, value);
-                            }
-                        }
-                    }
-                    Keyword::Workdir => {
-                        let raw = ins.value().first().copied().unwrap_or_default().to_owned();
-                        let resolved = scope
-                            .expand(&raw, escape)
-                            .and_then(|w| join(workdir.as_deref(), &w));
-                        workdir.clone_from(&resolved);
-                        step_workdir = workdir.as_deref().map(Arc::from);
-                        runtime.workdir = Some(resolved.unwrap_or(raw));
-                    }
-                    Keyword::User => {
-                        let raw = ins.value().first().copied().unwrap_or_default().to_owned();
-                        let expanded = scope.expand(&raw, escape).unwrap_or(raw);
-                        user = Some(Arc::from(expanded.as_str()));
-                        runtime.user = Some(expanded);
-                    }
-                    Keyword::Shell => {
-                        let argv: Vec<String> =
-                            ins.value().into_iter().map(str::to_owned).collect();
-                        shell_argv = Arc::from(argv.as_slice());
-                        runtime.shell = Some(argv);
-                    }
-                    Keyword::Cmd => {
-                        runtime.cmd = Some(exec_spec(ins));
-                        cmd_set = true;
-                    }
-                    Keyword::Entrypoint => {
-                        runtime.entrypoint = Some(exec_spec(ins));
-                        // BuildKit: an ENTRYPOINT drops a CMD the stage did not set itself
-                        if !cmd_set {
-                            runtime.cmd = None;
-                        }
-                    }
-                    Keyword::Expose => {
-                        for port in ins.value() {
-                            let port = scope.expand(port, escape).unwrap_or(port.to_owned());
-                            if !runtime.expose.contains(&port) {
-                                runtime.expose.push(port);
-                            }
-                        }
-                    }
-                    Keyword::Volume => {
-                        for v in ins.value() {
-                            if !runtime.volumes.iter().any(|known| known == v) {
-                                runtime.volumes.push(v.to_owned());
-                            }
-                        }
-                    }
-                    Keyword::Healthcheck => {
-                        let flags = ins.flags().iter().map(|f| f.text.clone()).collect();
-                        let test = match ins.value().split_first() {
-                            Some((kind, rest)) if kind.eq_ignore_ascii_case("CMD") => {
-                                Some(if ins.is_json() {
-                                    ExecSpec::Exec(rest.iter().map(|v| (*v).to_owned()).collect())
-                                } else {
-                                    ExecSpec::Shell(rest.join(" "))
-                                })
-                            }
-                            _ => None,
-                        };
-                        runtime.healthcheck = Some(Healthcheck { test, flags });
-                    }
-                    Keyword::Stopsignal => {
-                        runtime.stopsignal = ins.value().first().map(|v| (*v).to_owned());
-                    }
-                    Keyword::Onbuild => {
-                        let text = ins.trigger().map_or_else(String::new, |t| {
-                            file.slice(t.range).trim_end().to_owned()
-                        });
-                        runtime.onbuild.push(text);
-                    }
-                    Keyword::Copy | Keyword::Add => {
-                        effect = Effect::Copy(Box::new(copy_effect(
-                            ins,
-                            &scope,
-                            escape,
-                            workdir.as_deref(),
-                            &stages,
-                        )));
-                    }
-                    Keyword::Run => {
-                        effect = Effect::Run(Box::new(run_effect(
-                            ins,
-                            posix.get(pos).copied().unwrap_or(true),
-                            step_workdir.as_ref(),
-                            parse,
-                        )));
-                    }
-                    _ => {}
-                }
-                let state = match &state {
-                    Some(same)
-                        if same.workdir == step_workdir
-                            && same.user == user
-                            && Arc::ptr_eq(&same.shell, &shell_argv) =>
-                    {
-                        Arc::clone(same)
-                    }
-                    _ => {
-                        let new = Arc::new(StepState {
-                            workdir: step_workdir.clone(),
-                            user: user.clone(),
-                            shell: Arc::clone(&shell_argv),
-                        });
-                        state = Some(Arc::clone(&new));
-                        new
-                    }
-                };
-                steps.push(Step {
-                    instruction: ins,
-                    state,
-                    effect,
-                });
-            }
-            let platform = stage
-                .from
-                .flags()
-                .iter()
-                .find_map(|f| f.text.strip_prefix("--platform=").map(str::to_owned));
             if let Some(name) = stage.name {
-                named.insert(name.to_ascii_lowercase(), stages.len());
+                named.insert(name.to_ascii_lowercase(), heads.len());
             }
-            // kept for every stage of the file: no spare capacity from the pushes
-            scope.env.shrink_to_fit();
-            scope.args.shrink_to_fit();
-            runtime.shrink_to_fit();
-            stages.push(StageModel {
-                index: stage.index,
-                name: stage.name.map(str::to_ascii_lowercase),
-                from: stage.from,
-                base,
-                platform,
-                steps,
-                runtime,
-                scope,
-                workdir,
-            });
+            heads.push((base, stage.name.map(str::to_ascii_lowercase)));
         }
         Model {
             global_args,
-            stages,
+            stages: heads.iter().map(|_| std::cell::OnceCell::new()).collect(),
+            heads,
+            source: Source {
+                file,
+                file_stages: file_stages.to_vec(),
+                posix: posix.to_vec(),
+                starts,
+                global,
+                parse,
+            },
+        }
+    }
+
+    /// How many stages the file has.
+    pub fn len(&self) -> usize {
+        self.heads.len()
+    }
+
+    /// Whether the file has no stage.
+    pub fn is_empty(&self) -> bool {
+        self.heads.is_empty()
+    }
+
+    /// What stage `index` is built on, without building its model.
+    pub fn base(&self, index: usize) -> Option<&Base> {
+        self.heads.get(index).map(|(b, _)| b)
+    }
+
+    /// The names of the stages (lowercased), without building their models.
+    pub fn names(&self) -> impl Iterator<Item = Option<&str>> {
+        self.heads.iter().map(|(_, n)| n.as_deref())
+    }
+
+    /// Stage `index`, built on first use (with the stages it is built on).
+    pub fn stage(&self, index: usize) -> Option<&StageModel<'a>> {
+        let cell = self.stages.get(index)?;
+        Some(cell.get_or_init(|| self.build(index)))
+    }
+
+    /// The `FROM` instruction of stage `index`, without building its model.
+    pub fn from(&self, index: usize) -> Option<&'a Instruction> {
+        self.source.file_stages.get(index).map(|s| s.from)
+    }
+
+    /// The stage holding the file's instruction number `position` (counted as
+    /// [`Dockerfile::instructions`] does) and its step there, when it is not a `FROM` or a
+    /// global `ARG`.
+    pub fn step_at(&self, position: usize) -> Option<(&StageModel<'a>, usize)> {
+        let index = self
+            .source
+            .starts
+            .partition_point(|&s| s <= position)
+            .checked_sub(1)?;
+        let at = position - self.source.starts[index];
+        let stage = self.stage(index)?;
+        (at < stage.steps.len()).then_some((stage, at))
+    }
+
+    /// The final stage.
+    pub fn last(&self) -> Option<&StageModel<'a>> {
+        self.stage(self.len().checked_sub(1)?)
+    }
+
+    /// Every stage, in order (each built on first use).
+    pub fn stages(&self) -> impl Iterator<Item = &StageModel<'a>> {
+        (0..self.len()).filter_map(|i| self.stage(i))
+    }
+
+    /// Calls `f` with stage `index`; in a large file a stage not built yet is built for the
+    /// call and not kept (for a reader that walks every stage: the whole file's model is not
+    /// held). A small file's stages are kept: building one again costs more than it holds.
+    pub fn with_stage<R>(&self, index: usize, f: impl FnOnce(&StageModel<'a>) -> R) -> Option<R> {
+        /// Instructions below which every stage built is kept.
+        const KEEP_ALL_BELOW: usize = 20_000;
+        let cell = self.stages.get(index)?;
+        if self.source.posix.len() < KEEP_ALL_BELOW {
+            return Some(f(self.stage(index)?));
+        }
+        Some(match cell.get() {
+            Some(built) => f(built),
+            None => f(&self.build(index)),
+        })
+    }
+
+    /// Builds the model of stage `index` (its parent from the cache).
+    fn build(&self, index: usize) -> StageModel<'a> {
+        let source = &self.source;
+        let file = source.file;
+        let escape = file.escape;
+        let written = &source.file_stages[index];
+        let base = self.heads[index].0.clone();
+        let parent = match base {
+            Base::Stage(i) if i < index => self.stage(i),
+            _ => None,
+        };
+        let (mut runtime, mut scope, mut workdir, mut user, mut shell_argv) = match parent {
+            Some(p) => (
+                p.runtime.clone(),
+                Scope {
+                    args: Vars::default(),
+                    ..p.scope.clone()
+                },
+                p.workdir.clone(),
+                p.runtime.user.as_deref().map(Arc::from),
+                p.runtime
+                    .shell
+                    .as_deref()
+                    .map_or_else(default_shell, Arc::from),
+            ),
+            None => (
+                RuntimeConfig::default(),
+                Scope {
+                    base_known: matches!(base, Base::Scratch),
+                    ..Scope::default()
+                },
+                initial_workdir(&base),
+                None,
+                default_shell(),
+            ),
+        };
+        // what the steps share until an instruction changes it
+        let mut step_workdir: Option<Arc<str>> = workdir.as_deref().map(Arc::from);
+        // the state of the steps so far, shared until what it holds changes
+        let mut state: Option<Arc<StepState>> = None;
+        let mut steps = Vec::with_capacity(written.instructions.len());
+        let mut cmd_set = false;
+        for (k, ins) in written.instructions.iter().enumerate() {
+            // a stage's instructions follow its FROM in the file
+            let pos = source.starts[index] + k;
+            let mut effect = Effect::None;
+            match ins.kind {
+                Keyword::Arg => {
+                    for (name, default) in arg_pairs(ins) {
+                        let value = match default {
+                            Some(d) => scope.expand(&d, escape),
+                            // a bare ARG brings a global one's value into the stage
+                            None => source.global.args.get(&name).cloned().flatten(),
+                        };
+                        scope.args.insert(name, value);
+                    }
+                }
+                Keyword::Env => {
+                    for pair in ins.value().chunks(2) {
+                        if let [name, value] = pair {
+                            let expanded = scope.expand(value, escape);
+                            scope.env.insert((*name).to_owned(), expanded);
+                            RuntimeConfig::set_pair(&mut runtime.env, name, value);
+                        }
+                    }
+                }
+                Keyword::Label => {
+                    for pair in ins.value().chunks(2) {
+                        if let [name, value] = pair {
+                            RuntimeConfig::set_pair(&mut runtime.labels, name, value);
+                        }
+                    }
+                }
+                Keyword::Workdir => {
+                    let raw = ins.value().first().copied().unwrap_or_default().to_owned();
+                    let resolved = scope
+                        .expand(&raw, escape)
+                        .and_then(|w| join(workdir.as_deref(), &w));
+                    workdir.clone_from(&resolved);
+                    step_workdir = workdir.as_deref().map(Arc::from);
+                    runtime.workdir = Some(resolved.unwrap_or(raw));
+                }
+                Keyword::User => {
+                    let raw = ins.value().first().copied().unwrap_or_default().to_owned();
+                    let expanded = scope.expand(&raw, escape).unwrap_or(raw);
+                    user = Some(Arc::from(expanded.as_str()));
+                    runtime.user = Some(expanded);
+                }
+                Keyword::Shell => {
+                    let argv: Vec<String> = ins.value().into_iter().map(str::to_owned).collect();
+                    shell_argv = Arc::from(argv.as_slice());
+                    runtime.shell = Some(argv);
+                }
+                Keyword::Cmd => {
+                    runtime.cmd = Some(exec_spec(ins));
+                    cmd_set = true;
+                }
+                Keyword::Entrypoint => {
+                    runtime.entrypoint = Some(exec_spec(ins));
+                    // BuildKit: an ENTRYPOINT drops a CMD the stage did not set itself
+                    if !cmd_set {
+                        runtime.cmd = None;
+                    }
+                }
+                Keyword::Expose => {
+                    for port in ins.value() {
+                        let port = scope.expand(port, escape).unwrap_or(port.to_owned());
+                        if !runtime.expose.contains(&port) {
+                            runtime.expose.push(port);
+                        }
+                    }
+                }
+                Keyword::Volume => {
+                    for v in ins.value() {
+                        if !runtime.volumes.iter().any(|known| known == v) {
+                            runtime.volumes.push(v.to_owned());
+                        }
+                    }
+                }
+                Keyword::Healthcheck => {
+                    let flags = ins.flags().iter().map(|f| f.text.clone()).collect();
+                    let test = match ins.value().split_first() {
+                        Some((kind, rest)) if kind.eq_ignore_ascii_case("CMD") => {
+                            Some(if ins.is_json() {
+                                ExecSpec::Exec(rest.iter().map(|v| (*v).to_owned()).collect())
+                            } else {
+                                ExecSpec::Shell(rest.join(" "))
+                            })
+                        }
+                        _ => None,
+                    };
+                    runtime.healthcheck = Some(Healthcheck { test, flags });
+                }
+                Keyword::Stopsignal => {
+                    runtime.stopsignal = ins.value().first().map(|v| (*v).to_owned());
+                }
+                Keyword::Onbuild => {
+                    let text = ins
+                        .trigger()
+                        .map_or_else(String::new, |t| file.slice(t.range).trim_end().to_owned());
+                    runtime.onbuild.push(text);
+                }
+                Keyword::Copy | Keyword::Add => {
+                    effect = Effect::Copy(Box::new(copy_effect(
+                        ins,
+                        &scope,
+                        escape,
+                        workdir.as_deref(),
+                        &self.heads[..index],
+                    )));
+                }
+                Keyword::Run => {
+                    effect = Effect::Run(Box::new(run_effect(
+                        ins,
+                        source.posix.get(pos).copied().unwrap_or(true),
+                        step_workdir.as_ref(),
+                        &*source.parse,
+                    )));
+                }
+                _ => {}
+            }
+            let state = match &state {
+                Some(same)
+                    if same.workdir == step_workdir
+                        && same.user == user
+                        && Arc::ptr_eq(&same.shell, &shell_argv) =>
+                {
+                    Arc::clone(same)
+                }
+                _ => {
+                    let new = Arc::new(StepState {
+                        workdir: step_workdir.clone(),
+                        user: user.clone(),
+                        shell: Arc::clone(&shell_argv),
+                    });
+                    state = Some(Arc::clone(&new));
+                    new
+                }
+            };
+            steps.push(Step {
+                instruction: ins,
+                state,
+                effect,
+            });
+        }
+        let platform = written
+            .from
+            .flags()
+            .iter()
+            .find_map(|f| f.text.strip_prefix("--platform=").map(str::to_owned));
+        // kept while the model is: no spare capacity from the pushes
+        scope.env.shrink_to_fit();
+        scope.args.shrink_to_fit();
+        runtime.shrink_to_fit();
+        StageModel {
+            index: written.index,
+            name: self.heads[index].1.clone(),
+            from: written.from,
+            base,
+            platform,
+            steps,
+            runtime,
+            scope,
+            workdir,
         }
     }
 
     /// The stage a name or index refers to (`--from=build`, `--from=0`).
     pub fn stage_named(&self, reference: &str) -> Option<&StageModel<'a>> {
+        self.stage(self.index_named(reference)?)
+    }
+
+    /// The index of the stage a name or index refers to, without building its model.
+    fn index_named(&self, reference: &str) -> Option<usize> {
         let lower = reference.to_ascii_lowercase();
-        self.stages
+        self.heads
             .iter()
-            .find(|s| s.name.as_deref() == Some(lower.as_str()))
-            .or_else(|| {
-                reference
-                    .parse::<usize>()
-                    .ok()
-                    .and_then(|i| self.stages.get(i))
-            })
+            .position(|(_, n)| n.as_deref() == Some(lower.as_str()))
+            .or_else(|| reference.parse::<usize>().ok().filter(|&i| i < self.len()))
     }
 
     /// The image a stage ultimately builds on, following `FROM <stage>`.
     pub fn root_image(&self, index: usize) -> Option<&ImageRef> {
-        let mut at = self.stages.get(index)?;
+        let mut at = self.base(index)?;
         loop {
-            match &at.base {
+            match at {
                 Base::Image(r) => return Some(r),
-                Base::Stage(i) => at = self.stages.get(*i)?,
+                Base::Stage(i) => at = self.base(*i)?,
                 _ => return None,
             }
         }
@@ -643,18 +761,19 @@ impl<'a> Model<'a> {
 
     /// Whether a later stage reads stage `index` (`COPY --from`, `FROM`, `RUN --mount=from`).
     pub fn is_used_later(&self, index: usize) -> bool {
-        self.stages.iter().skip(index + 1).any(|s| {
-            s.base == Base::Stage(index)
-                || s.steps.iter().any(|step| match &step.effect {
-                    Effect::Copy(c) => c.from == Some(CopySource::Stage(index)),
-                    Effect::Run(r) => r.mounts.iter().any(|m| {
-                        m.from
-                            .as_deref()
-                            .and_then(|f| self.stage_named(f))
-                            .is_some_and(|st| st.index == index)
-                    }),
-                    Effect::None => false,
-                })
+        (index + 1..self.len()).any(|later| {
+            self.heads[later].0 == Base::Stage(index)
+                || self
+                    .with_stage(later, |s| {
+                        s.steps.iter().any(|step| match &step.effect {
+                            Effect::Copy(c) => c.from == Some(CopySource::Stage(index)),
+                            Effect::Run(r) => r.mounts.iter().any(|m| {
+                                m.from.as_deref().and_then(|f| self.index_named(f)) == Some(index)
+                            }),
+                            Effect::None => false,
+                        })
+                    })
+                    .unwrap_or(false)
         })
     }
 }
@@ -667,12 +786,12 @@ fn default_shell() -> Arc<[String]> {
 }
 
 /// The working directory a stage starts in: its parent's, or the image data's.
-fn initial_workdir(base: &Base, stages: &[StageModel<'_>]) -> Option<String> {
+fn initial_workdir(base: &Base) -> Option<String> {
     match base {
         Base::Scratch => Some("/".to_owned()),
-        Base::Stage(i) => stages.get(*i)?.workdir.clone(),
         Base::Image(r) => images::facts(&r.repository).map(|f| f.workdir.clone()),
-        Base::Unresolved(_) => None,
+        // a stage's workdir comes from its parent's model (built first)
+        Base::Stage(_) | Base::Unresolved(_) => None,
     }
 }
 

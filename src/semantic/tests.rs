@@ -3,7 +3,7 @@ use crate::syntax::parse;
 
 fn model(text: &str) -> (Dockerfile, usize) {
     let file = parse(text).unwrap();
-    let n = Model::new(&file).stages.len();
+    let n = Model::new(&file).len();
     (file, n)
 }
 
@@ -20,18 +20,21 @@ fn base_through_global_args_and_stages() {
             ("REG".into(), None)
         ]
     );
-    let Base::Image(go) = &m.stages[0].base else {
-        panic!("{:?}", m.stages[0].base)
+    let Base::Image(go) = &m.stage(0).unwrap().base else {
+        panic!("{:?}", m.stage(0).unwrap().base)
     };
     assert_eq!(
         (go.repository.as_str(), go.tag.as_deref()),
         ("golang", Some("1.19"))
     );
-    assert_eq!(m.stages[1].base, Base::Stage(0));
+    assert_eq!(m.stage(1).unwrap().base, Base::Stage(0));
     // an ARG without default is given at build time, if at all: not resolved
-    assert_eq!(m.stages[2].base, Base::Unresolved("${REG}/x".into()));
-    assert_eq!(m.stages[3].base, Base::Scratch);
-    let Base::Image(py) = &m.stages[4].base else {
+    assert_eq!(
+        m.stage(2).unwrap().base,
+        Base::Unresolved("${REG}/x".into())
+    );
+    assert_eq!(m.stage(3).unwrap().base, Base::Scratch);
+    let Base::Image(py) = &m.stage(4).unwrap().base else {
         panic!()
     };
     assert_eq!(py.repository, "python");
@@ -55,7 +58,7 @@ fn scope_workdir_user_shell_per_step() {
         "ARG V=2\nFROM golang:1.22\nARG V\nENV APP=/srv/$V GOPATH_X=$GOPATH\nWORKDIR $APP\nWORKDIR sub\nUSER ${V}:0\nSHELL [\"/bin/bash\", \"-c\"]\nRUN true\n",
     );
     let m = Model::new(&file);
-    let s = &m.stages[0];
+    let s = &m.stage(0).unwrap();
     assert_eq!(s.scope.env["APP"].as_deref(), Some("/srv/2"));
     // GOPATH comes from the image: unknown, not empty
     assert_eq!(s.scope.env["GOPATH_X"], None);
@@ -75,7 +78,7 @@ fn copies_and_runs() {
         "FROM debian:bookworm AS b\nWORKDIR /src\nCOPY --chown=app go.mod go.sum ./\nADD [\"a b\", \"/opt/\"]\nRUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev $EXTRA\nRUN cd cmd/x && CGO_ENABLED=0 go build -o /out/x . && cd /tmp && make install\nRUN [\"go\", \"install\", \"./cmd/y\"]\nFROM scratch\nCOPY --from=b /out/x /x\n",
     );
     let m = Model::new(&file);
-    let steps = &m.stages[0].steps;
+    let steps = &m.stage(0).unwrap().steps;
     let Effect::Copy(c) = &steps[1].effect else {
         panic!()
     };
@@ -112,7 +115,7 @@ fn copies_and_runs() {
     };
     assert_eq!(exec.builds[0].kind, BuildKind::GoInstall);
     assert_eq!(exec.builds[0].targets, vec!["./cmd/y"]);
-    let Effect::Copy(from) = &m.stages[1].steps[0].effect else {
+    let Effect::Copy(from) = &m.stage(1).unwrap().steps[0].effect else {
         panic!()
     };
     assert_eq!(from.from, Some(CopySource::Stage(0)));
@@ -135,11 +138,11 @@ fn node_and_python_builds() {
             .collect()
     };
     assert_eq!(
-        kinds(&m.stages[0]),
+        kinds(m.stage(0).unwrap()),
         vec![BuildKind::NodeScript, BuildKind::NodeScript]
     );
     assert_eq!(
-        kinds(&m.stages[1]),
+        kinds(m.stage(1).unwrap()),
         vec![BuildKind::PipInstall, BuildKind::PipInstall]
     );
 }
@@ -150,7 +153,7 @@ fn runtime_config_follows_buildkit() {
         "FROM node:18 AS base\nENV A=1 B=2\nCMD [\"node\"]\nLABEL x=1\nFROM base\nENV A=3\nENTRYPOINT [\"tini\"]\nEXPOSE 80 80/tcp 80\nVOLUME /data\nHEALTHCHECK --interval=5s CMD curl -f http://localhost/\nSTOPSIGNAL SIGTERM\nONBUILD RUN make\nFROM base\nCMD echo hi\nENTRYPOINT [\"x\"]\n",
     );
     let m = Model::new(&file);
-    let r = &m.stages[1].runtime;
+    let r = &m.stage(1).unwrap().runtime;
     assert_eq!(
         r.env,
         vec![("A".into(), "3".into()), ("B".into(), "2".into())]
@@ -170,7 +173,7 @@ fn runtime_config_follows_buildkit() {
     assert_eq!(r.onbuild, vec!["RUN make"]);
     assert_eq!(r.labels, vec![("x".into(), "1".into())]);
     // a CMD set in the same stage survives the ENTRYPOINT after it
-    let r2 = &m.stages[2].runtime;
+    let r2 = &m.stage(2).unwrap().runtime;
     assert_eq!(r2.cmd, Some(ExecSpec::Shell("echo hi".into())));
 }
 

@@ -108,7 +108,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         return Vec::new();
     }
     let model = ctx.model();
-    let Some(last) = model.stages.last() else {
+    let Some(last) = model.last() else {
         return Vec::new();
     };
     let chain = chain(model, last.index);
@@ -147,11 +147,11 @@ fn split_pending(ctx: &PassContext<'_>) -> bool {
 /// The stages the final stage is built on, root first, the final stage last.
 fn chain<'m, 'a>(model: &'m Model<'a>, index: usize) -> Vec<&'m StageModel<'a>> {
     let mut out = Vec::new();
-    let mut at = model.stages.get(index);
+    let mut at = model.stage(index);
     while let Some(stage) = at {
         out.push(stage);
         at = match stage.base {
-            Base::Stage(i) if i < stage.index => model.stages.get(i),
+            Base::Stage(i) if i < stage.index => model.stage(i),
             _ => None,
         };
     }

@@ -131,7 +131,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
 
 fn split(ctx: &PassContext<'_>) -> Vec<Fix> {
     let model = ctx.model();
-    let Some(stage) = model.stages.last() else {
+    let Some(stage) = model.last() else {
         return Vec::new();
     };
     let Base::Image(image) = &stage.base else {
@@ -156,7 +156,7 @@ fn split(ctx: &PassContext<'_>) -> Vec<Fix> {
 /// manifests-first moving the sources): a pass that waits for the split waits for this too.
 pub(crate) fn waits(ctx: &PassContext<'_>) -> bool {
     let model = ctx.model();
-    let Some(stage) = model.stages.last() else {
+    let Some(stage) = model.last() else {
         return false;
     };
     let Base::Image(image) = &stage.base else {

@@ -23,8 +23,7 @@ pub(super) fn builder_name(
         return None;
     }
     let taken = |n: &str| {
-        model.stages.iter().any(|s| s.name.as_deref() == Some(n))
-            || refs.iter().any(|r| r.eq_ignore_ascii_case(n))
+        model.names().any(|name| name == Some(n)) || refs.iter().any(|r| r.eq_ignore_ascii_case(n))
     };
     let name = ["build", "builder", "build-stage"]
         .into_iter()

@@ -224,12 +224,12 @@ fn builds_c_with_strip(
     stage: Option<usize>,
     ins: &crate::syntax::Instruction,
 ) -> bool {
-    let Some(mut at) = stage.and_then(|s| model.stages.get(s)) else {
+    let Some(mut at) = stage.and_then(|s| model.stage(s)) else {
         return false;
     };
     let mut chain: Vec<&StageModel<'_>> = vec![at];
     while let Base::Stage(i) = at.base {
-        match model.stages.get(i) {
+        match model.stage(i) {
             Some(s) if i < at.index => {
                 chain.push(s);
                 at = s;
