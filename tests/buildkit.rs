@@ -24,7 +24,7 @@ fn ours(i: &Instruction, text: &str) -> Value {
         "start_line": i.start_line,
         "end_line": i.end_line,
         "flags": if sub.is_some() { vec![] } else { i.flags().iter().map(|f| f.text.clone()).collect::<Vec<_>>() },
-        "value": i.value(),
+        "value": i.value(text),
         "heredocs": if sub.is_some() { vec![] } else {
             i.heredocs().iter().map(|h| serde_json::json!({"name": h.name, "fd": h.fd, "content": h.content})).collect::<Vec<_>>()
         },

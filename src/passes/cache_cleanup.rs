@@ -564,7 +564,7 @@ fn static_home(model: &Model<'_>, file: &Dockerfile, index: usize) -> Option<Str
         let ins = step.instruction;
         match ins.kind {
             Keyword::Env => {
-                for pair in ins.value().chunks(2) {
+                for pair in ins.value(&file.source).chunks(2) {
                     if let [key, value] = pair
                         && *key == "HOME"
                     {
@@ -572,7 +572,14 @@ fn static_home(model: &Model<'_>, file: &Dockerfile, index: usize) -> Option<Str
                     }
                 }
             }
-            Keyword::Arg if ins.value().iter().any(|v| v.starts_with("HOME")) => home = Some(None),
+            Keyword::Arg
+                if ins
+                    .value(&file.source)
+                    .iter()
+                    .any(|v| v.starts_with("HOME")) =>
+            {
+                home = Some(None);
+            }
             _ => {}
         }
     }

@@ -379,7 +379,7 @@ impl<'a> Model<'a> {
         };
         let mut global_args = Vec::new();
         for ins in file.global_args() {
-            for (name, default) in arg_pairs(ins) {
+            for (name, default) in arg_pairs(ins, &file.source) {
                 let value = default.and_then(|d| global.expand(&d, escape));
                 global.args.insert(name.clone(), value.clone());
                 global_args.push((name, value));
@@ -447,7 +447,7 @@ impl<'a> Model<'a> {
                 let mut effect = Effect::None;
                 match ins.kind {
                     Keyword::Arg => {
-                        for (name, default) in arg_pairs(ins) {
+                        for (name, default) in arg_pairs(ins, &file.source) {
                             let value = match default {
                                 Some(d) => scope.expand(&d, escape),
                                 // a bare ARG brings a global one's value into the stage
@@ -457,7 +457,7 @@ impl<'a> Model<'a> {
                         }
                     }
                     Keyword::Env => {
-                        for pair in ins.value().chunks(2) {
+                        for pair in ins.value(&file.source).chunks(2) {
                             if let [name, value] = pair {
                                 let expanded = scope.expand(value, escape);
                                 scope.env.insert((*name).to_owned(), expanded);
@@ -466,14 +466,19 @@ impl<'a> Model<'a> {
                         }
                     }
                     Keyword::Label => {
-                        for pair in ins.value().chunks(2) {
+                        for pair in ins.value(&file.source).chunks(2) {
                             if let [name, value] = pair {
                                 RuntimeConfig::set_pair(&mut runtime.labels, name, value);
                             }
                         }
                     }
                     Keyword::Workdir => {
-                        let raw = ins.value().first().copied().unwrap_or_default().to_owned();
+                        let raw = ins
+                            .value(&file.source)
+                            .first()
+                            .copied()
+                            .unwrap_or_default()
+                            .to_owned();
                         let resolved = scope
                             .expand(&raw, escape)
                             .and_then(|w| join(workdir.as_deref(), &w));
@@ -482,30 +487,38 @@ impl<'a> Model<'a> {
                         runtime.workdir = Some(resolved.unwrap_or(raw));
                     }
                     Keyword::User => {
-                        let raw = ins.value().first().copied().unwrap_or_default().to_owned();
+                        let raw = ins
+                            .value(&file.source)
+                            .first()
+                            .copied()
+                            .unwrap_or_default()
+                            .to_owned();
                         let expanded = scope.expand(&raw, escape).unwrap_or(raw);
                         user = Some(Arc::from(expanded.as_str()));
                         runtime.user = Some(expanded);
                     }
                     Keyword::Shell => {
-                        let argv: Vec<String> =
-                            ins.value().into_iter().map(str::to_owned).collect();
+                        let argv: Vec<String> = ins
+                            .value(&file.source)
+                            .into_iter()
+                            .map(str::to_owned)
+                            .collect();
                         shell_argv = Arc::from(argv.as_slice());
                         runtime.shell = Some(argv);
                     }
                     Keyword::Cmd => {
-                        runtime.cmd = Some(exec_spec(ins));
+                        runtime.cmd = Some(exec_spec(ins, &file.source));
                         cmd_set = true;
                     }
                     Keyword::Entrypoint => {
-                        runtime.entrypoint = Some(exec_spec(ins));
+                        runtime.entrypoint = Some(exec_spec(ins, &file.source));
                         // BuildKit: an ENTRYPOINT drops a CMD the stage did not set itself
                         if !cmd_set {
                             runtime.cmd = None;
                         }
                     }
                     Keyword::Expose => {
-                        for port in ins.value() {
+                        for port in ins.value(&file.source) {
                             let port = scope.expand(port, escape).unwrap_or(port.to_owned());
                             if !runtime.expose.contains(&port) {
                                 runtime.expose.push(port);
@@ -513,7 +526,7 @@ impl<'a> Model<'a> {
                         }
                     }
                     Keyword::Volume => {
-                        for v in ins.value() {
+                        for v in ins.value(&file.source) {
                             if !runtime.volumes.iter().any(|known| known == v) {
                                 runtime.volumes.push(v.to_owned());
                             }
@@ -521,7 +534,7 @@ impl<'a> Model<'a> {
                     }
                     Keyword::Healthcheck => {
                         let flags = ins.flags().iter().map(|f| f.text.clone()).collect();
-                        let test = match ins.value().split_first() {
+                        let test = match ins.value(&file.source).split_first() {
                             Some((kind, rest)) if kind.eq_ignore_ascii_case("CMD") => {
                                 Some(if ins.is_json() {
                                     ExecSpec::Exec(rest.iter().map(|v| (*v).to_owned()).collect())
@@ -534,7 +547,8 @@ impl<'a> Model<'a> {
                         runtime.healthcheck = Some(Healthcheck { test, flags });
                     }
                     Keyword::Stopsignal => {
-                        runtime.stopsignal = ins.value().first().map(|v| (*v).to_owned());
+                        runtime.stopsignal =
+                            ins.value(&file.source).first().map(|v| (*v).to_owned());
                     }
                     Keyword::Onbuild => {
                         let text = ins.trigger().map_or_else(String::new, |t| {
@@ -554,6 +568,7 @@ impl<'a> Model<'a> {
                     Keyword::Run => {
                         effect = Effect::Run(Box::new(run_effect(
                             ins,
+                            &file.source,
                             posix.get(pos).copied().unwrap_or(true),
                             step_workdir.as_ref(),
                             parse,
@@ -677,8 +692,8 @@ fn initial_workdir(base: &Base, stages: &[StageModel<'_>]) -> Option<String> {
 }
 
 /// `ARG a=1 b` → `[("a", Some("1")), ("b", None)]`; defaults as written.
-fn arg_pairs(ins: &Instruction) -> Vec<(String, Option<String>)> {
-    ins.value()
+fn arg_pairs(ins: &Instruction, source: &str) -> Vec<(String, Option<String>)> {
+    ins.value(source)
         .into_iter()
         .map(|w| match w.split_once('=') {
             Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
@@ -687,11 +702,17 @@ fn arg_pairs(ins: &Instruction) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn exec_spec(ins: &Instruction) -> ExecSpec {
+fn exec_spec(ins: &Instruction, source: &str) -> ExecSpec {
     if ins.is_json() {
-        ExecSpec::Exec(ins.value().into_iter().map(str::to_owned).collect())
+        ExecSpec::Exec(ins.value(source).into_iter().map(str::to_owned).collect())
     } else {
-        ExecSpec::Shell(ins.value().first().copied().unwrap_or_default().to_owned())
+        ExecSpec::Shell(
+            ins.value(source)
+                .first()
+                .copied()
+                .unwrap_or_default()
+                .to_owned(),
+        )
     }
 }
 

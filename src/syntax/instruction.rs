@@ -24,8 +24,9 @@ pub struct Instruction {
     /// tree would hold a second copy of every shell body, or of the JSON array's strings):
     /// [`Self::split_words`] gives them.
     pub words: Box<[Word]>,
-    /// The joined line (continuations and interior comment lines removed), from the keyword.
-    pub line: Box<str>,
+    /// The length of the joined line ([`Self::line`]): 0 for none (an ONBUILD trigger, an
+    /// empty instruction).
+    pub(super) line_len: u32,
     /// Every byte of `range`, classified: each token's kind and start (it ends where the
     /// next starts); [`Self::tokens`] gives them whole. Empty when they follow from the
     /// keyword, flag and argument ranges (a one-line instruction, most of a large file).
@@ -50,6 +51,9 @@ pub(super) struct Rare {
     /// Map from [`Instruction::line`] offsets back to the source; empty when it is the one
     /// segment from the keyword on (a one-line instruction): [`Instruction::segments`].
     pub(super) segments: Box<[Segment]>,
+    /// The joined line, kept when there are `segments` (otherwise it is the source from
+    /// the keyword on).
+    pub(super) line: Box<str>,
     pub(super) heredocs: Box<[Heredoc]>,
     pub(super) trigger: Option<Box<Instruction>>,
     /// The strings of [`Args::Json`].
@@ -57,6 +61,21 @@ pub(super) struct Rare {
 }
 
 impl Instruction {
+    /// The joined line (continuations and interior comment lines removed), from the keyword;
+    /// `source` is the file's. A one-line instruction's is a slice of the source, not a copy
+    /// (a large file has one per line or two). Empty for an ONBUILD trigger, whose arguments
+    /// are in its ONBUILD's line.
+    pub fn line<'a>(&'a self, source: &'a str) -> &'a str {
+        if self.stored_segments().is_empty() {
+            let start = self.keyword.start as usize;
+            source
+                .get(start..start + self.line_len as usize)
+                .unwrap_or_default()
+        } else {
+            self.rare.as_ref().map_or("", |r| &r.line)
+        }
+    }
+
     /// Map from [`Self::line`] offsets back to the source, in order.
     pub fn segments(&self) -> std::borrow::Cow<'_, [Segment]> {
         match self.implicit_segment() {
@@ -67,10 +86,10 @@ impl Instruction {
 
     /// The one segment not stored: the whole line, from the keyword.
     fn implicit_segment(&self) -> Option<Segment> {
-        (self.stored_segments().is_empty() && !self.line.is_empty()).then(|| Segment {
+        (self.stored_segments().is_empty() && self.line_len != 0).then_some(Segment {
             joined: 0,
             source: self.keyword.start,
-            len: crate::text::to_u32(self.line.len()),
+            len: self.line_len,
         })
     }
 
@@ -85,7 +104,7 @@ impl Instruction {
     /// Every byte of [`Self::range`], classified, in order (none for an ONBUILD trigger,
     /// whose bytes are its ONBUILD's).
     pub fn tokens(&self) -> impl DoubleEndedIterator<Item = Token> + ExactSizeIterator + '_ {
-        let starts = if self.tokens.is_empty() && !self.line.is_empty() {
+        let starts = if self.tokens.is_empty() && self.line_len != 0 {
             std::borrow::Cow::Owned(self.implied_token_starts())
         } else {
             std::borrow::Cow::Borrowed(&*self.tokens)
@@ -125,7 +144,7 @@ impl Instruction {
             }
             at = at.max(range.end);
         }
-        let content_end = self.keyword.start + crate::text::to_u32(self.line.len());
+        let content_end = self.keyword.start + self.line_len;
         if at < content_end {
             out.push(TokenStart {
                 start: at,
@@ -177,24 +196,25 @@ impl Instruction {
         self.json
     }
 
-    /// The joined shell text of a shell-form instruction (BuildKit's value).
-    pub fn shell_text(&self) -> Option<&str> {
+    /// The joined shell text of a shell-form instruction (BuildKit's value); `source` is the
+    /// file's.
+    pub fn shell_text<'a>(&'a self, source: &'a str) -> Option<&'a str> {
         match self.args {
-            Args::Shell { joined, .. } => Some(joined.slice(&self.line)),
+            Args::Shell { joined, .. } => Some(joined.slice(self.line(source))),
             _ => None,
         }
     }
 
     /// The arguments split into words as BuildKit splits them (quotes kept): [`Self::words`],
     /// or for RUN, CMD, ENTRYPOINT and SHELL, the JSON array's strings or the words of the
-    /// shell text, split now with the file's escape character.
-    pub fn split_words(&self, escape: char) -> Vec<Word> {
+    /// shell text, split now with the file's escape character (`source` is the file's).
+    pub fn split_words(&self, source: &str, escape: char) -> Vec<Word> {
         let shell_kind = matches!(
             self.kind,
             Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell
         );
         // an ONBUILD trigger has no joined line of its own and keeps its words
-        if !shell_kind || !self.words.is_empty() || self.line.is_empty() {
+        if !shell_kind || !self.words.is_empty() || self.line_len == 0 {
             return self.words.to_vec();
         }
         let joined = match &self.args {
@@ -212,7 +232,7 @@ impl Instruction {
             Args::None => return Vec::new(),
         };
         let start = joined.start as usize;
-        super::words::parse_words(joined.slice(&self.line), escape)
+        super::words::parse_words(joined.slice(self.line(source)), escape)
             .into_iter()
             .map(|(r, text)| Word {
                 range: self.with_segments(|segments| {
@@ -226,9 +246,9 @@ impl Instruction {
     /// BuildKit's value for this instruction (what `dockerfile.parse` reports), built from the
     /// words, the JSON strings and the joined line: not kept, as for a RUN it would be a
     /// third copy of the shell text. An ONBUILD trigger has no value of its own (its
-    /// ONBUILD's is the trigger's).
-    pub fn value(&self) -> Vec<&str> {
-        self.value_in(&self.line)
+    /// ONBUILD's is the trigger's). `source` is the file's.
+    pub fn value<'a>(&'a self, source: &'a str) -> Vec<&'a str> {
+        self.value_in(self.line(source))
     }
 
     /// The value, with `line` the joined line the argument ranges point into (an ONBUILD

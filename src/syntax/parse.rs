@@ -354,19 +354,22 @@ impl<'s> Parser<'s> {
         }
         instruction.start_line = to_u32(first + 1);
         instruction.end_line = to_u32(i);
-        instruction.line = joined.into_boxed_str();
-        // one segment from the keyword on is implied by the line (`Instruction::segments`)
+        instruction.line_len = to_u32(joined.len());
+        // one segment from the keyword on is implied by the line (`Instruction::segments`),
+        // and the line is then the source from the keyword on (`Instruction::line`)
         let implicit = matches!(
             segments.as_slice(),
             [one] if one.joined == 0
                 && one.source == instruction.keyword.start
-                && one.len as usize == instruction.line.len()
+                && one.len as usize == joined.len()
         );
         if !implicit {
-            instruction.rare_mut().segments = segments.into_boxed_slice();
+            let rare = instruction.rare_mut();
+            rare.segments = segments.into_boxed_slice();
+            rare.line = joined.into_boxed_str();
         }
         // tokens that follow from the ranges are not kept (`Instruction::tokens`)
-        if instruction.line.is_empty() || instruction.implied_token_starts() != starts {
+        if instruction.line_len == 0 || instruction.implied_token_starts() != starts {
             instruction.tokens = starts.into_boxed_slice();
         }
         Ok((instruction, i))
@@ -753,7 +756,7 @@ impl Node {
             end_line: 0,
             args,
             words,
-            line: Box::default(),
+            line_len: 0,
             tokens: Box::default(),
             rare,
         }
