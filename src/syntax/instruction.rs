@@ -27,12 +27,8 @@ pub struct Instruction {
     /// The length of the joined line ([`Self::line`]): 0 for none (an ONBUILD trigger, an
     /// empty instruction).
     pub(super) line_len: u32,
-    /// Every byte of `range`, classified: each token's kind and start (it ends where the
-    /// next starts); [`Self::tokens`] gives them whole. Empty when they follow from the
-    /// keyword, flag and argument ranges (a one-line instruction, most of a large file).
-    pub(super) tokens: Box<[TokenStart]>,
-    /// Flags, the segments of a multi-line instruction, heredocs and the ONBUILD trigger,
-    /// when there are any.
+    /// Flags, the segments, line and tokens of a multi-line instruction, heredocs and the
+    /// ONBUILD trigger, when there are any.
     pub(super) rare: Option<Box<Rare>>,
 }
 
@@ -54,6 +50,11 @@ pub(super) struct Rare {
     /// The joined line, kept when there are `segments` (otherwise it is the source from
     /// the keyword on).
     pub(super) line: Box<str>,
+    /// Every byte of [`Instruction::range`], classified: each token's kind and start (it
+    /// ends where the next starts); [`Instruction::tokens`] gives them whole. Empty when
+    /// they follow from the keyword, flag and argument ranges (a one-line instruction, most
+    /// of a large file).
+    pub(super) tokens: Box<[TokenStart]>,
     pub(super) heredocs: Box<[Heredoc]>,
     pub(super) trigger: Option<Box<Instruction>>,
     /// The strings of [`Args::Json`].
@@ -104,10 +105,11 @@ impl Instruction {
     /// Every byte of [`Self::range`], classified, in order (none for an ONBUILD trigger,
     /// whose bytes are its ONBUILD's).
     pub fn tokens(&self) -> impl DoubleEndedIterator<Item = Token> + ExactSizeIterator + '_ {
-        let starts = if self.tokens.is_empty() && self.line_len != 0 {
+        let stored = self.stored_tokens();
+        let starts = if stored.is_empty() && self.line_len != 0 {
             std::borrow::Cow::Owned(self.implied_token_starts())
         } else {
-            std::borrow::Cow::Borrowed(&*self.tokens)
+            std::borrow::Cow::Borrowed(stored)
         };
         let end = self.range.end;
         (0..starts.len()).map(move |i| Token {
@@ -158,6 +160,10 @@ impl Instruction {
             });
         }
         out
+    }
+
+    fn stored_tokens(&self) -> &[TokenStart] {
+        self.rare.as_ref().map_or(&[], |r| &r.tokens)
     }
 
     fn stored_segments(&self) -> &[Segment] {
@@ -510,7 +516,7 @@ mod size {
     #[test]
     fn instruction_stays_small() {
         assert!(
-            size_of::<super::Instruction>() <= 104,
+            size_of::<super::Instruction>() <= 80,
             "{}",
             size_of::<super::Instruction>()
         );
@@ -524,7 +530,7 @@ mod size {
         let file = crate::syntax::parse(text).unwrap();
         let kept: Vec<(usize, usize)> = file
             .instructions()
-            .map(|i| (i.tokens.len(), i.stored_segments().len()))
+            .map(|i| (i.stored_tokens().len(), i.stored_segments().len()))
             .collect();
         assert_eq!(kept, [(0, 0), (0, 0), (0, 0), (6, 2)]);
         assert_eq!(file.print(), text);

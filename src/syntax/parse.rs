@@ -370,7 +370,7 @@ impl<'s> Parser<'s> {
         }
         // tokens that follow from the ranges are not kept (`Instruction::tokens`)
         if instruction.line_len == 0 || instruction.implied_token_starts() != starts {
-            instruction.tokens = starts.into_boxed_slice();
+            instruction.rare_mut().tokens = starts.into_boxed_slice();
         }
         Ok((instruction, i))
     }
@@ -757,7 +757,6 @@ impl Node {
             args,
             words,
             line_len: 0,
-            tokens: Box::default(),
             rare,
         }
     }

@@ -187,9 +187,9 @@ impl Instruction {
             if let Some(trigger) = &mut rare.trigger {
                 trigger.shift(by);
             }
-        }
-        for token in &mut self.tokens {
-            token.start = token.start.wrapping_add_signed(by);
+            for token in &mut rare.tokens {
+                token.start = token.start.wrapping_add_signed(by);
+            }
         }
     }
 }
