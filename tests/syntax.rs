@@ -111,7 +111,7 @@ fn dump(file: &Dockerfile) -> String {
                     out,
                     "INSTRUCTION lines {}-{} {:?} json={} value={:?}",
                     i.start_line,
-                    i.end_line,
+                    i.end_line(),
                     i.kind,
                     i.json,
                     i.value(&file.source)

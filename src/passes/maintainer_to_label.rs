@@ -66,7 +66,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             let value = ins.value(&file.source).first().copied().filter(|v| !v.is_empty())?;
             let held = if labelled {
                 Some("the file already sets the authors label; merge the two by hand")
-            } else if ins.start_line != ins.end_line {
+            } else if ins.start_line != ins.end_line() {
                 Some("the instruction spans lines; write the label by hand")
             } else {
                 None

@@ -457,7 +457,7 @@ pub(crate) fn append(
     let args = args_range(run.ins).ok_or("not shell form")?;
     let end = args.end;
     let inline = format!(" && {command}");
-    let multiline = run.ins.start_line != run.ins.end_line;
+    let multiline = run.ins.start_line != run.ins.end_line();
     if own_line || multiline || layout::line_length_with(file, end, &inline) > layout::limit(file) {
         let layout = run.layout(file);
         if layout.indent.chars().count() + command.chars().count() + 3 > layout::limit(file) {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{Opaque, Script};
-use crate::syntax::{Args, Dockerfile, Instruction, Keyword};
+use crate::syntax::{Dockerfile, Instruction, Keyword};
 use crate::text::{JoinedRange, TextRange};
 
 /// Why a RUN's body is not read as shell; passes skip such a RUN.
@@ -64,7 +64,7 @@ pub fn run_script_using<'a>(
     if instruction.kind != Keyword::Run {
         return Err(Skip::NoBody);
     }
-    let Args::Shell { joined, .. } = instruction.args else {
+    let Some(joined) = instruction.shell_range() else {
         return Err(if instruction.is_json() {
             Skip::ExecForm
         } else {

@@ -15,9 +15,8 @@ pub struct Instruction {
     pub kind: Keyword,
     /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
     pub json: bool,
-    /// 1-based first and last line, as BuildKit numbers them.
+    /// 1-based first line, as BuildKit numbers them ([`Self::end_line`] gives the last).
     pub start_line: u32,
-    pub end_line: u32,
     pub args: Args,
     /// The arguments split into words as BuildKit splits them (quotes kept). Empty for RUN,
     /// CMD, ENTRYPOINT and SHELL (outside ONBUILD), whose words no pass reads (a large file's
@@ -59,9 +58,17 @@ pub(super) struct Rare {
     pub(super) trigger: Option<Box<Instruction>>,
     /// The strings of [`Args::Json`].
     pub(super) elems: Box<[JsonElem]>,
+    /// [`Instruction::end_line`], kept with the rest (an instruction without `Rare` ends on
+    /// its first line).
+    pub(super) end_line: u32,
 }
 
 impl Instruction {
+    /// The 1-based last line, as BuildKit numbers them (heredoc terminators included).
+    pub fn end_line(&self) -> u32 {
+        self.rare.as_ref().map_or(self.start_line, |r| r.end_line)
+    }
+
     /// The joined line (continuations and interior comment lines removed), from the keyword;
     /// `source` is the file's. A one-line instruction's is a slice of the source, not a copy
     /// (a large file has one per line or two). Empty for an ONBUILD trigger, whose arguments
@@ -205,10 +212,35 @@ impl Instruction {
     /// The joined shell text of a shell-form instruction (BuildKit's value); `source` is the
     /// file's.
     pub fn shell_text<'a>(&'a self, source: &'a str) -> Option<&'a str> {
+        self.line(source).get(self.shell_range()?.as_usize())
+    }
+
+    /// The range of [`Args::Shell`]'s arguments in [`Self::line`].
+    pub fn shell_range(&self) -> Option<TextRange> {
         match self.args {
-            Args::Shell { joined, .. } => Some(joined.slice(self.line(source))),
+            Args::Shell { range } => Some(self.range_to_joined(range)),
             _ => None,
         }
+    }
+
+    /// Maps a source range of the joined text (its ends in segments) to the joined line:
+    /// the inverse of [`Self::range_to_source`].
+    fn range_to_joined(&self, range: TextRange) -> TextRange {
+        self.with_segments(|segments| {
+            let at = |offset: u32, is_end: bool| {
+                segments
+                    .iter()
+                    .find(|s| {
+                        if is_end {
+                            s.source < offset && offset <= s.source + s.len
+                        } else {
+                            s.source <= offset && offset < s.source + s.len
+                        }
+                    })
+                    .map_or(0, |s| s.joined + (offset - s.source))
+            };
+            TextRange::new(at(range.start, false), at(range.end, true))
+        })
     }
 
     /// The arguments split into words as BuildKit splits them (quotes kept): [`Self::words`],
@@ -224,7 +256,7 @@ impl Instruction {
             return self.words.to_vec();
         }
         let joined = match &self.args {
-            Args::Shell { joined, .. } => *joined,
+            Args::Shell { range } => self.range_to_joined(*range),
             Args::Json { .. } => {
                 return self
                     .json_elems()
@@ -254,15 +286,17 @@ impl Instruction {
     /// third copy of the shell text. An ONBUILD trigger has no value of its own (its
     /// ONBUILD's is the trigger's). `source` is the file's.
     pub fn value<'a>(&'a self, source: &'a str) -> Vec<&'a str> {
-        self.value_in(self.line(source))
+        self.value_in(self, self.line(source))
     }
 
-    /// The value, with `line` the joined line the argument ranges point into (an ONBUILD
-    /// trigger's are in its ONBUILD's line).
-    fn value_in<'a>(&'a self, line: &'a str) -> Vec<&'a str> {
+    /// The value, with `owner` the instruction whose joined line `line` the argument ranges
+    /// are in (an ONBUILD trigger's are in its ONBUILD's line).
+    fn value_in<'a>(&'a self, owner: &Instruction, line: &'a str) -> Vec<&'a str> {
         let texts = || self.words.iter().map(|w| &*w.text).collect();
         let rest = match self.args {
-            Args::Shell { joined, .. } => line.get(joined.as_usize()).unwrap_or_default(),
+            Args::Shell { range } => line
+                .get(owner.range_to_joined(range).as_usize())
+                .unwrap_or_default(),
             _ => "",
         };
         match self.kind {
@@ -329,7 +363,9 @@ impl Instruction {
                 }
                 out
             }
-            Keyword::Onbuild => self.trigger().map_or_else(Vec::new, |t| t.value_in(line)),
+            Keyword::Onbuild => self
+                .trigger()
+                .map_or_else(Vec::new, |t| t.value_in(owner, line)),
             Keyword::Unknown => vec![""],
         }
     }
@@ -516,7 +552,7 @@ mod size {
     #[test]
     fn instruction_stays_small() {
         assert!(
-            size_of::<super::Instruction>() <= 80,
+            size_of::<super::Instruction>() <= 64,
             "{}",
             size_of::<super::Instruction>()
         );

@@ -353,7 +353,6 @@ impl<'s> Parser<'s> {
             instruction.rare_mut().heredocs = heredocs;
         }
         instruction.start_line = to_u32(first + 1);
-        instruction.end_line = to_u32(i);
         instruction.line_len = to_u32(joined.len());
         // one segment from the keyword on is implied by the line (`Instruction::segments`),
         // and the line is then the source from the keyword on (`Instruction::line`)
@@ -371,6 +370,10 @@ impl<'s> Parser<'s> {
         // tokens that follow from the ranges are not kept (`Instruction::tokens`)
         if instruction.line_len == 0 || instruction.implied_token_starts() != starts {
             instruction.rare_mut().tokens = starts.into_boxed_slice();
+        }
+        // the last line is the first unless kept (`Instruction::end_line`)
+        if instruction.rare.is_some() || i != first + 1 {
+            instruction.rare_mut().end_line = to_u32(i);
         }
         Ok((instruction, i))
     }
@@ -713,10 +716,7 @@ impl Node {
                     .collect();
                 Args::Json { range: map(r) }
             }
-            Some(r) => Args::Shell {
-                range: map(r),
-                joined: TextRange::from_usize(r.start, r.end),
-            },
+            Some(r) => Args::Shell { range: map(r) },
         };
         let words = words
             .into_iter()
@@ -753,7 +753,6 @@ impl Node {
             kind,
             json: args_json,
             start_line: 0,
-            end_line: 0,
             args,
             words,
             line_len: 0,
