@@ -69,7 +69,7 @@ fn main() {
             let Ok(file) = syntax::parse(t) else { continue };
             let posix = shell::posix_shells(&file);
             for (ins, p) in file.instructions().zip(posix) {
-                if std::hint::black_box(shell::run_script(ins, p)).is_ok() {
+                if std::hint::black_box(shell::run_script(ins, &file.source, p)).is_ok() {
                     bodies += 1;
                 }
             }

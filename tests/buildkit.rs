@@ -22,9 +22,9 @@ fn ours(i: &Instruction, text: &str) -> Value {
         "sub_cmd": sub.map(|t| t.keyword.slice(text).to_ascii_uppercase()),
         "json": shown.is_json(),
         "start_line": i.start_line,
-        "end_line": i.end_line,
+        "end_line": i.end_line(),
         "flags": if sub.is_some() { vec![] } else { i.flags().iter().map(|f| f.text.clone()).collect::<Vec<_>>() },
-        "value": i.value(),
+        "value": i.value(text),
         "heredocs": if sub.is_some() { vec![] } else {
             i.heredocs().iter().map(|h| serde_json::json!({"name": h.name, "fd": h.fd, "content": h.content})).collect::<Vec<_>>()
         },

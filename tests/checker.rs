@@ -252,9 +252,9 @@ fn downstream(file: &Dockerfile) -> Vec<Vec<usize>> {
         .collect()
 }
 
-fn body(ins: &Instruction) -> String {
-    ins.shell_text()
-        .map_or_else(|| ins.value().join(" "), str::to_owned)
+fn body(source: &str, ins: &Instruction) -> String {
+    ins.shell_text(source)
+        .map_or_else(|| ins.value(source).join(" "), str::to_owned)
 }
 
 /// deleted-read findings of one rewrite.
@@ -273,11 +273,11 @@ fn deleted_reads(input: &Dockerfile, output: &Dockerfile) -> Vec<String> {
             continue;
         }
         // the input RUNs this output RUN holds (a merge holds several)
-        let text = body(run);
+        let text = body(&output.source, run);
         let before: String = input
             .instructions()
             .filter(|i| i.kind == Keyword::Run)
-            .map(body)
+            .map(|i| body(&input.source, i))
             .filter(|b| {
                 let w = words(b);
                 !w.is_empty() && w.iter().take(3).all(|x| text.contains(x.as_str()))
@@ -335,7 +335,7 @@ fn deleted_reads(input: &Dockerfile, output: &Dockerfile) -> Vec<String> {
                     .iter()
                     .filter(|s| covers(&path, s.dir) || covers(s.dir, &path))
                 {
-                    if reads_store(&body(later), store) {
+                    if reads_store(&body(&output.source, later), store) {
                         found.push(format!(
                             "line {}: {} removed, read on line {}",
                             run.start_line, store.dir, later.start_line
@@ -404,14 +404,14 @@ fn merged_variables(input: &Dockerfile, output: &Dockerfile) -> Vec<String> {
     let outs: Vec<String> = output
         .instructions()
         .filter(|i| i.kind == Keyword::Run)
-        .map(body)
+        .map(|i| body(&output.source, i))
         .collect();
     for pair in runs.windows(2) {
         let [a, b] = pair else { continue };
         if a.kind != Keyword::Run || b.kind != Keyword::Run {
             continue;
         }
-        let (ta, tb) = (body(a), body(b));
+        let (ta, tb) = (body(&input.source, a), body(&input.source, b));
         let merged = outs.iter().any(|o| {
             let ia = o.find(ta.trim());
             let ib = o.rfind(tb.trim());

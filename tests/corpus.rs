@@ -28,7 +28,7 @@ fn opaque_runs(file: &Dockerfile) -> usize {
         .zip(posix)
         .filter(|(i, p)| {
             matches!(
-                dfrewrite::shell::run_script(i, *p),
+                dfrewrite::shell::run_script(i, &file.source, *p),
                 Err(dfrewrite::shell::Skip::Opaque(_))
             )
         })

@@ -375,7 +375,11 @@ fn user_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
             "{name}: unexpected new or changed instruction {text:?}"
         );
         assert!(
-            !text.contains("777") && !ins.value().iter().any(|v| *v == "root" || *v == "0"),
+            !text.contains("777")
+                && !ins
+                    .value(&out.source)
+                    .iter()
+                    .any(|v| *v == "root" || *v == "0"),
             "{name}: {text:?}"
         );
     }
@@ -429,7 +433,8 @@ fn metadata_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) 
         assert!(
             b.kind == syntax::Keyword::Maintainer
                 && a.kind == syntax::Keyword::Label
-                && a.value().first().copied() == Some("org.opencontainers.image.authors"),
+                && a.value(&out.source).first().copied()
+                    == Some("org.opencontainers.image.authors"),
             "{name}: {:?} became {:?}",
             source.slice(b.range),
             out.slice(a.range)

@@ -20,17 +20,23 @@ fn command_words_map_back_to_their_source_bytes() {
     common::for_each_parsed(&files, |path, text, file| {
         let posix = posix_shells(file);
         for (ins, &posix) in file.instructions().zip(&posix) {
-            let run = match run_script(ins, posix) {
+            let run = match run_script(ins, &file.source, posix) {
                 Ok(run) => run,
                 Err(Skip::Opaque(_)) => {
                     opaque += 1;
-                    bodies.push((ins.shell_text().unwrap_or_default().to_owned(), false));
+                    bodies.push((
+                        ins.shell_text(&file.source).unwrap_or_default().to_owned(),
+                        false,
+                    ));
                     continue;
                 }
                 Err(_) => continue,
             };
             runs += 1;
-            bodies.push((ins.shell_text().unwrap_or_default().to_owned(), true));
+            bodies.push((
+                ins.shell_text(&file.source).unwrap_or_default().to_owned(),
+                true,
+            ));
             for cmd in &run.script.commands {
                 for w in cmd.name.iter().chain(&cmd.args).chain(&cmd.assignments) {
                     let source = run.to_source(w.range);

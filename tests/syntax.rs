@@ -61,10 +61,11 @@ fn assert_views(file: &Dockerfile) {
             assert_eq!(term, h.name);
             assert!(file.slice(h.marker).contains("<<"));
         }
-        if let Some(text) = ins.shell_text() {
+        if let Some(text) = ins.shell_text(&file.source) {
             // every segment of the joined line is the source text it claims to be
             for s in ins.segments().iter() {
-                let joined = &ins.line[s.joined as usize..(s.joined + s.len) as usize];
+                let joined =
+                    &ins.line(&file.source)[s.joined as usize..(s.joined + s.len) as usize];
                 let source = &file.source[s.source as usize..(s.source + s.len) as usize];
                 assert_eq!(joined, source);
             }
@@ -110,10 +111,10 @@ fn dump(file: &Dockerfile) -> String {
                     out,
                     "INSTRUCTION lines {}-{} {:?} json={} value={:?}",
                     i.start_line,
-                    i.end_line,
+                    i.end_line(),
                     i.kind,
                     i.json,
-                    i.value()
+                    i.value(&file.source)
                 )
                 .unwrap();
                 for t in i.tokens() {
@@ -129,7 +130,7 @@ fn dump(file: &Dockerfile) -> String {
                     )
                     .unwrap();
                 }
-                for w in &i.split_words(file.escape) {
+                for w in &i.split_words(&file.source, file.escape) {
                     writeln!(out, "  word {:?}", file.slice(w.range)).unwrap();
                 }
                 for h in i.heredocs() {
@@ -143,7 +144,7 @@ fn dump(file: &Dockerfile) -> String {
                 if let Some(t) = i.trigger() {
                     writeln!(out, "  trigger {:?} {:?}", t.kind, file.slice(t.range)).unwrap();
                 }
-                if let Some(text) = i.shell_text() {
+                if let Some(text) = i.shell_text(&file.source) {
                     writeln!(out, "  joined {text:?}").unwrap();
                 }
             }
@@ -176,7 +177,7 @@ fn tricky_shapes() {
     assert_eq!(ins.len(), 3);
     assert!(ins[1].heredocs().is_empty());
     assert_eq!(ins[2].start_line, 3);
-    assert_eq!(ins[2].shell_text(), Some("b"));
+    assert_eq!(ins[2].shell_text(&file.source), Some("b"));
     // unterminated heredoc is an error pointing at the marker
     let err = syntax::parse("FROM a\nRUN <<EOF\necho\n").unwrap_err();
     assert_eq!(err.offset, 11);
@@ -185,9 +186,9 @@ fn tricky_shapes() {
     let file = syntax::parse("FROM a\nCMD [not-json]\nENTRYPOINT []\n").unwrap();
     let ins: Vec<_> = file.instructions().collect();
     assert!(!ins[1].is_json());
-    assert_eq!(ins[1].shell_text(), Some("[not-json]"));
+    assert_eq!(ins[1].shell_text(&file.source), Some("[not-json]"));
     assert!(ins[2].is_json());
-    assert_eq!(ins[2].value(), Vec::<&str>::new());
+    assert_eq!(ins[2].value(&file.source), Vec::<&str>::new());
 }
 
 fn fragment() -> impl Strategy<Value = String> {

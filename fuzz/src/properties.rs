@@ -43,8 +43,8 @@ pub fn shell(data: &[u8]) {
         if instruction.kind != Keyword::Run {
             continue;
         }
-        if let Ok(run) = dfrewrite::shell::run_script(instruction, posix) {
-            if let Some(joined) = instruction.shell_text() {
+        if let Ok(run) = dfrewrite::shell::run_script(instruction, &file.source, posix) {
+            if let Some(joined) = instruction.shell_text(&file.source) {
                 check_script(&run.script, joined);
             }
             for command in &run.script.commands {

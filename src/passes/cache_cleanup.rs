@@ -537,7 +537,7 @@ fn deferred_reads(text: &str, word: &str, cache: &CacheCleanup) -> bool {
 /// `/root` for root (no `USER`, or `USER root`/`0`, in the stage or a stage it is built
 /// from, as the semantic model carries it) unless an `ENV HOME` says otherwise; `None` when
 /// it cannot be known.
-fn static_home(model: &Model<'_>, index: usize) -> Option<String> {
+fn static_home(model: &Model<'_>, source: &str, index: usize) -> Option<String> {
     let (stage, at) = model.step_at(index)?;
     let user = stage.steps[at].user();
     let root = user.is_none_or(|u| matches!(u.split(':').next().unwrap_or(u), "root" | "0"));
@@ -557,7 +557,7 @@ fn static_home(model: &Model<'_>, index: usize) -> Option<String> {
         let ins = step.instruction;
         match ins.kind {
             Keyword::Env => {
-                for pair in ins.value().chunks(2) {
+                for pair in ins.value(source).chunks(2) {
                     if let [key, value] = pair
                         && *key == "HOME"
                     {
@@ -565,7 +565,9 @@ fn static_home(model: &Model<'_>, index: usize) -> Option<String> {
                     }
                 }
             }
-            Keyword::Arg if ins.value().iter().any(|v| v.starts_with("HOME")) => home = Some(None),
+            Keyword::Arg if ins.value(source).iter().any(|v| v.starts_with("HOME")) => {
+                home = Some(None);
+            }
             _ => {}
         }
     }
@@ -633,7 +635,7 @@ fn copied_out(
     // the cache's directories for the running user (built once a copy is found)
     let dirs = std::cell::OnceCell::new();
     let dirs_of = || -> Option<Vec<String>> {
-        let home = static_home(ctx.model(), run.index);
+        let home = static_home(ctx.model(), &ctx.file.source, run.index);
         cache
             .dirs
             .iter()
@@ -813,7 +815,7 @@ mod tests {
         let home = |text: &str| {
             let file = crate::syntax::parse(text).unwrap();
             let last = file.instructions().count() - 1;
-            static_home(&Model::new(&file), last)
+            static_home(&Model::new(&file), &file.source, last)
         };
         assert_eq!(home("FROM a\nRUN x\n").as_deref(), Some("/root"));
         assert_eq!(home("FROM a\nUSER node\nRUN x\n"), None);

@@ -55,14 +55,18 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let labelled = file
         .instructions()
         .filter(|i| i.kind == Keyword::Label)
-        .any(|i| i.value().chunks(2).any(|p| unquote(p[0]) == AUTHORS));
+        .any(|i| {
+            i.value(&file.source)
+                .chunks(2)
+                .any(|p| unquote(p[0]) == AUTHORS)
+        });
     file.instructions()
         .filter(|i| i.kind == Keyword::Maintainer)
         .filter_map(|ins| {
-            let value = ins.value().first().copied().filter(|v| !v.is_empty())?;
+            let value = ins.value(&file.source).first().copied().filter(|v| !v.is_empty())?;
             let held = if labelled {
                 Some("the file already sets the authors label; merge the two by hand")
-            } else if ins.start_line != ins.end_line {
+            } else if ins.start_line != ins.end_line() {
                 Some("the instruction spans lines; write the label by hand")
             } else {
                 None

@@ -181,7 +181,7 @@ impl<'a> Runs<'a> {
                 Keyword::From => stage = Some(stage.map_or(0, |s| s + 1)),
                 Keyword::Run => {
                     let mut body = None;
-                    let script = shell::run_script_using(ins, posix[index], |t| {
+                    let script = shell::run_script_using(ins, &file.source, posix[index], |t| {
                         let found = scripts.body(t);
                         let script = found.script.clone();
                         body = Some(found);
@@ -404,7 +404,7 @@ fn only_blanks_after(ins: &Instruction, offset: u32) -> bool {
 /// or run in the background.
 fn open_ended(run: &RunScript<'_>) -> Result<(), &'static str> {
     let script = &run.script;
-    let text = run.instruction.shell_text().unwrap_or_default();
+    let text = run.text;
     let last = script.last_chain().ok_or("the body has no command")?;
     if last.separator.is_some() {
         return Err("the body ends with a separator");
@@ -457,7 +457,7 @@ pub(crate) fn append(
     let args = args_range(run.ins).ok_or("not shell form")?;
     let end = args.end;
     let inline = format!(" && {command}");
-    let multiline = run.ins.start_line != run.ins.end_line;
+    let multiline = run.ins.start_line != run.ins.end_line();
     if own_line || multiline || layout::line_length_with(file, end, &inline) > layout::limit(file) {
         let layout = run.layout(file);
         if layout.indent.chars().count() + command.chars().count() + 3 > layout::limit(file) {
@@ -529,7 +529,7 @@ pub(crate) fn merge_dropping_tail(
         || s.changes_shell_options().is_some()
         || s.has_dynamic_command().is_some()
         || !s.functions.is_empty()
-        || shell::state::leaves_state(a.ins.shell_text().unwrap_or_default(), s).is_some()
+        || shell::state::leaves_state(sa.text, s).is_some()
     {
         return Err("the first body may change the shell state");
     }
@@ -671,7 +671,7 @@ pub(crate) fn plain_and_list(run: &RunScript<'_>) -> Result<(), &'static str> {
     {
         return Err("the body is not a plain && list");
     }
-    let text = run.instruction.shell_text().unwrap_or_default();
+    let text = run.text;
     if !text[..chain.range.start as usize].trim().is_empty() {
         return Err("the body starts with something else");
     }
@@ -746,7 +746,7 @@ fn drop_command_in(
     if command.context != shell::CommandContext::default() {
         return None;
     }
-    let text = run.instruction.shell_text()?;
+    let text = run.text;
     let chain = run.script.chains.get(command.chain)?;
     let before = chain
         .operators
@@ -802,7 +802,7 @@ fn drop_command_in(
 
 /// The joined range that removes one argument word and the blanks before it.
 pub(crate) fn drop_word(run: &RunScript<'_>, word: &shell::Word) -> JoinedRange {
-    let text = run.instruction.shell_text().unwrap_or_default();
+    let text = run.text;
     let start = text[..word.range.start as usize].trim_end().len();
     JoinedRange::new(crate::text::to_u32(start), word.range.end)
 }

@@ -84,7 +84,7 @@ static DATA: LazyLock<SecretData> =
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let mut fixes = Vec::new();
     for ins in ctx.file.instructions() {
-        for (name, value) in variables(ins) {
+        for (name, value) in variables(ins, &ctx.file.source) {
             let Some(why) = secret(ins.kind, &name, value.as_deref()) else {
                 continue;
             };
@@ -110,10 +110,10 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
 
 /// The variables an ENV or ARG sets: name and value as written (quotes kept); an ARG with
 /// no default has `None`.
-fn variables(ins: &Instruction) -> Vec<(String, Option<String>)> {
+fn variables(ins: &Instruction, source: &str) -> Vec<(String, Option<String>)> {
     match ins.kind {
         Keyword::Env => ins
-            .value()
+            .value(source)
             .chunks(2)
             .filter_map(|p| match p {
                 [n, v] => Some(((*n).to_owned(), Some((*v).to_owned()))),
@@ -121,7 +121,7 @@ fn variables(ins: &Instruction) -> Vec<(String, Option<String>)> {
             })
             .collect(),
         Keyword::Arg => ins
-            .value()
+            .value(source)
             .into_iter()
             .map(|w| match w.split_once('=') {
                 Some((n, v)) => (n.to_owned(), Some(v.to_owned())),

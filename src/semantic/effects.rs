@@ -85,6 +85,7 @@ pub(crate) type Parser<'p> =
 
 pub(super) fn run_effect(
     ins: &Instruction,
+    source: &str,
     posix: bool,
     workdir: Option<&Arc<str>>,
     parse: &Parser<'_>,
@@ -94,14 +95,14 @@ pub(super) fn run_effect(
     let script = if ins.is_json() {
         None
     } else {
-        Some(shell::run_script_using(ins, posix, parse))
+        Some(shell::run_script_using(ins, source, posix, parse))
     };
     let commands = if ins.is_json() {
         Some(vec![RunCommand {
             argv: ins
-                .value()
-                .into_iter()
-                .map(|v| Some(v.to_owned()))
+                .json_elems()
+                .iter()
+                .map(|e| Some(e.value.clone()))
                 .collect(),
             assignments: Vec::new(),
             cwd: workdir.cloned(),

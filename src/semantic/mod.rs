@@ -408,7 +408,7 @@ impl<'a> Model<'a> {
         };
         let mut global_args = Vec::new();
         for ins in file.global_args() {
-            for (name, default) in arg_pairs(ins) {
+            for (name, default) in arg_pairs(ins, &file.source) {
                 let value = default.and_then(|d| global.expand(&d, escape));
                 global.args.insert(name.clone(), value.clone());
                 global_args.push((name, value));
@@ -574,7 +574,7 @@ impl<'a> Model<'a> {
             let mut effect = Effect::None;
             match ins.kind {
                 Keyword::Arg => {
-                    for (name, default) in arg_pairs(ins) {
+                    for (name, default) in arg_pairs(ins, &file.source) {
                         let value = match default {
                             Some(d) => scope.expand(&d, escape),
                             // a bare ARG brings a global one's value into the stage
@@ -584,7 +584,7 @@ impl<'a> Model<'a> {
                     }
                 }
                 Keyword::Env => {
-                    for pair in ins.value().chunks(2) {
+                    for pair in ins.value(&file.source).chunks(2) {
                         if let [name, value] = pair {
                             let expanded = scope.expand(value, escape);
                             scope.env.insert((*name).to_owned(), expanded);
@@ -593,14 +593,19 @@ impl<'a> Model<'a> {
                     }
                 }
                 Keyword::Label => {
-                    for pair in ins.value().chunks(2) {
+                    for pair in ins.value(&file.source).chunks(2) {
                         if let [name, value] = pair {
                             RuntimeConfig::set_pair(&mut runtime.labels, name, value);
                         }
                     }
                 }
                 Keyword::Workdir => {
-                    let raw = ins.value().first().copied().unwrap_or_default().to_owned();
+                    let raw = ins
+                        .value(&file.source)
+                        .first()
+                        .copied()
+                        .unwrap_or_default()
+                        .to_owned();
                     let resolved = scope
                         .expand(&raw, escape)
                         .and_then(|w| join(workdir.as_deref(), &w));
@@ -609,29 +614,38 @@ impl<'a> Model<'a> {
                     runtime.workdir = Some(resolved.unwrap_or(raw));
                 }
                 Keyword::User => {
-                    let raw = ins.value().first().copied().unwrap_or_default().to_owned();
+                    let raw = ins
+                        .value(&file.source)
+                        .first()
+                        .copied()
+                        .unwrap_or_default()
+                        .to_owned();
                     let expanded = scope.expand(&raw, escape).unwrap_or(raw);
                     user = Some(Arc::from(expanded.as_str()));
                     runtime.user = Some(expanded);
                 }
                 Keyword::Shell => {
-                    let argv: Vec<String> = ins.value().into_iter().map(str::to_owned).collect();
+                    let argv: Vec<String> = ins
+                        .value(&file.source)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect();
                     shell_argv = Arc::from(argv.as_slice());
                     runtime.shell = Some(argv);
                 }
                 Keyword::Cmd => {
-                    runtime.cmd = Some(exec_spec(ins));
+                    runtime.cmd = Some(exec_spec(ins, &file.source));
                     cmd_set = true;
                 }
                 Keyword::Entrypoint => {
-                    runtime.entrypoint = Some(exec_spec(ins));
+                    runtime.entrypoint = Some(exec_spec(ins, &file.source));
                     // BuildKit: an ENTRYPOINT drops a CMD the stage did not set itself
                     if !cmd_set {
                         runtime.cmd = None;
                     }
                 }
                 Keyword::Expose => {
-                    for port in ins.value() {
+                    for port in ins.value(&file.source) {
                         let port = scope.expand(port, escape).unwrap_or(port.to_owned());
                         if !runtime.expose.contains(&port) {
                             runtime.expose.push(port);
@@ -639,7 +653,7 @@ impl<'a> Model<'a> {
                     }
                 }
                 Keyword::Volume => {
-                    for v in ins.value() {
+                    for v in ins.value(&file.source) {
                         if !runtime.volumes.iter().any(|known| known == v) {
                             runtime.volumes.push(v.to_owned());
                         }
@@ -647,7 +661,7 @@ impl<'a> Model<'a> {
                 }
                 Keyword::Healthcheck => {
                     let flags = ins.flags().iter().map(|f| f.text.clone()).collect();
-                    let test = match ins.value().split_first() {
+                    let test = match ins.value(&file.source).split_first() {
                         Some((kind, rest)) if kind.eq_ignore_ascii_case("CMD") => {
                             Some(if ins.is_json() {
                                 ExecSpec::Exec(rest.iter().map(|v| (*v).to_owned()).collect())
@@ -660,7 +674,7 @@ impl<'a> Model<'a> {
                     runtime.healthcheck = Some(Healthcheck { test, flags });
                 }
                 Keyword::Stopsignal => {
-                    runtime.stopsignal = ins.value().first().map(|v| (*v).to_owned());
+                    runtime.stopsignal = ins.value(&file.source).first().map(|v| (*v).to_owned());
                 }
                 Keyword::Onbuild => {
                     let text = ins
@@ -680,6 +694,7 @@ impl<'a> Model<'a> {
                 Keyword::Run => {
                     effect = Effect::Run(Box::new(run_effect(
                         ins,
+                        &file.source,
                         source.posix.get(pos).copied().unwrap_or(true),
                         step_workdir.as_ref(),
                         &*source.parse,
@@ -796,8 +811,8 @@ fn initial_workdir(base: &Base) -> Option<String> {
 }
 
 /// `ARG a=1 b` → `[("a", Some("1")), ("b", None)]`; defaults as written.
-fn arg_pairs(ins: &Instruction) -> Vec<(String, Option<String>)> {
-    ins.value()
+fn arg_pairs(ins: &Instruction, source: &str) -> Vec<(String, Option<String>)> {
+    ins.value(source)
         .into_iter()
         .map(|w| match w.split_once('=') {
             Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
@@ -806,11 +821,17 @@ fn arg_pairs(ins: &Instruction) -> Vec<(String, Option<String>)> {
         .collect()
 }
 
-fn exec_spec(ins: &Instruction) -> ExecSpec {
+fn exec_spec(ins: &Instruction, source: &str) -> ExecSpec {
     if ins.is_json() {
-        ExecSpec::Exec(ins.value().into_iter().map(str::to_owned).collect())
+        ExecSpec::Exec(ins.value(source).into_iter().map(str::to_owned).collect())
     } else {
-        ExecSpec::Shell(ins.value().first().copied().unwrap_or_default().to_owned())
+        ExecSpec::Shell(
+            ins.value(source)
+                .first()
+                .copied()
+                .unwrap_or_default()
+                .to_owned(),
+        )
     }
 }
 

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{Opaque, Script};
-use crate::syntax::{Args, Dockerfile, Instruction, Keyword};
+use crate::syntax::{Dockerfile, Instruction, Keyword};
 use crate::text::{JoinedRange, TextRange};
 
 /// Why a RUN's body is not read as shell; passes skip such a RUN.
@@ -22,11 +22,13 @@ pub enum Skip {
     Opaque(Opaque),
 }
 
-/// The parsed shell of one RUN. Script ranges are offsets into [`Instruction::shell_text`];
+/// The parsed shell of one RUN. Script ranges are offsets into [`Self::text`];
 /// [`Self::to_source`] maps them to the file.
 #[derive(Debug)]
 pub struct RunScript<'a> {
     pub instruction: &'a Instruction,
+    /// The shell text ([`Instruction::shell_text`]).
+    pub text: &'a str,
     /// Shared, not copied: the engine hands every round the same parse of an unchanged body.
     pub script: Arc<Script>,
     joined_start: u32,
@@ -41,20 +43,28 @@ impl RunScript<'_> {
 }
 
 /// Parses a shell-form RUN whose shell is POSIX (`posix` from [`posix_shells`]).
-pub fn run_script(instruction: &Instruction, posix: bool) -> Result<RunScript<'_>, Skip> {
-    run_script_using(instruction, posix, |text| super::parse(text).map(Arc::new))
+/// `source` is the file's.
+pub fn run_script<'a>(
+    instruction: &'a Instruction,
+    source: &'a str,
+    posix: bool,
+) -> Result<RunScript<'a>, Skip> {
+    run_script_using(instruction, source, posix, |text| {
+        super::parse(text).map(Arc::new)
+    })
 }
 
 /// [`run_script`] with the shell parser given (a memoising one, say).
-pub fn run_script_using(
-    instruction: &Instruction,
+pub fn run_script_using<'a>(
+    instruction: &'a Instruction,
+    source: &'a str,
     posix: bool,
     parse: impl FnOnce(&str) -> Result<Arc<Script>, Opaque>,
-) -> Result<RunScript<'_>, Skip> {
+) -> Result<RunScript<'a>, Skip> {
     if instruction.kind != Keyword::Run {
         return Err(Skip::NoBody);
     }
-    let Args::Shell { joined, .. } = instruction.args else {
+    let Some(joined) = instruction.shell_range() else {
         return Err(if instruction.is_json() {
             Skip::ExecForm
         } else {
@@ -67,9 +77,11 @@ pub fn run_script_using(
     if !instruction.heredocs().is_empty() {
         return Err(Skip::Heredoc);
     }
-    let script = parse(joined.slice(&instruction.line)).map_err(Skip::Opaque)?;
+    let text = joined.slice(instruction.line(source));
+    let script = parse(text).map_err(Skip::Opaque)?;
     Ok(RunScript {
         instruction,
+        text,
         script,
         joined_start: joined.start,
     })
@@ -99,7 +111,7 @@ pub(crate) fn posix_shells_in(file: &Dockerfile, stages: &[crate::syntax::Stage<
         out.push(current);
         for ins in &stage.instructions {
             if ins.kind == Keyword::Shell {
-                current = is_posix_shell(&ins.value());
+                current = is_posix_shell(&ins.value(&file.source));
             }
             out.push(current);
         }
@@ -153,7 +165,7 @@ mod tests {
         let text = "FROM a\nRUN apt-get update \\\n # note\n    && apt-get install -y curl\nRUN [\"sh\"]\nRUN <<EOF\nx\nEOF\n";
         let file = parse(text).unwrap();
         let ins: Vec<_> = file.instructions().collect();
-        let run = run_script(ins[1], true).unwrap();
+        let run = run_script(ins[1], &file.source, true).unwrap();
         let curl = run
             .script
             .commands
@@ -162,8 +174,17 @@ mod tests {
             .find(|w| w.text == "curl")
             .unwrap();
         assert_eq!(run.to_source(curl.range).slice(text), "curl");
-        assert_eq!(run_script(ins[2], true).unwrap_err(), Skip::ExecForm);
-        assert_eq!(run_script(ins[3], true).unwrap_err(), Skip::Heredoc);
-        assert_eq!(run_script(ins[1], false).unwrap_err(), Skip::NotPosix);
+        assert_eq!(
+            run_script(ins[2], &file.source, true).unwrap_err(),
+            Skip::ExecForm
+        );
+        assert_eq!(
+            run_script(ins[3], &file.source, true).unwrap_err(),
+            Skip::Heredoc
+        );
+        assert_eq!(
+            run_script(ins[1], &file.source, false).unwrap_err(),
+            Skip::NotPosix
+        );
     }
 }

@@ -812,7 +812,7 @@ mod tests {
             };
             let posix = crate::shell::posix_shells(&file);
             for (ins, posix) in file.instructions().zip(posix) {
-                let _ = crate::shell::run_script_using(ins, posix, |body| {
+                let _ = crate::shell::run_script_using(ins, &file.source, posix, |body| {
                     bodies.push(body.to_owned());
                     Err(crate::shell::Opaque::TooDeep)
                 });

@@ -15,23 +15,19 @@ pub struct Instruction {
     pub kind: Keyword,
     /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
     pub json: bool,
-    /// 1-based first and last line, as BuildKit numbers them.
+    /// 1-based first line, as BuildKit numbers them ([`Self::end_line`] gives the last).
     pub start_line: u32,
-    pub end_line: u32,
     pub args: Args,
     /// The arguments split into words as BuildKit splits them (quotes kept). Empty for RUN,
     /// CMD, ENTRYPOINT and SHELL (outside ONBUILD), whose words no pass reads (a large file's
     /// tree would hold a second copy of every shell body, or of the JSON array's strings):
     /// [`Self::split_words`] gives them.
     pub words: Box<[Word]>,
-    /// The joined line (continuations and interior comment lines removed), from the keyword.
-    pub line: Box<str>,
-    /// Every byte of `range`, classified: each token's kind and start (it ends where the
-    /// next starts); [`Self::tokens`] gives them whole. Empty when they follow from the
-    /// keyword, flag and argument ranges (a one-line instruction, most of a large file).
-    pub(super) tokens: Box<[TokenStart]>,
-    /// Flags, the segments of a multi-line instruction, heredocs and the ONBUILD trigger,
-    /// when there are any.
+    /// The length of the joined line ([`Self::line`]): 0 for none (an ONBUILD trigger, an
+    /// empty instruction).
+    pub(super) line_len: u32,
+    /// Flags, the segments, line and tokens of a multi-line instruction, heredocs and the
+    /// ONBUILD trigger, when there are any.
     pub(super) rare: Option<Box<Rare>>,
 }
 
@@ -50,13 +46,44 @@ pub(super) struct Rare {
     /// Map from [`Instruction::line`] offsets back to the source; empty when it is the one
     /// segment from the keyword on (a one-line instruction): [`Instruction::segments`].
     pub(super) segments: Box<[Segment]>,
+    /// The joined line, kept when there are `segments` (otherwise it is the source from
+    /// the keyword on).
+    pub(super) line: Box<str>,
+    /// Every byte of [`Instruction::range`], classified: each token's kind and start (it
+    /// ends where the next starts); [`Instruction::tokens`] gives them whole. Empty when
+    /// they follow from the keyword, flag and argument ranges (a one-line instruction, most
+    /// of a large file).
+    pub(super) tokens: Box<[TokenStart]>,
     pub(super) heredocs: Box<[Heredoc]>,
     pub(super) trigger: Option<Box<Instruction>>,
     /// The strings of [`Args::Json`].
     pub(super) elems: Box<[JsonElem]>,
+    /// [`Instruction::end_line`], kept with the rest (an instruction without `Rare` ends on
+    /// its first line).
+    pub(super) end_line: u32,
 }
 
 impl Instruction {
+    /// The 1-based last line, as BuildKit numbers them (heredoc terminators included).
+    pub fn end_line(&self) -> u32 {
+        self.rare.as_ref().map_or(self.start_line, |r| r.end_line)
+    }
+
+    /// The joined line (continuations and interior comment lines removed), from the keyword;
+    /// `source` is the file's. A one-line instruction's is a slice of the source, not a copy
+    /// (a large file has one per line or two). Empty for an ONBUILD trigger, whose arguments
+    /// are in its ONBUILD's line.
+    pub fn line<'a>(&'a self, source: &'a str) -> &'a str {
+        if self.stored_segments().is_empty() {
+            let start = self.keyword.start as usize;
+            source
+                .get(start..start + self.line_len as usize)
+                .unwrap_or_default()
+        } else {
+            self.rare.as_ref().map_or("", |r| &r.line)
+        }
+    }
+
     /// Map from [`Self::line`] offsets back to the source, in order.
     pub fn segments(&self) -> std::borrow::Cow<'_, [Segment]> {
         match self.implicit_segment() {
@@ -67,10 +94,10 @@ impl Instruction {
 
     /// The one segment not stored: the whole line, from the keyword.
     fn implicit_segment(&self) -> Option<Segment> {
-        (self.stored_segments().is_empty() && !self.line.is_empty()).then(|| Segment {
+        (self.stored_segments().is_empty() && self.line_len != 0).then_some(Segment {
             joined: 0,
             source: self.keyword.start,
-            len: crate::text::to_u32(self.line.len()),
+            len: self.line_len,
         })
     }
 
@@ -85,10 +112,11 @@ impl Instruction {
     /// Every byte of [`Self::range`], classified, in order (none for an ONBUILD trigger,
     /// whose bytes are its ONBUILD's).
     pub fn tokens(&self) -> impl DoubleEndedIterator<Item = Token> + ExactSizeIterator + '_ {
-        let starts = if self.tokens.is_empty() && !self.line.is_empty() {
+        let stored = self.stored_tokens();
+        let starts = if stored.is_empty() && self.line_len != 0 {
             std::borrow::Cow::Owned(self.implied_token_starts())
         } else {
-            std::borrow::Cow::Borrowed(&*self.tokens)
+            std::borrow::Cow::Borrowed(stored)
         };
         let end = self.range.end;
         (0..starts.len()).map(move |i| Token {
@@ -125,7 +153,7 @@ impl Instruction {
             }
             at = at.max(range.end);
         }
-        let content_end = self.keyword.start + crate::text::to_u32(self.line.len());
+        let content_end = self.keyword.start + self.line_len;
         if at < content_end {
             out.push(TokenStart {
                 start: at,
@@ -139,6 +167,10 @@ impl Instruction {
             });
         }
         out
+    }
+
+    fn stored_tokens(&self) -> &[TokenStart] {
+        self.rare.as_ref().map_or(&[], |r| &r.tokens)
     }
 
     fn stored_segments(&self) -> &[Segment] {
@@ -177,28 +209,54 @@ impl Instruction {
         self.json
     }
 
-    /// The joined shell text of a shell-form instruction (BuildKit's value).
-    pub fn shell_text(&self) -> Option<&str> {
+    /// The joined shell text of a shell-form instruction (BuildKit's value); `source` is the
+    /// file's.
+    pub fn shell_text<'a>(&'a self, source: &'a str) -> Option<&'a str> {
+        self.line(source).get(self.shell_range()?.as_usize())
+    }
+
+    /// The range of [`Args::Shell`]'s arguments in [`Self::line`].
+    pub fn shell_range(&self) -> Option<TextRange> {
         match self.args {
-            Args::Shell { joined, .. } => Some(joined.slice(&self.line)),
+            Args::Shell { range } => Some(self.range_to_joined(range)),
             _ => None,
         }
     }
 
+    /// Maps a source range of the joined text (its ends in segments) to the joined line:
+    /// the inverse of [`Self::range_to_source`].
+    fn range_to_joined(&self, range: TextRange) -> TextRange {
+        self.with_segments(|segments| {
+            let at = |offset: u32, is_end: bool| {
+                segments
+                    .iter()
+                    .find(|s| {
+                        if is_end {
+                            s.source < offset && offset <= s.source + s.len
+                        } else {
+                            s.source <= offset && offset < s.source + s.len
+                        }
+                    })
+                    .map_or(0, |s| s.joined + (offset - s.source))
+            };
+            TextRange::new(at(range.start, false), at(range.end, true))
+        })
+    }
+
     /// The arguments split into words as BuildKit splits them (quotes kept): [`Self::words`],
     /// or for RUN, CMD, ENTRYPOINT and SHELL, the JSON array's strings or the words of the
-    /// shell text, split now with the file's escape character.
-    pub fn split_words(&self, escape: char) -> Vec<Word> {
+    /// shell text, split now with the file's escape character (`source` is the file's).
+    pub fn split_words(&self, source: &str, escape: char) -> Vec<Word> {
         let shell_kind = matches!(
             self.kind,
             Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell
         );
         // an ONBUILD trigger has no joined line of its own and keeps its words
-        if !shell_kind || !self.words.is_empty() || self.line.is_empty() {
+        if !shell_kind || !self.words.is_empty() || self.line_len == 0 {
             return self.words.to_vec();
         }
         let joined = match &self.args {
-            Args::Shell { joined, .. } => *joined,
+            Args::Shell { range } => self.range_to_joined(*range),
             Args::Json { .. } => {
                 return self
                     .json_elems()
@@ -212,7 +270,7 @@ impl Instruction {
             Args::None => return Vec::new(),
         };
         let start = joined.start as usize;
-        super::words::parse_words(joined.slice(&self.line), escape)
+        super::words::parse_words(joined.slice(self.line(source)), escape)
             .into_iter()
             .map(|(r, text)| Word {
                 range: self.with_segments(|segments| {
@@ -226,17 +284,19 @@ impl Instruction {
     /// BuildKit's value for this instruction (what `dockerfile.parse` reports), built from the
     /// words, the JSON strings and the joined line: not kept, as for a RUN it would be a
     /// third copy of the shell text. An ONBUILD trigger has no value of its own (its
-    /// ONBUILD's is the trigger's).
-    pub fn value(&self) -> Vec<&str> {
-        self.value_in(&self.line)
+    /// ONBUILD's is the trigger's). `source` is the file's.
+    pub fn value<'a>(&'a self, source: &'a str) -> Vec<&'a str> {
+        self.value_in(self, self.line(source))
     }
 
-    /// The value, with `line` the joined line the argument ranges point into (an ONBUILD
-    /// trigger's are in its ONBUILD's line).
-    fn value_in<'a>(&'a self, line: &'a str) -> Vec<&'a str> {
+    /// The value, with `owner` the instruction whose joined line `line` the argument ranges
+    /// are in (an ONBUILD trigger's are in its ONBUILD's line).
+    fn value_in<'a>(&'a self, owner: &Instruction, line: &'a str) -> Vec<&'a str> {
         let texts = || self.words.iter().map(|w| &*w.text).collect();
         let rest = match self.args {
-            Args::Shell { joined, .. } => line.get(joined.as_usize()).unwrap_or_default(),
+            Args::Shell { range } => line
+                .get(owner.range_to_joined(range).as_usize())
+                .unwrap_or_default(),
             _ => "",
         };
         match self.kind {
@@ -303,7 +363,9 @@ impl Instruction {
                 }
                 out
             }
-            Keyword::Onbuild => self.trigger().map_or_else(Vec::new, |t| t.value_in(line)),
+            Keyword::Onbuild => self
+                .trigger()
+                .map_or_else(Vec::new, |t| t.value_in(owner, line)),
             Keyword::Unknown => vec![""],
         }
     }
@@ -490,7 +552,7 @@ mod size {
     #[test]
     fn instruction_stays_small() {
         assert!(
-            size_of::<super::Instruction>() <= 104,
+            size_of::<super::Instruction>() <= 64,
             "{}",
             size_of::<super::Instruction>()
         );
@@ -504,7 +566,7 @@ mod size {
         let file = crate::syntax::parse(text).unwrap();
         let kept: Vec<(usize, usize)> = file
             .instructions()
-            .map(|i| (i.tokens.len(), i.stored_segments().len()))
+            .map(|i| (i.stored_tokens().len(), i.stored_segments().len()))
             .collect();
         assert_eq!(kept, [(0, 0), (0, 0), (0, 0), (6, 2)]);
         assert_eq!(file.print(), text);

@@ -166,8 +166,9 @@ pub enum Args {
     /// [`Instruction::json_elems`]).
     Json { range: TextRange },
     /// Shell form (or plain words): the arguments' source range (first to last non-blank
-    /// byte, continuations inside) and the joined range in [`Instruction::line`].
-    Shell { range: TextRange, joined: TextRange },
+    /// byte, continuations inside); [`Instruction::shell_range`] gives its range in
+    /// [`Instruction::line`].
+    Shell { range: TextRange },
 }
 
 /// A Dockerfile heredoc (`<<EOF` … `EOF`).

@@ -353,21 +353,27 @@ impl<'s> Parser<'s> {
             instruction.rare_mut().heredocs = heredocs;
         }
         instruction.start_line = to_u32(first + 1);
-        instruction.end_line = to_u32(i);
-        instruction.line = joined.into_boxed_str();
-        // one segment from the keyword on is implied by the line (`Instruction::segments`)
+        instruction.line_len = to_u32(joined.len());
+        // one segment from the keyword on is implied by the line (`Instruction::segments`),
+        // and the line is then the source from the keyword on (`Instruction::line`)
         let implicit = matches!(
             segments.as_slice(),
             [one] if one.joined == 0
                 && one.source == instruction.keyword.start
-                && one.len as usize == instruction.line.len()
+                && one.len as usize == joined.len()
         );
         if !implicit {
-            instruction.rare_mut().segments = segments.into_boxed_slice();
+            let rare = instruction.rare_mut();
+            rare.segments = segments.into_boxed_slice();
+            rare.line = joined.into_boxed_str();
         }
         // tokens that follow from the ranges are not kept (`Instruction::tokens`)
-        if instruction.line.is_empty() || instruction.implied_token_starts() != starts {
-            instruction.tokens = starts.into_boxed_slice();
+        if instruction.line_len == 0 || instruction.implied_token_starts() != starts {
+            instruction.rare_mut().tokens = starts.into_boxed_slice();
+        }
+        // the last line is the first unless kept (`Instruction::end_line`)
+        if instruction.rare.is_some() || i != first + 1 {
+            instruction.rare_mut().end_line = to_u32(i);
         }
         Ok((instruction, i))
     }
@@ -710,10 +716,7 @@ impl Node {
                     .collect();
                 Args::Json { range: map(r) }
             }
-            Some(r) => Args::Shell {
-                range: map(r),
-                joined: TextRange::from_usize(r.start, r.end),
-            },
+            Some(r) => Args::Shell { range: map(r) },
         };
         let words = words
             .into_iter()
@@ -750,11 +753,9 @@ impl Node {
             kind,
             json: args_json,
             start_line: 0,
-            end_line: 0,
             args,
             words,
-            line: Box::default(),
-            tokens: Box::default(),
+            line_len: 0,
             rare,
         }
     }

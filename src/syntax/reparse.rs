@@ -114,7 +114,7 @@ fn incremental(old: Dockerfile, source: &str, edits: &[(TextRange, u32)]) -> Opt
         let mut item = std::mem::replace(&mut old_items[k], Item::Blank(TextRange::default()));
         let range = Dockerfile::item_range(&item);
         let lines = match &item {
-            Item::Instruction(i) => (i.end_line + 1 - i.start_line) as usize,
+            Item::Instruction(i) => (i.end_line() + 1 - i.start_line) as usize,
             _ => 1,
         };
         let end = at + range.len() as usize;
@@ -132,7 +132,9 @@ fn incremental(old: Dockerfile, source: &str, edits: &[(TextRange, u32)]) -> Opt
                 let line_shift = i64::from(first) - i64::from(i.start_line);
                 i.shift(by);
                 i.start_line = first;
-                i.end_line = u32::try_from(i64::from(i.end_line) + line_shift).ok()?;
+                if let Some(rare) = &mut i.rare {
+                    rare.end_line = u32::try_from(i64::from(rare.end_line) + line_shift).ok()?;
+                }
             }
             Item::Comment(r) | Item::Blank(r) => shift(r, by),
             Item::Bom(_) | Item::Directive(_) => return None,
@@ -160,7 +162,7 @@ impl Instruction {
         match &mut self.args {
             Args::None => {}
             // `joined` is an offset into the joined line, which does not move
-            Args::Json { range } | Args::Shell { range, .. } => shift(range, by),
+            Args::Json { range } | Args::Shell { range } => shift(range, by),
         }
         for word in &mut self.words {
             shift(&mut word.range, by);
@@ -187,9 +189,9 @@ impl Instruction {
             if let Some(trigger) = &mut rare.trigger {
                 trigger.shift(by);
             }
-        }
-        for token in &mut self.tokens {
-            token.start = token.start.wrapping_add_signed(by);
+            for token in &mut rare.tokens {
+                token.start = token.start.wrapping_add_signed(by);
+            }
         }
     }
 }

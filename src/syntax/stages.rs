@@ -37,7 +37,18 @@ impl Dockerfile {
 
     /// The build stages in order.
     pub fn stages(&self) -> Vec<Stage<'_>> {
-        let mut stages: Vec<Stage<'_>> = Vec::new();
+        // each stage's instructions counted first, so that every list is allocated once at
+        // its size: a large file has thousands of stages, and doubling vectors would hold
+        // up to twice what they need for as long as the stages are kept
+        let mut sizes: Vec<usize> = Vec::new();
+        for ins in self.instructions() {
+            if ins.kind == Keyword::From {
+                sizes.push(0);
+            } else if let Some(size) = sizes.last_mut() {
+                *size += 1;
+            }
+        }
+        let mut stages: Vec<Stage<'_>> = Vec::with_capacity(sizes.len());
         // the latest stage of each name, lower-cased: a lookup, not a scan, per FROM
         let mut named: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for ins in self.instructions() {
@@ -52,7 +63,7 @@ impl Dockerfile {
                     from: ins,
                     base: (!base.is_empty()).then_some(base),
                     name,
-                    instructions: Vec::new(),
+                    instructions: Vec::with_capacity(sizes[stages.len()]),
                     parent,
                 });
             } else if let Some(stage) = stages.last_mut() {
@@ -82,5 +93,14 @@ mod tests {
         assert_eq!((stages[0].parent, stages[1].parent), (None, Some(0)));
         assert!(stages[0].is_named("BUILD"));
         assert_eq!(stages[1].instructions[0].copy_from(), Some("build"));
+        // every list is allocated at its size
+        assert_eq!(stages.capacity(), 2);
+        assert_eq!(
+            stages
+                .iter()
+                .map(|s| s.instructions.capacity())
+                .collect::<Vec<_>>(),
+            [1, 1]
+        );
     }
 }

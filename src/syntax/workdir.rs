@@ -59,7 +59,8 @@ pub(crate) fn plain(word: &str, escape: char) -> bool {
 }
 
 /// The working directory in effect at each instruction (`None` when unknown).
-pub(crate) fn working_dirs(instructions: &[&Instruction]) -> Vec<Option<ImageDir>> {
+/// `source` is the file's.
+pub(crate) fn working_dirs(source: &str, instructions: &[&Instruction]) -> Vec<Option<ImageDir>> {
     let mut cwd = Some(ImageDir::start());
     instructions
         .iter()
@@ -67,7 +68,7 @@ pub(crate) fn working_dirs(instructions: &[&Instruction]) -> Vec<Option<ImageDir
             match ins.kind {
                 Keyword::From => cwd = Some(ImageDir::start()),
                 Keyword::Workdir => {
-                    cwd = match ins.value().as_slice() {
+                    cwd = match ins.value(source).as_slice() {
                         [path] if plain(path, '\\') => match &cwd {
                             Some(dir) => dir.join(path),
                             None if path.starts_with('/') => ImageDir::start().join(path),
@@ -95,7 +96,7 @@ mod tests {
         )
         .unwrap();
         let instructions: Vec<&Instruction> = file.instructions().collect();
-        let dirs: Vec<Option<String>> = working_dirs(&instructions)
+        let dirs: Vec<Option<String>> = working_dirs(&file.source, &instructions)
             .iter()
             .map(|d| {
                 d.as_ref().map(|d| {

@@ -116,13 +116,13 @@ super::declare_pass! {
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let file = ctx.file;
     let instructions: Vec<&Instruction> = file.instructions().collect();
-    let cwds = working_dirs(&instructions);
+    let cwds = working_dirs(&file.source, &instructions);
     let finder = Finder {
         ctx,
         instructions: &instructions,
         cwds: &cwds,
         ignore: ctx.ignore_rules(),
-        env: EnvValues::new(&instructions),
+        env: EnvValues::new(&file.source, &instructions),
     };
     (0..instructions.len())
         .filter_map(|at| finder.fix_at(at))
@@ -182,7 +182,7 @@ struct EnvValues<'b> {
 }
 
 impl<'b> EnvValues<'b> {
-    fn new(instructions: &[&'b Instruction]) -> Self {
+    fn new(source: &'b str, instructions: &[&'b Instruction]) -> Self {
         let mut env = Self {
             dot_slash: None,
             slash: None,
@@ -192,7 +192,7 @@ impl<'b> EnvValues<'b> {
             if !matches!(ins.kind, Keyword::Env | Keyword::Arg) {
                 continue;
             }
-            for v in &ins.value() {
+            for v in &ins.value(source) {
                 if v.contains("./") {
                     env.dot_slash.get_or_insert(at);
                 }
@@ -412,7 +412,7 @@ impl<'a, 'b> Finder<'a, 'b> {
             {
                 return None;
             }
-            let text = script.instruction.shell_text().unwrap_or_default();
+            let text = script.text;
             let quiet = command.redirects.iter().all(|r| {
                 let t = r.slice(text);
                 t.ends_with("/dev/null") || t.trim_start_matches(char::is_numeric).starts_with(">&")
@@ -769,6 +769,7 @@ mod tests {
 
     /// The walk over every earlier ENV/ARG value that [`EnvValues::points_into`] replaces.
     fn points_into_by_walk(
+        source: &str,
         instructions: &[&Instruction],
         at: usize,
         dest: &str,
@@ -777,7 +778,7 @@ mod tests {
         instructions[..at]
             .iter()
             .filter(|i| matches!(i.kind, Keyword::Env | Keyword::Arg))
-            .flat_map(|i| i.value())
+            .flat_map(|i| i.value(source))
             .any(|v| {
                 v.contains("./") || (abs && (dest == "/" && v.contains('/') || v.contains(dest)))
             })
@@ -789,7 +790,7 @@ mod tests {
                       ENV S=/opt\nARG T=rel/./x\nENV U=/srv/app\nCOPY . .\n";
         let file = crate::syntax::parse(source).unwrap();
         let instructions: Vec<&Instruction> = file.instructions().collect();
-        let env = EnvValues::new(&instructions);
+        let env = EnvValues::new(&file.source, &instructions);
         let dests = [
             "/",
             "/srv",
@@ -803,7 +804,7 @@ mod tests {
         for at in 0..=instructions.len() {
             for dest in dests {
                 for abs in [false, true] {
-                    let walk = points_into_by_walk(&instructions, at, dest, abs);
+                    let walk = points_into_by_walk(source, &instructions, at, dest, abs);
                     assert_eq!(
                         env.points_into(at, dest, abs),
                         walk,

@@ -155,7 +155,7 @@ pub(super) fn plan(
     // the program is found at its own path (the runtime has the system PATH)
     targets?;
     let runtime_facts = super::runtime_facts(&runtime).or(Some(facts))?;
-    shape(stage, facts, runtime_facts, &keep, model)?;
+    shape(&ctx.file.source, stage, facts, runtime_facts, &keep, model)?;
 
     let mut copied: Vec<String> = outputs.clone();
     if installs_usr_local {
@@ -179,7 +179,7 @@ pub(super) fn plan(
             && facts.read_tag(tag).and_then(|t| t.release) == target.release;
         (no_shell_needed(stage)
             && same_release
-            && shape(stage, facts, target, &[], model).is_some())
+            && shape(&ctx.file.source, stage, facts, target, &[], model).is_some())
         .then(|| (kind, image.clone()))
     });
     // more libraries than a distroless image holds: copied into the glibc one when the builder
@@ -190,7 +190,7 @@ pub(super) fn plan(
             .and_then(|t| t.release)
             .filter(|_| facts.language == "c" && facts.repository == split.debian)
             .and_then(|r| super::libcopy::runtime_for(&r))
-            .filter(|(_, f)| shape(stage, facts, f, &[], model).is_some())
+            .filter(|(_, f)| shape(&ctx.file.source, stage, facts, f, &[], model).is_some())
             .filter(|_| !runs_programs(&files, &read))
     } else {
         None

@@ -209,7 +209,7 @@ pub(super) fn plan(
         })
         // the golang image's CA bundle and zoneinfo must be there too
         .filter(|(_, f)| f.ca_certificates && f.zoneinfo)
-        .filter(|(_, f)| shape(stage, facts, f, &[], model).is_some())
+        .filter(|(_, f)| shape(&ctx.file.source, stage, facts, f, &[], model).is_some())
     {
         // the same Debian release as the glibc distroless runtime, and the program runs
         // nothing else: the libraries it links, with their packages' dependencies, are copied
@@ -228,7 +228,7 @@ pub(super) fn plan(
         (runtime, tail, lines)
     };
     let runtime_facts = super::runtime_facts(&runtime)?;
-    shape(stage, facts, runtime_facts, &[], model)?;
+    shape(&ctx.file.source, stage, facts, runtime_facts, &[], model)?;
     if !runtime_facts.libc && !cgo_off {
         return None;
     }

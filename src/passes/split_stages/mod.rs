@@ -185,6 +185,7 @@ pub(super) struct Plan {
 /// Returns the index (in `stage.steps`) of the last RUN, where the builder ends.
 /// `tools`: programs the runtime stage installs (packages kept from the build).
 pub(super) fn shape(
+    source: &str,
     stage: &StageModel<'_>,
     builder: &ImageFacts,
     runtime: &ImageFacts,
@@ -227,12 +228,12 @@ pub(super) fn shape(
                 }
             }
             Keyword::User
-                if !runtime.has_user(ins.value().first().copied().unwrap_or_default()) =>
+                if !runtime.has_user(ins.value(source).first().copied().unwrap_or_default()) =>
             {
                 return None;
             }
             Keyword::Env | Keyword::Label | Keyword::Expose | Keyword::Volume
-                if i <= split && ins.value().iter().any(|v| v.contains('$')) =>
+                if i <= split && ins.value(source).iter().any(|v| v.contains('$')) =>
             {
                 return None;
             }

@@ -200,7 +200,7 @@ pub(super) fn plan(
         return None;
     }
 
-    let split = super::shape(stage, facts, &data.slim, &[], model)?;
+    let split = super::shape(&ctx.file.source, stage, facts, &data.slim, &[], model)?;
     let steps = &stage.steps[..=split];
     // files are copied across as they are: ownership set during the build is not shown here
     if steps.iter().any(|s| {
@@ -225,7 +225,7 @@ pub(super) fn plan(
     for step in steps {
         let ins = step.instruction;
         if ins.kind == crate::syntax::Keyword::Env {
-            for pair in ins.value().chunks(2) {
+            for pair in ins.value(&ctx.file.source).chunks(2) {
                 if let [name, value] = pair
                     && *name == "NODE_ENV"
                 {
@@ -275,7 +275,7 @@ pub(super) fn plan(
     // what a later step writes into a volume
     if steps.iter().any(|s| {
         s.instruction.kind == crate::syntax::Keyword::Volume
-            && s.instruction.value().iter().any(|v| {
+            && s.instruction.value(&ctx.file.source).iter().any(|v| {
                 let v = v.trim_end_matches('/');
                 inside(v) || app.starts_with(&format!("{v}/")) || v.is_empty()
             })

@@ -143,13 +143,13 @@ fn build(
         match s.instruction.kind {
             Keyword::Env => s
                 .instruction
-                .value()
+                .value(&ctx.file.source)
                 .chunks(2)
                 .map(|p| p[0].to_owned())
                 .collect(),
             Keyword::Arg => s
                 .instruction
-                .value()
+                .value(&ctx.file.source)
                 .iter()
                 .map(|w| w.split('=').next().unwrap_or(w).to_owned())
                 .collect(),
@@ -165,7 +165,7 @@ fn build(
     }
     if steps[split_at + 1..].iter().any(|s| {
         s.instruction.kind == Keyword::Env
-            && s.instruction.value().chunks(2).any(|p| {
+            && s.instruction.value(&ctx.file.source).chunks(2).any(|p| {
                 p[0] == "PATH"
                     && !p
                         .get(1)
@@ -179,9 +179,12 @@ fn build(
         .iter()
         .any(|s| s.instruction.kind == Keyword::Arg);
     if declares_arg
-        && steps[split_at + 1..]
-            .iter()
-            .any(|s| s.instruction.value().iter().any(|v| v.contains('$')))
+        && steps[split_at + 1..].iter().any(|s| {
+            s.instruction
+                .value(&ctx.file.source)
+                .iter()
+                .any(|v| v.contains('$'))
+        })
     {
         return None;
     }
@@ -318,7 +321,7 @@ fn build(
             "RUN test -x {bin}/{word}{{break}}|| {{ echo '{word} is not in {bin}: the runtime stage would not have it' >&2; exit 1; }}"
         ));
     }
-    shape(stage, facts, facts, &keep, model)?;
+    shape(&ctx.file.source, stage, facts, facts, &keep, model)?;
     // a library loaded by name is not linked: the ldd walk would not bring it
     if !matches!(super::python_dlopen::loads_by_name(ctx), Ok(None)) {
         return None;
