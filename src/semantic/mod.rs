@@ -478,6 +478,22 @@ impl<'a> Model<'a> {
     /// Stage `index`, built on first use (with the stages it is built on).
     pub fn stage(&self, index: usize) -> Option<&StageModel<'a>> {
         let cell = self.stages.get(index)?;
+        if cell.get().is_none() {
+            // the unbuilt stages it is built on first, the root first: building each from its
+            // parent would recurse once per stage of a long `FROM previous` chain
+            let mut chain = Vec::new();
+            let mut at = index;
+            while let Base::Stage(parent) = self.heads[at].0
+                && parent < at
+                && self.stages[parent].get().is_none()
+            {
+                chain.push(parent);
+                at = parent;
+            }
+            for &i in chain.iter().rev() {
+                self.stages[i].get_or_init(|| self.build(i));
+            }
+        }
         Some(cell.get_or_init(|| self.build(index)))
     }
 

@@ -183,3 +183,18 @@ fn joins_paths() {
     assert_eq!(join(None, "x"), None);
     assert_eq!(join(None, "/x/").as_deref(), Some("/x"));
 }
+
+#[test]
+fn a_long_chain_of_stages_builds_its_last_stage_without_recursing_per_stage() {
+    // each stage is built on the previous one: the last one's model needs all of them
+    let mut text = String::from("FROM alpine AS s0\nENV A=0\n");
+    for i in 1..20_000 {
+        text.push_str(&format!("FROM s{} AS s{i}\nWORKDIR /w{i}\n", i - 1));
+    }
+    let file = parse(&text).unwrap();
+    let m = Model::new(&file);
+    let last = m.last().unwrap();
+    assert_eq!(last.base, Base::Stage(19_998));
+    assert_eq!(last.workdir.as_deref(), Some("/w19999"));
+    assert_eq!(last.scope.env.get("A"), Some(&Some("0".to_owned())));
+}
