@@ -187,10 +187,9 @@ fn joins_paths() {
 #[test]
 fn a_long_chain_of_stages_builds_its_last_stage_without_recursing_per_stage() {
     // each stage is built on the previous one: the last one's model needs all of them
-    let mut text = String::from("FROM alpine AS s0\nENV A=0\n");
-    for i in 1..20_000 {
-        text.push_str(&format!("FROM s{} AS s{i}\nWORKDIR /w{i}\n", i - 1));
-    }
+    let text: String = std::iter::once("FROM alpine AS s0\nENV A=0\n".to_owned())
+        .chain((1..20_000).map(|i| format!("FROM s{} AS s{i}\nWORKDIR /w{i}\n", i - 1)))
+        .collect();
     let file = parse(&text).unwrap();
     let m = Model::new(&file);
     let last = m.last().unwrap();
