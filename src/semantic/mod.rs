@@ -616,12 +616,7 @@ impl<'a> Model<'a> {
                     }
                 }
                 Keyword::Workdir => {
-                    let raw = ins
-                        .value(&file.source)
-                        .first()
-                        .copied()
-                        .unwrap_or_default()
-                        .to_owned();
+                    let raw = first_value(ins, &file.source);
                     let resolved = scope
                         .expand(&raw, escape)
                         .and_then(|w| join(workdir.as_deref(), &w));
@@ -630,12 +625,7 @@ impl<'a> Model<'a> {
                     runtime.workdir = Some(resolved.unwrap_or(raw));
                 }
                 Keyword::User => {
-                    let raw = ins
-                        .value(&file.source)
-                        .first()
-                        .copied()
-                        .unwrap_or_default()
-                        .to_owned();
+                    let raw = first_value(ins, &file.source);
                     let expanded = scope.expand(&raw, escape).unwrap_or(raw);
                     user = Some(Arc::from(expanded.as_str()));
                     runtime.user = Some(expanded);
@@ -824,6 +814,15 @@ fn initial_workdir(base: &Base) -> Option<String> {
         // a stage's workdir comes from its parent's model (built first)
         Base::Stage(_) | Base::Unresolved(_) => None,
     }
+}
+
+/// The first word of an instruction's value (WORKDIR's path, USER's name), empty when none.
+fn first_value(ins: &Instruction, source: &str) -> String {
+    ins.value(source)
+        .first()
+        .copied()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// `ARG a=1 b` → `[("a", Some("1")), ("b", None)]`; defaults as written.
