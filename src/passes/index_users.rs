@@ -9,10 +9,17 @@ use super::runs::Runs;
 use crate::managers::{self, Action, Manager};
 use crate::syntax::{Instruction, Keyword};
 
-/// What [`Runs::index_readers`] finds for one manager.
-pub(super) struct Readers {
-    verdicts: Vec<Option<String>>,
-    next: Vec<Option<usize>>,
+/// What [`Runs::index_readers`] finds for one manager: the RUNs that may read the index
+/// (position in [`Runs::all`] and verdict), in order: only those, as a per-RUN table held
+/// for every manager asked was megabytes on a large file.
+pub(super) struct Readers(Vec<(u32, String)>);
+
+impl Readers {
+    /// The readers at positions `from` on.
+    fn from(&self, from: usize) -> &[(u32, String)] {
+        let start = self.0.partition_point(|&(at, _)| (at as usize) < from);
+        &self.0[start..]
+    }
 }
 
 impl Runs<'_> {
@@ -36,16 +43,17 @@ impl Runs<'_> {
             for stage in family {
                 let range = self.by_stage[stage].clone();
                 let first = range.start.max(pos + 1);
-                if let Some(&Some(at)) = readers.next.get(first).filter(|_| first < range.end) {
-                    return readers.verdicts[at].clone();
+                if let Some((at, reason)) = readers.from(first).first()
+                    && first < range.end
+                    && (*at as usize) < range.end
+                {
+                    return Some(reason.clone());
                 }
             }
         } else {
             let stage = self.all[pos].stage;
-            for at in pos + 1..self.all.len() {
-                if self.derives_from(self.all[at].stage, stage)
-                    && let Some(reason) = &readers.verdicts[at]
-                {
+            for (at, reason) in readers.from(pos + 1) {
+                if self.derives_from(self.all[*at as usize].stage, stage) {
                     return Some(reason.clone());
                 }
             }
@@ -59,31 +67,23 @@ impl Runs<'_> {
         self.copied_out(pos, &index.dirs)
     }
 
-    /// For `manager`, each RUN's verdict (what in it may read the index) and, per position,
-    /// the first RUN of the same stage from there on that may: computed once per manager
-    /// for all the RUNs that ask, so that asking is not a walk over every later RUN.
+    /// For `manager`, the RUNs that may read the index with what in each may: computed once
+    /// per manager for all the RUNs that ask, so that asking is not a walk over every later
+    /// RUN but a binary search.
     fn index_readers(&self, manager: &Manager) -> std::rc::Rc<Readers> {
         let key = std::ptr::from_ref(manager) as usize;
         if let Some(found) = self.readers.borrow().get(&key) {
             return found.clone();
         }
-        let verdicts: Vec<Option<String>> = self
+        let found = self
             .all
             .iter()
-            .map(|run| self.reads_index(run, manager))
+            .enumerate()
+            .filter_map(|(at, run)| {
+                Some((crate::text::to_u32(at), self.reads_index(run, manager)?))
+            })
             .collect();
-        let mut next = vec![None; self.all.len()];
-        for range in &self.by_stage {
-            let mut after = None;
-            for at in range.clone().rev() {
-                if verdicts[at].is_some() {
-                    after = Some(at);
-                }
-                next[at] = after;
-            }
-        }
-        // RUNs before any FROM are read through `verdicts` only
-        let readers = std::rc::Rc::new(Readers { verdicts, next });
+        let readers = std::rc::Rc::new(Readers(found));
         self.readers.borrow_mut().insert(key, readers.clone());
         readers
     }
