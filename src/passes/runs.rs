@@ -21,8 +21,9 @@ pub(crate) struct Run<'a> {
     /// The body's entry in the script cache, shared with the other rounds (`None` when the
     /// body was not parsed: exec form, heredoc, not POSIX).
     body: Option<std::rc::Rc<super::Body>>,
-    /// The continuation layout of the RUN, which several edits of one fix ask for.
-    layout: std::cell::OnceCell<layout::Layout>,
+    /// The continuation layout of the RUN, which several edits of one fix ask for (boxed:
+    /// few RUNs are edited, and every RUN of a large file holds the cell).
+    layout: std::cell::OnceCell<Box<layout::Layout>>,
 }
 
 impl Run<'_> {
@@ -63,7 +64,7 @@ impl Run<'_> {
     /// The layout of the RUN's continuation lines ([`layout::Layout::of`]), found once.
     pub(crate) fn layout(&self, file: &Dockerfile) -> &layout::Layout {
         self.layout
-            .get_or_init(|| layout::Layout::of(file, self.ins))
+            .get_or_init(|| Box::new(layout::Layout::of(file, self.ins)))
     }
 
     /// The manager commands of the body, in source order (empty when it cannot be read).
