@@ -30,14 +30,18 @@ pub struct Model<'a> {
     pub global_args: Vec<(String, Option<String>)>,
     /// Per stage: what it is built on and its name (lowercased), found for every stage.
     heads: Vec<(Base, Option<String>)>,
-    stages: Vec<std::cell::OnceCell<StageModel<'a>>>,
+    /// Boxed: a large file's model builds few of its stages, and an unbuilt one then costs a
+    /// pointer rather than a whole `StageModel`.
+    stages: Vec<std::cell::OnceCell<Box<StageModel<'a>>>>,
     source: Source<'a>,
 }
 
 /// What a stage's model is built from.
 struct Source<'a> {
     file: &'a Dockerfile,
-    file_stages: Vec<crate::syntax::Stage<'a>>,
+    /// Per stage, the position of its `FROM` among the file's items: its instructions are
+    /// read from there rather than from a copy of the round's stage list.
+    items: Vec<usize>,
     /// Per instruction of the file, whether RUN's shell is POSIX.
     posix: Vec<bool>,
     /// Per stage, the position of its first instruction after `FROM` among the file's.
@@ -423,6 +427,17 @@ impl<'a> Model<'a> {
             .instructions()
             .position(|i| file_stages.first().is_some_and(|s| std::ptr::eq(i, s.from)))
             .unwrap_or(0);
+        // the stages are the file's FROMs, in order
+        let items: Vec<usize> = file
+            .items
+            .iter()
+            .enumerate()
+            .filter(|(_, item)| {
+                matches!(item, crate::syntax::Item::Instruction(i) if i.kind == Keyword::From)
+            })
+            .map(|(k, _)| k)
+            .collect();
+        debug_assert_eq!(items.len(), file_stages.len());
         for stage in file_stages {
             starts.push(at + 1);
             at += 1 + stage.instructions.len();
@@ -446,7 +461,7 @@ impl<'a> Model<'a> {
             heads,
             source: Source {
                 file,
-                file_stages: file_stages.to_vec(),
+                items,
                 posix: posix.to_vec(),
                 starts,
                 global,
@@ -491,15 +506,19 @@ impl<'a> Model<'a> {
                 at = parent;
             }
             for &i in chain.iter().rev() {
-                self.stages[i].get_or_init(|| self.build(i));
+                self.stages[i].get_or_init(|| Box::new(self.build(i)));
             }
         }
-        Some(cell.get_or_init(|| self.build(index)))
+        Some(cell.get_or_init(|| Box::new(self.build(index))))
     }
 
     /// The `FROM` instruction of stage `index`, without building its model.
     pub fn from(&self, index: usize) -> Option<&'a Instruction> {
-        self.source.file_stages.get(index).map(|s| s.from)
+        let item = self.source.file.items.get(*self.source.items.get(index)?)?;
+        match item {
+            crate::syntax::Item::Instruction(i) => Some(&**i),
+            _ => None,
+        }
     }
 
     /// The stage holding the file's instruction number `position` (counted as
@@ -547,7 +566,23 @@ impl<'a> Model<'a> {
         let source = &self.source;
         let file = source.file;
         let escape = file.escape;
-        let written = &source.file_stages[index];
+        // the instructions from its FROM to the next stage's (or the end of the file)
+        let first = source.items[index];
+        let end = source
+            .items
+            .get(index + 1)
+            .copied()
+            .unwrap_or(file.items.len());
+        let mut written = file.items[first..end].iter().filter_map(|item| match item {
+            crate::syntax::Item::Instruction(i) => Some(&**i),
+            _ => None,
+        });
+        let from = written.next().expect("a stage starts with its FROM");
+        let count = source
+            .starts
+            .get(index + 1)
+            .map_or(source.posix.len(), |&next| next - 1)
+            - source.starts[index];
         let base = self.heads[index].0.clone();
         let parent = match base {
             Base::Stage(i) if i < index => self.stage(i),
@@ -582,9 +617,9 @@ impl<'a> Model<'a> {
         let mut step_workdir: Option<Arc<str>> = workdir.as_deref().map(Arc::from);
         // the state of the steps so far, shared until what it holds changes
         let mut state: Option<Arc<StepState>> = None;
-        let mut steps = Vec::with_capacity(written.instructions.len());
+        let mut steps = Vec::with_capacity(count);
         let mut cmd_set = false;
-        for (k, ins) in written.instructions.iter().enumerate() {
+        for (k, ins) in written.enumerate() {
             // a stage's instructions follow its FROM in the file
             let pos = source.starts[index] + k;
             let mut effect = Effect::None;
@@ -732,8 +767,7 @@ impl<'a> Model<'a> {
                 effect,
             });
         }
-        let platform = written
-            .from
+        let platform = from
             .flags()
             .iter()
             .find_map(|f| f.text.strip_prefix("--platform=").map(str::to_owned));
@@ -742,9 +776,9 @@ impl<'a> Model<'a> {
         scope.args.shrink_to_fit();
         runtime.shrink_to_fit();
         StageModel {
-            index: written.index,
+            index,
             name: self.heads[index].1.clone(),
-            from: written.from,
+            from,
             base,
             platform,
             steps,
