@@ -336,7 +336,7 @@ fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str
             "{name}: inserted {text:?} precedes no source COPY"
         );
         assert!(
-            ins.words.len() >= 2 && ins.words.last().unwrap().text.ends_with('/'),
+            ins.words.len() >= 2 && ins.words.last().unwrap().text(&out.source).ends_with('/'),
             "{name}: inserted COPY needs a directory destination: {text:?}"
         );
     }
@@ -408,8 +408,8 @@ fn base_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
         assert_eq!(b.kind, syntax::Keyword::From, "{name}: {at:?} changed");
         let repo = |t: &str| t.split(':').next().unwrap_or_default().to_owned();
         assert_eq!(
-            repo(&b.words[0].text),
-            repo(&a.words[0].text),
+            repo(b.words[0].text(&source.source)),
+            repo(a.words[0].text(&out.source)),
             "{name}: another repository"
         );
     }
@@ -605,7 +605,7 @@ fn check_run(
             // when the runtime stage takes its name
             if info.may.adds_stage && ins.kind == syntax::Keyword::From {
                 text = text.trim_end_matches(['\r', '\n']);
-                if let Some((_, Some(stage))) = ins.from_parts() {
+                if let Some((_, Some(stage))) = ins.from_parts(&source.source) {
                     text = text.trim_end();
                     text = &text[..text.len() - stage.len()];
                 }

@@ -66,7 +66,7 @@ fn fix_for(ctx: &PassContext<'_>, ins: &Instruction) -> Option<Fix> {
     if !ins.flags().iter().all(|f| shared(&f)) {
         return None;
     }
-    let paths = ins.paths();
+    let paths = ins.paths(&ctx.file.source);
     let (_dest, sources) = paths.split_last()?;
     if sources.is_empty() || !sources.iter().all(|s| is_plain_local(s)) {
         return None;

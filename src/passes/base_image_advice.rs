@@ -67,7 +67,8 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let Some(word) = root.from.words.first() else {
         return Vec::new();
     };
-    if image.digest.is_some() || *word.text != *image.reference {
+    let word = word.text(&ctx.file.source);
+    if image.digest.is_some() || word != image.reference {
         return Vec::new();
     }
     let Some(facts) = images::facts(&image.repository) else {
@@ -80,7 +81,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     if parsed.other_os {
         return Vec::new();
     }
-    let repo = word.text.rsplit_once(':').map_or(&*word.text, |(r, _)| r);
+    let repo = word.rsplit_once(':').map_or(word, |(r, _)| r);
     // the stages from the root on, each built for the question only
     let uses_apt = (root.index..model.len()).any(|i| {
         model
@@ -137,7 +138,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         Applicability::DisplayOnly,
         format!(
             "smaller variants of {} exist: {}",
-            word.text,
+            word,
             options.join("; or ")
         ),
         vec![Edit::insert(root.from.keyword.start, "")],

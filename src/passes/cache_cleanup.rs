@@ -650,7 +650,7 @@ fn copied_out(
     for &(_, ins) in &copiers[first_after..] {
         let mut sources: Vec<String> = Vec::new();
         if ins.copy_from().is_some_and(names_ours) {
-            let paths = ins.paths();
+            let paths = ins.paths(&file.source);
             sources.extend(
                 paths[..paths.len().saturating_sub(1)]
                     .iter()

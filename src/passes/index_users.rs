@@ -7,7 +7,7 @@
 
 use super::runs::Runs;
 use crate::managers::{self, Action, Manager};
-use crate::syntax::{Instruction, Keyword};
+use crate::syntax::Keyword;
 
 /// What [`Runs::index_readers`] finds for one manager: the RUNs that may read the index
 /// (position in [`Runs::all`] and verdict), in order: only those, as a per-RUN table held
@@ -170,7 +170,7 @@ impl Runs<'_> {
             if from_stage.is_none() || !self.derives_from(from_stage, run.stage) {
                 continue;
             }
-            let paths = ins.paths();
+            let paths = ins.paths(&self.file.source);
             let sources = &paths[..paths.len().saturating_sub(1)];
             let takes = sources.iter().any(|src| {
                 let src = src.trim_matches(['"', '\'']);
@@ -233,7 +233,7 @@ fn copied_names(runs: &Runs<'_>) -> std::collections::HashSet<String> {
     runs.file
         .instructions()
         .filter(|i| matches!(i.kind, Keyword::Copy | Keyword::Add) && i.copy_from().is_none())
-        .flat_map(Instruction::paths)
+        .flat_map(|i| i.paths(&runs.file.source))
         .filter_map(|p| {
             let p = p.trim_matches(['"', '\'']).trim_end_matches('/');
             let name = p.rsplit('/').next()?;

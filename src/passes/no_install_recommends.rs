@@ -153,7 +153,7 @@ fn config_copied_before(file: &Dockerfile, index: usize, paths: &[&str]) -> bool
         .first(&format!("copy-into:{}", paths.join("\0")), || {
             file.instructions().position(|i| {
                 matches!(i.kind, Keyword::Copy | Keyword::Add) && {
-                    let dest = i.paths().last().copied();
+                    let dest = i.paths(&file.source).last().copied();
                     // a relative or variable destination may be anywhere
                     dest.is_none_or(|d| {
                         !d.starts_with('/')

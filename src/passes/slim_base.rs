@@ -76,7 +76,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
 type SlimTags<'m> = std::collections::HashMap<(&'m str, &'m str), Option<String>>;
 
 fn fix_for<'m>(
-    _ctx: &PassContext<'_>,
+    ctx: &PassContext<'_>,
     model: &'m Model<'_>,
     (children, slim_tags): (&[Vec<usize>], &mut SlimTags<'m>),
     stage: usize,
@@ -95,10 +95,11 @@ fn fix_for<'m>(
         .clone()?;
     let word = model.from(stage)?.words.first()?;
     // only a base written out, not through a variable
-    if *word.text != *image.reference {
+    let text = word.text(&ctx.file.source);
+    if text != image.reference {
         return None;
     }
-    let (repo, _) = word.text.rsplit_once(':')?;
+    let (repo, _) = text.rsplit_once(':')?;
     // this stage and every stage built on it run nothing that needs the full image
     let mut family: Vec<usize> = vec![stage];
     let mut at = 0;

@@ -168,7 +168,7 @@ pub(crate) fn last_user<'a>(runs: &Runs<'a>, stage: usize, offset: u32) -> Optio
                     .filter(|i| i.kind == Keyword::User)
                     .map(|i| UserAt {
                         start: i.range.start,
-                        name: i.words.first().map(|w| &*w.text),
+                        name: i.words.first().map(|w| w.text(&runs.file.source)),
                     })
                     .collect()
             })

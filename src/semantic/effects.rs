@@ -31,12 +31,13 @@ pub fn join(base: Option<&str>, path: &str) -> Option<String> {
 
 pub(super) fn copy_effect(
     ins: &Instruction,
+    source: &str,
     scope: &Scope,
     escape: char,
     workdir: Option<&str>,
     earlier: &[(super::Base, Option<String>)],
 ) -> CopyEffect {
-    let paths = ins.paths();
+    let paths = ins.paths(source);
     let expanded: Vec<String> = paths
         .iter()
         .map(|p| {

@@ -726,6 +726,7 @@ impl<'a> Model<'a> {
                 Keyword::Copy | Keyword::Add => {
                     effect = Effect::Copy(Box::new(copy_effect(
                         ins,
+                        &file.source,
                         &scope,
                         escape,
                         workdir.as_deref(),

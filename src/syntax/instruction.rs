@@ -261,10 +261,7 @@ impl Instruction {
                 return self
                     .json_elems()
                     .iter()
-                    .map(|e| Word {
-                        range: e.range,
-                        text: e.value.as_str().into(),
-                    })
+                    .map(|e| Word::new(e.range, e.value.clone(), source))
                     .collect();
             }
             Args::None => return Vec::new(),
@@ -272,11 +269,11 @@ impl Instruction {
         let start = joined.start as usize;
         super::words::parse_words(joined.slice(self.line(source)), escape)
             .into_iter()
-            .map(|(r, text)| Word {
-                range: self.with_segments(|segments| {
+            .map(|(r, text)| {
+                let range = self.with_segments(|segments| {
                     super::parse::map_range(segments, r.start + start..r.end + start)
-                }),
-                text: text.into_boxed_str(),
+                });
+                Word::new(range, text, source)
             })
             .collect()
     }
@@ -286,13 +283,13 @@ impl Instruction {
     /// third copy of the shell text. An ONBUILD trigger has no value of its own (its
     /// ONBUILD's is the trigger's). `source` is the file's.
     pub fn value<'a>(&'a self, source: &'a str) -> Vec<&'a str> {
-        self.value_in(self, self.line(source))
+        self.value_in(self, self.line(source), source)
     }
 
     /// The value, with `owner` the instruction whose joined line `line` the argument ranges
     /// are in (an ONBUILD trigger's are in its ONBUILD's line).
-    fn value_in<'a>(&'a self, owner: &Instruction, line: &'a str) -> Vec<&'a str> {
-        let texts = || self.words.iter().map(|w| &*w.text).collect();
+    fn value_in<'a>(&'a self, owner: &Instruction, line: &'a str, source: &'a str) -> Vec<&'a str> {
+        let texts = || self.words.iter().map(|w| w.text(source)).collect();
         let rest = match self.args {
             Args::Shell { range } => line
                 .get(owner.range_to_joined(range).as_usize())
@@ -331,12 +328,13 @@ impl Instruction {
                 let Some(first) = self.words.first() else {
                     return Vec::new();
                 };
-                if first.text.contains('=') {
+                if first.text(source).contains('=') {
                     // the parse checked that every word has one
                     self.words
                         .iter()
                         .flat_map(|w| {
-                            let (k, v) = w.text.split_once('=').unwrap_or((&w.text, ""));
+                            let text = w.text(source);
+                            let (k, v) = text.split_once('=').unwrap_or((text, ""));
                             [k, v]
                         })
                         .collect()
@@ -365,7 +363,7 @@ impl Instruction {
             }
             Keyword::Onbuild => self
                 .trigger()
-                .map_or_else(Vec::new, |t| t.value_in(owner, line)),
+                .map_or_else(Vec::new, |t| t.value_in(owner, line, source)),
             Keyword::Unknown => vec![""],
         }
     }
@@ -430,16 +428,17 @@ pub(crate) fn segment_to_source(
 
 impl Instruction {
     /// For `FROM base [AS name]`, the base as written and the stage name, if any.
-    pub fn from_parts(&self) -> Option<(&str, Option<&str>)> {
+    /// `source` is the file's.
+    pub fn from_parts<'a>(&'a self, source: &'a str) -> Option<(&'a str, Option<&'a str>)> {
         if self.kind != Keyword::From {
             return None;
         }
         // no list of the words: passes ask this of every FROM, several times a round
         let name = match &*self.words {
-            [_, kw, name] if kw.text.eq_ignore_ascii_case("as") => Some(&*name.text),
+            [_, kw, name] if kw.text(source).eq_ignore_ascii_case("as") => Some(name.text(source)),
             _ => None,
         };
-        Some((self.words.first().map_or("", |w| &*w.text), name))
+        Some((self.words.first().map_or("", |w| w.text(source)), name))
     }
 
     /// The value of the first flag called `name` (`--from=build` → `build`), quotes removed.
@@ -463,10 +462,11 @@ impl Instruction {
 
     /// The paths of a `COPY` or `ADD` as BuildKit splits them: the JSON strings, or the words
     /// as written (quotes kept); the sources, then the destination. Empty without arguments.
-    pub fn paths(&self) -> Vec<&str> {
+    /// `source` is the file's.
+    pub fn paths<'a>(&'a self, source: &'a str) -> Vec<&'a str> {
         match &self.args {
             Args::Json { .. } => self.json_elems().iter().map(|e| e.value.as_str()).collect(),
-            Args::Shell { .. } => self.words.iter().map(|w| &*w.text).collect(),
+            Args::Shell { .. } => self.words.iter().map(|w| w.text(source)).collect(),
             Args::None => Vec::new(),
         }
     }

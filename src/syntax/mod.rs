@@ -145,7 +145,26 @@ pub struct Flag {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Word {
     pub range: TextRange,
-    pub text: Box<str>,
+    /// The text where it is not the source's slice at `range` (a word across a line
+    /// continuation, a JSON string): a large file's tree would otherwise hold a second copy
+    /// of nearly every word.
+    text: Option<Box<str>>,
+}
+
+impl Word {
+    /// The word at `range` of `source`, written `text`.
+    pub(crate) fn new(range: TextRange, text: String, source: &str) -> Self {
+        let text =
+            (source.get(range.as_usize()) != Some(text.as_str())).then(|| text.into_boxed_str());
+        Word { range, text }
+    }
+
+    /// The text as written; `source` is the file's.
+    pub fn text<'a>(&'a self, source: &'a str) -> &'a str {
+        self.text
+            .as_deref()
+            .unwrap_or_else(|| self.range.slice(source))
+    }
 }
 
 /// One string of a JSON array.

@@ -321,7 +321,7 @@ impl<'s> Parser<'s> {
             start_line.end
         };
         let classified = classify(&tokens, &segments, &node);
-        let mut instruction = node.into_instruction(&segments, &joined);
+        let mut instruction = node.into_instruction(&segments, &joined, self.src);
         instruction.range = TextRange::from_usize(start_line.start, end);
         if segments.is_empty() {
             // a continuation with nothing after it: BuildKit's empty instruction
@@ -676,7 +676,7 @@ fn try_json(node: &mut Node, rest: &str, at: usize) -> Result<bool, String> {
 }
 
 impl Node {
-    fn into_instruction(self, segments: &[Segment], joined: &str) -> Instruction {
+    fn into_instruction(self, segments: &[Segment], joined: &str, source: &str) -> Instruction {
         let map = |r: &Range<usize>| map_range(segments, r.clone());
         let Node {
             keyword,
@@ -720,13 +720,10 @@ impl Node {
         };
         let words = words
             .into_iter()
-            .map(|(r, t)| Word {
-                range: map(&r),
-                text: t.into_boxed_str(),
-            })
+            .map(|(r, t)| Word::new(map(&r), t, source))
             .collect();
         let trigger = trigger.map(|t| {
-            let mut child = t.into_instruction(segments, joined);
+            let mut child = t.into_instruction(segments, joined, source);
             let start = child.keyword.start;
             let end = match &child.args {
                 Args::None => child

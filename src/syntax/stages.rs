@@ -52,7 +52,7 @@ impl Dockerfile {
         // the latest stage of each name, lower-cased: a lookup, not a scan, per FROM
         let mut named: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for ins in self.instructions() {
-            if let Some((base, name)) = ins.from_parts() {
+            if let Some((base, name)) = ins.from_parts(&self.source) {
                 // the latest earlier stage of that name, as BuildKit resolves it
                 let parent = named.get(&base.to_ascii_lowercase()).copied();
                 if let Some(name) = name {

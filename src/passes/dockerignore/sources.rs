@@ -34,7 +34,7 @@ pub(super) fn context_uses(file: &Dockerfile) -> Option<Vec<ContextRead>> {
     let mut uses = Vec::new();
     for ins in file.instructions() {
         match ins.kind {
-            Keyword::Copy | Keyword::Add => copy_sources(ins, &mut uses)?,
+            Keyword::Copy | Keyword::Add => copy_sources(ins, &file.source, &mut uses)?,
             Keyword::Run => mount_sources(ins, &mut uses)?,
             _ => {}
         }
@@ -42,11 +42,15 @@ pub(super) fn context_uses(file: &Dockerfile) -> Option<Vec<ContextRead>> {
     Some(uses)
 }
 
-pub(super) fn copy_sources(ins: &Instruction, uses: &mut Vec<ContextRead>) -> Option<()> {
+pub(super) fn copy_sources(
+    ins: &Instruction,
+    source: &str,
+    uses: &mut Vec<ContextRead>,
+) -> Option<()> {
     if ins.flag_value("from").is_some() {
         return Some(());
     }
-    let words = ins.paths();
+    let words = ins.paths(source);
     let Some((_dest, sources)) = words.split_last() else {
         return Some(());
     };

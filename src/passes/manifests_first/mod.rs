@@ -298,7 +298,7 @@ impl<'a, 'b> Finder<'a, 'b> {
         if !flags_ok {
             return None;
         }
-        let words = ins.paths();
+        let words = ins.paths(&file.source);
         let [source, dest] = words.as_slice() else {
             return None;
         };

@@ -210,7 +210,7 @@ pub(super) fn shape(
             Keyword::Onbuild | Keyword::Shell | Keyword::Unknown => return None,
             Keyword::Add
                 if ins
-                    .paths()
+                    .paths(source)
                     .iter()
                     .any(|p| p.contains("://") || p.starts_with("git@")) =>
             {

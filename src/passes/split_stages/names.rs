@@ -66,18 +66,18 @@ fn name_range(file: &Dockerfile, from: &Instruction) -> Option<TextRange> {
 fn references(file: &Dockerfile) -> Vec<String> {
     let mut out = Vec::new();
     for ins in file.instructions() {
-        collect(ins, &mut out);
+        collect(ins, &file.source, &mut out);
         if let Some(t) = ins.trigger() {
-            collect(t, &mut out);
+            collect(t, &file.source, &mut out);
         }
     }
     out
 }
 
-fn collect(ins: &Instruction, out: &mut Vec<String>) {
+fn collect(ins: &Instruction, source: &str, out: &mut Vec<String>) {
     match ins.kind {
         Keyword::From => {
-            if let Some((base, _)) = ins.from_parts() {
+            if let Some((base, _)) = ins.from_parts(source) {
                 out.push(base.to_owned());
             }
         }
