@@ -5,15 +5,22 @@
 //! source of truth: a syntax error stops the build naming the file and line, and a table
 //! that parses but does not fit its Rust type is reported (file and line) by the table's
 //! own `load` test.
+//!
+//! The package-manager families are also written as Rust statics of their own types
+//! (`build/managers.rs`): the passes read them in place, with nothing deserialised at start.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "build/managers.rs"]
+mod managers;
+
 fn main() {
     println!("cargo::rerun-if-changed=transforms");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=build/managers.rs");
     // A position-dependent binary: the loader then has none of the ~18,000 relocations of
     // a PIE to apply (a third of the instructions of `--version`), at the price of a fixed
     // load address for the binary's own code (libraries and the stack stay randomised).
@@ -69,6 +76,19 @@ fn main() {
         flat.strings
     );
     std::fs::write(Path::new(&out).join("transforms.rs"), index).expect("OUT_DIR is writable");
+    let families: Vec<(&str, toml::Value)> = managers::FAMILIES
+        .iter()
+        .map(|&name| {
+            let text =
+                std::fs::read_to_string(Path::new("transforms").join(format!("{name}.toml")))
+                    .unwrap_or_else(|e| panic!("transforms/{name}.toml: {e}"));
+            let value =
+                toml::from_str(&text).unwrap_or_else(|e| panic!("transforms/{name}.toml: {e}"));
+            (name, value)
+        })
+        .collect();
+    let rust = managers::rust(&families).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(Path::new(&out).join("managers.rs"), rust).expect("OUT_DIR is writable");
 }
 
 /// The nodes and strings written so far.

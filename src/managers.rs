@@ -7,97 +7,78 @@
 
 use std::sync::LazyLock;
 
-use serde::Deserialize;
-
 use crate::shell::{Command, Word};
 
-/// The family files (`transforms/NAME.toml`, read at build time: see `transforms.rs`), by
-/// name. Adding a family is adding a line here and a TOML file.
-const SOURCES: &[&str] = &[
-    "apt", "apk", "dnf", "zypper", "pip", "npm", "gem", "composer", "go", "cargo", "python",
-];
-
 /// One `transforms/*.toml` file.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct Family {
-    #[serde(rename = "family")]
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "build/managers.rs checks it is the file's name")
+    )]
     pub(crate) name: &'static str,
     #[expect(dead_code, reason = "documentation in the data file")]
-    pub(crate) distributions: Vec<&'static str>,
-    #[serde(rename = "manager")]
-    pub(crate) managers: Vec<Manager>,
+    pub(crate) distributions: &'static [&'static str],
+    pub(crate) managers: &'static [Manager],
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct Manager {
     pub(crate) name: &'static str,
-    pub(crate) invocations: Vec<Vec<&'static str>>,
-    pub(crate) value_options: Vec<&'static str>,
-    pub(crate) install: Vec<&'static str>,
-    pub(crate) refresh: Vec<&'static str>,
-    pub(crate) upgrade: Vec<&'static str>,
-    pub(crate) remove: Vec<&'static str>,
-    pub(crate) clean: Vec<&'static str>,
+    pub(crate) invocations: &'static [&'static [&'static str]],
+    pub(crate) value_options: &'static [&'static str],
+    pub(crate) install: &'static [&'static str],
+    pub(crate) refresh: &'static [&'static str],
+    pub(crate) upgrade: &'static [&'static str],
+    pub(crate) remove: &'static [&'static str],
+    pub(crate) clean: &'static [&'static str],
     #[cfg_attr(
         not(test),
         expect(dead_code, reason = "data for the passes of issue 6")
     )]
-    pub(crate) assume_yes: Vec<&'static str>,
+    pub(crate) assume_yes: &'static [&'static str],
     pub(crate) no_recommends: Option<NoRecommends>,
     pub(crate) index: Option<Index>,
     pub(crate) cache: Option<Cache>,
     pub(crate) no_cache: Option<NoCache>,
     pub(crate) cache_mount: Option<CacheMount>,
-    #[serde(default)]
     pub(crate) manifests: Option<Manifests>,
-    #[serde(default)]
-    pub(crate) cache_cleanup: Vec<CacheCleanup>,
+    pub(crate) cache_cleanup: &'static [CacheCleanup],
 }
 
 /// `[[manager.cache_cleanup]]`: a cache the `cache-cleanup` pass removes in the RUN that
 /// wrote it, and what makes that removal visible.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct CacheCleanup {
     /// Where the cache lives for root; a directory under `/root/` lies under the HOME of the
     /// user that runs the manager.
-    #[serde(borrow)]
-    pub(crate) dirs: Vec<&'static str>,
+    pub(crate) dirs: &'static [&'static str],
     /// The command that removes it, when `rm -rf` of `dirs` is not the way.
-    #[serde(default)]
     pub(crate) command: Option<&'static str>,
     /// Subcommands that write it; empty: every command of the manager.
-    pub(crate) on: Vec<&'static str>,
+    pub(crate) on: &'static [&'static str],
     /// Whether the manager without a subcommand writes it (`yarn` installs).
-    #[serde(default)]
     pub(crate) bare_writes: bool,
     /// Whether the manager's no-cache flag on every writing command (`[manager.no_cache]`)
     /// keeps the cache empty enough that no removal is proposed.
-    #[serde(default)]
     pub(crate) unless_no_cache: bool,
     /// Subcommands that may read it when run later (`*`: any command of the manager).
-    pub(crate) readers: Vec<&'static str>,
+    pub(crate) readers: &'static [&'static str],
     /// Other programs that read it (`npx`).
-    #[serde(default)]
-    pub(crate) runners: Vec<&'static str>,
+    pub(crate) runners: &'static [&'static str],
     /// Flags of the writing command that move the cache or make the install live in it.
-    pub(crate) moved_by: Vec<&'static str>,
+    pub(crate) moved_by: &'static [&'static str],
     /// Text whose mention in the RUN or an earlier instruction means no fix: variables that
     /// move the cache or change how it is read, configuration files, tools that swap the
     /// manager.
-    pub(crate) mentions: Vec<&'static str>,
+    pub(crate) mentions: &'static [&'static str],
     /// Files or directories that, in the build context, mean the project may use the cache
     /// as its install (Yarn Berry's `.yarnrc.yml`).
-    #[serde(default)]
-    pub(crate) project_files: Vec<&'static str>,
+    pub(crate) project_files: &'static [&'static str],
     /// Text that, in a `package.json` of the build context, means the same.
-    #[serde(default)]
-    pub(crate) project_texts: Vec<&'static str>,
+    pub(crate) project_texts: &'static [&'static str],
     pub(crate) tier: Tier,
     /// Why the fix is unsafe (required with `tier = "unsafe"`).
-    #[serde(default)]
     pub(crate) reason: Option<&'static str>,
 }
 
@@ -128,88 +109,63 @@ impl CacheCleanup {
 
 /// How to keep the download cache in a BuildKit cache mount (only where the recipe was
 /// checked on a real build).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct CacheMount {
     /// What the mount keeps, for messages (default: the download cache).
-    #[serde(default)]
     pub(crate) what: Option<&'static str>,
-    #[serde(borrow)]
-    pub(crate) targets: Vec<&'static str>,
-    #[serde(default)]
+    pub(crate) targets: &'static [&'static str],
     pub(crate) sharing: Option<&'static str>,
     /// Directories the RUN needs only while it runs, mounted as tmpfs rather than cached
     /// (apt's lists: a second locked cache mount hangs older buildah; see transforms/apt.toml).
-    #[serde(default)]
-    pub(crate) tmpfs: Vec<&'static str>,
-    pub(crate) on: Vec<&'static str>,
-    pub(crate) drop_flags: Vec<&'static str>,
-    pub(crate) drop_commands: Vec<&'static str>,
-    pub(crate) env: Vec<&'static str>,
-    #[serde(default)]
+    pub(crate) tmpfs: &'static [&'static str],
+    pub(crate) on: &'static [&'static str],
+    pub(crate) drop_flags: &'static [&'static str],
+    pub(crate) drop_commands: &'static [&'static str],
+    pub(crate) env: &'static [&'static str],
     pub(crate) before: Option<&'static str>,
-    #[serde(default)]
     pub(crate) after: Option<&'static str>,
 }
 
 /// `[manager.manifests]`: how an install reads only dependency manifests (manifests-first).
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct Manifests {
     /// Subcommands (words after the options, space-separated) that install from manifests.
-    #[serde(borrow)]
-    pub(crate) commands: Vec<&'static str>,
+    pub(crate) commands: &'static [&'static str],
     /// Options whose value names a manifest (`pip install -r FILE`).
-    #[serde(default)]
-    pub(crate) file_options: Vec<&'static str>,
+    pub(crate) file_options: &'static [&'static str],
     /// Manifests read from the working directory when no option names one; all must exist.
-    #[serde(default)]
-    pub(crate) files: Vec<&'static str>,
+    pub(crate) files: &'static [&'static str],
     /// Read from the working directory when present.
-    #[serde(default)]
-    pub(crate) optional: Vec<&'static str>,
+    pub(crate) optional: &'static [&'static str],
     /// Lockfiles: `locked` subcommands and `locked_flags` fail without one of them.
-    #[serde(default)]
-    pub(crate) lockfiles: Vec<&'static str>,
-    #[serde(default)]
-    pub(crate) locked: Vec<&'static str>,
-    #[serde(default)]
-    pub(crate) locked_flags: Vec<&'static str>,
+    pub(crate) lockfiles: &'static [&'static str],
+    pub(crate) locked: &'static [&'static str],
+    pub(crate) locked_flags: &'static [&'static str],
     /// Lifecycle scripts of the root package that an install runs, and flags that stop them.
-    #[serde(default)]
-    pub(crate) scripts: Vec<&'static str>,
-    #[serde(default)]
-    pub(crate) script_flags: Vec<&'static str>,
+    pub(crate) scripts: &'static [&'static str],
+    pub(crate) script_flags: &'static [&'static str],
     /// Flags the command must carry for it to read only the manifests.
-    #[serde(default)]
-    pub(crate) required_flags: Vec<&'static str>,
+    pub(crate) required_flags: &'static [&'static str],
     /// Flags the command may carry; any other flag means no fix.
-    pub(crate) flags: Vec<&'static str>,
+    pub(crate) flags: &'static [&'static str],
     /// Of `flags`, those that take the next word as their value when written apart.
-    #[serde(default)]
-    pub(crate) value_flags: Vec<&'static str>,
+    pub(crate) value_flags: &'static [&'static str],
     /// Whether package names may be given as operands (fetched from the index).
-    #[serde(default)]
     pub(crate) packages: bool,
     /// What the install writes into the working directory.
-    #[serde(default)]
-    pub(crate) writes: Vec<&'static str>,
+    pub(crate) writes: &'static [&'static str],
     /// Paths that, present in the working directory, mean the install reads more.
-    #[serde(default)]
-    pub(crate) needs_more: Vec<&'static str>,
+    pub(crate) needs_more: &'static [&'static str],
     /// How to read the manifest for local references.
     pub(crate) format: ManifestFormat,
     /// Whether nothing can be said without reading the manifest.
-    #[serde(default)]
     pub(crate) requires_context: bool,
     /// What to copy when the build context cannot be read.
-    #[serde(default)]
-    pub(crate) fallback: Vec<&'static str>,
+    pub(crate) fallback: &'static [&'static str],
 }
 
 /// The manifest formats the manifests-first pass can read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ManifestFormat {
     Requirements,
     PackageJson,
@@ -221,65 +177,51 @@ pub(crate) enum ManifestFormat {
     Pipfile,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct NoRecommends {
     pub(crate) flag: &'static str,
-    pub(crate) decided: Vec<&'static str>,
-    pub(crate) config_keys: Vec<&'static str>,
-    pub(crate) config_paths: Vec<&'static str>,
+    pub(crate) decided: &'static [&'static str],
+    pub(crate) config_keys: &'static [&'static str],
+    pub(crate) config_paths: &'static [&'static str],
     /// Package → recommended packages its everyday use needs (added by name).
-    #[serde(default)]
-    pub(crate) companions: std::collections::BTreeMap<&'static str, Vec<&'static str>>,
+    pub(crate) companions: &'static [(&'static str, &'static [&'static str])],
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct Index {
-    pub(crate) dirs: Vec<&'static str>,
+    pub(crate) dirs: &'static [&'static str],
     pub(crate) cleanup: &'static str,
-    pub(crate) needed_by: Vec<&'static str>,
-    #[serde(default)]
-    pub(crate) refresh_flags: Vec<&'static str>,
-    #[serde(default)]
-    pub(crate) fresh_flags: Vec<&'static str>,
-    #[serde(default)]
+    pub(crate) needed_by: &'static [&'static str],
+    pub(crate) refresh_flags: &'static [&'static str],
+    pub(crate) fresh_flags: &'static [&'static str],
     pub(crate) auto_refresh: bool,
     /// Other programs that read this index whatever their arguments (`aptitude`, `apt-cache`).
-    #[serde(default)]
-    pub(crate) readers: Vec<&'static str>,
+    pub(crate) readers: &'static [&'static str],
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct Cache {
-    #[serde(borrow)]
-    pub(crate) dirs: Vec<&'static str>,
-    #[serde(default)]
+    pub(crate) dirs: &'static [&'static str],
     pub(crate) cleanup: Option<&'static str>,
-    #[serde(default)]
     #[cfg_attr(
         not(test),
         expect(dead_code, reason = "data for the cache-mounts pass")
     )]
-    pub(crate) env: Vec<&'static str>,
+    pub(crate) env: &'static [&'static str],
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub(crate) struct NoCache {
     pub(crate) flag: &'static str,
-    pub(crate) on: Vec<&'static str>,
-    pub(crate) decided: Vec<&'static str>,
-    pub(crate) env: Vec<&'static str>,
+    pub(crate) on: &'static [&'static str],
+    pub(crate) decided: &'static [&'static str],
+    pub(crate) env: &'static [&'static str],
     pub(crate) tier: Tier,
     /// For an unsafe flag: what may change, said in the fix's message.
-    #[serde(default)]
     pub(crate) may_change: Option<&'static str>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Tier {
     Safe,
     Unsafe,
@@ -294,25 +236,7 @@ impl From<Tier> for crate::text::Applicability {
     }
 }
 
-/// Loads every family; an error names the file.
-pub(crate) fn load() -> Result<Vec<Family>, String> {
-    SOURCES
-        .iter()
-        .map(|name| {
-            let family: Family = crate::transforms::table(name)?;
-            if family.name != *name {
-                return Err(format!(
-                    "transforms/{name}.toml: family is {:?}",
-                    family.name
-                ));
-            }
-            Ok(family)
-        })
-        .collect()
-}
-
-static FAMILIES: LazyLock<Vec<Family>> =
-    LazyLock::new(|| load().expect("transforms/*.toml are checked by the test suite"));
+include!(concat!(env!("OUT_DIR"), "/managers.rs"));
 
 /// Every manager of every family.
 pub(crate) fn all() -> impl Iterator<Item = &'static Manager> {
@@ -334,7 +258,7 @@ pub(crate) fn removable_dirs() -> Vec<&'static str> {
         let mounted = m
             .cache_mount
             .iter()
-            .flat_map(|c| c.targets.iter().chain(&c.tmpfs));
+            .flat_map(|c| c.targets.iter().chain(c.tmpfs));
         let cleaned = m.cache_cleanup.iter().flat_map(|c| c.dirs.iter());
         for dir in index.chain(no_cache).chain(mounted).chain(cleaned) {
             if !dirs.contains(dir) {
@@ -363,7 +287,7 @@ pub(crate) fn cache_locations() -> Vec<(&'static str, String)> {
         let mounted = m
             .cache_mount
             .iter()
-            .flat_map(|c| c.targets.iter().chain(&c.tmpfs));
+            .flat_map(|c| c.targets.iter().chain(c.tmpfs));
         let cleaned = m.cache_cleanup.iter().flat_map(|c| c.dirs.iter());
         for dir in index.chain(cache).chain(mounted).chain(cleaned) {
             for place in std::iter::once((*dir).to_owned()).chain(home_pattern(dir)) {
@@ -408,15 +332,15 @@ impl Invocation<'_> {
         let sub = self.sub_value()?;
         let m = self.manager;
         let has = |list: &[&str]| list.contains(&sub);
-        Some(if has(&m.install) {
+        Some(if has(m.install) {
             Action::Install
-        } else if has(&m.refresh) {
+        } else if has(m.refresh) {
             Action::Refresh
-        } else if has(&m.upgrade) {
+        } else if has(m.upgrade) {
             Action::Upgrade
-        } else if has(&m.remove) {
+        } else if has(m.remove) {
             Action::Remove
-        } else if has(&m.clean) {
+        } else if has(m.clean) {
             Action::Clean
         } else {
             Action::Other
@@ -439,8 +363,8 @@ impl Invocation<'_> {
             return !index.needed_by.is_empty();
         };
         index.needed_by.contains(&sub)
-            && !self.has_any(&index.refresh_flags)
-            && !self.has_any(&index.fresh_flags)
+            && !self.has_any(index.refresh_flags)
+            && !self.has_any(index.fresh_flags)
     }
 
     /// Whether this command writes the package index into the layer.
@@ -452,8 +376,8 @@ impl Invocation<'_> {
             Some(Action::Refresh) => true,
             // `apk add --update --no-cache` fetches a fresh index and stores nothing
             Some(Action::Install | Action::Upgrade) => {
-                !self.has_any(&index.fresh_flags)
-                    && (index.auto_refresh || self.has_any(&index.refresh_flags))
+                !self.has_any(index.fresh_flags)
+                    && (index.auto_refresh || self.has_any(index.refresh_flags))
             }
             _ => false,
         }
@@ -496,7 +420,7 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
         starred: Vec::new(),
     };
     for manager in all() {
-        for words in &manager.invocations {
+        for words in manager.invocations {
             let Some((first, rest)) = words.split_first() else {
                 continue;
             };
@@ -584,6 +508,11 @@ pub(crate) fn covers(a: &str, b: &str) -> bool {
     b == a || (b.starts_with(a) && b.as_bytes().get(a.len()) == Some(&b'/')) || a.is_empty()
 }
 
+/// The build script's reading of the tables, for the tests.
+#[cfg(test)]
+#[path = "../build/managers.rs"]
+mod build;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -594,11 +523,11 @@ mod tests {
 
     #[test]
     fn every_file_loads() {
-        let families = load().unwrap();
-        assert_eq!(families.len(), SOURCES.len());
-        for f in &families {
+        let names: Vec<&str> = FAMILIES.iter().map(|f| f.name).collect();
+        assert_eq!(names, build::FAMILIES);
+        for f in FAMILIES {
             assert!(!f.managers.is_empty(), "{}", f.name);
-            for m in &f.managers {
+            for m in f.managers {
                 assert!(!m.invocations.is_empty(), "{}", m.name);
                 assert!(m.invocations.iter().all(|i| !i.is_empty()), "{}", m.name);
                 if let Some(index) = &m.index {
@@ -609,7 +538,7 @@ mod tests {
                     assert!(cache.cleanup.as_ref().is_none_or(|c| !c.is_empty()));
                     assert!(cache.env.iter().all(|v| !v.contains(' ')));
                 }
-                for c in &m.cache_cleanup {
+                for c in m.cache_cleanup {
                     assert!(!c.dirs.is_empty(), "{}", m.name);
                     assert!(c.dirs.iter().all(|d| d.starts_with('/')), "{}", m.name);
                     assert_eq!(
@@ -635,10 +564,35 @@ mod tests {
         }
     }
 
+    use super::build;
+
+    fn generated(text: &str) -> Result<String, String> {
+        build::rust(&[("x", toml::from_str(text).unwrap())])
+    }
+
     #[test]
     fn unknown_keys_are_rejected() {
         let text = "family = \"x\"\ndistributions = []\n[[manager]]\nname = \"x\"\nbogus = 1\n";
-        assert!(toml::from_str::<Family>(text).is_err());
+        let e = generated(text).unwrap_err();
+        assert!(
+            e.starts_with("transforms/x.toml: manager: unknown key `bogus`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn missing_and_mistyped_keys_are_rejected() {
+        let e = generated("family = \"x\"\nmanager = []\n").unwrap_err();
+        assert!(e.contains("missing key `distributions`"), "{e}");
+        let e = generated("family = \"y\"\ndistributions = []\nmanager = []\n").unwrap_err();
+        assert!(e.contains("family is Some(\"y\")"), "{e}");
+        let e = generated("family = \"x\"\ndistributions = [1]\nmanager = []\n").unwrap_err();
+        assert!(e.contains("distributions: a string expected"), "{e}");
+        let ok = generated("family = \"x\"\ndistributions = [\"d\"]\nmanager = []\n").unwrap();
+        assert!(
+            ok.contains(r#"Family { name: "x", distributions: &["d"], managers: &[], }"#),
+            "{ok}"
+        );
     }
 
     #[test]
@@ -723,7 +677,7 @@ mod tests {
         fn walk(command: &Command) -> Option<(&'static str, Option<&str>)> {
             let program = command.program()?;
             for manager in all() {
-                for words in &manager.invocations {
+                for words in manager.invocations {
                     let Some((first, rest)) = words.split_first() else {
                         continue;
                     };

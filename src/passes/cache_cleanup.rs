@@ -127,7 +127,7 @@ fn written_caches(run: &Run<'_>) -> Vec<(&'static Manager, &'static CacheCleanup
     let invocations = run.invocations();
     let mut out: Vec<(&'static Manager, &'static CacheCleanup)> = Vec::new();
     for manager in managers::all() {
-        for cache in &manager.cache_cleanup {
+        for cache in manager.cache_cleanup {
             let writes: Vec<&Invocation<'_>> = invocations
                 .iter()
                 .filter(|i| {
@@ -257,7 +257,7 @@ fn decide(
     let moved = run
         .invocations()
         .iter()
-        .any(|i| std::ptr::eq(i.manager, manager) && i.has_any(&cache.moved_by));
+        .any(|i| std::ptr::eq(i.manager, manager) && i.has_any(cache.moved_by));
     if moved {
         return Err("the command moves the cache or installs into it");
     }
@@ -324,7 +324,7 @@ fn no_cache_flag_everywhere(
         .iter()
         .filter(|i| std::ptr::eq(i.manager, manager) && writes(i, cache))
         .all(|i| {
-            i.has_any(&nc.decided) || pass_adds && i.sub_value().is_some_and(|s| nc.on.contains(&s))
+            i.has_any(nc.decided) || pass_adds && i.sub_value().is_some_and(|s| nc.on.contains(&s))
         })
 }
 

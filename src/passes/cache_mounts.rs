@@ -413,16 +413,11 @@ fn rm_of_targets(
     home: Option<&str>,
     keep_lines: bool,
 ) -> Option<Removals> {
-    let targets: Vec<&str> = recipe
-        .targets
-        .iter()
-        .chain(&recipe.tmpfs)
-        .copied()
-        .collect();
+    let targets: Vec<&str> = recipe.targets.iter().chain(recipe.tmpfs).copied().collect();
     let script = run.script.as_ref().ok()?;
     let mut edits = Vec::new();
     let mut dropped = Vec::new();
-    let cached: &[&str] = &recipe.targets;
+    let cached: &[&str] = recipe.targets;
     let reaches = |path: &str, targets: &[&str]| {
         let path = path.trim_end_matches('*').trim_end_matches('/');
         let path = if path.is_empty() { "/" } else { path };

@@ -64,7 +64,7 @@ impl Runs<'_> {
         {
             return Some(format!("line {} names the manager", ins.start_line));
         }
-        self.copied_out(pos, &index.dirs)
+        self.copied_out(pos, index.dirs)
     }
 
     /// For `manager`, the RUNs that may read the index with what in each may: computed once
@@ -206,7 +206,7 @@ fn index_words(manager: &Manager) -> std::borrow::Cow<'static, [&'static str]> {
 fn words_for(manager: &Manager) -> Vec<&'static str> {
     let mut words: Vec<&'static str> = Vec::new();
     for m in managers::all().filter(|m| m.shares_index_with(manager)) {
-        for invocation in &m.invocations {
+        for invocation in m.invocations {
             if let Some(first) = invocation.first() {
                 words.push(first.trim_end_matches('*'));
             }

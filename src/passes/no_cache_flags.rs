@@ -98,7 +98,7 @@ fn candidate(
     let inv = &invocations[at];
     let nc = inv.manager.no_cache.as_ref()?;
     let sub = inv.sub_value()?;
-    if !nc.on.contains(&sub) || inv.has_any(&nc.decided) {
+    if !nc.on.contains(&sub) || inv.has_any(nc.decided) {
         return None;
     }
     let env_set = nc

@@ -59,14 +59,14 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             let Some(nr) = &inv.manager.no_recommends else {
                 continue;
             };
-            if inv.action() != Some(Action::Install) || inv.has_any(&nr.decided) {
+            if inv.action() != Some(Action::Install) || inv.has_any(nr.decided) {
                 continue;
             }
             let configured = nr
                 .config_keys
                 .iter()
                 .any(|key| runs::mentioned_through(ctx.file, run.index, key))
-                || config_copied_before(ctx.file, run.index, &nr.config_paths);
+                || config_copied_before(ctx.file, run.index, nr.config_paths);
             let Some(sub) = inv.sub.filter(|_| !configured) else {
                 continue;
             };
@@ -200,7 +200,12 @@ fn companions(
     let listed: Vec<String> = packages.iter().filter_map(|w| name(w)).collect();
     let mut added: Vec<String> = Vec::new();
     for package in &listed {
-        for companion in nr.companions.get(package.as_str()).into_iter().flatten() {
+        for companion in nr
+            .companions
+            .iter()
+            .filter(|(p, _)| p == package)
+            .flat_map(|(_, list)| *list)
+        {
             if !listed.iter().any(|l| l == companion) && !added.iter().any(|a| a == companion) {
                 added.push((*companion).to_owned());
             }

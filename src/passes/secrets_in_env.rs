@@ -57,10 +57,11 @@ super::declare_pass! {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SecretData {
-    words: Vec<String>,
-    pairs: Vec<[String; 2]>,
-    reference_words: Vec<String>,
-    ignore_values: Vec<String>,
+    #[serde(borrow)]
+    words: Vec<&'static str>,
+    pairs: Vec<[&'static str; 2]>,
+    reference_words: Vec<&'static str>,
+    ignore_values: Vec<&'static str>,
     #[serde(rename = "token")]
     tokens: Vec<TokenFormat>,
 }
@@ -69,8 +70,9 @@ struct SecretData {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenFormat {
-    what: String,
-    prefixes: Vec<String>,
+    #[serde(borrow)]
+    what: &'static str,
+    prefixes: Vec<&'static str>,
     min_length: usize,
 }
 
@@ -201,12 +203,12 @@ fn token_format(value: &str) -> Option<&'static str> {
         .iter()
         .find(|t| {
             value.len() >= t.min_length
-                && t.prefixes.iter().any(|p| value.starts_with(p.as_str()))
+                && t.prefixes.iter().any(|p| value.starts_with(p))
                 && value
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
         })
-        .map(|t| t.what.as_str())
+        .map(|t| t.what)
 }
 
 /// `scheme://user:password@host…` with a literal password.

@@ -15,7 +15,8 @@ use crate::syntax::Keyword;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Data {
-    root_images: Vec<String>,
+    #[serde(borrow)]
+    root_images: Vec<&'static str>,
     tool: Vec<Tool>,
 }
 
@@ -23,19 +24,19 @@ struct Data {
 #[serde(deny_unknown_fields)]
 struct Tool {
     /// The manager's name in `transforms/*.toml`.
-    manager: String,
+    manager: &'static str,
     /// What the fix adds that needs the version.
-    feature: String,
+    feature: &'static str,
     /// The first version that has it.
-    since: String,
+    since: &'static str,
     /// Images whose tool is new enough.
-    new: Vec<String>,
+    new: Vec<&'static str>,
     /// Images whose tool may be older.
-    old: Vec<String>,
+    old: Vec<&'static str>,
     /// Text in an earlier RUN after which the tool is new enough (`get-pip.py`).
-    upgraded_by: Vec<String>,
+    upgraded_by: Vec<&'static str>,
     /// Package names whose install by the manager itself upgrades it (`pip install -U pip`).
-    upgrades_itself: Vec<String>,
+    upgrades_itself: Vec<&'static str>,
     /// What an image in neither list gets.
     unknown: Judgement,
 }
@@ -287,7 +288,7 @@ fn first_upgraders(runs: &Runs<'_>, tool: &Tool) -> std::rc::Rc<Vec<Option<usize
             continue;
         }
         let text = runs.file.slice(r.ins.range);
-        if tool.upgraded_by.iter().any(|u| text.contains(u.as_str()))
+        if tool.upgraded_by.iter().any(|u| text.contains(u))
             || r.all_invocations()
                 .iter()
                 .any(|(inv, _)| upgrades_itself(inv, tool))
@@ -308,7 +309,7 @@ fn upgrades_itself(inv: &managers::Invocation<'_>, tool: &Tool) -> bool {
         && inv.command.args.iter().any(|w| {
             w.value
                 .as_deref()
-                .is_some_and(|v| tool.upgrades_itself.iter().any(|u| u == v))
+                .is_some_and(|v| tool.upgrades_itself.contains(&v))
         })
 }
 

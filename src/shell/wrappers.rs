@@ -15,7 +15,7 @@ use super::{Command, Script, Word};
 
 /// `transforms/wrappers.toml`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, bound(deserialize = "'de: 'static"))]
 struct Data {
     wrapper: Vec<Wrapper>,
     shell: Vec<Shell>,
@@ -29,9 +29,10 @@ struct Data {
 )]
 #[serde(deny_unknown_fields)]
 struct Wrapper {
-    names: Vec<String>,
+    #[serde(borrow)]
+    names: Vec<&'static str>,
     /// Options that take the next word as their value when written apart.
-    value_options: Vec<String>,
+    value_options: Vec<&'static str>,
     /// `NAME=value` words before the command are the wrapper's (`env`, `sudo`).
     #[serde(default)]
     assignments: bool,
@@ -40,13 +41,13 @@ struct Wrapper {
     operands: usize,
     /// Options after which nothing from the arguments runs (`command -v`, `sudo -s`).
     #[serde(default)]
-    no_command_flags: Vec<String>,
+    no_command_flags: Vec<&'static str>,
     /// Options that make the rest unreadable (`env -S STRING`).
     #[serde(default)]
-    opaque_flags: Vec<String>,
+    opaque_flags: Vec<&'static str>,
     /// Options whose value is a shell string to run (`su -c STRING`).
     #[serde(default)]
-    script_options: Vec<String>,
+    script_options: Vec<&'static str>,
     /// Only a script option runs something (`su` alone starts an interactive shell).
     #[serde(default)]
     script_only: bool,
@@ -63,9 +64,10 @@ struct Wrapper {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Shell {
-    names: Vec<String>,
+    #[serde(borrow)]
+    names: Vec<&'static str>,
     script_flag: char,
-    value_options: Vec<String>,
+    value_options: Vec<&'static str>,
 }
 
 fn load() -> Result<Data, String> {
@@ -230,18 +232,10 @@ fn resolve(command: &Command, via: Via, out: &mut Wrapped) -> Vec<(Command, Via)
         return Vec::new();
     }
     let data = &*DATA;
-    if let Some(shell) = data
-        .shell
-        .iter()
-        .find(|s| s.names.iter().any(|n| n == program))
-    {
+    if let Some(shell) = data.shell.iter().find(|s| s.names.contains(&program)) {
         return shell_runs(shell, command, via, out);
     }
-    let Some(wrapper) = data
-        .wrapper
-        .iter()
-        .find(|w| w.names.iter().any(|n| n == program))
-    else {
+    let Some(wrapper) = data.wrapper.iter().find(|w| w.names.contains(&program)) else {
         return Vec::new();
     };
     let via = Via {
@@ -385,7 +379,7 @@ fn string_runs(
 }
 
 /// The value of the first of `options` in `args`: the next word, or the part after `=`.
-fn option_value<'a>(args: &'a [Word], options: &[String]) -> Option<&'a Word> {
+fn option_value<'a>(args: &'a [Word], options: &[&str]) -> Option<&'a Word> {
     for (i, word) in args.iter().enumerate() {
         let value = word.value.as_deref()?;
         if value == "--" {
@@ -398,8 +392,8 @@ fn option_value<'a>(args: &'a [Word], options: &[String]) -> Option<&'a Word> {
     None
 }
 
-fn has(list: &[String], value: &str) -> bool {
-    list.iter().any(|x| x == value)
+fn has(list: &[&str], value: &str) -> bool {
+    list.contains(&value)
 }
 
 /// `NAME=value` with a valid variable name.
@@ -457,16 +451,8 @@ mod tests {
     #[test]
     fn data_loads() {
         let data = load().unwrap();
-        assert!(
-            data.wrapper
-                .iter()
-                .any(|w| w.names.iter().any(|n| n == "sudo"))
-        );
-        assert!(
-            data.shell
-                .iter()
-                .any(|s| s.names.iter().any(|n| n == "bash"))
-        );
+        assert!(data.wrapper.iter().any(|w| w.names.contains(&"sudo")));
+        assert!(data.shell.iter().any(|s| s.names.contains(&"bash")));
     }
 
     #[test]

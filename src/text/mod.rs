@@ -476,7 +476,7 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
 /// lookup rather than a scan of them all (a round may take one edit per line of the file).
 #[derive(Default)]
 struct Occupied<'e> {
-    same: std::collections::HashSet<&'e Edit>,
+    same: crate::hash::FxSet<&'e Edit>,
     /// Replaced ranges, by start to end; they never overlap each other.
     replaced: std::collections::BTreeMap<u32, u32>,
     /// Offsets of insertions.

@@ -514,7 +514,7 @@ impl<'a, 'b> Finder<'a, 'b> {
                 return None;
             }
             let names: Vec<&str> = if install.named.is_empty() {
-                data.fallback.clone()
+                data.fallback.to_vec()
             } else {
                 install.named.clone()
             };
@@ -538,7 +538,7 @@ impl<'a, 'b> Finder<'a, 'b> {
             None => return None,
         };
         let in_cwd = |name: &str| join(&cwd_path, name);
-        for name in data.needs_more.iter().chain(&data.writes) {
+        for name in data.needs_more.iter().chain(data.writes) {
             (self.entry(&in_cwd(name))? == ContextEntry::Missing).then_some(())?;
         }
         // managers that find their project by walking up (workspaces, go.work, Cargo
@@ -547,7 +547,7 @@ impl<'a, 'b> Finder<'a, 'b> {
             for depth in 0..cwd_below.len() {
                 let parent = join_all(&copy.source, &cwd_below[..depth]);
                 let at = |name: &str| join(&parent, name);
-                for name in data.files.iter().chain(&data.needs_more) {
+                for name in data.files.iter().chain(data.needs_more) {
                     match self.entry(&at(name))? {
                         ContextEntry::Missing => {}
                         ContextEntry::File { .. }
@@ -566,13 +566,13 @@ impl<'a, 'b> Finder<'a, 'b> {
         }
         let mut files: Vec<(Vec<String>, String)> = Vec::new();
         if install.named.is_empty() {
-            for name in &data.files {
+            for name in data.files {
                 let path = in_cwd(name);
                 matches!(self.entry(&path)?, ContextEntry::File { .. }).then_some(())?;
                 files.push((cwd_below.clone(), path));
             }
             let mut has_lock = false;
-            for name in &data.optional {
+            for name in data.optional {
                 let path = in_cwd(name);
                 match self.entry(&path)? {
                     ContextEntry::Missing => {}
