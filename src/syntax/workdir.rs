@@ -2,6 +2,7 @@
 //! tells (relative to the base image's WORKDIR until an absolute WORKDIR).
 
 use super::{Instruction, Keyword};
+use std::rc::Rc;
 
 /// A directory in the image: absolute, or relative to the unknown directory a stage starts
 /// in (its base image's WORKDIR).
@@ -59,21 +60,28 @@ pub(crate) fn plain(word: &str, escape: char) -> bool {
 }
 
 /// The working directory in effect at each instruction (`None` when unknown).
-/// `source` is the file's.
-pub(crate) fn working_dirs(source: &str, instructions: &[&Instruction]) -> Vec<Option<ImageDir>> {
-    let mut cwd = Some(ImageDir::start());
+/// `source` is the file's. Instructions between two WORKDIRs share one directory: a large
+/// file has hundreds of thousands of instructions, and a copy each cost ~45 bytes (its
+/// parts) where a shared one costs a pointer.
+pub(crate) fn working_dirs(
+    source: &str,
+    instructions: &[&Instruction],
+) -> Vec<Option<Rc<ImageDir>>> {
+    let start = Rc::new(ImageDir::start());
+    let mut cwd = Some(Rc::clone(&start));
     instructions
         .iter()
         .map(|ins| {
             match ins.kind {
-                Keyword::From => cwd = Some(ImageDir::start()),
+                Keyword::From => cwd = Some(Rc::clone(&start)),
                 Keyword::Workdir => {
                     cwd = match ins.value(source).as_slice() {
                         [path] if plain(path, '\\') => match &cwd {
                             Some(dir) => dir.join(path),
                             None if path.starts_with('/') => ImageDir::start().join(path),
                             None => None,
-                        },
+                        }
+                        .map(Rc::new),
                         _ => None,
                     };
                 }

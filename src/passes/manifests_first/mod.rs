@@ -15,6 +15,7 @@ use crate::syntax::workdir::{ImageDir, plain, working_dirs};
 use crate::syntax::{Dockerfile, Instruction, Item, Keyword};
 use crate::text::{Applicability, Edit, Fix, TextRange};
 use classify::{CommandUse, Install, classify};
+use std::rc::Rc;
 
 super::declare_pass! {
     /// ## What it does
@@ -163,7 +164,7 @@ impl Plan {
 struct Finder<'a, 'b> {
     ctx: &'a PassContext<'b>,
     instructions: &'a [&'b Instruction],
-    cwds: &'a [Option<ImageDir>],
+    cwds: &'a [Option<Rc<ImageDir>>],
     ignore: Option<&'a IgnoreRules>,
     env: EnvValues<'b>,
 }
@@ -237,7 +238,7 @@ impl<'a, 'b> Finder<'a, 'b> {
         if self.env_may_point_into(at, &copy) {
             return None;
         }
-        let (block, workdirs, cwd) = self.block(at, self.cwds[at].clone()?)?;
+        let (block, workdirs, cwd) = self.block(at, self.cwds[at].as_deref()?.clone())?;
         let mut plan = Plan::default();
         let mut names = Vec::new();
         for run in &block {
@@ -358,7 +359,7 @@ impl<'a, 'b> Finder<'a, 'b> {
                     }
                 }
                 Keyword::Workdir => {
-                    let Some(dir) = self.cwds[index].clone() else {
+                    let Some(dir) = self.cwds[index].as_deref().cloned() else {
                         break;
                     };
                     if dir != cwd {
