@@ -141,10 +141,7 @@ impl Pragmas {
             let target = file.items[index + 1..]
                 .iter()
                 .find(|i| !matches!(i, Item::Comment(_)))
-                .and_then(|i| match i {
-                    Item::Instruction(ins) => Some(&**ins),
-                    _ => None,
-                });
+                .and_then(Item::instruction);
             let scope = match scope_of(at, kind, origin, target, &froms, seen_instruction) {
                 Ok(scope) => scope,
                 Err(problem) => {

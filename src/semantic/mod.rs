@@ -432,9 +432,7 @@ impl<'a> Model<'a> {
             .items
             .iter()
             .enumerate()
-            .filter(|(_, item)| {
-                matches!(item, crate::syntax::Item::Instruction(i) if i.kind == Keyword::From)
-            })
+            .filter(|(_, item)| item.instruction().is_some_and(|i| i.kind == Keyword::From))
             .map(|(k, _)| k)
             .collect();
         debug_assert_eq!(items.len(), file_stages.len());
@@ -514,11 +512,7 @@ impl<'a> Model<'a> {
 
     /// The `FROM` instruction of stage `index`, without building its model.
     pub fn from(&self, index: usize) -> Option<&'a Instruction> {
-        let item = self.source.file.items.get(*self.source.items.get(index)?)?;
-        match item {
-            crate::syntax::Item::Instruction(i) => Some(&**i),
-            _ => None,
-        }
+        self.source.file.items[*self.source.items.get(index)?].instruction()
     }
 
     /// The stage holding the file's instruction number `position` (counted as
@@ -573,10 +567,9 @@ impl<'a> Model<'a> {
             .get(index + 1)
             .copied()
             .unwrap_or(file.items.len());
-        let mut written = file.items[first..end].iter().filter_map(|item| match item {
-            crate::syntax::Item::Instruction(i) => Some(&**i),
-            _ => None,
-        });
+        let mut written = file.items[first..end]
+            .iter()
+            .filter_map(crate::syntax::Item::instruction);
         let from = written.next().expect("a stage starts with its FROM");
         let count = source
             .starts

@@ -236,13 +236,20 @@ pub struct Token {
     pub range: TextRange,
 }
 
+impl Item {
+    /// The instruction this item is, if it is one.
+    pub fn instruction(&self) -> Option<&Instruction> {
+        match self {
+            Item::Instruction(i) => Some(i),
+            _ => None,
+        }
+    }
+}
+
 impl Dockerfile {
     /// The instructions, in order (ONBUILD triggers are inside their ONBUILD).
     pub fn instructions(&self) -> impl Iterator<Item = &Instruction> {
-        self.items.iter().filter_map(|item| match item {
-            Item::Instruction(i) => Some(&**i),
-            _ => None,
-        })
+        self.items.iter().filter_map(Item::instruction)
     }
 
     /// The range an item covers.
