@@ -21,31 +21,19 @@ struct Line {
     end: usize,
 }
 
-fn split_lines(source: &str, from: usize) -> Vec<Line> {
-    let mut lines = Vec::new();
-    let mut start = from;
-    let bytes = source.as_bytes();
-    while start < source.len() {
-        let end = memchr_newline(bytes, start).map_or(source.len(), |i| i + 1);
-        let mut content_end = end;
-        while content_end > start && matches!(bytes[content_end - 1], b'\n' | b'\r') {
-            content_end -= 1;
-        }
-        lines.push(Line {
-            start,
-            content_end,
-            end,
-        });
-        start = end;
+/// Where the lines of `source[from..]` start, then the source's length: line `i` is
+/// `[starts[i], starts[i + 1])`. Four bytes a line, sized exactly (the newlines are counted
+/// first): a large file's table was 24 bytes a line, grown by doubling.
+fn line_starts(source: &str, from: usize) -> Vec<u32> {
+    let body = &source.as_bytes()[from..];
+    let mut starts = Vec::with_capacity(memchr::memchr_iter(b'\n', body).count() + 2);
+    starts.push(to_u32(from));
+    starts.extend(memchr::memchr_iter(b'\n', body).map(|i| to_u32(from + i + 1)));
+    // a last line without a terminator
+    if starts.last() != Some(&to_u32(source.len())) {
+        starts.push(to_u32(source.len()));
     }
-    lines
-}
-
-fn memchr_newline(bytes: &[u8], from: usize) -> Option<usize> {
-    bytes[from..]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map(|i| i + from)
+    starts
 }
 
 fn trim_start_ws(s: &str) -> &str {
@@ -59,7 +47,8 @@ pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
 
 pub(super) struct Parser<'s> {
     src: &'s str,
-    lines: Vec<Line>,
+    /// See [`line_starts`].
+    starts: Vec<u32>,
     pub(super) escape: char,
     pub(super) items: Vec<Item>,
 }
@@ -69,9 +58,25 @@ impl<'s> Parser<'s> {
         let body_start = if src.starts_with(BOM) { BOM.len() } else { 0 };
         Self {
             src,
-            lines: split_lines(src, body_start),
+            starts: line_starts(src, body_start),
             escape: '\\',
             items: Vec::new(),
+        }
+    }
+
+    /// Line `i` (`i < self.line_count()`).
+    fn line(&self, i: usize) -> Line {
+        let start = self.starts[i] as usize;
+        let end = self.starts[i + 1] as usize;
+        let bytes = self.src.as_bytes();
+        let mut content_end = end;
+        while content_end > start && matches!(bytes[content_end - 1], b'\n' | b'\r') {
+            content_end -= 1;
+        }
+        Line {
+            start,
+            content_end,
+            end,
         }
     }
 
@@ -101,7 +106,7 @@ impl<'s> Parser<'s> {
 
     fn run(mut self) -> Result<Dockerfile, ParseError> {
         let mut i = self.header()?;
-        while i < self.lines.len() {
+        while i < self.line_count() {
             i = self.item(i)?;
         }
         Ok(self.finish())
@@ -120,7 +125,7 @@ impl<'s> Parser<'s> {
     /// Parses the item (comment, blank line or instruction) starting at line `i`; returns
     /// the index of the line after it.
     pub(super) fn item(&mut self, i: usize) -> Result<usize, ParseError> {
-        let line = self.lines[i];
+        let line = self.line(i);
         let range = TextRange::from_usize(line.start, line.end);
         if self.is_comment(line) {
             self.items.push(Item::Comment(range));
@@ -137,12 +142,12 @@ impl<'s> Parser<'s> {
 
     /// The number of physical lines.
     pub(super) fn line_count(&self) -> usize {
-        self.lines.len()
+        self.starts.len() - 1
     }
 
     /// The start of line `i` (the source's length past the last line).
     pub(super) fn line_start(&self, i: usize) -> usize {
-        self.lines.get(i).map_or(self.src.len(), |l| l.start)
+        self.starts.get(i).map_or(self.src.len(), |&s| s as usize)
     }
 
     pub(super) fn finish(mut self) -> Dockerfile {
@@ -158,7 +163,8 @@ impl<'s> Parser<'s> {
     /// Parser directives at the very top; returns the index of the first other line.
     fn directives(&mut self) -> Result<usize, ParseError> {
         let mut seen: Vec<String> = Vec::new();
-        for (i, &line) in self.lines.iter().enumerate() {
+        for i in 0..self.line_count() {
+            let line = self.line(i);
             let text = self.content(line);
             let Some((key, value)) = directive(text) else {
                 return Ok(i);
@@ -196,7 +202,7 @@ impl<'s> Parser<'s> {
                 value: shift(value, line.start),
             })));
         }
-        Ok(self.lines.len())
+        Ok(self.line_count())
     }
 
     /// Parses the instruction starting at line `first`; returns it and the next line index.
@@ -204,7 +210,7 @@ impl<'s> Parser<'s> {
         let mut tokens = Vec::new();
         let mut segments = Vec::new();
         let mut joined = String::new();
-        let start_line = self.lines[first];
+        let start_line = self.line(first);
 
         let text = self.content(start_line);
         let indent = text.len() - trim_start_ws(text).len();
@@ -217,7 +223,7 @@ impl<'s> Parser<'s> {
         let mut i = first;
         let mut piece_start = start_line.start + indent;
         loop {
-            let line = self.lines[i];
+            let line = self.line(i);
             let text = &self.src[piece_start..line.content_end];
             let cut = self.continuation_cut(text);
             let piece_len = cut.unwrap_or(text.len());
@@ -253,8 +259,8 @@ impl<'s> Parser<'s> {
                 line.end,
             );
             // skip comment and blank lines inside the continuation
-            while i < self.lines.len() {
-                let l = self.lines[i];
+            while i < self.line_count() {
+                let l = self.line(i);
                 if self.is_comment(l) {
                     push_token(&mut tokens, TokenKind::Comment, l.start, l.end);
                 } else if self.is_blank(l) {
@@ -264,10 +270,10 @@ impl<'s> Parser<'s> {
                 }
                 i += 1;
             }
-            if i >= self.lines.len() {
+            if i >= self.line_count() {
                 break;
             }
-            piece_start = self.lines[i].start;
+            piece_start = self.line_start(i);
         }
 
         let node = node_from_line(&joined, 0, self.escape).map_err(|message| ParseError {
@@ -315,11 +321,8 @@ impl<'s> Parser<'s> {
             }
         }
 
-        let end = if i > 0 {
-            self.lines[i - 1].end
-        } else {
-            start_line.end
-        };
+        // the end of the instruction's last line (`i` is past its first)
+        let end = self.line_start(i);
         let classified = classify(&tokens, &segments, &node);
         let mut instruction = node.into_instruction(&segments, &joined, self.src);
         instruction.range = TextRange::from_usize(start_line.start, end);
@@ -384,10 +387,10 @@ impl<'s> Parser<'s> {
         h: words::HeredocWord,
         marker: TextRange,
     ) -> Result<(Heredoc, usize), ParseError> {
-        let body_start = self.lines.get(from).map_or(self.src.len(), |l| l.start);
+        let body_start = self.line_start(from);
         let mut content = String::new();
-        for i in from..self.lines.len() {
-            let line = self.lines[i];
+        for i in from..self.line_count() {
+            let line = self.line(i);
             let mut candidate = self.content(line);
             if h.chomp {
                 candidate = candidate.trim_start_matches('\t');
