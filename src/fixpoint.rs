@@ -216,8 +216,11 @@ fn rewrite_with(
         };
         // the messages of fixes neither applied nor kept
         messages.forget_unused();
+        // the round's line map and pragmas go before the new tree is built
+        drop((lines, pragmas));
+        // the new text moves into the new tree: one copy of it, not two
         file = file
-            .reparse(&result.text, &rounds.last_edits())
+            .reparse_owned(result.text, &rounds.last_edits())
             .map_err(|e| {
                 Error::Internal(format!(
                     "rewrite by {applied_by} produced text that does not parse: {e}"

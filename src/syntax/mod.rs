@@ -12,7 +12,7 @@ mod words;
 pub(crate) mod workdir;
 
 pub use instruction::{Instruction, Mount};
-pub use parse::parse;
+pub use parse::{parse, parse_owned};
 pub use stages::Stage;
 
 pub(crate) use instruction::segment_to_source;
@@ -247,6 +247,16 @@ impl Item {
 }
 
 impl Dockerfile {
+    /// The file of `source` and the items parsed from it.
+    fn new(source: String, escape: char, items: Vec<Item>) -> Self {
+        Dockerfile {
+            source,
+            escape,
+            items,
+            memo: memo::Memo::default(),
+        }
+    }
+
     /// The instructions, in order (ONBUILD triggers are inside their ONBUILD).
     pub fn instructions(&self) -> impl Iterator<Item = &Instruction> {
         self.items.iter().filter_map(Item::instruction)

@@ -42,7 +42,13 @@ fn trim_start_ws(s: &str) -> &str {
 
 /// Parses `source` into a lossless tree, or reports what BuildKit would reject.
 pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
-    Parser::new(source).run()
+    parse_owned(source.to_owned())
+}
+
+/// [`parse`], the tree keeping `source` itself rather than a copy.
+pub fn parse_owned(source: String) -> Result<Dockerfile, ParseError> {
+    let (escape, items) = Parser::new(&source).run()?;
+    Ok(Dockerfile::new(source, escape, items))
 }
 
 pub(super) struct Parser<'s> {
@@ -104,11 +110,13 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn run(mut self) -> Result<Dockerfile, ParseError> {
+    fn run(mut self) -> Result<(char, Vec<Item>), ParseError> {
         let mut i = self.header()?;
         while i < self.line_count() {
             i = self.item(i)?;
         }
+        // the items grew by doubling: the tree keeps them for good
+        self.items.shrink_to_fit();
         Ok(self.finish())
     }
 
@@ -150,14 +158,10 @@ impl<'s> Parser<'s> {
         self.starts.get(i).map_or(self.src.len(), |&s| s as usize)
     }
 
-    pub(super) fn finish(mut self) -> Dockerfile {
-        self.items.shrink_to_fit();
-        Dockerfile {
-            source: self.src.to_owned(),
-            escape: self.escape,
-            items: self.items,
-            memo: super::memo::Memo::default(),
-        }
+    /// The escape character and the items, for [`Dockerfile::new`] with the source: the
+    /// caller's own string, not a copy of it.
+    pub(super) fn finish(self) -> (char, Vec<Item>) {
+        (self.escape, self.items)
     }
 
     /// Parser directives at the very top; returns the index of the first other line.

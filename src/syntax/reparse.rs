@@ -10,7 +10,7 @@
 //! shifted. Each reused item is checked against the new text (same bytes, ending at a line
 //! boundary, or at the end where it ended there); anything else falls back to a full parse.
 
-use super::parse::Parser;
+use super::parse::{Parser, parse_owned};
 use super::{Args, Dockerfile, Instruction, Item, ParseError};
 use crate::text::TextRange;
 
@@ -20,11 +20,21 @@ impl Dockerfile {
     /// overlapping. Items no edit touches are reused; the result is what [`super::parse`]
     /// returns on `source` (with edits that do not describe `source`, it parses in full).
     pub fn reparse(self, source: &str, edits: &[(TextRange, u32)]) -> Result<Self, ParseError> {
-        let Some(file) = incremental(self, source, edits) else {
-            return super::parse(source);
+        self.reparse_owned(source.to_owned(), edits)
+    }
+
+    /// [`Dockerfile::reparse`], the new tree keeping `source` itself rather than a copy.
+    pub fn reparse_owned(
+        self,
+        source: String,
+        edits: &[(TextRange, u32)],
+    ) -> Result<Self, ParseError> {
+        let Some((escape, items)) = incremental(self, &source, edits) else {
+            return parse_owned(source);
         };
+        let file = Dockerfile::new(source, escape, items);
         debug_assert!(
-            super::parse(source).is_ok_and(|full| full.items == file.items
+            super::parse(&file.source).is_ok_and(|full| full.items == file.items
                 && full.escape == file.escape
                 && full.source == file.source),
             "incremental parse differs from the full parse"
@@ -33,9 +43,14 @@ impl Dockerfile {
     }
 }
 
-/// The incremental parse, or `None` where it cannot be used (the edits do not add up, the
-/// directives changed, or a parse error: the full parse then reports it).
-fn incremental(old: Dockerfile, source: &str, edits: &[(TextRange, u32)]) -> Option<Dockerfile> {
+/// The incremental parse's escape character and items, or `None` where it cannot be used (the
+/// edits do not add up, the directives changed, or a parse error: the full parse then
+/// reports it).
+fn incremental(
+    old: Dockerfile,
+    source: &str,
+    edits: &[(TextRange, u32)],
+) -> Option<(char, Vec<Item>)> {
     let Dockerfile {
         source: old_source,
         escape,
@@ -143,9 +158,8 @@ fn incremental(old: Dockerfile, source: &str, edits: &[(TextRange, u32)]) -> Opt
         line += lines;
         k += 1;
     }
-    // the old text and what is left of the old tree go before the new text is copied
-    drop(old_items);
-    drop(old_source);
+    // the spare room `reserve` left, where the new tree has fewer items
+    parser.items.shrink_to_fit();
     Some(parser.finish())
 }
 
@@ -232,7 +246,8 @@ mod tests {
         };
         let (new, ranges) = splice(old, edits);
         let full = parse(&new);
-        if let Some(inc) = incremental(file.clone(), &new, &ranges) {
+        if let Some((escape, items)) = incremental(file.clone(), &new, &ranges) {
+            let inc = Dockerfile::new(new.clone(), escape, items);
             let full = full.unwrap_or_else(|e| {
                 panic!("incremental parse of {new:?} succeeded, full parse: {e}")
             });
