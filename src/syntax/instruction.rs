@@ -39,10 +39,11 @@ pub(super) struct TokenStart {
     pub(super) kind: TokenKind,
 }
 
-/// The parts few instructions have.
+/// The parts few instructions have: those of a multi-line instruction or a JSON array
+/// inline, the rarer ones behind one more box (a large file's multi-line RUNs then take
+/// 80 bytes each here, not 112).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Rare {
-    pub(super) flags: Box<[Flag]>,
     /// Map from [`Instruction::line`] offsets back to the source; empty when it is the one
     /// segment from the keyword on (a one-line instruction): [`Instruction::segments`].
     pub(super) segments: Box<[Segment]>,
@@ -54,13 +55,20 @@ pub(super) struct Rare {
     /// they follow from the keyword, flag and argument ranges (a one-line instruction, most
     /// of a large file).
     pub(super) tokens: Box<[TokenStart]>,
-    pub(super) heredocs: Box<[Heredoc]>,
-    pub(super) trigger: Option<Box<Instruction>>,
     /// The strings of [`Args::Json`].
     pub(super) elems: Box<[JsonElem]>,
     /// [`Instruction::end_line`], kept with the rest (an instruction without `Rare` ends on
     /// its first line).
     pub(super) end_line: u32,
+    pub(super) rarer: Option<Box<Rarer>>,
+}
+
+/// The parts fewer instructions still have.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(super) struct Rarer {
+    pub(super) flags: Box<[Flag]>,
+    pub(super) heredocs: Box<[Heredoc]>,
+    pub(super) trigger: Option<Box<Instruction>>,
 }
 
 impl Instruction {
@@ -182,9 +190,13 @@ impl Instruction {
         self.rare.get_or_insert_default()
     }
 
+    fn rarer(&self) -> Option<&Rarer> {
+        self.rare.as_ref().and_then(|r| r.rarer.as_deref())
+    }
+
     /// The `--name[=value]` flags after the keyword.
     pub fn flags(&self) -> &[Flag] {
-        self.rare.as_ref().map_or(&[], |r| &r.flags)
+        self.rarer().map_or(&[], |r| &r.flags)
     }
 
     /// The strings of a JSON array argument ([`Args::Json`]), in order.
@@ -194,12 +206,12 @@ impl Instruction {
 
     /// The heredocs, in the order their markers appear.
     pub fn heredocs(&self) -> &[Heredoc] {
-        self.rare.as_ref().map_or(&[], |r| &r.heredocs)
+        self.rarer().map_or(&[], |r| &r.heredocs)
     }
 
     /// For ONBUILD, the wrapped instruction (its `range` is the trigger's text).
     pub fn trigger(&self) -> Option<&Instruction> {
-        self.rare.as_ref().and_then(|r| r.trigger.as_deref())
+        self.rarer().and_then(|r| r.trigger.as_deref())
     }
 }
 
@@ -557,6 +569,12 @@ mod size {
             size_of::<super::Instruction>()
         );
         assert_eq!(size_of::<crate::syntax::Item>(), 16);
+        assert!(
+            size_of::<super::Rare>() <= 80,
+            "{}",
+            size_of::<super::Rare>()
+        );
+        assert_eq!(size_of::<crate::syntax::Word>(), 16);
     }
 
     /// One-line instructions keep neither tokens nor segments: both follow from the ranges.

@@ -147,15 +147,19 @@ pub struct Word {
     pub range: TextRange,
     /// The text where it is not the source's slice at `range` (a word across a line
     /// continuation, a JSON string): a large file's tree would otherwise hold a second copy
-    /// of nearly every word.
-    text: Option<Box<str>>,
+    /// of nearly every word. Behind a thin pointer, as it is rare: a word is 16 bytes, not 24.
+    text: Option<Box<Written>>,
 }
+
+/// A [`Word`]'s text where it differs from the source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Written(Box<str>);
 
 impl Word {
     /// The word at `range` of `source`, written `text`.
     pub(crate) fn new(range: TextRange, text: String, source: &str) -> Self {
-        let text =
-            (source.get(range.as_usize()) != Some(text.as_str())).then(|| text.into_boxed_str());
+        let text = (source.get(range.as_usize()) != Some(text.as_str()))
+            .then(|| Box::new(Written(text.into_boxed_str())));
         Word { range, text }
     }
 
@@ -163,7 +167,7 @@ impl Word {
     pub fn text<'a>(&'a self, source: &'a str) -> &'a str {
         self.text
             .as_deref()
-            .unwrap_or_else(|| self.range.slice(source))
+            .map_or_else(|| self.range.slice(source), |w| &w.0)
     }
 }
 

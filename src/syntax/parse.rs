@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::instruction::{Rare, TokenStart};
+use super::instruction::{Rare, Rarer, TokenStart};
 use super::words::{self, RawFlag};
 use super::{
     Args, Directive, Dockerfile, Flag, Heredoc, Instruction, Item, JsonElem, Keyword, ParseError,
@@ -357,7 +357,11 @@ impl<'s> Parser<'s> {
             .collect();
         if !heredocs.is_empty() {
             let heredocs = heredocs.into_boxed_slice();
-            instruction.rare_mut().heredocs = heredocs;
+            instruction
+                .rare_mut()
+                .rarer
+                .get_or_insert_default()
+                .heredocs = heredocs;
         }
         instruction.start_line = to_u32(first + 1);
         instruction.line_len = to_u32(joined.len());
@@ -743,11 +747,17 @@ impl Node {
             Box::new(child)
         });
         let flags: Box<[Flag]> = flags;
-        let rare = (!flags.is_empty() || trigger.is_some() || !elems.is_empty()).then(|| {
-            Box::new(Rare {
+        let rarer = (!flags.is_empty() || trigger.is_some()).then(|| {
+            Box::new(Rarer {
                 flags,
                 trigger,
+                ..Rarer::default()
+            })
+        });
+        let rare = (rarer.is_some() || !elems.is_empty()).then(|| {
+            Box::new(Rare {
                 elems,
+                rarer,
                 ..Rare::default()
             })
         });

@@ -182,29 +182,31 @@ impl Instruction {
             shift(&mut word.range, by);
         }
         if let Some(rare) = &mut self.rare {
-            for flag in &mut rare.flags {
-                shift(&mut flag.range, by);
-                shift(&mut flag.name, by);
-                if let Some(value) = &mut flag.value {
-                    shift(value, by);
-                }
-            }
             for elem in &mut rare.elems {
                 shift(&mut elem.range, by);
             }
             for segment in &mut rare.segments {
                 segment.source = segment.source.wrapping_add_signed(by);
             }
-            for doc in &mut rare.heredocs {
+            for token in &mut rare.tokens {
+                token.start = token.start.wrapping_add_signed(by);
+            }
+        }
+        if let Some(rarer) = self.rare.as_mut().and_then(|r| r.rarer.as_mut()) {
+            for flag in &mut rarer.flags {
+                shift(&mut flag.range, by);
+                shift(&mut flag.name, by);
+                if let Some(value) = &mut flag.value {
+                    shift(value, by);
+                }
+            }
+            for doc in &mut rarer.heredocs {
                 shift(&mut doc.marker, by);
                 shift(&mut doc.body, by);
                 shift(&mut doc.terminator, by);
             }
-            if let Some(trigger) = &mut rare.trigger {
+            if let Some(trigger) = &mut rarer.trigger {
                 trigger.shift(by);
-            }
-            for token in &mut rare.tokens {
-                token.start = token.start.wrapping_add_signed(by);
             }
         }
     }
