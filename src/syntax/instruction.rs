@@ -133,10 +133,66 @@ impl Instruction {
         })
     }
 
-    /// The tokens of a one-line instruction, from its keyword, flag and argument ranges:
-    /// blanks between them, and the line break after the line's content. The parse keeps
-    /// the tokens it found wherever these differ.
+    /// The tokens that follow from the keyword, flag and argument ranges and the segments:
+    /// blanks before the keyword and between the parts, a continuation between two
+    /// segments, and the line break after the last. The parse keeps the tokens it found
+    /// wherever these differ (a comment line inside a continuation, a heredoc).
     pub(super) fn implied_token_starts(&self) -> Vec<TokenStart> {
+        // the common case, more simply (a large file's parse checks every instruction's)
+        if self.stored_segments().is_empty() {
+            return self.implied_one_line_token_starts();
+        }
+        let args = match &self.args {
+            Args::None => None,
+            Args::Json { range, .. } | Args::Shell { range, .. } => Some(*range),
+        };
+        // in source order, not overlapping
+        let mut parts = std::iter::once((TokenKind::Keyword, self.keyword))
+            .chain(self.flags().iter().map(|f| (TokenKind::Flag, f.range)))
+            .chain(args.map(|r| (TokenKind::Args, r)))
+            .filter(|(_, r)| r.start < r.end)
+            .peekable();
+        let mut out: Vec<TokenStart> = Vec::with_capacity(6 + 2 * self.flags().len());
+        let mut push = |start: u32, kind: TokenKind| {
+            if out.last().is_none_or(|t| t.kind != kind) {
+                out.push(TokenStart { start, kind });
+            }
+        };
+        let mut at = self.range.start;
+        self.with_segments(|segments| {
+            for (k, segment) in segments.iter().enumerate() {
+                if at < segment.source {
+                    let kind = if k == 0 {
+                        TokenKind::Whitespace
+                    } else {
+                        TokenKind::Continuation
+                    };
+                    push(at, kind);
+                }
+                // the segment's bytes, by the part each is in (blanks between them)
+                let end = segment.source + segment.len;
+                at = segment.source;
+                while at < end {
+                    while parts.next_if(|(_, r)| r.end <= at).is_some() {}
+                    let (kind, next) = match parts.peek() {
+                        Some(&(kind, r)) if r.start <= at => (kind, r.end),
+                        Some(&(_, r)) => (TokenKind::Whitespace, r.start),
+                        None => (TokenKind::Whitespace, end),
+                    };
+                    push(at, kind);
+                    at = next.min(end);
+                }
+            }
+        });
+        if at < self.range.end {
+            push(at, TokenKind::Newline);
+        }
+        out
+    }
+
+    /// The tokens of a one-line instruction, from its keyword, flag and argument ranges:
+    /// blanks between them, and the line break after the line's content.
+    fn implied_one_line_token_starts(&self) -> Vec<TokenStart> {
         let args = match &self.args {
             Args::None => None,
             Args::Json { range, .. } | Args::Shell { range, .. } => Some(*range),
@@ -577,16 +633,30 @@ mod size {
         assert_eq!(size_of::<crate::syntax::Word>(), 16);
     }
 
-    /// One-line instructions keep neither tokens nor segments: both follow from the ranges.
+    /// One-line instructions keep neither tokens nor segments: both follow from the ranges;
+    /// a multi-line one keeps its segments, and its tokens only where a comment line or a
+    /// heredoc is among them, or the text ends in a continuation.
     #[test]
-    fn one_line_instructions_keep_no_token_list() {
-        let text = "FROM a AS b\n  RUN --mount=type=cache,target=/c  x  \r\nCOPY [\"a\", \"b\"]\nRUN y \\\n z\n";
+    fn instructions_keep_no_token_list_where_it_follows_from_the_ranges() {
+        let text = "FROM a AS b\n  RUN --mount=type=cache,target=/c  x  \r\nCOPY [\"a\", \"b\"]\nRUN y \\\n z\nRUN --f=a \\\n  --g \\\r\n b\nRUN x \\\n# c\n d\nRUN <<E\nx\nE\nRUN a\\\n";
         let file = crate::syntax::parse(text).unwrap();
         let kept: Vec<(usize, usize)> = file
             .instructions()
             .map(|i| (i.stored_tokens().len(), i.stored_segments().len()))
             .collect();
-        assert_eq!(kept, [(0, 0), (0, 0), (0, 0), (6, 2)]);
+        assert_eq!(
+            kept,
+            [
+                (0, 0),
+                (0, 0),
+                (0, 0),
+                (0, 2),
+                (0, 3),
+                (7, 2),
+                (6, 0),
+                (4, 0)
+            ]
+        );
         assert_eq!(file.print(), text);
     }
 }
