@@ -336,15 +336,15 @@ fn sets_home(run: &Run<'_>) -> bool {
     };
     script.script.commands.iter().any(|c| {
         let exported = if c.is("export") || c.is("readonly") || c.is("declare") {
-            c.args.as_slice()
+            &*c.args
         } else {
             &[]
         };
         c.assignments
             .iter()
             .chain(exported)
-            .any(|w| w.text == "HOME" || w.text.starts_with("HOME="))
-            || c.is("unset") && c.args.iter().any(|w| w.text == "HOME")
+            .any(|w| &*w.text == "HOME" || w.text.starts_with("HOME="))
+            || c.is("unset") && c.args.iter().any(|w| &*w.text == "HOME")
     })
 }
 

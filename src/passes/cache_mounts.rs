@@ -484,7 +484,7 @@ fn rm_of_targets(
         if gone.is_empty() {
             continue;
         }
-        dropped.extend(gone.iter().map(|(w, t)| (w.text.clone(), *t)));
+        dropped.extend(gone.iter().map(|(w, t)| (w.text.to_string(), *t)));
         if gone.len() == operands.len() {
             let range = if keep_lines {
                 runs::drop_command_keeping_lines(script, command)?

@@ -295,9 +295,9 @@ impl<'a> PassContext<'a> {
 #[derive(Default)]
 pub(crate) struct ScriptCache {
     /// The entries asked for in this round.
-    current: std::cell::RefCell<crate::hash::FxMap<String, Rc<Body>>>,
+    current: std::cell::RefCell<crate::hash::FxMap<Box<str>, Rc<Body>>>,
     /// The entries of the round before that this one has not asked for (yet).
-    previous: std::cell::RefCell<crate::hash::FxMap<String, Rc<Body>>>,
+    previous: std::cell::RefCell<crate::hash::FxMap<Box<str>, Rc<Body>>>,
 }
 
 /// One RUN body's parse and what follows from the body's text alone.
@@ -348,7 +348,7 @@ impl ScriptCache {
                 found: std::cell::OnceCell::new(),
                 found_all: std::cell::OnceCell::new(),
             };
-            (text.to_owned(), Rc::new(body))
+            (Box::from(text), Rc::new(body))
         });
         self.current.borrow_mut().insert(key, Rc::clone(&body));
         body

@@ -97,7 +97,7 @@ impl Run<'_> {
 
 /// The manager commands of a body: each one's position, its manager, and the position of
 /// its subcommand among its arguments.
-pub(super) type Found = Vec<(usize, &'static managers::Manager, Option<usize>)>;
+pub(super) type Found = Box<[(usize, &'static managers::Manager, Option<usize>)]>;
 
 /// The manager commands among `commands` (see [`Found`]).
 fn found<'c>(commands: impl Iterator<Item = &'c Command>) -> Found {
@@ -445,11 +445,7 @@ pub(crate) fn append(
         c.is("alias")
             || c.assignments
                 .iter()
-                .chain(if c.is("export") {
-                    c.args.as_slice()
-                } else {
-                    &[]
-                })
+                .chain(if c.is("export") { &*c.args } else { &[] })
                 .any(|w| w.text.starts_with("PATH="))
     });
     if redefines {
@@ -664,7 +660,7 @@ fn sorted_flags(i: &Instruction) -> Vec<&str> {
 /// Whether the body is one `&&` list from its first byte, so that `X && BODY` runs no part
 /// of the body when `X` fails.
 pub(crate) fn plain_and_list(run: &RunScript<'_>) -> Result<(), &'static str> {
-    let [chain] = run.script.chains.as_slice() else {
+    let [chain] = &*run.script.chains else {
         return Err("the body is more than one list");
     };
     if chain.operators.iter().any(|(op, _)| *op == AndOr::Or)

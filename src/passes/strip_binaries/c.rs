@@ -134,7 +134,7 @@ fn installed_binaries(command: &Command) -> Option<Vec<String>> {
                     }
                 }
                 _ if value_flags.contains(&text) || text == "--target-directory" => {
-                    let value = words.next()?.value.clone()?;
+                    let value = words.next()?.value.as_deref()?.to_owned();
                     if matches!(text, "-t" | "--target-directory") {
                         target_dir = Some(value);
                     }
