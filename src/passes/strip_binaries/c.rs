@@ -75,7 +75,7 @@ pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
         if debugs() {
             return Vec::new();
         }
-        if !builds_c_with_strip(ctx.model(), run.stage, run.ins) {
+        if !builds_c_with_strip(ctx.model(), run.stage(), run.ins) {
             continue;
         }
         out.extend(ctx.fix(

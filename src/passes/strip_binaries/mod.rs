@@ -67,7 +67,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         let Ok(script) = &run.script else {
             continue;
         };
-        if runs::mentioned_through(ctx.file, run.index, "GOFLAGS") {
+        if runs::mentioned_through(ctx.file, run.index(), "GOFLAGS") {
             continue;
         }
         for command in &script.script.commands {
