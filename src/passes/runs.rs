@@ -107,8 +107,10 @@ impl Run<'_> {
 }
 
 /// The manager commands of a body: each one's position, its manager, and the position of
-/// its subcommand among its arguments.
-pub(super) type Found = Box<[(usize, &'static managers::Manager, Option<usize>)]>;
+/// its subcommand among its arguments. A Vec, not a boxed slice: boxing shrinks
+/// (reallocates) each non-empty list, +22K instructions on the 200-line file, to save 16
+/// bytes per cached body.
+pub(super) type Found = Vec<(usize, &'static managers::Manager, Option<usize>)>;
 
 /// The manager commands among `commands` (see [`Found`]).
 fn found<'c>(commands: impl Iterator<Item = &'c Command>) -> Found {
