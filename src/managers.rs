@@ -518,7 +518,11 @@ mod tests {
     use super::*;
 
     fn first(text: &str) -> Command {
-        crate::shell::parse(text).unwrap().commands.swap_remove(0)
+        crate::shell::parse(text)
+            .unwrap()
+            .commands
+            .into_vec()
+            .swap_remove(0)
     }
 
     #[test]

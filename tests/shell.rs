@@ -64,9 +64,14 @@ fn command_words_map_back_to_their_source_bytes() {
                                 (start < end).then(|| &text[start..end])
                             })
                             .collect();
-                        assert_eq!(joined, w.text, "{}: spanning word", path.display());
+                        assert_eq!(joined, &*w.text, "{}: spanning word", path.display());
                     } else {
-                        assert_eq!(source.slice(text), w.text, "{}: word range", path.display());
+                        assert_eq!(
+                            source.slice(text),
+                            &*w.text,
+                            "{}: word range",
+                            path.display()
+                        );
                     }
                 }
             }

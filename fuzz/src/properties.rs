@@ -77,11 +77,7 @@ fn check_script(script: &dfrewrite::shell::Script, text: &str) {
             .chain(&command.assignments);
         for word in words {
             let slice = text.get(word.range.start as usize..word.range.end as usize);
-            assert_eq!(
-                slice,
-                Some(word.text.as_str()),
-                "a word's text is its source"
-            );
+            assert_eq!(slice, Some(&*word.text), "a word's text is its source");
         }
         assert!(command.chain < script.chains.len(), "chain index");
     }

@@ -71,7 +71,7 @@ pub(crate) fn is_refresh_then_install(a: &runs::Run<'_>, b: &runs::Run<'_>) -> b
     let Ok(sa) = &a.script else {
         return false;
     };
-    let [only] = sa.script.commands.as_slice() else {
+    let [only] = &*sa.script.commands else {
         return false;
     };
     // the RUN's one command, as the RUN's kept manager lookup found it

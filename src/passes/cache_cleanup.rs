@@ -250,7 +250,7 @@ fn decide(
     if cache
         .mentions
         .iter()
-        .any(|m| runs::mentioned_through(file, run.index, m))
+        .any(|m| runs::mentioned_through(file, run.index(), m))
     {
         return Err("a setting that moves the cache or changes how it is read appears");
     }
@@ -336,15 +336,15 @@ fn sets_home(run: &Run<'_>) -> bool {
     };
     script.script.commands.iter().any(|c| {
         let exported = if c.is("export") || c.is("readonly") || c.is("declare") {
-            c.args.as_slice()
+            &*c.args
         } else {
             &[]
         };
         c.assignments
             .iter()
             .chain(exported)
-            .any(|w| w.text == "HOME" || w.text.starts_with("HOME="))
-            || c.is("unset") && c.args.iter().any(|w| w.text == "HOME")
+            .any(|w| &*w.text == "HOME" || w.text.starts_with("HOME="))
+            || c.is("unset") && c.args.iter().any(|w| &*w.text == "HOME")
     })
 }
 
@@ -613,7 +613,7 @@ fn copied_out(
     run: &Run<'_>,
     cache: &CacheCleanup,
 ) -> Result<(), &'static str> {
-    let Some(stage) = run.stage else {
+    let Some(stage) = run.stage() else {
         return Ok(());
     };
     let file = runs.file;
@@ -625,7 +625,7 @@ fn copied_out(
             .filter(|(_, i)| i.copy_from().is_some() || i.mounts().iter().any(|m| m.from.is_some()))
             .collect()
     });
-    let first_after = copiers.partition_point(|(index, _)| *index <= run.index);
+    let first_after = copiers.partition_point(|(index, _)| *index <= run.index());
     if first_after == copiers.len() {
         return Ok(());
     }
@@ -635,7 +635,7 @@ fn copied_out(
     // the cache's directories for the running user (built once a copy is found)
     let dirs = std::cell::OnceCell::new();
     let dirs_of = || -> Option<Vec<String>> {
-        let home = static_home(ctx.model(), &ctx.file.source, run.index);
+        let home = static_home(ctx.model(), &ctx.file.source, run.index());
         cache
             .dirs
             .iter()

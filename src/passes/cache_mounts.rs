@@ -145,7 +145,7 @@ fn fix_for(
     if recipe
         .env
         .iter()
-        .any(|v| may_be_set_through(ctx.file, run.index, v))
+        .any(|v| may_be_set_through(ctx.file, run.index(), v))
         || runs_as_other_user(ctx, run)
     {
         return None;
@@ -153,7 +153,7 @@ fn fix_for(
     // a per-user cache (`/root/.cache/pip`) is only where the mount puts it for root
     let per_user = recipe.targets.iter().any(|t| t.starts_with("/root"));
     let root = tool_versions::known_root(ctx.runs(), pos)
-        && !may_be_set_through(ctx.file, run.index, "HOME");
+        && !may_be_set_through(ctx.file, run.index(), "HOME");
     if per_user && !root {
         return None;
     }
@@ -484,7 +484,7 @@ fn rm_of_targets(
         if gone.is_empty() {
             continue;
         }
-        dropped.extend(gone.iter().map(|(w, t)| (w.text.clone(), *t)));
+        dropped.extend(gone.iter().map(|(w, t)| (w.text.to_string(), *t)));
         if gone.len() == operands.len() {
             let range = if keep_lines {
                 runs::drop_command_keeping_lines(script, command)?
@@ -522,7 +522,7 @@ fn refreshes_first(manager: &Manager, invocations: &[Invocation<'_>]) -> bool {
 /// Whether a `USER` other than root is in effect in the RUN's stage before it.
 fn runs_as_other_user(ctx: &PassContext<'_>, run: &Run<'_>) -> bool {
     // the last USER since the stage's FROM, from the stage's USERs found once per file
-    if let Some(stage) = run.stage {
+    if let Some(stage) = run.stage() {
         let user =
             tool_versions::last_user(ctx.runs(), stage, run.ins.range.start).and_then(|u| u.name);
         return user.is_some_and(|u| {

@@ -38,7 +38,7 @@ impl Runs<'_> {
         let words = index_words(manager);
         let mentions = |text: &str| words.iter().any(|w| text.contains(w));
         let readers = self.index_readers(manager);
-        if let Some(family) = self.family(self.all[pos].stage) {
+        if let Some(family) = self.family(self.all[pos].stage()) {
             // the first reading RUN of each stage from `pos` on, found in the index
             for stage in family {
                 let range = self.by_stage[stage].clone();
@@ -51,9 +51,9 @@ impl Runs<'_> {
                 }
             }
         } else {
-            let stage = self.all[pos].stage;
+            let stage = self.all[pos].stage();
             for (at, reason) in readers.from(pos + 1) {
-                if self.derives_from(self.all[*at as usize].stage, stage) {
+                if self.derives_from(self.all[*at as usize].stage(), stage) {
                     return Some(reason.clone());
                 }
             }
@@ -165,9 +165,9 @@ impl Runs<'_> {
                 })
                 .collect()
         });
-        let first_after = copies.partition_point(|(index, _, _)| *index <= run.index);
+        let first_after = copies.partition_point(|(index, _, _)| *index <= run.index());
         for &(_, from_stage, ins) in &copies[first_after..] {
-            if from_stage.is_none() || !self.derives_from(from_stage, run.stage) {
+            if from_stage.is_none() || !self.derives_from(from_stage, run.stage()) {
                 continue;
             }
             let paths = ins.paths(&self.file.source);

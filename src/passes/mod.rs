@@ -295,13 +295,40 @@ impl<'a> PassContext<'a> {
 #[derive(Default)]
 pub(crate) struct ScriptCache {
     /// The entries asked for in this round.
-    current: std::cell::RefCell<crate::hash::FxMap<String, Rc<Body>>>,
+    current: std::cell::RefCell<crate::hash::FxSet<Entry>>,
     /// The entries of the round before that this one has not asked for (yet).
-    previous: std::cell::RefCell<crate::hash::FxMap<String, Rc<Body>>>,
+    previous: std::cell::RefCell<crate::hash::FxSet<Entry>>,
+}
+
+/// A cache entry, found by its body's text: the body holds the only copy of the text, so
+/// the table's slot is one pointer (a `String` key beside it was a second copy and made
+/// each slot three times larger).
+struct Entry(Rc<Body>);
+
+impl std::hash::Hash for Entry {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.text.hash(state);
+    }
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.text == other.0.text
+    }
+}
+
+impl Eq for Entry {}
+
+impl std::borrow::Borrow<str> for Entry {
+    fn borrow(&self) -> &str {
+        &self.0.text
+    }
 }
 
 /// One RUN body's parse and what follows from the body's text alone.
 pub(crate) struct Body {
+    /// The body's text: the cache's key.
+    text: Box<str>,
     script: Result<Arc<crate::shell::Script>, crate::shell::Opaque>,
     /// What it runs through wrappers, on first use; `None` for nothing (most bodies: the
     /// cache keeps every distinct body of a large file).
@@ -338,19 +365,22 @@ impl ScriptCache {
     /// The entry of `text`, parsed on first use.
     pub(crate) fn body(&self, text: &str) -> Rc<Body> {
         if let Some(found) = self.current.borrow().get(text) {
-            return Rc::clone(found);
+            return Rc::clone(&found.0);
         }
-        let kept = self.previous.borrow_mut().remove_entry(text);
-        let (key, body) = kept.unwrap_or_else(|| {
-            let body = Body {
-                script: crate::shell::parse(text).map(Arc::new),
-                wrapped: std::cell::OnceCell::new(),
-                found: std::cell::OnceCell::new(),
-                found_all: std::cell::OnceCell::new(),
-            };
-            (text.to_owned(), Rc::new(body))
-        });
-        self.current.borrow_mut().insert(key, Rc::clone(&body));
+        let kept = self.previous.borrow_mut().take(text);
+        let body = kept.map_or_else(
+            || {
+                Rc::new(Body {
+                    text: text.into(),
+                    script: crate::shell::parse(text).map(Arc::new),
+                    wrapped: std::cell::OnceCell::new(),
+                    found: std::cell::OnceCell::new(),
+                    found_all: std::cell::OnceCell::new(),
+                })
+            },
+            |entry| entry.0,
+        );
+        self.current.borrow_mut().insert(Entry(Rc::clone(&body)));
         body
     }
 
@@ -361,6 +391,11 @@ impl ScriptCache {
 
     /// Ends a round: the entries the round did not ask for are dropped, and those it asked
     /// for are kept for the next.
+    #[expect(
+        clippy::mutable_key_type,
+        reason = "an entry hashes its body's text, which never changes; only the body's \
+                  lazily filled cells do"
+    )]
     pub(crate) fn next_round(&self) {
         let asked = self.current.take();
         drop(self.previous.replace(asked));

@@ -104,7 +104,7 @@ fn candidate(
     let env_set = nc
         .env
         .iter()
-        .any(|var| runs::mentioned_through(file, run.index, var));
+        .any(|var| runs::mentioned_through(file, run.index(), var));
     let mounted = inv
         .manager
         .state_dirs()

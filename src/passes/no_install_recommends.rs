@@ -65,8 +65,8 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             let configured = nr
                 .config_keys
                 .iter()
-                .any(|key| runs::mentioned_through(ctx.file, run.index, key))
-                || config_copied_before(ctx.file, run.index, nr.config_paths);
+                .any(|key| runs::mentioned_through(ctx.file, run.index(), key))
+                || config_copied_before(ctx.file, run.index(), nr.config_paths);
             let Some(sub) = inv.sub.filter(|_| !configured) else {
                 continue;
             };

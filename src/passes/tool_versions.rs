@@ -121,7 +121,7 @@ fn judge(tool: &Tool, judgement: Judgement, why: &str) -> Version {
 pub(crate) fn known_root(runs: &Runs<'_>, pos: usize) -> bool {
     let run = &runs.all[pos];
     // the base image's part, the same for every RUN of the stage: found once per stage
-    let Some(stage) = run.stage else {
+    let Some(stage) = run.stage() else {
         return false;
     };
     let root_base = *runs
@@ -135,7 +135,7 @@ pub(crate) fn known_root(runs: &Runs<'_>, pos: usize) -> bool {
     if !root_base {
         return false;
     }
-    let chain = stage_chain(runs, run.stage);
+    let chain = stage_chain(runs, run.stage());
     // the USERs of the chain's stages before the RUN, in file order: the last one holds
     let mut ordered = chain.clone();
     ordered.sort_unstable();
@@ -197,7 +197,7 @@ fn stage_chain(runs: &Runs<'_>, stage: Option<usize>) -> Vec<usize> {
 /// The image the stage chain of RUN `pos` starts from, normalised (`ubuntu:14.04`); `None`
 /// when it is an expansion or there is no `FROM`.
 fn base_image(runs: &Runs<'_>, pos: usize) -> Option<String> {
-    let chain = stage_chain(runs, runs.all[pos].stage);
+    let chain = stage_chain(runs, runs.all[pos].stage());
     let root = *chain.last()?;
     let base = runs.stages.get(root)?.base?;
     if base.contains('$') {
@@ -257,11 +257,11 @@ fn glob(pattern: &str, text: &str) -> bool {
 fn upgraded_before(runs: &Runs<'_>, pos: usize, tool: &Tool, command_start: u32) -> bool {
     let run = &runs.all[pos];
     // a RUN before any FROM belongs to no stage chain: nothing counts for it
-    if run.stage.is_none() {
+    if run.stage().is_none() {
         return false;
     }
     let first = first_upgraders(runs, tool);
-    let earlier = stage_chain(runs, run.stage)
+    let earlier = stage_chain(runs, run.stage())
         .into_iter()
         .any(|s| first.get(s).copied().flatten().is_some_and(|at| at < pos));
     earlier
@@ -281,7 +281,7 @@ fn first_upgraders(runs: &Runs<'_>, tool: &Tool) -> std::rc::Rc<Vec<Option<usize
     }
     let mut first = vec![None; runs.stages.len()];
     for (pos, r) in runs.all.iter().enumerate() {
-        let Some(slot) = r.stage.and_then(|s| first.get_mut(s)) else {
+        let Some(slot) = r.stage().and_then(|s| first.get_mut(s)) else {
             continue;
         };
         if slot.is_some() {

@@ -162,7 +162,7 @@ fn shell_commands(script: &shell::Script, workdir: Option<&Arc<str>>) -> Vec<Run
             || ctx.in_pipeline;
         out.push(RunCommand {
             argv: Arc::clone(argv),
-            assignments: c.assignments.iter().map(|a| a.text.clone()).collect(),
+            assignments: c.assignments.iter().map(|a| a.text.to_string()).collect(),
             cwd: cwd.clone(),
             nested,
         });

@@ -12,18 +12,19 @@ pub enum Opaque {
     TooDeep,
 }
 
-/// A parsed RUN body.
+/// A parsed RUN body. Boxed slices, not vectors: the script cache keeps one per distinct
+/// body of a file, and most are a command or two.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Script {
     /// Every simple command in source order, including those nested in control flow,
     /// subshells, substitutions and heredoc redirects.
-    pub commands: Vec<Command>,
+    pub commands: Box<[Command]>,
     /// The top-level and-or lists in source order.
-    pub chains: Vec<Chain>,
+    pub chains: Box<[Chain]>,
     /// Function definitions (`f() { … }`, `function f { … }`) in source order.
-    pub functions: Vec<Function>,
+    pub functions: Box<[Function]>,
     /// Every `&` that puts a list in the background, at any depth.
-    pub(crate) backgrounds: Vec<JoinedRange>,
+    pub(crate) backgrounds: Box<[JoinedRange]>,
     /// Each command's argv, built on first use and shared by the model of every RUN with
     /// this body (a large file repeats bodies; each copy of the words added to the peak).
     pub(crate) argvs: Argvs,
@@ -35,7 +36,7 @@ pub(crate) type Argv = std::sync::Arc<[Option<String>]>;
 /// [`Script::argvs`]'s cache: derived from the commands, so it takes no part in comparing
 /// or printing a script (a script compares equal whether or not a model has read it).
 #[derive(Clone, Default)]
-pub(crate) struct Argvs(std::sync::OnceLock<Vec<Argv>>);
+pub(crate) struct Argvs(std::sync::OnceLock<Box<[Argv]>>);
 
 impl PartialEq for Argvs {
     fn eq(&self, _: &Self) -> bool {
@@ -51,6 +52,31 @@ impl std::fmt::Debug for Argvs {
     }
 }
 
+/// A [`Script`] being built: the parsers push onto vectors, and [`Self::finish`] boxes them.
+#[derive(Default)]
+pub(super) struct ScriptParts {
+    pub(super) commands: Vec<Command>,
+    pub(super) chains: Vec<Chain>,
+    pub(super) functions: Vec<Function>,
+    pub(super) backgrounds: Vec<JoinedRange>,
+}
+
+impl ScriptParts {
+    pub(super) fn finish(self) -> Script {
+        let mut chains = self.chains;
+        for chain in &mut chains {
+            chain.operators.shrink_to_fit();
+        }
+        Script {
+            commands: self.commands.into(),
+            chains: chains.into(),
+            functions: self.functions.into(),
+            backgrounds: self.backgrounds.into(),
+            argvs: Argvs::default(),
+        }
+    }
+}
+
 impl Script {
     /// Each command's argv ([`Word::value`] of its name and arguments), in command order.
     pub(crate) fn argvs(&self) -> &[Argv] {
@@ -61,7 +87,7 @@ impl Script {
                     c.name
                         .iter()
                         .chain(&c.args)
-                        .map(|w| w.value.clone())
+                        .map(|w| w.value.as_deref().map(String::from))
                         .collect()
                 })
                 .collect()
@@ -74,11 +100,11 @@ impl Script {
 pub struct Word {
     pub range: JoinedRange,
     /// The source text of the word, quotes included.
-    pub text: String,
+    pub text: Box<str>,
     /// The value after quote removal; `None` when the word contains a parameter expansion,
     /// command or process substitution, arithmetic, `$'…'`/`$"…"`, a leading tilde or a
     /// brace expansion (`{a,b}`, `{1..3}`). Glob characters are kept literally.
-    pub value: Option<String>,
+    pub value: Option<Box<str>>,
 }
 
 /// Where a command sits; a pass that does not understand a context skips the command.
@@ -122,11 +148,11 @@ pub struct Command {
     /// `None` for bare assignments and redirect-only commands.
     pub name: Option<Word>,
     /// argv[1..] in order, redirects excluded.
-    pub args: Vec<Word>,
+    pub args: Box<[Word]>,
     /// `VAR=value` prefixes.
-    pub assignments: Vec<Word>,
+    pub assignments: Box<[Word]>,
     /// Each redirect, from its descriptor to its target (`2>&1`, `>/dev/null`, `<<'EOF'`).
-    pub redirects: Vec<JoinedRange>,
+    pub redirects: Box<[JoinedRange]>,
     pub context: CommandContext,
     /// Index into [`Script::chains`] of the top-level chain that contains the command.
     pub chain: usize,

@@ -61,7 +61,7 @@ impl Command {
             let Some(at) = letters.find(c) else {
                 continue;
             };
-            if word.text != value {
+            if *word.text != *value {
                 return Some(word.range);
             }
             let start = word.range.start + 1 + crate::text::to_u32(at);
@@ -291,11 +291,11 @@ mod tests {
     }
 
     fn first(text: &str) -> Command {
-        script(text).commands.swap_remove(0)
+        script(text).commands.into_vec().swap_remove(0)
     }
 
     fn texts<'a>(words: &[&'a Word]) -> Vec<&'a str> {
-        words.iter().map(|w| w.text.as_str()).collect()
+        words.iter().map(|w| &*w.text).collect()
     }
 
     #[test]

@@ -171,7 +171,7 @@ mod tests {
             .commands
             .iter()
             .flat_map(|c| &c.args)
-            .find(|w| w.text == "curl")
+            .find(|w| &*w.text == "curl")
             .unwrap();
         assert_eq!(run.to_source(curl.range).slice(text), "curl");
         assert_eq!(

@@ -17,7 +17,7 @@
 //! tree-sitter's script exactly; debug builds check every body against it, and the tests
 //! compare token sequences and every corpus body.
 
-use super::model::{AndOr, Chain, Command, CommandContext, Script, Separator, Word};
+use super::model::{AndOr, Chain, Command, CommandContext, Script, ScriptParts, Separator, Word};
 use crate::text::JoinedRange;
 
 /// Words that make tree-sitter-bash (with `==`, which it reads as a test operator) build something other than a simple command of words.
@@ -49,7 +49,7 @@ pub(super) fn parse(text: &str) -> Option<Script> {
         text,
         bytes: text.as_bytes(),
         at: 0,
-        script: Script::default(),
+        script: ScriptParts::default(),
         words: Vec::new(),
         assignments: Vec::new(),
         redirects: Vec::new(),
@@ -61,20 +61,14 @@ pub(super) fn parse(text: &str) -> Option<Script> {
         closed_brace: false,
     };
     reader.script()?;
-    let mut script = reader.script;
-    script.commands.shrink_to_fit();
-    script.chains.shrink_to_fit();
-    for chain in &mut script.chains {
-        chain.operators.shrink_to_fit();
-    }
-    Some(script)
+    Some(reader.script.finish())
 }
 
 struct Reader<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
-    script: Script,
+    script: ScriptParts,
     /// The words and redirects of the command being read.
     words: Vec<Word>,
     assignments: Vec<Word>,
@@ -193,7 +187,7 @@ impl Reader<'_> {
                         Some(b'>' | b'<') => {
                             // tree-sitter-bash drops a `-` argument before `2>f`.
                             if !word.text.bytes().all(|b| b.is_ascii_digit())
-                                || self.words.last().is_some_and(|w| w.text == "-")
+                                || self.words.last().is_some_and(|w| &*w.text == "-")
                             {
                                 return None;
                             }
@@ -245,7 +239,7 @@ impl Reader<'_> {
         // starting `=~`.
         if word.text.starts_with("==")
             || word.text.starts_with("=~")
-            || SPECIAL_WORDS.contains(&word.text.as_str())
+            || SPECIAL_WORDS.contains(&&*word.text)
             || word
                 .value
                 .as_deref()
@@ -357,8 +351,8 @@ impl Reader<'_> {
         }
         Some(Word {
             range: JoinedRange::from_usize(start, self.at),
-            text: text.to_owned(),
-            value: known.then_some(value),
+            text: text.into(),
+            value: known.then(|| value.into()),
         })
     }
 
@@ -425,8 +419,8 @@ impl Reader<'_> {
         }
         let fixed = |from: usize, text: &str| Word {
             range: JoinedRange::from_usize(from, from + 1),
-            text: text.to_owned(),
-            value: Some(text.to_owned()),
+            text: text.into(),
+            value: Some(text.into()),
         };
         self.brace_ready = false;
         self.words.push(fixed(start, "["));
@@ -487,9 +481,9 @@ impl Reader<'_> {
         self.script.commands.push(Command {
             range: JoinedRange::new(start, end),
             name: Some(name),
-            args,
-            assignments,
-            redirects,
+            args: args.into(),
+            assignments: assignments.into(),
+            redirects: redirects.into(),
             context: CommandContext {
                 in_brace_group: self.brace,
                 ..CommandContext::default()

@@ -10,7 +10,7 @@ fn script(text: &str) -> Script {
             .chain(&command.args)
             .chain(&command.assignments);
         for word in words {
-            assert_eq!(word.range.slice(text), word.text, "{text:?}");
+            assert_eq!(word.range.slice(text), &*word.text, "{text:?}");
         }
         assert!(command.range.end as usize <= text.len());
     }
@@ -21,12 +21,12 @@ fn names(script: &Script) -> Vec<&str> {
     script
         .commands
         .iter()
-        .map(|c| c.name.as_ref().map_or("", |n| n.text.as_str()))
+        .map(|c| c.name.as_ref().map_or("", |n| &*n.text))
         .collect()
 }
 
 fn args(command: &Command) -> Vec<&str> {
-    command.args.iter().map(|w| w.text.as_str()).collect()
+    command.args.iter().map(|w| &*w.text).collect()
 }
 
 #[test]
@@ -71,8 +71,8 @@ fn assignments_prefix_and_bare() {
 
     let s = script("FOO=1 make");
     let make = &s.commands[0];
-    assert_eq!(make.name.as_ref().unwrap().text, "make");
-    assert_eq!(make.assignments[0].text, "FOO=1");
+    assert_eq!(make.name.as_ref().unwrap().text, "make".into());
+    assert_eq!(make.assignments[0].text, "FOO=1".into());
     assert!(make.args.is_empty());
     assert_eq!(make.range, JoinedRange::new(0, 10));
 }
@@ -201,7 +201,7 @@ fn background_and_separators() {
     let text = "echo hi &";
     let s = script(text);
     assert_eq!(s.chains[0].separator.unwrap().0, Separator::Background);
-    assert_eq!(s.backgrounds, [JoinedRange::new(8, 9)]);
+    assert_eq!(*s.backgrounds, [JoinedRange::new(8, 9)]);
 
     let s = script("a # note\nb\n");
     assert_eq!(names(&s), ["a", "b"]);
@@ -221,7 +221,7 @@ fn subshell_brace_and_function() {
     assert!(s.commands[2].context.in_brace_group);
     assert!(s.commands[3].context.in_control_flow);
     assert_eq!(s.functions.len(), 1);
-    assert_eq!(s.functions[0].name.text, "f");
+    assert_eq!(s.functions[0].name.text, "f".into());
 }
 
 #[test]

@@ -17,7 +17,7 @@ use tree_sitter::{Node, Parser, TreeCursor};
 use super::kinds::{Kind, kind};
 use super::literal::literal;
 use super::model::{
-    AndOr, Chain, Command, CommandContext, Function, Opaque, Script, Separator, Word,
+    AndOr, Chain, Command, CommandContext, Function, Opaque, Script, ScriptParts, Separator, Word,
 };
 use crate::text::JoinedRange;
 
@@ -104,31 +104,13 @@ pub(super) fn parse_tree(text: &str) -> Result<Script, Opaque> {
     }
     let mut walker = Walker {
         src: text,
-        script: Script::default(),
+        script: ScriptParts::default(),
         pending: Vec::new(),
         kids: Kids::new(root),
         args: Vec::new(),
     };
     walker.program(root)?;
-    Ok(shrunk(walker.script))
-}
-
-/// The script without the spare capacity its growing vectors left: it is kept (cached and
-/// copied into models) for every RUN of a file.
-fn shrunk(mut script: Script) -> Script {
-    script.commands.shrink_to_fit();
-    for command in &mut script.commands {
-        command.args.shrink_to_fit();
-        command.assignments.shrink_to_fit();
-        command.redirects.shrink_to_fit();
-    }
-    script.chains.shrink_to_fit();
-    for chain in &mut script.chains {
-        chain.operators.shrink_to_fit();
-    }
-    script.functions.shrink_to_fit();
-    script.backgrounds.shrink_to_fit();
-    script
+    Ok(walker.script.finish())
 }
 
 /// Start of the first ERROR or MISSING node, following `has_error` down from the root.
@@ -210,7 +192,7 @@ impl Ctx {
 
 struct Walker<'t> {
     src: &'t str,
-    script: Script,
+    script: ScriptParts,
     /// Redirects the tree hung on a list or pipeline, waiting for the command (by node id)
     /// they belong to, with the context their heredoc continuations run in.
     pending: Vec<(usize, Vec<Node<'t>>, Ctx)>,
@@ -538,9 +520,9 @@ impl<'t> Walker<'t> {
         self.script.commands.push(Command {
             range: JoinedRange::new(start, end),
             name,
-            args,
-            assignments,
-            redirects,
+            args: args.into(),
+            assignments: assignments.into(),
+            redirects: redirects.into(),
             context,
             chain,
         });
@@ -630,8 +612,8 @@ impl<'t> Walker<'t> {
         let range = range_of(node);
         Word {
             range,
-            text: range.slice(self.src).to_owned(),
-            value: literal(node, self.src, &mut self.kids),
+            text: range.slice(self.src).into(),
+            value: literal(node, self.src, &mut self.kids).map(String::into_boxed_str),
         }
     }
 }

@@ -227,7 +227,7 @@ fn resolve(command: &Command, via: Via, out: &mut Wrapped) -> Vec<(Command, Via)
     };
     if matches!(program, "." | "source") {
         if let Some(file) = command.args.first() {
-            out.files.push(file.text.clone());
+            out.files.push(file.text.to_string());
         }
         return Vec::new();
     }
@@ -292,9 +292,9 @@ fn resolve(command: &Command, via: Via, out: &mut Wrapped) -> Vec<(Command, Via)
     let inner = Command {
         range: command.range,
         name: Some(name.clone()),
-        args: args[start + 1..].to_vec(),
-        assignments: Vec::new(),
-        redirects: Vec::new(),
+        args: args[start + 1..].into(),
+        assignments: Box::default(),
+        redirects: Box::default(),
         context: command.context,
         chain: command.chain,
     };
@@ -337,7 +337,7 @@ fn shell_runs(
         (true, Some(script)) => string_runs(command, script, via, out),
         (true, None) => Vec::new(),
         (false, Some(file)) => {
-            out.files.push(file.text.clone());
+            out.files.push(file.text.to_string());
             Vec::new()
         }
         (false, None) => {
@@ -355,7 +355,7 @@ fn string_runs(
     out: &mut Wrapped,
 ) -> Vec<(Command, Via)> {
     let Some(text) = script.value.as_deref() else {
-        out.opaque.push(script.text.clone());
+        out.opaque.push(script.text.to_string());
         return Vec::new();
     };
     let Ok(parsed) = super::parse(text) else {
@@ -406,17 +406,13 @@ fn is_assignment(value: &str) -> bool {
 }
 
 fn rest_text(words: &[Word]) -> String {
-    words
-        .iter()
-        .map(|w| w.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" ")
+    words.iter().map(|w| &*w.text).collect::<Vec<_>>().join(" ")
 }
 
 fn words_text(command: &Command) -> String {
     let name = command.name.iter();
     name.chain(&command.args)
-        .map(|w| w.text.as_str())
+        .map(|w| &*w.text)
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -433,12 +429,7 @@ mod tests {
             .filter(|r| r.via.wrapped)
             .map(|r| {
                 let c = r.command;
-                let words: Vec<&str> = c
-                    .name
-                    .iter()
-                    .chain(&c.args)
-                    .map(|w| w.text.as_str())
-                    .collect();
+                let words: Vec<&str> = c.name.iter().chain(&c.args).map(|w| &*w.text).collect();
                 (words.join(" "), r.via)
             })
             .collect()

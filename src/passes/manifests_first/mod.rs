@@ -346,7 +346,10 @@ impl<'a, 'b> Finder<'a, 'b> {
             match ins.kind {
                 Keyword::Run => {
                     // the RUNs are in file order: a search, not a walk from the first
-                    let Ok(found) = runs.all.binary_search_by_key(&index, |r| r.index) else {
+                    let Ok(found) = runs
+                        .all
+                        .binary_search_by_key(&index, super::runs::Run::index)
+                    else {
                         break;
                     };
                     let run = &runs.all[found];

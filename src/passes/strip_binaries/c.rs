@@ -75,7 +75,7 @@ pub(super) fn fixes(ctx: &PassContext<'_>) -> Vec<Fix> {
         if debugs() {
             return Vec::new();
         }
-        if !builds_c_with_strip(ctx.model(), run.stage, run.ins) {
+        if !builds_c_with_strip(ctx.model(), run.stage(), run.ins) {
             continue;
         }
         out.extend(ctx.fix(
@@ -134,7 +134,7 @@ fn installed_binaries(command: &Command) -> Option<Vec<String>> {
                     }
                 }
                 _ if value_flags.contains(&text) || text == "--target-directory" => {
-                    let value = words.next()?.value.clone()?;
+                    let value = words.next()?.value.as_deref()?.to_owned();
                     if matches!(text, "-t" | "--target-directory") {
                         target_dir = Some(value);
                     }

@@ -67,7 +67,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         let Ok(script) = &run.script else {
             continue;
         };
-        if runs::mentioned_through(ctx.file, run.index, "GOFLAGS") {
+        if runs::mentioned_through(ctx.file, run.index(), "GOFLAGS") {
             continue;
         }
         for command in &script.script.commands {
@@ -110,7 +110,7 @@ fn go_build(
     let mut found: Vec<(&Word, Option<&Word>)> = Vec::new();
     let mut it = command.args.iter().skip(1);
     while let Some(w) = it.next() {
-        let text = w.text.as_str();
+        let text = &*w.text;
         if text == "-ldflags" || text == "--ldflags" {
             found.push((w, it.next()));
         } else if text.starts_with("-ldflags=") || text.starts_with("--ldflags=") {
@@ -142,11 +142,11 @@ fn go_build(
         }
         [(flag, value)] => {
             let (word, raw) = match value {
-                Some(v) => (*v, v.text.as_str()),
+                Some(v) => (*v, &*v.text),
                 None => (*flag, flag.text.split_once('=')?.1),
             };
             // the word must lie on one source line, as written
-            if file.slice(script.to_source(word.range)) != word.text {
+            if file.slice(script.to_source(word.range)) != &*word.text {
                 return None;
             }
             let offset_in_word = word.text.len() - raw.len();
