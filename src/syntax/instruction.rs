@@ -142,14 +142,9 @@ impl Instruction {
         if self.stored_segments().is_empty() {
             return self.implied_one_line_token_starts();
         }
-        let args = match &self.args {
-            Args::None => None,
-            Args::Json { range, .. } | Args::Shell { range, .. } => Some(*range),
-        };
         // in source order, not overlapping
-        let mut parts = std::iter::once((TokenKind::Keyword, self.keyword))
-            .chain(self.flags().iter().map(|f| (TokenKind::Flag, f.range)))
-            .chain(args.map(|r| (TokenKind::Args, r)))
+        let mut parts = self
+            .token_parts()
             .filter(|(_, r)| r.start < r.end)
             .peekable();
         let mut out: Vec<TokenStart> = Vec::with_capacity(6 + 2 * self.flags().len());
@@ -190,19 +185,23 @@ impl Instruction {
         out
     }
 
-    /// The tokens of a one-line instruction, from its keyword, flag and argument ranges:
-    /// blanks between them, and the line break after the line's content.
-    fn implied_one_line_token_starts(&self) -> Vec<TokenStart> {
+    /// The keyword, the flags and the arguments, each with its token kind, in source order.
+    fn token_parts(&self) -> impl Iterator<Item = (TokenKind, TextRange)> + '_ {
         let args = match &self.args {
             Args::None => None,
             Args::Json { range, .. } | Args::Shell { range, .. } => Some(*range),
         };
-        let parts = std::iter::once((TokenKind::Keyword, self.keyword))
+        std::iter::once((TokenKind::Keyword, self.keyword))
             .chain(self.flags().iter().map(|f| (TokenKind::Flag, f.range)))
-            .chain(args.map(|r| (TokenKind::Args, r)));
+            .chain(args.map(|r| (TokenKind::Args, r)))
+    }
+
+    /// The tokens of a one-line instruction, from its keyword, flag and argument ranges:
+    /// blanks between them, and the line break after the line's content.
+    fn implied_one_line_token_starts(&self) -> Vec<TokenStart> {
         let mut out = Vec::with_capacity(6 + 2 * self.flags().len());
         let mut at = self.range.start;
-        for (kind, range) in parts {
+        for (kind, range) in self.token_parts() {
             if at < range.start {
                 out.push(TokenStart {
                     start: at,
