@@ -72,6 +72,18 @@ pub fn rewrite(source: &str, settings: &Settings) -> Result<Outcome, Error> {
     rewrite_with(source, settings, passes::passes(), None)
 }
 
+/// [`rewrite`] of a text the caller gives up: the first parse takes it without a copy, and
+/// it comes back, unchanged, beside the outcome. The rounds never hold it: it is rebuilt at
+/// the end from the final text and the bytes the rounds' edits replaced, so a large file's
+/// peak memory holds one copy of it fewer. On error the text is dropped.
+///
+/// Errors: as [`rewrite`].
+pub fn rewrite_owned(source: String, settings: &Settings) -> Result<(Outcome, String), Error> {
+    let (outcome, original) =
+        rewrite_input(Input::Owned(source), settings, passes::passes(), None)?;
+    Ok((outcome, original.unwrap_or_default()))
+}
+
 /// [`rewrite`], also recording every round (for [`crate::trace`]).
 pub(crate) fn rewrite_recorded(
     source: &str,
@@ -98,9 +110,31 @@ fn rewrite_with(
     source: &str,
     settings: &Settings,
     all: &[&passes::PassInfo],
-    mut record: Option<&mut Vec<Round>>,
+    record: Option<&mut Vec<Round>>,
 ) -> Result<Outcome, Error> {
-    let mut file = parse_input(source)?;
+    rewrite_input(Input::Borrowed(source), settings, all, record).map(|(outcome, _)| outcome)
+}
+
+/// The text a rewrite starts from.
+enum Input<'s> {
+    /// The caller keeps it: the final text is compared with it.
+    Borrowed(&'s str),
+    /// The caller gave it up: it is parsed in place and rebuilt at the end (see
+    /// [`rewrite_owned`]).
+    Owned(String),
+}
+
+/// [`rewrite_with`] of either kind of input; an owned input comes back beside the outcome.
+fn rewrite_input(
+    input: Input<'_>,
+    settings: &Settings,
+    all: &[&passes::PassInfo],
+    mut record: Option<&mut Vec<Round>>,
+) -> Result<(Outcome, Option<String>), Error> {
+    let (mut file, source) = match input {
+        Input::Borrowed(source) => (parse_input(source)?, Some(source)),
+        Input::Owned(source) => (parse_owned_input(source)?, None),
+    };
     let mut outcome = Outcome::default();
     // An instruction BuildKit does not know (often a line that lost its continuation, such
     // as one starting with `&&`) fails the build: no rewrite of such a file can be checked.
@@ -109,12 +143,12 @@ fn rewrite_with(
             .instructions()
             .any(|i| i.kind == syntax::Keyword::Unknown)
     {
-        return Ok(outcome);
+        return Ok((outcome, source.is_none().then_some(file.source)));
     }
     // the round's text is the tree's own copy (`file.source`), never a second one
     let scripts = passes::ScriptCache::default();
     let messages = text::Messages::default();
-    let mut rounds = Rounds::new(source);
+    let mut rounds = Rounds::new(&file.source);
     // which pragmas held a fix back, over all rounds (for `unused-pragma`)
     let mut used = pragma::Used::new();
     for _round in 0..MAX_ROUNDS {
@@ -184,10 +218,28 @@ fn rewrite_with(
                     message: f.message.into(),
                     line: f.line,
                 }));
-            if file.source != source {
-                outcome.output = Some(std::mem::take(&mut file.source));
-            }
-            return Ok(outcome);
+            let text = std::mem::take(&mut file.source);
+            // the tree goes before the original is rebuilt beside the final text
+            drop(file);
+            return Ok(match source {
+                Some(source) => {
+                    debug_assert!(
+                        rounds.original(&text).is_none_or(|o| o == source),
+                        "the rounds' edits do not lead back to the input"
+                    );
+                    if text != source {
+                        outcome.output = Some(text);
+                    }
+                    (outcome, None)
+                }
+                None => match rounds.original(&text) {
+                    Some(original) if original != text => {
+                        outcome.output = Some(text);
+                        (outcome, Some(original))
+                    }
+                    _ => (outcome, Some(text)),
+                },
+            });
         }
         // the passes' round data (model, runs, memos) goes before the new text is built
         drop(ctx);
@@ -197,7 +249,10 @@ fn rewrite_with(
         outcome
             .applied
             .extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
-        rounds.push(result.applied.iter().flat_map(|&i| wanted[i].edits()));
+        rounds.push(
+            &file.source,
+            result.applied.iter().flat_map(|&i| wanted[i].edits()),
+        );
         if result.text == file.source {
             return Err(Error::Internal(format!(
                 "fixes from {} made no change but kept being proposed",
@@ -247,15 +302,23 @@ fn is_applicable(fix: &Fix) -> bool {
 
 fn parse_input(source: &str) -> Result<Dockerfile, Error> {
     let bytes_ok = crate::decode(source.as_bytes())?;
-    syntax::parse(bytes_ok).map_err(|e| {
-        let index = LineIndex::new(source);
-        let (line, column) = index.line_col(source, e.offset);
-        Error::Invalid {
-            line,
-            column,
-            message: e.message,
-        }
-    })
+    syntax::parse(bytes_ok).map_err(|e| invalid(source, e))
+}
+
+/// [`parse_input`] of a text the tree takes without a copy.
+fn parse_owned_input(source: String) -> Result<Dockerfile, Error> {
+    crate::decode(source.as_bytes())?;
+    syntax::parse_or_give_back(source).map_err(|(e, source)| invalid(&source, e))
+}
+
+/// A parse error as the caller reports it: at a line and column of `source`.
+fn invalid(source: &str, e: syntax::ParseError) -> Error {
+    let (line, column) = LineIndex::new(source).line_col(source, e.offset);
+    Error::Invalid {
+        line,
+        column,
+        message: e.message,
+    }
 }
 
 /// The reports on the pragmas after the last round, as display-only fixes at their lines.
@@ -308,7 +371,7 @@ impl Found<'_> {
     fn describe_all(
         self,
         ctx: &PassContext<'_>,
-        rounds: &Rounds<'_>,
+        rounds: &Rounds,
     ) -> Result<Vec<Vec<AppliedFix>>, Error> {
         // per pass, each list sized exactly (joined once the round's data is gone); the
         // fixes found so far are described first, so that their edits go before the
@@ -390,11 +453,14 @@ fn collect_files(
 
 /// The edits of the rounds so far, to trace an offset of the current text back to the
 /// original: report lines always refer to the file the user gave.
-struct Rounds<'s> {
-    source: &'s str,
+struct Rounds {
+    /// Lines of the original text.
     index: LineIndex,
     /// Per round, its applied edits, sorted.
     edits: Vec<Vec<Shifted>>,
+    /// Per round, the bytes its edits replaced, in edit order: with `edits`, what rebuilds
+    /// the original from the final text (see [`rewrite_owned`]). Small: most edits insert.
+    replaced: Vec<String>,
 }
 
 /// One applied edit of a round: its range in the round's input, the length it inserted and
@@ -414,17 +480,18 @@ impl Shifted {
     }
 }
 
-impl<'s> Rounds<'s> {
-    fn new(source: &'s str) -> Self {
+impl Rounds {
+    fn new(source: &str) -> Self {
         Self {
-            source,
             index: LineIndex::new(source),
             edits: Vec::new(),
+            replaced: Vec::new(),
         }
     }
 
-    /// Records the edits one round applied (identical edits of two fixes are applied once).
-    fn push<'e>(&mut self, edits: impl Iterator<Item = &'e text::Edit>) {
+    /// Records the edits one round applied to `input` (identical edits of two fixes are
+    /// applied once).
+    fn push<'e>(&mut self, input: &str, edits: impl Iterator<Item = &'e text::Edit>) {
         // `text::apply` applies an edit two fixes share once, but two different insertions
         // at one offset both: deduplicate whole edits, not (range, length) pairs.
         let mut round: Vec<&text::Edit> = edits.collect();
@@ -434,7 +501,33 @@ impl<'s> Rounds<'s> {
             .into_iter()
             .map(|e| (e.range, text::to_u32(e.content.len())))
             .collect();
+        self.replaced
+            .push(round.iter().map(|(range, _)| range.slice(input)).collect());
         self.edits.push(shifted(&round));
+    }
+
+    /// The original text, rebuilt from `current` (the text after every round) by undoing
+    /// the rounds' edits, last round first; `None` when no round edited, so `current` is it.
+    fn original(&self, current: &str) -> Option<String> {
+        let mut text: Option<String> = None;
+        for (round, replaced) in self.edits.iter().zip(&self.replaced).rev() {
+            let output = text.as_deref().unwrap_or(current);
+            let grown: usize = replaced.len() + output.len();
+            let mut input = String::with_capacity(
+                grown - round.iter().map(|e| e.inserted as usize).sum::<usize>(),
+            );
+            let (mut from, mut taken) = (0, 0);
+            for edit in round {
+                input.push_str(&output[from..edit.out_start as usize]);
+                let removed = edit.range.len() as usize;
+                input.push_str(&replaced[taken..taken + removed]);
+                taken += removed;
+                from = (edit.out_start + edit.inserted) as usize;
+            }
+            input.push_str(&output[from..]);
+            text = Some(input);
+        }
+        text
     }
 
     /// The last round's edits: each range of its input and the length inserted there.
@@ -463,7 +556,7 @@ impl<'s> Rounds<'s> {
             .iter()
             .rev()
             .fold(offset, |at, round| before_round(at, round));
-        self.index.line_col(self.source, offset).0
+        self.index.line(offset)
     }
 
     /// The report of `fix` (its message shared).
@@ -531,11 +624,60 @@ mod tests {
         let one = Edit::replace(at, "x\n");
         let two = Edit::replace(at, "y\n");
         // the same edit twice (two fixes sharing it) is applied once
-        rounds.push([&one, &two, &one].into_iter());
+        rounds.push(source, [&one, &two, &one].into_iter());
         let current = "A\nx\ny\nB\nC\n";
         // lines 2 and 3 are inserted text (traced to the line they were inserted at, 2);
         // B is line 2 of the original and C line 3
         assert_eq!(rounds.original_lines(current), vec![1, 2, 2, 2, 3, 4]);
+        assert_eq!(rounds.original(current).as_deref(), Some(source));
+    }
+
+    /// Applies up to three rounds of random edits (ranges from `cuts`, contents from `texts`)
+    /// with [`text::apply`], as the fixed point does, and returns the final text.
+    fn edit_rounds(source: &str, rounds: &mut Rounds, plan: &[Vec<(u8, u8, String)>]) -> String {
+        let mut current = source.to_owned();
+        for round in plan {
+            let len = current.len();
+            let fixes: Vec<Fix> = round
+                .iter()
+                .filter_map(|(a, b, content)| {
+                    let (a, b) = (usize::from(*a) % (len + 1), usize::from(*b) % (len + 1));
+                    let range = TextRange::new(text::to_u32(a.min(b)), text::to_u32(a.max(b)));
+                    Fix::new(
+                        "p",
+                        Applicability::Safe,
+                        "m",
+                        vec![Edit::replace(range, content)],
+                    )
+                    .ok()
+                })
+                .collect();
+            let result = text::apply(&current, &fixes);
+            rounds.push(
+                &current,
+                result.applied.iter().flat_map(|&i| fixes[i].edits()),
+            );
+            current = result.text;
+        }
+        current
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Undoing the rounds' edits gives back the text they started from, byte for byte.
+        #[test]
+        fn the_original_is_rebuilt_from_the_final_text(
+            source in "[ab\n]{0,24}",
+            plan in proptest::collection::vec(
+                proptest::collection::vec((0u8.., 0u8.., "[xy\n]{0,3}"), 0..5),
+                0..4,
+            ),
+        ) {
+            let mut rounds = Rounds::new(&source);
+            let current = edit_rounds(&source, &mut rounds, &plan);
+            let rebuilt = rounds.original(&current);
+            proptest::prop_assert_eq!(rebuilt.as_deref().unwrap_or(&current), source.as_str());
+        }
     }
 
     fn pass(name: &'static str, run: fn(&PassContext<'_>) -> Vec<Fix>) -> PassInfo {

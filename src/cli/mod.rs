@@ -471,11 +471,9 @@ impl Runner {
         };
         let context = self.context_for(Some(context_dir_of(path)));
         let result = fsio::read_dockerfile(path).and_then(|bytes| {
-            let text = dfrewrite::decode(&bytes).map_err(Failure::Rewrite)?;
+            let text = owned_text(bytes).map_err(Failure::Rewrite)?;
             let settings = Self::settings_for(&base, context.as_ref(), Some(path));
-            let (outcome, trace) = contain::rewrite(name, || self.rewrite(text, &settings))
-                .map_err(Failure::Rewrite)?;
-            Ok((text.to_owned(), outcome, trace))
+            contain::rewrite(name, || self.rewrite(text, &settings)).map_err(Failure::Rewrite)
         });
         Prepared::Done { context, result }
     }
@@ -624,16 +622,17 @@ impl Runner {
         if bytes.len() > dfrewrite::MAX_INPUT_BYTES {
             return fail(p, Failure::Rewrite(fsio::too_large(None)));
         }
-        let text = match dfrewrite::decode(&bytes) {
+        let text = match owned_text(bytes) {
             Ok(text) => text,
             Err(e) => return fail(p, Failure::Rewrite(e)),
         };
-        let (outcome, trace) = match contain::rewrite(&name, || self.rewrite(text, &settings)) {
+        let (text, outcome, trace) = match contain::rewrite(&name, || self.rewrite(text, &settings))
+        {
             Ok(rewritten) => rewritten,
             Err(e) => return fail(p, Failure::Rewrite(e)),
         };
         let shown = context.map(|c| c.shown);
-        self.record(&name, text.to_owned(), trace, false, shown, BTreeSet::new());
+        self.record(&name, text.clone(), trace, false, shown, BTreeSet::new());
         // in every mode, as `--help` and the README say: editors show standard error
         p.fixes(&name, &outcome, false);
         // Standard input never writes beside itself: new files are advice only.
@@ -656,13 +655,20 @@ impl Runner {
             };
         }
         match (mode, outcome.output) {
-            (Mode::Print, new) => p.stdout_or_error(new.as_deref().unwrap_or(text)),
+            (Mode::Print, new) => p.stdout_or_error(new.as_deref().unwrap_or(&text)),
             (_, None) => RunStatus::Clean,
-            (Mode::Diff, Some(new)) => p.diff_or_error(text, &new, &name),
+            (Mode::Diff, Some(new)) => p.diff_or_error(&text, &new, &name),
             (Mode::Check, Some(_)) => p.would_rewrite(&name),
             (Mode::Apply, Some(_)) => unreachable!("--apply is refused for standard input"),
         }
     }
+}
+
+/// The bytes of a Dockerfile as its text, without a copy, once [`dfrewrite::decode`] accepts
+/// them (its error places the first bad byte).
+fn owned_text(bytes: Vec<u8>) -> Result<String, dfrewrite::Error> {
+    dfrewrite::decode(&bytes)?;
+    String::from_utf8(bytes).map_err(|e| dfrewrite::Error::Internal(e.to_string()))
 }
 
 /// The directory a Dockerfile's relative paths are resolved against by default.

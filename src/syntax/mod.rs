@@ -12,6 +12,7 @@ mod words;
 pub(crate) mod workdir;
 
 pub use instruction::{Instruction, Mount};
+pub(crate) use parse::parse_or_give_back;
 pub use parse::{parse, parse_owned};
 pub use stages::Stage;
 

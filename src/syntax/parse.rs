@@ -47,8 +47,15 @@ pub fn parse(source: &str) -> Result<Dockerfile, ParseError> {
 
 /// [`parse`], the tree keeping `source` itself rather than a copy.
 pub fn parse_owned(source: String) -> Result<Dockerfile, ParseError> {
-    let (escape, items) = Parser::new(&source).run()?;
-    Ok(Dockerfile::new(source, escape, items))
+    parse_or_give_back(source).map_err(|(e, _)| e)
+}
+
+/// [`parse_owned`], which gives `source` back beside an error (to place it in the text).
+pub(crate) fn parse_or_give_back(source: String) -> Result<Dockerfile, (ParseError, String)> {
+    match Parser::new(&source).run() {
+        Ok((escape, items)) => Ok(Dockerfile::new(source, escape, items)),
+        Err(e) => Err((e, source)),
+    }
 }
 
 pub(super) struct Parser<'s> {

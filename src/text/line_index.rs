@@ -35,6 +35,11 @@ impl LineIndex {
         (super::to_u32(line + 1), super::to_u32(col + 1))
     }
 
+    /// 1-based line of `offset`.
+    pub fn line(&self, offset: u32) -> u32 {
+        super::to_u32(self.starts.partition_point(|&s| s <= offset))
+    }
+
     /// The offset where 1-based `line` starts (the end of the text past the last line).
     pub fn line_start(&self, line: u32) -> u32 {
         let at = (line.max(1) - 1) as usize;

@@ -13,17 +13,19 @@ use super::super::{Args, RunStatus, Runner};
 use super::{Checked, ErrorRecord, FileRecord, OutputFormat, Report, RunMode};
 
 impl Runner {
-    /// Rewrites, locating every fix too when a machine-readable report needs it.
+    /// Rewrites `text`, locating every fix too when a machine-readable report needs it;
+    /// `text` comes back unchanged beside the outcome.
     pub(crate) fn rewrite(
         &self,
-        text: &str,
+        text: String,
         settings: &Settings,
-    ) -> Result<(dfrewrite::Outcome, Option<dfrewrite::Trace>), dfrewrite::Error> {
+    ) -> Result<(String, dfrewrite::Outcome, Option<dfrewrite::Trace>), dfrewrite::Error> {
         if self.format == OutputFormat::Text {
-            dfrewrite::rewrite(text, settings).map(|outcome| (outcome, None))
+            // given up for the rewrite: a large file's peak then holds one copy of it fewer
+            dfrewrite::rewrite_owned(text, settings).map(|(outcome, text)| (text, outcome, None))
         } else {
-            let trace = dfrewrite::rewrite_traced(text, settings)?;
-            Ok((trace.outcome.clone(), Some(trace)))
+            let trace = dfrewrite::rewrite_traced(&text, settings)?;
+            Ok((text, trace.outcome.clone(), Some(trace)))
         }
     }
 
