@@ -124,19 +124,20 @@ fn rewrite_with(
         } else {
             Pragmas::default()
         };
+        let describe = |fix: &Fix| rounds.describe(fix);
         // one context per round: the last round's side files read the models its fixes built
         let ctx = PassContext::new(&file, settings, &scripts)
             .with_original_lines(&lines)
             .with_pragmas(&pragmas)
-            .with_messages(&messages);
+            .with_messages(&messages)
+            .with_describer(&describe);
         // a pass whose fixes are all below the threshold cannot change the text: it runs
         // only on the final text, unless every round's fixes are recorded or a pragma may
         // note that it held one of them back
         let lazy = record.is_none() && pragmas.is_empty();
         let found = collect_fixes(&ctx, settings, all, lazy)?;
         // with a pass left out and nothing to apply, this is the final text: every fix is
-        // advice, and the left-out passes run now, each one's fixes described as it returns
-        // them, so that their edits go before the next pass builds its data
+        // advice, and the left-out passes run now, each fix described as it is built
         let (wanted, mut rest, described) =
             if found.skipped() && !found.iter().any(|f| wants(f, settings)) {
                 (Vec::new(), Vec::new(), found.describe_all(&ctx, &rounds)?)
@@ -158,11 +159,9 @@ fn rewrite_with(
                     f.applicability >= settings.threshold
                         && f.applicability > Applicability::DisplayOnly
                 });
-            let described_len: usize = described.iter().map(Vec::len).sum();
-            outcome.advice = Vec::with_capacity(described_len + rest.len() + withheld.len());
-            for reports in described {
-                outcome.advice.extend(reports);
-            }
+            // the reports become the advice: no second list of them
+            outcome.advice = described;
+            outcome.advice.reserve_exact(rest.len() + withheld.len());
             outcome
                 .advice
                 .extend(rest.iter().map(|f| rounds.describe(f)));
@@ -304,28 +303,45 @@ impl Found<'_> {
     }
 
     /// The reports of every fix, in pass order, the passes left out run now (on the final
-    /// text, where nothing is applied and no round is recorded). Only the reports are kept.
+    /// text, where nothing is applied and no round is recorded), each of their fixes
+    /// described as it is built (see [`PassContext::report_only`]): only the reports are
+    /// kept, in one list.
     fn describe_all(
         self,
         ctx: &PassContext<'_>,
         rounds: &Rounds<'_>,
-    ) -> Result<Vec<Vec<AppliedFix>>, Error> {
-        // per pass, each list sized exactly (joined once the round's data is gone); the
-        // fixes found so far are described first, so that their edits go before the
+    ) -> Result<Vec<AppliedFix>, Error> {
+        // the fixes found so far are described first, so that their edits go before the
         // left-out passes build theirs
-        let mut reports: Vec<Vec<AppliedFix>> = Vec::with_capacity(self.by_pass.len());
+        let mut reports = Vec::with_capacity(self.iter().count());
+        // each left-out pass with how many reports of found passes go before it
         let mut left_out = Vec::new();
         for (pass, fixes) in self.by_pass {
-            if let Some(fixes) = fixes {
-                reports.push(fixes.iter().map(|f| rounds.describe(f)).collect());
-            } else {
-                left_out.push((reports.len(), pass));
-                reports.push(Vec::new());
+            match fixes {
+                Some(fixes) => reports.extend(fixes.iter().map(|f| rounds.describe(f))),
+                None => left_out.push((reports.len(), pass)),
             }
         }
-        ctx.report_only();
+        // the reports of the left-out passes run so far
+        let mut inserted = 0;
         for (at, pass) in left_out {
-            reports[at] = (pass.run)(ctx).iter().map(|f| rounds.describe(f)).collect();
+            let before = reports.len();
+            ctx.report_only(reports);
+            let returned = (pass.run)(ctx);
+            reports = ctx.take_reports();
+            // a fix built without the context comes back: described after those built with
+            // it, which keeps the pass's order only if it builds all one way
+            debug_assert!(
+                returned.is_empty() || reports.len() == before,
+                "{} builds fixes both with and without the context",
+                pass.name
+            );
+            reports.extend(returned.iter().map(|f| rounds.describe(f)));
+            drop(returned);
+            // moved before the reports of the found passes after it
+            let made = reports.len() - before;
+            reports[at + inserted..].rotate_right(made);
+            inserted += made;
         }
         bugs(ctx)?;
         Ok(reports)
@@ -733,6 +749,74 @@ mod tests {
         let p = pass("break", break_syntax);
         let err = rewrite_with("FROM a\n", &Settings::default(), &[&p], None).unwrap_err();
         assert!(matches!(err, Error::Internal(m) if m.contains("does not parse")));
+    }
+
+    /// A fix of `pass` at `at` through the context (`None`: built without it).
+    fn report_at(
+        ctx: Option<&PassContext<'_>>,
+        pass: &'static str,
+        tier: Applicability,
+        at: u32,
+    ) -> Option<Fix> {
+        let edits = vec![Edit::insert(at, "")];
+        match ctx {
+            Some(ctx) => ctx.fix(pass, tier, pass, edits),
+            None => Fix::new(pass, tier, pass, edits).ok(),
+        }
+    }
+
+    fn found_a(ctx: &PassContext<'_>) -> Vec<Fix> {
+        report_at(Some(ctx), "a", Applicability::DisplayOnly, 0)
+            .into_iter()
+            .collect()
+    }
+
+    fn left_out_b(ctx: &PassContext<'_>) -> Vec<Fix> {
+        // the second line's fix first: the report keeps the order they are built in
+        [7, 0]
+            .into_iter()
+            .filter_map(|at| report_at(Some(ctx), "b", Applicability::Unsafe, at))
+            .collect()
+    }
+
+    fn found_c(ctx: &PassContext<'_>) -> Vec<Fix> {
+        report_at(Some(ctx), "c", Applicability::DisplayOnly, 7)
+            .into_iter()
+            .collect()
+    }
+
+    fn found_e(ctx: &PassContext<'_>) -> Vec<Fix> {
+        report_at(Some(ctx), "e", Applicability::DisplayOnly, 0)
+            .into_iter()
+            .collect()
+    }
+
+    fn left_out_d(_: &PassContext<'_>) -> Vec<Fix> {
+        report_at(None, "d", Applicability::Unsafe, 7)
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn left_out_passes_report_in_pass_order() {
+        let tiered = |name, run: fn(&PassContext<'_>) -> Vec<Fix>, tier| PassInfo {
+            tier,
+            ..pass(name, run)
+        };
+        let all = [
+            tiered("a", found_a, Applicability::Safe),
+            tiered("b", left_out_b, Applicability::Unsafe),
+            tiered("c", found_c, Applicability::Safe),
+            tiered("d", left_out_d, Applicability::Unsafe),
+            tiered("e", found_e, Applicability::Safe),
+        ];
+        let all: Vec<&PassInfo> = all.iter().collect();
+        let out = rewrite_with("FROM a\nRUN x\n", &Settings::default(), &all, None).unwrap();
+        let reports: Vec<(&str, u32)> = out.advice.iter().map(|f| (f.pass, f.line)).collect();
+        assert_eq!(
+            reports,
+            [("a", 1), ("b", 2), ("b", 1), ("c", 2), ("d", 2), ("e", 1)]
+        );
     }
 
     #[test]
