@@ -24,6 +24,15 @@ pub struct AppliedFix {
     pub line: u32,
 }
 
+/// [`AppliedFix`] as a rewrite keeps it until it returns: 24 bytes rather than 40, its pass
+/// an index into the names [`Rounds`] has seen (a large file has a report per RUN).
+pub(crate) struct Report {
+    message: Arc<str>,
+    line: u32,
+    pass: u16,
+    applicability: Applicability,
+}
+
 /// A file a pass proposes to create beside the Dockerfile (a `.dockerignore`), rather than an
 /// edit of the Dockerfile's text. The library only proposes it; the caller decides whether to
 /// write it and must never overwrite an existing file.
@@ -117,6 +126,8 @@ fn rewrite_with(
     let mut rounds = Rounds::new(source);
     // which pragmas held a fix back, over all rounds (for `unused-pragma`)
     let mut used = pragma::Used::new();
+    // the applied fixes' reports, in the order of the rounds
+    let mut applied: Vec<Report> = Vec::new();
     for _round in 0..MAX_ROUNDS {
         let lines = rounds.original_lines(&file.source);
         let pragmas = if settings.inline_ignores {
@@ -159,12 +170,15 @@ fn rewrite_with(
                     f.applicability >= settings.threshold
                         && f.applicability > Applicability::DisplayOnly
                 });
-            // the reports become the advice: no second list of them
-            outcome.advice = described;
-            outcome.advice.reserve_exact(rest.len() + withheld.len());
+            // each list in its public form only now, when the round's data is gone
+            outcome.applied = applied.into_iter().map(|r| rounds.public(r)).collect();
+            outcome.advice = Vec::with_capacity(described.len() + rest.len() + withheld.len());
             outcome
                 .advice
-                .extend(rest.iter().map(|f| rounds.describe(f)));
+                .extend(described.into_iter().map(|r| rounds.public(r)));
+            outcome
+                .advice
+                .extend(rest.iter().map(|f| rounds.public(rounds.describe(f))));
             if let Some(rounds) = record {
                 rounds.push(Round {
                     text: file.source.clone(),
@@ -192,10 +206,8 @@ fn rewrite_with(
         drop(ctx);
         let result = text::apply(&file.source, &wanted);
         // exactly: a later round's few fixes would double a large file's list
-        outcome.applied.reserve_exact(result.applied.len());
-        outcome
-            .applied
-            .extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
+        applied.reserve_exact(result.applied.len());
+        applied.extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
         rounds.push(result.applied.iter().flat_map(|&i| wanted[i].edits()));
         if result.text == file.source {
             return Err(Error::Internal(format!(
@@ -310,7 +322,7 @@ impl Found<'_> {
         self,
         ctx: &PassContext<'_>,
         rounds: &Rounds<'_>,
-    ) -> Result<Vec<AppliedFix>, Error> {
+    ) -> Result<Vec<Report>, Error> {
         // the fixes found so far are described first, so that their edits go before the
         // left-out passes build theirs
         let mut reports = Vec::with_capacity(self.iter().count());
@@ -411,6 +423,8 @@ struct Rounds<'s> {
     index: LineIndex,
     /// Per round, its applied edits, sorted.
     edits: Vec<Vec<Shifted>>,
+    /// The names of the passes of the reports so far, which a [`Report`] indexes.
+    passes: std::cell::RefCell<Vec<&'static str>>,
 }
 
 /// One applied edit of a round: its range in the round's input, the length it inserted and
@@ -436,6 +450,7 @@ impl<'s> Rounds<'s> {
             source,
             index: LineIndex::new(source),
             edits: Vec::new(),
+            passes: std::cell::RefCell::default(),
         }
     }
 
@@ -483,12 +498,30 @@ impl<'s> Rounds<'s> {
     }
 
     /// The report of `fix` (its message shared).
-    fn describe(&self, fix: &Fix) -> AppliedFix {
-        AppliedFix {
-            pass: fix.pass,
-            applicability: fix.applicability,
+    fn describe(&self, fix: &Fix) -> Report {
+        let mut passes = self.passes.borrow_mut();
+        let pass = passes
+            .iter()
+            .position(|&p| p == fix.pass)
+            .unwrap_or_else(|| {
+                passes.push(fix.pass);
+                passes.len() - 1
+            });
+        Report {
             message: Arc::clone(&fix.message),
             line: self.original_line(fix.range().start),
+            pass: u16::try_from(pass).expect("fewer than 65536 passes"),
+            applicability: fix.applicability,
+        }
+    }
+
+    /// `report` as the rewrite returns it.
+    fn public(&self, report: Report) -> AppliedFix {
+        AppliedFix {
+            pass: self.passes.borrow()[usize::from(report.pass)],
+            applicability: report.applicability,
+            message: report.message,
+            line: report.line,
         }
     }
 }

@@ -141,9 +141,9 @@ pub(crate) struct PassContext<'a> {
     /// The rewrite's messages, which equal messages of fixes share.
     messages: Option<&'a crate::text::Messages>,
     /// How the engine describes a fix for its report.
-    describe: Option<&'a dyn Fn(&Fix) -> crate::AppliedFix>,
+    describe: Option<&'a dyn Fn(&Fix) -> crate::fixpoint::Report>,
     /// While the fixes built are only reported (see [`Self::report_only`]): their reports.
-    reports: std::cell::RefCell<Option<Vec<crate::AppliedFix>>>,
+    reports: std::cell::RefCell<Option<Vec<crate::fixpoint::Report>>>,
 }
 
 impl<'a> PassContext<'a> {
@@ -171,7 +171,7 @@ impl<'a> PassContext<'a> {
     /// The same context, its fixes described for a report by `describe`.
     pub(crate) fn with_describer(
         mut self,
-        describe: &'a dyn Fn(&Fix) -> crate::AppliedFix,
+        describe: &'a dyn Fn(&Fix) -> crate::fixpoint::Report,
     ) -> Self {
         self.describe = Some(describe);
         self
@@ -181,13 +181,13 @@ impl<'a> PassContext<'a> {
     /// final text's passes below the threshold, which the engine runs last, after every
     /// pass that could read their edits): [`Self::fix`] describes each one onto `reports`
     /// and returns none, so that a large file's fixes are never all held at once.
-    pub(crate) fn report_only(&self, reports: Vec<crate::AppliedFix>) {
+    pub(crate) fn report_only(&self, reports: Vec<crate::fixpoint::Report>) {
         debug_assert!(self.describe.is_some(), "reporting needs a describer");
         *self.reports.borrow_mut() = Some(reports);
     }
 
     /// The reports made since [`Self::report_only`], which ends.
-    pub(crate) fn take_reports(&self) -> Vec<crate::AppliedFix> {
+    pub(crate) fn take_reports(&self) -> Vec<crate::fixpoint::Report> {
         self.reports.take().unwrap_or_default()
     }
 
