@@ -24,6 +24,15 @@ pub struct AppliedFix {
     pub line: u32,
 }
 
+/// [`AppliedFix`] as a rewrite keeps it until it returns: 24 bytes rather than 40, its pass
+/// an index into the names [`Rounds`] has seen (a large file has a report per RUN).
+pub(crate) struct Report {
+    message: Arc<str>,
+    line: u32,
+    pass: u16,
+    applicability: Applicability,
+}
+
 /// A file a pass proposes to create beside the Dockerfile (a `.dockerignore`), rather than an
 /// edit of the Dockerfile's text. The library only proposes it; the caller decides whether to
 /// write it and must never overwrite an existing file.
@@ -151,6 +160,8 @@ fn rewrite_input(
     let mut rounds = Rounds::new(&file.source);
     // which pragmas held a fix back, over all rounds (for `unused-pragma`)
     let mut used = pragma::Used::new();
+    // the applied fixes' reports, in the order of the rounds
+    let mut applied: Vec<Report> = Vec::new();
     for _round in 0..MAX_ROUNDS {
         let lines = rounds.original_lines(&file.source);
         let pragmas = if settings.inline_ignores {
@@ -158,19 +169,20 @@ fn rewrite_input(
         } else {
             Pragmas::default()
         };
+        let describe = |fix: &Fix| rounds.describe(fix);
         // one context per round: the last round's side files read the models its fixes built
         let ctx = PassContext::new(&file, settings, &scripts)
             .with_original_lines(&lines)
             .with_pragmas(&pragmas)
-            .with_messages(&messages);
+            .with_messages(&messages)
+            .with_describer(&describe);
         // a pass whose fixes are all below the threshold cannot change the text: it runs
         // only on the final text, unless every round's fixes are recorded or a pragma may
         // note that it held one of them back
         let lazy = record.is_none() && pragmas.is_empty();
         let found = collect_fixes(&ctx, settings, all, lazy)?;
         // with a pass left out and nothing to apply, this is the final text: every fix is
-        // advice, and the left-out passes run now, each one's fixes described as it returns
-        // them, so that their edits go before the next pass builds its data
+        // advice, and the left-out passes run now, each fix described as it is built
         let (wanted, mut rest, described) =
             if found.skipped() && !found.iter().any(|f| wants(f, settings)) {
                 (Vec::new(), Vec::new(), found.describe_all(&ctx, &rounds)?)
@@ -192,14 +204,15 @@ fn rewrite_input(
                     f.applicability >= settings.threshold
                         && f.applicability > Applicability::DisplayOnly
                 });
-            let described_len: usize = described.iter().map(Vec::len).sum();
-            outcome.advice = Vec::with_capacity(described_len + rest.len() + withheld.len());
-            for reports in described {
-                outcome.advice.extend(reports);
-            }
+            // each list in its public form only now, when the round's data is gone
+            outcome.applied = applied.into_iter().map(|r| rounds.public(r)).collect();
+            outcome.advice = Vec::with_capacity(described.len() + rest.len() + withheld.len());
             outcome
                 .advice
-                .extend(rest.iter().map(|f| rounds.describe(f)));
+                .extend(described.into_iter().map(|r| rounds.public(r)));
+            outcome
+                .advice
+                .extend(rest.iter().map(|f| rounds.public(rounds.describe(f))));
             if let Some(rounds) = record {
                 rounds.push(Round {
                     text: file.source.clone(),
@@ -245,10 +258,8 @@ fn rewrite_input(
         drop(ctx);
         let result = text::apply(&file.source, &wanted);
         // exactly: a later round's few fixes would double a large file's list
-        outcome.applied.reserve_exact(result.applied.len());
-        outcome
-            .applied
-            .extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
+        applied.reserve_exact(result.applied.len());
+        applied.extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
         rounds.push(
             &file.source,
             result.applied.iter().flat_map(|&i| wanted[i].edits()),
@@ -367,28 +378,41 @@ impl Found<'_> {
     }
 
     /// The reports of every fix, in pass order, the passes left out run now (on the final
-    /// text, where nothing is applied and no round is recorded). Only the reports are kept.
-    fn describe_all(
-        self,
-        ctx: &PassContext<'_>,
-        rounds: &Rounds,
-    ) -> Result<Vec<Vec<AppliedFix>>, Error> {
-        // per pass, each list sized exactly (joined once the round's data is gone); the
-        // fixes found so far are described first, so that their edits go before the
+    /// text, where nothing is applied and no round is recorded), each of their fixes
+    /// described as it is built (see [`PassContext::report_only`]): only the reports are
+    /// kept, in one list.
+    fn describe_all(self, ctx: &PassContext<'_>, rounds: &Rounds) -> Result<Vec<Report>, Error> {
+        // the fixes found so far are described first, so that their edits go before the
         // left-out passes build theirs
-        let mut reports: Vec<Vec<AppliedFix>> = Vec::with_capacity(self.by_pass.len());
+        let mut reports = Vec::with_capacity(self.iter().count());
+        // each left-out pass with how many reports of found passes go before it
         let mut left_out = Vec::new();
         for (pass, fixes) in self.by_pass {
-            if let Some(fixes) = fixes {
-                reports.push(fixes.iter().map(|f| rounds.describe(f)).collect());
-            } else {
-                left_out.push((reports.len(), pass));
-                reports.push(Vec::new());
+            match fixes {
+                Some(fixes) => reports.extend(fixes.iter().map(|f| rounds.describe(f))),
+                None => left_out.push((reports.len(), pass)),
             }
         }
-        ctx.report_only();
+        // the reports of the left-out passes run so far
+        let mut inserted = 0;
         for (at, pass) in left_out {
-            reports[at] = (pass.run)(ctx).iter().map(|f| rounds.describe(f)).collect();
+            let before = reports.len();
+            ctx.report_only(reports);
+            let returned = (pass.run)(ctx);
+            reports = ctx.take_reports();
+            // a fix built without the context comes back: described after those built with
+            // it, which keeps the pass's order only if it builds all one way
+            debug_assert!(
+                returned.is_empty() || reports.len() == before,
+                "{} builds fixes both with and without the context",
+                pass.name
+            );
+            reports.extend(returned.iter().map(|f| rounds.describe(f)));
+            drop(returned);
+            // moved before the reports of the found passes after it
+            let made = reports.len() - before;
+            reports[at + inserted..].rotate_right(made);
+            inserted += made;
         }
         bugs(ctx)?;
         Ok(reports)
@@ -461,6 +485,8 @@ struct Rounds {
     /// Per round, the bytes its edits replaced, in edit order: with `edits`, what rebuilds
     /// the original from the final text (see [`rewrite_owned`]). Small: most edits insert.
     replaced: Vec<String>,
+    /// The names of the passes of the reports so far, which a [`Report`] indexes.
+    passes: std::cell::RefCell<Vec<&'static str>>,
 }
 
 /// One applied edit of a round: its range in the round's input, the length it inserted and
@@ -486,6 +512,7 @@ impl Rounds {
             index: LineIndex::new(source),
             edits: Vec::new(),
             replaced: Vec::new(),
+            passes: std::cell::RefCell::default(),
         }
     }
 
@@ -560,12 +587,30 @@ impl Rounds {
     }
 
     /// The report of `fix` (its message shared).
-    fn describe(&self, fix: &Fix) -> AppliedFix {
-        AppliedFix {
-            pass: fix.pass,
-            applicability: fix.applicability,
+    fn describe(&self, fix: &Fix) -> Report {
+        let mut passes = self.passes.borrow_mut();
+        let pass = passes
+            .iter()
+            .position(|&p| p == fix.pass)
+            .unwrap_or_else(|| {
+                passes.push(fix.pass);
+                passes.len() - 1
+            });
+        Report {
             message: Arc::clone(&fix.message),
             line: self.original_line(fix.range().start),
+            pass: u16::try_from(pass).expect("fewer than 65536 passes"),
+            applicability: fix.applicability,
+        }
+    }
+
+    /// `report` as the rewrite returns it.
+    fn public(&self, report: Report) -> AppliedFix {
+        AppliedFix {
+            pass: self.passes.borrow()[usize::from(report.pass)],
+            applicability: report.applicability,
+            message: report.message,
+            line: report.line,
         }
     }
 }
@@ -875,6 +920,74 @@ mod tests {
         let p = pass("break", break_syntax);
         let err = rewrite_with("FROM a\n", &Settings::default(), &[&p], None).unwrap_err();
         assert!(matches!(err, Error::Internal(m) if m.contains("does not parse")));
+    }
+
+    /// A fix of `pass` at `at` through the context (`None`: built without it).
+    fn report_at(
+        ctx: Option<&PassContext<'_>>,
+        pass: &'static str,
+        tier: Applicability,
+        at: u32,
+    ) -> Option<Fix> {
+        let edits = vec![Edit::insert(at, "")];
+        match ctx {
+            Some(ctx) => ctx.fix(pass, tier, pass, edits),
+            None => Fix::new(pass, tier, pass, edits).ok(),
+        }
+    }
+
+    fn found_a(ctx: &PassContext<'_>) -> Vec<Fix> {
+        report_at(Some(ctx), "a", Applicability::DisplayOnly, 0)
+            .into_iter()
+            .collect()
+    }
+
+    fn left_out_b(ctx: &PassContext<'_>) -> Vec<Fix> {
+        // the second line's fix first: the report keeps the order they are built in
+        [7, 0]
+            .into_iter()
+            .filter_map(|at| report_at(Some(ctx), "b", Applicability::Unsafe, at))
+            .collect()
+    }
+
+    fn found_c(ctx: &PassContext<'_>) -> Vec<Fix> {
+        report_at(Some(ctx), "c", Applicability::DisplayOnly, 7)
+            .into_iter()
+            .collect()
+    }
+
+    fn found_e(ctx: &PassContext<'_>) -> Vec<Fix> {
+        report_at(Some(ctx), "e", Applicability::DisplayOnly, 0)
+            .into_iter()
+            .collect()
+    }
+
+    fn left_out_d(_: &PassContext<'_>) -> Vec<Fix> {
+        report_at(None, "d", Applicability::Unsafe, 7)
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn left_out_passes_report_in_pass_order() {
+        let tiered = |name, run: fn(&PassContext<'_>) -> Vec<Fix>, tier| PassInfo {
+            tier,
+            ..pass(name, run)
+        };
+        let all = [
+            tiered("a", found_a, Applicability::Safe),
+            tiered("b", left_out_b, Applicability::Unsafe),
+            tiered("c", found_c, Applicability::Safe),
+            tiered("d", left_out_d, Applicability::Unsafe),
+            tiered("e", found_e, Applicability::Safe),
+        ];
+        let all: Vec<&PassInfo> = all.iter().collect();
+        let out = rewrite_with("FROM a\nRUN x\n", &Settings::default(), &all, None).unwrap();
+        let reports: Vec<(&str, u32)> = out.advice.iter().map(|f| (f.pass, f.line)).collect();
+        assert_eq!(
+            reports,
+            [("a", 1), ("b", 2), ("b", 1), ("c", 2), ("d", 2), ("e", 1)]
+        );
     }
 
     #[test]

@@ -95,8 +95,11 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             seen.push(manager);
             // built already when cache-cleanup asked whether there is one
             let asked = runs.mount_fixes.borrow_mut().remove(&key(pos, manager));
-            let fix =
-                asked.unwrap_or_else(|| fix_for(ctx, pos, run, manager, recipe, &invocations));
+            let fix = match asked {
+                // built before this pass ran: reported here when the pass only reports
+                Some(fix) => fix.and_then(|fix| ctx.report(fix)),
+                None => fix_for(ctx, pos, run, manager, recipe, &invocations),
+            };
             fixes.extend(fix);
         }
     }

@@ -140,9 +140,10 @@ pub(crate) struct PassContext<'a> {
     pragmas: Option<&'a crate::pragma::Pragmas>,
     /// The rewrite's messages, which equal messages of fixes share.
     messages: Option<&'a crate::text::Messages>,
-    /// Whether the fixes built now are only reported, never applied nor read by another
-    /// pass (see [`Self::report_only`]).
-    report_only: std::cell::Cell<bool>,
+    /// How the engine describes a fix for its report.
+    describe: Option<&'a dyn Fn(&Fix) -> crate::fixpoint::Report>,
+    /// While the fixes built are only reported (see [`Self::report_only`]): their reports.
+    reports: std::cell::RefCell<Option<Vec<crate::fixpoint::Report>>>,
 }
 
 impl<'a> PassContext<'a> {
@@ -162,16 +163,45 @@ impl<'a> PassContext<'a> {
             original_lines: &[],
             pragmas: None,
             messages: None,
-            report_only: std::cell::Cell::new(false),
+            describe: None,
+            reports: std::cell::RefCell::new(None),
         }
     }
 
-    /// From now on, the fixes built are only reported (the final text's passes below the
-    /// threshold, which the engine runs last, after every pass that could read their
-    /// edits): each keeps only what its report reads, so that a large file's fixes do not
-    /// all hold their edits at once.
-    pub(crate) fn report_only(&self) {
-        self.report_only.set(true);
+    /// The same context, its fixes described for a report by `describe`.
+    pub(crate) fn with_describer(
+        mut self,
+        describe: &'a dyn Fn(&Fix) -> crate::fixpoint::Report,
+    ) -> Self {
+        self.describe = Some(describe);
+        self
+    }
+
+    /// From now on, until [`Self::take_reports`], the fixes built are only reported (the
+    /// final text's passes below the threshold, which the engine runs last, after every
+    /// pass that could read their edits): [`Self::fix`] describes each one onto `reports`
+    /// and returns none, so that a large file's fixes are never all held at once.
+    pub(crate) fn report_only(&self, reports: Vec<crate::fixpoint::Report>) {
+        debug_assert!(self.describe.is_some(), "reporting needs a describer");
+        *self.reports.borrow_mut() = Some(reports);
+    }
+
+    /// The reports made since [`Self::report_only`], which ends.
+    pub(crate) fn take_reports(&self) -> Vec<crate::fixpoint::Report> {
+        self.reports.take().unwrap_or_default()
+    }
+
+    /// `fix`, or, while the fixes are only reported, none: it is described onto the
+    /// reports. A pass that holds a fix built earlier (before the context reported only)
+    /// gives it here, in its place among the fixes it builds.
+    pub(crate) fn report(&self, fix: Fix) -> Option<Fix> {
+        match (self.reports.borrow_mut().as_mut(), self.describe) {
+            (Some(reports), Some(describe)) => {
+                reports.push(describe(&fix));
+                None
+            }
+            _ => Some(fix),
+        }
     }
 
     /// The same context, its fixes' messages shared through `messages`.
@@ -212,7 +242,8 @@ impl<'a> PassContext<'a> {
     }
 
     /// Builds a fix of `pass`. Edits that overlap each other are a bug in the pass: it is
-    /// recorded (see [`Self::take_bugs`]) and no fix is returned.
+    /// recorded (see [`Self::take_bugs`]) and no fix is returned. While the fixes are only
+    /// reported, none is returned either (see [`Self::report`]).
     pub(crate) fn fix(
         &self,
         pass: &'static str,
@@ -227,11 +258,7 @@ impl<'a> PassContext<'a> {
         let fix = Fix::new(pass, applicability, message, edits)
             .map_err(|e| self.bugs.borrow_mut().push(format!("{pass}: {e}")))
             .ok()?;
-        Some(if self.report_only.get() {
-            fix.for_report()
-        } else {
-            fix
-        })
+        self.report(fix)
     }
 
     /// The bugs recorded so far.

@@ -314,17 +314,6 @@ impl Fix {
         &self.edits
     }
 
-    /// The fix as far as a report reads it (pass, applicability, message and where it
-    /// starts): only its first edit is kept, without its text.
-    pub(crate) fn for_report(mut self) -> Self {
-        self.edits.truncate(1);
-        if let Some(first) = self.edits.first_mut() {
-            first.content = String::new();
-        }
-        self.edits.shrink_to_fit();
-        self
-    }
-
     /// The smallest range that covers every edit.
     pub fn range(&self) -> TextRange {
         let start = self.edits.first().map_or(0, |e| e.range.start);
