@@ -142,8 +142,9 @@ pub(crate) struct PassContext<'a> {
     messages: Option<&'a crate::text::Messages>,
     /// How the engine describes a fix for its report.
     describe: Option<&'a dyn Fn(&Fix) -> crate::fixpoint::Report>,
-    /// While the fixes built are only reported (see [`Self::report_only`]): their reports.
-    reports: std::cell::RefCell<Option<Vec<crate::fixpoint::Report>>>,
+    /// While the fixes of one pass are only reported (see [`Self::report_only`]): that
+    /// pass and its reports.
+    reports: std::cell::RefCell<Option<(&'static str, Vec<crate::fixpoint::Report>)>>,
 }
 
 impl<'a> PassContext<'a> {
@@ -177,26 +178,27 @@ impl<'a> PassContext<'a> {
         self
     }
 
-    /// From now on, until [`Self::take_reports`], the fixes built are only reported (the
-    /// final text's passes below the threshold, which the engine runs last, after every
-    /// pass that could read their edits): [`Self::fix`] describes each one onto `reports`
-    /// and returns none, so that a large file's fixes are never all held at once.
-    pub(crate) fn report_only(&self, reports: Vec<crate::fixpoint::Report>) {
+    /// From now on, until [`Self::take_reports`], the fixes `pass` builds are only
+    /// reported (the final text's passes below the threshold, which the engine runs last,
+    /// after every pass that could read their edits): [`Self::fix`] describes each one onto
+    /// `reports` and returns none, so that a large file's fixes are never all held at once.
+    /// Another pass's fixes (a pass that runs one it depends on) come back whole.
+    pub(crate) fn report_only(&self, pass: &'static str, reports: Vec<crate::fixpoint::Report>) {
         debug_assert!(self.describe.is_some(), "reporting needs a describer");
-        *self.reports.borrow_mut() = Some(reports);
+        *self.reports.borrow_mut() = Some((pass, reports));
     }
 
     /// The reports made since [`Self::report_only`], which ends.
     pub(crate) fn take_reports(&self) -> Vec<crate::fixpoint::Report> {
-        self.reports.take().unwrap_or_default()
+        self.reports.take().map(|(_, r)| r).unwrap_or_default()
     }
 
-    /// `fix`, or, while the fixes are only reported, none: it is described onto the
+    /// `fix`, or, while its pass's fixes are only reported, none: it is described onto the
     /// reports. A pass that holds a fix built earlier (before the context reported only)
     /// gives it here, in its place among the fixes it builds.
     pub(crate) fn report(&self, fix: Fix) -> Option<Fix> {
         match (self.reports.borrow_mut().as_mut(), self.describe) {
-            (Some(reports), Some(describe)) => {
+            (Some((pass, reports)), Some(describe)) if *pass == fix.pass => {
                 reports.push(describe(&fix));
                 None
             }
