@@ -164,8 +164,7 @@ pub(crate) fn last_user<'a>(runs: &Runs<'a>, stage: usize, offset: u32) -> Optio
             .iter()
             .map(|stage| {
                 stage
-                    .instructions
-                    .iter()
+                    .instructions()
                     .filter(|i| i.kind == Keyword::User)
                     .map(|i| UserAt {
                         start: i.range.start,
