@@ -10,14 +10,14 @@ use crate::managers::{self, Action, Manager};
 use crate::syntax::Keyword;
 
 /// What [`Runs::index_readers`] finds for one manager: the RUNs that may read the index
-/// (position in [`Runs::all`] and verdict), in order: only those, as a per-RUN table held
-/// for every manager asked was megabytes on a large file.
-pub(super) struct Readers(Vec<(u32, String)>);
+/// (their positions in [`Runs::all`]), in order: only those, as a per-RUN table held for
+/// every manager asked was megabytes on a large file.
+pub(super) struct Readers(Vec<u32>);
 
 impl Readers {
     /// The readers at positions `from` on.
-    fn from(&self, from: usize) -> &[(u32, String)] {
-        let start = self.0.partition_point(|&(at, _)| (at as usize) < from);
+    fn from(&self, from: usize) -> &[u32] {
+        let start = self.0.partition_point(|&at| (at as usize) < from);
         &self.0[start..]
     }
 }
@@ -43,18 +43,18 @@ impl Runs<'_> {
             for stage in family {
                 let range = self.by_stage[stage].clone();
                 let first = range.start.max(pos + 1);
-                if let Some((at, reason)) = readers.from(first).first()
+                if let Some(&at) = readers.from(first).first()
                     && first < range.end
-                    && (*at as usize) < range.end
+                    && (at as usize) < range.end
                 {
-                    return Some(reason.clone());
+                    return self.reads_index(&self.all[at as usize], manager);
                 }
             }
         } else {
             let stage = self.all[pos].stage();
-            for (at, reason) in readers.from(pos + 1) {
-                if self.derives_from(self.all[*at as usize].stage(), stage) {
-                    return Some(reason.clone());
+            for &at in readers.from(pos + 1) {
+                if self.derives_from(self.all[at as usize].stage(), stage) {
+                    return self.reads_index(&self.all[at as usize], manager);
                 }
             }
         }
@@ -67,9 +67,10 @@ impl Runs<'_> {
         self.copied_out(pos, index.dirs)
     }
 
-    /// For `manager`, the RUNs that may read the index with what in each may: computed once
-    /// per manager for all the RUNs that ask, so that asking is not a walk over every later
-    /// RUN but a binary search.
+    /// For `manager`, the RUNs that may read the index: computed once per manager for all
+    /// the RUNs that ask, so that asking is not a walk over every later RUN but a binary
+    /// search. Positions only: what a RUN reads is found again for the one a message names
+    /// (a reason kept for every reader of a large file was megabytes).
     fn index_readers(&self, manager: &Manager) -> std::rc::Rc<Readers> {
         let key = std::ptr::from_ref(manager) as usize;
         if let Some(found) = self.readers.borrow().get(&key) {
@@ -79,9 +80,8 @@ impl Runs<'_> {
             .all
             .iter()
             .enumerate()
-            .filter_map(|(at, run)| {
-                Some((crate::text::to_u32(at), self.reads_index(run, manager)?))
-            })
+            .filter(|(_, run)| self.reads_index(run, manager).is_some())
+            .map(|(at, _)| crate::text::to_u32(at))
             .collect();
         let readers = std::rc::Rc::new(Readers(found));
         self.readers.borrow_mut().insert(key, readers.clone());
@@ -229,7 +229,7 @@ fn runs_copied_script(file: &str) -> bool {
 /// The names of files that `COPY`/`ADD` take from the build context (the last component of
 /// every source and destination that looks like a file name: `install.sh`), which a RUN may
 /// then run by name from `PATH`.
-fn copied_names(runs: &Runs<'_>) -> std::collections::HashSet<String> {
+fn copied_names<'a>(runs: &Runs<'a>) -> std::collections::HashSet<&'a str> {
     runs.file
         .instructions()
         .filter(|i| matches!(i.kind, Keyword::Copy | Keyword::Add) && i.copy_from().is_none())
@@ -240,7 +240,7 @@ fn copied_names(runs: &Runs<'_>) -> std::collections::HashSet<String> {
             // A dot after the first character (by char: names may start with any letter).
             let rest = name.chars().next().map_or("", |c| &name[c.len_utf8()..]);
             let file_like = rest.contains('.') && !name.starts_with('.');
-            (file_like && !name.contains(['*', '$', '?'])).then(|| name.to_owned())
+            (file_like && !name.contains(['*', '$', '?'])).then_some(name)
         })
         .collect()
 }
@@ -251,7 +251,7 @@ fn copied_names(runs: &Runs<'_>) -> std::collections::HashSet<String> {
 fn runs_copied_file(
     command: &crate::shell::Command,
     is_manager: bool,
-    copied: &std::collections::HashSet<String>,
+    copied: &std::collections::HashSet<&str>,
 ) -> bool {
     let Some(name) = command.name.as_ref().and_then(|n| n.value.as_deref()) else {
         return false;

@@ -146,7 +146,8 @@ pub(crate) struct Runs<'a> {
     /// Per stage, the positions in `all` of its RUNs.
     pub(super) by_stage: Vec<std::ops::Range<usize>>,
     /// Facts about the whole file that passes ask for once per RUN, kept for all of them.
-    pub(super) copied_names: std::cell::OnceCell<std::collections::HashSet<String>>,
+    /// The names COPY and ADD bring borrow from the file (a large file copies thousands).
+    pub(super) copied_names: std::cell::OnceCell<std::collections::HashSet<&'a str>>,
     /// The `COPY --from`s of the file: position in [`Dockerfile::instructions`], the stage
     /// they copy from when it is one of the file's, and the instruction.
     pub(super) copies_from: std::cell::OnceCell<Vec<(usize, Option<usize>, &'a Instruction)>>,
@@ -171,10 +172,12 @@ pub(crate) struct Runs<'a> {
     pub(super) versions: std::cell::RefCell<
         crate::hash::FxMap<(usize, Option<String>), super::tool_versions::Version>,
     >,
-    /// Per stage, whether its base image is known to run as root: see `tool_versions`.
-    pub(super) root_bases: std::cell::RefCell<crate::hash::FxMap<usize, bool>>,
-    /// Per stage, its `USER` instructions: where each starts and the user it names.
-    pub(super) users: std::cell::OnceCell<Vec<Vec<super::tool_versions::UserAt<'a>>>>,
+    /// Per stage, whether its base image is known to run as root (`None`: not asked yet):
+    /// see `tool_versions`. A byte per stage, not a map entry.
+    pub(super) root_bases: std::cell::RefCell<Vec<Option<bool>>>,
+    /// The `USER` instructions of the file, by stage and then in order: the stage, where
+    /// each starts and the user it names (one list, not one per stage: most have none).
+    pub(super) users: std::cell::OnceCell<Vec<(usize, super::tool_versions::UserAt<'a>)>>,
 }
 
 impl<'a> Runs<'a> {

@@ -124,14 +124,19 @@ pub(crate) fn known_root(runs: &Runs<'_>, pos: usize) -> bool {
     let Some(stage) = run.stage() else {
         return false;
     };
-    let root_base = *runs
-        .root_bases
-        .borrow_mut()
-        .entry(stage)
-        .or_insert_with(|| {
-            base_image(runs, pos)
-                .is_some_and(|image| DATA.root_images.iter().any(|p| matches(p, &image)))
-        });
+    let known = runs.root_bases.borrow().get(stage).copied().flatten();
+    let root_base = known.unwrap_or_else(|| {
+        let found = base_image(runs, pos)
+            .is_some_and(|image| DATA.root_images.iter().any(|p| matches(p, &image)));
+        let mut bases = runs.root_bases.borrow_mut();
+        if bases.is_empty() {
+            bases.resize(runs.stages.len(), None);
+        }
+        if let Some(slot) = bases.get_mut(stage) {
+            *slot = Some(found);
+        }
+        found
+    });
     if !root_base {
         return false;
     }
@@ -162,22 +167,27 @@ pub(crate) fn last_user<'a>(runs: &Runs<'a>, stage: usize, offset: u32) -> Optio
     let users = runs.users.get_or_init(|| {
         runs.stages
             .iter()
-            .map(|stage| {
+            .flat_map(|stage| {
                 stage
-                    .instructions
-                    .iter()
+                    .instructions()
                     .filter(|i| i.kind == Keyword::User)
-                    .map(|i| UserAt {
-                        start: i.range.start,
-                        name: i.words.first().map(|w| w.text(&runs.file.source)),
+                    .map(|i| {
+                        let user = UserAt {
+                            start: i.range.start,
+                            name: i.words.first().map(|w| w.text(&runs.file.source)),
+                        };
+                        (stage.index, user)
                     })
-                    .collect()
             })
             .collect()
     });
-    let users = users.get(stage)?;
-    let before = users.partition_point(|u| u.start < offset);
-    before.checked_sub(1).map(|k| users[k])
+    // the USERs are in file order, so by stage and then by start
+    let before = users.partition_point(|(s, u)| (*s, u.start) < (stage, offset));
+    before
+        .checked_sub(1)
+        .map(|k| users[k])
+        .filter(|(s, _)| *s == stage)
+        .map(|(_, user)| user)
 }
 
 /// `pos`'s stage and the stages it is built from, nearest first.

@@ -438,7 +438,7 @@ impl<'a> Model<'a> {
         debug_assert_eq!(items.len(), file_stages.len());
         for stage in file_stages {
             starts.push(at + 1);
-            at += 1 + stage.instructions.len();
+            at += 1 + stage.instructions().count();
             let written = stage.base.unwrap_or("");
             let base = match global.expand(written, escape) {
                 None => Base::Unresolved(written.to_owned()),

@@ -109,7 +109,7 @@ pub(crate) fn posix_shells_in(file: &Dockerfile, stages: &[crate::syntax::Stage<
             None => !is_windows_image(stage.base.unwrap_or("")),
         };
         out.push(current);
-        for ins in &stage.instructions {
+        for ins in stage.instructions() {
             if ins.kind == Keyword::Shell {
                 current = is_posix_shell(&ins.value(&file.source));
             }

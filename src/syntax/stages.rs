@@ -1,6 +1,6 @@
 //! Build stages: where each starts, its name and base, and which stage it is built `FROM`.
 
-use super::{Dockerfile, Instruction, Keyword};
+use super::{Dockerfile, Instruction, Item, Keyword};
 
 /// One build stage (a `FROM` and the instructions up to the next `FROM`).
 #[derive(Debug, Clone)]
@@ -12,13 +12,19 @@ pub struct Stage<'a> {
     pub base: Option<&'a str>,
     /// The name after `AS`, as written.
     pub name: Option<&'a str>,
-    /// The instructions after `FROM`, in order.
-    pub instructions: Vec<&'a Instruction>,
+    /// The items after `FROM` up to the next `FROM`: [`Self::instructions`] reads them (a
+    /// slice of the file, not a list of its own: a large file has thousands of stages).
+    items: &'a [Item],
     /// The earlier stage of this file it is built `FROM`, if any (by index).
     pub parent: Option<usize>,
 }
 
-impl Stage<'_> {
+impl<'a> Stage<'a> {
+    /// The instructions after `FROM`, in order.
+    pub fn instructions(&self) -> impl Iterator<Item = &'a Instruction> + use<'a> {
+        self.items.iter().filter_map(Item::instruction)
+    }
+
     /// Whether `reference` (a `--from` value or a base) names this stage.
     pub fn is_named(&self, reference: &str) -> bool {
         self.name.is_some_and(|n| n.eq_ignore_ascii_case(reference))
@@ -37,38 +43,40 @@ impl Dockerfile {
 
     /// The build stages in order.
     pub fn stages(&self) -> Vec<Stage<'_>> {
-        // each stage's instructions counted first, so that every list is allocated once at
-        // its size: a large file has thousands of stages, and doubling vectors would hold
-        // up to twice what they need for as long as the stages are kept
-        let mut sizes: Vec<usize> = Vec::new();
-        for ins in self.instructions() {
-            if ins.kind == Keyword::From {
-                sizes.push(0);
-            } else if let Some(size) = sizes.last_mut() {
-                *size += 1;
-            }
-        }
-        let mut stages: Vec<Stage<'_>> = Vec::with_capacity(sizes.len());
+        // sized exactly: a large file has thousands of stages, kept for a whole round
+        let count = self
+            .instructions()
+            .filter(|i| i.kind == Keyword::From)
+            .count();
+        let mut stages: Vec<Stage<'_>> = Vec::with_capacity(count);
         // the latest stage of each name, lower-cased: a lookup, not a scan, per FROM
         let mut named: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        for ins in self.instructions() {
-            if let Some((base, name)) = ins.from_parts(&self.source) {
-                // the latest earlier stage of that name, as BuildKit resolves it
-                let parent = named.get(&base.to_ascii_lowercase()).copied();
-                if let Some(name) = name {
-                    named.insert(name.to_ascii_lowercase(), stages.len());
-                }
-                stages.push(Stage {
-                    index: stages.len(),
-                    from: ins,
-                    base: (!base.is_empty()).then_some(base),
-                    name,
-                    instructions: Vec::with_capacity(sizes[stages.len()]),
-                    parent,
-                });
-            } else if let Some(stage) = stages.last_mut() {
-                stage.instructions.push(ins);
+        // where the items of the latest stage start
+        let mut start = 0;
+        for (at, item) in self.items.iter().enumerate() {
+            let Some(from) = item.instruction() else {
+                continue;
+            };
+            let Some((base, name)) = from.from_parts(&self.source) else {
+                continue;
+            };
+            if let Some(last) = stages.last_mut() {
+                last.items = &self.items[start..at];
             }
+            // the latest earlier stage of that name, as BuildKit resolves it
+            let parent = named.get(&base.to_ascii_lowercase()).copied();
+            if let Some(name) = name {
+                named.insert(name.to_ascii_lowercase(), stages.len());
+            }
+            start = at + 1;
+            stages.push(Stage {
+                index: stages.len(),
+                from,
+                base: (!base.is_empty()).then_some(base),
+                name,
+                items: &self.items[start..],
+                parent,
+            });
         }
         stages
     }
@@ -92,15 +100,15 @@ mod tests {
         assert_eq!(stages[1].base, Some("build"));
         assert_eq!((stages[0].parent, stages[1].parent), (None, Some(0)));
         assert!(stages[0].is_named("BUILD"));
-        assert_eq!(stages[1].instructions[0].copy_from(), Some("build"));
-        // every list is allocated at its size
+        let instructions =
+            |s: &crate::syntax::Stage<'_>| s.instructions().map(|i| i.kind).collect::<Vec<_>>();
+        // the list is allocated at its size; each stage's instructions end at the next FROM
         assert_eq!(stages.capacity(), 2);
+        assert_eq!(instructions(&stages[0]), [crate::syntax::Keyword::Run]);
+        assert_eq!(instructions(&stages[1]), [crate::syntax::Keyword::Copy]);
         assert_eq!(
-            stages
-                .iter()
-                .map(|s| s.instructions.capacity())
-                .collect::<Vec<_>>(),
-            [1, 1]
+            stages[1].instructions().next().unwrap().copy_from(),
+            Some("build")
         );
     }
 }
