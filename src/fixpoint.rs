@@ -88,9 +88,25 @@ pub fn rewrite(source: &str, settings: &Settings) -> Result<Outcome, Error> {
 ///
 /// Errors: as [`rewrite`].
 pub fn rewrite_owned(source: String, settings: &Settings) -> Result<(Outcome, String), Error> {
-    let (outcome, original) =
-        rewrite_input(Input::Owned(source), settings, passes::passes(), None)?;
+    let input = Input::Owned {
+        source,
+        give_back: true,
+    };
+    let (outcome, original) = rewrite_input(input, settings, passes::passes(), None)?;
     Ok((outcome, original.unwrap_or_default()))
+}
+
+/// [`rewrite_owned`] for a caller that needs only the outcome (a check): the text is not
+/// given back, so it is not rebuilt either (a large file's last 15 MB allocation, made just
+/// as the rounds' data is freed).
+///
+/// Errors: as [`rewrite`].
+pub fn rewrite_consuming(source: String, settings: &Settings) -> Result<Outcome, Error> {
+    let input = Input::Owned {
+        source,
+        give_back: false,
+    };
+    rewrite_input(input, settings, passes::passes(), None).map(|(outcome, _)| outcome)
 }
 
 /// [`rewrite`], also recording every round (for [`crate::trace`]).
@@ -128,9 +144,9 @@ fn rewrite_with(
 enum Input<'s> {
     /// The caller keeps it: the final text is compared with it.
     Borrowed(&'s str),
-    /// The caller gave it up: it is parsed in place and rebuilt at the end (see
-    /// [`rewrite_owned`]).
-    Owned(String),
+    /// The caller gave it up: it is parsed in place and, if it is to be given back, rebuilt
+    /// at the end (see [`rewrite_owned`]).
+    Owned { source: String, give_back: bool },
 }
 
 /// [`rewrite_with`] of either kind of input; an owned input comes back beside the outcome.
@@ -140,9 +156,13 @@ fn rewrite_input(
     all: &[&passes::PassInfo],
     mut record: Option<&mut Vec<Round>>,
 ) -> Result<(Outcome, Option<String>), Error> {
-    let (mut file, source) = match input {
-        Input::Borrowed(source) => (parse_input(source)?, Some(source)),
-        Input::Owned(source) => (parse_owned_input(source)?, None),
+    // the original's length: a final text of another length differs from it
+    let (mut file, source, give_back, original_len) = match input {
+        Input::Borrowed(source) => (parse_input(source)?, Some(source), false, source.len()),
+        Input::Owned { source, give_back } => {
+            let len = source.len();
+            (parse_owned_input(source)?, None, give_back, len)
+        }
     };
     let mut outcome = Outcome::default();
     // An instruction BuildKit does not know (often a line that lost its continuation, such
@@ -152,7 +172,7 @@ fn rewrite_input(
             .instructions()
             .any(|i| i.kind == syntax::Keyword::Unknown)
     {
-        return Ok((outcome, source.is_none().then_some(file.source)));
+        return Ok((outcome, give_back.then_some(file.source)));
     }
     // the round's text is the tree's own copy (`file.source`), never a second one
     let scripts = passes::ScriptCache::default();
@@ -245,13 +265,24 @@ fn rewrite_input(
                     }
                     (outcome, None)
                 }
-                None => match rounds.original(&text) {
+                None if give_back => match rounds.original(&text) {
                     Some(original) if original != text => {
                         outcome.output = Some(text);
                         (outcome, Some(original))
                     }
                     _ => (outcome, Some(text)),
                 },
+                // rebuilt only to compare when the lengths leave it open
+                None => {
+                    if text.len() != original_len
+                        || rounds
+                            .original(&text)
+                            .is_some_and(|original| original != text)
+                    {
+                        outcome.output = Some(text);
+                    }
+                    (outcome, None)
+                }
             });
         }
         // the passes' round data (model, runs, memos) goes before the new text is built
@@ -784,6 +815,45 @@ mod tests {
             )
             .unwrap(),
         ]
+    }
+
+    /// Replaces `x` with `y`: a change that keeps the text's length.
+    fn x_to_y(ctx: &PassContext<'_>) -> Vec<Fix> {
+        let Some(at) = ctx.file.source.find('x') else {
+            return Vec::new();
+        };
+        let at = crate::text::to_u32(at);
+        let range = crate::text::TextRange::new(at, at + 1);
+        vec![
+            Fix::new(
+                "xy",
+                Applicability::Safe,
+                "m",
+                vec![Edit::replace(range, "y")],
+            )
+            .unwrap(),
+        ]
+    }
+
+    #[test]
+    fn an_owned_text_comes_back_and_a_consumed_one_still_decides_the_output() {
+        let p = pass("xy", x_to_y);
+        let run = |source: &str, give_back| {
+            let input = Input::Owned {
+                source: source.to_owned(),
+                give_back,
+            };
+            rewrite_input(input, &Settings::default(), &[&p], None).unwrap()
+        };
+        // a change of the same length: the lengths cannot tell, the rebuild does
+        let (kept, original) = run("FROM a\nRUN x\n", true);
+        assert_eq!(kept.output.as_deref(), Some("FROM a\nRUN y\n"));
+        assert_eq!(original.as_deref(), Some("FROM a\nRUN x\n"));
+        let (consumed, none) = run("FROM a\nRUN x\n", false);
+        assert_eq!((consumed, none), (kept, None));
+        // nothing to change
+        assert_eq!(run("FROM a\n", true).1.as_deref(), Some("FROM a\n"));
+        assert_eq!(run("FROM a\n", false).0.output, None);
     }
 
     fn overlapping_edits(ctx: &PassContext<'_>) -> Vec<Fix> {

@@ -19,7 +19,7 @@ mod trace;
 mod transforms;
 
 pub use context::{BuildContext, ContextEntry, EntryKind};
-pub use fixpoint::{AppliedFix, NewFile, Outcome, rewrite, rewrite_owned};
+pub use fixpoint::{AppliedFix, NewFile, Outcome, rewrite, rewrite_consuming, rewrite_owned};
 pub use passes::{FixAvailability, MayDo, PassInfo, pass_by_name, passes};
 pub use text::Applicability;
 pub use trace::{Finding, Trace, rewrite_traced};

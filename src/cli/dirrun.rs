@@ -69,7 +69,7 @@ pub(super) fn run(
                         break;
                     };
                     // The receiver only goes away once every worker is done.
-                    let _ = tx.send((i, prepare(runner, target)));
+                    let _ = tx.send((i, prepare(runner, target, mode)));
                 }
             });
         }
@@ -100,18 +100,18 @@ fn serial(runner: &Runner, targets: &[Target], mode: Mode, p: &mut Printer) -> R
         if p.stdout_closed() {
             break;
         }
-        let prepared = prepare(runner, target);
+        let prepared = prepare(runner, target, mode);
         status = status.max(emit(runner, target, mode, prepared, p));
     }
     status
 }
 
 /// A target the walk could not read has nothing to prepare.
-fn prepare(runner: &Runner, target: &Target) -> Option<Prepared> {
+fn prepare(runner: &Runner, target: &Target, mode: Mode) -> Option<Prepared> {
     if target.error.is_some() {
         return None;
     }
-    Some(runner.prepare(&target.path, &render::display(&target.path)))
+    Some(runner.prepare(&target.path, &render::display(&target.path), mode))
 }
 
 fn emit(

@@ -464,7 +464,7 @@ impl Runner {
 
     /// Reads and rewrites one file: everything but showing and writing, so that files can
     /// be prepared on many threads and then shown one after another.
-    fn prepare(&self, path: &Path, name: &str) -> Prepared {
+    fn prepare(&self, path: &Path, name: &str, mode: Mode) -> Prepared {
         let base = match self.resolver.resolve(&self.settings, Some(path)) {
             Ok(resolved) => resolved.settings,
             Err(e) => return Prepared::BadConfig(e),
@@ -473,7 +473,9 @@ impl Runner {
         let result = fsio::read_dockerfile(path).and_then(|bytes| {
             let text = owned_text(bytes).map_err(Failure::Rewrite)?;
             let settings = Self::settings_for(&base, context.as_ref(), Some(path));
-            contain::rewrite(name, || self.rewrite(text, &settings)).map_err(Failure::Rewrite)
+            // a check shows only the outcome: the text is not kept
+            let keep = mode != Mode::Check;
+            contain::rewrite(name, || self.rewrite(text, &settings, keep)).map_err(Failure::Rewrite)
         });
         Prepared::Done { context, result }
     }
@@ -626,11 +628,11 @@ impl Runner {
             Ok(text) => text,
             Err(e) => return fail(p, Failure::Rewrite(e)),
         };
-        let (text, outcome, trace) = match contain::rewrite(&name, || self.rewrite(text, &settings))
-        {
-            Ok(rewritten) => rewritten,
-            Err(e) => return fail(p, Failure::Rewrite(e)),
-        };
+        let (text, outcome, trace) =
+            match contain::rewrite(&name, || self.rewrite(text, &settings, true)) {
+                Ok(rewritten) => rewritten,
+                Err(e) => return fail(p, Failure::Rewrite(e)),
+            };
         let shown = context.map(|c| c.shown);
         self.record(&name, text.clone(), trace, false, shown, BTreeSet::new());
         // in every mode, as `--help` and the README say: editors show standard error

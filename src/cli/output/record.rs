@@ -14,13 +14,18 @@ use super::{Checked, ErrorRecord, FileRecord, OutputFormat, Report, RunMode};
 
 impl Runner {
     /// Rewrites `text`, locating every fix too when a machine-readable report needs it;
-    /// `text` comes back unchanged beside the outcome.
+    /// `text` comes back unchanged beside the outcome, or empty when `keep` is false and
+    /// nothing reads it (the text format's check).
     pub(crate) fn rewrite(
         &self,
         text: String,
         settings: &Settings,
+        keep: bool,
     ) -> Result<(String, dfrewrite::Outcome, Option<dfrewrite::Trace>), dfrewrite::Error> {
-        if self.format == OutputFormat::Text {
+        if self.format == OutputFormat::Text && !keep {
+            dfrewrite::rewrite_consuming(text, settings)
+                .map(|outcome| (String::new(), outcome, None))
+        } else if self.format == OutputFormat::Text {
             // given up for the rewrite: a large file's peak then holds one copy of it fewer
             dfrewrite::rewrite_owned(text, settings).map(|(outcome, text)| (text, outcome, None))
         } else {
