@@ -342,12 +342,12 @@ fn is_applicable(fix: &Fix) -> bool {
     fix.applicability > Applicability::DisplayOnly && !fix.edits().is_empty()
 }
 
+/// The tree of a text the caller keeps: of a copy, which the tree owns.
 fn parse_input(source: &str) -> Result<Dockerfile, Error> {
-    let bytes_ok = crate::decode(source.as_bytes())?;
-    syntax::parse(bytes_ok).map_err(|e| invalid(source, e))
+    parse_owned_input(source.to_owned())
 }
 
-/// [`parse_input`] of a text the tree takes without a copy.
+/// The tree of a text it takes without a copy, or why BuildKit would reject the text.
 fn parse_owned_input(source: String) -> Result<Dockerfile, Error> {
     crate::decode(source.as_bytes())?;
     syntax::parse_or_give_back(source).map_err(|(e, source)| invalid(&source, e))

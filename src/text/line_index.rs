@@ -23,7 +23,7 @@ impl LineIndex {
 
     /// 1-based line and column of `offset` in `text` (the text this index was built from).
     pub fn line_col(&self, text: &str, offset: u32) -> (u32, u32) {
-        let line = self.starts.partition_point(|&s| s <= offset) - 1;
+        let line = self.line(offset) as usize - 1;
         let start = self.starts[line];
         let mut col = TextRange::new(start, offset.min(super::to_u32(text.len())))
             .slice(text)

@@ -359,17 +359,19 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
     let mut occupied = Occupied::default();
     let mut applied = Vec::new();
     let mut skipped = Vec::new();
-    // sized exactly: a large file has a line per RUN edited
-    let breaks = memchr::memchr_iter(b'\n', source.as_bytes()).count();
-    let mut line_starts: Vec<usize> = Vec::with_capacity(breaks + 1);
-    line_starts.push(0);
-    line_starts.extend(memchr::memchr_iter(b'\n', source.as_bytes()).map(|i| i + 1));
-    let line_of = |offset: u32| line_starts.partition_point(|&s| s <= offset as usize) - 1;
+    // one start per line, sized exactly: a large file has a line per RUN edited
+    let lines = LineIndex::new(source);
+    let line_of = |offset: u32| lines.line(offset) as usize - 1;
     let width = |line: usize| {
-        let end = line_starts.get(line + 1).map_or(source.len(), |e| e - 1);
-        source[line_starts[line]..end].chars().count()
+        let start = lines.line_start(to_u32(line + 1)) as usize;
+        let end = if line + 1 < lines.line_count() {
+            lines.line_start(to_u32(line + 2)) as usize - 1
+        } else {
+            source.len()
+        };
+        source[start..end].chars().count()
     };
-    let limit = (0..line_starts.len())
+    let limit = (0..lines.line_count())
         .map(width)
         .max()
         .unwrap_or(0)
@@ -388,7 +390,7 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
     // per line, the characters the taken edits add there (each fix is checked once, before
     // its own edits are counted, so all of them are other fixes'); indexed by line so the
     // check stays linear in the number of fixes
-    let mut grown_lines: Vec<u32> = vec![0; line_starts.len()];
+    let mut grown_lines: Vec<u32> = vec![0; lines.line_count()];
     for index in order {
         let fix = &fixes[index];
         let mut fresh = Vec::new();
@@ -438,7 +440,7 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
             *index,
         )
     });
-    drop(line_starts);
+    drop(lines);
     // the exact length: on a large file a doubling `String` would hold up to twice the text
     let len = taken.iter().fold(source.len(), |len, (edit, _)| {
         len + edit.content.len() - edit.range.as_usize().len()
