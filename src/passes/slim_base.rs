@@ -1,4 +1,6 @@
+use super::runs::Runs;
 use super::{FixAvailability, PassContext};
+use crate::managers::Action;
 use crate::semantic::images;
 use crate::semantic::{Base, Effect, ExecSpec, Model, StageModel};
 use crate::text::{Applicability, Edit, Fix};
@@ -107,10 +109,13 @@ fn fix_for<'m>(
         family.extend(children.get(next).into_iter().flatten());
         at += 1;
     }
-    // each stage built for the question only: this walk does not hold the whole file's model
-    if family
-        .iter()
-        .any(|&i| model.with_stage(i, |s| needs_full(s, &facts.tools)) == Some(true))
+    // what the round's RUNs already show first: most stages that need the full image say so
+    // there, and building a stage's model (every step's effects) costs far more; then each
+    // stage built for the question only: this walk does not hold the whole file's model
+    if family.iter().any(|&i| needs_full_by_runs(ctx.runs(), i))
+        || family
+            .iter()
+            .any(|&i| model.with_stage(i, |s| needs_full(s, &facts.tools)) == Some(true))
     {
         return None;
     }
@@ -123,6 +128,32 @@ fn fix_for<'m>(
         vec![Edit::replace(word.range, format!("{repo}:{slim}"))],
     )
     .ok()
+}
+
+/// Whether a RUN of `stage` shows what [`needs_full`] would find in the stage's model: a body
+/// the shell cannot read, or an install with a [`NATIVE_INSTALLERS`] manager. The model's
+/// steps read the same parse (the round's script cache, the same POSIX shells and stages), and
+/// an install there is exactly an invocation with a subcommand whose action is Install, so
+/// `true` here is `true` there; `false` says nothing.
+fn needs_full_by_runs(runs: &Runs<'_>, stage: usize) -> bool {
+    let Some(range) = runs.by_stage.get(stage) else {
+        return false;
+    };
+    runs.all[range.clone()].iter().any(|run| {
+        if run.ins.is_json() {
+            return false;
+        }
+        if run.script.is_err() {
+            return true;
+        }
+        run.invocations().iter().any(|inv| {
+            inv.sub.is_some()
+                && inv.action() == Some(Action::Install)
+                && NATIVE_INSTALLERS
+                    .iter()
+                    .any(|m| inv.manager.name.starts_with(m))
+        })
+    })
 }
 
 /// Whether a stage builds, installs what may compile, or uses a tool only the full image has.
