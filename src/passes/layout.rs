@@ -150,7 +150,10 @@ impl Layout {
             .filter(|i| !i.is_empty())
             .or_else(|| file_indent().filter(|i| !i.is_empty()))
             .unwrap_or_else(|| "    ".to_owned());
-        let newline = if *memo.crlf.get_or_init(|| file.source.contains("\r\n")) {
+        let newline = if *memo
+            .crlf
+            .get_or_init(|| file.source.contains('\r') && file.source.contains("\r\n"))
+        {
             "\r\n"
         } else {
             "\n"
@@ -293,8 +296,15 @@ pub(crate) fn fit(
 
 /// The lines after the first of `ins` that carry code (not comments, not blank).
 fn code_continuations<'f>(file: &'f Dockerfile, ins: &Instruction) -> Vec<&'f str> {
-    file.slice(ins.range)
-        .lines()
+    let text = file.slice(ins.range);
+    // most instructions are one line (ending with its line break): only blanks follow it
+    if text
+        .find('\n')
+        .is_none_or(|first| text[first + 1..].trim().is_empty())
+    {
+        return Vec::new();
+    }
+    text.lines()
         .skip(1)
         .filter(|l| {
             let t = l.trim();
@@ -326,15 +336,23 @@ fn most_common_indent(lines: &[&str]) -> Option<String> {
 /// How many RUN lines end with `&&` before their continuation.
 fn trailing_ops(file: &Dockerfile) -> usize {
     let escape = file.escape;
+    let ends_op = |l: &str| {
+        l.trim_end()
+            .strip_suffix(escape)
+            .is_some_and(|rest| rest.trim_end().ends_with("&&"))
+    };
     file.instructions()
         .filter(|i| i.kind == Keyword::Run)
-        .flat_map(|i| file.slice(i.range).lines())
-        .filter(|l| {
-            l.trim_end()
-                .strip_suffix(escape)
-                .is_some_and(|rest| rest.trim_end().ends_with("&&"))
+        .map(|i| {
+            let text = file.slice(i.range);
+            // one line (most RUNs; its line break, if any, ends the text): no line iterator
+            if text.find('\n').is_none_or(|first| first + 1 == text.len()) {
+                usize::from(ends_op(text))
+            } else {
+                text.lines().filter(|l| ends_op(l)).count()
+            }
         })
-        .count()
+        .sum()
 }
 
 /// The length in characters of the source line holding byte `offset`, were `added` inserted

@@ -396,7 +396,8 @@ pub(super) fn first_mentioning(
     needle: &str,
     holds: impl Fn(&str) -> bool,
 ) -> Option<usize> {
-    let end = file.source.find(needle)? + needle.len();
+    // memchr's SIMD search: a short needle in the whole text, once per needle and round
+    let end = memchr::memmem::find(file.source.as_bytes(), needle.as_bytes())? + needle.len();
     file.instructions()
         .position(|i| i.range.end as usize >= end && holds(file.slice(i.range)))
 }
@@ -823,7 +824,7 @@ pub(crate) fn drop_word(run: &RunScript<'_>, word: &shell::Word) -> JoinedRange 
 /// Whether `command` is one of the commands of `cleanup` (`dnf clean all` in
 /// `dnf clean all`), compared word by word on literal values.
 pub(crate) fn runs_one_of(command: &Command, cleanup: &str) -> bool {
-    cleanup.split("&&").any(|part| {
+    let is = |part: &str| {
         let mut words = part.split_whitespace();
         let Some(program) = words.next() else {
             return false;
@@ -838,5 +839,10 @@ pub(crate) fn runs_one_of(command: &Command, cleanup: &str) -> bool {
                         .chain(std::iter::repeat(None)),
                 )
                 .all(|(want, got)| got == Some(want))
-    })
+    };
+    // most cleanups are one command: no substring searcher is built for their `&&`
+    if !cleanup.contains('&') {
+        return is(cleanup);
+    }
+    cleanup.split("&&").any(is)
 }
