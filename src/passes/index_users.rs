@@ -25,15 +25,11 @@ impl Readers {
 impl Runs<'_> {
     /// Whether anything after RUN `pos` may need the index that `manager` keeps: a later RUN
     /// of the stage or of a stage built `FROM` it, a deferred command (ONBUILD, CMD, …), or a
-    /// `COPY --from` of that stage.
+    /// `COPY --from` of that stage. Only whether: no pass names the reader, so none is
+    /// described (a message built per reader asked, and dropped, was most of its cost).
     pub(crate) fn index_needed_later(&self, pos: usize, manager: &Manager) -> bool {
-        self.index_reader_after(pos, manager).is_some()
-    }
-
-    /// What may read the index later, for messages and tests.
-    pub(crate) fn index_reader_after(&self, pos: usize, manager: &Manager) -> Option<String> {
         let Some(index) = &manager.index else {
-            return None;
+            return false;
         };
         let words = index_words(manager);
         let mentions = |text: &str| words.iter().any(|w| text.contains(w));
@@ -47,30 +43,30 @@ impl Runs<'_> {
                     && first < range.end
                     && (at as usize) < range.end
                 {
-                    return self.reads_index(&self.all[at as usize], manager);
+                    // a reader by construction
+                    return true;
                 }
             }
         } else {
             let stage = self.all[pos].stage();
             for &at in readers.from(pos + 1) {
                 if self.derives_from(self.all[at as usize].stage(), stage) {
-                    return self.reads_index(&self.all[at as usize], manager);
+                    return true;
                 }
             }
         }
-        if let Some(ins) = self
+        if self
             .deferred(pos)
-            .find(|i| mentions(self.file.slice(i.range)))
+            .any(|i| mentions(self.file.slice(i.range)))
         {
-            return Some(format!("line {} names the manager", ins.start_line));
+            return true;
         }
         self.copied_out(pos, index.dirs)
     }
 
     /// For `manager`, the RUNs that may read the index: computed once per manager for all
     /// the RUNs that ask, so that asking is not a walk over every later RUN but a binary
-    /// search. Positions only: what a RUN reads is found again for the one a message names
-    /// (a reason kept for every reader of a large file was megabytes).
+    /// search. Positions only (a reason kept for every reader of a large file was megabytes).
     fn index_readers(&self, manager: &Manager) -> std::rc::Rc<Readers> {
         let key = std::ptr::from_ref(manager) as usize;
         if let Some(found) = self.readers.borrow().get(&key) {
@@ -80,7 +76,7 @@ impl Runs<'_> {
             .all
             .iter()
             .enumerate()
-            .filter(|(_, run)| self.reads_index(run, manager).is_some())
+            .filter(|(_, run)| self.reads_index(run, manager))
             .map(|(at, _)| crate::text::to_u32(at))
             .collect();
         let readers = std::rc::Rc::new(Readers(found));
@@ -88,29 +84,24 @@ impl Runs<'_> {
         readers
     }
 
-    /// What in `run` may read `manager`'s index, on its own (a later refresh in the same RUN
-    /// covers what follows it).
-    fn reads_index(&self, run: &super::runs::Run<'_>, manager: &Manager) -> Option<String> {
-        let index = manager.index.as_ref()?;
+    /// Whether something in `run` may read `manager`'s index, on its own (a later refresh in
+    /// the same RUN covers what follows it): a body that cannot be read and names the
+    /// manager, shell text that names it, a script the RUN runs, a reader of the index, a
+    /// file copied into the image, or an install that does not refresh the index first.
+    fn reads_index(&self, run: &super::runs::Run<'_>, manager: &Manager) -> bool {
+        let Some(index) = manager.index.as_ref() else {
+            return false;
+        };
         let words = index_words(manager);
         let mentions = |text: &str| words.iter().any(|w| text.contains(w));
         let copied = self.copied_names.get_or_init(|| copied_names(self));
-        let line = run.ins.start_line;
         let Some(effective) = run.effective() else {
-            if mentions(self.file.slice(run.ins.range)) {
-                return Some(format!("line {line} cannot be read and names the manager"));
-            }
-            return None;
+            return mentions(self.file.slice(run.ins.range));
         };
-        if effective.opaque.iter().any(|t| mentions(t)) {
-            return Some(format!(
-                "line {line} runs shell text that names the manager"
-            ));
-        }
-        if let Some(file) = effective.files.iter().find(|f| runs_copied_script(f)) {
-            return Some(format!(
-                "line {line} runs the script {file}, which cannot be read"
-            ));
+        if effective.opaque.iter().any(|t| mentions(t))
+            || effective.files.iter().any(|f| runs_copied_script(f))
+        {
+            return true;
         }
         let mut refreshed = false;
         for resolved in effective.commands() {
@@ -119,14 +110,12 @@ impl Runs<'_> {
                 && (index.readers.contains(&program))
                 && !refreshed
             {
-                return Some(format!("line {line} runs {program}, which reads the index"));
+                return true;
             }
             // looked up once: both checks below ask
             let inv = managers::invocation(command);
             if runs_copied_file(command, inv.is_some(), copied) {
-                return Some(format!(
-                    "line {line} runs a file copied into the image, which cannot be read"
-                ));
+                return true;
             }
             let Some(inv) = inv else {
                 continue;
@@ -138,15 +127,15 @@ impl Runs<'_> {
             if inv.action() == Some(Action::Refresh) && !resolved.via.other_root {
                 refreshed = true;
             } else if !refreshed && inv.needs_stored_index() {
-                return Some(format!("line {line} installs without refreshing the index"));
+                return true;
             }
         }
-        None
+        false
     }
 
     /// A `COPY --from` of RUN `pos`'s stage (or a stage built `FROM` it), after the RUN,
     /// whose source is one of `dirs`, inside one, or holds one (`COPY --from=base / /`).
-    fn copied_out(&self, pos: usize, dirs: &[&str]) -> Option<String> {
+    fn copied_out(&self, pos: usize, dirs: &[&str]) -> bool {
         let run = &self.all[pos];
         let copies = self.copies_from.get_or_init(|| {
             let stages = &self.stages;
@@ -181,10 +170,10 @@ impl Runs<'_> {
                     })
             });
             if takes {
-                return Some(format!("line {} copies the index out", ins.start_line));
+                return true;
             }
         }
-        None
+        false
     }
 }
 
