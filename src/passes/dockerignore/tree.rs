@@ -56,12 +56,19 @@ impl Tree {
             let mut taken: Vec<(&str, usize)> = Vec::new();
             let mut enter: Vec<&str> = Vec::new();
             for (name, kind) in children.iter() {
-                // the first rule that takes it, asking only those its ends allow
-                let candidates = ends.candidates(name);
-                let first = (0..RULES.len()).find(|&i| {
-                    candidates & (1 << i) != 0
-                        && takes(context, &RULES[i], &names[i], &dir, name, kind, &children)
-                });
+                // the first rule that takes it, asking only those its ends allow: their bits
+                // in order, lowest first (most entries have none, and ask no rule at all)
+                let mut candidates = ends.candidates(name) & ALL_RULES;
+                let first = loop {
+                    if candidates == 0 {
+                        break None;
+                    }
+                    let i = candidates.trailing_zeros() as usize;
+                    if takes(context, &RULES[i], &names[i], &dir, name, kind, &children) {
+                        break Some(i);
+                    }
+                    candidates &= candidates - 1;
+                };
                 match first {
                     Some(rule) => taken.push((name, rule)),
                     None if kind == EntryKind::Directory => enter.push(name),
@@ -157,6 +164,13 @@ struct Ends {
 
 // one bit per rule
 const _: () = assert!(RULES.len() <= 32);
+
+/// The bits of every rule.
+const ALL_RULES: u32 = if RULES.len() == 32 {
+    u32::MAX
+} else {
+    (1 << RULES.len()) - 1
+};
 
 impl Ends {
     fn new() -> Self {
