@@ -72,11 +72,13 @@ impl Runs<'_> {
         if let Some(found) = self.readers.borrow().get(&key) {
             return found.clone();
         }
+        // looked up once for all the RUNs asked
+        let words = index_words(manager);
         let found = self
             .all
             .iter()
             .enumerate()
-            .filter(|(_, run)| self.reads_index(run, manager))
+            .filter(|(_, run)| self.reads_index(run, manager, &words))
             .map(|(at, _)| crate::text::to_u32(at))
             .collect();
         let readers = std::rc::Rc::new(Readers(found));
@@ -88,11 +90,11 @@ impl Runs<'_> {
     /// the same RUN covers what follows it): a body that cannot be read and names the
     /// manager, shell text that names it, a script the RUN runs, a reader of the index, a
     /// file copied into the image, or an install that does not refresh the index first.
-    fn reads_index(&self, run: &super::runs::Run<'_>, manager: &Manager) -> bool {
+    /// `words` are [`index_words`] of `manager`.
+    fn reads_index(&self, run: &super::runs::Run<'_>, manager: &Manager, words: &[&str]) -> bool {
         let Some(index) = manager.index.as_ref() else {
             return false;
         };
-        let words = index_words(manager);
         let mentions = |text: &str| words.iter().any(|w| text.contains(w));
         let copied = self.copied_names.get_or_init(|| copied_names(self));
         let Some(effective) = run.effective() else {
@@ -181,15 +183,13 @@ impl Runs<'_> {
 /// sharing the index, and the index's other readers. Asked for every RUN, so computed once
 /// per manager of the tables.
 fn index_words(manager: &Manager) -> std::borrow::Cow<'static, [&'static str]> {
-    static WORDS: std::sync::LazyLock<std::collections::HashMap<usize, Vec<&'static str>>> =
-        std::sync::LazyLock::new(|| {
-            managers::all()
-                .map(|m| (std::ptr::from_ref(m) as usize, words_for(m)))
-                .collect()
-        });
+    // a list, not a map: a few dozen pointer comparisons cost less than hashing the key
+    static WORDS: std::sync::LazyLock<Vec<(&'static Manager, Vec<&'static str>)>> =
+        std::sync::LazyLock::new(|| managers::all().map(|m| (m, words_for(m))).collect());
     WORDS
-        .get(&(std::ptr::from_ref(manager) as usize))
-        .map_or_else(|| words_for(manager).into(), |w| w.as_slice().into())
+        .iter()
+        .find(|(m, _)| std::ptr::eq(*m, manager))
+        .map_or_else(|| words_for(manager).into(), |(_, w)| w.as_slice().into())
 }
 
 fn words_for(manager: &Manager) -> Vec<&'static str> {
