@@ -298,8 +298,7 @@ pub(crate) fn fit(
 fn code_continuations<'f>(file: &'f Dockerfile, ins: &Instruction) -> Vec<&'f str> {
     let text = file.slice(ins.range);
     // most instructions are one line (ending with its line break): only blanks follow it
-    if text
-        .find('\n')
+    if memchr::memchr(b'\n', text.as_bytes())
         .is_none_or(|first| text[first + 1..].trim().is_empty())
     {
         return Vec::new();
@@ -346,7 +345,7 @@ fn trailing_ops(file: &Dockerfile) -> usize {
         .map(|i| {
             let text = file.slice(i.range);
             // one line (most RUNs; its line break, if any, ends the text): no line iterator
-            if text.find('\n').is_none_or(|first| first + 1 == text.len()) {
+            if memchr::memchr(b'\n', text.as_bytes()).is_none_or(|first| first + 1 == text.len()) {
                 usize::from(ends_op(text))
             } else {
                 text.lines().filter(|l| ends_op(l)).count()
