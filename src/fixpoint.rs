@@ -287,14 +287,22 @@ fn rewrite_input(
         }
         // the passes' round data (model, runs, memos) goes before the new text is built
         drop(ctx);
-        let result = text::apply(&file.source, &wanted);
+        let selected = text::select(&file.source, &wanted);
         // exactly: a later round's few fixes would double a large file's list
-        applied.reserve_exact(result.applied.len());
-        applied.extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
-        rounds.push(
-            &file.source,
-            result.applied.iter().flat_map(|&i| wanted[i].edits()),
+        applied.reserve_exact(selected.applied.len());
+        applied.extend(
+            selected
+                .applied
+                .iter()
+                .map(|&i| rounds.describe(&wanted[i])),
         );
+        // the edits as the sweep splices them: sorted, each once
+        rounds.push_sorted(&file.source, &selected.taken);
+        let result = text::Applied {
+            text: text::splice(&file.source, &selected.taken),
+            applied: selected.applied,
+            skipped: selected.skipped,
+        };
         if result.text == file.source {
             return Err(Error::Internal(format!(
                 "fixes from {} made no change but kept being proposed",
@@ -549,19 +557,26 @@ impl Rounds {
 
     /// Records the edits one round applied to `input` (identical edits of two fixes are
     /// applied once).
+    #[cfg(test)]
     fn push<'e>(&mut self, input: &str, edits: impl Iterator<Item = &'e text::Edit>) {
         // `text::apply` applies an edit two fixes share once, but two different insertions
         // at one offset both: deduplicate whole edits, not (range, length) pairs.
         let mut round: Vec<&text::Edit> = edits.collect();
         round.sort_unstable();
         round.dedup();
-        let round: Vec<(TextRange, u32)> = round
-            .into_iter()
-            .map(|e| (e.range, text::to_u32(e.content.len())))
-            .collect();
+        self.push_sorted(input, &round);
+    }
+
+    /// [`Self::push`] of edits sorted by start and without duplicates ([`text::select`]'s):
+    /// no copy of the list is made to sort it.
+    fn push_sorted(&mut self, input: &str, round: &[&text::Edit]) {
         self.replaced
-            .push(round.iter().map(|(range, _)| range.slice(input)).collect());
-        self.edits.push(shifted(&round));
+            .push(round.iter().map(|e| e.range.slice(input)).collect());
+        self.edits.push(shifted(
+            round
+                .iter()
+                .map(|e| (e.range, text::to_u32(e.content.len()))),
+        ));
     }
 
     /// The original text, rebuilt from `current` (the text after every round) by undoing
@@ -647,11 +662,10 @@ impl Rounds {
 }
 
 /// A round's sorted edits with where each lands in the round's output.
-fn shifted(edits: &[(TextRange, u32)]) -> Vec<Shifted> {
+fn shifted(edits: impl ExactSizeIterator<Item = (TextRange, u32)>) -> Vec<Shifted> {
     let mut shift: i64 = 0;
     edits
-        .iter()
-        .map(|&(range, inserted)| {
+        .map(|(range, inserted)| {
             let out_start = i64::from(range.start) + shift;
             shift += i64::from(inserted) - i64::from(range.len());
             Shifted {
@@ -916,10 +930,13 @@ mod tests {
 
     #[test]
     fn offsets_trace_back_through_a_round() {
-        let edits = shifted(&[
-            (crate::text::TextRange::new(2, 4), 5),
-            (crate::text::TextRange::empty(10), 3),
-        ]);
+        let edits = shifted(
+            [
+                (crate::text::TextRange::new(2, 4), 5),
+                (crate::text::TextRange::empty(10), 3),
+            ]
+            .into_iter(),
+        );
         // before, inside the first replacement's text, between, inside the insertion, after
         assert_eq!(before_round(1, &edits), 1);
         assert_eq!(before_round(3, &edits), 2);
@@ -967,7 +984,7 @@ mod tests {
             ],
         ];
         for round in rounds {
-            let edits = shifted(round);
+            let edits = shifted(round.iter().copied());
             for offset in 0..60 {
                 assert_eq!(
                     before_round(offset, &edits),

@@ -346,6 +346,29 @@ pub struct Applied {
 /// line): each pass lays out what it adds by the line's length, which it can only see once
 /// the other fix is in the text.
 pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
+    let selected = select(source, fixes);
+    Applied {
+        text: splice(source, &selected.taken),
+        applied: selected.applied,
+        skipped: selected.skipped,
+    }
+}
+
+/// Which fixes [`apply`] takes, and their edits in the order they are spliced.
+pub(crate) struct Selection<'f> {
+    /// The edits taken, sorted and without duplicates: an edit identical to one taken
+    /// before is not taken again.
+    pub(crate) taken: Vec<&'f Edit>,
+    /// Indexes of the fixes applied, ascending.
+    pub(crate) applied: Vec<usize>,
+    /// Indexes of the fixes skipped, ascending.
+    pub(crate) skipped: Vec<usize>,
+}
+
+/// The choice [`apply`] makes, without building the new text (see [`splice`]). What the
+/// choice needs (the line table, the taken ranges) is gone when it returns, before the
+/// caller allocates the new text: on a large file it is a good part of the round's peak.
+pub(crate) fn select<'f>(source: &str, fixes: &'f [Fix]) -> Selection<'f> {
     let mut order: Vec<usize> = (0..fixes.len()).collect();
     order.sort_by(|&a, &b| {
         let ka = fixes[a].edits.first();
@@ -353,11 +376,15 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
         ka.cmp(&kb).then(a.cmp(&b))
     });
 
-    // each taken edit with the index of its fix: same-offset insertions on the same side
-    // come out in the order the fixes were given (registry order), not by content
-    let mut taken: Vec<(&Edit, usize)> = Vec::new();
+    // each taken edit as its fix's index (high half) and its place in the fix: same-offset
+    // insertions on the same side come out in the order the fixes were given (registry
+    // order), not by content. Eight bytes, so the list becomes the references in place.
+    // Sized for every edit: in the first round of a large file nearly all are taken, and a
+    // doubling list would hold up to twice as many.
+    let mut taken: Vec<u64> = Vec::with_capacity(fixes.iter().map(|f| f.edits.len()).sum());
     let mut occupied = Occupied::default();
-    let mut applied = Vec::new();
+    // most fixes are applied (every one, in a large file's first round)
+    let mut applied = Vec::with_capacity(fixes.len());
     let mut skipped = Vec::new();
     // one start per line, sized exactly: a large file has a line per RUN edited
     let lines = LineIndex::new(source);
@@ -395,7 +422,7 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
         let fix = &fixes[index];
         let mut fresh = Vec::new();
         let mut conflict = false;
-        for edit in &fix.edits {
+        for (at, edit) in fix.edits.iter().enumerate() {
             if occupied.same.contains(edit) {
                 continue;
             }
@@ -409,58 +436,65 @@ pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
                 conflict = true;
                 break;
             }
-            fresh.push((edit, index));
-        }
-        if !conflict {
-            for (e, _) in &fresh {
-                if let Some((a, b, n)) = grown(e) {
-                    for added in &mut grown_lines[a..=b] {
-                        *added = added.saturating_add(to_u32(n));
-                    }
-                }
-            }
+            fresh.push((edit, to_u32(at)));
         }
         if conflict {
             skipped.push(index);
-        } else {
-            for (edit, _) in &fresh {
-                occupied.take(edit);
-            }
-            taken.extend(fresh);
-            applied.push(index);
+            continue;
         }
+        for &(edit, at) in &fresh {
+            if let Some((a, b, n)) = grown(edit) {
+                for added in &mut grown_lines[a..=b] {
+                    *added = added.saturating_add(to_u32(n));
+                }
+            }
+            occupied.take(edit);
+            taken.push(u64::from(to_u32(index)) << 32 | u64::from(at));
+        }
+        applied.push(index);
     }
-
-    taken.sort_by_key(|(e, index)| {
+    // what the choice needed goes before the list of references is made
+    drop((grown_lines, occupied, lines));
+    let edit = |key: u64| {
+        let [fix, at] = [key >> 32, key & u64::from(u32::MAX)]
+            .map(|half| u32::try_from(half).map_or(usize::MAX, |half| half as usize));
+        &fixes[fix].edits[at]
+    };
+    taken.sort_by_key(|&key| {
+        let e = edit(key);
         (
             e.range.start,
             !e.range.is_empty(),
             e.side,
             e.range.end,
-            *index,
+            key >> 32,
         )
     });
-    drop(lines);
-    // the exact length: on a large file a doubling `String` would hold up to twice the text
-    let len = taken.iter().fold(source.len(), |len, (edit, _)| {
+    applied.sort_unstable();
+    skipped.sort_unstable();
+    Selection {
+        taken: taken.into_iter().map(edit).collect(),
+        applied,
+        skipped,
+    }
+}
+
+/// The text `taken` (sorted, not overlapping: a [`Selection`]'s) makes of `source`, built
+/// with its exact length: on a large file a doubling `String` would hold up to twice it.
+pub(crate) fn splice(source: &str, taken: &[&Edit]) -> String {
+    let len = taken.iter().fold(source.len(), |len, edit| {
         len + edit.content.len() - edit.range.as_usize().len()
     });
     let mut out = String::with_capacity(len);
     let mut cursor = 0usize;
-    for (edit, _) in taken {
+    for edit in taken {
         let range = edit.range.as_usize();
         out.push_str(&source[cursor..range.start]);
         out.push_str(&edit.content);
         cursor = range.end;
     }
     out.push_str(&source[cursor..]);
-    applied.sort_unstable();
-    skipped.sort_unstable();
-    Applied {
-        text: out,
-        applied,
-        skipped,
-    }
+    out
 }
 
 /// The edits [`apply`] has taken so far, indexed so that checking one more edit costs a
