@@ -3,7 +3,7 @@
 use crate::passes::{self, PassContext};
 use crate::pragma::{self, Pragmas};
 use crate::syntax::{self, Dockerfile};
-use crate::text::{self, Applicability, Fix, LineIndex, TextRange};
+use crate::text::{self, Applicability, Fix, LineIndex, Message, TextRange};
 use crate::{Error, Settings};
 use std::sync::Arc;
 
@@ -24,10 +24,11 @@ pub struct AppliedFix {
     pub line: u32,
 }
 
-/// [`AppliedFix`] as a rewrite keeps it until it returns: 24 bytes rather than 40, its pass
-/// an index into the names [`Rounds`] has seen (a large file has a report per RUN).
+/// [`AppliedFix`] as a rewrite keeps it until it returns: 32 bytes rather than 40, its pass
+/// an index into the names [`Rounds`] has seen (a large file has a report per RUN), its
+/// message still a template where the fix's was one (made when the rewrite returns).
 pub(crate) struct Report {
-    message: Arc<str>,
+    message: Message,
     line: u32,
     pass: u16,
     applicability: Applicability,
@@ -643,7 +644,7 @@ impl Rounds {
                 passes.len() - 1
             });
         Report {
-            message: Arc::clone(&fix.message),
+            message: fix.message.clone(),
             line: self.original_line(fix.range().start),
             pass: u16::try_from(pass).expect("fewer than 65536 passes"),
             applicability: fix.applicability,
@@ -655,7 +656,7 @@ impl Rounds {
         AppliedFix {
             pass: self.passes.borrow()[usize::from(report.pass)],
             applicability: report.applicability,
-            message: report.message,
+            message: report.message.into_shared(),
             line: report.line,
         }
     }
