@@ -24,11 +24,16 @@ pub struct AppliedFix {
     pub line: u32,
 }
 
-/// [`AppliedFix`] as a rewrite keeps it until it returns: 32 bytes rather than 40, its pass
-/// an index into the names [`Rounds`] has seen (a large file has a report per RUN), its
-/// message still a template where the fix's was one (made when the rewrite returns).
+/// [`AppliedFix`] as a rewrite keeps it until it returns: 16 bytes rather than 40 (a large
+/// file has a report per RUN), its pass and its message's text indexes into the names and
+/// texts [`Rounds`] has seen, its message still a template where the fix's was one (the
+/// text is made when the rewrite returns).
+#[derive(Clone, Copy)]
 pub(crate) struct Report {
-    message: Message,
+    /// See [`Rounds::texts`].
+    text: u32,
+    /// The line the message names, if it is a template (see [`Message::parts`]).
+    names: u32,
     line: u32,
     pass: u16,
     applicability: Applicability,
@@ -527,6 +532,28 @@ struct Rounds {
     replaced: Vec<String>,
     /// The names of the passes of the reports so far, which a [`Report`] indexes.
     passes: std::cell::RefCell<Vec<&'static str>>,
+    /// The texts (or templates) of the reports' messages so far, which a [`Report`]
+    /// indexes: few, since equal messages share one text (see [`text::Messages`]).
+    texts: std::cell::RefCell<Texts>,
+}
+
+/// Distinct message texts, each found by its address: a text is kept here, so no other
+/// can take its address.
+#[derive(Default)]
+struct Texts {
+    list: Vec<Arc<str>>,
+    by_address: crate::hash::FxMap<usize, u32>,
+}
+
+impl Texts {
+    /// The index of `text`, added if it is new.
+    fn index(&mut self, text: &Arc<str>) -> u32 {
+        let address = Arc::as_ptr(text).cast::<u8>().addr();
+        *self.by_address.entry(address).or_insert_with(|| {
+            self.list.push(Arc::clone(text));
+            text::to_u32(self.list.len() - 1)
+        })
+    }
 }
 
 /// One applied edit of a round: its range in the round's input, the length it inserted and
@@ -553,6 +580,7 @@ impl Rounds {
             edits: Vec::new(),
             replaced: Vec::new(),
             passes: std::cell::RefCell::default(),
+            texts: std::cell::RefCell::default(),
         }
     }
 
@@ -643,8 +671,10 @@ impl Rounds {
                 passes.push(fix.pass);
                 passes.len() - 1
             });
+        let (text, names) = fix.message.parts();
         Report {
-            message: fix.message.clone(),
+            text: self.texts.borrow_mut().index(text),
+            names,
             line: self.original_line(fix.range().start),
             pass: u16::try_from(pass).expect("fewer than 65536 passes"),
             applicability: fix.applicability,
@@ -656,7 +686,11 @@ impl Rounds {
         AppliedFix {
             pass: self.passes.borrow()[usize::from(report.pass)],
             applicability: report.applicability,
-            message: report.message.into_shared(),
+            message: Message::from_parts(
+                Arc::clone(&self.texts.borrow().list[report.text as usize]),
+                report.names,
+            )
+            .into_shared(),
             line: report.line,
         }
     }
@@ -927,6 +961,30 @@ mod tests {
         assert_eq!(lines, [1, 2]);
         // and its message names FROM's original line (line 3 of the round's text)
         assert_eq!(&*out.applied[1].message, "FROM on line 1");
+    }
+
+    #[test]
+    fn a_report_is_16_bytes_and_makes_its_message_when_made_public() {
+        // a large file keeps a report per RUN until the rewrite returns
+        assert_eq!(size_of::<Report>(), 16);
+        let rounds = Rounds::new("");
+        let messages = text::Messages::default();
+        let template = messages.get(&format!("merge into line {}", Message::LINE));
+        let fix = |message: Message| {
+            Fix::new("p", Applicability::Safe, message, vec![Edit::insert(0, "")]).unwrap()
+        };
+        let [seven, nine, plain] = [
+            Message::with_line(Arc::clone(&template), 7),
+            Message::with_line(Arc::clone(&template), 9),
+            Message::from(messages.get("plain")),
+        ]
+        .map(|m| rounds.describe(&fix(m)));
+        // one text for the two lines, and one for the plain message
+        assert_eq!(rounds.texts.borrow().list.len(), 2);
+        let public = |r| rounds.public(r).message;
+        assert_eq!(&*public(seven), "merge into line 7");
+        assert_eq!(&*public(nine), "merge into line 9");
+        assert!(Arc::ptr_eq(&public(plain), &messages.get("plain")));
     }
 
     #[test]

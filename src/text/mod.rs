@@ -304,6 +304,16 @@ impl Message {
         }
     }
 
+    /// The text or template, and the line it names ([`Self::from_parts`] takes them back).
+    pub(crate) fn parts(&self) -> (&Arc<str>, u32) {
+        (&self.text, self.line)
+    }
+
+    /// The message of [`Self::parts`].
+    pub(crate) fn from_parts(text: Arc<str>, line: u32) -> Self {
+        Self { text, line }
+    }
+
     /// The text as the report keeps it: shared, unless it is made now.
     pub(crate) fn into_shared(self) -> Arc<str> {
         match self.text() {
