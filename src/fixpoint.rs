@@ -3,7 +3,7 @@
 use crate::passes::{self, PassContext};
 use crate::pragma::{self, Pragmas};
 use crate::syntax::{self, Dockerfile};
-use crate::text::{self, Applicability, Fix, LineIndex, TextRange};
+use crate::text::{self, Applicability, Fix, LineIndex, Message, TextRange};
 use crate::{Error, Settings};
 use std::sync::Arc;
 
@@ -24,10 +24,16 @@ pub struct AppliedFix {
     pub line: u32,
 }
 
-/// [`AppliedFix`] as a rewrite keeps it until it returns: 24 bytes rather than 40, its pass
-/// an index into the names [`Rounds`] has seen (a large file has a report per RUN).
+/// [`AppliedFix`] as a rewrite keeps it until it returns: 16 bytes rather than 40 (a large
+/// file has a report per RUN), its pass and its message's text indexes into the names and
+/// texts [`Rounds`] has seen, its message still a template where the fix's was one (the
+/// text is made when the rewrite returns).
+#[derive(Clone, Copy)]
 pub(crate) struct Report {
-    message: Arc<str>,
+    /// See [`Rounds::texts`].
+    text: u32,
+    /// The line the message names, if it is a template (see [`Message::parts`]).
+    names: u32,
     line: u32,
     pass: u16,
     applicability: Applicability,
@@ -287,14 +293,22 @@ fn rewrite_input(
         }
         // the passes' round data (model, runs, memos) goes before the new text is built
         drop(ctx);
-        let result = text::apply(&file.source, &wanted);
+        let selected = text::select(&file.source, &wanted);
         // exactly: a later round's few fixes would double a large file's list
-        applied.reserve_exact(result.applied.len());
-        applied.extend(result.applied.iter().map(|&i| rounds.describe(&wanted[i])));
-        rounds.push(
-            &file.source,
-            result.applied.iter().flat_map(|&i| wanted[i].edits()),
+        applied.reserve_exact(selected.applied.len());
+        applied.extend(
+            selected
+                .applied
+                .iter()
+                .map(|&i| rounds.describe(&wanted[i])),
         );
+        // the edits as the sweep splices them: sorted, each once
+        rounds.push_sorted(&file.source, &selected.taken);
+        let result = text::Applied {
+            text: text::splice(&file.source, &selected.taken),
+            applied: selected.applied,
+            skipped: selected.skipped,
+        };
         if result.text == file.source {
             return Err(Error::Internal(format!(
                 "fixes from {} made no change but kept being proposed",
@@ -518,6 +532,28 @@ struct Rounds {
     replaced: Vec<String>,
     /// The names of the passes of the reports so far, which a [`Report`] indexes.
     passes: std::cell::RefCell<Vec<&'static str>>,
+    /// The texts (or templates) of the reports' messages so far, which a [`Report`]
+    /// indexes: few, since equal messages share one text (see [`text::Messages`]).
+    texts: std::cell::RefCell<Texts>,
+}
+
+/// Distinct message texts, each found by its address: a text is kept here, so no other
+/// can take its address.
+#[derive(Default)]
+struct Texts {
+    list: Vec<Arc<str>>,
+    by_address: crate::hash::FxMap<usize, u32>,
+}
+
+impl Texts {
+    /// The index of `text`, added if it is new.
+    fn index(&mut self, text: &Arc<str>) -> u32 {
+        let address = Arc::as_ptr(text).cast::<u8>().addr();
+        *self.by_address.entry(address).or_insert_with(|| {
+            self.list.push(Arc::clone(text));
+            text::to_u32(self.list.len() - 1)
+        })
+    }
 }
 
 /// One applied edit of a round: its range in the round's input, the length it inserted and
@@ -544,24 +580,32 @@ impl Rounds {
             edits: Vec::new(),
             replaced: Vec::new(),
             passes: std::cell::RefCell::default(),
+            texts: std::cell::RefCell::default(),
         }
     }
 
     /// Records the edits one round applied to `input` (identical edits of two fixes are
     /// applied once).
+    #[cfg(test)]
     fn push<'e>(&mut self, input: &str, edits: impl Iterator<Item = &'e text::Edit>) {
         // `text::apply` applies an edit two fixes share once, but two different insertions
         // at one offset both: deduplicate whole edits, not (range, length) pairs.
         let mut round: Vec<&text::Edit> = edits.collect();
         round.sort_unstable();
         round.dedup();
-        let round: Vec<(TextRange, u32)> = round
-            .into_iter()
-            .map(|e| (e.range, text::to_u32(e.content.len())))
-            .collect();
+        self.push_sorted(input, &round);
+    }
+
+    /// [`Self::push`] of edits sorted by start and without duplicates ([`text::select`]'s):
+    /// no copy of the list is made to sort it.
+    fn push_sorted(&mut self, input: &str, round: &[&text::Edit]) {
         self.replaced
-            .push(round.iter().map(|(range, _)| range.slice(input)).collect());
-        self.edits.push(shifted(&round));
+            .push(round.iter().map(|e| e.range.slice(input)).collect());
+        self.edits.push(shifted(
+            round
+                .iter()
+                .map(|e| (e.range, text::to_u32(e.content.len()))),
+        ));
     }
 
     /// The original text, rebuilt from `current` (the text after every round) by undoing
@@ -627,8 +671,10 @@ impl Rounds {
                 passes.push(fix.pass);
                 passes.len() - 1
             });
+        let (text, names) = fix.message.parts();
         Report {
-            message: Arc::clone(&fix.message),
+            text: self.texts.borrow_mut().index(text),
+            names,
             line: self.original_line(fix.range().start),
             pass: u16::try_from(pass).expect("fewer than 65536 passes"),
             applicability: fix.applicability,
@@ -640,18 +686,21 @@ impl Rounds {
         AppliedFix {
             pass: self.passes.borrow()[usize::from(report.pass)],
             applicability: report.applicability,
-            message: report.message,
+            message: Message::from_parts(
+                Arc::clone(&self.texts.borrow().list[report.text as usize]),
+                report.names,
+            )
+            .into_shared(),
             line: report.line,
         }
     }
 }
 
 /// A round's sorted edits with where each lands in the round's output.
-fn shifted(edits: &[(TextRange, u32)]) -> Vec<Shifted> {
+fn shifted(edits: impl ExactSizeIterator<Item = (TextRange, u32)>) -> Vec<Shifted> {
     let mut shift: i64 = 0;
     edits
-        .iter()
-        .map(|&(range, inserted)| {
+        .map(|(range, inserted)| {
             let out_start = i64::from(range.start) + shift;
             shift += i64::from(inserted) - i64::from(range.len());
             Shifted {
@@ -915,11 +964,38 @@ mod tests {
     }
 
     #[test]
+    fn a_report_is_16_bytes_and_makes_its_message_when_made_public() {
+        // a large file keeps a report per RUN until the rewrite returns
+        assert_eq!(size_of::<Report>(), 16);
+        let rounds = Rounds::new("");
+        let messages = text::Messages::default();
+        let template = messages.get(&format!("merge into line {}", Message::LINE));
+        let fix = |message: Message| {
+            Fix::new("p", Applicability::Safe, message, vec![Edit::insert(0, "")]).unwrap()
+        };
+        let [seven, nine, plain] = [
+            Message::with_line(Arc::clone(&template), 7),
+            Message::with_line(Arc::clone(&template), 9),
+            Message::from(messages.get("plain")),
+        ]
+        .map(|m| rounds.describe(&fix(m)));
+        // one text for the two lines, and one for the plain message
+        assert_eq!(rounds.texts.borrow().list.len(), 2);
+        let public = |r| rounds.public(r).message;
+        assert_eq!(&*public(seven), "merge into line 7");
+        assert_eq!(&*public(nine), "merge into line 9");
+        assert!(Arc::ptr_eq(&public(plain), &messages.get("plain")));
+    }
+
+    #[test]
     fn offsets_trace_back_through_a_round() {
-        let edits = shifted(&[
-            (crate::text::TextRange::new(2, 4), 5),
-            (crate::text::TextRange::empty(10), 3),
-        ]);
+        let edits = shifted(
+            [
+                (crate::text::TextRange::new(2, 4), 5),
+                (crate::text::TextRange::empty(10), 3),
+            ]
+            .into_iter(),
+        );
         // before, inside the first replacement's text, between, inside the insertion, after
         assert_eq!(before_round(1, &edits), 1);
         assert_eq!(before_round(3, &edits), 2);
@@ -967,7 +1043,7 @@ mod tests {
             ],
         ];
         for round in rounds {
-            let edits = shifted(round);
+            let edits = shifted(round.iter().copied());
             for offset in 0..60 {
                 assert_eq!(
                     before_round(offset, &edits),

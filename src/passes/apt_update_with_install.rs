@@ -1,7 +1,7 @@
 use super::runs;
 use super::{FixAvailability, PassContext};
 use crate::managers::Action;
-use crate::text::{Applicability, Fix};
+use crate::text::{Applicability, Fix, Message};
 
 super::declare_pass! {
     /// ## What it does
@@ -51,14 +51,16 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
         .filter_map(|(a, b)| {
             let edits = runs::merge(ctx.file, a, b).ok()?;
             let manager = &a.invocations().first()?.manager.name;
-            ctx.fix(
+            // a line per RUN: the message is made only for the report
+            ctx.fix_naming_line(
                 APT_UPDATE_WITH_INSTALL.name,
                 Applicability::Safe,
-                format!(
+                &format!(
                     "refresh the {manager} index in the RUN that installs (line {}), so a \
                      cached stale index never meets a new install; saves 1 layer",
-                    ctx.line(b.ins)
+                    Message::LINE
                 ),
+                ctx.line(b.ins),
                 edits,
             )
         })

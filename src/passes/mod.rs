@@ -253,10 +253,38 @@ impl<'a> PassContext<'a> {
         message: impl AsRef<str>,
         edits: Vec<crate::text::Edit>,
     ) -> Option<Fix> {
-        let message = message.as_ref();
-        let message = self
-            .messages
-            .map_or_else(|| Arc::from(message), |m| m.get(message));
+        let message = self.shared(message.as_ref());
+        self.fix_with(pass, applicability, message.into(), edits)
+    }
+
+    /// [`Self::fix`] with a message that names `line`: `template` with
+    /// [`Message::LINE`](crate::text::Message) where it goes. The template is shared by
+    /// every fix that uses it, and the text is made only for the report.
+    pub(crate) fn fix_naming_line(
+        &self,
+        pass: &'static str,
+        applicability: Applicability,
+        template: &str,
+        line: u32,
+        edits: Vec<crate::text::Edit>,
+    ) -> Option<Fix> {
+        let message = crate::text::Message::with_line(self.shared(template), line);
+        self.fix_with(pass, applicability, message, edits)
+    }
+
+    /// The shared copy of `message`.
+    fn shared(&self, message: &str) -> Arc<str> {
+        self.messages
+            .map_or_else(|| Arc::from(message), |m| m.get(message))
+    }
+
+    fn fix_with(
+        &self,
+        pass: &'static str,
+        applicability: Applicability,
+        message: crate::text::Message,
+        edits: Vec<crate::text::Edit>,
+    ) -> Option<Fix> {
         let fix = Fix::new(pass, applicability, message, edits)
             .map_err(|e| self.bugs.borrow_mut().push(format!("{pass}: {e}")))
             .ok()?;
