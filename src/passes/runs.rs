@@ -454,7 +454,7 @@ pub(crate) fn append(
     let script = run.script.as_ref().map_err(|_| "the body cannot be read")?;
     open_ended(script)?;
     let s = &script.script;
-    if !s.functions.is_empty() {
+    if !s.functions().is_empty() {
         return Err("the body defines functions");
     }
     let redefines = s.commands.iter().any(|c| {
@@ -541,7 +541,7 @@ pub(crate) fn merge_dropping_tail(
         || s.changes_env().is_some()
         || s.changes_shell_options().is_some()
         || s.has_dynamic_command().is_some()
-        || !s.functions.is_empty()
+        || !s.functions().is_empty()
         || shell::state::leaves_state(sa.text, s).is_some()
     {
         return Err("the first body may change the shell state");

@@ -393,7 +393,7 @@ impl<'a, 'b> Finder<'a, 'b> {
     fn uses(&self, run: &'a Run<'b>) -> Option<Vec<CommandUse<'a>>> {
         let script = run.script.as_ref().ok()?;
         let s = &script.script;
-        if !s.functions.is_empty()
+        if !s.functions().is_empty()
             || s.changes_cwd().is_some()
             || s.changes_env().is_some()
             || s.has_background().is_some()
