@@ -18,10 +18,8 @@ pub(crate) struct Run<'a> {
     /// See [`Self::stage`]; `u32::MAX` for none (an `Option<u32>` would take 8 bytes).
     in_stage: u32,
     pub(crate) ins: &'a Instruction,
+    /// Its parse is the body's entry in the script cache, shared with the other rounds.
     pub(crate) script: Result<RunScript<'a>, Skip>,
-    /// The body's entry in the script cache, shared with the other rounds (`None` when the
-    /// body was not parsed: exec form, heredoc, not POSIX).
-    body: Option<std::rc::Rc<super::Body>>,
     /// The continuation layout of the RUN, which several edits of one fix ask for (boxed:
     /// few RUNs are edited, and every RUN of a large file holds the cell).
     layout: std::cell::OnceCell<Box<layout::Layout>>,
@@ -38,16 +36,22 @@ impl Run<'_> {
         (self.in_stage != u32::MAX).then_some(self.in_stage as usize)
     }
 
+    /// The body's entry in the script cache (`None` when the body was not parsed: exec
+    /// form, heredoc, not POSIX, or it does not parse).
+    fn body(&self) -> Option<&shell::Body> {
+        Some(self.script.as_ref().ok()?.script.body())
+    }
+
     /// Every command the body runs, those behind `sudo`, `env`, `sh -c`, … included; `None`
     /// when the body cannot be read. For checks only: passes edit the script's own commands.
     pub(crate) fn effective(&self) -> Option<shell::wrappers::Effective<'_>> {
-        self.body.as_ref()?.effective()
+        self.body()?.effective()
     }
 
     /// The manager commands the body runs, wrapped ones included, with how each is reached.
     pub(crate) fn all_invocations(&self) -> Vec<(Invocation<'_>, shell::wrappers::Via)> {
         // only a parsed body (which the cache keeps) has effective commands
-        let Some(body) = &self.body else {
+        let Some(body) = self.body() else {
             return Vec::new();
         };
         let Some(effective) = body.effective() else {
@@ -85,13 +89,7 @@ impl Run<'_> {
         };
         let commands = &s.script.commands;
         // kept with the body's parse: an unchanged body is not looked up again next round
-        let local;
-        let found = if let Some(body) = &self.body {
-            body.found.get_or_init(|| found(commands.iter()))
-        } else {
-            local = found(commands.iter());
-            &local
-        };
+        let found = s.script.body().found.get_or_init(|| found(commands.iter()));
         found
             .iter()
             .map(|&(at, manager, sub)| {
@@ -106,11 +104,7 @@ impl Run<'_> {
     }
 }
 
-/// The manager commands of a body: each one's position, its manager, and the position of
-/// its subcommand among its arguments. A Vec, not a boxed slice: boxing shrinks
-/// (reallocates) each non-empty list, +22K instructions on the 200-line file, to save 16
-/// bytes per cached body.
-pub(super) type Found = Vec<(usize, &'static managers::Manager, Option<usize>)>;
+use crate::shell::Found;
 
 /// The manager commands among `commands` (see [`Found`]).
 fn found<'c>(commands: impl Iterator<Item = &'c Command>) -> Found {
@@ -197,19 +191,14 @@ impl<'a> Runs<'a> {
             match ins.kind {
                 Keyword::From => stage = Some(stage.map_or(0, |s| s + 1)),
                 Keyword::Run => {
-                    let mut body = None;
                     let script = shell::run_script_using(ins, &file.source, posix[index], |t| {
-                        let found = scripts.body(t);
-                        let script = found.script.clone();
-                        body = Some(found);
-                        script
+                        scripts.parse(t)
                     });
                     runs.push(Run {
                         at: crate::text::to_u32(index),
                         in_stage: stage.map_or(u32::MAX, crate::text::to_u32),
                         ins,
                         script,
-                        body,
                         layout: std::cell::OnceCell::new(),
                     });
                 }

@@ -1,9 +1,7 @@
 //! The Dockerfile side of the shell layer: which RUN bodies are POSIX shell at all, and
 //! their scripts with ranges mapped back to source bytes.
 
-use std::sync::Arc;
-
-use super::{Opaque, Script};
+use super::{Opaque, Parsed};
 use crate::syntax::{Dockerfile, Instruction, Keyword};
 use crate::text::{JoinedRange, TextRange};
 
@@ -30,7 +28,7 @@ pub struct RunScript<'a> {
     /// The shell text ([`Instruction::shell_text`]).
     pub text: &'a str,
     /// Shared, not copied: the engine hands every round the same parse of an unchanged body.
-    pub script: Arc<Script>,
+    pub script: Parsed,
     joined_start: u32,
 }
 
@@ -50,7 +48,7 @@ pub fn run_script<'a>(
     posix: bool,
 ) -> Result<RunScript<'a>, Skip> {
     run_script_using(instruction, source, posix, |text| {
-        super::parse(text).map(Arc::new)
+        super::parse(text).map(Parsed::new)
     })
 }
 
@@ -59,7 +57,7 @@ pub fn run_script_using<'a>(
     instruction: &'a Instruction,
     source: &'a str,
     posix: bool,
-    parse: impl FnOnce(&str) -> Result<Arc<Script>, Opaque>,
+    parse: impl FnOnce(&str) -> Result<Parsed, Opaque>,
 ) -> Result<RunScript<'a>, Skip> {
     if instruction.kind != Keyword::Run {
         return Err(Skip::NoBody);
