@@ -14,10 +14,9 @@ use super::{Opaque, Script};
 pub struct Parsed(Rc<Body>);
 
 /// The manager commands of a script (see `passes::runs`): each one's position, its manager,
-/// and the position of its subcommand among its arguments. A Vec, not a boxed slice: boxing
-/// shrinks (reallocates) each non-empty list, +22K instructions on the 200-line file, to
-/// save 16 bytes per cached body.
-pub(crate) type Found = Vec<(usize, &'static crate::managers::Manager, Option<usize>)>;
+/// and the position of its subcommand among its arguments. A boxed slice: every cached
+/// body holds two, most of them empty.
+pub(crate) type Found = Box<[(usize, &'static crate::managers::Manager, Option<usize>)]>;
 
 /// One body: its text, its parse and what follows from them. The script sits in the same
 /// allocation (a separate `Arc<Script>` took 32 more bytes per body, and a second pointer
