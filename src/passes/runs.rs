@@ -421,7 +421,7 @@ fn only_blanks_after(ins: &Instruction, offset: u32) -> bool {
 /// or run in the background.
 fn open_ended(run: &RunScript<'_>) -> Result<(), &'static str> {
     let script = &run.script;
-    let text = run.text;
+    let text = run.text();
     let last = script.last_chain().ok_or("the body has no command")?;
     if last.separator.is_some() {
         return Err("the body ends with a separator");
@@ -542,7 +542,7 @@ pub(crate) fn merge_dropping_tail(
         || s.changes_shell_options().is_some()
         || s.has_dynamic_command().is_some()
         || !s.functions().is_empty()
-        || shell::state::leaves_state(sa.text, s).is_some()
+        || shell::state::leaves_state(sa.text(), s).is_some()
     {
         return Err("the first body may change the shell state");
     }
@@ -684,7 +684,7 @@ pub(crate) fn plain_and_list(run: &RunScript<'_>) -> Result<(), &'static str> {
     {
         return Err("the body is not a plain && list");
     }
-    let text = run.text;
+    let text = run.text();
     if !text[..chain.range.start as usize].trim().is_empty() {
         return Err("the body starts with something else");
     }
@@ -759,7 +759,7 @@ fn drop_command_in(
     if command.context != shell::CommandContext::default() {
         return None;
     }
-    let text = run.text;
+    let text = run.text();
     let chain = run.script.chains.get(command.chain)?;
     let before = chain
         .operators
@@ -815,7 +815,7 @@ fn drop_command_in(
 
 /// The joined range that removes one argument word and the blanks before it.
 pub(crate) fn drop_word(run: &RunScript<'_>, word: &shell::Word) -> JoinedRange {
-    let text = run.text;
+    let text = run.text();
     let start = text[..word.range.start as usize].trim_end().len();
     JoinedRange::new(crate::text::to_u32(start), word.range.end)
 }

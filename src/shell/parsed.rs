@@ -22,7 +22,7 @@ pub(crate) type Found = Box<[(usize, &'static crate::managers::Manager, Option<u
 /// allocation (a separate `Arc<Script>` took 32 more bytes per body, and a second pointer
 /// in each RUN).
 pub(crate) struct Body {
-    /// The body's text: the script cache's key (empty outside the cache).
+    /// The body's text: the script cache's key, and [`super::RunScript::text`].
     pub(crate) text: Box<str>,
     /// Empty when the body does not parse.
     script: Script,
@@ -78,10 +78,10 @@ impl Body {
 }
 
 impl Parsed {
-    /// `script`, on its own (not from the engine's cache).
+    /// `script`, the parse of `text`, on its own (not from the engine's cache).
     #[must_use]
-    pub fn new(script: Script) -> Self {
-        Self(Body::new(Box::default(), Ok(script)))
+    pub fn new(text: &str, script: Script) -> Self {
+        Self(Body::new(text.into(), Ok(script)))
     }
 
     /// The body, with what the passes derive from it.

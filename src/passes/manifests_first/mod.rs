@@ -416,7 +416,7 @@ impl<'a, 'b> Finder<'a, 'b> {
             {
                 return None;
             }
-            let text = script.text;
+            let text = script.text();
             let quiet = command.redirects.iter().all(|r| {
                 let t = r.slice(text);
                 t.ends_with("/dev/null") || t.trim_start_matches(char::is_numeric).starts_with(">&")
