@@ -383,40 +383,11 @@ impl std::borrow::Borrow<str> for Entry {
 }
 
 /// One RUN body's parse and what follows from the body's text alone.
-pub(crate) struct Body {
-    /// The body's text: the cache's key.
-    text: Box<str>,
-    script: Result<Arc<crate::shell::Script>, crate::shell::Opaque>,
-    /// What it runs through wrappers, on first use; `None` for nothing (most bodies: the
-    /// cache keeps every distinct body of a large file).
-    wrapped: std::cell::OnceCell<Option<Box<crate::shell::wrappers::Wrapped>>>,
-    /// The manager commands of the script and of what it runs through wrappers (see
-    /// `runs::Run::invocations`), on first use: kept across rounds with the parse.
-    found: std::cell::OnceCell<runs::Found>,
-    found_all: std::cell::OnceCell<runs::Found>,
-}
-
-impl Body {
-    /// Every command the body runs, wrappers resolved; `None` when it does not parse.
-    pub(crate) fn effective(&self) -> Option<crate::shell::wrappers::Effective<'_>> {
-        let script = self.script.as_ref().ok()?;
-        let wrapped = self.wrapped.get_or_init(|| {
-            let wrapped = crate::shell::wrappers::wrapped(script);
-            (!wrapped.is_empty()).then(|| Box::new(wrapped))
-        });
-        let wrapped = wrapped
-            .as_deref()
-            .unwrap_or(crate::shell::wrappers::Wrapped::NONE);
-        Some(crate::shell::wrappers::Effective::new(script, wrapped))
-    }
-}
+pub(crate) use crate::shell::Body;
 
 impl ScriptCache {
-    pub(crate) fn parse(
-        &self,
-        text: &str,
-    ) -> Result<Arc<crate::shell::Script>, crate::shell::Opaque> {
-        self.body(text).script.clone()
+    pub(crate) fn parse(&self, text: &str) -> Result<crate::shell::Parsed, crate::shell::Opaque> {
+        self.body(text).parsed()
     }
 
     /// The entry of `text`, parsed on first use.
@@ -426,15 +397,7 @@ impl ScriptCache {
         }
         let kept = self.previous.borrow_mut().take(text);
         let body = kept.map_or_else(
-            || {
-                Rc::new(Body {
-                    text: text.into(),
-                    script: crate::shell::parse(text).map(Arc::new),
-                    wrapped: std::cell::OnceCell::new(),
-                    found: std::cell::OnceCell::new(),
-                    found_all: std::cell::OnceCell::new(),
-                })
-            },
+            || Body::new(text.into(), crate::shell::parse(text)),
             |entry| entry.0,
         );
         self.current.borrow_mut().insert(Entry(Rc::clone(&body)));

@@ -18,10 +18,8 @@ pub(crate) struct Run<'a> {
     /// See [`Self::stage`]; `u32::MAX` for none (an `Option<u32>` would take 8 bytes).
     in_stage: u32,
     pub(crate) ins: &'a Instruction,
+    /// Its parse is the body's entry in the script cache, shared with the other rounds.
     pub(crate) script: Result<RunScript<'a>, Skip>,
-    /// The body's entry in the script cache, shared with the other rounds (`None` when the
-    /// body was not parsed: exec form, heredoc, not POSIX).
-    body: Option<std::rc::Rc<super::Body>>,
     /// The continuation layout of the RUN, which several edits of one fix ask for (boxed:
     /// few RUNs are edited, and every RUN of a large file holds the cell).
     layout: std::cell::OnceCell<Box<layout::Layout>>,
@@ -38,16 +36,22 @@ impl Run<'_> {
         (self.in_stage != u32::MAX).then_some(self.in_stage as usize)
     }
 
+    /// The body's entry in the script cache (`None` when the body was not parsed: exec
+    /// form, heredoc, not POSIX, or it does not parse).
+    fn body(&self) -> Option<&shell::Body> {
+        Some(self.script.as_ref().ok()?.script.body())
+    }
+
     /// Every command the body runs, those behind `sudo`, `env`, `sh -c`, … included; `None`
     /// when the body cannot be read. For checks only: passes edit the script's own commands.
     pub(crate) fn effective(&self) -> Option<shell::wrappers::Effective<'_>> {
-        self.body.as_ref()?.effective()
+        self.body()?.effective()
     }
 
     /// The manager commands the body runs, wrapped ones included, with how each is reached.
     pub(crate) fn all_invocations(&self) -> Vec<(Invocation<'_>, shell::wrappers::Via)> {
         // only a parsed body (which the cache keeps) has effective commands
-        let Some(body) = &self.body else {
+        let Some(body) = self.body() else {
             return Vec::new();
         };
         let Some(effective) = body.effective() else {
@@ -85,13 +89,7 @@ impl Run<'_> {
         };
         let commands = &s.script.commands;
         // kept with the body's parse: an unchanged body is not looked up again next round
-        let local;
-        let found = if let Some(body) = &self.body {
-            body.found.get_or_init(|| found(commands.iter()))
-        } else {
-            local = found(commands.iter());
-            &local
-        };
+        let found = s.script.body().found.get_or_init(|| found(commands.iter()));
         found
             .iter()
             .map(|&(at, manager, sub)| {
@@ -106,24 +104,31 @@ impl Run<'_> {
     }
 }
 
-/// The manager commands of a body: each one's position, its manager, and the position of
-/// its subcommand among its arguments. A Vec, not a boxed slice: boxing shrinks
-/// (reallocates) each non-empty list, +22K instructions on the 200-line file, to save 16
-/// bytes per cached body.
-pub(super) type Found = Vec<(usize, &'static managers::Manager, Option<usize>)>;
+use crate::shell::Found;
 
-/// The manager commands among `commands` (see [`Found`]).
+/// The manager commands among `commands` (see [`Found`]). The first few are gathered on
+/// the stack, so that the list is allocated once, at its length: collected through a Vec,
+/// each non-empty list was allocated with room for four and then shrunk (reallocated).
 fn found<'c>(commands: impl Iterator<Item = &'c Command>) -> Found {
-    commands
-        .enumerate()
-        .filter_map(|(at, command)| {
-            let inv = managers::invocation(command)?;
-            let sub = inv
-                .sub
-                .and_then(|w| command.args.iter().position(|a| std::ptr::eq(a, w)));
-            Some((at, inv.manager, sub))
-        })
-        .collect()
+    let mut few = [None; 4];
+    let mut more = Vec::new();
+    for (at, command) in commands.enumerate() {
+        let Some(inv) = managers::invocation(command) else {
+            continue;
+        };
+        let sub = inv
+            .sub
+            .and_then(|w| command.args.iter().position(|a| std::ptr::eq(a, w)));
+        let entry = (at, inv.manager, sub);
+        match few.iter_mut().find(|e| e.is_none()) {
+            Some(slot) => *slot = Some(entry),
+            None => more.push(entry),
+        }
+    }
+    let mut list = Vec::with_capacity(few.iter().flatten().count() + more.len());
+    list.extend(few.iter().flatten());
+    list.extend(more);
+    list.into_boxed_slice()
 }
 
 /// The RUNs of a file and how its stages derive from each other.
@@ -197,19 +202,14 @@ impl<'a> Runs<'a> {
             match ins.kind {
                 Keyword::From => stage = Some(stage.map_or(0, |s| s + 1)),
                 Keyword::Run => {
-                    let mut body = None;
                     let script = shell::run_script_using(ins, &file.source, posix[index], |t| {
-                        let found = scripts.body(t);
-                        let script = found.script.clone();
-                        body = Some(found);
-                        script
+                        scripts.parse(t)
                     });
                     runs.push(Run {
                         at: crate::text::to_u32(index),
                         in_stage: stage.map_or(u32::MAX, crate::text::to_u32),
                         ins,
                         script,
-                        body,
                         layout: std::cell::OnceCell::new(),
                     });
                 }
@@ -422,7 +422,7 @@ fn only_blanks_after(ins: &Instruction, offset: u32) -> bool {
 /// or run in the background.
 fn open_ended(run: &RunScript<'_>) -> Result<(), &'static str> {
     let script = &run.script;
-    let text = run.text;
+    let text = run.text();
     let last = script.last_chain().ok_or("the body has no command")?;
     if last.separator.is_some() {
         return Err("the body ends with a separator");
@@ -455,7 +455,7 @@ pub(crate) fn append(
     let script = run.script.as_ref().map_err(|_| "the body cannot be read")?;
     open_ended(script)?;
     let s = &script.script;
-    if !s.functions.is_empty() {
+    if !s.functions().is_empty() {
         return Err("the body defines functions");
     }
     let redefines = s.commands.iter().any(|c| {
@@ -542,8 +542,8 @@ pub(crate) fn merge_dropping_tail(
         || s.changes_env().is_some()
         || s.changes_shell_options().is_some()
         || s.has_dynamic_command().is_some()
-        || !s.functions.is_empty()
-        || shell::state::leaves_state(sa.text, s).is_some()
+        || !s.functions().is_empty()
+        || shell::state::leaves_state(sa.text(), s).is_some()
     {
         return Err("the first body may change the shell state");
     }
@@ -685,7 +685,7 @@ pub(crate) fn plain_and_list(run: &RunScript<'_>) -> Result<(), &'static str> {
     {
         return Err("the body is not a plain && list");
     }
-    let text = run.text;
+    let text = run.text();
     if !text[..chain.range.start as usize].trim().is_empty() {
         return Err("the body starts with something else");
     }
@@ -760,7 +760,7 @@ fn drop_command_in(
     if command.context != shell::CommandContext::default() {
         return None;
     }
-    let text = run.text;
+    let text = run.text();
     let chain = run.script.chains.get(command.chain)?;
     let before = chain
         .operators
@@ -816,7 +816,7 @@ fn drop_command_in(
 
 /// The joined range that removes one argument word and the blanks before it.
 pub(crate) fn drop_word(run: &RunScript<'_>, word: &shell::Word) -> JoinedRange {
-    let text = run.text;
+    let text = run.text();
     let start = text[..word.range.start as usize].trim_end().len();
     JoinedRange::new(crate::text::to_u32(start), word.range.end)
 }

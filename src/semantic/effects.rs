@@ -81,8 +81,7 @@ pub(super) fn copy_effect(
 }
 
 /// How RUN bodies are parsed: [`shell::parse`], or the engine's cache of it.
-pub(crate) type Parser<'p> =
-    dyn Fn(&str) -> Result<std::sync::Arc<shell::Script>, shell::Opaque> + 'p;
+pub(crate) type Parser<'p> = dyn Fn(&str) -> Result<shell::Parsed, shell::Opaque> + 'p;
 
 pub(super) fn run_effect(
     ins: &Instruction,

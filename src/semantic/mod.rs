@@ -386,7 +386,7 @@ impl<'a> Model<'a> {
     pub fn new(file: &'a Dockerfile) -> Self {
         Self::with_parser(
             file,
-            Box::new(|text| shell::parse(text).map(std::sync::Arc::new)),
+            Box::new(|text| shell::parse(text).map(|script| shell::Parsed::new(text, script))),
         )
     }
 

@@ -11,6 +11,7 @@
 mod kinds;
 mod literal;
 mod model;
+mod parsed;
 pub mod query;
 mod run;
 mod simple;
@@ -19,6 +20,8 @@ mod walk;
 pub mod wrappers;
 
 pub use model::{AndOr, Chain, Command, CommandContext, Function, Opaque, Script, Separator, Word};
+pub use parsed::Parsed;
+pub(crate) use parsed::{Body, Found};
 pub(crate) use run::posix_shells_in;
 pub use run::{RunScript, Skip, posix_shells, run_script, run_script_using};
 pub use walk::parse;

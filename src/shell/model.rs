@@ -12,8 +12,9 @@ pub enum Opaque {
     TooDeep,
 }
 
-/// A parsed RUN body. Boxed slices, not vectors: the script cache keeps one per distinct
-/// body of a file, and most are a command or two.
+/// A parsed RUN body. Boxed slices, not vectors, and the parts few bodies have behind one
+/// box: the script cache keeps one per distinct body of a file, and most are a command or
+/// two.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Script {
     /// Every simple command in source order, including those nested in control flow,
@@ -21,13 +22,18 @@ pub struct Script {
     pub commands: Box<[Command]>,
     /// The top-level and-or lists in source order.
     pub chains: Box<[Chain]>,
-    /// Function definitions (`f() { … }`, `function f { … }`) in source order.
-    pub functions: Box<[Function]>,
-    /// Every `&` that puts a list in the background, at any depth.
-    pub(crate) backgrounds: Box<[JoinedRange]>,
+    /// Function definitions and backgrounds; `None` when there are neither.
+    rare: Option<Box<Rare>>,
     /// Each command's argv, built on first use and shared by the model of every RUN with
     /// this body (a large file repeats bodies; each copy of the words added to the peak).
     pub(crate) argvs: Argvs,
+}
+
+/// The parts of a [`Script`] that few bodies have.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+struct Rare {
+    functions: Box<[Function]>,
+    backgrounds: Box<[JoinedRange]>,
 }
 
 /// A command's name and arguments, each `None` when its value is not known.
@@ -56,28 +62,56 @@ impl std::fmt::Debug for Argvs {
 #[derive(Default)]
 pub(super) struct ScriptParts {
     pub(super) commands: Vec<Command>,
-    pub(super) chains: Vec<Chain>,
+    pub(super) chains: Vec<ChainParts>,
     pub(super) functions: Vec<Function>,
     pub(super) backgrounds: Vec<JoinedRange>,
 }
 
+/// A [`Chain`] being built: its operators are pushed as they are met.
+pub(super) struct ChainParts {
+    pub(super) range: JoinedRange,
+    pub(super) operators: Vec<(AndOr, JoinedRange)>,
+    pub(super) separator: Option<(Separator, JoinedRange)>,
+}
+
 impl ScriptParts {
     pub(super) fn finish(self) -> Script {
-        let mut chains = self.chains;
-        for chain in &mut chains {
-            chain.operators.shrink_to_fit();
-        }
+        let chains = self
+            .chains
+            .into_iter()
+            .map(|c| Chain {
+                range: c.range,
+                operators: c.operators.into(),
+                separator: c.separator,
+            })
+            .collect();
+        let rare = (!self.functions.is_empty() || !self.backgrounds.is_empty()).then(|| {
+            Box::new(Rare {
+                functions: self.functions.into(),
+                backgrounds: self.backgrounds.into(),
+            })
+        });
         Script {
             commands: self.commands.into(),
-            chains: chains.into(),
-            functions: self.functions.into(),
-            backgrounds: self.backgrounds.into(),
+            chains,
+            rare,
             argvs: Argvs::default(),
         }
     }
 }
 
 impl Script {
+    /// Function definitions (`f() { … }`, `function f { … }`) in source order.
+    #[must_use]
+    pub fn functions(&self) -> &[Function] {
+        self.rare.as_ref().map_or(&[], |r| &r.functions)
+    }
+
+    /// Every `&` that puts a list in the background, at any depth.
+    pub(crate) fn backgrounds(&self) -> &[JoinedRange] {
+        self.rare.as_ref().map_or(&[], |r| &r.backgrounds)
+    }
+
     /// Each command's argv ([`Word::value`] of its name and arguments), in command order.
     pub(crate) fn argvs(&self) -> &[Argv] {
         self.argvs.0.get_or_init(|| {
@@ -182,7 +216,7 @@ pub struct Chain {
     /// The whole list, heredoc bodies started on its line included.
     pub range: JoinedRange,
     /// The `&&`/`||` between its elements, in order.
-    pub operators: Vec<(AndOr, JoinedRange)>,
+    pub operators: Box<[(AndOr, JoinedRange)]>,
     /// What ends it; `None` at the end of the text.
     pub separator: Option<(Separator, JoinedRange)>,
 }

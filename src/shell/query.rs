@@ -212,7 +212,7 @@ impl Script {
             })
             .map(|c| c.range);
         let function = self
-            .functions
+            .functions()
             .iter()
             .find(|f| !(f.context.in_subshell || f.context.in_substitution))
             .map(|f| f.range);
@@ -235,7 +235,7 @@ impl Script {
     /// The first `&` that puts something in the background, at any depth.
     #[must_use]
     pub fn has_background(&self) -> Option<JoinedRange> {
-        self.backgrounds.first().copied()
+        self.backgrounds().first().copied()
     }
 
     /// The first command whose name is not a literal (`$CMD arg`, `"$(which x)" …`).

@@ -1,9 +1,7 @@
 //! The Dockerfile side of the shell layer: which RUN bodies are POSIX shell at all, and
 //! their scripts with ranges mapped back to source bytes.
 
-use std::sync::Arc;
-
-use super::{Opaque, Script};
+use super::{Opaque, Parsed};
 use crate::syntax::{Dockerfile, Instruction, Keyword};
 use crate::text::{JoinedRange, TextRange};
 
@@ -27,14 +25,19 @@ pub enum Skip {
 #[derive(Debug)]
 pub struct RunScript<'a> {
     pub instruction: &'a Instruction,
-    /// The shell text ([`Instruction::shell_text`]).
-    pub text: &'a str,
     /// Shared, not copied: the engine hands every round the same parse of an unchanged body.
-    pub script: Arc<Script>,
+    pub script: Parsed,
     joined_start: u32,
 }
 
 impl RunScript<'_> {
+    /// The shell text ([`Instruction::shell_text`]), which the parse keeps (a reference
+    /// beside it made every RUN of a large file 16 bytes larger).
+    #[must_use]
+    pub fn text(&self) -> &str {
+        &self.script.body().text
+    }
+
     /// The source range of a script range (a range across a continuation includes it).
     pub fn to_source(&self, r: JoinedRange) -> TextRange {
         self.instruction
@@ -50,7 +53,7 @@ pub fn run_script<'a>(
     posix: bool,
 ) -> Result<RunScript<'a>, Skip> {
     run_script_using(instruction, source, posix, |text| {
-        super::parse(text).map(Arc::new)
+        super::parse(text).map(|script| Parsed::new(text, script))
     })
 }
 
@@ -59,7 +62,7 @@ pub fn run_script_using<'a>(
     instruction: &'a Instruction,
     source: &'a str,
     posix: bool,
-    parse: impl FnOnce(&str) -> Result<Arc<Script>, Opaque>,
+    parse: impl FnOnce(&str) -> Result<Parsed, Opaque>,
 ) -> Result<RunScript<'a>, Skip> {
     if instruction.kind != Keyword::Run {
         return Err(Skip::NoBody);
@@ -81,7 +84,6 @@ pub fn run_script_using<'a>(
     let script = parse(text).map_err(Skip::Opaque)?;
     Ok(RunScript {
         instruction,
-        text,
         script,
         joined_start: joined.start,
     })

@@ -17,7 +17,9 @@
 //! tree-sitter's script exactly; debug builds check every body against it, and the tests
 //! compare token sequences and every corpus body.
 
-use super::model::{AndOr, Chain, Command, CommandContext, Script, ScriptParts, Separator, Word};
+use super::model::{
+    AndOr, ChainParts, Command, CommandContext, Script, ScriptParts, Separator, Word,
+};
 use crate::text::JoinedRange;
 
 /// Words that make tree-sitter-bash (with `==`, which it reads as a test operator) build something other than a simple command of words.
@@ -514,7 +516,7 @@ impl Reader<'_> {
         }
         let (start, operators) = self.chain_start.take()?;
         let end = self.last_end;
-        self.script.chains.push(Chain {
+        self.script.chains.push(ChainParts {
             range: JoinedRange::new(start, end),
             operators,
             separator,

@@ -201,7 +201,7 @@ fn background_and_separators() {
     let text = "echo hi &";
     let s = script(text);
     assert_eq!(s.chains[0].separator.unwrap().0, Separator::Background);
-    assert_eq!(*s.backgrounds, [JoinedRange::new(8, 9)]);
+    assert_eq!(*s.backgrounds(), [JoinedRange::new(8, 9)]);
 
     let s = script("a # note\nb\n");
     assert_eq!(names(&s), ["a", "b"]);
@@ -210,7 +210,7 @@ fn background_and_separators() {
     assert_eq!(s.chains[1].separator.unwrap().1, JoinedRange::new(10, 11));
 
     let s = script("(a &); echo $((1 & 2))");
-    assert_eq!(s.backgrounds.len(), 1);
+    assert_eq!(s.backgrounds().len(), 1);
 }
 
 #[test]
@@ -220,8 +220,8 @@ fn subshell_brace_and_function() {
     assert_eq!(s.chains[0].operators.len(), 0);
     assert!(s.commands[2].context.in_brace_group);
     assert!(s.commands[3].context.in_control_flow);
-    assert_eq!(s.functions.len(), 1);
-    assert_eq!(s.functions[0].name.text, "f".into());
+    assert_eq!(s.functions().len(), 1);
+    assert_eq!(s.functions()[0].name.text, "f".into());
 }
 
 #[test]

@@ -17,7 +17,8 @@ use tree_sitter::{Node, Parser, TreeCursor};
 use super::kinds::{Kind, kind};
 use super::literal::literal;
 use super::model::{
-    AndOr, Chain, Command, CommandContext, Function, Opaque, Script, ScriptParts, Separator, Word,
+    AndOr, ChainParts, Command, CommandContext, Function, Opaque, Script, ScriptParts, Separator,
+    Word,
 };
 use crate::text::JoinedRange;
 
@@ -217,7 +218,7 @@ impl<'t> Walker<'t> {
                 continue;
             }
             let chain = self.script.chains.len();
-            self.script.chains.push(Chain {
+            self.script.chains.push(ChainParts {
                 range: range_of(node),
                 operators: Vec::new(),
                 separator: None,

@@ -393,7 +393,7 @@ impl<'a, 'b> Finder<'a, 'b> {
     fn uses(&self, run: &'a Run<'b>) -> Option<Vec<CommandUse<'a>>> {
         let script = run.script.as_ref().ok()?;
         let s = &script.script;
-        if !s.functions.is_empty()
+        if !s.functions().is_empty()
             || s.changes_cwd().is_some()
             || s.changes_env().is_some()
             || s.has_background().is_some()
@@ -416,7 +416,7 @@ impl<'a, 'b> Finder<'a, 'b> {
             {
                 return None;
             }
-            let text = script.text;
+            let text = script.text();
             let quiet = command.redirects.iter().all(|r| {
                 let t = r.slice(text);
                 t.ends_with("/dev/null") || t.trim_start_matches(char::is_numeric).starts_with(">&")
