@@ -2,7 +2,6 @@
 //! tells (relative to the base image's WORKDIR until an absolute WORKDIR).
 
 use super::{Instruction, Keyword};
-use std::rc::Rc;
 
 /// A directory in the image: absolute, or relative to the unknown directory a stage starts
 /// in (its base image's WORKDIR).
@@ -59,37 +58,24 @@ pub(crate) fn plain(word: &str, escape: char) -> bool {
         && !word.chars().any(char::is_whitespace)
 }
 
-/// The working directory in effect at each instruction (`None` when unknown).
-/// `source` is the file's. Instructions between two WORKDIRs share one directory: a large
-/// file has hundreds of thousands of instructions, and a copy each cost ~45 bytes (its
-/// parts) where a shared one costs a pointer.
-pub(crate) fn working_dirs(
-    source: &str,
-    instructions: &[&Instruction],
-) -> Vec<Option<Rc<ImageDir>>> {
-    let start = Rc::new(ImageDir::start());
-    let mut cwd = Some(Rc::clone(&start));
-    instructions
-        .iter()
-        .map(|ins| {
-            match ins.kind {
-                Keyword::From => cwd = Some(Rc::clone(&start)),
-                Keyword::Workdir => {
-                    cwd = match ins.value(source).as_slice() {
-                        [path] if plain(path, '\\') => match &cwd {
-                            Some(dir) => dir.join(path),
-                            None if path.starts_with('/') => ImageDir::start().join(path),
-                            None => None,
-                        }
-                        .map(Rc::new),
-                        _ => None,
-                    };
-                }
-                _ => {}
-            }
-            cwd.clone()
-        })
-        .collect()
+/// Moves `cwd`, the working directory before `ins` (`None` when unknown), past `ins`.
+/// `source` is the file's. Callers walk the file once and keep only the current directory:
+/// one per instruction of a large file (hundreds of thousands) cost megabytes.
+pub(crate) fn step(cwd: &mut Option<ImageDir>, source: &str, ins: &Instruction) {
+    match ins.kind {
+        Keyword::From => *cwd = Some(ImageDir::start()),
+        Keyword::Workdir => {
+            *cwd = match ins.value(source).as_slice() {
+                [path] if plain(path, '\\') => match cwd {
+                    Some(dir) => dir.join(path),
+                    None if path.starts_with('/') => ImageDir::start().join(path),
+                    None => None,
+                },
+                _ => None,
+            };
+        }
+        _ => {}
+    }
 }
 
 #[cfg(test)]
@@ -103,11 +89,12 @@ mod tests {
             "FROM a\nWORKDIR app\nWORKDIR /srv\nWORKDIR ../x/./y\nWORKDIR $D\nFROM b\nWORKDIR /w\n",
         )
         .unwrap();
-        let instructions: Vec<&Instruction> = file.instructions().collect();
-        let dirs: Vec<Option<String>> = working_dirs(&file.source, &instructions)
-            .iter()
-            .map(|d| {
-                d.as_ref().map(|d| {
+        let mut cwd = Some(ImageDir::start());
+        let dirs: Vec<Option<String>> = file
+            .instructions()
+            .map(|ins| {
+                step(&mut cwd, &file.source, ins);
+                cwd.as_ref().map(|d| {
                     format!(
                         "{}{}",
                         if d.absolute { "/" } else { "~/" },

@@ -11,11 +11,10 @@ use crate::context::ignore::{IgnoreRules, Inclusion};
 use crate::context::{ContextEntry, join, join_all};
 use crate::managers::ManifestFormat;
 use crate::shell::AndOr;
-use crate::syntax::workdir::{ImageDir, plain, working_dirs};
+use crate::syntax::workdir::{ImageDir, plain, step};
 use crate::syntax::{Dockerfile, Instruction, Item, Keyword};
 use crate::text::{Applicability, Edit, Fix, TextRange};
 use classify::{CommandUse, Install, classify};
-use std::rc::Rc;
 
 super::declare_pass! {
     /// ## What it does
@@ -116,18 +115,31 @@ super::declare_pass! {
 
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let file = ctx.file;
-    let instructions: Vec<&Instruction> = file.instructions().collect();
-    let cwds = working_dirs(&file.source, &instructions);
     let finder = Finder {
         ctx,
-        instructions: &instructions,
-        cwds: &cwds,
         ignore: ctx.ignore_rules(),
-        env: EnvValues::new(&file.source, &instructions),
+        env: EnvValues::new(&file.source, instructions(file)),
     };
-    (0..instructions.len())
-        .filter_map(|at| finder.fix_at(at))
-        .collect()
+    // one walk keeping only the current directory: no per-instruction list of the
+    // instructions or their directories (each megabytes on a large file)
+    let mut cwd = Some(ImageDir::start());
+    let mut rest = instructions(file).enumerate();
+    let mut fixes = Vec::new();
+    while let Some((at, ins)) = rest.next() {
+        step(&mut cwd, &file.source, ins);
+        fixes.extend(finder.fix_at(at, ins, cwd.as_ref(), rest.clone()));
+    }
+    fixes
+}
+
+/// The file's instructions with their indexes, from some point on: a nameable (cloneable)
+/// iterator, so that a COPY's look ahead starts where the walk is.
+type Rest<'b> = std::iter::Enumerate<Instructions<'b>>;
+type Instructions<'b> =
+    std::iter::FilterMap<std::slice::Iter<'b, Item>, fn(&'b Item) -> Option<&'b Instruction>>;
+
+fn instructions(file: &Dockerfile) -> Instructions<'_> {
+    file.items.iter().filter_map(Item::instruction)
 }
 
 /// A `COPY`/`ADD` of a whole directory of the context.
@@ -159,12 +171,10 @@ impl Plan {
     }
 }
 
-/// What one run of the pass looks at: the instructions, the directory each runs in, and the
-/// ignore rules of the context.
+/// What one run of the pass looks at: the file (through the context), the ignore rules of
+/// the context and the file's ENV/ARG values.
 struct Finder<'a, 'b> {
     ctx: &'a PassContext<'b>,
-    instructions: &'a [&'b Instruction],
-    cwds: &'a [Option<Rc<ImageDir>>],
     ignore: Option<&'a IgnoreRules>,
     env: EnvValues<'b>,
 }
@@ -183,13 +193,13 @@ struct EnvValues<'b> {
 }
 
 impl<'b> EnvValues<'b> {
-    fn new(source: &'b str, instructions: &[&'b Instruction]) -> Self {
+    fn new(source: &'b str, instructions: impl Iterator<Item = &'b Instruction>) -> Self {
         let mut env = Self {
             dot_slash: None,
             slash: None,
             suffixes: Vec::new(),
         };
-        for (at, ins) in instructions.iter().enumerate() {
+        for (at, ins) in instructions.enumerate() {
             if !matches!(ins.kind, Keyword::Env | Keyword::Arg) {
                 continue;
             }
@@ -233,12 +243,20 @@ impl<'a, 'b> Finder<'a, 'b> {
         self.ctx.context()
     }
 
-    fn fix_at(&self, at: usize) -> Option<Fix> {
-        let copy = self.source_copy(at)?;
+    /// The fix for the instruction `ins` at `at`, which runs in `cwd`; `rest` is the
+    /// instructions after it.
+    fn fix_at(
+        &self,
+        at: usize,
+        ins: &'b Instruction,
+        cwd: Option<&ImageDir>,
+        rest: Rest<'b>,
+    ) -> Option<Fix> {
+        let copy = self.source_copy(ins, cwd)?;
         if self.env_may_point_into(at, &copy) {
             return None;
         }
-        let (block, workdirs, cwd) = self.block(at, self.cwds[at].as_deref()?.clone())?;
+        let (block, workdirs, cwd) = self.block(rest, cwd?.clone())?;
         let mut plan = Plan::default();
         let mut names = Vec::new();
         for run in &block {
@@ -285,9 +303,8 @@ impl<'a, 'b> Finder<'a, 'b> {
         self.env.points_into(at, &dest, copy.dest.absolute)
     }
 
-    /// The instruction at `at` when it copies a whole context directory.
-    fn source_copy(&self, at: usize) -> Option<SourceCopy<'b>> {
-        let ins = self.instructions[at];
+    /// `ins`, run in `cwd`, when it copies a whole context directory.
+    fn source_copy(&self, ins: &'b Instruction, cwd: Option<&ImageDir>) -> Option<SourceCopy<'b>> {
         let file = self.ctx.file;
         if !matches!(ins.kind, Keyword::Copy | Keyword::Add) || !ins.heredocs().is_empty() {
             return None;
@@ -320,7 +337,7 @@ impl<'a, 'b> Finder<'a, 'b> {
                 return None;
             }
         }
-        let dest_dir = self.cwds[at].as_ref()?.join(dest)?;
+        let dest_dir = cwd?.join(dest)?;
         Some(SourceCopy {
             ins,
             source: source_path,
@@ -329,20 +346,20 @@ impl<'a, 'b> Finder<'a, 'b> {
         })
     }
 
-    /// The RUNs to move: after the COPY at `at`, in its stage, every RUN up to the last one
+    /// The RUNs to move: among `rest`, the instructions after the COPY, in its stage, every RUN up to the last one
     /// that installs from manifests, when all of them are movable and nothing between
     /// matters to them; with the WORKDIRs before the first of them that change the
     /// directory (they are repeated before the moved RUNs) and the directory the RUNs run in.
     fn block(
         &self,
-        at: usize,
+        rest: Rest<'b>,
         mut cwd: ImageDir,
     ) -> Option<(Vec<&'a Run<'b>>, Vec<&'b Instruction>, ImageDir)> {
         let runs = self.ctx.runs();
         let mut block = Vec::new();
         let mut workdirs = Vec::new();
         let mut last_install = None;
-        for (index, ins) in self.instructions.iter().enumerate().skip(at + 1) {
+        for (index, ins) in rest {
             match ins.kind {
                 Keyword::Run => {
                     // the RUNs are in file order: a search, not a walk from the first
@@ -362,7 +379,9 @@ impl<'a, 'b> Finder<'a, 'b> {
                     }
                 }
                 Keyword::Workdir => {
-                    let Some(dir) = self.cwds[index].as_deref().cloned() else {
+                    let mut next = Some(cwd.clone());
+                    step(&mut next, &self.ctx.file.source, ins);
+                    let Some(dir) = next else {
                         break;
                     };
                     if dir != cwd {
@@ -370,7 +389,7 @@ impl<'a, 'b> Finder<'a, 'b> {
                         if !block.is_empty() {
                             break;
                         }
-                        workdirs.push(*ins);
+                        workdirs.push(ins);
                         cwd = dir;
                     }
                 }
@@ -794,7 +813,7 @@ mod tests {
                       ENV S=/opt\nARG T=rel/./x\nENV U=/srv/app\nCOPY . .\n";
         let file = crate::syntax::parse(source).unwrap();
         let instructions: Vec<&Instruction> = file.instructions().collect();
-        let env = EnvValues::new(&file.source, &instructions);
+        let env = EnvValues::new(&file.source, instructions.iter().copied());
         let dests = [
             "/",
             "/srv",
