@@ -677,6 +677,41 @@ mod size {
         assert_eq!(size_of::<crate::syntax::Word>(), 16);
     }
 
+    /// The keyword's range follows from `keyword_at` and the kind, or is kept in `Rarer`
+    /// (an unknown keyword, a trigger's unknown keyword, an empty instruction).
+    #[test]
+    fn keywords_are_where_the_source_has_them() {
+        let text = "  from a\\\n  b\n\tFooBar x\nONBUILD Cmd y\nONBUILD zap  q\nrun z\n \\\n";
+        let file = crate::syntax::parse(text).unwrap();
+        let keywords: Vec<(&str, Option<&str>)> = file
+            .instructions()
+            .map(|i| {
+                assert!(i.range.contains_range(i.keyword()));
+                (
+                    file.slice(i.keyword()),
+                    i.trigger().map(|t| file.slice(t.keyword())),
+                )
+            })
+            .collect();
+        assert_eq!(
+            keywords,
+            [
+                ("from", None),
+                ("FooBar", None),
+                ("ONBUILD", Some("Cmd")),
+                ("ONBUILD", Some("zap")),
+                ("run", None),
+                ("", None),
+            ]
+        );
+        // an indent `keyword_at` cannot hold
+        let text = format!("{}RUN x\n", " ".repeat(70_000));
+        let file = crate::syntax::parse(&text).unwrap();
+        let run = file.instructions().next().unwrap();
+        assert_eq!(run.keyword(), crate::text::TextRange::new(70_000, 70_003));
+        assert_eq!((run.start_line, run.end_line()), (1, 1));
+    }
+
     /// One-line instructions keep neither tokens nor segments: both follow from the ranges;
     /// a multi-line one keeps its segments, and its tokens only where a comment line or a
     /// heredoc is among them, or the text ends in a continuation.
