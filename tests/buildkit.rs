@@ -18,8 +18,8 @@ fn ours(i: &Instruction, text: &str) -> Value {
     let sub = i.trigger();
     let shown = sub.unwrap_or(i);
     serde_json::json!({
-        "cmd": i.keyword.slice(text).to_ascii_uppercase(),
-        "sub_cmd": sub.map(|t| t.keyword.slice(text).to_ascii_uppercase()),
+        "cmd": i.keyword().slice(text).to_ascii_uppercase(),
+        "sub_cmd": sub.map(|t| t.keyword().slice(text).to_ascii_uppercase()),
         "json": shown.is_json(),
         "start_line": i.start_line,
         "end_line": i.end_line(),

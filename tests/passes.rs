@@ -357,7 +357,7 @@ fn user_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
         if let Some(e) = expected.peek() {
             let before = source.slice(e.range);
             let chowned = e.kind == syntax::Keyword::Copy && ins.kind == syntax::Keyword::Copy && {
-                let kw = out.slice(ins.keyword);
+                let kw = out.slice(ins.keyword());
                 let rest = &text[kw.len()..];
                 rest.strip_prefix(" --chown=")
                     .and_then(|r| r.split_once(' '))

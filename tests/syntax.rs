@@ -32,10 +32,10 @@ fn assert_lossless(file: &Dockerfile, source: &str) {
 /// Typed views point at the bytes they describe.
 fn assert_views(file: &Dockerfile) {
     for ins in file.instructions() {
-        let kw = file.slice(ins.keyword);
+        let kw = file.slice(ins.keyword());
         // a keyword may be split by a continuation, but never starts with a blank
         assert!(!kw.starts_with(char::is_whitespace), "keyword {kw:?}");
-        assert!(ins.range.contains_range(ins.keyword));
+        assert!(ins.range.contains_range(ins.keyword()));
         for f in ins.flags() {
             assert!(
                 file.slice(f.range).starts_with("--"),

@@ -91,13 +91,13 @@ fn fix_for(ctx: &PassContext<'_>, ins: &Instruction) -> Option<Fix> {
              not a tar archive that ADD would unpack"
         ),
     };
-    let keyword = ctx.file.slice(ins.keyword);
+    let keyword = ctx.file.slice(ins.keyword());
     let replacement = match_case(keyword, "COPY");
     ctx.fix(
         ADD_TO_COPY.name,
         applicability,
         message,
-        vec![Edit::replace(ins.keyword, replacement)],
+        vec![Edit::replace(ins.keyword(), replacement)],
     )
 }
 

@@ -141,7 +141,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             word,
             options.join("; or ")
         ),
-        vec![Edit::insert(root.from.keyword.start, "")],
+        vec![Edit::insert(root.from.keyword().start, "")],
     )
     .into_iter()
     .collect()

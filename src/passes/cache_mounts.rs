@@ -353,7 +353,7 @@ fn mount_flags(
         .iter()
         .map(|f| f.range.end)
         .max()
-        .unwrap_or(run.ins.keyword.end);
+        .unwrap_or(run.ins.keyword().end);
     let inline = format!(" {}", flags.join(" "));
     if layout::line_length_with(ctx.file, at, &inline) + shared <= layout::limit(ctx.file) {
         return Some(vec![Edit::insert(at, inline)]);
@@ -367,7 +367,7 @@ fn mount_flags(
             .trim_start_matches([' ', '\t'])
             .starts_with(['\n', '\r']);
     // after flags on the RUN line, the new ones start a line of their own too
-    let lead = if at == run.ins.keyword.end {
+    let lead = if at == run.ins.keyword().end {
         " ".to_owned()
     } else {
         layout.word_break()

@@ -71,15 +71,15 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
             } else {
                 None
             };
-            let label = label_for(file.slice(ins.keyword), value, file.escape);
+            let label = label_for(file.slice(ins.keyword()), value, file.escape);
             let held = held.or(label
                 .is_none()
                 .then_some("the value needs quoting this file's escape character cannot give"));
             // the label is longer than MAINTAINER's line; a LABEL value cannot be broken
-            let line_start = file.source[..ins.keyword.start as usize]
+            let line_start = file.source[..ins.keyword().start as usize]
                 .rfind('\n')
                 .map_or(0, |i| i + 1);
-            let indent = file.source[line_start..ins.keyword.start as usize].chars().count();
+            let indent = file.source[line_start..ins.keyword().start as usize].chars().count();
             let held = held.or(label
                 .as_ref()
                 .is_some_and(|l| indent + l.chars().count() > super::layout::limit(file))
@@ -89,7 +89,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                     MAINTAINER_TO_LABEL.name,
                     Applicability::DisplayOnly,
                     format!("MAINTAINER is deprecated: use LABEL {AUTHORS}, held back: {reason}"),
-                    vec![Edit::insert(ins.keyword.start, "")],
+                    vec![Edit::insert(ins.keyword().start, "")],
                 );
             }
             ctx.fix(
@@ -106,7 +106,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
 
 /// From the keyword to the end of the instruction's text, before its line break.
 fn content_range(ins: &Instruction) -> crate::text::TextRange {
-    crate::text::TextRange::new(ins.keyword.start, ins.content_end())
+    crate::text::TextRange::new(ins.keyword().start, ins.content_end())
 }
 
 /// `LABEL org.opencontainers.image.authors="value"`, in the case the keyword was written

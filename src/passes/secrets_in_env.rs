@@ -103,7 +103,7 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
                 SECRETS_IN_ENV.name,
                 Applicability::DisplayOnly,
                 message,
-                vec![Edit::insert(ins.keyword.start, "")],
+                vec![Edit::insert(ins.keyword().start, "")],
             ));
         }
     }

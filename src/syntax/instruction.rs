@@ -11,7 +11,11 @@ pub struct Instruction {
     /// Whole lines, from the first line's start to the end of the last line (heredoc bodies
     /// and terminators included), line break included.
     pub range: TextRange,
-    pub keyword: TextRange,
+    /// Where the keyword starts, from `range.start`; its length follows from `kind`
+    /// ([`Self::keyword`]). [`KEYWORD_KEPT`] when it does not (an unknown keyword, an
+    /// indent of 64 KiB): the range is then in `Rarer` (an instruction is then 56 bytes,
+    /// not 64, and a large file has one per line or two).
+    pub(super) keyword_at: u16,
     pub kind: Keyword,
     /// BuildKit's `json` attribute: exec form (for HEALTHCHECK, of its `CMD`).
     pub json: bool,
@@ -69,9 +73,50 @@ pub(super) struct Rarer {
     pub(super) flags: Box<[Flag]>,
     pub(super) heredocs: Box<[Heredoc]>,
     pub(super) trigger: Option<Box<Instruction>>,
+    /// [`Instruction::keyword`] when `keyword_at` cannot give it.
+    pub(super) keyword: Option<TextRange>,
 }
 
+/// `keyword_at`'s value for a keyword kept in `Rarer`.
+const KEYWORD_KEPT: u16 = u16::MAX;
+
 impl Instruction {
+    /// The keyword's source range.
+    pub fn keyword(&self) -> TextRange {
+        match self.kind.byte_len() {
+            Some(len) if self.keyword_at != KEYWORD_KEPT => {
+                let start = self.range.start + u32::from(self.keyword_at);
+                TextRange::new(start, start + len)
+            }
+            _ => self.rarer().and_then(|r| r.keyword).unwrap_or_default(),
+        }
+    }
+
+    /// Sets the keyword's range (after `range`, which it is kept relative to).
+    pub(super) fn set_keyword(&mut self, keyword: TextRange) {
+        let at = keyword
+            .start
+            .checked_sub(self.range.start)
+            .and_then(|at| u16::try_from(at).ok())
+            .filter(|&at| at != KEYWORD_KEPT && self.kind.byte_len() == Some(keyword.len()));
+        if let Some(at) = at {
+            self.keyword_at = at;
+            if let Some(rarer) = self.rare.as_mut().and_then(|r| r.rarer.as_mut()) {
+                rarer.keyword = None;
+            }
+        } else {
+            self.keyword_at = KEYWORD_KEPT;
+            self.rare_mut().rarer.get_or_insert_default().keyword = Some(keyword);
+        }
+    }
+
+    /// Sets `range`, the keyword staying where it is in the source.
+    pub(super) fn set_range(&mut self, range: TextRange) {
+        let keyword = self.keyword();
+        self.range = range;
+        self.set_keyword(keyword);
+    }
+
     /// The 1-based last line, as BuildKit numbers them (heredoc terminators included).
     pub fn end_line(&self) -> u32 {
         self.rare.as_ref().map_or(self.start_line, |r| r.end_line)
@@ -83,7 +128,7 @@ impl Instruction {
     /// are in its ONBUILD's line.
     pub fn line<'a>(&'a self, source: &'a str) -> &'a str {
         if self.stored_segments().is_empty() {
-            let start = self.keyword.start as usize;
+            let start = self.keyword().start as usize;
             source
                 .get(start..start + self.line_len as usize)
                 .unwrap_or_default()
@@ -104,7 +149,7 @@ impl Instruction {
     fn implicit_segment(&self) -> Option<Segment> {
         (self.stored_segments().is_empty() && self.line_len != 0).then_some(Segment {
             joined: 0,
-            source: self.keyword.start,
+            source: self.keyword().start,
             len: self.line_len,
         })
     }
@@ -191,7 +236,7 @@ impl Instruction {
             Args::None => None,
             Args::Json { range, .. } | Args::Shell { range, .. } => Some(*range),
         };
-        std::iter::once((TokenKind::Keyword, self.keyword))
+        std::iter::once((TokenKind::Keyword, self.keyword()))
             .chain(self.flags().iter().map(|f| (TokenKind::Flag, f.range)))
             .chain(args.map(|r| (TokenKind::Args, r)))
     }
@@ -216,7 +261,7 @@ impl Instruction {
             }
             at = at.max(range.end);
         }
-        let content_end = self.keyword.start + self.line_len;
+        let content_end = self.keyword().start + self.line_len;
         if at < content_end {
             out.push(TokenStart {
                 start: at,
@@ -619,7 +664,7 @@ mod size {
     #[test]
     fn instruction_stays_small() {
         assert!(
-            size_of::<super::Instruction>() <= 64,
+            size_of::<super::Instruction>() <= 56,
             "{}",
             size_of::<super::Instruction>()
         );
@@ -630,6 +675,41 @@ mod size {
             size_of::<super::Rare>()
         );
         assert_eq!(size_of::<crate::syntax::Word>(), 16);
+    }
+
+    /// The keyword's range follows from `keyword_at` and the kind, or is kept in `Rarer`
+    /// (an unknown keyword, a trigger's unknown keyword, an empty instruction).
+    #[test]
+    fn keywords_are_where_the_source_has_them() {
+        let text = "  from a\\\n  b\n\tFooBar x\nONBUILD Cmd y\nONBUILD zap  q\nrun z\n \\\n";
+        let file = crate::syntax::parse(text).unwrap();
+        let keywords: Vec<(&str, Option<&str>)> = file
+            .instructions()
+            .map(|i| {
+                assert!(i.range.contains_range(i.keyword()));
+                (
+                    file.slice(i.keyword()),
+                    i.trigger().map(|t| file.slice(t.keyword())),
+                )
+            })
+            .collect();
+        assert_eq!(
+            keywords,
+            [
+                ("from", None),
+                ("FooBar", None),
+                ("ONBUILD", Some("Cmd")),
+                ("ONBUILD", Some("zap")),
+                ("run", None),
+                ("", None),
+            ]
+        );
+        // an indent `keyword_at` cannot hold
+        let text = format!("{}RUN x\n", " ".repeat(70_000));
+        let file = crate::syntax::parse(&text).unwrap();
+        let run = file.instructions().next().unwrap();
+        assert_eq!(run.keyword(), crate::text::TextRange::new(70_000, 70_003));
+        assert_eq!((run.start_line, run.end_line()), (1, 1));
     }
 
     /// One-line instructions keep neither tokens nor segments: both follow from the ranges;

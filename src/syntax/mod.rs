@@ -114,6 +114,20 @@ impl Keyword {
             .map_or(Keyword::Unknown, |&(_, k)| k)
     }
 
+    /// The keyword's length in bytes (any case); `None` for `Unknown`.
+    pub fn byte_len(self) -> Option<u32> {
+        Some(match self {
+            Keyword::Add | Keyword::Arg | Keyword::Cmd | Keyword::Env | Keyword::Run => 3,
+            Keyword::Copy | Keyword::From | Keyword::User => 4,
+            Keyword::Label | Keyword::Shell => 5,
+            Keyword::Expose | Keyword::Volume => 6,
+            Keyword::Onbuild | Keyword::Workdir => 7,
+            Keyword::Entrypoint | Keyword::Maintainer | Keyword::Stopsignal => 10,
+            Keyword::Healthcheck => 11,
+            Keyword::Unknown => return None,
+        })
+    }
+
     /// Whether BuildKit looks for heredocs on this instruction's line.
     pub fn can_contain_heredoc(self) -> bool {
         matches!(self, Keyword::Run | Keyword::Copy | Keyword::Add)

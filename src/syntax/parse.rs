@@ -336,11 +336,13 @@ impl<'s> Parser<'s> {
         let end = self.line_start(i);
         let classified = classify(&tokens, &segments, &node);
         let mut instruction = node.into_instruction(&segments, &joined, self.src);
-        instruction.range = TextRange::from_usize(start_line.start, end);
+        instruction.set_range(TextRange::from_usize(start_line.start, end));
         if segments.is_empty() {
             // a continuation with nothing after it: BuildKit's empty instruction
-            instruction.keyword =
-                TextRange::from_usize(start_line.start + indent, start_line.start + indent);
+            instruction.set_keyword(TextRange::from_usize(
+                start_line.start + indent,
+                start_line.start + indent,
+            ));
         }
         // only starts are kept: the tokens must tile the instruction
         debug_assert!(
@@ -377,7 +379,7 @@ impl<'s> Parser<'s> {
         let implicit = matches!(
             segments.as_slice(),
             [one] if one.joined == 0
-                && one.source == instruction.keyword.start
+                && one.source == instruction.keyword().start
                 && one.len as usize == joined.len()
         );
         if !implicit {
@@ -742,15 +744,13 @@ impl Node {
             .collect();
         let trigger = trigger.map(|t| {
             let mut child = t.into_instruction(segments, joined, source);
-            let start = child.keyword.start;
+            let keyword = child.keyword();
+            let start = keyword.start;
             let end = match &child.args {
-                Args::None => child
-                    .flags()
-                    .last()
-                    .map_or(child.keyword.end, |f| f.range.end),
+                Args::None => child.flags().last().map_or(keyword.end, |f| f.range.end),
                 Args::Json { range, .. } | Args::Shell { range, .. } => range.end,
             };
-            child.range = TextRange::new(start, end.max(start));
+            child.set_range(TextRange::new(start, end.max(start)));
             Box::new(child)
         });
         let flags: Box<[Flag]> = flags;
@@ -768,9 +768,11 @@ impl Node {
                 ..Rare::default()
             })
         });
-        Instruction {
-            range: TextRange::default(),
-            keyword: map(&keyword),
+        let keyword = map(&keyword);
+        let mut instruction = Instruction {
+            // the keyword is kept relative to the range: `set_range` moves the range only
+            range: TextRange::new(keyword.start, keyword.start),
+            keyword_at: 0,
             kind,
             json: args_json,
             start_line: 0,
@@ -778,7 +780,9 @@ impl Node {
             words,
             line_len: 0,
             rare,
-        }
+        };
+        instruction.set_keyword(keyword);
+        instruction
     }
 }
 

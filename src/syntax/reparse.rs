@@ -172,7 +172,6 @@ impl Instruction {
     /// Moves every source offset by `by` bytes (line numbers are the caller's).
     fn shift(&mut self, by: i32) {
         shift(&mut self.range, by);
-        shift(&mut self.keyword, by);
         match &mut self.args {
             Args::None => {}
             // `joined` is an offset into the joined line, which does not move
@@ -207,6 +206,9 @@ impl Instruction {
             }
             if let Some(trigger) = &mut rarer.trigger {
                 trigger.shift(by);
+            }
+            if let Some(keyword) = &mut rarer.keyword {
+                shift(keyword, by);
             }
         }
     }

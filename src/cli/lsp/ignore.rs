@@ -22,7 +22,7 @@ impl Instructions {
         let file = dfrewrite::syntax::parse(text).ok()?;
         let spans = file
             .instructions()
-            .map(|i| (i.range.start, i.keyword.start, i.range.end))
+            .map(|i| (i.range.start, i.keyword().start, i.range.end))
             .collect();
         Some(Self { spans })
     }

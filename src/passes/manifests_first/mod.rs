@@ -695,7 +695,7 @@ impl<'a, 'b> Finder<'a, 'b> {
         } else {
             "\n"
         };
-        let keyword = file.slice(copy.ins.keyword);
+        let keyword = file.slice(copy.ins.keyword());
         let keyword = if keyword.chars().all(|c| c.is_ascii_lowercase()) {
             "copy"
         } else if keyword.chars().all(|c| c.is_ascii_uppercase()) {

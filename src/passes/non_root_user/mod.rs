@@ -555,7 +555,7 @@ fn build_fix(
         "\n"
     };
     let lower = file
-        .slice(anchor.keyword)
+        .slice(anchor.keyword())
         .chars()
         .all(|c| !c.is_ascii_uppercase());
     let kw = |k: &str| {

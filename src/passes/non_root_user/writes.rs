@@ -357,8 +357,8 @@ impl Writes {
                 for (ins, c) in own {
                     let chowned = c.flags.iter().any(|f| f.starts_with("--chown"));
                     let _ = matches!(c.from, Some(CopySource::Image(_)));
-                    if !chowned && !copies.contains(&ins.keyword) {
-                        copies.push(ins.keyword);
+                    if !chowned && !copies.contains(&ins.keyword()) {
+                        copies.push(ins.keyword());
                     }
                 }
                 out.push(WriteDir::Filled(dir));
