@@ -294,13 +294,16 @@ pub(crate) fn fit(
     Some(edits)
 }
 
+/// Whether an instruction's `text` is one line: only blanks follow its first line break
+/// (most instructions; found with memchr, as a line iterator costs more on a short text).
+fn one_line(text: &str) -> bool {
+    memchr::memchr(b'\n', text.as_bytes()).is_none_or(|first| text[first + 1..].trim().is_empty())
+}
+
 /// The lines after the first of `ins` that carry code (not comments, not blank).
 fn code_continuations<'f>(file: &'f Dockerfile, ins: &Instruction) -> Vec<&'f str> {
     let text = file.slice(ins.range);
-    // most instructions are one line (ending with its line break): only blanks follow it
-    if memchr::memchr(b'\n', text.as_bytes())
-        .is_none_or(|first| text[first + 1..].trim().is_empty())
-    {
+    if one_line(text) {
         return Vec::new();
     }
     text.lines()
@@ -344,8 +347,8 @@ fn trailing_ops(file: &Dockerfile) -> usize {
         .filter(|i| i.kind == Keyword::Run)
         .map(|i| {
             let text = file.slice(i.range);
-            // one line (most RUNs; its line break, if any, ends the text): no line iterator
-            if memchr::memchr(b'\n', text.as_bytes()).is_none_or(|first| first + 1 == text.len()) {
+            // its one line, trimmed at the end as `ends_op` trims it: no line iterator
+            if one_line(text) {
                 usize::from(ends_op(text))
             } else {
                 text.lines().filter(|l| ends_op(l)).count()

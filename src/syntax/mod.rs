@@ -276,8 +276,9 @@ impl Dockerfile {
         }
     }
 
-    /// The instructions, in order (ONBUILD triggers are inside their ONBUILD).
-    pub fn instructions(&self) -> impl Iterator<Item = &Instruction> {
+    /// The instructions, in order (ONBUILD triggers are inside their ONBUILD). Cloneable: a
+    /// walk can look ahead from where it is.
+    pub fn instructions(&self) -> impl Iterator<Item = &Instruction> + Clone {
         self.items.iter().filter_map(Item::instruction)
     }
 

@@ -118,28 +118,18 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let finder = Finder {
         ctx,
         ignore: ctx.ignore_rules(),
-        env: EnvValues::new(&file.source, instructions(file)),
+        env: EnvValues::new(&file.source, file.instructions()),
     };
     // one walk keeping only the current directory: no per-instruction list of the
     // instructions or their directories (each megabytes on a large file)
     let mut cwd = Some(ImageDir::start());
-    let mut rest = instructions(file).enumerate();
+    let mut rest = file.instructions().enumerate();
     let mut fixes = Vec::new();
     while let Some((at, ins)) = rest.next() {
         step(&mut cwd, &file.source, ins);
         fixes.extend(finder.fix_at(at, ins, cwd.as_ref(), rest.clone()));
     }
     fixes
-}
-
-/// The file's instructions with their indexes, from some point on: a nameable (cloneable)
-/// iterator, so that a COPY's look ahead starts where the walk is.
-type Rest<'b> = std::iter::Enumerate<Instructions<'b>>;
-type Instructions<'b> =
-    std::iter::FilterMap<std::slice::Iter<'b, Item>, fn(&'b Item) -> Option<&'b Instruction>>;
-
-fn instructions(file: &Dockerfile) -> Instructions<'_> {
-    file.items.iter().filter_map(Item::instruction)
 }
 
 /// A `COPY`/`ADD` of a whole directory of the context.
@@ -250,7 +240,7 @@ impl<'a, 'b> Finder<'a, 'b> {
         at: usize,
         ins: &'b Instruction,
         cwd: Option<&ImageDir>,
-        rest: Rest<'b>,
+        rest: impl Iterator<Item = (usize, &'b Instruction)>,
     ) -> Option<Fix> {
         let copy = self.source_copy(ins, cwd)?;
         if self.env_may_point_into(at, &copy) {
@@ -346,13 +336,14 @@ impl<'a, 'b> Finder<'a, 'b> {
         })
     }
 
-    /// The RUNs to move: among `rest`, the instructions after the COPY, in its stage, every RUN up to the last one
-    /// that installs from manifests, when all of them are movable and nothing between
-    /// matters to them; with the WORKDIRs before the first of them that change the
-    /// directory (they are repeated before the moved RUNs) and the directory the RUNs run in.
+    /// The RUNs to move: among `rest`, the instructions after the COPY, in its stage, every
+    /// RUN up to the last one that installs from manifests, when all of them are movable and
+    /// nothing between matters to them; with the WORKDIRs before the first of them that
+    /// change the directory (they are repeated before the moved RUNs) and the directory the
+    /// RUNs run in.
     fn block(
         &self,
-        rest: Rest<'b>,
+        rest: impl Iterator<Item = (usize, &'b Instruction)>,
         mut cwd: ImageDir,
     ) -> Option<(Vec<&'a Run<'b>>, Vec<&'b Instruction>, ImageDir)> {
         let runs = self.ctx.runs();
