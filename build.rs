@@ -28,6 +28,7 @@ fn main() {
         println!("cargo::rustc-link-arg-bins=-no-pie");
         link_glibc_statically();
     }
+    purge_at_once();
     let out = std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR");
     let mut names: Vec<String> = std::fs::read_dir("transforms")
         .expect("transforms/ beside Cargo.toml")
@@ -147,6 +148,23 @@ impl Flat {
             start
         });
         (start, s.len())
+    }
+}
+
+/// Compiles `build/purge.c` (mimalloc's purge delay 0, see there) and links its object into
+/// the binary only: as a member of a static library the linker would drop it, since nothing
+/// refers to its constructor. Figures in the README ("allocator").
+fn purge_at_once() {
+    println!("cargo::rerun-if-changed=build/purge.c");
+    let include = std::env::var("DEP_MIMALLOC_INCLUDE_DIR")
+        .expect("libmimalloc-sys (a direct dependency) exports its include directory");
+    let objects = cc::Build::new()
+        .file("build/purge.c")
+        .include(include)
+        .warnings(true)
+        .compile_intermediates();
+    for object in objects {
+        println!("cargo::rustc-link-arg-bins={}", object.display());
     }
 }
 
