@@ -24,10 +24,9 @@ pub(crate) type Found = Box<[(usize, &'static crate::managers::Manager, Option<u
 pub(crate) struct Body {
     /// The body's text: the script cache's key, and [`super::RunScript::text`].
     pub(crate) text: Box<str>,
-    /// Empty when the body does not parse.
-    script: Script,
-    /// Why the body does not parse.
-    opaque: Option<Opaque>,
+    /// The parse, or why the body does not parse (in the script's own bytes: a separate
+    /// `Option<Opaque>` took 8 more per body).
+    script: Result<Script, Opaque>,
     /// What the body runs through wrappers and its manager commands, found together on
     /// first use and kept across rounds with the parse; `None` inside when there are none
     /// (most bodies: the cache keeps every distinct body of a large file, and one cell of
@@ -47,31 +46,28 @@ struct Derived {
 impl Body {
     /// The body of `text`, parsed by `parse`, whose text is kept as `key`.
     pub(crate) fn new(key: Box<str>, parsed: Result<Script, Opaque>) -> Rc<Self> {
-        let (script, opaque) = match parsed {
-            Ok(script) => (script, None),
-            Err(opaque) => (Script::default(), Some(opaque)),
-        };
         Rc::new(Self {
             text: key,
-            script,
-            opaque,
+            script: parsed,
             derived: OnceCell::new(),
         })
     }
 
     /// The shared parse, or why there is none.
     pub(crate) fn parsed(self: &Rc<Self>) -> Result<Parsed, Opaque> {
-        match self.opaque {
-            Some(opaque) => Err(opaque),
-            None => Ok(Parsed(Rc::clone(self))),
+        match self.script {
+            Err(opaque) => Err(opaque),
+            Ok(_) => Ok(Parsed(Rc::clone(self))),
         }
     }
 
     /// See [`Self::derived`]: found on first use.
     fn derived(&self) -> Option<&Derived> {
+        let Ok(script) = &self.script else {
+            return None;
+        };
         self.derived
             .get_or_init(|| {
-                let script = &self.script;
                 let wrapped = super::wrappers::wrapped(script);
                 let found = crate::managers::found(script.commands.iter());
                 let found_all = if wrapped.is_empty() {
@@ -93,11 +89,11 @@ impl Body {
 
     /// Every command the body runs, wrappers resolved; `None` when it does not parse.
     pub(crate) fn effective(&self) -> Option<Effective<'_>> {
-        if self.opaque.is_some() {
+        let Ok(script) = &self.script else {
             return None;
-        }
+        };
         let wrapped = self.derived().map_or(Wrapped::NONE, |d| &d.wrapped);
-        Some(Effective::new(&self.script, wrapped))
+        Some(Effective::new(script, wrapped))
     }
 
     /// The manager commands of the script (empty when it does not parse).
@@ -108,9 +104,6 @@ impl Body {
     /// The manager commands of the script and of what it runs through wrappers, positions
     /// in [`Effective::commands`] (empty when it does not parse).
     pub(crate) fn found_all(&self) -> &[(usize, &'static crate::managers::Manager, Option<usize>)] {
-        if self.opaque.is_some() {
-            return &[];
-        }
         self.derived().map_or(&[], |d| &d.found_all)
     }
 }
@@ -132,13 +125,15 @@ impl std::ops::Deref for Parsed {
     type Target = Script;
 
     fn deref(&self) -> &Script {
-        &self.0.script
+        // a `Parsed` is made only of a body that parsed
+        static NONE: std::sync::LazyLock<Script> = std::sync::LazyLock::new(Script::default);
+        self.0.script.as_ref().unwrap_or_else(|_| &NONE)
     }
 }
 
 impl std::fmt::Debug for Parsed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.script.fmt(f)
+        (**self).fmt(f)
     }
 }
 
@@ -150,7 +145,7 @@ mod tests {
     #[test]
     fn a_body_stays_small() {
         assert!(
-            size_of::<Body>() <= 104,
+            size_of::<Body>() <= 96,
             "Body is {} bytes",
             size_of::<Body>()
         );
