@@ -436,6 +436,31 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
 });
 
 /// The manager `command` runs, with its subcommand.
+/// The manager commands among `commands` (see [`Found`]). The first few are gathered on
+/// the stack, so that the list is allocated once, at its length: collected through a Vec,
+/// each non-empty list was allocated with room for four and then shrunk (reallocated).
+pub(crate) fn found<'c>(commands: impl Iterator<Item = &'c Command>) -> crate::shell::Found {
+    let mut few = [None; 4];
+    let mut more = Vec::new();
+    for (at, command) in commands.enumerate() {
+        let Some(inv) = invocation(command) else {
+            continue;
+        };
+        let sub = inv
+            .sub
+            .and_then(|w| command.args.iter().position(|a| std::ptr::eq(a, w)));
+        let entry = (at, inv.manager, sub);
+        match few.iter_mut().find(|e| e.is_none()) {
+            Some(slot) => *slot = Some(entry),
+            None => more.push(entry),
+        }
+    }
+    let mut list = Vec::with_capacity(few.iter().flatten().count() + more.len());
+    list.extend(few.iter().flatten());
+    list.extend(more);
+    list.into_boxed_slice()
+}
+
 pub(crate) fn invocation(command: &Command) -> Option<Invocation<'_>> {
     let program = command.program()?;
     let patterns = &*PATTERNS;

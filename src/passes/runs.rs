@@ -57,10 +57,11 @@ impl Run<'_> {
         let Some(effective) = body.effective() else {
             return Vec::new();
         };
+        let found = body.found_all();
+        if found.is_empty() {
+            return Vec::new();
+        }
         let commands: Vec<_> = effective.commands().collect();
-        let found = body
-            .found_all
-            .get_or_init(|| found(commands.iter().map(|r| r.command)));
         found
             .iter()
             .map(|&(at, manager, sub)| {
@@ -89,8 +90,9 @@ impl Run<'_> {
         };
         let commands = &s.script.commands;
         // kept with the body's parse: an unchanged body is not looked up again next round
-        let found = s.script.body().found.get_or_init(|| found(commands.iter()));
-        found
+        s.script
+            .body()
+            .found()
             .iter()
             .map(|&(at, manager, sub)| {
                 let command = &commands[at];
@@ -102,33 +104,6 @@ impl Run<'_> {
             })
             .collect()
     }
-}
-
-use crate::shell::Found;
-
-/// The manager commands among `commands` (see [`Found`]). The first few are gathered on
-/// the stack, so that the list is allocated once, at its length: collected through a Vec,
-/// each non-empty list was allocated with room for four and then shrunk (reallocated).
-fn found<'c>(commands: impl Iterator<Item = &'c Command>) -> Found {
-    let mut few = [None; 4];
-    let mut more = Vec::new();
-    for (at, command) in commands.enumerate() {
-        let Some(inv) = managers::invocation(command) else {
-            continue;
-        };
-        let sub = inv
-            .sub
-            .and_then(|w| command.args.iter().position(|a| std::ptr::eq(a, w)));
-        let entry = (at, inv.manager, sub);
-        match few.iter_mut().find(|e| e.is_none()) {
-            Some(slot) => *slot = Some(entry),
-            None => more.push(entry),
-        }
-    }
-    let mut list = Vec::with_capacity(few.iter().flatten().count() + more.len());
-    list.extend(few.iter().flatten());
-    list.extend(more);
-    list.into_boxed_slice()
 }
 
 /// The RUNs of a file and how its stages derive from each other.
