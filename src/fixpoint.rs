@@ -488,7 +488,10 @@ fn collect_fixes<'p>(
             if lazy && p.tier < settings.threshold {
                 return (p, None);
             }
-            let fixes = (p.run)(ctx);
+            let mut fixes = (p.run)(ctx);
+            // a list grown by doubling: up to half of it spare, and on a large file the lists
+            // of the passes run so far are held together at the end of the first round
+            fixes.shrink_to_fit();
             debug_assert!(
                 fixes.iter().all(|f| f.applicability <= p.tier),
                 "{} proposes a fix above its declared tier",
