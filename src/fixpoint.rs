@@ -304,44 +304,51 @@ fn rewrite_input(
         );
         // the edits as the sweep splices them: sorted, each once
         rounds.push_sorted(&file.source, &selected.taken);
-        let result = text::Applied {
-            text: text::splice(&file.source, &selected.taken),
-            applied: selected.applied,
-            skipped: selected.skipped,
-        };
-        if result.text == file.source {
-            return Err(Error::Internal(format!(
-                "fixes from {} made no change but kept being proposed",
-                names(&wanted)
-            )));
-        }
+        // what they insert, one after another: with the ranges the rounds keep, all the
+        // splice needs, so that the round's fixes go before the new text is built
+        let inserted = text::inserted(&selected.taken);
         let applied_by = names(&wanted);
+        let text::Selection {
+            taken,
+            applied: applied_here,
+            ..
+        } = selected;
+        drop(taken);
         // the old tree's untouched instructions move into the new one, so the two are never
         // whole at once; the round's fixes go first unless recorded (kept, they add to the peak)
         scripts.next_round();
         let kept = if record.is_some() {
-            Some((file.source.clone(), wanted, rest))
+            Some((file.source.clone(), wanted, rest, applied_here))
         } else {
-            drop((wanted, rest));
+            drop((wanted, rest, applied_here));
             None
         };
         // the messages of fixes neither applied nor kept
         messages.forget_unused();
-        // the round's line map and pragmas go before the new tree is built
+        // the round's line map and pragmas go before the new text is built
         drop((lines, pragmas));
+        let new_text = text::splice_shifted(&file.source, rounds.last_edits(), &inserted);
+        drop(inserted);
+        if new_text == file.source {
+            return Err(Error::Internal(format!(
+                "fixes from {applied_by} made no change but kept being proposed"
+            )));
+        }
         // the new text moves into the new tree: one copy of it, not two
         file = file
-            .reparse_owned(result.text, &rounds.last_edits())
+            .reparse_owned(new_text, rounds.last_edits())
             .map_err(|e| {
                 Error::Internal(format!(
                     "rewrite by {applied_by} produced text that does not parse: {e}"
                 ))
             })?;
-        if let (Some(rounds), Some((text, fixes, unwanted))) = (record.as_deref_mut(), kept) {
+        if let (Some(rounds), Some((text, fixes, unwanted, applied_here))) =
+            (record.as_deref_mut(), kept)
+        {
             rounds.push(Round {
                 text,
                 fixes,
-                applied: result.applied,
+                applied: applied_here,
                 files: Vec::new(),
                 unwanted,
             });
@@ -481,7 +488,10 @@ fn collect_fixes<'p>(
             if lazy && p.tier < settings.threshold {
                 return (p, None);
             }
-            let fixes = (p.run)(ctx);
+            let mut fixes = (p.run)(ctx);
+            // a list grown by doubling: up to half of it spare, and on a large file the lists
+            // of the passes run so far are held together at the end of the first round
+            fixes.shrink_to_fit();
             debug_assert!(
                 fixes.iter().all(|f| f.applicability <= p.tier),
                 "{} proposes a fix above its declared tier",
@@ -526,7 +536,7 @@ struct Rounds {
     /// Lines of the original text.
     index: LineIndex,
     /// Per round, its applied edits, sorted.
-    edits: Vec<Vec<Shifted>>,
+    edits: Vec<Shifted>,
     /// Per round, the bytes its edits replaced, in edit order: with `edits`, what rebuilds
     /// the original from the final text (see [`rewrite_owned`]). Small: most edits insert.
     replaced: Vec<String>,
@@ -556,21 +566,13 @@ impl Texts {
     }
 }
 
-/// One applied edit of a round: its range in the round's input, the length it inserted and
-/// where it starts in the round's output, so that an offset is traced back by a binary
-/// search rather than a walk over every edit of the round.
-#[derive(Clone, Copy)]
+/// A round's applied edits, sorted: each one's range in the round's input and the length it
+/// inserted, and apart from them where it starts in the round's output, so that an offset
+/// is traced back by a binary search rather than a walk over every edit of the round. Two
+/// lists, so that the reparse reads the edits as they are rather than a copy of them.
 struct Shifted {
-    range: TextRange,
-    inserted: u32,
-    out_start: u32,
-}
-
-impl Shifted {
-    /// The output's shift past the edit (output offset minus input offset).
-    fn shift_after(&self) -> i64 {
-        i64::from(self.out_start) + i64::from(self.inserted) - i64::from(self.range.end)
-    }
+    edits: Vec<(TextRange, u32)>,
+    out_starts: Vec<u32>,
 }
 
 impl Rounds {
@@ -616,15 +618,20 @@ impl Rounds {
             let output = text.as_deref().unwrap_or(current);
             let grown: usize = replaced.len() + output.len();
             let mut input = String::with_capacity(
-                grown - round.iter().map(|e| e.inserted as usize).sum::<usize>(),
+                grown
+                    - round
+                        .edits
+                        .iter()
+                        .map(|&(_, inserted)| inserted as usize)
+                        .sum::<usize>(),
             );
             let (mut from, mut taken) = (0, 0);
-            for edit in round {
-                input.push_str(&output[from..edit.out_start as usize]);
-                let removed = edit.range.len() as usize;
+            for (&(range, inserted), &out_start) in round.edits.iter().zip(&round.out_starts) {
+                input.push_str(&output[from..out_start as usize]);
+                let removed = range.len() as usize;
                 input.push_str(&replaced[taken..taken + removed]);
                 taken += removed;
-                from = (edit.out_start + edit.inserted) as usize;
+                from = (out_start + inserted) as usize;
             }
             input.push_str(&output[from..]);
             text = Some(input);
@@ -633,10 +640,8 @@ impl Rounds {
     }
 
     /// The last round's edits: each range of its input and the length inserted there.
-    fn last_edits(&self) -> Vec<(TextRange, u32)> {
-        self.edits.last().map_or_else(Vec::new, |round| {
-            round.iter().map(|e| (e.range, e.inserted)).collect()
-        })
+    fn last_edits(&self) -> &[(TextRange, u32)] {
+        self.edits.last().map_or(&[], |round| &round.edits)
     }
 
     /// For each line of `current` (the text after the rounds so far), the original line;
@@ -653,11 +658,7 @@ impl Rounds {
 
     /// The original line of `offset` in the current text.
     fn original_line(&self, offset: u32) -> u32 {
-        let offset = self
-            .edits
-            .iter()
-            .rev()
-            .fold(offset, |at, round| before_round(at, round));
+        let offset = self.edits.iter().rev().fold(offset, before_round);
         self.index.line(offset)
     }
 
@@ -697,41 +698,54 @@ impl Rounds {
 }
 
 /// A round's sorted edits with where each lands in the round's output.
-fn shifted(edits: impl ExactSizeIterator<Item = (TextRange, u32)>) -> Vec<Shifted> {
+fn shifted(edits: impl ExactSizeIterator<Item = (TextRange, u32)>) -> Shifted {
+    let edits: Vec<(TextRange, u32)> = edits.collect();
     let mut shift: i64 = 0;
-    edits
-        .map(|(range, inserted)| {
+    let out_starts = edits
+        .iter()
+        .map(|&(range, inserted)| {
             let out_start = i64::from(range.start) + shift;
             shift += i64::from(inserted) - i64::from(range.len());
-            Shifted {
-                range,
-                inserted,
-                // an output offset, which is a u32 like every offset of a text
-                out_start: u32::try_from(out_start).unwrap_or(u32::MAX),
-            }
+            // an output offset, which is a u32 like every offset of a text
+            u32::try_from(out_start).unwrap_or(u32::MAX)
         })
-        .collect()
+        .collect();
+    Shifted { edits, out_starts }
 }
 
 /// Where `offset` of a round's output was in its input: shifted back past the edits before
 /// it; inside inserted text, the start of that edit. The edits' output starts never
 /// decrease and their inserted texts do not overlap, so only the last edit starting at or
 /// before `offset` can hold it.
-fn before_round(offset: u32, edits: &[Shifted]) -> u32 {
-    let before = edits.partition_point(|e| e.out_start <= offset);
-    let Some(edit) = before.checked_sub(1).map(|k| &edits[k]) else {
+fn before_round(offset: u32, round: &Shifted) -> u32 {
+    let before = round.out_starts.partition_point(|&start| start <= offset);
+    let Some(k) = before.checked_sub(1) else {
         return offset;
     };
-    if i64::from(offset) < i64::from(edit.out_start) + i64::from(edit.inserted) {
-        return edit.range.start;
+    let ((range, inserted), out_start) = (round.edits[k], round.out_starts[k]);
+    if i64::from(offset) < i64::from(out_start) + i64::from(inserted) {
+        return range.start;
     }
-    u32::try_from(i64::from(offset) - edit.shift_after()).unwrap_or(0)
+    // the output's shift past the edit (output offset minus input offset)
+    let shift_after = i64::from(out_start) + i64::from(inserted) - i64::from(range.end);
+    u32::try_from(i64::from(offset) - shift_after).unwrap_or(0)
 }
 
+/// The distinct passes of `fixes`, sorted: kept as they come (few), not as a list of every
+/// fix's, which was a large file's peak just after the new text was built.
 fn names(fixes: &[Fix]) -> String {
-    let mut names: Vec<&str> = fixes.iter().map(|f| f.pass).collect();
-    names.sort_unstable();
-    names.dedup();
+    let mut names: Vec<&str> = Vec::new();
+    let mut last = "";
+    for fix in fixes {
+        // a pass's fixes come together: most are the last one's
+        if fix.pass == last {
+            continue;
+        }
+        last = fix.pass;
+        if let Err(at) = names.binary_search(&fix.pass) {
+            names.insert(at, fix.pass);
+        }
+    }
     names.join(", ")
 }
 

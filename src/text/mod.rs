@@ -583,6 +583,36 @@ pub(crate) fn splice(source: &str, taken: &[&Edit]) -> String {
     out
 }
 
+/// The texts `taken` inserts, one after another, in one allocation of their exact length:
+/// with the edits' ranges and lengths, what [`splice_shifted`] needs of them.
+pub(crate) fn inserted(taken: &[&Edit]) -> String {
+    let mut all = String::with_capacity(taken.iter().map(|e| e.content.len()).sum());
+    for edit in taken {
+        all.push_str(&edit.content);
+    }
+    all
+}
+
+/// [`splice`] of edits given as their ranges and the lengths they insert (sorted, not
+/// overlapping), the inserted texts one after another in `inserted` (see [`inserted`]): the
+/// fixes the edits came from may be gone.
+pub(crate) fn splice_shifted(source: &str, edits: &[(TextRange, u32)], inserted: &str) -> String {
+    let len = edits.iter().fold(source.len(), |len, &(range, n)| {
+        len + n as usize - range.len() as usize
+    });
+    let mut out = String::with_capacity(len);
+    let (mut cursor, mut from) = (0usize, 0usize);
+    for &(range, n) in edits {
+        out.push_str(&source[cursor..range.start as usize]);
+        out.push_str(&inserted[from..from + n as usize]);
+        from += n as usize;
+        cursor = range.end as usize;
+    }
+    out.push_str(&source[cursor..]);
+    debug_assert_eq!(from, inserted.len(), "inserted texts left over");
+    out
+}
+
 /// The edits [`apply`] has taken so far, indexed so that checking one more edit costs a
 /// lookup rather than a scan of them all (a round may take one edit per line of the file).
 #[derive(Default)]
