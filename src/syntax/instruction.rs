@@ -307,7 +307,7 @@ impl Instruction {
         if matches!(self.args, Args::Json { .. })
             && let Some(elem) = self.json_elems().get(i)
         {
-            return &elem.value;
+            return elem.value(source);
         }
         self.rarer()
             .and_then(|r| r.written.iter().find(|&&(at, _)| at as usize == i))
@@ -407,7 +407,7 @@ impl Instruction {
                 return self
                     .json_elems()
                     .iter()
-                    .map(|e| (e.range, e.value.clone()))
+                    .map(|e| (e.range, e.value(source).to_owned()))
                     .collect();
             }
             Args::None => return Vec::new(),
@@ -450,7 +450,7 @@ impl Instruction {
             | Keyword::Add
             | Keyword::Copy
             | Keyword::Volume => match &self.args {
-                Args::Json { .. } => self.json_elems().iter().map(|e| e.value.as_str()).collect(),
+                Args::Json { .. } => self.json_elems().iter().map(|e| e.value(source)).collect(),
                 Args::Shell { .. }
                     if matches!(
                         self.kind,
@@ -607,7 +607,7 @@ impl Instruction {
     /// `source` is the file's.
     pub fn paths<'a>(&'a self, source: &'a str) -> Vec<&'a str> {
         match &self.args {
-            Args::Json { .. } => self.json_elems().iter().map(|e| e.value.as_str()).collect(),
+            Args::Json { .. } => self.json_elems().iter().map(|e| e.value(source)).collect(),
             Args::Shell { .. } => self.word_texts(source).collect(),
             Args::None => Vec::new(),
         }
@@ -705,6 +705,7 @@ mod size {
             size_of::<super::Rare>()
         );
         assert_eq!(size_of::<crate::syntax::Word>(), 8);
+        assert_eq!(size_of::<crate::syntax::JsonElem>(), 16);
     }
 
     /// The keyword's range follows from `keyword_at` and the kind, or is kept in `Rarer`
@@ -747,7 +748,7 @@ mod size {
     /// JSON array's words read its strings.
     #[test]
     fn word_texts_differ_from_the_source_only_where_kept() {
-        let text = "ENV a=b\\\nc d=e\nCOPY [\"x y\", \"/z\"]\nHEALTHCHECK CMD [\"t\"]\nFROM i AS n\nONBUILD CMD [\"o\"]\n";
+        let text = "ENV a=b\\\nc d=e\nCOPY [\"x y\", \"/\\u0041\"]\nHEALTHCHECK CMD [\"t\"]\nFROM i AS n\nONBUILD CMD [\"o\"]\n";
         let file = crate::syntax::parse(text).unwrap();
         let words: Vec<(Vec<&str>, usize)> = file
             .instructions()
@@ -762,12 +763,20 @@ mod size {
             words,
             [
                 (vec!["a=bc", "d=e"], 1),
-                (vec!["x y", "/z"], 0),
+                (vec!["x y", "/A"], 0),
                 (vec!["CMD", "t"], 1),
                 (vec!["i", "AS", "n"], 0),
                 (vec!["o"], 0),
             ]
         );
+        // a JSON string keeps its decoded value only where it has an escape
+        let copy = file.instructions().nth(1).unwrap();
+        let decoded: Vec<bool> = copy
+            .json_elems()
+            .iter()
+            .map(|e| e.decoded.is_some())
+            .collect();
+        assert_eq!(decoded, [false, true]);
         let from = file.instructions().nth(3).unwrap();
         assert_eq!(from.from_parts(&file.source), Some(("i", Some("n"))));
     }

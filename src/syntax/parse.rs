@@ -729,10 +729,7 @@ impl Node {
             Some(r) if args_json && trigger.is_none() && kind != Keyword::Healthcheck => {
                 elems = json_elems
                     .into_iter()
-                    .map(|(r, v)| JsonElem {
-                        range: map(&r),
-                        value: shrunk(v),
-                    })
+                    .map(|(r, v)| JsonElem::new(map(&r), v, source))
                     .collect();
                 Args::Json { range: map(r) }
             }
@@ -745,8 +742,8 @@ impl Node {
                 || words.is_empty()
                 || words
                     .iter()
-                    .map(|(_, t)| t)
-                    .eq(elems.iter().map(|e| &e.value))
+                    .map(|(_, t)| t.as_str())
+                    .eq(elems.iter().map(|e| e.value(source)))
         );
         let mut written = Vec::new();
         let words: Box<[Word]> = words
