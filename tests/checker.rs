@@ -316,8 +316,7 @@ fn deleted_reads(input: &Dockerfile, output: &Dockerfile) -> Vec<String> {
                 if let Some(from) = from_stage
                     && down[stage].contains(&from)
                 {
-                    let paths: Vec<&str> =
-                        later.words.iter().map(|w| w.text(&output.source)).collect();
+                    let paths: Vec<&str> = later.word_texts(&output.source).collect();
                     let sources = &paths[..paths.len().saturating_sub(1)];
                     if sources
                         .iter()

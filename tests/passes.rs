@@ -336,7 +336,12 @@ fn moved_instructions_kept(name: &str, source: &syntax::Dockerfile, output: &str
             "{name}: inserted {text:?} precedes no source COPY"
         );
         assert!(
-            ins.words.len() >= 2 && ins.words.last().unwrap().text(&out.source).ends_with('/'),
+            ins.words.len() >= 2
+                && ins
+                    .word_texts(&out.source)
+                    .next_back()
+                    .unwrap()
+                    .ends_with('/'),
             "{name}: inserted COPY needs a directory destination: {text:?}"
         );
     }
@@ -408,8 +413,8 @@ fn base_changes_kept(name: &str, source: &syntax::Dockerfile, output: &str) {
         assert_eq!(b.kind, syntax::Keyword::From, "{name}: {at:?} changed");
         let repo = |t: &str| t.split(':').next().unwrap_or_default().to_owned();
         assert_eq!(
-            repo(b.words[0].text(&source.source)),
-            repo(a.words[0].text(&out.source)),
+            repo(b.word_text(0, &source.source)),
+            repo(a.word_text(0, &out.source)),
             "{name}: another repository"
         );
     }

@@ -130,8 +130,8 @@ fn dump(file: &Dockerfile) -> String {
                     )
                     .unwrap();
                 }
-                for w in &i.split_words(&file.source, file.escape) {
-                    writeln!(out, "  word {:?}", file.slice(w.range)).unwrap();
+                for (range, _) in &i.split_words(&file.source, file.escape) {
+                    writeln!(out, "  word {:?}", file.slice(*range)).unwrap();
                 }
                 for h in i.heredocs() {
                     writeln!(

@@ -64,10 +64,9 @@ fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let Base::Image(image) = &root.base else {
         return Vec::new();
     };
-    let Some(word) = root.from.words.first() else {
+    let Some(word) = root.from.word_texts(&ctx.file.source).next() else {
         return Vec::new();
     };
-    let word = word.text(&ctx.file.source);
     if image.digest.is_some() || word != image.reference {
         return Vec::new();
     }

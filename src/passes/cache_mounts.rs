@@ -545,7 +545,7 @@ fn runs_as_other_user(ctx: &PassContext<'_>, run: &Run<'_>) -> bool {
         match ins.kind {
             Keyword::From => break,
             Keyword::User => {
-                user = ins.words.first().map(|w| w.text(&ctx.file.source));
+                user = ins.word_texts(&ctx.file.source).next();
                 break;
             }
             _ => {}

@@ -95,9 +95,10 @@ fn fix_for<'m>(
         .entry((image.repository.as_str(), tag))
         .or_insert_with(|| facts.slim_tag(tag))
         .clone()?;
-    let word = model.from(stage)?.words.first()?;
+    let from = model.from(stage)?;
+    let word = from.words.first()?;
     // only a base written out, not through a variable
-    let text = word.text(&ctx.file.source);
+    let text = from.word_text(0, &ctx.file.source);
     if text != image.reference {
         return None;
     }

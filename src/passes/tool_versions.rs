@@ -174,7 +174,7 @@ pub(crate) fn last_user<'a>(runs: &Runs<'a>, stage: usize, offset: u32) -> Optio
                     .map(|i| {
                         let user = UserAt {
                             start: i.range.start,
-                            name: i.words.first().map(|w| w.text(&runs.file.source)),
+                            name: i.word_texts(&runs.file.source).next(),
                         };
                         (stage.index, user)
                     })

@@ -102,7 +102,7 @@ pub(super) fn run_effect(
             argv: ins
                 .json_elems()
                 .iter()
-                .map(|e| Some(e.value.clone()))
+                .map(|e| Some(e.value(source).to_owned()))
                 .collect(),
             assignments: Vec::new(),
             cwd: workdir.cloned(),

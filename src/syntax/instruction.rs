@@ -75,6 +75,9 @@ pub(super) struct Rarer {
     pub(super) trigger: Option<Box<Instruction>>,
     /// [`Instruction::keyword`] when `keyword_at` cannot give it.
     pub(super) keyword: Option<TextRange>,
+    /// The texts of the words whose text is not the source's slice at their range (a word
+    /// across a line continuation), by word index ([`Instruction::word_text`]).
+    pub(super) written: Box<[(u32, Box<str>)]>,
 }
 
 /// `keyword_at`'s value for a keyword kept in `Rarer`.
@@ -294,6 +297,31 @@ impl Instruction {
         self.rare.as_ref().and_then(|r| r.rarer.as_deref())
     }
 
+    /// The text as written of word `i` of [`Self::words`]: a JSON array's string, a text
+    /// the parse kept, or the source's slice at the word's range (`source` is the file's).
+    ///
+    /// # Panics
+    /// When there is no word `i`.
+    pub fn word_text<'a>(&'a self, i: usize, source: &'a str) -> &'a str {
+        let range = self.words[i].range;
+        if matches!(self.args, Args::Json { .. })
+            && let Some(elem) = self.json_elems().get(i)
+        {
+            return elem.value(source);
+        }
+        self.rarer()
+            .and_then(|r| r.written.iter().find(|&&(at, _)| at as usize == i))
+            .map_or_else(|| range.slice(source), |(_, text)| text)
+    }
+
+    /// The texts as written of [`Self::words`], in order ([`Self::word_text`]).
+    pub fn word_texts<'a>(
+        &'a self,
+        source: &'a str,
+    ) -> impl DoubleEndedIterator<Item = &'a str> + ExactSizeIterator + Clone + 'a {
+        (0..self.words.len()).map(move |i| self.word_text(i, source))
+    }
+
     /// The `--name[=value]` flags after the keyword.
     pub fn flags(&self) -> &[Flag] {
         self.rarer().map_or(&[], |r| &r.flags)
@@ -358,14 +386,20 @@ impl Instruction {
     /// The arguments split into words as BuildKit splits them (quotes kept): [`Self::words`],
     /// or for RUN, CMD, ENTRYPOINT and SHELL, the JSON array's strings or the words of the
     /// shell text, split now with the file's escape character (`source` is the file's).
-    pub fn split_words(&self, source: &str, escape: char) -> Vec<Word> {
+    /// Each word's source range and text.
+    pub fn split_words(&self, source: &str, escape: char) -> Vec<(TextRange, String)> {
         let shell_kind = matches!(
             self.kind,
             Keyword::Run | Keyword::Cmd | Keyword::Entrypoint | Keyword::Shell
         );
         // an ONBUILD trigger has no joined line of its own and keeps its words
         if !shell_kind || !self.words.is_empty() || self.line_len == 0 {
-            return self.words.to_vec();
+            return self
+                .words
+                .iter()
+                .zip(self.word_texts(source))
+                .map(|(w, text)| (w.range, text.to_owned()))
+                .collect();
         }
         let joined = match &self.args {
             Args::Shell { range } => self.range_to_joined(*range),
@@ -373,7 +407,7 @@ impl Instruction {
                 return self
                     .json_elems()
                     .iter()
-                    .map(|e| Word::new(e.range, e.value.clone(), source))
+                    .map(|e| (e.range, e.value(source).to_owned()))
                     .collect();
             }
             Args::None => return Vec::new(),
@@ -385,7 +419,7 @@ impl Instruction {
                 let range = self.with_segments(|segments| {
                     super::parse::map_range(segments, r.start + start..r.end + start)
                 });
-                Word::new(range, text, source)
+                (range, text)
             })
             .collect()
     }
@@ -401,7 +435,7 @@ impl Instruction {
     /// The value, with `owner` the instruction whose joined line `line` the argument ranges
     /// are in (an ONBUILD trigger's are in its ONBUILD's line).
     fn value_in<'a>(&'a self, owner: &Instruction, line: &'a str, source: &'a str) -> Vec<&'a str> {
-        let texts = || self.words.iter().map(|w| w.text(source)).collect();
+        let texts = || self.word_texts(source).collect();
         let rest = match self.args {
             Args::Shell { range } => line
                 .get(owner.range_to_joined(range).as_usize())
@@ -416,7 +450,7 @@ impl Instruction {
             | Keyword::Add
             | Keyword::Copy
             | Keyword::Volume => match &self.args {
-                Args::Json { .. } => self.json_elems().iter().map(|e| e.value.as_str()).collect(),
+                Args::Json { .. } => self.json_elems().iter().map(|e| e.value(source)).collect(),
                 Args::Shell { .. }
                     if matches!(
                         self.kind,
@@ -437,15 +471,13 @@ impl Instruction {
                 }
             }
             Keyword::Env | Keyword::Label => {
-                let Some(first) = self.words.first() else {
+                let Some(first) = self.word_texts(source).next() else {
                     return Vec::new();
                 };
-                if first.text(source).contains('=') {
+                if first.contains('=') {
                     // the parse checked that every word has one
-                    self.words
-                        .iter()
-                        .flat_map(|w| {
-                            let text = w.text(source);
+                    self.word_texts(source)
+                        .flat_map(|text| {
                             let (k, v) = text.split_once('=').unwrap_or((text, ""));
                             [k, v]
                         })
@@ -546,11 +578,9 @@ impl Instruction {
             return None;
         }
         // no list of the words: passes ask this of every FROM, several times a round
-        let name = match &*self.words {
-            [_, kw, name] if kw.text(source).eq_ignore_ascii_case("as") => Some(name.text(source)),
-            _ => None,
-        };
-        Some((self.words.first().map_or("", |w| w.text(source)), name))
+        let text = |i| self.word_text(i, source);
+        let name = (self.words.len() == 3 && text(1).eq_ignore_ascii_case("as")).then(|| text(2));
+        Some((self.word_texts(source).next().unwrap_or_default(), name))
     }
 
     /// The value of the first flag called `name` (`--from=build` → `build`), quotes removed.
@@ -577,8 +607,8 @@ impl Instruction {
     /// `source` is the file's.
     pub fn paths<'a>(&'a self, source: &'a str) -> Vec<&'a str> {
         match &self.args {
-            Args::Json { .. } => self.json_elems().iter().map(|e| e.value.as_str()).collect(),
-            Args::Shell { .. } => self.words.iter().map(|w| w.text(source)).collect(),
+            Args::Json { .. } => self.json_elems().iter().map(|e| e.value(source)).collect(),
+            Args::Shell { .. } => self.word_texts(source).collect(),
             Args::None => Vec::new(),
         }
     }
@@ -674,7 +704,8 @@ mod size {
             "{}",
             size_of::<super::Rare>()
         );
-        assert_eq!(size_of::<crate::syntax::Word>(), 16);
+        assert_eq!(size_of::<crate::syntax::Word>(), 8);
+        assert_eq!(size_of::<crate::syntax::JsonElem>(), 16);
     }
 
     /// The keyword's range follows from `keyword_at` and the kind, or is kept in `Rarer`
@@ -710,6 +741,44 @@ mod size {
         let run = file.instructions().next().unwrap();
         assert_eq!(run.keyword(), crate::text::TextRange::new(70_000, 70_003));
         assert_eq!((run.start_line, run.end_line()), (1, 1));
+    }
+
+    /// A word is its range; the instruction keeps the texts that are not the source's
+    /// slice there (a word across a continuation, a HEALTHCHECK's JSON strings), and a
+    /// JSON array's words read its strings.
+    #[test]
+    fn word_texts_differ_from_the_source_only_where_kept() {
+        let text = "ENV a=b\\\nc d=e\nCOPY [\"x y\", \"/\\u0041\"]\nHEALTHCHECK CMD [\"t\"]\nFROM i AS n\nONBUILD CMD [\"o\"]\n";
+        let file = crate::syntax::parse(text).unwrap();
+        let words: Vec<(Vec<&str>, usize)> = file
+            .instructions()
+            .map(|i| {
+                let kept = |i: &super::Instruction| i.rarer().map_or(0, |r| r.written.len());
+                let trigger = i.trigger().map_or(0, kept);
+                let texts = i.trigger().unwrap_or(i).word_texts(&file.source).collect();
+                (texts, kept(i) + trigger)
+            })
+            .collect();
+        assert_eq!(
+            words,
+            [
+                (vec!["a=bc", "d=e"], 1),
+                (vec!["x y", "/A"], 0),
+                (vec!["CMD", "t"], 1),
+                (vec!["i", "AS", "n"], 0),
+                (vec!["o"], 0),
+            ]
+        );
+        // a JSON string keeps its decoded value only where it has an escape
+        let copy = file.instructions().nth(1).unwrap();
+        let decoded: Vec<bool> = copy
+            .json_elems()
+            .iter()
+            .map(|e| e.decoded.is_some())
+            .collect();
+        assert_eq!(decoded, [false, true]);
+        let from = file.instructions().nth(3).unwrap();
+        assert_eq!(from.from_parts(&file.source), Some(("i", Some("n"))));
     }
 
     /// One-line instructions keep neither tokens nor segments: both follow from the ranges;

@@ -156,34 +156,14 @@ pub struct Flag {
     pub text: String,
 }
 
-/// A word of the arguments, with its source range and text as written.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A word of the arguments: its source range only. Its text as written is
+/// [`Instruction::word_text`]: the source's slice at `range`, except for the few words
+/// whose text differs (a JSON string, a word across a line continuation), which their
+/// instruction keeps. A large file's tree has about one word per instruction: a word is
+/// 8 bytes, not 16 with a pointer to the rare text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Word {
     pub range: TextRange,
-    /// The text where it is not the source's slice at `range` (a word across a line
-    /// continuation, a JSON string): a large file's tree would otherwise hold a second copy
-    /// of nearly every word. Behind a thin pointer, as it is rare: a word is 16 bytes, not 24.
-    text: Option<Box<Written>>,
-}
-
-/// A [`Word`]'s text where it differs from the source.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Written(Box<str>);
-
-impl Word {
-    /// The word at `range` of `source`, written `text`.
-    pub(crate) fn new(range: TextRange, text: String, source: &str) -> Self {
-        let text = (source.get(range.as_usize()) != Some(text.as_str()))
-            .then(|| Box::new(Written(text.into_boxed_str())));
-        Word { range, text }
-    }
-
-    /// The text as written; `source` is the file's.
-    pub fn text<'a>(&'a self, source: &'a str) -> &'a str {
-        self.text
-            .as_deref()
-            .map_or_else(|| self.range.slice(source), |w| &w.0)
-    }
 }
 
 /// One string of a JSON array.
@@ -191,8 +171,28 @@ impl Word {
 pub struct JsonElem {
     /// The string literal as written, quotes included.
     pub range: TextRange,
-    /// The decoded value.
-    pub value: String,
+    /// The decoded value where it is not the literal's source text between the quotes (an
+    /// escape, a continuation inside): rare, so behind a thin pointer (an element is 16
+    /// bytes, not 32 with a `String`, and most have no text of their own).
+    decoded: Option<Box<Box<str>>>,
+}
+
+impl JsonElem {
+    /// The string literal at `range` of `source`, whose decoded value is `value`.
+    pub(crate) fn new(range: TextRange, value: String, source: &str) -> Self {
+        let inner = (range.start + 1) as usize..(range.end.saturating_sub(1)) as usize;
+        let decoded =
+            (source.get(inner) != Some(value.as_str())).then(|| Box::new(value.into_boxed_str()));
+        JsonElem { range, decoded }
+    }
+
+    /// The decoded value; `source` is the file's.
+    pub fn value<'a>(&'a self, source: &'a str) -> &'a str {
+        match &self.decoded {
+            Some(decoded) => decoded,
+            None => TextRange::new(self.range.start + 1, self.range.end - 1).slice(source),
+        }
+    }
 }
 
 /// The arguments of an instruction.

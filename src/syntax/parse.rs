@@ -729,18 +729,34 @@ impl Node {
             Some(r) if args_json && trigger.is_none() && kind != Keyword::Healthcheck => {
                 elems = json_elems
                     .into_iter()
-                    .map(|(r, v)| JsonElem {
-                        range: map(&r),
-                        value: shrunk(v),
-                    })
+                    .map(|(r, v)| JsonElem::new(map(&r), v, source))
                     .collect();
                 Args::Json { range: map(r) }
             }
             Some(r) => Args::Shell { range: map(r) },
         };
-        let words = words
+        // a JSON array's words are its strings (`Instruction::word_text`): not kept twice
+        let json_words = matches!(args, Args::Json { .. });
+        debug_assert!(
+            !json_words
+                || words.is_empty()
+                || words
+                    .iter()
+                    .map(|(_, t)| t.as_str())
+                    .eq(elems.iter().map(|e| e.value(source)))
+        );
+        let mut written = Vec::new();
+        let words: Box<[Word]> = words
             .into_iter()
-            .map(|(r, t)| Word::new(map(&r), t, source))
+            .enumerate()
+            .map(|(k, (r, text))| {
+                let range = map(&r);
+                if !json_words && source.get(range.as_usize()) != Some(text.as_str()) {
+                    let k = u32::try_from(k).expect("a word index fits in u32, as offsets do");
+                    written.push((k, text.into_boxed_str()));
+                }
+                Word { range }
+            })
             .collect();
         let trigger = trigger.map(|t| {
             let mut child = t.into_instruction(segments, joined, source);
@@ -754,10 +770,11 @@ impl Node {
             Box::new(child)
         });
         let flags: Box<[Flag]> = flags;
-        let rarer = (!flags.is_empty() || trigger.is_some()).then(|| {
+        let rarer = (!flags.is_empty() || trigger.is_some() || !written.is_empty()).then(|| {
             Box::new(Rarer {
                 flags,
                 trigger,
+                written: written.into_boxed_slice(),
                 ..Rarer::default()
             })
         });
