@@ -135,7 +135,7 @@ pub(crate) struct PassContext<'a> {
     bugs: std::cell::RefCell<Vec<String>>,
     /// For each line of the text the passes see (index `line - 1`), its line in the original
     /// file; empty before any edit.
-    original_lines: &'a [u32],
+    original_lines: &'a crate::fixpoint::OriginalLines,
     /// The inline pragmas of the text, when the settings honour them.
     pragmas: Option<&'a crate::pragma::Pragmas>,
     /// The rewrite's messages, which equal messages of fixes share.
@@ -146,6 +146,9 @@ pub(crate) struct PassContext<'a> {
     /// pass and its reports.
     reports: std::cell::RefCell<Option<(&'static str, Vec<crate::fixpoint::Report>)>>,
 }
+
+/// The line map of a text no round has edited.
+static NO_EDITS: crate::fixpoint::OriginalLines = crate::fixpoint::OriginalLines::NONE;
 
 impl<'a> PassContext<'a> {
     pub(crate) fn new(
@@ -161,7 +164,7 @@ impl<'a> PassContext<'a> {
             model: std::cell::OnceCell::new(),
             ignore: std::cell::OnceCell::new(),
             bugs: std::cell::RefCell::new(Vec::new()),
-            original_lines: &[],
+            original_lines: &NO_EDITS,
             pragmas: None,
             messages: None,
             describe: None,
@@ -226,7 +229,7 @@ impl<'a> PassContext<'a> {
 
     /// The same context, for a text that earlier rounds rewrote: `lines` maps each of its
     /// lines to the original's.
-    pub(crate) fn with_original_lines(mut self, lines: &'a [u32]) -> Self {
+    pub(crate) fn with_original_lines(mut self, lines: &'a crate::fixpoint::OriginalLines) -> Self {
         self.original_lines = lines;
         self
     }
@@ -234,8 +237,7 @@ impl<'a> PassContext<'a> {
     /// The original file's line for `line` of the text the passes see: what every message
     /// and report line names, so that users find it in the file they gave.
     pub(crate) fn original_line(&self, line: u32) -> u32 {
-        let at = line.saturating_sub(1) as usize;
-        self.original_lines.get(at).copied().unwrap_or(line)
+        self.original_lines.get(line).unwrap_or(line)
     }
 
     /// The original line on which `ins` starts.
