@@ -435,8 +435,7 @@ static PATTERNS: LazyLock<Patterns> = LazyLock::new(|| {
     patterns
 });
 
-/// The manager `command` runs, with its subcommand.
-/// The manager commands among `commands` (see [`Found`]). The first few are gathered on
+/// The manager commands among `commands` (see [`crate::shell::Found`]). The first few are gathered on
 /// the stack, so that the list is allocated once, at its length: collected through a Vec,
 /// each non-empty list was allocated with room for four and then shrunk (reallocated).
 pub(crate) fn found<'c>(commands: impl Iterator<Item = &'c Command>) -> crate::shell::Found {
@@ -461,6 +460,7 @@ pub(crate) fn found<'c>(commands: impl Iterator<Item = &'c Command>) -> crate::s
     list.into_boxed_slice()
 }
 
+/// The manager `command` runs, with its subcommand.
 pub(crate) fn invocation(command: &Command) -> Option<Invocation<'_>> {
     let program = command.program()?;
     let patterns = &*PATTERNS;

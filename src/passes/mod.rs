@@ -133,8 +133,8 @@ pub(crate) struct PassContext<'a> {
     /// Bugs found while the passes ran (a fix built from overlapping edits): the engine turns
     /// them into [`crate::Error::Internal`] rather than let a pass fail silently.
     bugs: std::cell::RefCell<Vec<String>>,
-    /// For each line of the text the passes see (index `line - 1`), its line in the original
-    /// file; empty before any edit.
+    /// For each line of the text the passes see, its line in the original file; no lines
+    /// before any edit (each line is then its own).
     original_lines: &'a crate::fixpoint::OriginalLines,
     /// The inline pragmas of the text, when the settings honour them.
     pragmas: Option<&'a crate::pragma::Pragmas>,

@@ -433,8 +433,13 @@ pub struct Applied {
 /// the other fix is in the text.
 pub fn apply(source: &str, fixes: &[Fix]) -> Applied {
     let selected = select(source, fixes);
+    let edits: Vec<(TextRange, u32)> = selected
+        .taken
+        .iter()
+        .map(|e| (e.range, to_u32(e.content.len())))
+        .collect();
     Applied {
-        text: splice(source, &selected.taken),
+        text: splice_shifted(source, &edits, &inserted(&selected.taken)),
         applied: selected.applied,
         skipped: selected.skipped,
     }
@@ -565,24 +570,6 @@ pub(crate) fn select<'f>(source: &str, fixes: &'f [Fix]) -> Selection<'f> {
     }
 }
 
-/// The text `taken` (sorted, not overlapping: a [`Selection`]'s) makes of `source`, built
-/// with its exact length: on a large file a doubling `String` would hold up to twice it.
-pub(crate) fn splice(source: &str, taken: &[&Edit]) -> String {
-    let len = taken.iter().fold(source.len(), |len, edit| {
-        len + edit.content.len() - edit.range.as_usize().len()
-    });
-    let mut out = String::with_capacity(len);
-    let mut cursor = 0usize;
-    for edit in taken {
-        let range = edit.range.as_usize();
-        out.push_str(&source[cursor..range.start]);
-        out.push_str(&edit.content);
-        cursor = range.end;
-    }
-    out.push_str(&source[cursor..]);
-    out
-}
-
 /// The texts `taken` inserts, one after another, in one allocation of their exact length:
 /// with the edits' ranges and lengths, what [`splice_shifted`] needs of them.
 pub(crate) fn inserted(taken: &[&Edit]) -> String {
@@ -593,9 +580,10 @@ pub(crate) fn inserted(taken: &[&Edit]) -> String {
     all
 }
 
-/// [`splice`] of edits given as their ranges and the lengths they insert (sorted, not
-/// overlapping), the inserted texts one after another in `inserted` (see [`inserted`]): the
-/// fixes the edits came from may be gone.
+/// The text edits make of `source`, the edits given as their ranges and the lengths they
+/// insert (sorted, not overlapping: a [`Selection`]'s), the inserted texts one after another
+/// in `inserted` (see [`inserted`]), so that the fixes the edits came from may be gone. Built
+/// with its exact length: on a large file a doubling `String` would hold up to twice it.
 pub(crate) fn splice_shifted(source: &str, edits: &[(TextRange, u32)], inserted: &str) -> String {
     let len = edits.iter().fold(source.len(), |len, &(range, n)| {
         len + n as usize - range.len() as usize
