@@ -111,20 +111,21 @@ fn propose_for(ctx: &PassContext<'_>) -> Option<NewFile> {
     if ctx.ignore_rules()?.file().is_some() {
         return None;
     }
+    // the walk depends on the context alone: once per context, whatever shares it
+    let walked = crate::context::shared(context, || Tree::walk(context));
+    let tree = walked.as_ref().as_ref()?;
+    let mut chosen = choose(tree);
+    // nothing to keep out: the proposal below would end empty, so the Dockerfile's sources
+    // (a list as long as its COPYs) are not gathered
+    if chosen.is_empty() {
+        return None;
+    }
     let mut uses = context_uses(file)?;
     for u in &mut uses {
         u.line = ctx.original_line(u.line);
     }
-    // the walk depends on the context alone: once per context, whatever shares it
-    let walked = crate::context::shared(context, || Tree::walk(context));
-    let tree = walked.as_ref().as_ref()?;
-    let sources = expand(context, tree, &uses)?;
+    let sources = expand(context, tree, uses)?;
 
-    let mut chosen = choose(tree);
-    // nothing to keep out: the proposal below would end empty
-    if chosen.is_empty() {
-        return None;
-    }
     let mut exceptions: Vec<String> = Vec::new();
     // Keep every source: add exceptions or drop patterns until none is excluded.
     loop {
@@ -330,6 +331,23 @@ mod tests {
             f.message
                 .contains("COPY on line 2 copies a directory holding .env, .git")
         );
+    }
+
+    #[test]
+    fn a_source_written_again_is_reported_at_its_first_use() {
+        // `COPY . .` in both stages is one use; an ADD of `.` is another keyword's
+        let src = "FROM a AS one\nCOPY . .\nFROM a\nCOPY . /app\nADD . /b\n";
+        let f = propose(src, &[".git/HEAD", "app.py"]).unwrap();
+        assert_eq!(f.line, 2);
+        assert!(
+            f.message
+                .contains("COPY on line 2 copies a directory holding .git"),
+            "{}",
+            f.message
+        );
+        let uses = sources::context_uses(&crate::syntax::parse(src).unwrap()).unwrap();
+        let read: Vec<(&str, u32)> = uses.iter().map(|u| (u.what, u.line)).collect();
+        assert_eq!(read, [("COPY", 2), ("ADD", 5)]);
     }
 
     #[test]

@@ -29,12 +29,16 @@ pub(super) struct ContextRead {
     pub(super) path: String,
 }
 
-/// Every context path the Dockerfile reads, or `None` when that cannot be known.
+/// Every context path the Dockerfile reads, or `None` when that cannot be known. A COPY
+/// or ADD source written as an earlier one of the same keyword was is left out: it names
+/// the same paths, and only the first use's line is ever reported (a large file repeats
+/// `COPY . .` in every stage).
 pub(super) fn context_uses(file: &Dockerfile) -> Option<Vec<ContextRead>> {
     let mut uses = Vec::new();
+    let mut seen = crate::hash::FxSet::default();
     for ins in file.instructions() {
         match ins.kind {
-            Keyword::Copy | Keyword::Add => copy_sources(ins, &file.source, &mut uses)?,
+            Keyword::Copy | Keyword::Add => copy_sources(ins, &file.source, &mut seen, &mut uses)?,
             Keyword::Run => mount_sources(ins, &mut uses)?,
             _ => {}
         }
@@ -42,9 +46,10 @@ pub(super) fn context_uses(file: &Dockerfile) -> Option<Vec<ContextRead>> {
     Some(uses)
 }
 
-pub(super) fn copy_sources(
-    ins: &Instruction,
-    source: &str,
+fn copy_sources<'a>(
+    ins: &'a Instruction,
+    source: &'a str,
+    seen: &mut crate::hash::FxSet<(&'static str, &'a str)>,
     uses: &mut Vec<ContextRead>,
 ) -> Option<()> {
     if ins.flag_value("from").is_some() {
@@ -66,6 +71,9 @@ pub(super) fn copy_sources(
         {
             continue;
         }
+        if !seen.insert((what, source)) {
+            continue;
+        }
         uses.push(ContextRead {
             what,
             line: ins.start_line,
@@ -75,7 +83,7 @@ pub(super) fn copy_sources(
     Some(())
 }
 
-pub(super) fn mount_sources(ins: &Instruction, uses: &mut Vec<ContextRead>) -> Option<()> {
+fn mount_sources(ins: &Instruction, uses: &mut Vec<ContextRead>) -> Option<()> {
     for mount in ins.mounts() {
         if mount.kind.eq_ignore_ascii_case("bind") && mount.from.is_none() {
             uses.push(ContextRead {
@@ -92,13 +100,17 @@ pub(super) fn mount_sources(ins: &Instruction, uses: &mut Vec<ContextRead>) -> O
 pub(super) fn expand(
     context: &dyn BuildContext,
     tree: &Tree,
-    uses: &[ContextRead],
+    uses: Vec<ContextRead>,
 ) -> Option<Vec<Source>> {
-    let mut sources = Vec::new();
+    let mut sources = Vec::with_capacity(uses.len());
     for u in uses {
         let literal = !crate::context::has_wildcard(&u.path);
+        let takes_new_file = u.path.is_empty()
+            || (!literal
+                && !u.path.contains('/')
+                && Pattern::segment(&u.path).matches(IGNORE_FILE));
         let paths = if literal {
-            vec![u.path.clone()]
+            vec![u.path]
         } else {
             let mut found = Vec::new();
             expand_glob(context, "", &u.path, &mut found)?;
@@ -107,10 +119,6 @@ pub(super) fn expand(
         if tree.through_symlink(paths.iter().map(String::as_str)) {
             return None;
         }
-        let takes_new_file = u.path.is_empty()
-            || (!literal
-                && !u.path.contains('/')
-                && Pattern::segment(&u.path).matches(IGNORE_FILE));
         sources.push(Source {
             what: u.what,
             line: u.line,
