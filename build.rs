@@ -77,6 +77,8 @@ fn main() {
         flat.strings
     );
     std::fs::write(Path::new(&out).join("transforms.rs"), index).expect("OUT_DIR is writable");
+    std::fs::write(Path::new(&out).join("wrapper_names.rs"), wrapper_names())
+        .expect("OUT_DIR is writable");
     let families: Vec<(&str, toml::Value)> = managers::FAMILIES
         .iter()
         .map(|&name| {
@@ -90,6 +92,29 @@ fn main() {
         .collect();
     let rust = managers::rust(&families).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(Path::new(&out).join("managers.rs"), rust).expect("OUT_DIR is writable");
+}
+
+/// Every program name of `transforms/wrappers.toml` (its wrappers and shells), sorted: a
+/// command whose program is none of them is resolved without loading the table.
+fn wrapper_names() -> String {
+    let text = std::fs::read_to_string("transforms/wrappers.toml")
+        .unwrap_or_else(|e| panic!("transforms/wrappers.toml: {e}"));
+    let value: toml::Value =
+        toml::from_str(&text).unwrap_or_else(|e| panic!("transforms/wrappers.toml: {e}"));
+    let mut names: Vec<&str> = ["wrapper", "shell"]
+        .iter()
+        .filter_map(|kind| value.get(kind)?.as_array())
+        .flatten()
+        .filter_map(|entry| entry.get("names")?.as_array())
+        .flatten()
+        .filter_map(toml::Value::as_str)
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    format!(
+        "/// The program names of `transforms/wrappers.toml`, sorted (written by build.rs).\n\
+         pub(crate) static NAMES: &[&str] = &{names:?};\n"
+    )
 }
 
 /// The nodes and strings written so far.

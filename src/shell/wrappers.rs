@@ -77,6 +77,9 @@ fn load() -> Result<Data, String> {
 static DATA: LazyLock<Data> =
     LazyLock::new(|| load().expect("transforms/wrappers.toml is checked by the test suite"));
 
+// `NAMES`: what `resolve` checks before it loads the table, which most bodies never need
+include!(concat!(env!("OUT_DIR"), "/wrapper_names.rs"));
+
 /// How a resolved command is reached.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[expect(
@@ -229,6 +232,10 @@ fn resolve(command: &Command, via: Via, out: &mut Wrapped) -> Vec<(Command, Via)
         if let Some(file) = command.args.first() {
             out.files.push(file.text.to_string());
         }
+        return Vec::new();
+    }
+    // the table's load costs more than the rest of a small file's wrapper resolution
+    if NAMES.binary_search(&program).is_err() {
         return Vec::new();
     }
     let data = &*DATA;
@@ -444,6 +451,17 @@ mod tests {
         let data = load().unwrap();
         assert!(data.wrapper.iter().any(|w| w.names.contains(&"sudo")));
         assert!(data.shell.iter().any(|s| s.names.contains(&"bash")));
+        // the names resolve() checks first are exactly the table's, sorted
+        let mut names: Vec<&str> = data
+            .wrapper
+            .iter()
+            .flat_map(|w| w.names.iter())
+            .chain(data.shell.iter().flat_map(|s| s.names.iter()))
+            .copied()
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(NAMES, names);
     }
 
     #[test]
