@@ -336,10 +336,14 @@ impl<'a> PassContext<'a> {
         self.model.get_or_init(|| {
             let runs = self.runs();
             let scripts = self.scripts;
+            // the full stages and POSIX shells only while the model is built (the RUNs keep
+            // them compactly, and the model keeps what it needs of them)
+            let stages: Vec<_> = runs.stages.iter().collect();
+            let posix = runs.posix_shells();
             crate::semantic::Model::with_parts(
                 self.file,
-                &runs.stages,
-                &runs.posix,
+                &stages,
+                &posix,
                 Box::new(|text| scripts.parse(text)),
             )
         })
