@@ -578,20 +578,21 @@ fn static_home(model: &Model<'_>, source: &str, index: usize) -> Option<String> 
 }
 
 /// The stages whose filesystem holds stage `stage`'s: itself and those built `FROM` it.
-fn derived_stages(stages: &[crate::syntax::Stage<'_>], stage: usize) -> Vec<usize> {
+fn derived_stages(stages: &crate::syntax::Stages<'_>, stage: usize) -> Vec<usize> {
     let mut out = vec![stage];
     let mut derived = vec![false; stages.len()];
     derived[stage] = true;
     // the latest named stage by lower-cased name: a lookup per FROM, not a scan
     let mut named: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for s in stages {
+    for s in stages.iter() {
         if let Some(base) = s.base {
             // the latest earlier named stage that `is_named(base)`: by name, or by index
             let by_name = named.get(&base.to_ascii_lowercase()).copied();
-            let by_index = base
-                .parse::<usize>()
-                .ok()
-                .filter(|&i| i < s.index && stages[i].name.is_some() && i.to_string() == base);
+            let by_index = base.parse::<usize>().ok().filter(|&i| {
+                i < s.index
+                    && stages.get(i).is_some_and(|st| st.name.is_some())
+                    && i.to_string() == base
+            });
             let parent = by_name.max(by_index);
             if parent.is_some_and(|p| derived[p]) && !derived[s.index] {
                 derived[s.index] = true;
@@ -631,7 +632,11 @@ fn copied_out(
     }
     let stages = &runs.stages;
     let derived = derived_stages(stages, stage);
-    let names_ours = |reference: &str| derived.iter().any(|s| stages[*s].is_named(reference));
+    let names_ours = |reference: &str| {
+        derived
+            .iter()
+            .any(|s| stages.get(*s).is_some_and(|st| st.is_named(reference)))
+    };
     // the cache's directories for the running user (built once a copy is found)
     let dirs = std::cell::OnceCell::new();
     let dirs_of = || -> Option<Vec<String>> {

@@ -37,7 +37,7 @@ impl Runs<'_> {
         if let Some(family) = self.family(self.all[pos].stage()) {
             // the first reading RUN of each stage from `pos` on, found in the index
             for stage in family {
-                let range = self.by_stage[stage].clone();
+                let range = self.stage_runs(stage).unwrap_or_default();
                 let first = range.start.max(pos + 1);
                 if let Some(&at) = readers.from(first).first()
                     && first < range.end
@@ -218,8 +218,11 @@ fn runs_copied_script(file: &str) -> bool {
 /// The names of files that `COPY`/`ADD` take from the build context (the last component of
 /// every source and destination that looks like a file name: `install.sh`), which a RUN may
 /// then run by name from `PATH`.
-fn copied_names<'a>(runs: &Runs<'a>) -> std::collections::HashSet<&'a str> {
-    runs.file
+fn copied_names<'a>(runs: &Runs<'a>) -> Box<[&'a str]> {
+    // through a set: a list of every name, repeats and all, grew to megabytes before
+    // its repeats went
+    let names: crate::hash::FxSet<&'a str> = runs
+        .file
         .instructions()
         .filter(|i| matches!(i.kind, Keyword::Copy | Keyword::Add) && i.copy_from().is_none())
         .flat_map(|i| i.paths(&runs.file.source))
@@ -231,17 +234,16 @@ fn copied_names<'a>(runs: &Runs<'a>) -> std::collections::HashSet<&'a str> {
             let file_like = rest.contains('.') && !name.starts_with('.');
             (file_like && !name.contains(['*', '$', '?'])).then_some(name)
         })
-        .collect()
+        .collect();
+    let mut names: Box<[&'a str]> = names.into_iter().collect();
+    names.sort_unstable();
+    names
 }
 
 /// Whether `command` runs a file the image did not get from a package: a path outside the
 /// system's program directories (`./install.sh`, `/tmp/setup`), or a name a COPY/ADD brought.
 /// A package manager's command (`is_manager`) runs none.
-fn runs_copied_file(
-    command: &crate::shell::Command,
-    is_manager: bool,
-    copied: &std::collections::HashSet<&str>,
-) -> bool {
+fn runs_copied_file(command: &crate::shell::Command, is_manager: bool, copied: &[&str]) -> bool {
     let Some(name) = command.name.as_ref().and_then(|n| n.value.as_deref()) else {
         return false;
     };
@@ -252,6 +254,7 @@ fn runs_copied_file(
         const SYSTEM: [&str; 4] = ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/"];
         return !SYSTEM.iter().any(|d| name.starts_with(d));
     }
-    // a set: the file may copy thousands of names, and every command of every RUN asks
-    copied.contains(name)
+    // a sorted list: the file may copy thousands of names, and every command of every RUN
+    // asks
+    copied.binary_search(&name).is_ok()
 }

@@ -336,10 +336,17 @@ impl<'a> PassContext<'a> {
         self.model.get_or_init(|| {
             let runs = self.runs();
             let scripts = self.scripts;
+            // the full stages and POSIX shells only while the model is built (the RUNs keep
+            // them compactly, and the model keeps what it needs of them)
+            // sized exactly: a large file has tens of thousands, and a doubling list of
+            // them was the final round's peak
+            let mut stages = Vec::with_capacity(runs.stages.len());
+            stages.extend(runs.stages.iter());
+            let posix = runs.posix_shells();
             crate::semantic::Model::with_parts(
                 self.file,
-                &runs.stages,
-                &runs.posix,
+                &stages,
+                &posix,
                 Box::new(|text| scripts.parse(text)),
             )
         })

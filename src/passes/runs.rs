@@ -110,24 +110,27 @@ impl Run<'_> {
 pub(crate) struct Runs<'a> {
     pub(crate) file: &'a Dockerfile,
     pub(crate) all: Vec<Run<'a>>,
-    /// For each stage, the stage it is built `FROM`, if it is one of the file's.
-    pub(crate) parents: Vec<Option<usize>>,
-    /// Per stage, the instructions whose commands run after the build: ONBUILD triggers,
-    /// CMD, ENTRYPOINT and HEALTHCHECK.
-    deferred: Vec<(Option<usize>, &'a Instruction)>,
-    /// Per stage, the stages built `FROM` it: what [`Self::later`] visits, so that it does
-    /// not walk every RUN of the file.
-    children: Vec<Vec<usize>>,
-    /// The file's stages, found once.
-    pub(crate) stages: Vec<crate::syntax::Stage<'a>>,
-    /// Per instruction, whether its RUN shell is POSIX ([`shell::posix_shells`]), found once
-    /// (the semantic model reads it too).
-    pub(crate) posix: Vec<bool>,
+    /// The instructions whose commands run after the build (ONBUILD triggers, CMD,
+    /// ENTRYPOINT and HEALTHCHECK) with their stage plus one (0: before any `FROM`), in order.
+    deferred: Box<[(u32, &'a Instruction)]>,
+    /// The stages built `FROM` each stage: those of stage `s` are
+    /// `children[child_starts[s]..child_starts[s + 1]]`, what [`Self::family`] visits, so
+    /// that it does not walk every RUN of the file (one list, not one per stage).
+    child_starts: Box<[u32]>,
+    children: Box<[u32]>,
+    /// The file's stages, found once (compactly; [`crate::syntax::Stages::get`] builds one).
+    pub(crate) stages: crate::syntax::Stages<'a>,
     /// Per stage, the positions in `all` of its RUNs.
-    pub(super) by_stage: Vec<std::ops::Range<usize>>,
+    by_stage: Box<[std::ops::Range<u32>]>,
+    /// Per instruction, whether its RUN shell is POSIX ([`shell::posix_shells`]), a bit
+    /// each (bit `i % 64` of word `i / 64`), of `posix_len` instructions: found once, as
+    /// the semantic model asks too.
+    posix: Box<[u64]>,
+    posix_len: usize,
     /// Facts about the whole file that passes ask for once per RUN, kept for all of them.
-    /// The names COPY and ADD bring borrow from the file (a large file copies thousands).
-    pub(super) copied_names: std::cell::OnceCell<std::collections::HashSet<&'a str>>,
+    /// The names COPY and ADD bring borrow from the file (a large file copies thousands):
+    /// sorted, without repeats (a slice at its length is half a hash set's size).
+    pub(super) copied_names: std::cell::OnceCell<Box<[&'a str]>>,
     /// The `COPY --from`s of the file: position in [`Dockerfile::instructions`], the stage
     /// they copy from when it is one of the file's, and the instruction.
     pub(super) copies_from: std::cell::OnceCell<Vec<(usize, Option<usize>, &'a Instruction)>>,
@@ -162,16 +165,21 @@ pub(crate) struct Runs<'a> {
 
 impl<'a> Runs<'a> {
     pub(crate) fn new(file: &'a Dockerfile, scripts: &super::ScriptCache) -> Self {
-        let stages = file.stages();
-        let posix = shell::posix_shells_in(file, &stages);
-        let parents: Vec<Option<usize>> = stages.iter().map(|s| s.parent).collect();
+        let stages = file.stage_list();
+        let posix = shell::posix_shells_in(file, stages.iter());
         // sized exactly: on a large file a doubling Vec of RUNs is a good part of the peak
-        let count = file
-            .instructions()
-            .filter(|i| i.kind == Keyword::Run)
-            .count();
+        let (mut count, mut later) = (0, 0);
+        for ins in file.instructions() {
+            match ins.kind {
+                Keyword::Run => count += 1,
+                Keyword::Onbuild | Keyword::Cmd | Keyword::Entrypoint | Keyword::Healthcheck => {
+                    later += 1;
+                }
+                _ => {}
+            }
+        }
         let mut runs = Vec::with_capacity(count);
-        let mut deferred = Vec::new();
+        let mut deferred = Vec::with_capacity(later);
         let mut stage: Option<usize> = None;
         for (index, ins) in file.instructions().enumerate() {
             match ins.kind {
@@ -189,20 +197,34 @@ impl<'a> Runs<'a> {
                     });
                 }
                 Keyword::Onbuild | Keyword::Cmd | Keyword::Entrypoint | Keyword::Healthcheck => {
-                    deferred.push((stage, ins));
+                    deferred.push((stage.map_or(0, |s| crate::text::to_u32(s + 1)), ins));
                 }
                 _ => {}
             }
         }
-        let mut children = vec![Vec::new(); parents.len()];
-        for (s, parent) in parents.iter().enumerate() {
-            if let Some(p) = parent.filter(|&p| p < s) {
-                children[p].push(s);
+        // counted per parent, then placed: each stage's children in file order
+        let parent_of = |s: usize| stages.parent(s).filter(|&p| p < s);
+        let mut child_starts = vec![0u32; stages.len() + 1];
+        for s in 0..stages.len() {
+            if let Some(p) = parent_of(s) {
+                child_starts[p + 1] += 1;
             }
         }
-        let mut by_stage = vec![0..0; parents.len()];
+        for s in 0..stages.len() {
+            child_starts[s + 1] += child_starts[s];
+        }
+        let mut children = vec![0u32; child_starts[stages.len()] as usize];
+        let mut placed = child_starts.clone();
+        for s in 0..stages.len() {
+            if let Some(p) = parent_of(s) {
+                children[placed[p] as usize] = crate::text::to_u32(s);
+                placed[p] += 1;
+            }
+        }
+        let mut by_stage = vec![0..0; stages.len()];
         for (pos, run) in runs.iter().enumerate() {
             if let Some(range) = run.stage().and_then(|s| by_stage.get_mut(s)) {
+                let pos = crate::text::to_u32(pos);
                 if range.start == range.end {
                     *range = pos..pos;
                 }
@@ -212,12 +234,20 @@ impl<'a> Runs<'a> {
         Self {
             file,
             all: runs,
-            parents,
-            deferred,
-            children,
+            deferred: deferred.into_boxed_slice(),
+            child_starts: child_starts.into_boxed_slice(),
+            children: children.into_boxed_slice(),
             stages,
-            posix,
-            by_stage,
+            by_stage: by_stage.into_boxed_slice(),
+            posix: posix
+                .chunks(64)
+                .map(|bits| {
+                    bits.iter()
+                        .rev()
+                        .fold(0, |word, &bit| word << 1 | u64::from(bit))
+                })
+                .collect(),
+            posix_len: posix.len(),
             copied_names: std::cell::OnceCell::new(),
             copies_from: std::cell::OnceCell::new(),
             copiers: std::cell::OnceCell::new(),
@@ -231,6 +261,13 @@ impl<'a> Runs<'a> {
         }
     }
 
+    /// Per instruction, whether its RUN shell is POSIX ([`shell::posix_shells`]).
+    pub(crate) fn posix_shells(&self) -> Vec<bool> {
+        (0..self.posix_len)
+            .map(|i| self.posix[i / 64] >> (i % 64) & 1 == 1)
+            .collect()
+    }
+
     /// Whether stage `child` is `stage` or is built (directly or not) `FROM` it.
     pub(crate) fn derives_from(&self, child: Option<usize>, stage: Option<usize>) -> bool {
         let mut at = child;
@@ -238,7 +275,7 @@ impl<'a> Runs<'a> {
             if Some(s) == stage {
                 return true;
             }
-            at = self.parents.get(s).copied().flatten();
+            at = self.stages.parent(s);
         }
         child == stage
     }
@@ -247,6 +284,12 @@ impl<'a> Runs<'a> {
     /// of a stage built `FROM` it) is marked, where `next[i]` is the first marked position at
     /// or after `i` (see [`next_marked`]): one lookup per stage rather than one per later RUN,
     /// for a question asked of every RUN.
+    /// The positions in [`Self::all`] of stage `stage`'s RUNs.
+    pub(super) fn stage_runs(&self, stage: usize) -> Option<std::ops::Range<usize>> {
+        let range = self.by_stage.get(stage)?;
+        Some(range.start as usize..range.end as usize)
+    }
+
     pub(crate) fn any_later_marked(&self, pos: usize, next: &[usize]) -> bool {
         let this = &self.all[pos];
         let Some(family) = self.family(this.stage()) else {
@@ -254,7 +297,7 @@ impl<'a> Runs<'a> {
                 .any(|q| next[q] == q && self.derives_from(self.all[q].stage(), this.stage()));
         };
         family.into_iter().any(|s| {
-            let range = &self.by_stage[s];
+            let range = self.stage_runs(s).unwrap_or_default();
             let start = range.start.max(pos + 1);
             start < range.end && next[start] < range.end
         })
@@ -268,15 +311,18 @@ impl<'a> Runs<'a> {
             return Box::new(
                 self.deferred
                     .iter()
-                    .filter(move |(s, _)| self.derives_from(*s, stage))
+                    .filter(move |(s, _)| {
+                        self.derives_from(s.checked_sub(1).map(|s| s as usize), stage)
+                    })
                     .map(|(_, i)| *i),
             );
         };
         Box::new(family.into_iter().flat_map(move |s| {
-            let start = self.deferred.partition_point(|(d, _)| *d < Some(s));
+            let key = crate::text::to_u32(s + 1);
+            let start = self.deferred.partition_point(|(d, _)| *d < key);
             self.deferred[start..]
                 .iter()
-                .take_while(move |(d, _)| *d == Some(s))
+                .take_while(move |(d, _)| *d == key)
                 .map(|(_, i)| *i)
         }))
     }
@@ -285,11 +331,12 @@ impl<'a> Runs<'a> {
     /// whose RUNs and deferred commands sit on top of its filesystem. Found from the stage
     /// down, so that the cost follows the answer, not the file. `None` before any `FROM`.
     pub(super) fn family(&self, stage: Option<usize>) -> Option<Vec<usize>> {
-        let stage = stage.filter(|&s| s < self.children.len())?;
+        let stage = stage.filter(|&s| s < self.stages.len())?;
         let mut found = vec![stage];
         let mut at = 0;
         while let Some(&next) = found.get(at) {
-            found.extend(&self.children[next]);
+            let children = self.child_starts[next] as usize..self.child_starts[next + 1] as usize;
+            found.extend(self.children[children].iter().map(|&c| c as usize));
             at += 1;
         }
         found.sort_unstable();
@@ -820,4 +867,30 @@ pub(crate) fn runs_one_of(command: &Command, cleanup: &str) -> bool {
         return is(cleanup);
     }
     cleanup.split("&&").any(is)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_run_is_small() {
+        // a large file's rounds hold one per RUN (167 K on a 15 MB file)
+        assert_eq!(std::mem::size_of::<crate::shell::RunScript<'_>>(), 16);
+        assert_eq!(std::mem::size_of::<super::Run<'_>>(), 40);
+    }
+
+    #[test]
+    fn posix_bits_match_the_list() {
+        // more than one word of bits, and a shell that is not POSIX
+        let mut text = String::from("FROM debian AS a\n");
+        for i in 0..70 {
+            std::fmt::Write::write_fmt(&mut text, format_args!("RUN echo {i}\n")).unwrap();
+        }
+        text.push_str("SHELL [\"powershell\", \"-c\"]\nRUN y\nFROM a\nRUN z\nFROM alpine\nRUN v\n");
+        let file = crate::syntax::parse(&text).unwrap();
+        let scripts = crate::passes::ScriptCache::default();
+        let runs = super::Runs::new(&file, &scripts);
+        let posix = runs.posix_shells();
+        assert_eq!(posix, crate::shell::posix_shells(&file));
+        assert_eq!(posix.iter().filter(|&&p| !p).count(), 4);
+    }
 }

@@ -137,10 +137,10 @@ fn fix_for<'m>(
 /// an install there is exactly an invocation with a subcommand whose action is Install, so
 /// `true` here is `true` there; `false` says nothing.
 fn needs_full_by_runs(runs: &Runs<'_>, stage: usize) -> bool {
-    let Some(range) = runs.by_stage.get(stage) else {
+    let Some(range) = runs.stage_runs(stage) else {
         return false;
     };
-    runs.all[range.clone()].iter().any(|run| {
+    runs.all[range].iter().any(|run| {
         if run.ins.is_json() {
             return false;
         }

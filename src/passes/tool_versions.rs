@@ -168,15 +168,16 @@ pub(crate) fn last_user<'a>(runs: &Runs<'a>, stage: usize, offset: u32) -> Optio
         runs.stages
             .iter()
             .flat_map(|stage| {
+                let index = stage.index;
                 stage
                     .instructions()
                     .filter(|i| i.kind == Keyword::User)
-                    .map(|i| {
+                    .map(move |i| {
                         let user = UserAt {
                             start: i.range.start,
                             name: i.word_texts(&runs.file.source).next(),
                         };
-                        (stage.index, user)
+                        (index, user)
                     })
             })
             .collect()
@@ -199,7 +200,7 @@ fn stage_chain(runs: &Runs<'_>, stage: Option<usize>) -> Vec<usize> {
             break;
         }
         out.push(s);
-        at = runs.parents.get(s).copied().flatten();
+        at = runs.stages.parent(s);
     }
     out
 }

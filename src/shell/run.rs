@@ -26,8 +26,9 @@ pub enum Skip {
 pub struct RunScript<'a> {
     pub instruction: &'a Instruction,
     /// Shared, not copied: the engine hands every round the same parse of an unchanged body.
+    /// Where the body starts in the joined line is asked of the instruction when a range is
+    /// mapped (rarely), not kept: a large file's passes hold one of these per RUN.
     pub script: Parsed,
-    joined_start: u32,
 }
 
 impl RunScript<'_> {
@@ -40,8 +41,8 @@ impl RunScript<'_> {
 
     /// The source range of a script range (a range across a continuation includes it).
     pub fn to_source(&self, r: JoinedRange) -> TextRange {
-        self.instruction
-            .range_to_source(r.shifted(self.joined_start))
+        let start = self.instruction.shell_range().map_or(0, |j| j.start);
+        self.instruction.range_to_source(r.shifted(start))
     }
 }
 
@@ -85,7 +86,6 @@ pub fn run_script_using<'a>(
     Ok(RunScript {
         instruction,
         script,
-        joined_start: joined.start,
     })
 }
 
@@ -93,11 +93,14 @@ pub fn run_script_using<'a>(
 /// there runs under a POSIX shell: not after a non-POSIX `SHELL`, not on a Windows base,
 /// and not in a stage built `FROM` a stage that was not POSIX.
 pub fn posix_shells(file: &Dockerfile) -> Vec<bool> {
-    posix_shells_in(file, &file.stages())
+    posix_shells_in(file, file.stages())
 }
 
 /// [`posix_shells`] with the file's stages given (a caller that has them already).
-pub(crate) fn posix_shells_in(file: &Dockerfile, stages: &[crate::syntax::Stage<'_>]) -> Vec<bool> {
+pub(crate) fn posix_shells_in<'s>(
+    file: &Dockerfile,
+    stages: impl IntoIterator<Item = crate::syntax::Stage<'s>>,
+) -> Vec<bool> {
     // instructions before the first FROM (global ARGs) run no shell
     let mut out: Vec<bool> = file
         .instructions()

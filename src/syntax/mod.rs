@@ -15,6 +15,7 @@ pub use instruction::{Instruction, Mount};
 pub(crate) use parse::parse_or_give_back;
 pub use parse::{parse, parse_owned};
 pub use stages::Stage;
+pub(crate) use stages::Stages;
 
 pub(crate) use instruction::segment_to_source;
 

@@ -43,42 +43,95 @@ impl Dockerfile {
 
     /// The build stages in order.
     pub fn stages(&self) -> Vec<Stage<'_>> {
-        // sized exactly: a large file has thousands of stages, kept for a whole round
+        let list = self.stage_list();
+        // sized exactly: a large file has thousands of stages
+        let mut stages = Vec::with_capacity(list.len());
+        stages.extend(list.iter());
+        stages
+    }
+
+    /// The build stages in order, kept compactly ([`Stages`]).
+    pub(crate) fn stage_list(&self) -> Stages<'_> {
         let count = self
             .instructions()
             .filter(|i| i.kind == Keyword::From)
             .count();
-        let mut stages: Vec<Stage<'_>> = Vec::with_capacity(count);
+        let mut at: Vec<StageAt> = Vec::with_capacity(count);
         // the latest stage of each name, lower-cased: a lookup, not a scan, per FROM
         let mut named: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-        // where the items of the latest stage start
-        let mut start = 0;
-        for (at, item) in self.items.iter().enumerate() {
-            let Some(from) = item.instruction() else {
+        for (item, found) in self.items.iter().enumerate() {
+            let Some(from) = found.instruction() else {
                 continue;
             };
             let Some((base, name)) = from.from_parts(&self.source) else {
                 continue;
             };
-            if let Some(last) = stages.last_mut() {
-                last.items = &self.items[start..at];
-            }
             // the latest earlier stage of that name, as BuildKit resolves it
             let parent = named.get(&base.to_ascii_lowercase()).copied();
             if let Some(name) = name {
-                named.insert(name.to_ascii_lowercase(), stages.len());
+                named.insert(name.to_ascii_lowercase(), at.len());
             }
-            start = at + 1;
-            stages.push(Stage {
-                index: stages.len(),
-                from,
-                base: (!base.is_empty()).then_some(base),
-                name,
-                items: &self.items[start..],
-                parent,
+            at.push(StageAt {
+                from: crate::text::to_u32(item),
+                parent: parent.map_or(u32::MAX, crate::text::to_u32),
             });
         }
-        stages
+        Stages {
+            file: self,
+            at: at.into_boxed_slice(),
+        }
+    }
+}
+
+/// Where a stage's `FROM` sits among the file's items, and the stage it is built `FROM`
+/// (`u32::MAX`: none).
+#[derive(Clone, Copy)]
+struct StageAt {
+    from: u32,
+    parent: u32,
+}
+
+/// The build stages of a file, 8 bytes each rather than a [`Stage`] (80): the passes keep
+/// the list for a whole round, and a large file has tens of thousands. [`Self::get`] builds
+/// a stage from its `FROM` (a few word lookups).
+pub(crate) struct Stages<'a> {
+    file: &'a Dockerfile,
+    at: Box<[StageAt]>,
+}
+
+impl<'a> Stages<'a> {
+    pub(crate) fn len(&self) -> usize {
+        self.at.len()
+    }
+
+    /// The stage `FROM` stage `index` is built on, when it is one of the file's.
+    pub(crate) fn parent(&self, index: usize) -> Option<usize> {
+        let parent = self.at.get(index)?.parent;
+        (parent != u32::MAX).then_some(parent as usize)
+    }
+
+    pub(crate) fn get(&self, index: usize) -> Option<Stage<'a>> {
+        let file = self.file;
+        let at = self.at.get(index)?;
+        let from = file.items[at.from as usize].instruction()?;
+        let (base, name) = from.from_parts(&file.source)?;
+        let end = self
+            .at
+            .get(index + 1)
+            .map_or(file.items.len(), |next| next.from as usize);
+        Some(Stage {
+            index,
+            from,
+            base: (!base.is_empty()).then_some(base),
+            name,
+            items: &file.items[at.from as usize + 1..end],
+            parent: self.parent(index),
+        })
+    }
+
+    /// The stages in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = Stage<'a>> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
     }
 }
 
@@ -104,6 +157,12 @@ mod tests {
             |s: &crate::syntax::Stage<'_>| s.instructions().map(|i| i.kind).collect::<Vec<_>>();
         // the list is allocated at its size; each stage's instructions end at the next FROM
         assert_eq!(stages.capacity(), 2);
+        let compact = file.stage_list();
+        assert_eq!(
+            (compact.len(), compact.parent(0), compact.parent(1)),
+            (2, None, Some(0))
+        );
+        assert!(compact.get(2).is_none());
         assert_eq!(instructions(&stages[0]), [crate::syntax::Keyword::Run]);
         assert_eq!(instructions(&stages[1]), [crate::syntax::Keyword::Copy]);
         assert_eq!(
