@@ -698,7 +698,11 @@ mod size {
             "{}",
             size_of::<super::Instruction>()
         );
-        assert_eq!(size_of::<crate::syntax::Item>(), 16);
+        // an instruction is inline in its item: the other variants fit beside its niche
+        assert_eq!(
+            size_of::<crate::syntax::Item>(),
+            size_of::<super::Instruction>()
+        );
         assert!(
             size_of::<super::Rare>() <= 80,
             "{}",
