@@ -45,7 +45,7 @@ pub(super) struct TokenStart {
 
 /// The parts few instructions have: those of a multi-line instruction or a JSON array
 /// inline, the rarer ones behind one more box (a large file's multi-line RUNs then take
-/// 80 bytes each here, not 112).
+/// 64 bytes each here, not 112).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Rare {
     /// Map from [`Instruction::line`] offsets back to the source; empty when it is the one
@@ -54,11 +54,6 @@ pub(super) struct Rare {
     /// The joined line, kept when there are `segments` (otherwise it is the source from
     /// the keyword on).
     pub(super) line: Box<str>,
-    /// Every byte of [`Instruction::range`], classified: each token's kind and start (it
-    /// ends where the next starts); [`Instruction::tokens`] gives them whole. Empty when
-    /// they follow from the keyword, flag and argument ranges (a one-line instruction, most
-    /// of a large file).
-    pub(super) tokens: Box<[TokenStart]>,
     /// The strings of [`Args::Json`].
     pub(super) elems: Box<[JsonElem]>,
     /// [`Instruction::end_line`], kept with the rest (an instruction without `Rare` ends on
@@ -70,6 +65,13 @@ pub(super) struct Rare {
 /// The parts fewer instructions still have.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Rarer {
+    /// Every byte of [`Instruction::range`], classified: each token's kind and start (it
+    /// ends where the next starts); [`Instruction::tokens`] gives them whole. Empty when
+    /// they follow from the keyword, flag and argument ranges and the segments (all but a
+    /// multi-line instruction with a comment line inside, a heredoc, or the text ending in
+    /// a continuation): here, not in `Rare`, which a large file's multi-line instructions
+    /// all have.
+    pub(super) tokens: Box<[TokenStart]>,
     pub(super) flags: Box<[Flag]>,
     pub(super) heredocs: Box<[Heredoc]>,
     pub(super) trigger: Option<Box<Instruction>>,
@@ -281,7 +283,7 @@ impl Instruction {
     }
 
     fn stored_tokens(&self) -> &[TokenStart] {
-        self.rare.as_ref().map_or(&[], |r| &r.tokens)
+        self.rarer().map_or(&[], |r| &r.tokens)
     }
 
     fn stored_segments(&self) -> &[Segment] {
@@ -704,7 +706,7 @@ mod size {
             size_of::<super::Instruction>()
         );
         assert!(
-            size_of::<super::Rare>() <= 80,
+            size_of::<super::Rare>() <= 64,
             "{}",
             size_of::<super::Rare>()
         );

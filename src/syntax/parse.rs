@@ -404,7 +404,7 @@ impl<'s> Parser<'s> {
         }
         // tokens that follow from the ranges are not kept (`Instruction::tokens`)
         if instruction.line_len == 0 || instruction.implied_token_starts() != starts {
-            instruction.rare_mut().tokens = starts.into_boxed_slice();
+            instruction.rare_mut().rarer.get_or_insert_default().tokens = starts.into_boxed_slice();
         }
         // the last line is the first unless kept (`Instruction::end_line`)
         if instruction.rare.is_some() || i != first + 1 {

@@ -196,9 +196,6 @@ impl Instruction {
             for segment in &mut rare.segments {
                 segment.source = segment.source.wrapping_add_signed(by);
             }
-            for token in &mut rare.tokens {
-                token.start = token.start.wrapping_add_signed(by);
-            }
         }
         if let Some(rarer) = self.rare.as_mut().and_then(|r| r.rarer.as_mut()) {
             for flag in &mut rarer.flags {
@@ -207,6 +204,9 @@ impl Instruction {
                 if let Some(value) = &mut flag.value {
                     shift(value, by);
                 }
+            }
+            for token in &mut rarer.tokens {
+                token.start = token.start.wrapping_add_signed(by);
             }
             for doc in &mut rarer.heredocs {
                 shift(&mut doc.marker, by);
