@@ -189,6 +189,14 @@ impl JsonElem {
         JsonElem { range, decoded }
     }
 
+    /// The literal at `range`, whose value is its source text between the quotes.
+    pub(crate) fn literal(range: TextRange) -> Self {
+        JsonElem {
+            range,
+            decoded: None,
+        }
+    }
+
     /// The decoded value; `source` is the file's.
     pub fn value<'a>(&'a self, source: &'a str) -> &'a str {
         match &self.decoded {

@@ -761,7 +761,7 @@ impl Node {
                     .eq(elems.iter().map(|e| e.value(source)))
         );
         let mut written = Vec::new();
-        let words: Box<[Word]> = words
+        let mut words: Box<[Word]> = words
             .into_iter()
             .enumerate()
             .map(|(k, (r, text))| {
@@ -773,6 +773,20 @@ impl Node {
                 Word { range }
             })
             .collect();
+        // strings with no decoded value of their own are read from their literals, the
+        // words (`Instruction::json_elems`): a one-line exec-form CMD then needs no `Rare`
+        if json_words && elems.iter().all(|e| e.decoded.is_none()) {
+            if words.is_empty() {
+                words = elems.iter().map(|e| Word { range: e.range }).collect();
+            }
+            debug_assert!(
+                words
+                    .iter()
+                    .map(|w| w.range)
+                    .eq(elems.iter().map(|e| e.range))
+            );
+            elems = Box::default();
+        }
         let trigger = trigger.map(|t| {
             let mut child = t.into_instruction(segments, joined, source);
             let keyword = child.keyword();
