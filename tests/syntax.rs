@@ -45,7 +45,7 @@ fn assert_views(file: &Dockerfile) {
         }
         if let Args::Json { range } = &ins.args {
             assert!(file.slice(*range).starts_with('['));
-            for e in ins.json_elems() {
+            for e in ins.json_elems().iter() {
                 let s = file.slice(e.range);
                 assert!(s.starts_with('"') && s.ends_with('"'), "json elem {s:?}");
             }

@@ -23,9 +23,13 @@ pub struct Instruction {
     pub start_line: u32,
     pub args: Args,
     /// The arguments split into words as BuildKit splits them (quotes kept). Empty for RUN,
-    /// CMD, ENTRYPOINT and SHELL (outside ONBUILD), whose words no pass reads (a large file's
-    /// tree would hold a second copy of every shell body, or of the JSON array's strings):
-    /// [`Self::split_words`] gives them.
+    /// CMD, ENTRYPOINT and SHELL (outside ONBUILD) in shell form, whose words no pass reads
+    /// (a large file's tree would hold a second copy of every shell body):
+    /// [`Self::split_words`] gives them. In exec form ([`Args::Json`]) they are the JSON
+    /// strings' literals, except for a RUN, CMD, ENTRYPOINT or SHELL with a string whose
+    /// decoded value is not its source text (an escape): where none has one, the strings
+    /// are read from the words ([`Self::json_elems`]), and a one-line exec-form CMD needs
+    /// no `Rare`.
     pub words: Box<[Word]>,
     /// The length of the joined line ([`Self::line`]): 0 for none (an ONBUILD trigger, an
     /// empty instruction).
@@ -45,7 +49,7 @@ pub(super) struct TokenStart {
 
 /// The parts few instructions have: those of a multi-line instruction or a JSON array
 /// inline, the rarer ones behind one more box (a large file's multi-line RUNs then take
-/// 80 bytes each here, not 112).
+/// 64 bytes each here, not 112).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Rare {
     /// Map from [`Instruction::line`] offsets back to the source; empty when it is the one
@@ -54,11 +58,6 @@ pub(super) struct Rare {
     /// The joined line, kept when there are `segments` (otherwise it is the source from
     /// the keyword on).
     pub(super) line: Box<str>,
-    /// Every byte of [`Instruction::range`], classified: each token's kind and start (it
-    /// ends where the next starts); [`Instruction::tokens`] gives them whole. Empty when
-    /// they follow from the keyword, flag and argument ranges (a one-line instruction, most
-    /// of a large file).
-    pub(super) tokens: Box<[TokenStart]>,
     /// The strings of [`Args::Json`].
     pub(super) elems: Box<[JsonElem]>,
     /// [`Instruction::end_line`], kept with the rest (an instruction without `Rare` ends on
@@ -70,6 +69,13 @@ pub(super) struct Rare {
 /// The parts fewer instructions still have.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(super) struct Rarer {
+    /// Every byte of [`Instruction::range`], classified: each token's kind and start (it
+    /// ends where the next starts); [`Instruction::tokens`] gives them whole. Empty when
+    /// they follow from the keyword, flag and argument ranges and the segments (all but a
+    /// multi-line instruction with a comment line inside, a heredoc, or the text ending in
+    /// a continuation): here, not in `Rare`, which a large file's multi-line instructions
+    /// all have.
+    pub(super) tokens: Box<[TokenStart]>,
     pub(super) flags: Box<[Flag]>,
     pub(super) heredocs: Box<[Heredoc]>,
     pub(super) trigger: Option<Box<Instruction>>,
@@ -281,7 +287,7 @@ impl Instruction {
     }
 
     fn stored_tokens(&self) -> &[TokenStart] {
-        self.rare.as_ref().map_or(&[], |r| &r.tokens)
+        self.rarer().map_or(&[], |r| &r.tokens)
     }
 
     fn stored_segments(&self) -> &[Segment] {
@@ -304,10 +310,12 @@ impl Instruction {
     /// When there is no word `i`.
     pub fn word_text<'a>(&'a self, i: usize, source: &'a str) -> &'a str {
         let range = self.words[i].range;
-        if matches!(self.args, Args::Json { .. })
-            && let Some(elem) = self.json_elems().get(i)
-        {
-            return elem.value(source);
+        if matches!(self.args, Args::Json { .. }) {
+            // a JSON array's words are its strings' literals
+            return match self.stored_elems().get(i) {
+                Some(elem) => elem.value(source),
+                None => TextRange::new(range.start + 1, range.end - 1).slice(source),
+            };
         }
         self.rarer()
             .and_then(|r| r.written.iter().find(|&&(at, _)| at as usize == i))
@@ -327,9 +335,32 @@ impl Instruction {
         self.rarer().map_or(&[], |r| &r.flags)
     }
 
-    /// The strings of a JSON array argument ([`Args::Json`]), in order.
-    pub fn json_elems(&self) -> &[JsonElem] {
+    /// The strings of a JSON array argument ([`Args::Json`]), in order: kept, or, where
+    /// none has a decoded value of its own, the words (their literals' ranges).
+    pub fn json_elems(&self) -> std::borrow::Cow<'_, [JsonElem]> {
+        let stored = self.stored_elems();
+        if stored.is_empty() && matches!(self.args, Args::Json { .. }) {
+            let from_words = self.words.iter().map(|w| JsonElem::literal(w.range));
+            std::borrow::Cow::Owned(from_words.collect())
+        } else {
+            std::borrow::Cow::Borrowed(stored)
+        }
+    }
+
+    fn stored_elems(&self) -> &[JsonElem] {
         self.rare.as_ref().map_or(&[], |r| &r.elems)
+    }
+
+    /// The decoded values of [`Self::json_elems`], in order (`source` is the file's).
+    fn json_values<'a>(&'a self, source: &'a str) -> Vec<&'a str> {
+        let stored = self.stored_elems();
+        if stored.is_empty() {
+            (0..self.words.len())
+                .map(|i| self.word_text(i, source))
+                .collect()
+        } else {
+            stored.iter().map(|e| e.value(source)).collect()
+        }
     }
 
     /// The heredocs, in the order their markers appear.
@@ -450,7 +481,7 @@ impl Instruction {
             | Keyword::Add
             | Keyword::Copy
             | Keyword::Volume => match &self.args {
-                Args::Json { .. } => self.json_elems().iter().map(|e| e.value(source)).collect(),
+                Args::Json { .. } => self.json_values(source),
                 Args::Shell { .. }
                     if matches!(
                         self.kind,
@@ -607,7 +638,7 @@ impl Instruction {
     /// `source` is the file's.
     pub fn paths<'a>(&'a self, source: &'a str) -> Vec<&'a str> {
         match &self.args {
-            Args::Json { .. } => self.json_elems().iter().map(|e| e.value(source)).collect(),
+            Args::Json { .. } => self.json_values(source),
             Args::Shell { .. } => self.word_texts(source).collect(),
             Args::None => Vec::new(),
         }
@@ -698,9 +729,13 @@ mod size {
             "{}",
             size_of::<super::Instruction>()
         );
-        assert_eq!(size_of::<crate::syntax::Item>(), 16);
+        // an instruction is inline in its item: the other variants fit beside its niche
+        assert_eq!(
+            size_of::<crate::syntax::Item>(),
+            size_of::<super::Instruction>()
+        );
         assert!(
-            size_of::<super::Rare>() <= 80,
+            size_of::<super::Rare>() <= 64,
             "{}",
             size_of::<super::Rare>()
         );
@@ -779,6 +814,34 @@ mod size {
         assert_eq!(decoded, [false, true]);
         let from = file.instructions().nth(3).unwrap();
         assert_eq!(from.from_parts(&file.source), Some(("i", Some("n"))));
+    }
+
+    /// An exec-form string with no escape is read from its word: a one-line exec-form CMD
+    /// keeps no `Rare`; one with an escape keeps its strings (and, as a CMD, no words).
+    #[test]
+    fn exec_form_strings_are_their_words_unless_decoded() {
+        let text = "CMD [\"python\", \"-m\", \"a\"]\nCMD [\"a\\u0041\"]\nCOPY [\"x\", \"/y/\"]\n";
+        let file = crate::syntax::parse(text).unwrap();
+        let seen: Vec<(bool, usize, usize, Vec<&str>)> = file
+            .instructions()
+            .map(|i| {
+                let elems = i.json_elems().len();
+                (
+                    i.rare.is_some(),
+                    i.words.len(),
+                    elems,
+                    i.value(&file.source),
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (false, 3, 3, vec!["python", "-m", "a"]),
+                (true, 0, 1, vec!["aA"]),
+                (false, 2, 2, vec!["x", "/y/"]),
+            ]
+        );
     }
 
     /// One-line instructions keep neither tokens nor segments: both follow from the ranges;

@@ -45,15 +45,18 @@ pub struct Dockerfile {
 pub enum Item {
     /// The UTF-8 byte-order mark at offset 0.
     Bom(TextRange),
-    /// A parser directive line (`# escape=\``). Boxed, as is an instruction: an item is
-    /// then 16 bytes, and a large file has one per line or two.
+    /// A parser directive line (`# escape=\``). Boxed: an item is then no larger than an
+    /// instruction.
     Directive(Box<Directive>),
     /// A comment line outside any instruction.
     Comment(TextRange),
     /// An empty or whitespace-only line outside any instruction.
     Blank(TextRange),
-    /// An instruction, from its first line to the end of its last line.
-    Instruction(Box<Instruction>),
+    /// An instruction, from its first line to the end of its last line. Inline, not boxed:
+    /// the other variants fit beside its niche, so an item is an instruction's 56 bytes,
+    /// and a large file's tree (one instruction per line or two) is one allocation, not one
+    /// per instruction beside a list of 16-byte items.
+    Instruction(Instruction),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +188,14 @@ impl JsonElem {
         let decoded =
             (source.get(inner) != Some(value.as_str())).then(|| Box::new(value.into_boxed_str()));
         JsonElem { range, decoded }
+    }
+
+    /// The literal at `range`, whose value is its source text between the quotes.
+    pub(crate) fn literal(range: TextRange) -> Self {
+        JsonElem {
+            range,
+            decoded: None,
+        }
     }
 
     /// The decoded value; `source` is the file's.

@@ -1,5 +1,6 @@
 //! The line-oriented parser: BuildKit's `parser.Parse` loop, keeping every byte.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 
 use super::instruction::{Rare, Rarer, TokenStart};
@@ -63,7 +64,9 @@ pub(super) struct Parser<'s> {
     /// See [`line_starts`].
     starts: Vec<u32>,
     pub(super) escape: char,
-    pub(super) items: Vec<Item>,
+    /// A queue: [`incremental`](super::reparse) takes the old tree's items from its front
+    /// while it adds the new ones at its back, so the two trees share one allocation.
+    pub(super) items: VecDeque<Item>,
 }
 
 impl<'s> Parser<'s> {
@@ -73,7 +76,7 @@ impl<'s> Parser<'s> {
             src,
             starts: line_starts(src, body_start),
             escape: '\\',
-            items: Vec::new(),
+            items: VecDeque::new(),
         }
     }
 
@@ -118,21 +121,30 @@ impl<'s> Parser<'s> {
     }
 
     fn run(mut self) -> Result<(char, Vec<Item>), ParseError> {
+        // an item takes one line or more: room for them all, not doubling (a copy of a large
+        // file's tree); pages of the room left over are never touched
+        self.items.reserve_exact(self.line_count() + 1);
         let mut i = self.header()?;
         while i < self.line_count() {
             i = self.item(i)?;
         }
-        // the items grew by doubling: the tree keeps them for good
-        self.items.shrink_to_fit();
         Ok(self.finish())
+    }
+
+    /// Adds `item` at the back of the queue; room grows by a sixteenth, not by doubling: the
+    /// queue is a large file's whole tree.
+    pub(super) fn push(&mut self, item: Item) {
+        if self.items.len() == self.items.capacity() {
+            self.items.reserve_exact(self.items.len() / 16 + 16);
+        }
+        self.items.push_back(item);
     }
 
     /// The BOM item, if any, and the parser directives; returns the index of the first
     /// other line.
     pub(super) fn header(&mut self) -> Result<usize, ParseError> {
         if self.src.starts_with(BOM) {
-            self.items
-                .push(Item::Bom(TextRange::from_usize(0, BOM.len())));
+            self.push(Item::Bom(TextRange::from_usize(0, BOM.len())));
         }
         self.directives()
     }
@@ -143,14 +155,14 @@ impl<'s> Parser<'s> {
         let line = self.line(i);
         let range = TextRange::from_usize(line.start, line.end);
         if self.is_comment(line) {
-            self.items.push(Item::Comment(range));
+            self.push(Item::Comment(range));
             Ok(i + 1)
         } else if self.is_blank(line) {
-            self.items.push(Item::Blank(range));
+            self.push(Item::Blank(range));
             Ok(i + 1)
         } else {
             let (instruction, next) = self.instruction(i)?;
-            self.items.push(Item::Instruction(Box::new(instruction)));
+            self.push(Item::Instruction(instruction));
             Ok(next)
         }
     }
@@ -168,7 +180,10 @@ impl<'s> Parser<'s> {
     /// The escape character and the items, for [`Dockerfile::new`] with the source: the
     /// caller's own string, not a copy of it.
     pub(super) fn finish(self) -> (char, Vec<Item>) {
-        (self.escape, self.items)
+        // in place (the queue is rotated, not copied); the tree keeps its items for good
+        let mut items = Vec::from(self.items);
+        items.shrink_to_fit();
+        (self.escape, items)
     }
 
     /// Parser directives at the very top; returns the index of the first other line.
@@ -207,7 +222,7 @@ impl<'s> Parser<'s> {
                 };
             }
             seen.push(name);
-            self.items.push(Item::Directive(Box::new(Directive {
+            self.push(Item::Directive(Box::new(Directive {
                 range: TextRange::from_usize(line.start, line.end),
                 key: key_range,
                 value: shift(value, line.start),
@@ -389,7 +404,7 @@ impl<'s> Parser<'s> {
         }
         // tokens that follow from the ranges are not kept (`Instruction::tokens`)
         if instruction.line_len == 0 || instruction.implied_token_starts() != starts {
-            instruction.rare_mut().tokens = starts.into_boxed_slice();
+            instruction.rare_mut().rarer.get_or_insert_default().tokens = starts.into_boxed_slice();
         }
         // the last line is the first unless kept (`Instruction::end_line`)
         if instruction.rare.is_some() || i != first + 1 {
@@ -746,7 +761,7 @@ impl Node {
                     .eq(elems.iter().map(|e| e.value(source)))
         );
         let mut written = Vec::new();
-        let words: Box<[Word]> = words
+        let mut words: Box<[Word]> = words
             .into_iter()
             .enumerate()
             .map(|(k, (r, text))| {
@@ -758,6 +773,20 @@ impl Node {
                 Word { range }
             })
             .collect();
+        // strings with no decoded value of their own are read from their literals, the
+        // words (`Instruction::json_elems`): a one-line exec-form CMD then needs no `Rare`
+        if json_words && elems.iter().all(|e| e.decoded.is_none()) {
+            if words.is_empty() {
+                words = elems.iter().map(|e| Word { range: e.range }).collect();
+            }
+            debug_assert!(
+                words
+                    .iter()
+                    .map(|w| w.range)
+                    .eq(elems.iter().map(|e| e.range))
+            );
+            elems = Box::default();
+        }
         let trigger = trigger.map(|t| {
             let mut child = t.into_instruction(segments, joined, source);
             let keyword = child.keyword();

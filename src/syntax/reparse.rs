@@ -10,6 +10,8 @@
 //! shifted. Each reused item is checked against the new text (same bytes, ending at a line
 //! boundary, or at the end where it ended there); anything else falls back to a full parse.
 
+use std::collections::VecDeque;
+
 use super::parse::{Parser, parse_owned};
 use super::{Args, Dockerfile, Instruction, Item, ParseError};
 use crate::text::TextRange;
@@ -54,7 +56,7 @@ fn incremental(
     let Dockerfile {
         source: old_source,
         escape,
-        items: mut old_items,
+        items: old_items,
         ..
     } = old;
     let mut length = i64::try_from(old_source.len()).ok()?;
@@ -89,10 +91,17 @@ fn incremental(
         return None;
     }
 
-    // the new tree has about as many items: no doubling of a growing vector
-    parser.items.reserve(old_items.len());
-    let mut k = head;
-    // the first edit that ends at or after item k's start, and the shift of those before it
+    // the old items go in the new tree's queue, ahead of its items: each leaves the front
+    // (for the back, or dropped) as the new parse passes it, so the two trees share one
+    // allocation, not one each (a large file's tree is tens of megabytes)
+    let header = std::mem::replace(&mut parser.items, VecDeque::from(old_items));
+    parser.items.drain(..head);
+    let mut old_left = parser.items.len();
+    for item in header {
+        parser.push(item);
+    }
+    // the first edit that ends at or after the front old item's start, and the shift of
+    // those before it
     let mut next_edit = 0;
     let mut delta: i64 = 0;
     while line < parser.line_count() {
@@ -100,7 +109,7 @@ fn incremental(
         let at_wide = i64::try_from(at).ok()?;
         // skip the old items the new parse has passed, and those an edit touches
         let reusable = loop {
-            let Some(item) = old_items.get(k) else {
+            let Some(item) = parser.items.front().filter(|_| old_left > 0) else {
                 break false;
             };
             let range = Dockerfile::item_range(item);
@@ -116,8 +125,8 @@ fn incremental(
             let new_start = i64::from(range.start) + delta;
             if touched || new_start < at_wide {
                 // passed for good: its memory goes now, not with the whole old tree
-                old_items[k] = Item::Blank(TextRange::default());
-                k += 1;
+                parser.items.pop_front();
+                old_left -= 1;
                 continue;
             }
             break new_start == at_wide;
@@ -126,7 +135,8 @@ fn incremental(
             line = parser.item(line).ok()?;
             continue;
         }
-        let mut item = std::mem::replace(&mut old_items[k], Item::Blank(TextRange::default()));
+        let mut item = parser.items.pop_front()?;
+        old_left -= 1;
         let range = Dockerfile::item_range(&item);
         let lines = match &item {
             Item::Instruction(i) => (i.end_line() + 1 - i.start_line) as usize,
@@ -154,12 +164,11 @@ fn incremental(
             Item::Comment(r) | Item::Blank(r) => shift(r, by),
             Item::Bom(_) | Item::Directive(_) => return None,
         }
-        parser.items.push(item);
+        parser.push(item);
         line += lines;
-        k += 1;
     }
-    // the spare room `reserve` left, where the new tree has fewer items
-    parser.items.shrink_to_fit();
+    // the old items past the new text's last line
+    parser.items.drain(..old_left);
     Some(parser.finish())
 }
 
@@ -187,9 +196,6 @@ impl Instruction {
             for segment in &mut rare.segments {
                 segment.source = segment.source.wrapping_add_signed(by);
             }
-            for token in &mut rare.tokens {
-                token.start = token.start.wrapping_add_signed(by);
-            }
         }
         if let Some(rarer) = self.rare.as_mut().and_then(|r| r.rarer.as_mut()) {
             for flag in &mut rarer.flags {
@@ -198,6 +204,9 @@ impl Instruction {
                 if let Some(value) = &mut flag.value {
                     shift(value, by);
                 }
+            }
+            for token in &mut rarer.tokens {
+                token.start = token.start.wrapping_add_signed(by);
             }
             for doc in &mut rarer.heredocs {
                 shift(&mut doc.marker, by);
