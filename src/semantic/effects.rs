@@ -35,7 +35,7 @@ pub(super) fn copy_effect(
     scope: &Scope,
     escape: char,
     workdir: Option<&str>,
-    earlier: &[(super::Base, Option<String>)],
+    earlier: &[super::Head<'_>],
 ) -> CopyEffect {
     let paths = ins.paths(source);
     let expanded: Vec<String> = paths
@@ -54,10 +54,9 @@ pub(super) fn copy_effect(
     };
     let dest_is_dir = dest_raw.as_deref().is_some_and(|d| d.ends_with('/')) || sources.len() > 1;
     let from = ins.flag_value("from").map(|f| {
-        let lower = f.to_ascii_lowercase();
         earlier
             .iter()
-            .rposition(|(_, n)| n.as_deref() == Some(lower.as_str()))
+            .rposition(|h| h.is_named(f))
             .or_else(|| f.parse::<usize>().ok().filter(|i| *i < earlier.len()))
             .map_or_else(|| CopySource::Image(f.to_owned()), CopySource::Stage)
     });

@@ -12,7 +12,6 @@ mod expand;
 pub mod images;
 mod vars;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::shell;
@@ -28,12 +27,28 @@ pub use vars::Vars;
 pub struct Model<'a> {
     /// `ARG`s before the first `FROM`: name and default (as expanded), in order.
     pub global_args: Vec<(String, Option<String>)>,
-    /// Per stage: what it is built on and its name (lowercased), found for every stage.
-    heads: Vec<(Base, Option<String>)>,
+    /// Per stage: what it is built on and its name, found for every stage.
+    heads: Box<[Head<'a>]>,
     /// Boxed: a large file's model builds few of its stages, and an unbuilt one then costs a
     /// pointer rather than a whole `StageModel`.
-    stages: Vec<std::cell::OnceCell<Box<StageModel<'a>>>>,
+    stages: Box<[std::cell::OnceCell<Box<StageModel<'a>>>]>,
     source: Source<'a>,
+}
+
+/// What the model knows of every stage without building it. Small: a large file has tens
+/// of thousands of stages, and the passes that ask build only a few of them.
+struct Head<'a> {
+    base: Base,
+    /// The name after `AS`, as written: BuildKit lowercases it, so it is compared ignoring
+    /// ASCII case (no lowercased copy per stage).
+    name: Option<&'a str>,
+}
+
+impl Head<'_> {
+    /// Whether the stage is named `reference` (as BuildKit compares names).
+    fn is_named(&self, reference: &str) -> bool {
+        self.name.is_some_and(|n| n.eq_ignore_ascii_case(reference))
+    }
 }
 
 /// What a stage's model is built from.
@@ -41,11 +56,13 @@ struct Source<'a> {
     file: &'a Dockerfile,
     /// Per stage, the position of its `FROM` among the file's items: its instructions are
     /// read from there rather than from a copy of the round's stage list.
-    items: Vec<usize>,
-    /// Per instruction of the file, whether RUN's shell is POSIX.
-    posix: Vec<bool>,
+    items: Box<[usize]>,
+    /// Per instruction of the file, whether RUN's shell is POSIX: one bit each.
+    posix: Box<[u64]>,
+    /// How many instructions the file has.
+    instructions: usize,
     /// Per stage, the position of its first instruction after `FROM` among the file's.
-    starts: Vec<usize>,
+    starts: Box<[usize]>,
     /// The global ARGs.
     global: Scope,
     parse: Box<effects::Parser<'a>>,
@@ -66,7 +83,8 @@ pub enum Base {
     Scratch,
     /// An earlier stage, by index.
     Stage(usize),
-    Image(ImageRef),
+    /// Shared by the stages that write the same reference (a large file repeats a few).
+    Image(Arc<ImageRef>),
     /// The reference depends on something the file does not fix (an ARG without default).
     Unresolved(String),
 }
@@ -418,50 +436,87 @@ impl<'a> Model<'a> {
                 global_args.push((name, value));
             }
         }
-        let mut heads: Vec<(Base, Option<String>)> = Vec::with_capacity(file_stages.len());
+        // the lower-cased bases that may name an earlier stage: only those names are looked
+        // up below (a map of every stage's name would hold one entry per stage)
+        let mut wanted: crate::hash::FxSet<String> = crate::hash::FxSet::default();
+        if file_stages.iter().any(|s| s.name.is_some()) {
+            for stage in file_stages {
+                if let Some(mut b) = global.expand(stage.base.unwrap_or(""), escape)
+                    && !b.eq_ignore_ascii_case("scratch")
+                {
+                    b.make_ascii_lowercase();
+                    wanted.insert(b);
+                }
+            }
+        }
+        // the latest stage of each wanted name: a lookup, not a scan, per stage
+        let mut latest: crate::hash::FxMap<&str, usize> = crate::hash::FxMap::default();
+        // one parse per distinct reference
+        let mut images: crate::hash::FxMap<String, Arc<ImageRef>> = crate::hash::FxMap::default();
+        let mut heads = Vec::with_capacity(file_stages.len());
         let mut starts = Vec::with_capacity(file_stages.len());
-        // the latest stage of each (lower-cased) name: a lookup, not a scan, per stage
-        let mut named: HashMap<String, usize> = HashMap::new();
         // the instructions before the first FROM, then each stage's FROM and instructions
         let mut at = file
             .instructions()
             .position(|i| file_stages.first().is_some_and(|s| std::ptr::eq(i, s.from)))
             .unwrap_or(0);
         // the stages are the file's FROMs, in order
-        let items: Vec<usize> = file
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, item)| item.instruction().is_some_and(|i| i.kind == Keyword::From))
-            .map(|(k, _)| k)
-            .collect();
+        let mut items = Vec::with_capacity(file_stages.len());
+        items.extend(
+            file.items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| item.instruction().is_some_and(|i| i.kind == Keyword::From))
+                .map(|(k, _)| k),
+        );
         debug_assert_eq!(items.len(), file_stages.len());
-        for stage in file_stages {
+        for (index, stage) in file_stages.iter().enumerate() {
             starts.push(at + 1);
             at += 1 + stage.instructions().count();
             let written = stage.base.unwrap_or("");
             let base = match global.expand(written, escape) {
                 None => Base::Unresolved(written.to_owned()),
                 Some(b) if b.eq_ignore_ascii_case("scratch") => Base::Scratch,
-                Some(b) => match named.get(&b.to_ascii_lowercase()) {
-                    Some(&parent) => Base::Stage(parent),
-                    None => Base::Image(ImageRef::parse(&b)),
-                },
+                Some(b) => {
+                    let parent = if latest.is_empty() {
+                        None
+                    } else {
+                        latest.get(b.to_ascii_lowercase().as_str()).copied()
+                    };
+                    match parent {
+                        Some(parent) => Base::Stage(parent),
+                        None => Base::Image(Arc::clone(
+                            images
+                                .entry(b)
+                                .or_insert_with_key(|b| Arc::new(ImageRef::parse(b))),
+                        )),
+                    }
+                }
             };
-            if let Some(name) = stage.name {
-                named.insert(name.to_ascii_lowercase(), heads.len());
+            if let Some(name) = stage.name
+                && let Some(key) = wanted.get(name.to_ascii_lowercase().as_str())
+            {
+                latest.insert(key.as_str(), index);
             }
-            heads.push((base, stage.name.map(str::to_ascii_lowercase)));
+            heads.push(Head {
+                base,
+                name: stage.name,
+            });
+        }
+        let mut bits = vec![0_u64; posix.len().div_ceil(64)];
+        for (i, _) in posix.iter().enumerate().filter(|(_, p)| **p) {
+            bits[i / 64] |= 1 << (i % 64);
         }
         Model {
             global_args,
             stages: heads.iter().map(|_| std::cell::OnceCell::new()).collect(),
-            heads,
+            heads: heads.into_boxed_slice(),
             source: Source {
                 file,
-                items,
-                posix: posix.to_vec(),
-                starts,
+                items: items.into_boxed_slice(),
+                posix: bits.into_boxed_slice(),
+                instructions: posix.len(),
+                starts: starts.into_boxed_slice(),
                 global,
                 parse,
             },
@@ -480,12 +535,13 @@ impl<'a> Model<'a> {
 
     /// What stage `index` is built on, without building its model.
     pub fn base(&self, index: usize) -> Option<&Base> {
-        self.heads.get(index).map(|(b, _)| b)
+        self.heads.get(index).map(|h| &h.base)
     }
 
-    /// The names of the stages (lowercased), without building their models.
-    pub fn names(&self) -> impl Iterator<Item = Option<&str>> {
-        self.heads.iter().map(|(_, n)| n.as_deref())
+    /// Whether a stage is named `name` (ignoring ASCII case, as BuildKit compares stage
+    /// names), without building the models.
+    pub fn has_stage_named(&self, name: &str) -> bool {
+        self.heads.iter().any(|h| h.is_named(name))
     }
 
     /// Stage `index`, built on first use (with the stages it is built on).
@@ -496,7 +552,7 @@ impl<'a> Model<'a> {
             // parent would recurse once per stage of a long `FROM previous` chain
             let mut chain = Vec::new();
             let mut at = index;
-            while let Base::Stage(parent) = self.heads[at].0
+            while let Base::Stage(parent) = self.heads[at].base
                 && parent < at
                 && self.stages[parent].get().is_none()
             {
@@ -546,7 +602,7 @@ impl<'a> Model<'a> {
         /// Instructions below which every stage built is kept.
         const KEEP_ALL_BELOW: usize = 20_000;
         let cell = self.stages.get(index)?;
-        if self.source.posix.len() < KEEP_ALL_BELOW {
+        if self.source.instructions < KEEP_ALL_BELOW {
             return Some(f(self.stage(index)?));
         }
         Some(match cell.get() {
@@ -574,9 +630,9 @@ impl<'a> Model<'a> {
         let count = source
             .starts
             .get(index + 1)
-            .map_or(source.posix.len(), |&next| next - 1)
+            .map_or(source.instructions, |&next| next - 1)
             - source.starts[index];
-        let base = self.heads[index].0.clone();
+        let base = self.heads[index].base.clone();
         let parent = match base {
             Base::Stage(i) if i < index => self.stage(i),
             _ => None,
@@ -730,7 +786,7 @@ impl<'a> Model<'a> {
                     effect = Effect::Run(Box::new(run_effect(
                         ins,
                         &file.source,
-                        source.posix.get(pos).copied().unwrap_or(true),
+                        source.is_posix(pos),
                         step_workdir.as_ref(),
                         &*source.parse,
                     )));
@@ -771,7 +827,7 @@ impl<'a> Model<'a> {
         runtime.shrink_to_fit();
         StageModel {
             index,
-            name: self.heads[index].1.clone(),
+            name: self.heads[index].name.map(str::to_ascii_lowercase),
             from,
             base,
             platform,
@@ -789,10 +845,9 @@ impl<'a> Model<'a> {
 
     /// The index of the stage a name or index refers to, without building its model.
     fn index_named(&self, reference: &str) -> Option<usize> {
-        let lower = reference.to_ascii_lowercase();
         self.heads
             .iter()
-            .position(|(_, n)| n.as_deref() == Some(lower.as_str()))
+            .position(|h| h.is_named(reference))
             .or_else(|| reference.parse::<usize>().ok().filter(|&i| i < self.len()))
     }
 
@@ -801,7 +856,7 @@ impl<'a> Model<'a> {
         let mut at = self.base(index)?;
         loop {
             match at {
-                Base::Image(r) => return Some(r),
+                Base::Image(r) => return Some(r.as_ref()),
                 Base::Stage(i) => at = self.base(*i)?,
                 _ => return None,
             }
@@ -811,7 +866,7 @@ impl<'a> Model<'a> {
     /// Whether a later stage reads stage `index` (`COPY --from`, `FROM`, `RUN --mount=from`).
     pub fn is_used_later(&self, index: usize) -> bool {
         (index + 1..self.len()).any(|later| {
-            self.heads[later].0 == Base::Stage(index)
+            self.heads[later].base == Base::Stage(index)
                 || self
                     .with_stage(later, |s| {
                         s.steps.iter().any(|step| match &step.effect {
@@ -824,6 +879,14 @@ impl<'a> Model<'a> {
                     })
                     .unwrap_or(false)
         })
+    }
+}
+
+impl Source<'_> {
+    /// Whether RUN's shell is POSIX at instruction `position` (a position past the file's
+    /// instructions: yes, the default shell).
+    fn is_posix(&self, position: usize) -> bool {
+        position >= self.instructions || self.posix[position / 64] & (1 << (position % 64)) != 0
     }
 }
 
