@@ -27,29 +27,20 @@ pub use vars::Vars;
 pub struct Model<'a> {
     /// `ARG`s before the first `FROM`: name and default (as expanded), in order.
     pub global_args: Vec<(String, Option<String>)>,
-    /// Per stage: what it is built on and its name, found for every stage.
-    heads: Box<[Head<'a>]>,
-    /// Boxed: a large file's model builds few of its stages, and an unbuilt one then costs a
-    /// pointer rather than a whole `StageModel`.
-    stages: Box<[std::cell::OnceCell<Box<StageModel<'a>>>]>,
+    /// Per stage, what it is built on: the one thing found for every stage (a stage's name
+    /// is read from its `FROM` when asked for).
+    bases: Box<[Base]>,
+    /// The stages built so far, in chunks of [`CHUNK`] allocated on first use: a large
+    /// file's model builds few of its stages, and an unbuilt chunk costs one pointer.
+    stages: Box<[std::cell::OnceCell<Box<Chunk<'a>>>]>,
     source: Source<'a>,
 }
 
-/// What the model knows of every stage without building it. Small: a large file has tens
-/// of thousands of stages, and the passes that ask build only a few of them.
-struct Head<'a> {
-    base: Base,
-    /// The name after `AS`, as written: BuildKit lowercases it, so it is compared ignoring
-    /// ASCII case (no lowercased copy per stage).
-    name: Option<&'a str>,
-}
+/// Stages per chunk of [`Model::stages`].
+const CHUNK: usize = 64;
 
-impl Head<'_> {
-    /// Whether the stage is named `reference` (as BuildKit compares names).
-    fn is_named(&self, reference: &str) -> bool {
-        self.name.is_some_and(|n| n.eq_ignore_ascii_case(reference))
-    }
-}
+/// The cells of [`CHUNK`] consecutive stages.
+type Chunk<'a> = [std::cell::OnceCell<Box<StageModel<'a>>>; CHUNK];
 
 /// What a stage's model is built from.
 struct Source<'a> {
@@ -72,7 +63,7 @@ impl std::fmt::Debug for Model<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Model")
             .field("global_args", &self.global_args)
-            .field("stages", &self.heads.len())
+            .field("stages", &self.bases.len())
             .finish_non_exhaustive()
     }
 }
@@ -453,7 +444,7 @@ impl<'a> Model<'a> {
         let mut latest: crate::hash::FxMap<&str, usize> = crate::hash::FxMap::default();
         // one parse per distinct reference
         let mut images: crate::hash::FxMap<String, Arc<ImageRef>> = crate::hash::FxMap::default();
-        let mut heads = Vec::with_capacity(file_stages.len());
+        let mut bases = Vec::with_capacity(file_stages.len());
         let mut starts = Vec::with_capacity(file_stages.len());
         // the instructions before the first FROM, then each stage's FROM and instructions
         let mut at = file
@@ -498,10 +489,7 @@ impl<'a> Model<'a> {
             {
                 latest.insert(key.as_str(), index);
             }
-            heads.push(Head {
-                base,
-                name: stage.name,
-            });
+            bases.push(base);
         }
         let mut bits = vec![0_u64; posix.len().div_ceil(64)];
         for (i, _) in posix.iter().enumerate().filter(|(_, p)| **p) {
@@ -509,8 +497,10 @@ impl<'a> Model<'a> {
         }
         Model {
             global_args,
-            stages: heads.iter().map(|_| std::cell::OnceCell::new()).collect(),
-            heads: heads.into_boxed_slice(),
+            stages: (0..bases.len().div_ceil(CHUNK))
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
+            bases: bases.into_boxed_slice(),
             source: Source {
                 file,
                 items: items.into_boxed_slice(),
@@ -525,45 +515,63 @@ impl<'a> Model<'a> {
 
     /// How many stages the file has.
     pub fn len(&self) -> usize {
-        self.heads.len()
+        self.bases.len()
     }
 
     /// Whether the file has no stage.
     pub fn is_empty(&self) -> bool {
-        self.heads.is_empty()
+        self.bases.is_empty()
     }
 
     /// What stage `index` is built on, without building its model.
     pub fn base(&self, index: usize) -> Option<&Base> {
-        self.heads.get(index).map(|h| &h.base)
+        self.bases.get(index)
     }
 
     /// Whether a stage is named `name` (ignoring ASCII case, as BuildKit compares stage
     /// names), without building the models.
     pub fn has_stage_named(&self, name: &str) -> bool {
-        self.heads.iter().any(|h| h.is_named(name))
+        (0..self.len()).any(|i| self.source.is_named(i, name))
     }
 
     /// Stage `index`, built on first use (with the stages it is built on).
     pub fn stage(&self, index: usize) -> Option<&StageModel<'a>> {
-        let cell = self.stages.get(index)?;
+        let cell = self.cell(index)?;
         if cell.get().is_none() {
             // the unbuilt stages it is built on first, the root first: building each from its
             // parent would recurse once per stage of a long `FROM previous` chain
             let mut chain = Vec::new();
             let mut at = index;
-            while let Base::Stage(parent) = self.heads[at].base
+            while let Base::Stage(parent) = self.bases[at]
                 && parent < at
-                && self.stages[parent].get().is_none()
+                && self.built(parent).is_none()
             {
                 chain.push(parent);
                 at = parent;
             }
             for &i in chain.iter().rev() {
-                self.stages[i].get_or_init(|| Box::new(self.build(i)));
+                if let Some(parent) = self.cell(i) {
+                    parent.get_or_init(|| Box::new(self.build(i)));
+                }
             }
         }
         Some(cell.get_or_init(|| Box::new(self.build(index))))
+    }
+
+    /// The cell of stage `index`, its chunk allocated on first use.
+    fn cell(&self, index: usize) -> Option<&std::cell::OnceCell<Box<StageModel<'a>>>> {
+        if index >= self.len() {
+            return None;
+        }
+        let chunk = self.stages[index / CHUNK]
+            .get_or_init(|| Box::new(std::array::from_fn(|_| std::cell::OnceCell::new())));
+        Some(&chunk[index % CHUNK])
+    }
+
+    /// Stage `index` when it has been built (nothing allocated to ask).
+    fn built(&self, index: usize) -> Option<&StageModel<'a>> {
+        let chunk = self.stages.get(index / CHUNK)?.get()?;
+        chunk[index % CHUNK].get().map(|b| &**b)
     }
 
     /// The `FROM` instruction of stage `index`, without building its model.
@@ -601,11 +609,13 @@ impl<'a> Model<'a> {
     pub fn with_stage<R>(&self, index: usize, f: impl FnOnce(&StageModel<'a>) -> R) -> Option<R> {
         /// Instructions below which every stage built is kept.
         const KEEP_ALL_BELOW: usize = 20_000;
-        let cell = self.stages.get(index)?;
+        if index >= self.len() {
+            return None;
+        }
         if self.source.instructions < KEEP_ALL_BELOW {
             return Some(f(self.stage(index)?));
         }
-        Some(match cell.get() {
+        Some(match self.built(index) {
             Some(built) => f(built),
             None => f(&self.build(index)),
         })
@@ -632,7 +642,7 @@ impl<'a> Model<'a> {
             .get(index + 1)
             .map_or(source.instructions, |&next| next - 1)
             - source.starts[index];
-        let base = self.heads[index].base.clone();
+        let base = self.bases[index].clone();
         let parent = match base {
             Base::Stage(i) if i < index => self.stage(i),
             _ => None,
@@ -779,7 +789,8 @@ impl<'a> Model<'a> {
                         &scope,
                         escape,
                         workdir.as_deref(),
-                        &self.heads[..index],
+                        index,
+                        &|name| (0..index).rev().find(|&i| source.is_named(i, name)),
                     )));
                 }
                 Keyword::Run => {
@@ -827,7 +838,7 @@ impl<'a> Model<'a> {
         runtime.shrink_to_fit();
         StageModel {
             index,
-            name: self.heads[index].name.map(str::to_ascii_lowercase),
+            name: source.name(index).map(str::to_ascii_lowercase),
             from,
             base,
             platform,
@@ -845,9 +856,8 @@ impl<'a> Model<'a> {
 
     /// The index of the stage a name or index refers to, without building its model.
     fn index_named(&self, reference: &str) -> Option<usize> {
-        self.heads
-            .iter()
-            .position(|h| h.is_named(reference))
+        (0..self.len())
+            .find(|&i| self.source.is_named(i, reference))
             .or_else(|| reference.parse::<usize>().ok().filter(|&i| i < self.len()))
     }
 
@@ -866,7 +876,7 @@ impl<'a> Model<'a> {
     /// Whether a later stage reads stage `index` (`COPY --from`, `FROM`, `RUN --mount=from`).
     pub fn is_used_later(&self, index: usize) -> bool {
         (index + 1..self.len()).any(|later| {
-            self.heads[later].base == Base::Stage(index)
+            self.bases[later] == Base::Stage(index)
                 || self
                     .with_stage(later, |s| {
                         s.steps.iter().any(|step| match &step.effect {
@@ -882,7 +892,20 @@ impl<'a> Model<'a> {
     }
 }
 
-impl Source<'_> {
+impl<'a> Source<'a> {
+    /// The name after `AS` of stage `index`, as written.
+    fn name(&self, index: usize) -> Option<&'a str> {
+        let from = self.file.items[*self.items.get(index)?].instruction()?;
+        from.from_parts(&self.file.source)?.1
+    }
+
+    /// Whether stage `index` is named `reference` (ignoring ASCII case, as BuildKit
+    /// compares stage names).
+    fn is_named(&self, index: usize, reference: &str) -> bool {
+        self.name(index)
+            .is_some_and(|n| n.eq_ignore_ascii_case(reference))
+    }
+
     /// Whether RUN's shell is POSIX at instruction `position` (a position past the file's
     /// instructions: yes, the default shell).
     fn is_posix(&self, position: usize) -> bool {
