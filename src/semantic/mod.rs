@@ -27,9 +27,11 @@ pub use vars::Vars;
 pub struct Model<'a> {
     /// `ARG`s before the first `FROM`: name and default (as expanded), in order.
     pub global_args: Vec<(String, Option<String>)>,
-    /// Per stage, what it is built on: the one thing found for every stage (a stage's name
-    /// is read from its `FROM` when asked for).
-    bases: Box<[Base]>,
+    /// Per stage, what it is built on (a position in [`Self::distinct`]): the one thing
+    /// found for every stage (a stage's name is read from its `FROM` when asked for).
+    bases: Box<[u32]>,
+    /// The bases, each image reference and `scratch` once: a large file repeats a few.
+    distinct: Box<[Base]>,
     /// The stages built so far, in chunks of [`CHUNK`] allocated on first use: a large
     /// file's model builds few of its stages, and an unbuilt chunk costs one pointer.
     stages: Box<[std::cell::OnceCell<Box<Chunk<'a>>>]>,
@@ -74,8 +76,7 @@ pub enum Base {
     Scratch,
     /// An earlier stage, by index.
     Stage(usize),
-    /// Shared by the stages that write the same reference (a large file repeats a few).
-    Image(Arc<ImageRef>),
+    Image(ImageRef),
     /// The reference depends on something the file does not fix (an ARG without default).
     Unresolved(String),
 }
@@ -442,8 +443,15 @@ impl<'a> Model<'a> {
         }
         // the latest stage of each wanted name: a lookup, not a scan, per stage
         let mut latest: crate::hash::FxMap<&str, usize> = crate::hash::FxMap::default();
-        // one parse per distinct reference
-        let mut images: crate::hash::FxMap<String, Arc<ImageRef>> = crate::hash::FxMap::default();
+        let mut distinct = Vec::new();
+        // where each image reference (as expanded) and `scratch` are in `distinct`
+        let mut images: crate::hash::FxMap<String, u32> = crate::hash::FxMap::default();
+        let mut scratch = None;
+        let mut add = |base: Base| {
+            let at = u32::try_from(distinct.len()).expect("fewer than 2^32 stages");
+            distinct.push(base);
+            at
+        };
         let mut bases = Vec::with_capacity(file_stages.len());
         let mut starts = Vec::with_capacity(file_stages.len());
         // the instructions before the first FROM, then each stage's FROM and instructions
@@ -466,8 +474,10 @@ impl<'a> Model<'a> {
             at += 1 + stage.instructions().count();
             let written = stage.base.unwrap_or("");
             let base = match global.expand(written, escape) {
-                None => Base::Unresolved(written.to_owned()),
-                Some(b) if b.eq_ignore_ascii_case("scratch") => Base::Scratch,
+                None => add(Base::Unresolved(written.to_owned())),
+                Some(b) if b.eq_ignore_ascii_case("scratch") => {
+                    *scratch.get_or_insert_with(|| add(Base::Scratch))
+                }
                 Some(b) => {
                     let parent = if latest.is_empty() {
                         None
@@ -475,12 +485,10 @@ impl<'a> Model<'a> {
                         latest.get(b.to_ascii_lowercase().as_str()).copied()
                     };
                     match parent {
-                        Some(parent) => Base::Stage(parent),
-                        None => Base::Image(Arc::clone(
-                            images
-                                .entry(b)
-                                .or_insert_with_key(|b| Arc::new(ImageRef::parse(b))),
-                        )),
+                        Some(parent) => add(Base::Stage(parent)),
+                        None => *images
+                            .entry(b)
+                            .or_insert_with_key(|b| add(Base::Image(ImageRef::parse(b)))),
                     }
                 }
             };
@@ -501,6 +509,7 @@ impl<'a> Model<'a> {
                 .map(|_| std::cell::OnceCell::new())
                 .collect(),
             bases: bases.into_boxed_slice(),
+            distinct: distinct.into_boxed_slice(),
             source: Source {
                 file,
                 items: items.into_boxed_slice(),
@@ -525,7 +534,7 @@ impl<'a> Model<'a> {
 
     /// What stage `index` is built on, without building its model.
     pub fn base(&self, index: usize) -> Option<&Base> {
-        self.bases.get(index)
+        Some(&self.distinct[*self.bases.get(index)? as usize])
     }
 
     /// Whether a stage is named `name` (ignoring ASCII case, as BuildKit compares stage
@@ -542,7 +551,7 @@ impl<'a> Model<'a> {
             // parent would recurse once per stage of a long `FROM previous` chain
             let mut chain = Vec::new();
             let mut at = index;
-            while let Base::Stage(parent) = self.bases[at]
+            while let Some(&Base::Stage(parent)) = self.base(at)
                 && parent < at
                 && self.built(parent).is_none()
             {
@@ -642,7 +651,7 @@ impl<'a> Model<'a> {
             .get(index + 1)
             .map_or(source.instructions, |&next| next - 1)
             - source.starts[index];
-        let base = self.bases[index].clone();
+        let base = self.distinct[self.bases[index] as usize].clone();
         let parent = match base {
             Base::Stage(i) if i < index => self.stage(i),
             _ => None,
@@ -866,7 +875,7 @@ impl<'a> Model<'a> {
         let mut at = self.base(index)?;
         loop {
             match at {
-                Base::Image(r) => return Some(r.as_ref()),
+                Base::Image(r) => return Some(r),
                 Base::Stage(i) => at = self.base(*i)?,
                 _ => return None,
             }
@@ -876,7 +885,7 @@ impl<'a> Model<'a> {
     /// Whether a later stage reads stage `index` (`COPY --from`, `FROM`, `RUN --mount=from`).
     pub fn is_used_later(&self, index: usize) -> bool {
         (index + 1..self.len()).any(|later| {
-            self.bases[later] == Base::Stage(index)
+            self.base(later) == Some(&Base::Stage(index))
                 || self
                     .with_stage(later, |s| {
                         s.steps.iter().any(|step| match &step.effect {

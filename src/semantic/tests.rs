@@ -216,10 +216,8 @@ fn a_base_names_the_latest_earlier_stage_of_that_name_in_any_case() {
     };
     assert_eq!(later.repository, "later");
     // the stages that write the same reference share its parse
-    let (Base::Image(a), Base::Image(c)) = (&bases[0], &bases[2]) else {
-        panic!("{bases:?}")
-    };
-    assert!(Arc::ptr_eq(a, c));
+    assert!(matches!(bases[0], Base::Image(_)));
+    assert!(std::ptr::eq(m.base(0).unwrap(), m.base(2).unwrap()));
     assert_eq!(m.stage(0).unwrap().name.as_deref(), Some("base"));
     assert!(m.has_stage_named("LATER") && !m.has_stage_named("build"));
     assert_eq!(m.stage_named("B").map(|s| s.index), Some(1));
