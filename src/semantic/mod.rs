@@ -48,14 +48,15 @@ type Chunk<'a> = [std::cell::OnceCell<Box<StageModel<'a>>>; CHUNK];
 struct Source<'a> {
     file: &'a Dockerfile,
     /// Per stage, the position of its `FROM` among the file's items: its instructions are
-    /// read from there rather than from a copy of the round's stage list.
-    items: Box<[usize]>,
+    /// read from there rather than from a copy of the round's stage list. (u32, as
+    /// [`Self::starts`]: half the size of a usize per stage, and a file has fewer items.)
+    items: Box<[u32]>,
     /// Per instruction of the file, whether RUN's shell is POSIX: one bit each.
     posix: Box<[u64]>,
     /// How many instructions the file has.
     instructions: usize,
     /// Per stage, the position of its first instruction after `FROM` among the file's.
-    starts: Box<[usize]>,
+    starts: Box<[u32]>,
     /// The global ARGs.
     global: Scope,
     parse: Box<effects::Parser<'a>>,
@@ -466,11 +467,11 @@ impl<'a> Model<'a> {
                 .iter()
                 .enumerate()
                 .filter(|(_, item)| item.instruction().is_some_and(|i| i.kind == Keyword::From))
-                .map(|(k, _)| k),
+                .map(|(k, _)| u32::try_from(k).expect("fewer than 2^32 items")),
         );
         debug_assert_eq!(items.len(), file_stages.len());
         for (index, stage) in file_stages.iter().enumerate() {
-            starts.push(at + 1);
+            starts.push(u32::try_from(at + 1).expect("fewer than 2^32 instructions"));
             at += 1 + stage.instructions().count();
             let written = stage.base.unwrap_or("");
             let base = match global.expand(written, escape) {
@@ -585,7 +586,7 @@ impl<'a> Model<'a> {
 
     /// The `FROM` instruction of stage `index`, without building its model.
     pub fn from(&self, index: usize) -> Option<&'a Instruction> {
-        self.source.file.items[*self.source.items.get(index)?].instruction()
+        self.source.file.items[self.source.item(index)?].instruction()
     }
 
     /// The stage holding the file's instruction number `position` (counted as
@@ -595,9 +596,9 @@ impl<'a> Model<'a> {
         let index = self
             .source
             .starts
-            .partition_point(|&s| s <= position)
+            .partition_point(|&s| s as usize <= position)
             .checked_sub(1)?;
-        let at = position - self.source.starts[index];
+        let at = position - self.source.start(index)?;
         let stage = self.stage(index)?;
         (at < stage.steps.len()).then_some((stage, at))
     }
@@ -636,21 +637,17 @@ impl<'a> Model<'a> {
         let file = source.file;
         let escape = file.escape;
         // the instructions from its FROM to the next stage's (or the end of the file)
-        let first = source.items[index];
-        let end = source
-            .items
-            .get(index + 1)
-            .copied()
-            .unwrap_or(file.items.len());
+        let first = source.item(index).expect("a stage of the file");
+        let end = source.item(index + 1).unwrap_or(file.items.len());
         let mut written = file.items[first..end]
             .iter()
             .filter_map(crate::syntax::Item::instruction);
         let from = written.next().expect("a stage starts with its FROM");
+        let start = source.start(index).expect("a stage of the file");
         let count = source
-            .starts
-            .get(index + 1)
-            .map_or(source.instructions, |&next| next - 1)
-            - source.starts[index];
+            .start(index + 1)
+            .map_or(source.instructions, |next| next - 1)
+            - start;
         let base = self.distinct[self.bases[index] as usize].clone();
         let parent = match base {
             Base::Stage(i) if i < index => self.stage(i),
@@ -689,7 +686,7 @@ impl<'a> Model<'a> {
         let mut cmd_set = false;
         for (k, ins) in written.enumerate() {
             // a stage's instructions follow its FROM in the file
-            let pos = source.starts[index] + k;
+            let pos = start + k;
             let mut effect = Effect::None;
             match ins.kind {
                 Keyword::Arg => {
@@ -902,9 +899,19 @@ impl<'a> Model<'a> {
 }
 
 impl<'a> Source<'a> {
+    /// The position of stage `index`'s `FROM` among the file's items.
+    fn item(&self, index: usize) -> Option<usize> {
+        self.items.get(index).map(|&i| i as usize)
+    }
+
+    /// The position of stage `index`'s first instruction after `FROM` among the file's.
+    fn start(&self, index: usize) -> Option<usize> {
+        self.starts.get(index).map(|&s| s as usize)
+    }
+
     /// The name after `AS` of stage `index`, as written.
     fn name(&self, index: usize) -> Option<&'a str> {
-        let from = self.file.items[*self.items.get(index)?].instruction()?;
+        let from = self.file.items[self.item(index)?].instruction()?;
         from.from_parts(&self.file.source)?.1
     }
 
