@@ -57,16 +57,18 @@ const NATIVE_INSTALLERS: &[&str] = &["pip", "npm", "yarn", "pnpm", "gem", "compo
 fn run(ctx: &PassContext<'_>) -> Vec<Fix> {
     let model = ctx.model();
     // the stages built directly on each stage, so that a stage's family is found from it
-    // down rather than by asking every stage of the file
-    let mut children = vec![Vec::new(); model.len()];
+    // down rather than by asking every stage of the file: (parent, child) by parent, a pair
+    // per stage built on a stage (not a list per stage: a large file has tens of thousands)
+    let mut children = Vec::new();
     for s in 0..model.len() {
         if let Some(&Base::Stage(i)) = model.base(s)
             && i < s
-            && let Some(list) = children.get_mut(i)
         {
-            list.push(s);
+            children.push((i, s));
         }
     }
+    // stable: each stage's children stay in file order
+    children.sort_by_key(|&(parent, _)| parent);
     // the slim variant per repository and tag: stages often share a base
     let mut slim_tags = std::collections::HashMap::new();
     (0..model.len())
@@ -80,7 +82,7 @@ type SlimTags<'m> = std::collections::HashMap<(&'m str, &'m str), Option<String>
 fn fix_for<'m>(
     ctx: &PassContext<'_>,
     model: &'m Model<'_>,
-    (children, slim_tags): (&[Vec<usize>], &mut SlimTags<'m>),
+    (children, slim_tags): (&[(usize, usize)], &mut SlimTags<'m>),
     stage: usize,
 ) -> Option<Fix> {
     let Some(Base::Image(image)) = model.base(stage) else {
@@ -107,7 +109,9 @@ fn fix_for<'m>(
     let mut family: Vec<usize> = vec![stage];
     let mut at = 0;
     while let Some(&next) = family.get(at) {
-        family.extend(children.get(next).into_iter().flatten());
+        let first = children.partition_point(|&(parent, _)| parent < next);
+        let end = children.partition_point(|&(parent, _)| parent <= next);
+        family.extend(children[first..end].iter().map(|&(_, child)| child));
         at += 1;
     }
     // what the round's RUNs already show first: most stages that need the full image say so

@@ -29,13 +29,16 @@ pub fn join(base: Option<&str>, path: &str) -> Option<String> {
     Some(format!("/{}", parts.join("/")))
 }
 
+/// A `COPY`/`ADD` in the stage after `earlier` ones; `latest_named` finds the latest of
+/// them with a name (what `--from=NAME` means).
 pub(super) fn copy_effect(
     ins: &Instruction,
     source: &str,
     scope: &Scope,
     escape: char,
     workdir: Option<&str>,
-    earlier: &[(super::Base, Option<String>)],
+    earlier: usize,
+    latest_named: &dyn Fn(&str) -> Option<usize>,
 ) -> CopyEffect {
     let paths = ins.paths(source);
     let expanded: Vec<String> = paths
@@ -54,11 +57,8 @@ pub(super) fn copy_effect(
     };
     let dest_is_dir = dest_raw.as_deref().is_some_and(|d| d.ends_with('/')) || sources.len() > 1;
     let from = ins.flag_value("from").map(|f| {
-        let lower = f.to_ascii_lowercase();
-        earlier
-            .iter()
-            .rposition(|(_, n)| n.as_deref() == Some(lower.as_str()))
-            .or_else(|| f.parse::<usize>().ok().filter(|i| *i < earlier.len()))
+        latest_named(f)
+            .or_else(|| f.parse::<usize>().ok().filter(|i| *i < earlier))
             .map_or_else(|| CopySource::Image(f.to_owned()), CopySource::Stage)
     });
     CopyEffect {

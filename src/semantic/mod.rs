@@ -12,7 +12,6 @@ mod expand;
 pub mod images;
 mod vars;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::shell;
@@ -28,24 +27,36 @@ pub use vars::Vars;
 pub struct Model<'a> {
     /// `ARG`s before the first `FROM`: name and default (as expanded), in order.
     pub global_args: Vec<(String, Option<String>)>,
-    /// Per stage: what it is built on and its name (lowercased), found for every stage.
-    heads: Vec<(Base, Option<String>)>,
-    /// Boxed: a large file's model builds few of its stages, and an unbuilt one then costs a
-    /// pointer rather than a whole `StageModel`.
-    stages: Vec<std::cell::OnceCell<Box<StageModel<'a>>>>,
+    /// Per stage, what it is built on (a position in [`Self::distinct`]): the one thing
+    /// found for every stage (a stage's name is read from its `FROM` when asked for).
+    bases: Box<[u32]>,
+    /// The bases, each image reference and `scratch` once: a large file repeats a few.
+    distinct: Box<[Base]>,
+    /// The stages built so far, in chunks of [`CHUNK`] allocated on first use: a large
+    /// file's model builds few of its stages, and an unbuilt chunk costs one pointer.
+    stages: Box<[std::cell::OnceCell<Box<Chunk<'a>>>]>,
     source: Source<'a>,
 }
+
+/// Stages per chunk of [`Model::stages`].
+const CHUNK: usize = 64;
+
+/// The cells of [`CHUNK`] consecutive stages.
+type Chunk<'a> = [std::cell::OnceCell<Box<StageModel<'a>>>; CHUNK];
 
 /// What a stage's model is built from.
 struct Source<'a> {
     file: &'a Dockerfile,
     /// Per stage, the position of its `FROM` among the file's items: its instructions are
-    /// read from there rather than from a copy of the round's stage list.
-    items: Vec<usize>,
-    /// Per instruction of the file, whether RUN's shell is POSIX.
-    posix: Vec<bool>,
+    /// read from there rather than from a copy of the round's stage list. (u32, as
+    /// [`Self::starts`]: half the size of a usize per stage, and a file has fewer items.)
+    items: Box<[u32]>,
+    /// Per instruction of the file, whether RUN's shell is POSIX: one bit each.
+    posix: Box<[u64]>,
+    /// How many instructions the file has.
+    instructions: usize,
     /// Per stage, the position of its first instruction after `FROM` among the file's.
-    starts: Vec<usize>,
+    starts: Box<[u32]>,
     /// The global ARGs.
     global: Scope,
     parse: Box<effects::Parser<'a>>,
@@ -55,7 +66,7 @@ impl std::fmt::Debug for Model<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Model")
             .field("global_args", &self.global_args)
-            .field("stages", &self.heads.len())
+            .field("stages", &self.bases.len())
             .finish_non_exhaustive()
     }
 }
@@ -418,50 +429,94 @@ impl<'a> Model<'a> {
                 global_args.push((name, value));
             }
         }
-        let mut heads: Vec<(Base, Option<String>)> = Vec::with_capacity(file_stages.len());
+        // the lower-cased bases that may name an earlier stage: only those names are looked
+        // up below (a map of every stage's name would hold one entry per stage)
+        let mut wanted: crate::hash::FxSet<String> = crate::hash::FxSet::default();
+        if file_stages.iter().any(|s| s.name.is_some()) {
+            for stage in file_stages {
+                if let Some(mut b) = global.expand(stage.base.unwrap_or(""), escape)
+                    && !b.eq_ignore_ascii_case("scratch")
+                {
+                    b.make_ascii_lowercase();
+                    wanted.insert(b);
+                }
+            }
+        }
+        // the latest stage of each wanted name: a lookup, not a scan, per stage
+        let mut latest: crate::hash::FxMap<&str, usize> = crate::hash::FxMap::default();
+        let mut distinct = Vec::new();
+        // where each image reference (as expanded) and `scratch` are in `distinct`
+        let mut images: crate::hash::FxMap<String, u32> = crate::hash::FxMap::default();
+        let mut scratch = None;
+        let mut add = |base: Base| {
+            let at = u32::try_from(distinct.len()).expect("fewer than 2^32 stages");
+            distinct.push(base);
+            at
+        };
+        let mut bases = Vec::with_capacity(file_stages.len());
         let mut starts = Vec::with_capacity(file_stages.len());
-        // the latest stage of each (lower-cased) name: a lookup, not a scan, per stage
-        let mut named: HashMap<String, usize> = HashMap::new();
         // the instructions before the first FROM, then each stage's FROM and instructions
         let mut at = file
             .instructions()
             .position(|i| file_stages.first().is_some_and(|s| std::ptr::eq(i, s.from)))
             .unwrap_or(0);
         // the stages are the file's FROMs, in order
-        let items: Vec<usize> = file
-            .items
-            .iter()
-            .enumerate()
-            .filter(|(_, item)| item.instruction().is_some_and(|i| i.kind == Keyword::From))
-            .map(|(k, _)| k)
-            .collect();
+        let mut items = Vec::with_capacity(file_stages.len());
+        items.extend(
+            file.items
+                .iter()
+                .enumerate()
+                .filter(|(_, item)| item.instruction().is_some_and(|i| i.kind == Keyword::From))
+                .map(|(k, _)| u32::try_from(k).expect("fewer than 2^32 items")),
+        );
         debug_assert_eq!(items.len(), file_stages.len());
-        for stage in file_stages {
-            starts.push(at + 1);
+        for (index, stage) in file_stages.iter().enumerate() {
+            starts.push(u32::try_from(at + 1).expect("fewer than 2^32 instructions"));
             at += 1 + stage.instructions().count();
             let written = stage.base.unwrap_or("");
             let base = match global.expand(written, escape) {
-                None => Base::Unresolved(written.to_owned()),
-                Some(b) if b.eq_ignore_ascii_case("scratch") => Base::Scratch,
-                Some(b) => match named.get(&b.to_ascii_lowercase()) {
-                    Some(&parent) => Base::Stage(parent),
-                    None => Base::Image(ImageRef::parse(&b)),
-                },
+                None => add(Base::Unresolved(written.to_owned())),
+                Some(b) if b.eq_ignore_ascii_case("scratch") => {
+                    *scratch.get_or_insert_with(|| add(Base::Scratch))
+                }
+                Some(b) => {
+                    let parent = if latest.is_empty() {
+                        None
+                    } else {
+                        latest.get(b.to_ascii_lowercase().as_str()).copied()
+                    };
+                    match parent {
+                        Some(parent) => add(Base::Stage(parent)),
+                        None => *images
+                            .entry(b)
+                            .or_insert_with_key(|b| add(Base::Image(ImageRef::parse(b)))),
+                    }
+                }
             };
-            if let Some(name) = stage.name {
-                named.insert(name.to_ascii_lowercase(), heads.len());
+            if let Some(name) = stage.name
+                && let Some(key) = wanted.get(name.to_ascii_lowercase().as_str())
+            {
+                latest.insert(key.as_str(), index);
             }
-            heads.push((base, stage.name.map(str::to_ascii_lowercase)));
+            bases.push(base);
+        }
+        let mut bits = vec![0_u64; posix.len().div_ceil(64)];
+        for (i, _) in posix.iter().enumerate().filter(|(_, p)| **p) {
+            bits[i / 64] |= 1 << (i % 64);
         }
         Model {
             global_args,
-            stages: heads.iter().map(|_| std::cell::OnceCell::new()).collect(),
-            heads,
+            stages: (0..bases.len().div_ceil(CHUNK))
+                .map(|_| std::cell::OnceCell::new())
+                .collect(),
+            bases: bases.into_boxed_slice(),
+            distinct: distinct.into_boxed_slice(),
             source: Source {
                 file,
-                items,
-                posix: posix.to_vec(),
-                starts,
+                items: items.into_boxed_slice(),
+                posix: bits.into_boxed_slice(),
+                instructions: posix.len(),
+                starts: starts.into_boxed_slice(),
                 global,
                 parse,
             },
@@ -470,49 +525,68 @@ impl<'a> Model<'a> {
 
     /// How many stages the file has.
     pub fn len(&self) -> usize {
-        self.heads.len()
+        self.bases.len()
     }
 
     /// Whether the file has no stage.
     pub fn is_empty(&self) -> bool {
-        self.heads.is_empty()
+        self.bases.is_empty()
     }
 
     /// What stage `index` is built on, without building its model.
     pub fn base(&self, index: usize) -> Option<&Base> {
-        self.heads.get(index).map(|(b, _)| b)
+        Some(&self.distinct[*self.bases.get(index)? as usize])
     }
 
-    /// The names of the stages (lowercased), without building their models.
-    pub fn names(&self) -> impl Iterator<Item = Option<&str>> {
-        self.heads.iter().map(|(_, n)| n.as_deref())
+    /// Whether a stage is named `name` (ignoring ASCII case, as BuildKit compares stage
+    /// names), without building the models.
+    pub fn has_stage_named(&self, name: &str) -> bool {
+        (0..self.len()).any(|i| self.source.is_named(i, name))
     }
 
     /// Stage `index`, built on first use (with the stages it is built on).
     pub fn stage(&self, index: usize) -> Option<&StageModel<'a>> {
-        let cell = self.stages.get(index)?;
+        let cell = self.cell(index)?;
         if cell.get().is_none() {
             // the unbuilt stages it is built on first, the root first: building each from its
             // parent would recurse once per stage of a long `FROM previous` chain
             let mut chain = Vec::new();
             let mut at = index;
-            while let Base::Stage(parent) = self.heads[at].0
+            while let Some(&Base::Stage(parent)) = self.base(at)
                 && parent < at
-                && self.stages[parent].get().is_none()
+                && self.built(parent).is_none()
             {
                 chain.push(parent);
                 at = parent;
             }
             for &i in chain.iter().rev() {
-                self.stages[i].get_or_init(|| Box::new(self.build(i)));
+                if let Some(parent) = self.cell(i) {
+                    parent.get_or_init(|| Box::new(self.build(i)));
+                }
             }
         }
         Some(cell.get_or_init(|| Box::new(self.build(index))))
     }
 
+    /// The cell of stage `index`, its chunk allocated on first use.
+    fn cell(&self, index: usize) -> Option<&std::cell::OnceCell<Box<StageModel<'a>>>> {
+        if index >= self.len() {
+            return None;
+        }
+        let chunk = self.stages[index / CHUNK]
+            .get_or_init(|| Box::new(std::array::from_fn(|_| std::cell::OnceCell::new())));
+        Some(&chunk[index % CHUNK])
+    }
+
+    /// Stage `index` when it has been built (nothing allocated to ask).
+    fn built(&self, index: usize) -> Option<&StageModel<'a>> {
+        let chunk = self.stages.get(index / CHUNK)?.get()?;
+        chunk[index % CHUNK].get().map(|b| &**b)
+    }
+
     /// The `FROM` instruction of stage `index`, without building its model.
     pub fn from(&self, index: usize) -> Option<&'a Instruction> {
-        self.source.file.items[*self.source.items.get(index)?].instruction()
+        self.source.file.items[self.source.item(index)?].instruction()
     }
 
     /// The stage holding the file's instruction number `position` (counted as
@@ -522,9 +596,9 @@ impl<'a> Model<'a> {
         let index = self
             .source
             .starts
-            .partition_point(|&s| s <= position)
+            .partition_point(|&s| s as usize <= position)
             .checked_sub(1)?;
-        let at = position - self.source.starts[index];
+        let at = position - self.source.start(index)?;
         let stage = self.stage(index)?;
         (at < stage.steps.len()).then_some((stage, at))
     }
@@ -545,11 +619,13 @@ impl<'a> Model<'a> {
     pub fn with_stage<R>(&self, index: usize, f: impl FnOnce(&StageModel<'a>) -> R) -> Option<R> {
         /// Instructions below which every stage built is kept.
         const KEEP_ALL_BELOW: usize = 20_000;
-        let cell = self.stages.get(index)?;
-        if self.source.posix.len() < KEEP_ALL_BELOW {
+        if index >= self.len() {
+            return None;
+        }
+        if self.source.instructions < KEEP_ALL_BELOW {
             return Some(f(self.stage(index)?));
         }
-        Some(match cell.get() {
+        Some(match self.built(index) {
             Some(built) => f(built),
             None => f(&self.build(index)),
         })
@@ -561,22 +637,18 @@ impl<'a> Model<'a> {
         let file = source.file;
         let escape = file.escape;
         // the instructions from its FROM to the next stage's (or the end of the file)
-        let first = source.items[index];
-        let end = source
-            .items
-            .get(index + 1)
-            .copied()
-            .unwrap_or(file.items.len());
+        let first = source.item(index).expect("a stage of the file");
+        let end = source.item(index + 1).unwrap_or(file.items.len());
         let mut written = file.items[first..end]
             .iter()
             .filter_map(crate::syntax::Item::instruction);
         let from = written.next().expect("a stage starts with its FROM");
+        let start = source.start(index).expect("a stage of the file");
         let count = source
-            .starts
-            .get(index + 1)
-            .map_or(source.posix.len(), |&next| next - 1)
-            - source.starts[index];
-        let base = self.heads[index].0.clone();
+            .start(index + 1)
+            .map_or(source.instructions, |next| next - 1)
+            - start;
+        let base = self.distinct[self.bases[index] as usize].clone();
         let parent = match base {
             Base::Stage(i) if i < index => self.stage(i),
             _ => None,
@@ -614,7 +686,7 @@ impl<'a> Model<'a> {
         let mut cmd_set = false;
         for (k, ins) in written.enumerate() {
             // a stage's instructions follow its FROM in the file
-            let pos = source.starts[index] + k;
+            let pos = start + k;
             let mut effect = Effect::None;
             match ins.kind {
                 Keyword::Arg => {
@@ -723,14 +795,15 @@ impl<'a> Model<'a> {
                         &scope,
                         escape,
                         workdir.as_deref(),
-                        &self.heads[..index],
+                        index,
+                        &|name| (0..index).rev().find(|&i| source.is_named(i, name)),
                     )));
                 }
                 Keyword::Run => {
                     effect = Effect::Run(Box::new(run_effect(
                         ins,
                         &file.source,
-                        source.posix.get(pos).copied().unwrap_or(true),
+                        source.is_posix(pos),
                         step_workdir.as_ref(),
                         &*source.parse,
                     )));
@@ -771,7 +844,7 @@ impl<'a> Model<'a> {
         runtime.shrink_to_fit();
         StageModel {
             index,
-            name: self.heads[index].1.clone(),
+            name: source.name(index).map(str::to_ascii_lowercase),
             from,
             base,
             platform,
@@ -789,10 +862,8 @@ impl<'a> Model<'a> {
 
     /// The index of the stage a name or index refers to, without building its model.
     fn index_named(&self, reference: &str) -> Option<usize> {
-        let lower = reference.to_ascii_lowercase();
-        self.heads
-            .iter()
-            .position(|(_, n)| n.as_deref() == Some(lower.as_str()))
+        (0..self.len())
+            .find(|&i| self.source.is_named(i, reference))
             .or_else(|| reference.parse::<usize>().ok().filter(|&i| i < self.len()))
     }
 
@@ -811,7 +882,7 @@ impl<'a> Model<'a> {
     /// Whether a later stage reads stage `index` (`COPY --from`, `FROM`, `RUN --mount=from`).
     pub fn is_used_later(&self, index: usize) -> bool {
         (index + 1..self.len()).any(|later| {
-            self.heads[later].0 == Base::Stage(index)
+            self.base(later) == Some(&Base::Stage(index))
                 || self
                     .with_stage(later, |s| {
                         s.steps.iter().any(|step| match &step.effect {
@@ -824,6 +895,37 @@ impl<'a> Model<'a> {
                     })
                     .unwrap_or(false)
         })
+    }
+}
+
+impl<'a> Source<'a> {
+    /// The position of stage `index`'s `FROM` among the file's items.
+    fn item(&self, index: usize) -> Option<usize> {
+        self.items.get(index).map(|&i| i as usize)
+    }
+
+    /// The position of stage `index`'s first instruction after `FROM` among the file's.
+    fn start(&self, index: usize) -> Option<usize> {
+        self.starts.get(index).map(|&s| s as usize)
+    }
+
+    /// The name after `AS` of stage `index`, as written.
+    fn name(&self, index: usize) -> Option<&'a str> {
+        let from = self.file.items[self.item(index)?].instruction()?;
+        from.from_parts(&self.file.source)?.1
+    }
+
+    /// Whether stage `index` is named `reference` (ignoring ASCII case, as BuildKit
+    /// compares stage names).
+    fn is_named(&self, index: usize, reference: &str) -> bool {
+        self.name(index)
+            .is_some_and(|n| n.eq_ignore_ascii_case(reference))
+    }
+
+    /// Whether RUN's shell is POSIX at instruction `position` (a position past the file's
+    /// instructions: yes, the default shell).
+    fn is_posix(&self, position: usize) -> bool {
+        position >= self.instructions || self.posix[position / 64] & (1 << (position % 64)) != 0
     }
 }
 

@@ -1,3 +1,5 @@
+use std::fmt::Write as _;
+
 use super::*;
 use crate::syntax::parse;
 
@@ -196,4 +198,45 @@ fn a_long_chain_of_stages_builds_its_last_stage_without_recursing_per_stage() {
     assert_eq!(last.base, Base::Stage(19_998));
     assert_eq!(last.workdir.as_deref(), Some("/w19999"));
     assert_eq!(last.scope.env.get("A"), Some(&Some("0".to_owned())));
+}
+
+#[test]
+fn a_base_names_the_latest_earlier_stage_of_that_name_in_any_case() {
+    let (file, _) = model(
+        "FROM alpine:3 AS Base\nFROM BASE AS b\nFROM alpine:3 AS base\nFROM base\nFROM b\nFROM later\nFROM alpine AS later\n",
+    );
+    let m = Model::new(&file);
+    let bases: Vec<Base> = (0..m.len()).map(|i| m.base(i).unwrap().clone()).collect();
+    assert_eq!(bases[1], Base::Stage(0));
+    assert_eq!(bases[3], Base::Stage(2));
+    assert_eq!(bases[4], Base::Stage(1));
+    // a stage named later is not what an earlier FROM means
+    let Base::Image(later) = &bases[5] else {
+        panic!("{:?}", bases[5])
+    };
+    assert_eq!(later.repository, "later");
+    // the stages that write the same reference share its parse
+    assert!(matches!(bases[0], Base::Image(_)));
+    assert!(std::ptr::eq(m.base(0).unwrap(), m.base(2).unwrap()));
+    assert_eq!(m.stage(0).unwrap().name.as_deref(), Some("base"));
+    assert!(m.has_stage_named("LATER") && !m.has_stage_named("build"));
+    assert_eq!(m.stage_named("B").map(|s| s.index), Some(1));
+}
+
+#[test]
+fn the_shell_of_each_run_is_known_past_the_first_64_instructions() {
+    let mut text = String::from("FROM debian:12\n");
+    for i in 0..70 {
+        writeln!(text, "ENV A{i}=1").unwrap();
+    }
+    text.push_str("RUN echo sh\nSHELL [\"pwsh\", \"-c\"]\nRUN echo pwsh\n");
+    let (file, _) = model(&text);
+    let m = Model::new(&file);
+    let steps = &m.stage(0).unwrap().steps;
+    let commands = |k: usize| match &steps[k].effect {
+        Effect::Run(r) => r.commands.is_some(),
+        other => panic!("{other:?}"),
+    };
+    assert!(commands(70));
+    assert!(!commands(72));
 }

@@ -22,9 +22,8 @@ pub(super) fn builder_name(
     if refs.iter().any(|r| r.contains('$')) {
         return None;
     }
-    let taken = |n: &str| {
-        model.names().any(|name| name == Some(n)) || refs.iter().any(|r| r.eq_ignore_ascii_case(n))
-    };
+    let taken =
+        |n: &str| model.has_stage_named(n) || refs.iter().any(|r| r.eq_ignore_ascii_case(n));
     let name = ["build", "builder", "build-stage"]
         .into_iter()
         .find(|n| !taken(n))?
