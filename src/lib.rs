@@ -5,6 +5,7 @@
 //! text to [`rewrite`], and decides what to write. Information about the build context (for
 //! passes that must look at source files) comes in through the [`BuildContext`] trait.
 
+mod bits;
 pub mod context;
 mod fixpoint;
 mod hash;

@@ -342,11 +342,10 @@ impl<'a> PassContext<'a> {
             // them was the final round's peak
             let mut stages = Vec::with_capacity(runs.stages.len());
             stages.extend(runs.stages.iter());
-            let posix = runs.posix_shells();
             crate::semantic::Model::with_parts(
                 self.file,
                 &stages,
-                &posix,
+                runs.posix_shells().clone(),
                 Box::new(|text| scripts.parse(text)),
             )
         })

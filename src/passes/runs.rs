@@ -123,10 +123,9 @@ pub(crate) struct Runs<'a> {
     /// Per stage, the positions in `all` of its RUNs.
     by_stage: Box<[std::ops::Range<u32>]>,
     /// Per instruction, whether its RUN shell is POSIX ([`shell::posix_shells`]), a bit
-    /// each (bit `i % 64` of word `i / 64`), of `posix_len` instructions: found once, as
+    /// each: found once, as
     /// the semantic model asks too.
-    posix: Box<[u64]>,
-    posix_len: usize,
+    posix: crate::bits::Bits,
     /// Facts about the whole file that passes ask for once per RUN, kept for all of them.
     /// The names COPY and ADD bring borrow from the file (a large file copies thousands):
     /// sorted, without repeats (a slice at its length is half a hash set's size).
@@ -239,15 +238,7 @@ impl<'a> Runs<'a> {
             children: children.into_boxed_slice(),
             stages,
             by_stage: by_stage.into_boxed_slice(),
-            posix: posix
-                .chunks(64)
-                .map(|bits| {
-                    bits.iter()
-                        .rev()
-                        .fold(0, |word, &bit| word << 1 | u64::from(bit))
-                })
-                .collect(),
-            posix_len: posix.len(),
+            posix: posix.into_iter().collect(),
             copied_names: std::cell::OnceCell::new(),
             copies_from: std::cell::OnceCell::new(),
             copiers: std::cell::OnceCell::new(),
@@ -262,10 +253,8 @@ impl<'a> Runs<'a> {
     }
 
     /// Per instruction, whether its RUN shell is POSIX ([`shell::posix_shells`]).
-    pub(crate) fn posix_shells(&self) -> Vec<bool> {
-        (0..self.posix_len)
-            .map(|i| self.posix[i / 64] >> (i % 64) & 1 == 1)
-            .collect()
+    pub(crate) fn posix_shells(&self) -> &crate::bits::Bits {
+        &self.posix
     }
 
     /// Whether stage `child` is `stage` or is built (directly or not) `FROM` it.
@@ -890,7 +879,8 @@ mod tests {
         let scripts = crate::passes::ScriptCache::default();
         let runs = super::Runs::new(&file, &scripts);
         let posix = runs.posix_shells();
-        assert_eq!(posix, crate::shell::posix_shells(&file));
-        assert_eq!(posix.iter().filter(|&&p| !p).count(), 4);
+        let list = crate::shell::posix_shells(&file);
+        assert_eq!(*posix, list.iter().copied().collect());
+        assert_eq!(list.iter().filter(|&&p| !p).count(), 4);
     }
 }

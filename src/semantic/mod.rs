@@ -51,10 +51,8 @@ struct Source<'a> {
     /// read from there rather than from a copy of the round's stage list. (u32, as
     /// [`Self::starts`]: half the size of a usize per stage, and a file has fewer items.)
     items: Box<[u32]>,
-    /// Per instruction of the file, whether RUN's shell is POSIX: one bit each.
-    posix: Box<[u64]>,
-    /// How many instructions the file has.
-    instructions: usize,
+    /// Per instruction of the file, whether RUN's shell is POSIX.
+    posix: crate::bits::Bits,
     /// Per stage, the position of its first instruction after `FROM` among the file's.
     starts: Box<[u32]>,
     /// The global ARGs.
@@ -404,7 +402,8 @@ impl<'a> Model<'a> {
     /// [`Self::new`], parsing RUN bodies with `parse` (the engine passes its cache, which
     /// keeps each body's parse across passes and rounds).
     pub(crate) fn with_parser(file: &'a Dockerfile, parse: Box<effects::Parser<'a>>) -> Self {
-        Self::with_parts(file, &file.stages(), &shell::posix_shells(file), parse)
+        let posix = shell::posix_shells(file).into_iter().collect();
+        Self::with_parts(file, &file.stages(), posix, parse)
     }
 
     /// [`Self::with_parser`], with the file's stages and [`shell::posix_shells`] already
@@ -413,7 +412,7 @@ impl<'a> Model<'a> {
     pub(crate) fn with_parts(
         file: &'a Dockerfile,
         file_stages: &[crate::syntax::Stage<'a>],
-        posix: &[bool],
+        posix: crate::bits::Bits,
         parse: Box<effects::Parser<'a>>,
     ) -> Self {
         let escape = file.escape;
@@ -500,10 +499,6 @@ impl<'a> Model<'a> {
             }
             bases.push(base);
         }
-        let mut bits = vec![0_u64; posix.len().div_ceil(64)];
-        for (i, _) in posix.iter().enumerate().filter(|(_, p)| **p) {
-            bits[i / 64] |= 1 << (i % 64);
-        }
         Model {
             global_args,
             stages: (0..bases.len().div_ceil(CHUNK))
@@ -514,8 +509,7 @@ impl<'a> Model<'a> {
             source: Source {
                 file,
                 items: items.into_boxed_slice(),
-                posix: bits.into_boxed_slice(),
-                instructions: posix.len(),
+                posix,
                 starts: starts.into_boxed_slice(),
                 global,
                 parse,
@@ -622,7 +616,7 @@ impl<'a> Model<'a> {
         if index >= self.len() {
             return None;
         }
-        if self.source.instructions < KEEP_ALL_BELOW {
+        if self.source.instructions() < KEEP_ALL_BELOW {
             return Some(f(self.stage(index)?));
         }
         Some(match self.built(index) {
@@ -646,7 +640,7 @@ impl<'a> Model<'a> {
         let start = source.start(index).expect("a stage of the file");
         let count = source
             .start(index + 1)
-            .map_or(source.instructions, |next| next - 1)
+            .map_or(source.instructions(), |next| next - 1)
             - start;
         let base = self.distinct[self.bases[index] as usize].clone();
         let parent = match base {
@@ -925,7 +919,12 @@ impl<'a> Source<'a> {
     /// Whether RUN's shell is POSIX at instruction `position` (a position past the file's
     /// instructions: yes, the default shell).
     fn is_posix(&self, position: usize) -> bool {
-        position >= self.instructions || self.posix[position / 64] & (1 << (position % 64)) != 0
+        self.posix.get(position).unwrap_or(true)
+    }
+
+    /// How many instructions the file has (one POSIX fact each).
+    fn instructions(&self) -> usize {
+        self.posix.len()
     }
 }
 
