@@ -58,7 +58,7 @@ impl Dockerfile {
             .count();
         let mut at: Vec<StageAt> = Vec::with_capacity(count);
         // the latest stage of each name, lower-cased: a lookup, not a scan, per FROM
-        let mut named: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut named: crate::hash::FxMap<String, usize> = crate::hash::FxMap::default();
         for (item, found) in self.items.iter().enumerate() {
             let Some(from) = found.instruction() else {
                 continue;
@@ -67,7 +67,13 @@ impl Dockerfile {
                 continue;
             };
             // the latest earlier stage of that name, as BuildKit resolves it
-            let parent = named.get(&base.to_ascii_lowercase()).copied();
+            // most bases are written in lower case: looked up as written, without a copy
+            let parent = if base.bytes().any(|b| b.is_ascii_uppercase()) {
+                named.get(&base.to_ascii_lowercase())
+            } else {
+                named.get(base)
+            }
+            .copied();
             if let Some(name) = name {
                 named.insert(name.to_ascii_lowercase(), at.len());
             }
@@ -169,5 +175,19 @@ mod tests {
             stages[1].instructions().next().unwrap().copy_from(),
             Some("build")
         );
+    }
+
+    #[test]
+    fn a_base_names_the_latest_earlier_stage_in_any_case() {
+        let file = parse(
+            "FROM a AS Build\nFROM BUILD\nFROM b AS build\nFROM build\nFROM x AS later\nFROM Later AS c\n",
+        )
+        .unwrap();
+        let stages = file.stage_list();
+        let parents: Vec<Option<usize>> = (0..stages.len()).map(|i| stages.parent(i)).collect();
+        // `later` is named only after a stage asks for it: the one named there is stage 4
+        assert_eq!(parents, [None, Some(0), None, Some(2), None, Some(4)]);
+        let early = parse("FROM Later\nFROM x AS later\n").unwrap();
+        assert_eq!(early.stage_list().parent(0), None);
     }
 }
