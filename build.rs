@@ -49,6 +49,13 @@ fn main() {
             .unwrap_or_else(|e| panic!("transforms/{name}.toml: {e}"));
         let value: toml::Value =
             toml::from_str(&text).unwrap_or_else(|e| panic!("transforms/{name}.toml: {e}"));
+        if name == "wrappers" {
+            std::fs::write(
+                Path::new(&out).join("wrapper_names.rs"),
+                wrapper_names(&value),
+            )
+            .expect("OUT_DIR is writable");
+        }
         let node = flat.node(&value, name);
         let at = flat.nodes.len();
         flat.nodes.push(node);
@@ -77,8 +84,6 @@ fn main() {
         flat.strings
     );
     std::fs::write(Path::new(&out).join("transforms.rs"), index).expect("OUT_DIR is writable");
-    std::fs::write(Path::new(&out).join("wrapper_names.rs"), wrapper_names())
-        .expect("OUT_DIR is writable");
     let families: Vec<(&str, toml::Value)> = managers::FAMILIES
         .iter()
         .map(|&name| {
@@ -96,11 +101,7 @@ fn main() {
 
 /// Every program name of `transforms/wrappers.toml` (its wrappers and shells), sorted: a
 /// command whose program is none of them is resolved without loading the table.
-fn wrapper_names() -> String {
-    let text = std::fs::read_to_string("transforms/wrappers.toml")
-        .unwrap_or_else(|e| panic!("transforms/wrappers.toml: {e}"));
-    let value: toml::Value =
-        toml::from_str(&text).unwrap_or_else(|e| panic!("transforms/wrappers.toml: {e}"));
+fn wrapper_names(value: &toml::Value) -> String {
     let mut names: Vec<&str> = ["wrapper", "shell"]
         .iter()
         .filter_map(|kind| value.get(kind)?.as_array())

@@ -123,8 +123,7 @@ pub(crate) struct Runs<'a> {
     /// Per stage, the positions in `all` of its RUNs.
     by_stage: Box<[std::ops::Range<u32>]>,
     /// Per instruction, whether its RUN shell is POSIX ([`shell::posix_shells`]), a bit
-    /// each: found once, as
-    /// the semantic model asks too.
+    /// each: found once, as the semantic model asks too.
     posix: crate::bits::Bits,
     /// Facts about the whole file that passes ask for once per RUN, kept for all of them.
     /// The names COPY and ADD bring borrow from the file (a large file copies thousands):
@@ -269,16 +268,16 @@ impl<'a> Runs<'a> {
         child == stage
     }
 
-    /// Whether a RUN whose layer sits on top of run `pos` (a later RUN of its stage, or a RUN
-    /// of a stage built `FROM` it) is marked, where `next[i]` is the first marked position at
-    /// or after `i` (see [`next_marked`]): one lookup per stage rather than one per later RUN,
-    /// for a question asked of every RUN.
     /// The positions in [`Self::all`] of stage `stage`'s RUNs.
     pub(super) fn stage_runs(&self, stage: usize) -> Option<std::ops::Range<usize>> {
         let range = self.by_stage.get(stage)?;
         Some(range.start as usize..range.end as usize)
     }
 
+    /// Whether a RUN whose layer sits on top of run `pos` (a later RUN of its stage, or a RUN
+    /// of a stage built `FROM` it) is marked, where `next[i]` is the first marked position at
+    /// or after `i` (see [`next_marked`]): one lookup per stage rather than one per later RUN,
+    /// for a question asked of every RUN.
     pub(crate) fn any_later_marked(&self, pos: usize, next: &[usize]) -> bool {
         let this = &self.all[pos];
         let Some(family) = self.family(this.stage()) else {

@@ -448,7 +448,7 @@ impl<'a> Model<'a> {
         let mut images: crate::hash::FxMap<String, u32> = crate::hash::FxMap::default();
         let mut scratch = None;
         let mut add = |base: Base| {
-            let at = u32::try_from(distinct.len()).expect("fewer than 2^32 stages");
+            let at = crate::text::to_u32(distinct.len());
             distinct.push(base);
             at
         };
@@ -466,11 +466,11 @@ impl<'a> Model<'a> {
                 .iter()
                 .enumerate()
                 .filter(|(_, item)| item.instruction().is_some_and(|i| i.kind == Keyword::From))
-                .map(|(k, _)| u32::try_from(k).expect("fewer than 2^32 items")),
+                .map(|(k, _)| crate::text::to_u32(k)),
         );
         debug_assert_eq!(items.len(), file_stages.len());
         for (index, stage) in file_stages.iter().enumerate() {
-            starts.push(u32::try_from(at + 1).expect("fewer than 2^32 instructions"));
+            starts.push(crate::text::to_u32(at + 1));
             at += 1 + stage.instructions().count();
             let written = stage.base.unwrap_or("");
             let base = match global.expand(written, escape) {
