@@ -70,6 +70,17 @@ stats() {
         END { printf "best %d ms, median %d ms (%d runs)", t[1], t[int((n + 1) / 2)], n }'
 }
 
+# How many of build/hot-functions.txt's functions each binary has (build.rs has the linker
+# place them first; a list older than the code places fewer). A binary's page-cache state
+# moves these figures by up to 0.3 ms (README): compare binaries in the same state.
+if command -v nm >/dev/null; then
+    grep -v '^#' build/hot-functions.txt | sort -u >"$TMP/hot"
+    for bin in "${BINS[@]}"; do
+        nm "$bin" 2>/dev/null | awk 'NF == 3 { print $3 }' | sort -u >"$TMP/symbols" || true
+        echo "   $bin: $(comm -12 "$TMP/hot" "$TMP/symbols" | wc -l) of $(wc -l <"$TMP/hot") hot functions"
+    done
+fi
+
 echo "== 1. one 200-line file in a small folder: BIN --check $TMP/small/Dockerfile"
 extra=()
 if [ -n "$DOCKERFMT" ]; then

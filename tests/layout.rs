@@ -87,3 +87,26 @@ fn readme_layout_matches_the_tracked_files() {
         );
     }
 }
+
+/// `build/hot-functions.txt`, the code order build.rs gives the linker, is what
+/// `bench/hot-functions.sh` writes: one symbol name per line (lld reads `#` as a comment),
+/// none twice (lld would warn), the crate's own functions among them.
+#[test]
+fn hot_function_list_is_one_symbol_per_line() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("build/hot-functions.txt");
+    let text = std::fs::read_to_string(path).unwrap();
+    let names: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert!(names.len() > 500, "only {} names", names.len());
+    let mut seen = BTreeSet::new();
+    for name in &names {
+        assert!(
+            !name.is_empty() && !name.contains(char::is_whitespace),
+            "not a symbol name: {name:?}"
+        );
+        assert!(seen.insert(*name), "{name} is listed twice");
+    }
+    assert!(
+        names.iter().any(|n| n.starts_with("_ZN9dfrewrite")),
+        "no function of the crate is listed"
+    );
+}
