@@ -181,9 +181,9 @@ impl Flat {
 /// Has the linker place the functions a one-file run executes (`build/hot-functions.txt`,
 /// written by `bench/hot-functions.sh`) side by side at the start of the release binary's
 /// code. The kernel maps code one 64 KiB window per page fault, and the ~1,300 functions
-/// `--check` of one corpus file executes lay in 76 windows of the 7.6 MB of code; listed, the
-/// list's ~1,800 fill 28, and that run's faults fall from 252 to 198 (README, after the static
-/// link). Only the linker rustc uses by default on x86-64 Linux (its own
+/// `--check` of one corpus file executes lay in 76 windows of the 7.6 MB of code; placed by
+/// the list (~1,500 names) they lie in 29, and that run's faults fall from 255 to 202 (README,
+/// after the static link; Cargo.toml on why the crate is one codegen unit). Only the linker rustc uses by default on x86-64 Linux (its own
 /// lld) is given the list: another linker may not know `--symbol-ordering-file`, so a
 /// configured linker (`RUSTC_LINKER`) or linker flags in RUSTFLAGS leave the order as it
 /// was. A name the binary no longer has (the list is older than the code) is skipped
