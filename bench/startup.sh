@@ -39,7 +39,7 @@ done | awk 'NR <= 200' >"$TMP/small/Dockerfile"
 cp "$CORPUS/0129.Dockerfile" "$TMP/real/Dockerfile"
 
 # hyperfine over every binary with the same arguments (and extra commands), the mean,
-# range and CPU times of each
+# range, CPU times and median of each
 compare() {
     local warmup=$1 runs=$2
     shift 2
@@ -48,8 +48,16 @@ compare() {
     shift
     cmds+=("$@")
     echo "   $(load)"
-    hyperfine -N -i --warmup "$warmup" --runs "$runs" --style basic "${cmds[@]}" 2>&1 |
+    hyperfine -N -i --warmup "$warmup" --runs "$runs" --style basic \
+        --export-json "$TMP/hyperfine.json" "${cmds[@]}" 2>&1 |
         grep -E '^Benchmark|Time|Range' | sed 's/^/   /'
+    # the goal rows are medians, which hyperfine's text output leaves out
+    if command -v python3 >/dev/null; then
+        python3 -c '
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    print("   median %.3f ms  %s" % (r["median"] * 1000, r["command"]))' "$TMP/hyperfine.json"
+    fi
 }
 
 # "best / median ms of N runs" (wall, from date) of a command
