@@ -182,12 +182,13 @@ impl Flat {
 /// written by `bench/hot-functions.sh`) side by side at the start of the release binary's
 /// code. The kernel maps code one 64 KiB window per page fault, and the ~1,300 functions
 /// `--check` of one corpus file executes lay in 76 windows of the 7.6 MB of code; placed by
-/// the list (~1,500 names) they lie in 29, and that run's faults fall from 255 to 202 (README,
-/// after the static link; Cargo.toml on why the crate is one codegen unit). Only the linker rustc uses by default on x86-64 Linux (its own
-/// lld) is given the list: another linker may not know `--symbol-ordering-file`, so a
-/// configured linker (`RUSTC_LINKER`) or linker flags in RUSTFLAGS leave the order as it
-/// was. A name the binary no longer has (the list is older than the code) is skipped
-/// without a warning; the list only places fewer functions.
+/// the list (~1,500 names) they lie in 29, and that run's faults fall from 255 to 202
+/// (README, after the static link; Cargo.toml on why the crate is one codegen unit).
+/// Only the linker rustc uses by default on x86-64 Linux (its own lld) is given the list:
+/// another linker may not know `--symbol-ordering-file`, so a configured linker
+/// (`RUSTC_LINKER`) or linker flags in RUSTFLAGS leave the order as it was. A name the
+/// binary no longer has (the list is older than the code) is skipped without a warning;
+/// the list only places fewer functions.
 fn order_hot_functions() {
     println!("cargo::rerun-if-changed=build/hot-functions.txt");
     let var = |name: &str| std::env::var(name).unwrap_or_default();

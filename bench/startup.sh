@@ -32,10 +32,7 @@ DOCKERFMT=${DOCKERFMT:-$(ls node_modules/@reteps/dockerfmt-linux-x64/bin/dockerf
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 mkdir "$TMP/small" "$TMP/real"
-# benches/engine.rs's synthetic stage (apt, pip, COPY . .), its first 200 lines
-for i in $(seq 0 19); do
-    printf 'FROM debian:bookworm AS stage%d\nWORKDIR /app\nENV A=1\nCOPY . .\nRUN apt-get update\nRUN apt-get install -y curl\nRUN pip install flask\nRUN echo built > /tmp/stage%d\nEXPOSE 80\nCMD ["sh"]\n\n' "$i" "$i"
-done | awk 'NR <= 200' >"$TMP/small/Dockerfile"
+bash bench/small-dockerfile.sh >"$TMP/small/Dockerfile"
 cp "$CORPUS/0129.Dockerfile" "$TMP/real/Dockerfile"
 
 # hyperfine over every binary with the same arguments (and extra commands), the mean,
